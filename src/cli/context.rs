@@ -1,0 +1,52 @@
+//! What every command needs: the vault path, the passphrase sources, and the two ways to use a
+//! vault — read it (`unlock`), or change it under the write lock (`commit`).
+
+use std::path::PathBuf;
+
+use super::GlobalArgs;
+use crate::container::{UnlockedVault, inspect};
+use crate::error::Result;
+use crate::vault::Vault;
+use crate::{input, store};
+
+pub struct Context {
+    pub path: PathBuf,
+    pub passphrase_fd: Option<i32>,
+}
+
+impl Context {
+    pub fn new(global: &GlobalArgs) -> Result<Context> {
+        Ok(Context {
+            path: store::resolve_vault_path(global.vault.clone())?,
+            passphrase_fd: global.passphrase_fd,
+        })
+    }
+
+    /// Reads and opens the vault. The file is checked (exists, is a vault) before a passphrase is
+    /// asked for, so a typo in the path does not cost a prompt and an Argon2 run.
+    pub fn unlock(&self) -> Result<UnlockedVault> {
+        let bytes = store::read(&self.path)?;
+        inspect(&bytes, &self.path)?;
+        let passphrase = input::passphrase(self.passphrase_fd, &self.path, false)?;
+        UnlockedVault::open(&bytes, &passphrase, &self.path)
+    }
+
+    /// Applies `change` to the newest vault under the write lock and saves it atomically.
+    ///
+    /// `unlocked` (from [`Context::unlock`], done before the lock so prompts and Argon2 do not
+    /// hold it) supplies the data key; the file is re-read under the lock, so a change another
+    /// process saved in the meantime is kept, not overwritten.
+    pub fn commit<T>(
+        &self,
+        unlocked: UnlockedVault,
+        change: impl FnOnce(&mut Vault) -> Result<T>,
+    ) -> Result<T> {
+        let _lock = store::lock(&self.path)?;
+        let bytes = store::read(&self.path)?;
+        let mut current = unlocked.reopen(&bytes, &self.path)?;
+        let out = change(&mut current.vault)?;
+        let file = current.seal()?;
+        store::write_atomic(&self.path, &file)?;
+        Ok(out)
+    }
+}

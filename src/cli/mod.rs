@@ -1,0 +1,94 @@
+//! The command line: clap definitions, and one function per command that turns parsed arguments
+//! into library calls and prints the result. Rendering lives here; rules live in the library.
+
+mod context;
+mod init;
+mod secrets;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use context::Context;
+
+use crate::error::Result;
+
+#[derive(Parser)]
+#[command(
+    name = "sesame",
+    version,
+    about = "An encrypted local vault for API keys and other secrets",
+    long_about = "sesame keeps API keys and tokens in one encrypted file (Argon2id + AES-256-GCM) \
+                  and hands them to programs without writing them to disk or to a command line.",
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 wrong passphrase, 4 damaged or not a vault, \
+                  5 vault or label not found, 6 vault busy, 10 rotation overdue."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the subcommand.
+#[derive(Args)]
+pub struct GlobalArgs {
+    /// Vault file [default: $SESAME_VAULT, else $XDG_DATA_HOME/sesame/vault.sesame]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub vault: Option<PathBuf>,
+    /// Read the passphrase from file descriptor N (one line)
+    #[arg(long, global = true, value_name = "N")]
+    pub passphrase_fd: Option<i32>,
+    /// Read a new passphrase from file descriptor N (one line)
+    #[arg(long, global = true, value_name = "N")]
+    pub new_passphrase_fd: Option<i32>,
+    /// Read the recovery code from file descriptor N (one line)
+    #[arg(long, global = true, value_name = "N")]
+    pub recovery_code_fd: Option<i32>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a new vault
+    Init(init::InitArgs),
+    /// Add a new secret (value from stdin, or a hidden prompt)
+    Add(secrets::AddArgs),
+    /// Print a secret's value
+    Get(secrets::GetArgs),
+    /// List secrets (never their values)
+    #[command(visible_alias = "ls")]
+    List(secrets::ListArgs),
+    /// Change a secret's metadata (env name, note, rotation period, label)
+    Edit(secrets::EditArgs),
+    /// Remove a secret and its history
+    Rm(secrets::RmArgs),
+}
+
+/// Runs a parsed command; returns the exit code for success paths that are not 0.
+pub fn run(cli: Cli) -> Result<u8> {
+    let ctx = Context::new(&cli.global)?;
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Add(args) => secrets::add(&ctx, args),
+        Command::Get(args) => secrets::get(&ctx, args),
+        Command::List(args) => secrets::list(&ctx, args),
+        Command::Edit(args) => secrets::edit(&ctx, args),
+        Command::Rm(args) => secrets::rm(&ctx, args),
+    }?;
+    Ok(0)
+}
+
+/// A warning on stderr, in the same voice as errors.
+pub(crate) fn warn(message: impl std::fmt::Display) {
+    eprintln!("sesame: warning: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,299 @@
+//! `add`, `get`, `list`, `edit`, `rm`: the everyday commands on secrets.
+
+use std::io::Write;
+
+use clap::Args;
+use serde_json::json;
+
+use super::Context;
+use crate::error::{Error, Result};
+use crate::input;
+use crate::names::{EnvName, Label};
+use crate::units::{self, format_duration, format_time};
+use crate::vault::{MAX_NOTE_LEN, Secret, Version};
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// Label, e.g. openai/prod (A-Z a-z 0-9 . _ / -)
+    label: String,
+    /// Environment variable name for `run` [default: the label upper-cased, e.g. OPENAI_PROD]
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
+    /// A note (not secret: shown by `list`)
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// Rotation period, e.g. 90d
+    #[arg(long, value_name = "DURATION")]
+    rotate_every: Option<String>,
+    /// Keep a trailing newline in the value
+    #[arg(long)]
+    raw: bool,
+}
+
+#[derive(Args)]
+pub struct GetArgs {
+    label: String,
+    /// An older version (see `history`)
+    #[arg(long, value_name = "N")]
+    version: Option<u32>,
+    /// Do not print a newline after the value
+    #[arg(short = 'n')]
+    no_newline: bool,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct EditArgs {
+    label: String,
+    /// New environment variable name
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
+    /// New note ("" removes it)
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// New rotation period, or `never`
+    #[arg(long, value_name = "DURATION|never")]
+    rotate_every: Option<String>,
+    /// New label
+    #[arg(long, value_name = "NEW")]
+    rename: Option<String>,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    label: String,
+}
+
+fn parse_note(note: Option<String>) -> Result<Option<String>> {
+    match note {
+        Some(n) if n.len() > MAX_NOTE_LEN => Err(Error::usage(format!(
+            "the note is {} bytes; at most {MAX_NOTE_LEN} are allowed",
+            n.len()
+        ))),
+        Some(n) if n.is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+fn parse_period(text: &str) -> Result<Option<u64>> {
+    if text == "never" {
+        return Ok(None);
+    }
+    let secs = units::parse_duration(text)?.as_secs();
+    if secs == 0 {
+        return Err(Error::usage("the rotation period must be at least 1s"));
+    }
+    Ok(Some(secs))
+}
+
+pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
+    let label = Label::parse(&args.label)?;
+    let env_name = match &args.env {
+        Some(name) => EnvName::parse(name)?,
+        None => label.default_env_name(),
+    };
+    let note = parse_note(args.note)?;
+    let rotate_every = match &args.rotate_every {
+        Some(text) => parse_period(text)?,
+        None => None,
+    };
+    let unlocked = ctx.unlock()?;
+    // Fail before asking for the value.
+    if unlocked.vault.get(&label).is_ok() {
+        return Err(Error::LabelExists {
+            label: label.to_string(),
+        });
+    }
+    let value = input::value(label.as_str(), args.raw)?;
+    let now = units::now();
+    let secret = Secret {
+        label: label.clone(),
+        env_name: env_name.clone(),
+        note,
+        rotate_every,
+        created: now,
+        updated: now,
+        current: Version {
+            number: 1,
+            value,
+            created: now,
+            retired: None,
+        },
+        history: Vec::new(),
+    };
+    ctx.commit(unlocked, |vault| vault.insert(secret))?;
+    eprintln!("Added {label} (env {env_name}).");
+    Ok(())
+}
+
+pub fn get(ctx: &Context, args: GetArgs) -> Result<()> {
+    let label = Label::parse(&args.label)?;
+    let unlocked = ctx.unlock()?;
+    let secret = unlocked.vault.get(&label)?;
+    let version = match args.version {
+        None => &secret.current,
+        Some(n) => secret.version(n).ok_or_else(|| Error::VersionNotFound {
+            label: label.to_string(),
+            version: n,
+        })?,
+    };
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(version.value.expose())
+        .and_then(|()| {
+            if args.no_newline {
+                Ok(())
+            } else {
+                out.write_all(b"\n")
+            }
+        })
+        .and_then(|()| out.flush());
+    written.map_err(|e| Error::io("cannot write the value to stdout", e))
+}
+
+/// "2026-11-23 18:06" for tables; JSON uses full RFC 3339.
+fn short_time(secs: i64) -> String {
+    let full = format_time(secs);
+    match (full.get(..10), full.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time}"),
+        _ => full,
+    }
+}
+
+pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
+    let unlocked = ctx.unlock()?;
+    let now = units::now();
+    let secrets = &unlocked.vault.secrets;
+    if args.json {
+        let rows: Vec<_> = secrets
+            .iter()
+            .map(|s| {
+                let due = s.rotation_due();
+                json!({
+                    "label": s.label.as_str(),
+                    "env": s.env_name.as_str(),
+                    "version": s.current.number,
+                    "created": format_time(s.created),
+                    "updated": format_time(s.updated),
+                    "note": s.note,
+                    "rotate_every": s.rotate_every.map(format_duration),
+                    "rotation_due": due.map(format_time),
+                    "overdue": due.is_some_and(|d| d <= now),
+                    "last_used": serde_json::Value::Null,
+                    "history": s.history.len(),
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&rows)
+            .map_err(|e| Error::io("cannot render JSON", std::io::Error::other(e)))?;
+        println!("{text}");
+        return Ok(());
+    }
+    if secrets.is_empty() {
+        eprintln!("No secrets yet; add one with `sesame add LABEL`.");
+        return Ok(());
+    }
+    let rows: Vec<[String; 7]> = secrets
+        .iter()
+        .map(|s| {
+            let due = match s.rotation_due() {
+                None => "-".to_string(),
+                Some(d) if d <= now => format!("OVERDUE {}", short_time(d)),
+                Some(d) => short_time(d),
+            };
+            [
+                s.label.to_string(),
+                s.env_name.to_string(),
+                s.current.number.to_string(),
+                short_time(s.created),
+                short_time(s.updated),
+                due,
+                "-".to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "LABEL",
+        "ENV",
+        "VERSION",
+        "CREATED",
+        "UPDATED",
+        "ROTATION DUE",
+        "LAST USED",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.each_ref().map(String::as_str));
+    }
+    print!("{out}");
+    Ok(())
+}
+
+pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
+    let label = Label::parse(&args.label)?;
+    let env_name = args.env.as_deref().map(EnvName::parse).transpose()?;
+    let note = args.note.map(|n| parse_note(Some(n))).transpose()?;
+    let rotate_every = args.rotate_every.as_deref().map(parse_period).transpose()?;
+    let rename = args.rename.as_deref().map(Label::parse).transpose()?;
+    if env_name.is_none() && note.is_none() && rotate_every.is_none() && rename.is_none() {
+        return Err(Error::usage(
+            "nothing to change: give --env, --note, --rotate-every or --rename",
+        ));
+    }
+    let unlocked = ctx.unlock()?;
+    let final_label = rename.clone().unwrap_or_else(|| label.clone());
+    ctx.commit(unlocked, |vault| {
+        let secret = vault.get_mut(&label)?;
+        if let Some(env) = env_name {
+            secret.env_name = env;
+        }
+        if let Some(note) = note {
+            secret.note = note;
+        }
+        if let Some(period) = rotate_every {
+            secret.rotate_every = period;
+        }
+        secret.updated = units::now();
+        match rename {
+            Some(to) if to != label => vault.rename(&label, to),
+            _ => Ok(()),
+        }
+    })?;
+    eprintln!("Updated {final_label}.");
+    Ok(())
+}
+
+pub fn rm(ctx: &Context, args: RmArgs) -> Result<()> {
+    let label = Label::parse(&args.label)?;
+    let unlocked = ctx.unlock()?;
+    let versions = ctx.commit(unlocked, |vault| {
+        vault.remove(&label).map(|s| 1 + s.history.len())
+    })?;
+    eprintln!(
+        "Removed {label} ({versions} version{}).",
+        if versions == 1 { "" } else { "s" }
+    );
+    Ok(())
+}

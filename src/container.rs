@@ -1,0 +1,249 @@
+//! The key hierarchy applied to a file: unwrapping the data key from a slot, opening and sealing
+//! the payload, making a new vault. Pure functions over bytes; `store` does the file I/O.
+
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, KdfParams};
+use crate::error::{Error, Result};
+use crate::format::read::{FormatError, ParsedFile, parse_file};
+use crate::format::write::encode_header;
+use crate::format::{
+    FORMAT_VERSION, Header, MAX_FILE_LEN, MAX_HEADER_LEN, PAYLOAD_INFO, PassphraseSlot,
+    SLOT_KIND_PASSPHRASE, Slot, codec, slot_aad,
+};
+use crate::secret::{DataKey, KEY_LEN, Passphrase};
+use crate::vault::Vault;
+
+/// A vault whose data key is known: its header, its key and its decoded contents.
+pub struct UnlockedVault {
+    pub header: Header,
+    data_key: DataKey,
+    pub vault: Vault,
+}
+
+/// Maps a parse failure of the file at `path` to the user-facing error.
+pub fn format_error(path: &Path, e: FormatError) -> Error {
+    match e {
+        FormatError::NewerVersion(version) => Error::NewerFormat {
+            path: path.to_path_buf(),
+            version,
+        },
+        other => Error::NotAVault {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Parses a file's structure without any key: what `verify` and `status` can say unlocked.
+pub fn inspect<'a>(bytes: &'a [u8], path: &Path) -> Result<ParsedFile<'a>> {
+    parse_file(bytes).map_err(|e| format_error(path, e))
+}
+
+impl UnlockedVault {
+    /// A new, empty vault: random vault id and data key, one passphrase slot.
+    pub fn create(passphrase: &Passphrase, kdf: KdfParams) -> Result<Self> {
+        let mut header = Header {
+            version: FORMAT_VERSION,
+            vault_id: crypto::random_array()?,
+            key_generation: 1,
+            payload_salt: [0; crypto::SALT_LEN],
+            payload_nonce: [0; crypto::NONCE_LEN],
+            payload_len: 0,
+            slots: Vec::new(),
+        };
+        let data_key = DataKey::from_bytes(crypto::random_key()?);
+        header.slots.push(Slot::Passphrase(wrap_for_passphrase(
+            &header, &data_key, passphrase, kdf,
+        )?));
+        Ok(UnlockedVault {
+            header,
+            data_key,
+            vault: Vault::default(),
+        })
+    }
+
+    /// Opens a vault file with a passphrase: parse, unwrap the data key from a passphrase slot,
+    /// authenticate and decrypt the payload (AAD = the whole header), decode it.
+    pub fn open(bytes: &[u8], passphrase: &Passphrase, path: &Path) -> Result<Self> {
+        let parsed = inspect(bytes, path)?;
+        let data_key = unwrap_with_passphrase(&parsed.header, passphrase, path)?;
+        Self::open_payload(parsed, data_key, path)
+    }
+
+    /// Opens a newer copy of the same vault with the data key already known (no Argon2): the
+    /// payload still has to authenticate under this key and the new header.
+    pub fn reopen(self, bytes: &[u8], path: &Path) -> Result<Self> {
+        let parsed = inspect(bytes, path)?;
+        if parsed.header.vault_id != self.header.vault_id
+            || parsed.header.key_generation != self.header.key_generation
+        {
+            return Err(Error::VaultChanged {
+                path: path.to_path_buf(),
+            });
+        }
+        Self::open_payload(parsed, self.data_key, path)
+    }
+
+    fn open_payload(parsed: ParsedFile<'_>, data_key: DataKey, path: &Path) -> Result<Self> {
+        let header = parsed.header;
+        let key = crypto::hkdf_key(data_key.expose(), &header.payload_salt, PAYLOAD_INFO);
+        let plaintext = crypto::open(
+            &key,
+            &header.payload_nonce,
+            parsed.header_bytes,
+            parsed.ciphertext,
+        )
+        .ok_or_else(|| Error::Tampered {
+            path: path.to_path_buf(),
+        })?;
+        let vault = codec::decode(&plaintext).map_err(|reason| Error::NotAVault {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        Ok(UnlockedVault {
+            header,
+            data_key,
+            vault,
+        })
+    }
+
+    /// Seals the current contents into the bytes of a complete file, under a fresh payload salt
+    /// and nonce (`docs/FORMAT.md`, "Writing").
+    pub fn seal(&mut self) -> Result<Vec<u8>> {
+        let plaintext = codec::encode(&self.vault).map_err(Error::Usage)?;
+        let sealed_len = plaintext.len() as u64 + crypto::TAG_LEN as u64;
+        if sealed_len > MAX_FILE_LEN - MAX_HEADER_LEN {
+            return Err(Error::usage(
+                "the vault would grow past 256 MiB; remove secrets or history before adding more",
+            ));
+        }
+        self.header.payload_salt = crypto::random_array()?;
+        self.header.payload_nonce = crypto::random_array()?;
+        self.header.payload_len = sealed_len as u32;
+        let key = crypto::hkdf_key(
+            self.data_key.expose(),
+            &self.header.payload_salt,
+            PAYLOAD_INFO,
+        );
+        let mut file = encode_header(&self.header);
+        let ciphertext = crypto::seal(&key, &self.header.payload_nonce, &file, &plaintext);
+        file.extend_from_slice(&ciphertext);
+        Ok(file)
+    }
+
+    /// Argon2 parameters of the first passphrase slot.
+    pub fn passphrase_kdf(&self) -> Option<KdfParams> {
+        passphrase_slots(&self.header).next().map(|s| s.kdf)
+    }
+}
+
+fn passphrase_slots(header: &Header) -> impl Iterator<Item = &PassphraseSlot> {
+    header.slots.iter().filter_map(|slot| match slot {
+        Slot::Passphrase(s) => Some(s),
+        Slot::Unknown { .. } => None,
+    })
+}
+
+/// Tries every passphrase slot; the first that authenticates gives the data key.
+fn unwrap_with_passphrase(
+    header: &Header,
+    passphrase: &Passphrase,
+    path: &Path,
+) -> Result<DataKey> {
+    let aad = slot_aad(
+        &header.vault_id,
+        header.key_generation,
+        SLOT_KIND_PASSPHRASE,
+    );
+    let mut any = false;
+    for slot in passphrase_slots(header) {
+        any = true;
+        let kek = crypto::derive_kek(passphrase.expose(), &slot.salt, slot.kdf)?;
+        if let Some(key) = crypto::open(&kek, &slot.nonce, &aad, &slot.wrapped_key) {
+            let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+            if key.len() != KEY_LEN {
+                continue;
+            }
+            bytes.copy_from_slice(&key);
+            return Ok(DataKey::from_bytes(bytes));
+        }
+    }
+    if !any {
+        let kinds: Vec<String> = header.slots.iter().map(|s| s.kind().to_string()).collect();
+        return Err(Error::NotAVault {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it has no passphrase slot this build can use (slot kinds: {})",
+                kinds.join(", ")
+            ),
+        });
+    }
+    Err(Error::WrongPassphrase {
+        path: path.to_path_buf(),
+    })
+}
+
+/// Wraps the data key under a new Argon2id key from `passphrase` (fresh salt and nonce).
+fn wrap_for_passphrase(
+    header: &Header,
+    data_key: &DataKey,
+    passphrase: &Passphrase,
+    kdf: KdfParams,
+) -> Result<PassphraseSlot> {
+    let salt = crypto::random_array()?;
+    let nonce = crypto::random_array()?;
+    let kek = crypto::derive_kek(passphrase.expose(), &salt, kdf)?;
+    let aad = slot_aad(
+        &header.vault_id,
+        header.key_generation,
+        SLOT_KIND_PASSPHRASE,
+    );
+    let sealed = crypto::seal(&kek, &nonce, &aad, data_key.expose());
+    let mut wrapped_key = [0u8; KEY_LEN + crypto::TAG_LEN];
+    wrapped_key.copy_from_slice(&sealed);
+    Ok(PassphraseSlot {
+        kdf,
+        salt,
+        nonce,
+        wrapped_key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAST: KdfParams = KdfParams {
+        memory_kib: 8 * 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn pass(s: &str) -> Passphrase {
+        Passphrase::from_string(s.to_string())
+    }
+
+    #[test]
+    fn a_new_vault_opens_with_its_passphrase_only() -> Result<()> {
+        let path = Path::new("v.sesame");
+        let mut v = UnlockedVault::create(&pass("correct horse"), FAST)?;
+        let bytes = v.seal()?;
+        let opened = UnlockedVault::open(&bytes, &pass("correct horse"), path)?;
+        assert_eq!(opened.header.vault_id, v.header.vault_id);
+        let wrong = UnlockedVault::open(&bytes, &pass("wrong"), path);
+        assert!(matches!(wrong, Err(Error::WrongPassphrase { .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn every_write_uses_a_fresh_salt_and_nonce() -> Result<()> {
+        let mut v = UnlockedVault::create(&pass("p"), FAST)?;
+        let a = v.seal()?;
+        let b = v.seal()?;
+        assert_ne!(a, b);
+        Ok(())
+    }
+}

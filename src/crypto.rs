@@ -1,0 +1,197 @@
+//! The cryptographic operations sesame uses, each a thin call into a RustCrypto crate:
+//! Argon2id with bounded parameters, AES-256-GCM sealing, HKDF-SHA256 key derivation, and the OS
+//! random number generator. No primitive is implemented here; this module only fixes the inputs
+//! that `docs/FORMAT.md` specifies and makes sure the temporaries are wiped.
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes256Gcm, Key, Nonce, Tag};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use hkdf::Hkdf;
+use rand::TryRng;
+use sha2::Sha256;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, Result};
+use crate::secret::KEY_LEN;
+
+pub const SALT_LEN: usize = 32;
+pub const NONCE_LEN: usize = 12;
+pub const TAG_LEN: usize = 16;
+
+/// Argon2id cost parameters of one key slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KdfParams {
+    /// Memory in KiB (Argon2 `m`).
+    pub memory_kib: u32,
+    /// Passes over memory (Argon2 `t`).
+    pub iterations: u32,
+    /// Lanes (Argon2 `p`).
+    pub parallelism: u32,
+}
+
+impl KdfParams {
+    /// RFC 9106's second recommended option: 64 MiB, 3 passes, 4 lanes.
+    pub const DEFAULT: KdfParams = KdfParams {
+        memory_kib: 64 * 1024,
+        iterations: 3,
+        parallelism: 4,
+    };
+    /// The least `init` accepts (tests use it).
+    pub const MIN_MEMORY_KIB: u32 = 8 * 1024;
+    pub const MIN_ITERATIONS: u32 = 1;
+    /// Caps a file may not exceed: checked before any memory is allocated.
+    pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+    pub const MAX_ITERATIONS: u32 = 100;
+    pub const MAX_PARALLELISM: u32 = 64;
+
+    /// Checks the bounds of `docs/FORMAT.md` (for parameters read from a file).
+    pub fn check_bounds(&self) -> std::result::Result<(), String> {
+        if self.parallelism < 1 || self.parallelism > Self::MAX_PARALLELISM {
+            return Err(format!(
+                "Argon2 parallelism {} is outside 1..={}",
+                self.parallelism,
+                Self::MAX_PARALLELISM
+            ));
+        }
+        if self.iterations < 1 || self.iterations > Self::MAX_ITERATIONS {
+            return Err(format!(
+                "Argon2 iterations {} is outside 1..={}",
+                self.iterations,
+                Self::MAX_ITERATIONS
+            ));
+        }
+        let min_memory = 8 * self.parallelism;
+        if self.memory_kib < min_memory || self.memory_kib > Self::MAX_MEMORY_KIB {
+            return Err(format!(
+                "Argon2 memory {} KiB is outside {}..={} KiB",
+                self.memory_kib,
+                min_memory,
+                Self::MAX_MEMORY_KIB
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks what `init` and `passwd` accept from the user: the file bounds plus the floor.
+    pub fn check_for_new_slot(&self) -> Result<()> {
+        self.check_bounds().map_err(Error::Usage)?;
+        if self.memory_kib < Self::MIN_MEMORY_KIB {
+            return Err(Error::usage(format!(
+                "--kdf-memory must be at least 8MiB (got {} KiB)",
+                self.memory_kib
+            )));
+        }
+        Ok(())
+    }
+
+    /// True when any parameter is below the documented defaults.
+    pub fn is_below_default(&self) -> bool {
+        self.memory_kib < Self::DEFAULT.memory_kib || self.iterations < Self::DEFAULT.iterations
+    }
+}
+
+/// Derives a 32-byte key-encryption key from a passphrase with Argon2id (version 0x13).
+///
+/// The working memory is allocated here (fallibly, so a large but allowed cost reports an error
+/// instead of aborting) and zeroized before it is freed: the `argon2` crate does not wipe its own.
+pub fn derive_kek(
+    passphrase: &[u8],
+    salt: &[u8; SALT_LEN],
+    params: KdfParams,
+) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    params.check_bounds().map_err(Error::Kdf)?;
+    let argon_params = Params::new(
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        Some(KEY_LEN),
+    )
+    .map_err(|e| Error::Kdf(e.to_string()))?;
+    let block_count = argon_params.block_count();
+    let mut blocks: Vec<Block> = Vec::new();
+    blocks.try_reserve_exact(block_count).map_err(|_| {
+        Error::Kdf(format!(
+            "cannot allocate {} MiB for Argon2",
+            block_count / 1024
+        ))
+    })?;
+    blocks.resize(block_count, Block::default());
+    let mut kek = Zeroizing::new([0u8; KEY_LEN]);
+    let result = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params)
+        .hash_password_into_with_memory(passphrase, salt, kek.as_mut_slice(), &mut blocks[..]);
+    blocks.zeroize();
+    result.map_err(|e| Error::Kdf(e.to_string()))?;
+    Ok(kek)
+}
+
+/// HKDF-SHA256 expansion of `ikm` with `salt` and `info` into a 32-byte key.
+pub fn hkdf_key(ikm: &[u8; KEY_LEN], salt: &[u8], info: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
+    let mut okm = Zeroizing::new([0u8; KEY_LEN]);
+    // 32 bytes is far below HKDF-SHA256's 8160-byte output limit, so expand cannot fail.
+    if Hkdf::<Sha256>::new(Some(salt), ikm)
+        .expand(info, okm.as_mut_slice())
+        .is_err()
+    {
+        unreachable!("HKDF-SHA256 can always produce 32 bytes");
+    }
+    okm
+}
+
+/// AES-256-GCM encryption: returns ciphertext ‖ tag.
+pub fn seal(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key));
+    let mut buffer = Vec::with_capacity(plaintext.len() + TAG_LEN);
+    buffer.extend_from_slice(plaintext);
+    let tag = match cipher.encrypt_inout_detached(
+        &Nonce::from(*nonce),
+        aad,
+        buffer.as_mut_slice().into(),
+    ) {
+        Ok(tag) => tag,
+        // Only inputs longer than 64 GiB fail, and sesame never seals more than 256 MiB.
+        Err(_) => unreachable!("AES-GCM plaintext within its length limit"),
+    };
+    buffer.extend_from_slice(&tag);
+    buffer
+}
+
+/// AES-256-GCM decryption of ciphertext ‖ tag. `None` when authentication fails.
+pub fn open(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
+    let split = sealed.len().checked_sub(TAG_LEN)?;
+    let (ciphertext, tag) = sealed.split_at(split);
+    let tag: Tag = Tag::try_from(tag).ok()?;
+    let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key));
+    let mut buffer = Zeroizing::new(ciphertext.to_vec());
+    cipher
+        .decrypt_inout_detached(
+            &Nonce::from(*nonce),
+            aad,
+            buffer.as_mut_slice().into(),
+            &tag,
+        )
+        .ok()?;
+    Some(buffer)
+}
+
+/// Fills an array from the operating system's CSPRNG.
+pub fn random_array<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|_| Error::Random)?;
+    Ok(bytes)
+}
+
+/// A new random key in a zeroizing buffer.
+pub fn random_key() -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    rand::rngs::SysRng
+        .try_fill_bytes(key.as_mut_slice())
+        .map_err(|_| Error::Random)?;
+    Ok(key)
+}

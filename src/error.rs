@@ -1,0 +1,145 @@
+//! The library's one error type, and the one place that maps it to the exit codes of the SPEC.
+//!
+//! Every variant carries what the user needs to act (a path, a label, close labels) and never a
+//! secret value or a passphrase: messages are built from labels, paths and counts only.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in sesame.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad arguments or input that breaks a documented rule.
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("invalid label {label:?}: {rule}")]
+    InvalidLabel { label: String, rule: &'static str },
+
+    #[error("invalid environment variable name {name:?}: {rule}")]
+    InvalidEnvName { name: String, rule: &'static str },
+
+    #[error(
+        "a secret labelled {label:?} already exists; use `sesame rotate {label}` to change its value"
+    )]
+    LabelExists { label: String },
+
+    #[error("{} already exists; pass --force to replace it (its secrets will be lost)", path.display())]
+    VaultExists { path: PathBuf },
+
+    #[error(
+        "no passphrase source: use --passphrase-fd N, SESAME_PASSPHRASE_FILE, \
+         SESAME_PASSPHRASE_COMMAND or SESAME_PASSPHRASE, or run sesame on a terminal"
+    )]
+    NoPassphraseSource,
+
+    #[error("no {what}: {hint}")]
+    NoInput {
+        what: &'static str,
+        hint: &'static str,
+    },
+
+    #[error("wrong passphrase for {}", path.display())]
+    WrongPassphrase { path: PathBuf },
+
+    #[error("{} is not a sesame vault: {reason}", path.display())]
+    NotAVault { path: PathBuf, reason: String },
+
+    #[error("{} was written by a newer sesame (format {version}); upgrade sesame to open it", path.display())]
+    NewerFormat { path: PathBuf, version: u16 },
+
+    #[error(
+        "{} failed authentication: it was changed or damaged after it was written; \
+         restore it from a backup",
+        path.display()
+    )]
+    Tampered { path: PathBuf },
+
+    #[error("no vault at {}; create one with `sesame init`", path.display())]
+    VaultNotFound { path: PathBuf },
+
+    #[error("no secret labelled {label:?}{}", suggestion(suggestions))]
+    LabelNotFound {
+        label: String,
+        suggestions: Vec<String>,
+    },
+
+    #[error("{label:?} has no version {version}; `sesame history {label}` lists its versions")]
+    VersionNotFound { label: String, version: u32 },
+
+    #[error(
+        "vault {} is busy: another sesame has held its lock for {waited_secs} s; try again",
+        path.display()
+    )]
+    Busy { path: PathBuf, waited_secs: u64 },
+
+    #[error(
+        "{} was replaced or rekeyed by another sesame while this one was working; run the command again",
+        path.display()
+    )]
+    VaultChanged { path: PathBuf },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("the operating system's random number generator failed")]
+    Random,
+
+    #[error("key derivation failed: {0}")]
+    Kdf(String),
+}
+
+fn suggestion(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => "; `sesame list` shows the labels".to_string(),
+        [one] => format!("; did you mean {one:?}?"),
+        many => format!(
+            "; did you mean one of {}?",
+            many.iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+impl Error {
+    /// The process exit code the SPEC assigns to this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_)
+            | Error::InvalidLabel { .. }
+            | Error::InvalidEnvName { .. }
+            | Error::LabelExists { .. }
+            | Error::VaultExists { .. }
+            | Error::NoPassphraseSource
+            | Error::NoInput { .. } => 2,
+            Error::WrongPassphrase { .. } => 3,
+            Error::NotAVault { .. } | Error::NewerFormat { .. } | Error::Tampered { .. } => 4,
+            Error::VaultNotFound { .. }
+            | Error::LabelNotFound { .. }
+            | Error::VersionNotFound { .. } => 5,
+            Error::Busy { .. } => 6,
+            Error::Io { .. } | Error::VaultChanged { .. } | Error::Random | Error::Kdf(_) => 1,
+        }
+    }
+
+    /// Wraps an I/O error with what sesame was doing.
+    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage(message.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

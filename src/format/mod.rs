@@ -1,0 +1,81 @@
+//! The vault file's bytes, as `docs/FORMAT.md` specifies them: the fixed header and key slots
+//! (parsed by hand in `read`, written in `write`) and the payload codec (`codec`).
+//!
+//! Untrusted bytes only ever reach `read::parse_header`, which checks every length and bound before
+//! using it and returns an error, never panics. The payload reaches the codec only after AES-GCM
+//! has authenticated it.
+
+pub mod codec;
+pub mod read;
+pub mod write;
+
+use crate::crypto::{KdfParams, NONCE_LEN, SALT_LEN, TAG_LEN};
+use crate::secret::KEY_LEN;
+
+/// `\x89SESAME\n`: the high byte and newline catch text-mode transfers, as PNG's magic does.
+pub const MAGIC: [u8; 8] = [0x89, b'S', b'E', b'S', b'A', b'M', b'E', b'\n'];
+/// The format this build writes and the newest it reads.
+pub const FORMAT_VERSION: u16 = 1;
+pub const FIXED_HEADER_LEN: usize = 82;
+pub const MAX_FILE_LEN: u64 = 256 * 1024 * 1024;
+pub const MAX_SLOTS: u16 = 16;
+pub const MAX_SLOT_BODY: u32 = 4096;
+pub const VAULT_ID_LEN: usize = 16;
+/// The largest header the caps allow: the fixed part and 16 slots of 4096 bytes.
+pub const MAX_HEADER_LEN: u64 =
+    FIXED_HEADER_LEN as u64 + MAX_SLOTS as u64 * (6 + MAX_SLOT_BODY as u64);
+
+pub const SLOT_KIND_PASSPHRASE: u16 = 1;
+pub const PASSPHRASE_SLOT_LEN: usize = 12 + SALT_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
+
+/// Domain-separation strings, fixed by the format.
+pub const SLOT_AAD_PREFIX: &[u8] = b"sesame v1 slot";
+pub const PAYLOAD_INFO: &[u8] = b"sesame v1 payload";
+
+/// The header of a vault file: everything before the payload ciphertext.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Header {
+    pub version: u16,
+    pub vault_id: [u8; VAULT_ID_LEN],
+    pub key_generation: u32,
+    pub payload_salt: [u8; SALT_LEN],
+    pub payload_nonce: [u8; NONCE_LEN],
+    pub payload_len: u32,
+    pub slots: Vec<Slot>,
+}
+
+/// One key slot. Unknown kinds are carried byte for byte so a rewrite keeps them.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Slot {
+    Passphrase(PassphraseSlot),
+    Unknown { kind: u16, body: Vec<u8> },
+}
+
+impl Slot {
+    pub fn kind(&self) -> u16 {
+        match self {
+            Slot::Passphrase(_) => SLOT_KIND_PASSPHRASE,
+            Slot::Unknown { kind, .. } => *kind,
+        }
+    }
+}
+
+/// Kind 1: the data key wrapped under an Argon2id key derived from the passphrase.
+/// Holds no secret: the wrapped key is ciphertext.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PassphraseSlot {
+    pub kdf: KdfParams,
+    pub salt: [u8; SALT_LEN],
+    pub nonce: [u8; NONCE_LEN],
+    pub wrapped_key: [u8; KEY_LEN + TAG_LEN],
+}
+
+/// The associated data of a slot's wrapped key: binds it to one vault and one key generation.
+pub fn slot_aad(vault_id: &[u8; VAULT_ID_LEN], key_generation: u32, kind: u16) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(SLOT_AAD_PREFIX.len() + VAULT_ID_LEN + 6);
+    aad.extend_from_slice(SLOT_AAD_PREFIX);
+    aad.extend_from_slice(vault_id);
+    aad.extend_from_slice(&key_generation.to_le_bytes());
+    aad.extend_from_slice(&kind.to_le_bytes());
+    aad
+}

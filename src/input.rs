@@ -1,0 +1,232 @@
+//! Where passphrases and secret values come from (SPEC, "Passphrase sources" and "Values").
+//!
+//! Every byte read here goes straight into a zeroizing buffer allocated once at its maximum size,
+//! read without an intermediate `BufReader`, so no copy of a secret is left in freed memory.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::secret::{Passphrase, SecretValue};
+use crate::vault::MAX_VALUE_LEN;
+
+/// Longest passphrase accepted from any source.
+pub const MAX_PASSPHRASE_LEN: usize = 1024;
+
+/// Environment variables that carry secrets to sesame; none of them may reach a child process.
+pub const SECRET_ENV_VARS: &[&str] = &[
+    "SESAME_PASSPHRASE",
+    "SESAME_PASSPHRASE_FILE",
+    "SESAME_PASSPHRASE_COMMAND",
+    "SESAME_NEW_PASSPHRASE",
+    "SESAME_NEW_PASSPHRASE_FILE",
+    "SESAME_RECOVERY_CODE",
+];
+
+/// Reads up to `limit` bytes; `None` if there were more.
+fn read_bounded(
+    mut reader: impl Read,
+    limit: usize,
+) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+    let mut buf = Zeroizing::new(vec![0u8; limit + 1]);
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            return Ok(None);
+        }
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(Some(buf))
+}
+
+/// Reads one line, one byte at a time so nothing past the newline is consumed (two secrets may
+/// share a descriptor). The newline and a `\r` before it are dropped.
+fn read_line(mut reader: impl Read, what: &str) -> Result<Passphrase> {
+    let mut line = Zeroizing::new(Vec::with_capacity(MAX_PASSPHRASE_LEN + 2));
+    let mut byte = [0u8; 1];
+    loop {
+        match reader.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => {
+                if line.len() > MAX_PASSPHRASE_LEN {
+                    return Err(too_long(what));
+                }
+                line.push(byte[0]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(format!("cannot read {what}"), e)),
+        }
+    }
+    first_line(line, what)
+}
+
+fn too_long(what: &str) -> Error {
+    Error::usage(format!(
+        "the passphrase from {what} is longer than {MAX_PASSPHRASE_LEN} bytes"
+    ))
+}
+
+/// Cuts a buffer at its first newline (dropping a `\r` before it) in place.
+fn first_line(mut bytes: Zeroizing<Vec<u8>>, what: &str) -> Result<Passphrase> {
+    if let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+        bytes.truncate(end);
+    }
+    if bytes.last() == Some(&b'\r') {
+        bytes.pop();
+    }
+    if bytes.len() > MAX_PASSPHRASE_LEN {
+        return Err(too_long(what));
+    }
+    Ok(Passphrase::new(bytes))
+}
+
+fn from_fd(fd: i32, what: &str) -> Result<Passphrase> {
+    // Opening /dev/fd/N reaches the inherited descriptor without unsafe code (Linux and macOS).
+    let file = File::open(format!("/dev/fd/{fd}"))
+        .map_err(|e| Error::io(format!("cannot read {what} (descriptor {fd})"), e))?;
+    read_line(file, what)
+}
+
+fn from_file(path: &Path, var: &str) -> Result<Passphrase> {
+    let file = File::open(path)
+        .map_err(|e| Error::io(format!("cannot read {var} ({})", path.display()), e))?;
+    match read_bounded(file, 64 * 1024) {
+        Ok(Some(bytes)) => first_line(bytes, var),
+        Ok(None) => Err(too_long(var)),
+        Err(e) => Err(Error::io(
+            format!("cannot read {var} ({})", path.display()),
+            e,
+        )),
+    }
+}
+
+fn from_command(command: &str) -> Result<Passphrase> {
+    let var = "SESAME_PASSPHRASE_COMMAND";
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::io(format!("cannot run {var}"), e))?;
+    let output = match child.stdout.take() {
+        Some(stdout) => read_bounded(stdout, 64 * 1024),
+        None => Ok(Some(Zeroizing::new(Vec::new()))),
+    };
+    let status = child
+        .wait()
+        .map_err(|e| Error::io(format!("cannot run {var}"), e))?;
+    if !status.success() {
+        return Err(Error::usage(format!(
+            "{var} failed ({status}); fix the command or use another passphrase source"
+        )));
+    }
+    match output {
+        Ok(Some(bytes)) => first_line(bytes, var),
+        Ok(None) => Err(too_long(var)),
+        Err(e) => Err(Error::io(format!("cannot read the output of {var}"), e)),
+    }
+}
+
+fn env_nonempty(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+fn have_terminal() -> bool {
+    File::open("/dev/tty").is_ok()
+}
+
+fn prompt(text: &str) -> Result<Passphrase> {
+    let line = rpassword::prompt_password(text)
+        .map_err(|e| Error::io("cannot read from the terminal", e))?;
+    let pass = Passphrase::from_string(line);
+    if pass.expose().len() > MAX_PASSPHRASE_LEN {
+        return Err(too_long("the terminal"));
+    }
+    Ok(pass)
+}
+
+/// The passphrase of a vault, from the first source present (SPEC order, agent excepted):
+/// `--passphrase-fd`, `SESAME_PASSPHRASE_FILE`, `SESAME_PASSPHRASE_COMMAND`, `SESAME_PASSPHRASE`,
+/// then a prompt on the terminal (asked twice when `confirm`, as for `init`).
+pub fn passphrase(fd: Option<i32>, vault: &Path, confirm: bool) -> Result<Passphrase> {
+    if let Some(fd) = fd {
+        return from_fd(fd, "--passphrase-fd");
+    }
+    if let Some(path) = env_nonempty("SESAME_PASSPHRASE_FILE") {
+        return from_file(Path::new(&path), "SESAME_PASSPHRASE_FILE");
+    }
+    if let Some(command) = std::env::var("SESAME_PASSPHRASE_COMMAND")
+        .ok()
+        .filter(|c| !c.is_empty())
+    {
+        return from_command(&command);
+    }
+    if let Some(value) = env_nonempty("SESAME_PASSPHRASE") {
+        let bytes = Zeroizing::new(value.into_encoded_bytes());
+        return first_line(bytes, "SESAME_PASSPHRASE");
+    }
+    if !have_terminal() {
+        return Err(Error::NoPassphraseSource);
+    }
+    if !confirm {
+        return prompt(&format!("Passphrase for {}: ", vault.display()));
+    }
+    let first = prompt(&format!("New passphrase for {}: ", vault.display()))?;
+    let again = prompt("Repeat the passphrase: ")?;
+    if first.expose() != again.expose() {
+        return Err(Error::usage(
+            "the two passphrases differ; nothing was changed",
+        ));
+    }
+    Ok(first)
+}
+
+/// Reads a secret value: from stdin when it is not a terminal, else from a hidden prompt.
+/// Exactly one trailing `\n` or `\r\n` is stripped unless `raw`.
+pub fn value(label: &str, raw: bool) -> Result<SecretValue> {
+    let stdin = std::io::stdin();
+    let mut bytes = if stdin.is_terminal() {
+        let line = rpassword::prompt_password(format!("Value for {label}: "))
+            .map_err(|e| Error::io("cannot read from the terminal", e))?;
+        Zeroizing::new(line.into_bytes())
+    } else {
+        // Room for 1 MiB plus a trailing "\r\n".
+        match read_bounded(stdin.lock(), MAX_VALUE_LEN + 2) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Err(value_too_large()),
+            Err(e) => return Err(Error::io("cannot read the value from stdin", e)),
+        }
+    };
+    if !raw && bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    if bytes.is_empty() {
+        return Err(Error::NoInput {
+            what: "value",
+            hint: "the value is empty; pipe it on stdin (e.g. `pbpaste | sesame add LABEL`) or type it at the prompt",
+        });
+    }
+    if bytes.len() > MAX_VALUE_LEN {
+        return Err(value_too_large());
+    }
+    Ok(SecretValue::new(bytes))
+}
+
+fn value_too_large() -> Error {
+    Error::usage("the value is larger than 1 MiB, the most a secret may hold")
+}

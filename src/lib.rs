@@ -1,0 +1,23 @@
+//! sesame: an encrypted local secrets vault.
+//!
+//! A passphrase, stretched with Argon2id, unwraps a random data key; the data key seals one vault
+//! file (AES-256-GCM, the whole header authenticated) holding many labelled secrets. The library
+//! owns every rule and all I/O of the vault; the `sesame` binary only parses arguments, asks for
+//! input and prints. `docs/FORMAT.md` specifies the file, `docs/SECURITY.md` the threat model.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod container;
+pub mod crypto;
+pub mod error;
+pub mod format;
+pub mod hardening;
+pub mod input;
+pub mod names;
+pub mod secret;
+pub mod store;
+pub mod units;
+pub mod vault;
+
+pub use error::{Error, Result};

@@ -1,0 +1,72 @@
+//! Types that hold secret bytes: the passphrase, the data key and secret values.
+//!
+//! Each is a newtype over a zeroizing buffer, wiped when dropped. None of them implements `Debug`,
+//! `Display`, `Clone` or `Serialize`, so a secret cannot reach a log line, an error message or a
+//! file by accident; the bytes are reachable only through `expose()` where they are used.
+
+use zeroize::Zeroizing;
+
+/// Length of the data key and of every key derived from it.
+pub const KEY_LEN: usize = 32;
+
+/// A passphrase (or recovery code) as bytes, without its trailing newline.
+pub struct Passphrase(Zeroizing<Vec<u8>>);
+
+impl Passphrase {
+    /// Takes ownership of the bytes; the caller's buffer is moved, never copied.
+    pub fn new(bytes: Zeroizing<Vec<u8>>) -> Self {
+        Passphrase(bytes)
+    }
+
+    /// Moves a `String` (for example from `rpassword`) into a zeroizing buffer without reallocating.
+    pub fn from_string(s: String) -> Self {
+        Passphrase(Zeroizing::new(s.into_bytes()))
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The random 256-bit key that encrypts a vault's payload. It lives only in memory.
+pub struct DataKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl DataKey {
+    pub fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> Self {
+        DataKey(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+/// A secret's value: 1 byte to 1 MiB of arbitrary bytes.
+pub struct SecretValue(Zeroizing<Vec<u8>>);
+
+impl SecretValue {
+    pub fn new(bytes: Zeroizing<Vec<u8>>) -> Self {
+        SecretValue(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// A copy in a new zeroizing buffer; explicit, because copies of a secret should be rare.
+    pub fn duplicate(&self) -> SecretValue {
+        SecretValue(Zeroizing::new(self.0.to_vec()))
+    }
+}

@@ -1,0 +1,193 @@
+//! The vault's contents: secrets with their versions, and profiles. Pure data and rules, no I/O
+//! and no cryptography; `container` seals it, `store` writes it.
+//!
+//! The structs derive `Serialize`/`Deserialize` only because the payload codec needs them; secret
+//! values go through `format::codec::value_bytes`, and none of these types implements `Debug`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::names::{EnvName, Label};
+use crate::secret::SecretValue;
+
+pub const MAX_VALUE_LEN: usize = 1024 * 1024;
+pub const MAX_NOTE_LEN: usize = 1024;
+
+/// Everything the payload holds (`docs/FORMAT.md`, "Payload encoding").
+#[derive(Serialize, Deserialize, Default)]
+pub struct Vault {
+    /// Sorted by label, labels unique.
+    pub secrets: Vec<Secret>,
+    /// Sorted by name, names unique.
+    pub profiles: Vec<Profile>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Secret {
+    pub label: Label,
+    pub env_name: EnvName,
+    pub note: Option<String>,
+    /// Rotation period in seconds.
+    pub rotate_every: Option<u64>,
+    pub created: i64,
+    pub updated: i64,
+    pub current: Version,
+    /// Older versions, newest first.
+    pub history: Vec<Version>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Version {
+    pub number: u32,
+    #[serde(with = "crate::format::codec::value_bytes")]
+    pub value: SecretValue,
+    pub created: i64,
+    pub retired: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Profile {
+    pub name: Label,
+    pub bindings: Vec<Binding>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Binding {
+    pub env_name: EnvName,
+    pub label: Label,
+}
+
+impl Secret {
+    /// When the current value is due for rotation, if the secret has a period.
+    pub fn rotation_due(&self) -> Option<i64> {
+        let period = i64::try_from(self.rotate_every?).ok()?;
+        Some(self.current.created.saturating_add(period))
+    }
+
+    /// The value of version `number`, current or in history.
+    pub fn version(&self, number: u32) -> Option<&Version> {
+        std::iter::once(&self.current)
+            .chain(&self.history)
+            .find(|v| v.number == number)
+    }
+}
+
+impl Vault {
+    pub fn get(&self, label: &Label) -> Result<&Secret> {
+        self.position(label)
+            .map(|i| &self.secrets[i])
+            .map_err(|_| self.not_found(label))
+    }
+
+    pub fn get_mut(&mut self, label: &Label) -> Result<&mut Secret> {
+        match self.position(label) {
+            Ok(i) => Ok(&mut self.secrets[i]),
+            Err(_) => Err(self.not_found(label)),
+        }
+    }
+
+    /// Adds a new secret; an existing label is an error ("use rotate").
+    pub fn insert(&mut self, secret: Secret) -> Result<()> {
+        match self.position(&secret.label) {
+            Ok(_) => Err(Error::LabelExists {
+                label: secret.label.to_string(),
+            }),
+            Err(at) => {
+                self.secrets.insert(at, secret);
+                Ok(())
+            }
+        }
+    }
+
+    pub fn remove(&mut self, label: &Label) -> Result<Secret> {
+        match self.position(label) {
+            Ok(i) => Ok(self.secrets.remove(i)),
+            Err(_) => Err(self.not_found(label)),
+        }
+    }
+
+    /// Gives a secret a new label, keeping the list sorted.
+    pub fn rename(&mut self, from: &Label, to: Label) -> Result<()> {
+        if self.position(&to).is_ok() {
+            return Err(Error::LabelExists {
+                label: to.to_string(),
+            });
+        }
+        let mut secret = self.remove(from)?;
+        secret.label = to;
+        self.insert(secret)
+    }
+
+    fn position(&self, label: &Label) -> std::result::Result<usize, usize> {
+        self.secrets.binary_search_by(|s| s.label.cmp(label))
+    }
+
+    /// A "not found" error that suggests up to three labels close to the one asked for.
+    pub fn not_found(&self, label: &Label) -> Error {
+        let wanted = label.as_str().to_lowercase();
+        let mut close: Vec<(f64, &str)> = self
+            .secrets
+            .iter()
+            .map(|s| {
+                let have = s.label.as_str().to_lowercase();
+                let score = if have.contains(&wanted) || wanted.contains(&have) {
+                    1.0
+                } else {
+                    strsim::jaro_winkler(&wanted, &have)
+                };
+                (score, s.label.as_str())
+            })
+            .filter(|(score, _)| *score >= 0.8)
+            .collect();
+        close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        Error::LabelNotFound {
+            label: label.to_string(),
+            suggestions: close.iter().take(3).map(|(_, l)| l.to_string()).collect(),
+        }
+    }
+
+    /// Checks the rules a decoded payload must keep (`docs/FORMAT.md`): a violation is damage.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        for pair in self.secrets.windows(2) {
+            if pair[0].label >= pair[1].label {
+                return Err("secrets are not sorted by label, or a label repeats".into());
+            }
+        }
+        for pair in self.profiles.windows(2) {
+            if pair[0].name >= pair[1].name {
+                return Err("profiles are not sorted by name, or a name repeats".into());
+            }
+        }
+        for secret in &self.secrets {
+            let label = secret.label.as_str();
+            if secret.note.as_ref().is_some_and(|n| n.len() > MAX_NOTE_LEN) {
+                return Err(format!(
+                    "the note of {label:?} is longer than {MAX_NOTE_LEN} bytes"
+                ));
+            }
+            if secret.rotate_every == Some(0) {
+                return Err(format!("the rotation period of {label:?} is zero"));
+            }
+            if secret.current.retired.is_some() {
+                return Err(format!(
+                    "the current version of {label:?} is marked retired"
+                ));
+            }
+            let mut numbers = Vec::with_capacity(secret.history.len() + 1);
+            for version in std::iter::once(&secret.current).chain(&secret.history) {
+                let len = version.value.len();
+                if len == 0 || len > MAX_VALUE_LEN {
+                    return Err(format!(
+                        "a value of {label:?} is {len} bytes (1 B to 1 MiB allowed)"
+                    ));
+                }
+                numbers.push(version.number);
+            }
+            numbers.sort_unstable();
+            if numbers.windows(2).any(|w| w[0] == w[1]) {
+                return Err(format!("{label:?} has two versions with the same number"));
+            }
+        }
+        Ok(())
+    }
+}
