@@ -1,0 +1,229 @@
+//! Damaged, hostile and foreign files: every byte flipped, every truncation, other versions,
+//! unknown slot kinds, a held lock, and `kill -9` in the middle of writes.
+
+use std::fs::OpenOptions;
+use std::time::Duration;
+
+use super::harness::*;
+use sesame::container::UnlockedVault;
+use sesame::format::Slot;
+use sesame::format::read::parse_file;
+use sesame::secret::Passphrase;
+
+/// A small vault with one secret.
+fn small_vault() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.add("api/key", "sk-0123456789abcdef");
+    sb
+}
+
+/// Runs `get` on each variant of the vault (in two threads); returns (exit code, stderr) pairs.
+fn open_variants(sb: &Sandbox, variants: Vec<Vec<u8>>) -> Vec<(Option<i32>, String)> {
+    let chunks: Vec<Vec<(usize, Vec<u8>)>> = {
+        let mut halves = vec![Vec::new(), Vec::new()];
+        for (i, v) in variants.into_iter().enumerate() {
+            halves[i % 2].push((i, v));
+        }
+        halves
+    };
+    let mut results = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(t, chunk)| {
+                scope.spawn(move || {
+                    let path = sb.path(&format!("variant-{t}.sesame"));
+                    chunk
+                        .into_iter()
+                        .map(|(i, bytes)| {
+                            std::fs::write(&path, bytes).unwrap();
+                            let out = sb
+                                .cmd()
+                                .arg("--vault")
+                                .arg(&path)
+                                .args(["get", "api/key"])
+                                .output()
+                                .unwrap();
+                            (
+                                i,
+                                out.status.code(),
+                                String::from_utf8_lossy(&out.stderr).into_owned(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    results.sort_by_key(|r| r.0);
+    results
+        .into_iter()
+        .map(|(_, code, err)| (code, err))
+        .collect()
+}
+
+#[test]
+fn flipping_any_byte_makes_the_vault_fail_to_open_with_3_or_4() {
+    let sb = small_vault();
+    let good = sb.vault_bytes();
+    let variants = (0..good.len())
+        .map(|i| {
+            let mut v = good.clone();
+            v[i] ^= 0xFF;
+            v
+        })
+        .collect();
+    for (i, (code, err)) in open_variants(&sb, variants).into_iter().enumerate() {
+        assert!(
+            matches!(code, Some(3) | Some(4)),
+            "byte {i}: exit {code:?}, stderr: {err}"
+        );
+        assert!(err.starts_with("sesame: error:"), "byte {i}: {err}");
+        assert!(!err.contains("panicked"), "byte {i}: {err}");
+        assert!(
+            !err.contains("sk-0123456789abcdef"),
+            "byte {i} leaked the value"
+        );
+    }
+}
+
+#[test]
+fn every_truncation_and_any_appended_byte_is_reported_as_damage() {
+    let sb = small_vault();
+    let good = sb.vault_bytes();
+    let mut variants: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+    let mut longer = good.clone();
+    longer.push(0);
+    variants.push(longer);
+    for (n, (code, err)) in open_variants(&sb, variants).into_iter().enumerate() {
+        assert_eq!(code, Some(4), "length {n}: {err}");
+        assert!(!err.contains("panicked"), "length {n}: {err}");
+    }
+    // The original still opens: the sweep worked on copies.
+    assert_eq!(sb.get("api/key"), "sk-0123456789abcdef\n");
+}
+
+#[test]
+fn files_that_are_not_vaults_exit_4_with_a_reason() {
+    let sb = Sandbox::new();
+    let cases: [(&[u8], &str); 4] = [
+        (b"", "magic"),
+        (b"API_KEY=sk-123\n", "magic"),
+        (b"\x89SES", "truncated"),
+        (&[0u8; 100], "magic"),
+    ];
+    for (bytes, reason) in cases {
+        std::fs::write(&sb.vault, bytes).unwrap();
+        fails(sb.cmd().arg("list").assert(), 4, reason);
+    }
+    std::fs::remove_file(&sb.vault).unwrap();
+    std::fs::create_dir(&sb.vault).unwrap();
+    fails(sb.cmd().arg("list").assert(), 4, "folder");
+}
+
+#[test]
+fn a_newer_format_version_is_refused_by_name() {
+    let sb = small_vault();
+    let mut bytes = sb.vault_bytes();
+    bytes[8] = 2;
+    std::fs::write(&sb.vault, &bytes).unwrap();
+    fails(
+        sb.cmd().arg("list").assert(),
+        4,
+        "written by a newer sesame (format 2)",
+    );
+}
+
+#[test]
+fn an_unknown_slot_kind_is_skipped_and_kept_across_writes() {
+    let sb = small_vault();
+    let pass = Passphrase::from_string(PASS.to_string());
+    let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
+    let foreign = Slot::Unknown {
+        kind: 0x7A01,
+        body: b"a slot from a future sesame".to_vec(),
+    };
+    unlocked.header.slots.insert(0, foreign.clone());
+    std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
+
+    assert_eq!(sb.get("api/key"), "sk-0123456789abcdef\n");
+    sb.add("second", "v");
+    let bytes = sb.vault_bytes();
+    let parsed = parse_file(&bytes).unwrap();
+    assert_eq!(parsed.header.slots.len(), 2);
+    assert_eq!(parsed.header.slots[0], foreign);
+}
+
+#[test]
+fn a_vault_with_only_unknown_slots_says_so() {
+    let sb = small_vault();
+    let pass = Passphrase::from_string(PASS.to_string());
+    let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
+    unlocked.header.slots = vec![Slot::Unknown {
+        kind: 3,
+        body: vec![1, 2, 3],
+    }];
+    std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
+    fails(
+        sb.cmd().arg("list").assert(),
+        4,
+        "no passphrase slot this build can use",
+    );
+}
+
+#[test]
+fn a_writer_waits_for_the_lock_then_exits_6() {
+    let sb = small_vault();
+    let lock_path = sb.vault.with_file_name("vault.sesame.lock");
+    let lock = OpenOptions::new().write(true).open(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let started = std::time::Instant::now();
+    fails(
+        sb.cmd()
+            .env("SESAME_LOCK_TIMEOUT", "1s")
+            .args(["add", "blocked"])
+            .write_stdin("v")
+            .assert(),
+        6,
+        "busy",
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // Readers do not need the lock.
+    assert_eq!(sb.get("api/key"), "sk-0123456789abcdef\n");
+    drop(lock);
+    sb.add("blocked", "v");
+    assert_eq!(sb.labels(), ["api/key", "blocked"]);
+}
+
+#[test]
+fn kill_9_during_writes_leaves_a_vault_that_opens() {
+    let sb = small_vault();
+    let bin = assert_cmd::cargo::cargo_bin("sesame");
+    for round in 0..40u64 {
+        let mut child = std::process::Command::new(&bin)
+            .env_clear()
+            .env("SESAME_VAULT", &sb.vault)
+            .env("SESAME_PASSPHRASE", PASS)
+            .args(["add", &format!("k{round}")])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(b"value").unwrap();
+        }
+        // Spread the kills over the whole life of the process (roughly 0-20 ms).
+        std::thread::sleep(Duration::from_micros((round * 2_654_435_761) % 20_000));
+        let _ = child.kill();
+        let _ = child.wait();
+        let labels = sb.labels();
+        assert!(labels.contains(&"api/key".to_string()), "round {round}");
+    }
+    assert_eq!(sb.get("api/key"), "sk-0123456789abcdef\n");
+}

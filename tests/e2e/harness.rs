@@ -1,0 +1,125 @@
+//! A private vault per test: a temp folder, an environment with nothing inherited but `PATH`, and
+//! helpers that run the real binary the way a user would.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use assert_cmd::assert::Assert;
+use tempfile::TempDir;
+
+pub const PASS: &str = "correct horse battery staple";
+
+/// The small Argon2 parameters every test uses (the defaults are checked once, in `init`).
+pub const FAST_KDF: [&str; 7] = [
+    "init",
+    "--kdf-memory",
+    "8MiB",
+    "--kdf-iterations",
+    "1",
+    "--kdf-parallelism",
+    "1",
+];
+
+pub struct Sandbox {
+    pub dir: TempDir,
+    pub vault: PathBuf,
+}
+
+impl Sandbox {
+    /// A sandbox without a vault.
+    pub fn empty() -> Sandbox {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let vault = dir.path().join("data").join("vault.sesame");
+        Sandbox { dir, vault }
+    }
+
+    /// A sandbox with a new vault (passphrase [`PASS`], no recovery code).
+    pub fn new() -> Sandbox {
+        let sb = Sandbox::empty();
+        sb.init().success();
+        sb
+    }
+
+    pub fn init(&self) -> Assert {
+        self.cmd().args(FAST_KDF).arg("--no-recovery").assert()
+    }
+
+    /// `sesame` with the vault and passphrase set through the environment.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = self.bare();
+        cmd.env("SESAME_VAULT", &self.vault)
+            .env("SESAME_PASSPHRASE", PASS);
+        cmd
+    }
+
+    /// `sesame` with an environment holding only PATH and a private HOME.
+    pub fn bare(&self) -> Command {
+        let mut cmd = Command::cargo_bin("sesame").expect("sesame binary");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    pub fn add(&self, label: &str, value: &str) {
+        self.cmd()
+            .args(["add", label])
+            .write_stdin(value)
+            .assert()
+            .success();
+    }
+
+    pub fn get(&self, label: &str) -> String {
+        let out = self.cmd().args(["get", label]).assert().success();
+        String::from_utf8(out.get_output().stdout.clone()).expect("utf-8 value")
+    }
+
+    pub fn list_json(&self) -> serde_json::Value {
+        let out = self.cmd().args(["list", "--json"]).assert().success();
+        serde_json::from_slice(&out.get_output().stdout).expect("list --json is JSON")
+    }
+
+    pub fn labels(&self) -> Vec<String> {
+        self.list_json()
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|s| s["label"].as_str().expect("label").to_string())
+            .collect()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn vault_bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.vault).expect("vault file")
+    }
+}
+
+/// stderr of a finished command, as text.
+pub fn stderr(a: &Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// Asserts a failure with `code` and a `sesame: error:` message containing `needle`.
+pub fn fails(a: Assert, code: i32, needle: &str) -> Assert {
+    let a = a.code(code);
+    let err = stderr(&a);
+    assert!(
+        err.starts_with("sesame: error:") && err.contains(needle),
+        "expected an error containing {needle:?}, got: {err}"
+    );
+    assert!(!err.contains("panicked"), "sesame panicked: {err}");
+    a
+}
+
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}

@@ -1,0 +1,10 @@
+mod harness;
+
+mod concurrency;
+mod corpus;
+mod damage;
+mod init;
+mod passphrase;
+mod properties;
+mod secrets;
+mod vectors;

@@ -1,0 +1,379 @@
+//! add, get, list, edit, rm as a user sees them.
+
+use super::harness::*;
+
+#[test]
+fn add_then_get_round_trips_and_strips_exactly_one_newline() {
+    let sb = Sandbox::new();
+    sb.add("openai/prod", "sk-live-123\n");
+    sb.cmd()
+        .args(["get", "openai/prod"])
+        .assert()
+        .success()
+        .stdout("sk-live-123\n");
+    sb.cmd()
+        .args(["get", "openai/prod", "-n"])
+        .assert()
+        .success()
+        .stdout("sk-live-123");
+    sb.add("crlf", "v\r\n");
+    sb.cmd().args(["get", "-n", "crlf"]).assert().stdout("v");
+    sb.add("two-newlines", "v\n\n");
+    sb.cmd()
+        .args(["get", "-n", "two-newlines"])
+        .assert()
+        .stdout("v\n");
+    sb.cmd()
+        .args(["add", "raw", "--raw"])
+        .write_stdin("v\n")
+        .assert()
+        .success();
+    sb.cmd().args(["get", "-n", "raw"]).assert().stdout("v\n");
+}
+
+#[test]
+fn binary_values_survive_byte_for_byte() {
+    let sb = Sandbox::new();
+    let value: Vec<u8> = (0..=255u8).rev().collect();
+    sb.cmd()
+        .args(["add", "bin", "--raw"])
+        .write_stdin(value.clone())
+        .assert()
+        .success();
+    sb.cmd()
+        .args(["get", "-n", "bin"])
+        .assert()
+        .success()
+        .stdout(value);
+}
+
+#[test]
+fn value_size_limits_are_1_byte_to_1_mib() {
+    let sb = Sandbox::new();
+    fails(
+        sb.cmd().args(["add", "empty"]).write_stdin("").assert(),
+        2,
+        "empty",
+    );
+    fails(
+        sb.cmd().args(["add", "nl"]).write_stdin("\n").assert(),
+        2,
+        "empty",
+    );
+    let mib = vec![b'x'; 1024 * 1024];
+    sb.cmd()
+        .args(["add", "max"])
+        .write_stdin(mib.clone())
+        .assert()
+        .success();
+    assert_eq!(sb.get("max").len(), 1024 * 1024 + 1);
+    let mut too_big = mib;
+    too_big.push(b'y');
+    fails(
+        sb.cmd().args(["add", "big"]).write_stdin(too_big).assert(),
+        2,
+        "1 MiB",
+    );
+    assert_eq!(sb.labels(), ["max"]);
+}
+
+#[test]
+fn adding_an_existing_label_exits_2_and_points_to_rotate() {
+    let sb = Sandbox::new();
+    sb.add("github", "one");
+    fails(
+        sb.cmd().args(["add", "github"]).write_stdin("two").assert(),
+        2,
+        "sesame rotate github",
+    );
+    assert_eq!(sb.get("github"), "one\n");
+}
+
+#[test]
+fn invalid_labels_and_env_names_exit_2_naming_the_rule() {
+    let sb = Sandbox::new();
+    let long = "x".repeat(129);
+    for label in [
+        "",
+        "-lead",
+        "/lead",
+        "has space",
+        "ümlaut",
+        "a=b",
+        long.as_str(),
+    ] {
+        fails(
+            sb.cmd()
+                .args(["add", "--", label])
+                .write_stdin("v")
+                .assert(),
+            2,
+            "starting with a letter or digit",
+        );
+        fails(
+            sb.cmd().args(["get", "--", label]).assert(),
+            2,
+            "invalid label",
+        );
+    }
+    for env in ["lower", "9LEAD", "A-B", ""] {
+        fails(
+            sb.cmd()
+                .args(["add", "ok", "--env", env])
+                .write_stdin("v")
+                .assert(),
+            2,
+            "environment variable name",
+        );
+    }
+    assert!(sb.labels().is_empty());
+}
+
+#[test]
+fn env_name_defaults_to_the_label_upper_cased() {
+    let sb = Sandbox::new();
+    sb.add("openai/prod", "v");
+    sb.add("stripe.test-key", "v");
+    sb.cmd()
+        .args(["add", "gh", "--env", "GITHUB_TOKEN"])
+        .write_stdin("v")
+        .assert()
+        .success();
+    let list = sb.list_json();
+    let env: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["env"].as_str().unwrap())
+        .collect();
+    assert_eq!(env, ["GITHUB_TOKEN", "OPENAI_PROD", "STRIPE_TEST_KEY"]);
+}
+
+#[test]
+fn get_of_an_unknown_label_exits_5_and_suggests_close_ones() {
+    let sb = Sandbox::new();
+    sb.add("openai/prod", "v");
+    sb.add("openai/dev", "v");
+    let a = fails(
+        sb.cmd().args(["get", "openai/prd"]).assert(),
+        5,
+        "did you mean",
+    );
+    assert!(stderr(&a).contains("\"openai/prod\""), "{}", stderr(&a));
+    fails(sb.cmd().args(["get", "zzz"]).assert(), 5, "sesame list");
+    fails(
+        sb.cmd()
+            .args(["get", "openai/prod", "--version", "9"])
+            .assert(),
+        5,
+        "no version 9",
+    );
+}
+
+#[test]
+fn list_shows_metadata_and_never_values() {
+    let sb = Sandbox::new();
+    sb.cmd()
+        .args([
+            "add",
+            "aws/key",
+            "--note",
+            "deploy bot",
+            "--rotate-every",
+            "90d",
+        ])
+        .write_stdin("AKIA-VERY-SECRET")
+        .assert()
+        .success();
+    let table = sb.cmd().arg("list").assert().success();
+    let out = String::from_utf8_lossy(&table.get_output().stdout).into_owned();
+    assert!(out.starts_with("LABEL"), "{out}");
+    for column in [
+        "ENV",
+        "VERSION",
+        "CREATED",
+        "UPDATED",
+        "ROTATION DUE",
+        "LAST USED",
+    ] {
+        assert!(out.contains(column), "{column} missing: {out}");
+    }
+    assert!(out.contains("aws/key") && out.contains("AWS_KEY"));
+    assert!(!out.contains("AKIA-VERY-SECRET"));
+
+    let json = sb.list_json();
+    let s = &json[0];
+    assert_eq!(s["label"], "aws/key");
+    assert_eq!(s["version"], 1);
+    assert_eq!(s["note"], "deploy bot");
+    assert_eq!(s["rotate_every"], "90d");
+    assert_eq!(s["overdue"], false);
+    assert!(s["rotation_due"].as_str().unwrap().ends_with('Z'));
+    assert!(!json.to_string().contains("AKIA-VERY-SECRET"));
+}
+
+#[test]
+fn list_of_an_empty_vault_says_how_to_start() {
+    let sb = Sandbox::new();
+    let a = sb.cmd().arg("list").assert().success().stdout("");
+    assert!(stderr(&a).contains("sesame add"));
+}
+
+#[test]
+fn edit_changes_metadata_only() {
+    let sb = Sandbox::new();
+    sb.add("svc", "value-1");
+    sb.cmd()
+        .args([
+            "edit",
+            "svc",
+            "--env",
+            "SVC_TOKEN",
+            "--note",
+            "n",
+            "--rotate-every",
+            "1h30m",
+        ])
+        .assert()
+        .success();
+    let s = &sb.list_json()[0];
+    assert_eq!(
+        (s["env"].as_str(), s["note"].as_str()),
+        (Some("SVC_TOKEN"), Some("n"))
+    );
+    assert_eq!(s["rotate_every"], "1h30m");
+    assert_eq!(s["version"], 1);
+
+    sb.cmd()
+        .args(["edit", "svc", "--rotate-every", "never", "--note", ""])
+        .assert()
+        .success();
+    let s = &sb.list_json()[0];
+    assert!(s["rotate_every"].is_null() && s["note"].is_null());
+
+    sb.cmd()
+        .args(["edit", "svc", "--rename", "svc/renamed"])
+        .assert()
+        .success();
+    assert_eq!(sb.labels(), ["svc/renamed"]);
+    assert_eq!(sb.get("svc/renamed"), "value-1\n");
+}
+
+#[test]
+fn edit_errors_have_their_exit_codes() {
+    let sb = Sandbox::new();
+    sb.add("a", "1");
+    sb.add("b", "2");
+    fails(
+        sb.cmd().args(["edit", "a"]).assert(),
+        2,
+        "nothing to change",
+    );
+    fails(
+        sb.cmd().args(["edit", "a", "--rename", "b"]).assert(),
+        2,
+        "already exists",
+    );
+    fails(
+        sb.cmd()
+            .args(["edit", "a", "--rename", "bad name"])
+            .assert(),
+        2,
+        "invalid label",
+    );
+    fails(
+        sb.cmd().args(["edit", "a", "--env", "bad"]).assert(),
+        2,
+        "environment",
+    );
+    fails(
+        sb.cmd()
+            .args(["edit", "a", "--rotate-every", "soon"])
+            .assert(),
+        2,
+        "invalid duration",
+    );
+    fails(
+        sb.cmd().args(["edit", "c", "--note", "x"]).assert(),
+        5,
+        "no secret labelled \"c\"",
+    );
+    assert_eq!(sb.labels(), ["a", "b"]);
+}
+
+#[test]
+fn rm_removes_the_secret_and_unknown_labels_exit_5() {
+    let sb = Sandbox::new();
+    sb.add("a", "1");
+    sb.add("b", "2");
+    sb.cmd().args(["rm", "a"]).assert().success();
+    assert_eq!(sb.labels(), ["b"]);
+    fails(sb.cmd().args(["rm", "a"]).assert(), 5, "no secret labelled");
+    fails(
+        sb.cmd().args(["get", "a"]).assert(),
+        5,
+        "no secret labelled",
+    );
+}
+
+#[test]
+fn wrong_passphrase_exits_3_and_changes_nothing() {
+    let sb = Sandbox::new();
+    sb.add("a", "1");
+    let before = sb.vault_bytes();
+    for args in [vec!["get", "a"], vec!["list"], vec!["rm", "a"]] {
+        fails(
+            sb.cmd()
+                .env("SESAME_PASSPHRASE", "nope")
+                .args(&args)
+                .assert(),
+            3,
+            "wrong passphrase",
+        );
+    }
+    fails(
+        sb.cmd()
+            .env("SESAME_PASSPHRASE", "nope")
+            .args(["add", "b"])
+            .write_stdin("2")
+            .assert(),
+        3,
+        "wrong passphrase",
+    );
+    assert_eq!(sb.vault_bytes(), before);
+}
+
+#[test]
+fn no_plaintext_value_is_left_anywhere_under_the_vault_folder() {
+    let sb = Sandbox::new();
+    let values = [
+        "PLAINTEXT-CANARY-ONE",
+        "PLAINTEXT-CANARY-TWO",
+        "PLAINTEXT-CANARY-3",
+    ];
+    sb.add("one", values[0]);
+    sb.add("two", values[1]);
+    sb.cmd()
+        .args(["edit", "one", "--rename", "uno", "--note", "n"])
+        .assert()
+        .success();
+    sb.add("three", values[2]);
+    sb.cmd().args(["rm", "two"]).assert().success();
+    let folder = sb.vault.parent().unwrap();
+    let mut files = 0;
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        files += 1;
+        for v in values {
+            assert!(
+                !bytes.windows(v.len()).any(|w| w == v.as_bytes()),
+                "{v} found in {}",
+                path.display()
+            );
+        }
+        assert!(!bytes.windows(PASS.len()).any(|w| w == PASS.as_bytes()));
+    }
+    assert!(files >= 2, "expected the vault and its lock file");
+    assert_eq!(mode(&sb.vault), 0o600);
+}
