@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""An independent reader of sesame vault files, written from docs/FORMAT.md alone.
+
+It shares no code with sesame: Argon2id from argon2-cffi, AES-256-GCM and HKDF-SHA256 from
+cryptography. It exists to prove the format document is complete.
+
+    pip install argon2-cffi cryptography
+    python3 tools/read_vault.py VAULT PASSPHRASE      # prints the contents as JSON (values too!)
+"""
+
+import json
+import struct
+import sys
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+MAGIC = b"\x89SESAME\n"
+
+
+class Reader:
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def take(self, n):
+        if self.pos + n > len(self.data):
+            raise ValueError("truncated")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self):
+        return self.take(1)[0]
+
+    def u16(self):
+        return struct.unpack("<H", self.take(2))[0]
+
+    def u32(self):
+        return struct.unpack("<I", self.take(4))[0]
+
+    def u64(self):
+        return struct.unpack("<Q", self.take(8))[0]
+
+    def i64(self):
+        return struct.unpack("<q", self.take(8))[0]
+
+    def string(self):
+        return self.take(self.u64()).decode("utf-8")
+
+    def option(self, read):
+        tag = self.u8()
+        if tag not in (0, 1):
+            raise ValueError("bad option tag")
+        return read() if tag else None
+
+    def vec(self, read):
+        return [read() for _ in range(self.u64())]
+
+
+def open_vault(data, passphrase):
+    if len(data) > 256 * 1024 * 1024:
+        raise ValueError("too large")
+    r = Reader(data)
+    if r.take(8) != MAGIC:
+        raise ValueError("not a sesame vault")
+    version = r.u16()
+    if version != 1:
+        raise ValueError(f"unsupported format {version}")
+    if r.u16() != 0:
+        raise ValueError("flags set")
+    vault_id = r.take(16)
+    generation = r.u32()
+    payload_salt = r.take(32)
+    payload_nonce = r.take(12)
+    payload_len = r.u32()
+    slot_count = r.u16()
+    if not 1 <= slot_count <= 16 or payload_len < 16:
+        raise ValueError("bad header")
+    slots = []
+    for _ in range(slot_count):
+        kind, length = r.u16(), r.u32()
+        if length > 4096:
+            raise ValueError("slot too long")
+        slots.append((kind, r.take(length)))
+    header = data[:r.pos]
+    ciphertext = data[r.pos:]
+    if len(ciphertext) != payload_len:
+        raise ValueError("truncated or trailing bytes")
+
+    data_key = None
+    for kind, body in slots:
+        if kind != 1:
+            continue  # unknown kinds are skipped
+        if len(body) != 104:
+            raise ValueError("bad passphrase slot")
+        m, t, p = struct.unpack("<III", body[:12])
+        if not (1 <= p <= 64 and 1 <= t <= 100 and 8 * p <= m <= 4 * 1024 * 1024):
+            raise ValueError("KDF parameters out of bounds")
+        salt, nonce, wrapped = body[12:44], body[44:56], body[56:104]
+        kek = hash_secret_raw(passphrase.encode(), salt, time_cost=t, memory_cost=m,
+                              parallelism=p, hash_len=32, type=Type.ID, version=19)
+        aad = b"sesame v1 slot" + vault_id + struct.pack("<IH", generation, kind)
+        try:
+            data_key = AESGCM(kek).decrypt(nonce, wrapped, aad)
+            break
+        except Exception:
+            continue
+    if data_key is None:
+        raise ValueError("wrong passphrase")
+
+    payload_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=payload_salt,
+                       info=b"sesame v1 payload").derive(data_key)
+    plaintext = AESGCM(payload_key).decrypt(payload_nonce, ciphertext, header)
+
+    p = Reader(plaintext)
+
+    def version_():
+        return {"number": p.u32(), "value": p.take(p.u64()).decode("utf-8", "replace"),
+                "created": p.i64(), "retired": p.option(p.i64)}
+
+    def secret():
+        return {"label": p.string(), "env": p.string(), "note": p.option(p.string),
+                "rotate_every": p.option(p.u64), "created": p.i64(), "updated": p.i64(),
+                "current": version_(), "history": p.vec(version_)}
+
+    def profile():
+        return {"name": p.string(),
+                "bindings": p.vec(lambda: {"env": p.string(), "label": p.string()})}
+
+    contents = {"secrets": p.vec(secret), "profiles": p.vec(profile)}
+    if p.pos != len(plaintext):
+        raise ValueError("trailing bytes in payload")
+    return contents
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1], "rb") as f:
+        print(json.dumps(open_vault(f.read(), sys.argv[2]), indent=2))
