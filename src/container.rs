@@ -11,8 +11,9 @@ use crate::format::read::{FormatError, ParsedFile, parse_file};
 use crate::format::write::encode_header;
 use crate::format::{
     FORMAT_VERSION, Header, MAX_FILE_LEN, MAX_HEADER_LEN, PAYLOAD_INFO, PassphraseSlot,
-    SLOT_KIND_PASSPHRASE, Slot, codec, slot_aad,
+    RECOVERY_INFO, RecoverySlot, SLOT_KIND_PASSPHRASE, SLOT_KIND_RECOVERY, Slot, codec, slot_aad,
 };
+use crate::recovery::RecoveryCode;
 use crate::secret::{DataKey, KEY_LEN, Passphrase};
 use crate::vault::Vault;
 
@@ -43,8 +44,13 @@ pub fn inspect<'a>(bytes: &'a [u8], path: &Path) -> Result<ParsedFile<'a>> {
 }
 
 impl UnlockedVault {
-    /// A new, empty vault: random vault id and data key, one passphrase slot.
-    pub fn create(passphrase: &Passphrase, kdf: KdfParams) -> Result<Self> {
+    /// A new, empty vault: random vault id and data key, one passphrase slot, and a recovery
+    /// slot whose code is returned (to be shown once) when `with_recovery`.
+    pub fn create(
+        passphrase: &Passphrase,
+        kdf: KdfParams,
+        with_recovery: bool,
+    ) -> Result<(Self, Option<RecoveryCode>)> {
         let mut header = Header {
             version: FORMAT_VERSION,
             vault_id: crypto::random_array()?,
@@ -58,10 +64,41 @@ impl UnlockedVault {
         header.slots.push(Slot::Passphrase(wrap_for_passphrase(
             &header, &data_key, passphrase, kdf,
         )?));
-        Ok(UnlockedVault {
+        let mut unlocked = UnlockedVault {
             header,
             data_key,
             vault: Vault::default(),
+        };
+        let code = if with_recovery {
+            Some(unlocked.new_recovery_code()?)
+        } else {
+            None
+        };
+        Ok((unlocked, code))
+    }
+
+    /// Opens a vault file with its recovery code (kind-2 slot) instead of the passphrase.
+    pub fn open_with_recovery(bytes: &[u8], code: &RecoveryCode, path: &Path) -> Result<Self> {
+        let parsed = inspect(bytes, path)?;
+        let h = &parsed.header;
+        let aad = slot_aad(&h.vault_id, h.key_generation, SLOT_KIND_RECOVERY);
+        let mut any = false;
+        for slot in &h.slots {
+            let Slot::Recovery(slot) = slot else { continue };
+            any = true;
+            let kek = crypto::hkdf_key_from(code.key_material(), &slot.salt, RECOVERY_INFO);
+            if let Some(key) = unwrap_key(&kek, &slot.nonce, &aad, &slot.wrapped_key) {
+                return Self::open_payload(parsed, key, path);
+            }
+        }
+        if !any {
+            return Err(Error::usage(format!(
+                "{} has no recovery slot (it was made with --no-recovery); only its passphrase opens it",
+                path.display()
+            )));
+        }
+        Err(Error::WrongRecoveryCode {
+            path: path.to_path_buf(),
         })
     }
 
@@ -138,12 +175,119 @@ impl UnlockedVault {
     pub fn passphrase_kdf(&self) -> Option<KdfParams> {
         passphrase_slots(&self.header).next().map(|s| s.kdf)
     }
+
+    pub fn has_recovery(&self) -> bool {
+        self.header
+            .slots
+            .iter()
+            .any(|s| matches!(s, Slot::Recovery(_)))
+    }
+
+    /// A new passphrase slot for this vault's data key (the Argon2 run happens here, so callers
+    /// can do it before taking the write lock).
+    pub fn wrap_passphrase(
+        &self,
+        passphrase: &Passphrase,
+        kdf: KdfParams,
+    ) -> Result<PassphraseSlot> {
+        wrap_for_passphrase(&self.header, &self.data_key, passphrase, kdf)
+    }
+
+    /// Replaces every passphrase slot with `slot`, where the first one was. Other slots stay.
+    pub fn replace_passphrase_slot(&mut self, slot: PassphraseSlot) {
+        replace_slots(&mut self.header.slots, Slot::Passphrase(slot), |s| {
+            matches!(s, Slot::Passphrase(_))
+        });
+    }
+
+    /// Makes a new recovery code and replaces the recovery slot with one for it: the old code
+    /// stops working.
+    pub fn new_recovery_code(&mut self) -> Result<RecoveryCode> {
+        let code = RecoveryCode::generate()?;
+        let salt = crypto::random_array()?;
+        let nonce = crypto::random_array()?;
+        let kek = crypto::hkdf_key_from(code.key_material(), &salt, RECOVERY_INFO);
+        let aad = slot_aad(
+            &self.header.vault_id,
+            self.header.key_generation,
+            SLOT_KIND_RECOVERY,
+        );
+        let wrapped_key = wrap_key(&kek, &nonce, &aad, &self.data_key);
+        replace_slots(
+            &mut self.header.slots,
+            Slot::Recovery(RecoverySlot {
+                salt,
+                nonce,
+                wrapped_key,
+            }),
+            |s| matches!(s, Slot::Recovery(_)),
+        );
+        Ok(code)
+    }
+
+    /// A new data key and key generation: every slot is rebuilt (one passphrase slot, and a new
+    /// recovery slot when `with_recovery`); unknown slots wrap the old key and are dropped.
+    /// Returns the new recovery code and how many unknown slots were dropped.
+    pub fn rekey(
+        &mut self,
+        passphrase: &Passphrase,
+        kdf: KdfParams,
+        with_recovery: bool,
+    ) -> Result<(Option<RecoveryCode>, usize)> {
+        let dropped = self
+            .header
+            .slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Unknown { .. }))
+            .count();
+        self.data_key = DataKey::from_bytes(crypto::random_key()?);
+        self.header.key_generation = self.header.key_generation.wrapping_add(1).max(1);
+        self.header.slots.clear();
+        let slot = wrap_for_passphrase(&self.header, &self.data_key, passphrase, kdf)?;
+        self.header.slots.push(Slot::Passphrase(slot));
+        let code = if with_recovery {
+            Some(self.new_recovery_code()?)
+        } else {
+            None
+        };
+        Ok((code, dropped))
+    }
+}
+
+/// Puts `new` where the first slot matching `is_old` was (or at the end), removing the others.
+fn replace_slots(slots: &mut Vec<Slot>, new: Slot, is_old: impl Fn(&Slot) -> bool) {
+    let at = slots.iter().position(&is_old).unwrap_or(slots.len());
+    slots.retain(|s| !is_old(s));
+    slots.insert(at.min(slots.len()), new);
+}
+
+fn wrap_key(
+    kek: &[u8; KEY_LEN],
+    nonce: &[u8; crypto::NONCE_LEN],
+    aad: &[u8],
+    data_key: &DataKey,
+) -> [u8; KEY_LEN + crypto::TAG_LEN] {
+    let sealed = crypto::seal(kek, nonce, aad, data_key.expose());
+    let mut wrapped = [0u8; KEY_LEN + crypto::TAG_LEN];
+    wrapped.copy_from_slice(&sealed);
+    wrapped
+}
+
+fn unwrap_key(
+    kek: &[u8; KEY_LEN],
+    nonce: &[u8; crypto::NONCE_LEN],
+    aad: &[u8],
+    wrapped: &[u8],
+) -> Option<DataKey> {
+    let key = crypto::open(kek, nonce, aad, wrapped)?;
+    let bytes: [u8; KEY_LEN] = key[..].try_into().ok()?;
+    Some(DataKey::from_bytes(Zeroizing::new(bytes)))
 }
 
 fn passphrase_slots(header: &Header) -> impl Iterator<Item = &PassphraseSlot> {
     header.slots.iter().filter_map(|slot| match slot {
         Slot::Passphrase(s) => Some(s),
-        Slot::Unknown { .. } => None,
+        _ => None,
     })
 }
 
@@ -162,13 +306,8 @@ fn unwrap_with_passphrase(
     for slot in passphrase_slots(header) {
         any = true;
         let kek = crypto::derive_kek(passphrase.expose(), &slot.salt, slot.kdf)?;
-        if let Some(key) = crypto::open(&kek, &slot.nonce, &aad, &slot.wrapped_key) {
-            let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
-            if key.len() != KEY_LEN {
-                continue;
-            }
-            bytes.copy_from_slice(&key);
-            return Ok(DataKey::from_bytes(bytes));
+        if let Some(key) = unwrap_key(&kek, &slot.nonce, &aad, &slot.wrapped_key) {
+            return Ok(key);
         }
     }
     if !any {
@@ -201,14 +340,11 @@ fn wrap_for_passphrase(
         header.key_generation,
         SLOT_KIND_PASSPHRASE,
     );
-    let sealed = crypto::seal(&kek, &nonce, &aad, data_key.expose());
-    let mut wrapped_key = [0u8; KEY_LEN + crypto::TAG_LEN];
-    wrapped_key.copy_from_slice(&sealed);
     Ok(PassphraseSlot {
         kdf,
         salt,
         nonce,
-        wrapped_key,
+        wrapped_key: wrap_key(&kek, &nonce, &aad, data_key),
     })
 }
 
@@ -229,7 +365,7 @@ mod tests {
     #[test]
     fn a_new_vault_opens_with_its_passphrase_only() -> Result<()> {
         let path = Path::new("v.sesame");
-        let mut v = UnlockedVault::create(&pass("correct horse"), FAST)?;
+        let (mut v, _) = UnlockedVault::create(&pass("correct horse"), FAST, false)?;
         let bytes = v.seal()?;
         let opened = UnlockedVault::open(&bytes, &pass("correct horse"), path)?;
         assert_eq!(opened.header.vault_id, v.header.vault_id);
@@ -240,7 +376,7 @@ mod tests {
 
     #[test]
     fn every_write_uses_a_fresh_salt_and_nonce() -> Result<()> {
-        let mut v = UnlockedVault::create(&pass("p"), FAST)?;
+        let (mut v, _) = UnlockedVault::create(&pass("p"), FAST, false)?;
         let a = v.seal()?;
         let b = v.seal()?;
         assert_ne!(a, b);

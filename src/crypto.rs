@@ -124,8 +124,13 @@ pub fn derive_kek(
     Ok(kek)
 }
 
-/// HKDF-SHA256 expansion of `ikm` with `salt` and `info` into a 32-byte key.
+/// HKDF-SHA256 of a 32-byte key with `salt` and `info` into a 32-byte key.
 pub fn hkdf_key(ikm: &[u8; KEY_LEN], salt: &[u8], info: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
+    hkdf_key_from(ikm, salt, info)
+}
+
+/// HKDF-SHA256 (extract with `salt`, expand with `info`) of any input key material.
+pub fn hkdf_key_from(ikm: &[u8], salt: &[u8], info: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
     let mut okm = Zeroizing::new([0u8; KEY_LEN]);
     // 32 bytes is far below HKDF-SHA256's 8160-byte output limit, so expand cannot fail.
     if Hkdf::<Sha256>::new(Some(salt), ikm)

@@ -43,6 +43,9 @@ pub enum Error {
     #[error("wrong passphrase for {}", path.display())]
     WrongPassphrase { path: PathBuf },
 
+    #[error("wrong recovery code for {}", path.display())]
+    WrongRecoveryCode { path: PathBuf },
+
     #[error("{} is not a sesame vault: {reason}", path.display())]
     NotAVault { path: PathBuf, reason: String },
 
@@ -79,6 +82,11 @@ pub enum Error {
         path.display()
     )]
     VaultChanged { path: PathBuf },
+
+    #[error(
+        "the verify command rejected the new value for {label:?} ({status}); nothing was changed"
+    )]
+    Verification { label: String, status: String },
 
     #[error("{context}: {source}")]
     Io {
@@ -119,13 +127,17 @@ impl Error {
             | Error::VaultExists { .. }
             | Error::NoPassphraseSource
             | Error::NoInput { .. } => 2,
-            Error::WrongPassphrase { .. } => 3,
+            Error::WrongPassphrase { .. } | Error::WrongRecoveryCode { .. } => 3,
             Error::NotAVault { .. } | Error::NewerFormat { .. } | Error::Tampered { .. } => 4,
             Error::VaultNotFound { .. }
             | Error::LabelNotFound { .. }
             | Error::VersionNotFound { .. } => 5,
             Error::Busy { .. } => 6,
-            Error::Io { .. } | Error::VaultChanged { .. } | Error::Random | Error::Kdf(_) => 1,
+            Error::Io { .. }
+            | Error::Verification { .. }
+            | Error::VaultChanged { .. }
+            | Error::Random
+            | Error::Kdf(_) => 1,
         }
     }
 

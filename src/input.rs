@@ -111,8 +111,7 @@ fn from_file(path: &Path, var: &str) -> Result<Passphrase> {
     }
 }
 
-fn from_command(command: &str) -> Result<Passphrase> {
-    let var = "SESAME_PASSPHRASE_COMMAND";
+fn from_command(command: &str, var: &str) -> Result<Passphrase> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -157,40 +156,130 @@ fn prompt(text: &str) -> Result<Passphrase> {
     Ok(pass)
 }
 
+/// Where one kind of secret input may come from, in the SPEC's order of precedence.
+struct Sources {
+    /// What it is, for messages: "passphrase", "new passphrase", "recovery code".
+    what: &'static str,
+    fd_flag: &'static str,
+    file_var: Option<&'static str>,
+    command_var: Option<&'static str>,
+    value_var: &'static str,
+}
+
+const CURRENT: Sources = Sources {
+    what: "passphrase",
+    fd_flag: "--passphrase-fd",
+    file_var: Some("SESAME_PASSPHRASE_FILE"),
+    command_var: Some("SESAME_PASSPHRASE_COMMAND"),
+    value_var: "SESAME_PASSPHRASE",
+};
+
+const NEW: Sources = Sources {
+    what: "new passphrase",
+    fd_flag: "--new-passphrase-fd",
+    file_var: Some("SESAME_NEW_PASSPHRASE_FILE"),
+    command_var: None,
+    value_var: "SESAME_NEW_PASSPHRASE",
+};
+
+const RECOVERY: Sources = Sources {
+    what: "recovery code",
+    fd_flag: "--recovery-code-fd",
+    file_var: None,
+    command_var: None,
+    value_var: "SESAME_RECOVERY_CODE",
+};
+
+impl Sources {
+    /// The first source present, or `None` when only the terminal is left.
+    fn read(&self, fd: Option<i32>) -> Result<Option<Passphrase>> {
+        if let Some(fd) = fd {
+            return from_fd(fd, self.fd_flag).map(Some);
+        }
+        if let Some(var) = self.file_var
+            && let Some(path) = env_nonempty(var)
+        {
+            return from_file(Path::new(&path), var).map(Some);
+        }
+        if let Some(var) = self.command_var
+            && let Some(command) = std::env::var(var).ok().filter(|c| !c.is_empty())
+        {
+            return from_command(&command, var).map(Some);
+        }
+        if let Some(value) = env_nonempty(self.value_var) {
+            let bytes = Zeroizing::new(value.into_encoded_bytes());
+            return first_line(bytes, self.value_var).map(Some);
+        }
+        Ok(None)
+    }
+
+    fn missing(&self) -> Error {
+        if self.what == "passphrase" {
+            return Error::NoPassphraseSource;
+        }
+        let mut names = vec![format!("{} N", self.fd_flag)];
+        names.extend(self.file_var.map(String::from));
+        names.push(self.value_var.to_string());
+        Error::usage(format!(
+            "no {} source: use {}, or run sesame on a terminal",
+            self.what,
+            names.join(", ")
+        ))
+    }
+
+    /// Reads from the sources, else prompts on the terminal (twice when `confirm`).
+    fn get(&self, fd: Option<i32>, prompt_text: &str, confirm: bool) -> Result<Passphrase> {
+        if let Some(secret) = self.read(fd)? {
+            return Ok(secret);
+        }
+        if !have_terminal() {
+            return Err(self.missing());
+        }
+        let first = prompt(prompt_text)?;
+        if confirm {
+            let again = prompt(&format!("Repeat the {}: ", self.what))?;
+            if first.expose() != again.expose() {
+                return Err(Error::usage(format!(
+                    "the two {}s differ; nothing was changed",
+                    self.what
+                )));
+            }
+        }
+        Ok(first)
+    }
+}
+
 /// The passphrase of a vault, from the first source present (SPEC order, agent excepted):
 /// `--passphrase-fd`, `SESAME_PASSPHRASE_FILE`, `SESAME_PASSPHRASE_COMMAND`, `SESAME_PASSPHRASE`,
 /// then a prompt on the terminal (asked twice when `confirm`, as for `init`).
 pub fn passphrase(fd: Option<i32>, vault: &Path, confirm: bool) -> Result<Passphrase> {
-    if let Some(fd) = fd {
-        return from_fd(fd, "--passphrase-fd");
-    }
-    if let Some(path) = env_nonempty("SESAME_PASSPHRASE_FILE") {
-        return from_file(Path::new(&path), "SESAME_PASSPHRASE_FILE");
-    }
-    if let Some(command) = std::env::var("SESAME_PASSPHRASE_COMMAND")
-        .ok()
-        .filter(|c| !c.is_empty())
-    {
-        return from_command(&command);
-    }
-    if let Some(value) = env_nonempty("SESAME_PASSPHRASE") {
-        let bytes = Zeroizing::new(value.into_encoded_bytes());
-        return first_line(bytes, "SESAME_PASSPHRASE");
-    }
-    if !have_terminal() {
-        return Err(Error::NoPassphraseSource);
-    }
-    if !confirm {
-        return prompt(&format!("Passphrase for {}: ", vault.display()));
-    }
-    let first = prompt(&format!("New passphrase for {}: ", vault.display()))?;
-    let again = prompt("Repeat the passphrase: ")?;
-    if first.expose() != again.expose() {
+    let text = if confirm {
+        format!("New passphrase for {}: ", vault.display())
+    } else {
+        format!("Passphrase for {}: ", vault.display())
+    };
+    CURRENT.get(fd, &text, confirm)
+}
+
+/// A new passphrase (`passwd`, `recover`): `--new-passphrase-fd`, `SESAME_NEW_PASSPHRASE_FILE`,
+/// `SESAME_NEW_PASSPHRASE`, else asked twice on the terminal. Never empty.
+pub fn new_passphrase(fd: Option<i32>, vault: &Path) -> Result<Passphrase> {
+    let pass = NEW.get(
+        fd,
+        &format!("New passphrase for {}: ", vault.display()),
+        true,
+    )?;
+    if pass.is_empty() {
         return Err(Error::usage(
-            "the two passphrases differ; nothing was changed",
+            "the new passphrase is empty; choose a long passphrase",
         ));
     }
-    Ok(first)
+    Ok(pass)
+}
+
+/// A recovery code as typed: `--recovery-code-fd`, `SESAME_RECOVERY_CODE`, else the terminal.
+pub fn recovery_code(fd: Option<i32>) -> Result<Passphrase> {
+    RECOVERY.get(fd, "Recovery code: ", false)
 }
 
 /// Reads a secret value: from stdin when it is not a terminal, else from a hidden prompt.

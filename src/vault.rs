@@ -72,6 +72,108 @@ impl Secret {
     }
 }
 
+/// How many old versions `rotate` keeps unless told otherwise.
+pub const DEFAULT_KEEP: usize = 5;
+pub const MAX_KEEP: usize = 100;
+
+impl Secret {
+    /// Makes `value` the current version; the old one is retired `now` into history, which keeps
+    /// the newest `keep` versions. Dropped versions are wiped (their buffers zeroize on drop).
+    /// Returns the new version number.
+    pub fn rotate(&mut self, value: SecretValue, now: i64, keep: usize) -> u32 {
+        let number = self.max_version().saturating_add(1);
+        let mut old = std::mem::replace(
+            &mut self.current,
+            Version {
+                number,
+                value,
+                created: now,
+                retired: None,
+            },
+        );
+        old.retired = Some(now);
+        self.history.insert(0, old);
+        self.history.truncate(keep);
+        self.updated = now;
+        number
+    }
+
+    /// Makes version `to` (default: the newest in history) current again; the current one goes
+    /// into history, so nothing is lost. Returns the number now current.
+    pub fn rollback(&mut self, to: Option<u32>, now: i64) -> Result<u32> {
+        let index = match to {
+            None => {
+                if self.history.is_empty() {
+                    return Err(Error::usage(format!(
+                        "{} has no older version to roll back to",
+                        self.label
+                    )));
+                }
+                0
+            }
+            Some(n) if n == self.current.number => {
+                return Err(Error::usage(format!(
+                    "version {n} is already the current version of {}",
+                    self.label
+                )));
+            }
+            Some(n) => self
+                .history
+                .iter()
+                .position(|v| v.number == n)
+                .ok_or_else(|| Error::VersionNotFound {
+                    label: self.label.to_string(),
+                    version: n,
+                })?,
+        };
+        let mut target = self.history.remove(index);
+        target.retired = None;
+        let mut old = std::mem::replace(&mut self.current, target);
+        old.retired = Some(now);
+        self.history.insert(0, old);
+        self.updated = now;
+        Ok(self.current.number)
+    }
+
+    fn max_version(&self) -> u32 {
+        std::iter::once(&self.current)
+            .chain(&self.history)
+            .map(|v| v.number)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// True when the rotation period has passed at `now`.
+    pub fn is_overdue(&self, now: i64) -> bool {
+        self.rotation_due().is_some_and(|due| due <= now)
+    }
+}
+
+impl Version {
+    /// A hint that tells versions apart without revealing them: the first 3 and last 4
+    /// characters of values of 12 characters or more (`sk-…a1b2`), nothing for shorter ones.
+    pub fn hint(&self) -> Option<String> {
+        // Work on the value in place; only a non-UTF-8 value needs a (zeroizing) lossy copy.
+        let lossy;
+        let text = match std::str::from_utf8(self.value.expose()) {
+            Ok(text) => text,
+            Err(_) => {
+                lossy = zeroize::Zeroizing::new(
+                    String::from_utf8_lossy(self.value.expose()).into_owned(),
+                );
+                lossy.as_str()
+            }
+        };
+        if text.chars().count() < 12 {
+            return None;
+        }
+        let head: String = text.chars().take(3).collect();
+        let mut tail: Vec<char> = text.chars().rev().take(4).collect();
+        tail.reverse();
+        Some(format!("{head}…{}", tail.into_iter().collect::<String>()))
+    }
+}
+
 impl Vault {
     pub fn get(&self, label: &Label) -> Result<&Secret> {
         self.position(label)

@@ -5,9 +5,11 @@ It shares no code with sesame: Argon2id from argon2-cffi, AES-256-GCM and HKDF-S
 cryptography. It exists to prove the format document is complete.
 
     pip install argon2-cffi cryptography
-    python3 tools/read_vault.py VAULT PASSPHRASE      # prints the contents as JSON (values too!)
+    python3 tools/read_vault.py VAULT PASSPHRASE           # prints the contents as JSON (values too!)
+    python3 tools/read_vault.py VAULT --recovery CODE      # opens the recovery slot instead
 """
 
+import hashlib
 import json
 import struct
 import sys
@@ -18,6 +20,21 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MAGIC = b"\x89SESAME\n"
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def recovery_key_material(typed):
+    """Normalises a typed recovery code and checks its checksum; returns the 26 data symbols."""
+    code = typed.upper().replace("-", "").replace(" ", "")
+    code = code.replace("I", "1").replace("L", "1").replace("O", "0")
+    if len(code) != 28 or any(c not in ALPHABET for c in code):
+        raise ValueError("typo: not a recovery code")
+    data = code[:26].encode()
+    digest = hashlib.sha256(b"sesame recovery checksum" + data).digest()
+    bits = (digest[0] << 2) | (digest[1] >> 6)
+    if code[26:] != ALPHABET[bits >> 5] + ALPHABET[bits & 31]:
+        raise ValueError("typo: checksum mismatch")
+    return data
 
 
 class Reader:
@@ -59,7 +76,7 @@ class Reader:
         return [read() for _ in range(self.u64())]
 
 
-def open_vault(data, passphrase):
+def open_vault(data, passphrase=None, recovery=None):
     if len(data) > 256 * 1024 * 1024:
         raise ValueError("too large")
     r = Reader(data)
@@ -91,8 +108,22 @@ def open_vault(data, passphrase):
 
     data_key = None
     for kind, body in slots:
+        if recovery is not None:
+            if kind != 2:
+                continue
+            if len(body) != 92:
+                raise ValueError("bad recovery slot")
+            salt, nonce, wrapped = body[:32], body[32:44], body[44:92]
+            kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
+                       info=b"sesame v1 recovery").derive(recovery_key_material(recovery))
+            aad = b"sesame v1 slot" + vault_id + struct.pack("<IH", generation, kind)
+            try:
+                data_key = AESGCM(kek).decrypt(nonce, wrapped, aad)
+                break
+            except Exception:
+                continue
         if kind != 1:
-            continue  # unknown kinds are skipped
+            continue  # recovery and unknown kinds are skipped
         if len(body) != 104:
             raise ValueError("bad passphrase slot")
         m, t, p = struct.unpack("<III", body[:12])
@@ -108,7 +139,7 @@ def open_vault(data, passphrase):
         except Exception:
             continue
     if data_key is None:
-        raise ValueError("wrong passphrase")
+        raise ValueError("wrong passphrase or recovery code")
 
     payload_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=payload_salt,
                        info=b"sesame v1 payload").derive(data_key)
@@ -137,4 +168,8 @@ def open_vault(data, passphrase):
 
 if __name__ == "__main__":
     with open(sys.argv[1], "rb") as f:
-        print(json.dumps(open_vault(f.read(), sys.argv[2]), indent=2))
+        data = f.read()
+    if sys.argv[2] == "--recovery":
+        print(json.dumps(open_vault(data, recovery=sys.argv[3]), indent=2))
+    else:
+        print(json.dumps(open_vault(data, passphrase=sys.argv[2]), indent=2))

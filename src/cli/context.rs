@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use super::GlobalArgs;
 use crate::container::{UnlockedVault, inspect};
 use crate::error::Result;
-use crate::vault::Vault;
+use crate::secret::Passphrase;
 use crate::{input, store};
 
 pub struct Context {
     pub path: PathBuf,
     pub passphrase_fd: Option<i32>,
+    pub new_passphrase_fd: Option<i32>,
+    pub recovery_code_fd: Option<i32>,
 }
 
 impl Context {
@@ -19,16 +21,25 @@ impl Context {
         Ok(Context {
             path: store::resolve_vault_path(global.vault.clone())?,
             passphrase_fd: global.passphrase_fd,
+            new_passphrase_fd: global.new_passphrase_fd,
+            recovery_code_fd: global.recovery_code_fd,
         })
     }
 
     /// Reads and opens the vault. The file is checked (exists, is a vault) before a passphrase is
     /// asked for, so a typo in the path does not cost a prompt and an Argon2 run.
     pub fn unlock(&self) -> Result<UnlockedVault> {
+        self.unlock_keeping_passphrase()
+            .map(|(unlocked, _)| unlocked)
+    }
+
+    /// [`Context::unlock`], also returning the passphrase (for `rekey`, which re-wraps under it).
+    pub fn unlock_keeping_passphrase(&self) -> Result<(UnlockedVault, Passphrase)> {
         let bytes = store::read(&self.path)?;
         inspect(&bytes, &self.path)?;
         let passphrase = input::passphrase(self.passphrase_fd, &self.path, false)?;
-        UnlockedVault::open(&bytes, &passphrase, &self.path)
+        let unlocked = UnlockedVault::open(&bytes, &passphrase, &self.path)?;
+        Ok((unlocked, passphrase))
     }
 
     /// Applies `change` to the newest vault under the write lock and saves it atomically.
@@ -39,12 +50,12 @@ impl Context {
     pub fn commit<T>(
         &self,
         unlocked: UnlockedVault,
-        change: impl FnOnce(&mut Vault) -> Result<T>,
+        change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
     ) -> Result<T> {
         let _lock = store::lock(&self.path)?;
         let bytes = store::read(&self.path)?;
         let mut current = unlocked.reopen(&bytes, &self.path)?;
-        let out = change(&mut current.vault)?;
+        let out = change(&mut current)?;
         let file = current.seal()?;
         store::write_atomic(&self.path, &file)?;
         Ok(out)

@@ -3,6 +3,8 @@
 
 mod context;
 mod init;
+mod keys;
+mod lifecycle;
 mod secrets;
 
 use std::path::PathBuf;
@@ -62,6 +64,20 @@ pub enum Command {
     Edit(secrets::EditArgs),
     /// Remove a secret and its history
     Rm(secrets::RmArgs),
+    /// Give a secret a new value; the old one moves to history
+    Rotate(lifecycle::RotateArgs),
+    /// List a secret's versions, newest first, with masked hints
+    History(lifecycle::HistoryArgs),
+    /// Make an older version current again
+    Rollback(lifecycle::RollbackArgs),
+    /// List secrets past their rotation date (exit 10 if any)
+    Check(lifecycle::CheckArgs),
+    /// Change the passphrase (the data key stays; its slot is re-wrapped)
+    Passwd(keys::PasswdArgs),
+    /// Set a new passphrase with the recovery code
+    Recover,
+    /// New data key: re-encrypt everything and print a new recovery code
+    Rekey(keys::RekeyArgs),
 }
 
 /// Runs a parsed command; returns the exit code for success paths that are not 0.
@@ -74,8 +90,56 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::List(args) => secrets::list(&ctx, args),
         Command::Edit(args) => secrets::edit(&ctx, args),
         Command::Rm(args) => secrets::rm(&ctx, args),
+        Command::Rotate(args) => lifecycle::rotate(&ctx, args),
+        Command::History(args) => lifecycle::history(&ctx, args),
+        Command::Rollback(args) => lifecycle::rollback(&ctx, args),
+        Command::Check(args) => return lifecycle::check(&ctx, args),
+        Command::Passwd(args) => keys::passwd(&ctx, args),
+        Command::Recover => keys::recover(&ctx),
+        Command::Rekey(args) => keys::rekey(&ctx, args),
     }?;
     Ok(0)
+}
+
+/// Pretty JSON on stdout.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| crate::Error::io("cannot render JSON", std::io::Error::other(e)))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Left-aligned columns separated by two spaces, trailing spaces trimmed.
+pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let parts: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .collect();
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+/// "2026-11-23 18:06" for tables; JSON uses full RFC 3339.
+pub(crate) fn short_time(secs: i64) -> String {
+    let full = crate::units::format_time(secs);
+    match (full.get(..10), full.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time}"),
+        _ => full,
+    }
 }
 
 /// A warning on stderr, in the same voice as errors.

@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Args;
 use serde_json::json;
 
-use super::Context;
+use super::{Context, print_json, render_table, short_time};
 use crate::error::{Error, Result};
 use crate::input;
 use crate::names::{EnvName, Label};
@@ -127,7 +127,7 @@ pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
         },
         history: Vec::new(),
     };
-    ctx.commit(unlocked, |vault| vault.insert(secret))?;
+    ctx.commit(unlocked, |u| u.vault.insert(secret))?;
     eprintln!("Added {label} (env {env_name}).");
     Ok(())
 }
@@ -157,15 +157,6 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<()> {
     written.map_err(|e| Error::io("cannot write the value to stdout", e))
 }
 
-/// "2026-11-23 18:06" for tables; JSON uses full RFC 3339.
-fn short_time(secs: i64) -> String {
-    let full = format_time(secs);
-    match (full.get(..10), full.get(11..16)) {
-        (Some(day), Some(time)) => format!("{day} {time}"),
-        _ => full,
-    }
-}
-
 pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
     let unlocked = ctx.unlock()?;
     let now = units::now();
@@ -184,22 +175,19 @@ pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
                     "note": s.note,
                     "rotate_every": s.rotate_every.map(format_duration),
                     "rotation_due": due.map(format_time),
-                    "overdue": due.is_some_and(|d| d <= now),
+                    "overdue": s.is_overdue(now),
                     "last_used": serde_json::Value::Null,
                     "history": s.history.len(),
                 })
             })
             .collect();
-        let text = serde_json::to_string_pretty(&rows)
-            .map_err(|e| Error::io("cannot render JSON", std::io::Error::other(e)))?;
-        println!("{text}");
-        return Ok(());
+        return print_json(&rows);
     }
     if secrets.is_empty() {
         eprintln!("No secrets yet; add one with `sesame add LABEL`.");
         return Ok(());
     }
-    let rows: Vec<[String; 7]> = secrets
+    let rows: Vec<Vec<String>> = secrets
         .iter()
         .map(|s| {
             let due = match s.rotation_due() {
@@ -207,7 +195,7 @@ pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
                 Some(d) if d <= now => format!("OVERDUE {}", short_time(d)),
                 Some(d) => short_time(d),
             };
-            [
+            vec![
                 s.label.to_string(),
                 s.env_name.to_string(),
                 s.current.number.to_string(),
@@ -227,27 +215,7 @@ pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
         "ROTATION DUE",
         "LAST USED",
     ];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &[&str]| {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(parts.join("  ").trim_end());
-        out.push('\n');
-    };
-    line(&header);
-    for row in &rows {
-        line(&row.each_ref().map(String::as_str));
-    }
-    print!("{out}");
+    print!("{}", render_table(&header, &rows));
     Ok(())
 }
 
@@ -264,7 +232,8 @@ pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
     }
     let unlocked = ctx.unlock()?;
     let final_label = rename.clone().unwrap_or_else(|| label.clone());
-    ctx.commit(unlocked, |vault| {
+    ctx.commit(unlocked, |u| {
+        let vault = &mut u.vault;
         let secret = vault.get_mut(&label)?;
         if let Some(env) = env_name {
             secret.env_name = env;
@@ -288,8 +257,8 @@ pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
 pub fn rm(ctx: &Context, args: RmArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let unlocked = ctx.unlock()?;
-    let versions = ctx.commit(unlocked, |vault| {
-        vault.remove(&label).map(|s| 1 + s.history.len())
+    let versions = ctx.commit(unlocked, |u| {
+        u.vault.remove(&label).map(|s| 1 + s.history.len())
     })?;
     eprintln!(
         "Removed {label} ({versions} version{}).",

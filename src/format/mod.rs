@@ -26,11 +26,14 @@ pub const MAX_HEADER_LEN: u64 =
     FIXED_HEADER_LEN as u64 + MAX_SLOTS as u64 * (6 + MAX_SLOT_BODY as u64);
 
 pub const SLOT_KIND_PASSPHRASE: u16 = 1;
+pub const SLOT_KIND_RECOVERY: u16 = 2;
 pub const PASSPHRASE_SLOT_LEN: usize = 12 + SALT_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
+pub const RECOVERY_SLOT_LEN: usize = SALT_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
 
 /// Domain-separation strings, fixed by the format.
 pub const SLOT_AAD_PREFIX: &[u8] = b"sesame v1 slot";
 pub const PAYLOAD_INFO: &[u8] = b"sesame v1 payload";
+pub const RECOVERY_INFO: &[u8] = b"sesame v1 recovery";
 
 /// The header of a vault file: everything before the payload ciphertext.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -48,6 +51,7 @@ pub struct Header {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Slot {
     Passphrase(PassphraseSlot),
+    Recovery(RecoverySlot),
     Unknown { kind: u16, body: Vec<u8> },
 }
 
@@ -55,6 +59,7 @@ impl Slot {
     pub fn kind(&self) -> u16 {
         match self {
             Slot::Passphrase(_) => SLOT_KIND_PASSPHRASE,
+            Slot::Recovery(_) => SLOT_KIND_RECOVERY,
             Slot::Unknown { kind, .. } => *kind,
         }
     }
@@ -65,6 +70,14 @@ impl Slot {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct PassphraseSlot {
     pub kdf: KdfParams,
+    pub salt: [u8; SALT_LEN],
+    pub nonce: [u8; NONCE_LEN],
+    pub wrapped_key: [u8; KEY_LEN + TAG_LEN],
+}
+
+/// Kind 2: the data key wrapped under an HKDF key derived from the recovery code.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RecoverySlot {
     pub salt: [u8; SALT_LEN],
     pub nonce: [u8; NONCE_LEN],
     pub wrapped_key: [u8; KEY_LEN + TAG_LEN],

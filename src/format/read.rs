@@ -7,7 +7,8 @@
 
 use super::{
     FIXED_HEADER_LEN, FORMAT_VERSION, Header, MAGIC, MAX_FILE_LEN, MAX_SLOT_BODY, MAX_SLOTS,
-    PASSPHRASE_SLOT_LEN, PassphraseSlot, SLOT_KIND_PASSPHRASE, Slot,
+    PASSPHRASE_SLOT_LEN, PassphraseSlot, RECOVERY_SLOT_LEN, RecoverySlot, SLOT_KIND_PASSPHRASE,
+    SLOT_KIND_RECOVERY, Slot,
 };
 use crate::crypto::{KdfParams, TAG_LEN};
 
@@ -202,6 +203,23 @@ fn parse_slot(cur: &mut Cursor<'_>, index: u16) -> Result<Slot, FormatError> {
                 .map_err(|e| FormatError::Invalid(format!("passphrase slot {index}: {e}")))?;
             Ok(Slot::Passphrase(PassphraseSlot {
                 kdf,
+                salt: slot.array("a key slot")?,
+                nonce: slot.array("a key slot")?,
+                wrapped_key: slot.array("a key slot")?,
+            }))
+        }
+        SLOT_KIND_RECOVERY => {
+            if body.len() != RECOVERY_SLOT_LEN {
+                return Err(FormatError::Invalid(format!(
+                    "recovery slot {index} is {} bytes, not {RECOVERY_SLOT_LEN}",
+                    body.len()
+                )));
+            }
+            let mut slot = Cursor {
+                bytes: body,
+                pos: 0,
+            };
+            Ok(Slot::Recovery(RecoverySlot {
                 salt: slot.array("a key slot")?,
                 nonce: slot.array("a key slot")?,
                 wrapped_key: slot.array("a key slot")?,

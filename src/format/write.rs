@@ -1,6 +1,6 @@
 //! Writing a vault file's header and slots: the mirror of `read`, byte for byte.
 
-use super::{FIXED_HEADER_LEN, Header, MAGIC, PASSPHRASE_SLOT_LEN, Slot};
+use super::{FIXED_HEADER_LEN, Header, MAGIC, PASSPHRASE_SLOT_LEN, RECOVERY_SLOT_LEN, Slot};
 
 /// Encodes the header (fixed part, then every slot in order). These bytes are also the payload's
 /// associated data, so they are produced once and used for both.
@@ -31,6 +31,12 @@ fn encode_slot(slot: &Slot, out: &mut Vec<u8>) {
             out.extend_from_slice(&s.kdf.memory_kib.to_le_bytes());
             out.extend_from_slice(&s.kdf.iterations.to_le_bytes());
             out.extend_from_slice(&s.kdf.parallelism.to_le_bytes());
+            out.extend_from_slice(&s.salt);
+            out.extend_from_slice(&s.nonce);
+            out.extend_from_slice(&s.wrapped_key);
+        }
+        Slot::Recovery(s) => {
+            out.extend_from_slice(&(RECOVERY_SLOT_LEN as u32).to_le_bytes());
             out.extend_from_slice(&s.salt);
             out.extend_from_slice(&s.nonce);
             out.extend_from_slice(&s.wrapped_key);

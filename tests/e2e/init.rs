@@ -8,7 +8,7 @@ fn first_slot_kdf(bytes: &[u8]) -> (u32, u32, u32) {
     let parsed = parse_file(bytes).expect("a vault");
     match &parsed.header.slots[0] {
         Slot::Passphrase(s) => (s.kdf.memory_kib, s.kdf.iterations, s.kdf.parallelism),
-        Slot::Unknown { kind, .. } => panic!("unexpected slot kind {kind}"),
+        other => panic!("unexpected slot kind {}", other.kind()),
     }
 }
 

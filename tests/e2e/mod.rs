@@ -4,6 +4,8 @@ mod concurrency;
 mod corpus;
 mod damage;
 mod init;
+mod keys;
+mod lifecycle;
 mod passphrase;
 mod properties;
 mod secrets;

@@ -6,9 +6,22 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::harness::*;
-use sesame::crypto::{derive_kek, hkdf_key, open};
+use sesame::crypto::{derive_kek, hkdf_key, hkdf_key_from, open};
 use sesame::format::read::parse_file;
-use sesame::format::{PAYLOAD_INFO, SLOT_KIND_PASSPHRASE, Slot, slot_aad};
+use sesame::format::{
+    PAYLOAD_INFO, RECOVERY_INFO, SLOT_KIND_PASSPHRASE, SLOT_KIND_RECOVERY, Slot, slot_aad,
+};
+use sesame::recovery::RecoveryCode;
+
+/// (name, passphrase, recovery code)
+const VECTORS: [(&str, &str, Option<&str>); 2] = [
+    ("v1-basic", "sesame test vector", None),
+    (
+        "v1-history",
+        "history vector",
+        Some("Q9D3-M6V7-E72F-C5NH-H9YP-EWGC-6CZV"),
+    ),
+];
 
 fn vector_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
@@ -20,7 +33,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Follows docs/FORMAT.md step by step with nothing but the primitives, and returns the
 /// intermediate values a second implementation can check itself against.
-fn derive_by_the_document(file: &[u8], passphrase: &str) -> Value {
+fn derive_by_the_document(file: &[u8], passphrase: &str, recovery: Option<&str>) -> Value {
     let parsed = parse_file(file).unwrap();
     let h = &parsed.header;
     let Slot::Passphrase(slot) = &h.slots[0] else {
@@ -38,7 +51,7 @@ fn derive_by_the_document(file: &[u8], passphrase: &str) -> Value {
         parsed.ciphertext,
     )
     .expect("the payload authenticates");
-    json!({
+    let mut out = json!({
         "vault_id": hex(&h.vault_id),
         "key_generation": h.key_generation,
         "kdf": { "memory_kib": slot.kdf.memory_kib, "iterations": slot.kdf.iterations,
@@ -51,7 +64,25 @@ fn derive_by_the_document(file: &[u8], passphrase: &str) -> Value {
         "payload_key": hex(&payload_key[..]),
         "header_length": parsed.header_bytes.len(),
         "plaintext": hex(&plaintext),
-    })
+    });
+    if let Some(typed) = recovery {
+        let Some(Slot::Recovery(rslot)) = h.slots.get(1) else {
+            panic!("the vector's second slot is a recovery slot")
+        };
+        let code = RecoveryCode::parse(typed.as_bytes()).unwrap();
+        let rkek = hkdf_key_from(code.key_material(), &rslot.salt, RECOVERY_INFO);
+        let raad = slot_aad(&h.vault_id, h.key_generation, SLOT_KIND_RECOVERY);
+        let unwrapped = open(&rkek, &rslot.nonce, &raad, &rslot.wrapped_key).unwrap();
+        assert_eq!(
+            &unwrapped[..],
+            &data_key[..],
+            "the recovery slot wraps the same data key"
+        );
+        out["recovery_key_material"] = json!(String::from_utf8_lossy(code.key_material()));
+        out["recovery_slot_aad"] = json!(hex(&raad));
+        out["recovery_kek"] = json!(hex(&rkek[..]));
+    }
+    out
 }
 
 fn load(name: &str) -> (Vec<u8>, Value) {
@@ -62,99 +93,112 @@ fn load(name: &str) -> (Vec<u8>, Value) {
     (file, expected)
 }
 
-#[test]
-fn the_v1_vector_yields_the_documented_intermediate_values() {
-    let (file, expected) = load("v1-basic");
-    let passphrase = expected["passphrase"].as_str().unwrap();
-    let derived = derive_by_the_document(&file, passphrase);
-    for (key, value) in derived.as_object().unwrap() {
-        assert_eq!(&expected["derived"][key], value, "{key}");
-    }
-}
-
-#[test]
-fn the_v1_vector_opens_with_the_binary() {
-    let (file, expected) = load("v1-basic");
+/// A sandbox holding a copy of vector `name`.
+fn sandbox_with(file: &[u8]) -> Sandbox {
     let sb = Sandbox::empty();
     std::fs::create_dir_all(sb.vault.parent().unwrap()).unwrap();
-    std::fs::write(&sb.vault, &file).unwrap();
-    let pass = expected["passphrase"].as_str().unwrap();
-    let run = |args: &[&str]| {
-        let out = sb
-            .cmd()
-            .env("SESAME_PASSPHRASE", pass)
-            .args(args)
-            .assert()
-            .success();
-        out.get_output().stdout.clone()
-    };
-    let list: Value = serde_json::from_slice(&run(&["list", "--json"])).unwrap();
-    let secrets = expected["secrets"].as_array().unwrap();
-    assert_eq!(list.as_array().unwrap().len(), secrets.len());
-    for (row, want) in list.as_array().unwrap().iter().zip(secrets) {
-        for key in [
-            "label",
-            "env",
-            "note",
-            "rotate_every",
-            "version",
-            "created",
-            "updated",
-        ] {
-            assert_eq!(row[key], want[key], "{key} of {}", want["label"]);
-        }
-        let label = want["label"].as_str().unwrap();
-        let value = run(&["get", "-n", label]);
-        assert_eq!(value, want["value"].as_str().unwrap().as_bytes(), "{label}");
-    }
+    std::fs::write(&sb.vault, file).unwrap();
+    sb
 }
 
-/// Writes `tests/vectors/<name>.json` from a vault made by hand (see docs/FORMAT.md).
-/// `cargo test -- --ignored write_vector_json` after changing the vector on purpose only.
-#[test]
-#[ignore]
-fn write_vector_json() {
-    let name = "v1-basic";
-    let passphrase = "sesame test vector";
-    let file = std::fs::read(vector_dir().join(format!("{name}.sesame"))).unwrap();
-    let sb = Sandbox::empty();
-    std::fs::create_dir_all(sb.vault.parent().unwrap()).unwrap();
-    std::fs::write(&sb.vault, &file).unwrap();
-    let list: Value = serde_json::from_slice(
-        &sb.cmd()
-            .env("SESAME_PASSPHRASE", passphrase)
-            .args(["list", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+fn stdout_of(sb: &Sandbox, pass: &str, args: &[&str]) -> Vec<u8> {
+    let out = sb
+        .cmd()
+        .env("SESAME_PASSPHRASE", pass)
+        .args(args)
+        .assert()
+        .success();
+    out.get_output().stdout.clone()
+}
+
+/// What the binary shows of a vault: `list --json` rows, each with its versions and values.
+fn observed_contents(sb: &Sandbox, pass: &str) -> Vec<Value> {
+    let list: Value = serde_json::from_slice(&stdout_of(sb, pass, &["list", "--json"])).unwrap();
     let mut secrets = Vec::new();
     for row in list.as_array().unwrap() {
         let label = row["label"].as_str().unwrap();
-        let value = sb
-            .cmd()
-            .env("SESAME_PASSPHRASE", passphrase)
-            .args(["get", "-n", label])
-            .output()
-            .unwrap()
-            .stdout;
         let mut row = row.clone();
-        row["value"] = Value::String(String::from_utf8(value).unwrap());
-        for volatile in ["overdue", "rotation_due", "last_used", "history"] {
+        let history: Value =
+            serde_json::from_slice(&stdout_of(sb, pass, &["history", label, "--json"])).unwrap();
+        let mut versions = Vec::new();
+        for v in history.as_array().unwrap() {
+            let n = v["version"].to_string();
+            let value = stdout_of(sb, pass, &["get", "-n", label, "--version", &n]);
+            let mut v = v.clone();
+            v["value"] = Value::String(String::from_utf8(value).unwrap());
+            versions.push(v);
+        }
+        row["versions"] = Value::Array(versions);
+        for volatile in ["overdue", "rotation_due", "last_used"] {
             row.as_object_mut().unwrap().remove(volatile);
         }
         secrets.push(row);
     }
-    let doc = json!({
-        "description": "A format-1 vault made by sesame 0.1.0 with --kdf-memory 8MiB --kdf-iterations 1 --kdf-parallelism 1.",
-        "passphrase": passphrase,
-        "derived": derive_by_the_document(&file, passphrase),
-        "secrets": secrets,
-    });
-    std::fs::write(
-        vector_dir().join(format!("{name}.json")),
-        serde_json::to_string_pretty(&doc).unwrap() + "\n",
-    )
-    .unwrap();
+    secrets
+}
+
+#[test]
+fn the_vectors_yield_the_documented_intermediate_values() {
+    for (name, passphrase, recovery) in VECTORS {
+        let (file, expected) = load(name);
+        assert_eq!(expected["passphrase"], passphrase);
+        let derived = derive_by_the_document(&file, passphrase, recovery);
+        for (key, value) in derived.as_object().unwrap() {
+            assert_eq!(&expected["derived"][key], value, "{name}: {key}");
+        }
+    }
+}
+
+#[test]
+fn the_vectors_open_with_the_binary_and_show_their_contents() {
+    for (name, passphrase, _) in VECTORS {
+        let (file, expected) = load(name);
+        let sb = sandbox_with(&file);
+        assert_eq!(
+            Value::Array(observed_contents(&sb, passphrase)),
+            expected["secrets"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_history_vector_recovers_with_its_code() {
+    let (name, _, Some(code)) = VECTORS[1] else {
+        panic!("the second vector has a recovery code")
+    };
+    let (file, _) = load(name);
+    let sb = sandbox_with(&file);
+    sb.cmd()
+        .env("SESAME_RECOVERY_CODE", code)
+        .env("SESAME_NEW_PASSPHRASE", "after recovery")
+        .arg("recover")
+        .assert()
+        .success();
+    stdout_of(&sb, "after recovery", &["list"]);
+}
+
+/// Rewrites `tests/vectors/<name>.json` from the committed vault files (see docs/FORMAT.md).
+/// Run `cargo test -- --ignored write_vector_json` only after changing a vector on purpose.
+#[test]
+#[ignore]
+fn write_vector_json() {
+    for (name, passphrase, recovery) in VECTORS {
+        let file = std::fs::read(vector_dir().join(format!("{name}.sesame"))).unwrap();
+        let sb = sandbox_with(&file);
+        let mut doc = json!({
+            "description": "A format-1 vault made by sesame 0.1.0 with --kdf-memory 8MiB --kdf-iterations 1.",
+            "passphrase": passphrase,
+            "derived": derive_by_the_document(&file, passphrase, recovery),
+            "secrets": observed_contents(&sb, passphrase),
+        });
+        if let Some(code) = recovery {
+            doc["recovery_code"] = json!(code);
+        }
+        std::fs::write(
+            vector_dir().join(format!("{name}.json")),
+            serde_json::to_string_pretty(&doc).unwrap() + "\n",
+        )
+        .unwrap();
+    }
 }

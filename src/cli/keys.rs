@@ -1,0 +1,90 @@
+//! `passwd`, `recover`, `rekey`: the vault's own keys.
+
+use clap::Args;
+
+use super::Context;
+use super::init::{KdfArgs, describe_kdf, show_recovery_code};
+use crate::container::UnlockedVault;
+use crate::crypto::KdfParams;
+use crate::error::Result;
+use crate::recovery::RecoveryCode;
+use crate::{input, store};
+
+#[derive(Args)]
+pub struct PasswdArgs {
+    /// New Argon2id parameters for the passphrase slot (default: keep the current ones)
+    #[command(flatten)]
+    kdf: KdfArgs,
+}
+
+#[derive(Args)]
+pub struct RekeyArgs {
+    #[command(flatten)]
+    kdf: KdfArgs,
+    /// Do not create a new recovery code (the old one stops working either way)
+    #[arg(long)]
+    no_recovery: bool,
+}
+
+pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
+    let unlocked = ctx.unlock()?;
+    let kdf = args
+        .kdf
+        .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
+    let new = input::new_passphrase(ctx.new_passphrase_fd, &ctx.path)?;
+    let slot = unlocked.wrap_passphrase(&new, kdf)?;
+    ctx.commit(unlocked, |u| {
+        u.replace_passphrase_slot(slot);
+        Ok(())
+    })?;
+    eprintln!(
+        "Passphrase changed (Argon2id {}). Copies of the vault made before now still open with the \
+         old passphrase.",
+        describe_kdf(kdf)
+    );
+    Ok(())
+}
+
+pub fn recover(ctx: &Context) -> Result<()> {
+    let bytes = store::read(&ctx.path)?;
+    crate::container::inspect(&bytes, &ctx.path)?;
+    let typed = input::recovery_code(ctx.recovery_code_fd)?;
+    let code = RecoveryCode::parse(typed.expose())?;
+    let unlocked = UnlockedVault::open_with_recovery(&bytes, &code, &ctx.path)?;
+    let kdf = unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT);
+    let new = input::new_passphrase(ctx.new_passphrase_fd, &ctx.path)?;
+    let slot = unlocked.wrap_passphrase(&new, kdf)?;
+    ctx.commit(unlocked, |u| {
+        u.replace_passphrase_slot(slot);
+        Ok(())
+    })?;
+    eprintln!(
+        "New passphrase set. The recovery code still works; `sesame rekey` replaces it if it may \
+         have been seen."
+    );
+    Ok(())
+}
+
+pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
+    let (unlocked, passphrase) = ctx.unlock_keeping_passphrase()?;
+    let kdf = args
+        .kdf
+        .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
+    let (code, dropped, generation) = ctx.commit(unlocked, |u| {
+        let (code, dropped) = u.rekey(&passphrase, kdf, !args.no_recovery)?;
+        Ok((code, dropped, u.header.key_generation))
+    })?;
+    eprintln!(
+        "New data key (generation {generation}); every secret is re-encrypted and the old \
+         recovery code no longer works."
+    );
+    if dropped > 0 {
+        super::warn(format!(
+            "{dropped} key slot(s) of a kind this build does not know wrapped the old key and were removed"
+        ));
+    }
+    if let Some(code) = code {
+        show_recovery_code(&code);
+    }
+    Ok(())
+}

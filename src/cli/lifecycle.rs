@@ -1,0 +1,180 @@
+//! `rotate`, `history`, `rollback`, `check`: a secret's versions and its rotation policy.
+
+use clap::Args;
+use serde_json::json;
+
+use super::{Context, print_json, render_table};
+use crate::error::{Error, Result};
+use crate::names::Label;
+use crate::units::{self, format_duration, format_time};
+use crate::vault::{DEFAULT_KEEP, MAX_KEEP};
+use crate::{inject, input};
+
+#[derive(Args)]
+pub struct RotateArgs {
+    label: String,
+    /// Save the new value only if CMD (run by `sh -c`, with the new value in the secret's env
+    /// name) exits 0
+    #[arg(long, value_name = "CMD")]
+    verify: Option<String>,
+    /// Old versions to keep in history (older ones are wiped)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_KEEP)]
+    keep: usize,
+    /// Keep a trailing newline in the value
+    #[arg(long)]
+    raw: bool,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    label: String,
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct RollbackArgs {
+    label: String,
+    /// The version to make current [default: the newest in history]
+    #[arg(long, value_name = "VERSION")]
+    to: Option<u32>,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
+    let label = Label::parse(&args.label)?;
+    if args.keep > MAX_KEEP {
+        return Err(Error::usage(format!("--keep is at most {MAX_KEEP}")));
+    }
+    let unlocked = ctx.unlock()?;
+    let env_name = unlocked.vault.get(&label)?.env_name.clone();
+    let value = input::value(label.as_str(), args.raw)?;
+    if let Some(script) = &args.verify {
+        let status = inject::run_with_secret(script, &env_name, &value)?;
+        if !status.success() {
+            return Err(Error::Verification {
+                label: label.to_string(),
+                status: status.to_string(),
+            });
+        }
+    }
+    let now = units::now();
+    let (number, kept) = ctx.commit(unlocked, |u| {
+        let secret = u.vault.get_mut(&label)?;
+        let number = secret.rotate(value, now, args.keep);
+        Ok((number, secret.history.len()))
+    })?;
+    eprintln!(
+        "Rotated {label} to version {number} ({kept} older version{} kept).",
+        if kept == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+pub fn history(ctx: &Context, args: HistoryArgs) -> Result<()> {
+    let label = Label::parse(&args.label)?;
+    let unlocked = ctx.unlock()?;
+    let secret = unlocked.vault.get(&label)?;
+    let versions = std::iter::once(&secret.current).chain(&secret.history);
+    if args.json {
+        let rows: Vec<_> = versions
+            .map(|v| {
+                json!({
+                    "version": v.number,
+                    "current": v.retired.is_none(),
+                    "created": format_time(v.created),
+                    "retired": v.retired.map(format_time),
+                    "hint": v.hint(),
+                })
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    let rows: Vec<Vec<String>> = versions
+        .map(|v| {
+            vec![
+                v.number.to_string(),
+                if v.retired.is_none() {
+                    "current"
+                } else {
+                    "retired"
+                }
+                .to_string(),
+                super::short_time(v.created),
+                v.retired.map_or("-".to_string(), super::short_time),
+                v.hint().unwrap_or_else(|| "-".to_string()),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render_table(&["VERSION", "STATE", "CREATED", "RETIRED", "HINT"], &rows)
+    );
+    Ok(())
+}
+
+pub fn rollback(ctx: &Context, args: RollbackArgs) -> Result<()> {
+    let label = Label::parse(&args.label)?;
+    let unlocked = ctx.unlock()?;
+    unlocked.vault.get(&label)?;
+    let now = units::now();
+    let (from, to) = ctx.commit(unlocked, |u| {
+        let secret = u.vault.get_mut(&label)?;
+        let from = secret.current.number;
+        secret.rollback(args.to, now).map(|to| (from, to))
+    })?;
+    eprintln!("{label} is at version {to} again (version {from} moved to history).");
+    Ok(())
+}
+
+/// Exit 10 when a rotation is overdue (for cron and CI), 0 otherwise.
+pub fn check(ctx: &Context, args: CheckArgs) -> Result<u8> {
+    let unlocked = ctx.unlock()?;
+    let now = units::now();
+    let overdue: Vec<_> = unlocked
+        .vault
+        .secrets
+        .iter()
+        .filter(|s| s.is_overdue(now))
+        .collect();
+    if args.json {
+        let rows: Vec<_> = overdue
+            .iter()
+            .map(|s| {
+                let due = s.rotation_due().unwrap_or(now);
+                json!({
+                    "label": s.label.as_str(),
+                    "env": s.env_name.as_str(),
+                    "rotate_every": s.rotate_every.map(format_duration),
+                    "rotation_due": format_time(due),
+                    "overdue_seconds": now.saturating_sub(due),
+                })
+            })
+            .collect();
+        print_json(&rows)?;
+    } else if overdue.is_empty() {
+        eprintln!("No rotation is overdue.");
+    } else {
+        let rows: Vec<Vec<String>> = overdue
+            .iter()
+            .map(|s| {
+                let due = s.rotation_due().unwrap_or(now);
+                vec![
+                    s.label.to_string(),
+                    super::short_time(due),
+                    format_duration(u64::try_from(now.saturating_sub(due)).unwrap_or(0)),
+                ]
+            })
+            .collect();
+        print!("{}", render_table(&["LABEL", "DUE", "OVERDUE BY"], &rows));
+        eprintln!("Rotate with `sesame rotate LABEL`.");
+    }
+    Ok(if overdue.is_empty() { 0 } else { 10 })
+}

@@ -1,0 +1,234 @@
+//! The vault's own keys: the recovery code from init, passwd, recover, rekey.
+
+use super::harness::*;
+use sesame::format::Slot;
+use sesame::format::read::parse_file;
+
+/// A vault made with a recovery code; returns the sandbox and the code as printed.
+fn with_recovery() -> (Sandbox, String) {
+    let sb = Sandbox::empty();
+    let a = sb.cmd().args(FAST_KDF).assert().success();
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert_eq!(
+        out.lines().count(),
+        1,
+        "the code alone on one stdout line: {out:?}"
+    );
+    assert!(stderr(&a).contains("shown only this once"));
+    (sb, out.trim_end().to_string())
+}
+
+fn code_shape_ok(code: &str) -> bool {
+    let groups: Vec<&str> = code.split('-').collect();
+    groups.len() == 7
+        && groups.iter().all(|g| {
+            g.len() == 4
+                && g.bytes()
+                    .all(|b| b"0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(&b))
+        })
+}
+
+fn recover(sb: &Sandbox, code: &str, new: &str) -> assert_cmd::assert::Assert {
+    sb.cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .env("SESAME_RECOVERY_CODE", code)
+        .env("SESAME_NEW_PASSPHRASE", new)
+        .arg("recover")
+        .assert()
+}
+
+fn with_pass(sb: &Sandbox, pass: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+    sb.cmd().env("SESAME_PASSPHRASE", pass).args(args).assert()
+}
+
+#[test]
+fn init_prints_a_recovery_code_in_groups() {
+    let (sb, code) = with_recovery();
+    assert!(code_shape_ok(&code), "{code}");
+    let bytes = sb.vault_bytes();
+    let kinds: Vec<u16> = parse_file(&bytes)
+        .unwrap()
+        .header
+        .slots
+        .iter()
+        .map(Slot::kind)
+        .collect();
+    assert_eq!(kinds, [1, 2]);
+    // --no-recovery: no code, no recovery slot.
+    let plain = Sandbox::new();
+    let bytes = plain.vault_bytes();
+    assert_eq!(parse_file(&bytes).unwrap().header.slots.len(), 1);
+    fails(recover(&plain, &code, "x"), 2, "no recovery slot");
+}
+
+#[test]
+fn passwd_changes_the_passphrase_and_keeps_the_data_key() {
+    let (sb, code) = with_recovery();
+    sb.add("k", "value");
+    let before = parse_file(&sb.vault_bytes()).unwrap().header;
+    sb.cmd()
+        .env("SESAME_NEW_PASSPHRASE", "new pass")
+        .arg("passwd")
+        .assert()
+        .success();
+    fails(sb.cmd().arg("list").assert(), 3, "wrong passphrase");
+    with_pass(&sb, "new pass", &["get", "k"])
+        .success()
+        .stdout("value\n");
+    let bytes = sb.vault_bytes();
+    let after = parse_file(&bytes).unwrap().header;
+    assert_eq!(after.key_generation, before.key_generation);
+    assert_ne!(
+        after.slots[0], before.slots[0],
+        "the passphrase slot is re-wrapped"
+    );
+    assert_eq!(
+        after.slots[1], before.slots[1],
+        "the recovery slot is untouched"
+    );
+    // The recovery code still opens it.
+    recover(&sb, &code, "third pass").success();
+    with_pass(&sb, "third pass", &["get", "k"]).success();
+}
+
+#[test]
+fn passwd_can_upgrade_the_kdf_parameters() {
+    let sb = Sandbox::new();
+    sb.cmd()
+        .env("SESAME_NEW_PASSPHRASE", "p2")
+        .args(["passwd", "--kdf-memory", "16MiB", "--kdf-iterations", "2"])
+        .assert()
+        .success();
+    let bytes = sb.vault_bytes();
+    let Slot::Passphrase(slot) = &parse_file(&bytes).unwrap().header.slots[0] else {
+        panic!("passphrase slot first")
+    };
+    assert_eq!(
+        (
+            slot.kdf.memory_kib,
+            slot.kdf.iterations,
+            slot.kdf.parallelism
+        ),
+        (16384, 2, 1)
+    );
+    with_pass(&sb, "p2", &["list"]).success();
+}
+
+#[test]
+fn passwd_needs_a_new_passphrase_source_and_the_current_passphrase() {
+    let sb = Sandbox::new();
+    fails(sb.cmd().arg("passwd").assert(), 2, "SESAME_NEW_PASSPHRASE");
+    fails(
+        sb.cmd()
+            .env("SESAME_PASSPHRASE", "wrong")
+            .env("SESAME_NEW_PASSPHRASE", "x")
+            .arg("passwd")
+            .assert(),
+        3,
+        "wrong passphrase",
+    );
+    // The new passphrase may also come from a descriptor (here stdin) or a file.
+    sb.cmd()
+        .args(["passwd", "--new-passphrase-fd", "0"])
+        .write_stdin("from fd\n")
+        .assert()
+        .success();
+    with_pass(&sb, "from fd", &["list"]).success();
+    let file = sb.path("newpass");
+    std::fs::write(&file, "from file\n").unwrap();
+    sb.cmd()
+        .env("SESAME_PASSPHRASE", "from fd")
+        .env("SESAME_NEW_PASSPHRASE_FILE", &file)
+        .arg("passwd")
+        .assert()
+        .success();
+    with_pass(&sb, "from file", &["list"]).success();
+}
+
+#[test]
+fn recover_tells_a_typo_from_a_wrong_code() {
+    let (sb, code) = with_recovery();
+    sb.add("k", "value");
+    // A typo: one symbol changed, so the checksum fails (exit 2).
+    let mut typo = code.clone().into_bytes();
+    typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
+    let typo = String::from_utf8(typo).unwrap();
+    let a = recover(&sb, &typo, "new");
+    if a.get_output().status.code() == Some(2) {
+        assert!(stderr(&a).contains("typo"), "{}", stderr(&a));
+    } else {
+        // 1 typo in 1024 passes the checksum; then it is simply a wrong code.
+        a.code(3);
+    }
+    fails(recover(&sb, "ABCD-EFGH", "new"), 2, "typo");
+    // A well-formed code of another vault: wrong code (exit 3).
+    let (_, other) = with_recovery();
+    fails(recover(&sb, &other, "new"), 3, "wrong recovery code");
+    // Sloppy typing of the right code still works.
+    recover(&sb, &code.to_lowercase().replace('-', " "), "new").success();
+    with_pass(&sb, "new", &["get", "k"])
+        .success()
+        .stdout("value\n");
+}
+
+#[test]
+fn recover_reads_the_code_from_a_descriptor() {
+    let (sb, code) = with_recovery();
+    sb.cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .env("SESAME_NEW_PASSPHRASE", "via fd")
+        .args(["recover", "--recovery-code-fd", "0"])
+        .write_stdin(format!("{code}\n"))
+        .assert()
+        .success();
+    with_pass(&sb, "via fd", &["list"]).success();
+    fails(
+        sb.cmd()
+            .env_remove("SESAME_PASSPHRASE")
+            .env("SESAME_NEW_PASSPHRASE", "x")
+            .arg("recover")
+            .assert(),
+        2,
+        "SESAME_RECOVERY_CODE",
+    );
+}
+
+#[test]
+fn rekey_changes_the_data_key_and_retires_the_old_recovery_code() {
+    let (sb, old_code) = with_recovery();
+    sb.add("a", "alpha");
+    sb.add("b", "beta");
+    sb.cmd()
+        .args(["rotate", "b"])
+        .write_stdin("beta-2")
+        .assert()
+        .success();
+    let before = parse_file(&sb.vault_bytes()).unwrap().header;
+    let a = sb.cmd().arg("rekey").assert().success();
+    let new_code = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    let new_code = new_code.trim_end();
+    assert!(code_shape_ok(new_code), "{new_code}");
+    assert_ne!(new_code, old_code);
+    let after = parse_file(&sb.vault_bytes()).unwrap().header;
+    assert_eq!(after.key_generation, before.key_generation + 1);
+    assert_eq!(after.vault_id, before.vault_id);
+    // The values are intact, history included.
+    assert_eq!(sb.get("a"), "alpha\n");
+    sb.cmd()
+        .args(["get", "b", "--version", "1"])
+        .assert()
+        .stdout("beta\n");
+    fails(recover(&sb, &old_code, "x"), 3, "wrong recovery code");
+    recover(&sb, new_code, "fresh").success();
+    with_pass(&sb, "fresh", &["get", "b"])
+        .success()
+        .stdout("beta-2\n");
+}
+
+#[test]
+fn rekey_no_recovery_leaves_no_recovery_slot() {
+    let (sb, code) = with_recovery();
+    let a = sb.cmd().args(["rekey", "--no-recovery"]).assert().success();
+    assert!(a.get_output().stdout.is_empty());
+    fails(recover(&sb, &code, "x"), 2, "no recovery slot");
+}

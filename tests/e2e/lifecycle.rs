@@ -1,0 +1,269 @@
+//! rotate, history, rollback, check: a secret's versions and its rotation policy.
+
+use super::harness::*;
+
+fn history(sb: &Sandbox, label: &str) -> serde_json::Value {
+    let out = sb
+        .cmd()
+        .args(["history", label, "--json"])
+        .assert()
+        .success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+fn rotate(sb: &Sandbox, label: &str, value: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    sb.cmd()
+        .args(["rotate", label])
+        .args(extra)
+        .write_stdin(value)
+        .assert()
+}
+
+#[test]
+fn rotate_moves_the_old_value_to_history() {
+    let sb = Sandbox::new();
+    sb.add("svc", "first-value-0001");
+    rotate(&sb, "svc", "second-value-0002\n", &[]).success();
+    assert_eq!(sb.get("svc"), "second-value-0002\n");
+    let h = history(&sb, "svc");
+    assert_eq!(h[0]["version"], 2);
+    assert_eq!(h[0]["current"], true);
+    assert!(h[0]["retired"].is_null());
+    assert_eq!(h[1]["version"], 1);
+    assert_eq!(h[1]["current"], false);
+    assert!(h[1]["retired"].as_str().unwrap().ends_with('Z'));
+    sb.cmd()
+        .args(["get", "svc", "--version", "1", "-n"])
+        .assert()
+        .success()
+        .stdout("first-value-0001");
+    assert_eq!(sb.list_json()[0]["version"], 2);
+}
+
+#[test]
+fn history_shows_masked_hints_and_never_whole_values() {
+    let sb = Sandbox::new();
+    sb.add("k", "sk-proj-0123456789a1b2");
+    rotate(&sb, "k", "short", &[]).success();
+    let h = history(&sb, "k");
+    assert!(
+        h[0]["hint"].is_null(),
+        "a value under 12 characters gets no hint"
+    );
+    assert_eq!(h[1]["hint"], "sk-…a1b2");
+    let table = sb.cmd().args(["history", "k"]).assert().success();
+    let out = String::from_utf8_lossy(&table.get_output().stdout).into_owned();
+    assert!(out.contains("current") && out.contains("sk-…a1b2"), "{out}");
+    assert!(
+        !out.contains("0123456789") && !out.contains("short"),
+        "{out}"
+    );
+}
+
+#[test]
+fn history_keeps_the_last_n_and_wipes_older_versions() {
+    let sb = Sandbox::new();
+    sb.add("k", "version-1");
+    for i in 2..=8 {
+        rotate(&sb, "k", &format!("version-{i}"), &[]).success();
+    }
+    let h = history(&sb, "k");
+    let numbers: Vec<u64> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [8, 7, 6, 5, 4, 3], "current plus the default 5");
+    fails(
+        sb.cmd().args(["get", "k", "--version", "2"]).assert(),
+        5,
+        "no version 2",
+    );
+
+    rotate(&sb, "k", "version-9", &["--keep", "1"]).success();
+    assert_eq!(history(&sb, "k").as_array().unwrap().len(), 2);
+    // Wiped means gone from the file too, not only hidden.
+    let bytes = sb.vault_bytes();
+    assert!(!bytes.windows(9).any(|w| w == b"version-7"));
+    let pass = sesame::secret::Passphrase::from_string(PASS.to_string());
+    let opened = sesame::container::UnlockedVault::open(&bytes, &pass, &sb.vault).unwrap();
+    let secret = &opened.vault.secrets[0];
+    assert_eq!(secret.history.len(), 1);
+    assert_eq!(secret.history[0].value.expose(), b"version-8");
+}
+
+#[test]
+fn rotate_verify_saves_only_when_the_command_succeeds() {
+    let sb = Sandbox::new();
+    sb.cmd()
+        .args(["add", "api", "--env", "API_TOKEN"])
+        .write_stdin("old-token")
+        .assert()
+        .success();
+    let seen = sb.path("seen");
+    let expected = sb.path("expected");
+    std::fs::write(&expected, "new-token").unwrap();
+    let script = format!(
+        "printf %s \"$API_TOKEN\" > '{seen}'; tr '\\0' ' ' < /proc/$$/cmdline >> '{seen}'; \
+         test \"$API_TOKEN\" = \"$(cat '{expected}')\"",
+        seen = seen.display(),
+        expected = expected.display()
+    );
+    rotate(&sb, "api", "new-token", &["--verify", &script]).success();
+    let seen_text = std::fs::read_to_string(&seen).unwrap();
+    assert!(seen_text.starts_with("new-token"), "{seen_text}");
+    // The value reached the command through its environment, never its argv.
+    assert!(
+        !seen_text["new-token".len()..].contains("new-token"),
+        "{seen_text}"
+    );
+    assert_eq!(sb.get("api"), "new-token\n");
+
+    let before = sb.vault_bytes();
+    fails(
+        rotate(&sb, "api", "rejected-token", &["--verify", "exit 7"]),
+        1,
+        "nothing was changed",
+    );
+    assert_eq!(sb.vault_bytes(), before);
+    assert_eq!(sb.get("api"), "new-token\n");
+}
+
+#[test]
+fn the_verify_command_does_not_get_sesame_passphrase_variables() {
+    let sb = Sandbox::new();
+    sb.add("k", "v1");
+    let out = sb.path("env");
+    rotate(
+        &sb,
+        "k",
+        "v2",
+        &["--verify", &format!("env > '{}'", out.display())],
+    )
+    .success();
+    let env = std::fs::read_to_string(out).unwrap();
+    assert!(env.contains("K=v2"), "{env}");
+    assert!(!env.contains("SESAME_PASSPHRASE"), "{env}");
+    assert!(!env.contains(PASS), "{env}");
+}
+
+#[test]
+fn rotate_errors_have_their_exit_codes() {
+    let sb = Sandbox::new();
+    sb.add("k", "v");
+    fails(rotate(&sb, "nope", "v", &[]), 5, "no secret labelled");
+    fails(rotate(&sb, "k", "", &[]), 2, "empty");
+    fails(rotate(&sb, "k", "v2", &["--keep", "101"]), 2, "--keep");
+    fails(
+        sb.cmd()
+            .env("SESAME_PASSPHRASE", "wrong")
+            .args(["rotate", "k"])
+            .write_stdin("v2")
+            .assert(),
+        3,
+        "wrong passphrase",
+    );
+}
+
+#[test]
+fn rollback_makes_an_older_version_current_and_loses_nothing() {
+    let sb = Sandbox::new();
+    sb.add("k", "one");
+    rotate(&sb, "k", "two", &[]).success();
+    rotate(&sb, "k", "three", &[]).success();
+    sb.cmd().args(["rollback", "k"]).assert().success();
+    assert_eq!(sb.get("k"), "two\n");
+    let numbers: Vec<u64> = history(&sb, "k")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [2, 3, 1]);
+
+    sb.cmd()
+        .args(["rollback", "k", "--to", "1"])
+        .assert()
+        .success();
+    assert_eq!(sb.get("k"), "one\n");
+    fails(
+        sb.cmd().args(["rollback", "k", "--to", "9"]).assert(),
+        5,
+        "no version 9",
+    );
+    fails(
+        sb.cmd().args(["rollback", "k", "--to", "1"]).assert(),
+        2,
+        "already the current",
+    );
+    // A new rotation continues the numbering.
+    rotate(&sb, "k", "four", &[]).success();
+    assert_eq!(history(&sb, "k")[0]["version"], 4);
+
+    sb.add("fresh", "only");
+    fails(
+        sb.cmd().args(["rollback", "fresh"]).assert(),
+        2,
+        "no older version",
+    );
+}
+
+#[test]
+fn check_exits_10_once_a_rotation_period_has_passed() {
+    let sb = Sandbox::new();
+    sb.cmd()
+        .args(["add", "soon", "--rotate-every", "1s"])
+        .write_stdin("v")
+        .assert()
+        .success();
+    sb.cmd()
+        .args(["add", "later", "--rotate-every", "90d"])
+        .write_stdin("v")
+        .assert()
+        .success();
+    sb.add("never", "v");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let a = sb.cmd().arg("check").assert().code(10);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        out.contains("soon") && !out.contains("later") && !out.contains("never"),
+        "{out}"
+    );
+    let a = sb.cmd().args(["check", "--json"]).assert().code(10);
+    let json: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1);
+    assert_eq!(json[0]["label"], "soon");
+    assert!(json[0]["overdue_seconds"].as_i64().unwrap() >= 1);
+    let list = sb.list_json();
+    let soon = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "soon")
+        .unwrap();
+    assert_eq!(soon["overdue"], true, "list marks it too");
+
+    // Rotating resets the clock.
+    rotate(&sb, "soon", "v2", &[]).success();
+    sb.cmd().arg("check").assert().success();
+    let a = sb.cmd().args(["check", "--json"]).assert().success();
+    assert_eq!(a.get_output().stdout, b"[]\n");
+}
+
+#[test]
+fn a_period_set_by_edit_counts_from_the_current_value() {
+    let sb = Sandbox::new();
+    sb.add("k", "v");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    sb.cmd()
+        .args(["edit", "k", "--rotate-every", "1s"])
+        .assert()
+        .success();
+    sb.cmd().arg("check").assert().code(10);
+    sb.cmd()
+        .args(["edit", "k", "--rotate-every", "never"])
+        .assert()
+        .success();
+    sb.cmd().arg("check").assert().success();
+}
