@@ -26,17 +26,22 @@ pub struct RekeyArgs {
     no_recovery: bool,
 }
 
-pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
-    let unlocked = ctx.unlock()?;
-    let kdf = args
-        .kdf
-        .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
+/// Asks for the new passphrase, derives its slot (before the lock) and saves it (under the lock).
+fn set_new_passphrase(ctx: &Context, unlocked: UnlockedVault, kdf: KdfParams) -> Result<()> {
     let new = input::new_passphrase(ctx.new_passphrase_fd, &ctx.path)?;
     let slot = unlocked.wrap_passphrase(&new, kdf)?;
     ctx.commit(unlocked, |u| {
         u.replace_passphrase_slot(slot);
         Ok(())
-    })?;
+    })
+}
+
+pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
+    let unlocked = ctx.unlock()?;
+    let kdf = args
+        .kdf
+        .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
+    set_new_passphrase(ctx, unlocked, kdf)?;
     eprintln!(
         "Passphrase changed (Argon2id {}). Copies of the vault made before now still open with the \
          old passphrase.",
@@ -52,12 +57,7 @@ pub fn recover(ctx: &Context) -> Result<()> {
     let code = RecoveryCode::parse(typed.expose())?;
     let unlocked = UnlockedVault::open_with_recovery(&bytes, &code, &ctx.path)?;
     let kdf = unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT);
-    let new = input::new_passphrase(ctx.new_passphrase_fd, &ctx.path)?;
-    let slot = unlocked.wrap_passphrase(&new, kdf)?;
-    ctx.commit(unlocked, |u| {
-        u.replace_passphrase_slot(slot);
-        Ok(())
-    })?;
+    set_new_passphrase(ctx, unlocked, kdf)?;
     eprintln!(
         "New passphrase set. The recovery code still works; `sesame rekey` replaces it if it may \
          have been seen."
