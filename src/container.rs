@@ -171,6 +171,12 @@ impl UnlockedVault {
         Ok(file)
     }
 
+    /// A key derived from the data key for another purpose (the usage log): HKDF-SHA256 with a
+    /// fresh salt per use and a purpose-specific `info`. The data key itself never leaves.
+    pub fn subkey(&self, salt: &[u8], info: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
+        crypto::hkdf_key(self.data_key.expose(), salt, info)
+    }
+
     /// Argon2 parameters of the first passphrase slot.
     pub fn passphrase_kdf(&self) -> Option<KdfParams> {
         passphrase_slots(&self.header).next().map(|s| s.kdf)

@@ -88,6 +88,19 @@ pub enum Error {
     )]
     Verification { label: String, status: String },
 
+    #[error("no profile named {name:?}; `sesame profile list` shows them")]
+    ProfileNotFound { name: String },
+
+    #[error("cannot run {program:?}: {reason}")]
+    CommandNotStarted {
+        program: String,
+        reason: String,
+        code: u8,
+    },
+
+    #[error("{what} is not supported on this platform")]
+    Unsupported { what: &'static str },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -131,9 +144,12 @@ impl Error {
             Error::NotAVault { .. } | Error::NewerFormat { .. } | Error::Tampered { .. } => 4,
             Error::VaultNotFound { .. }
             | Error::LabelNotFound { .. }
-            | Error::VersionNotFound { .. } => 5,
+            | Error::VersionNotFound { .. }
+            | Error::ProfileNotFound { .. } => 5,
+            Error::CommandNotStarted { code, .. } => *code,
             Error::Busy { .. } => 6,
             Error::Io { .. }
+            | Error::Unsupported { .. }
             | Error::Verification { .. }
             | Error::VaultChanged { .. }
             | Error::Random

@@ -1,14 +1,184 @@
-//! Handing secrets to child processes: through the environment only, never on a command line,
-//! and never with sesame's own passphrase variables.
+//! Handing secrets to child processes (`run`, `rotate --verify`): which secrets a child gets, how
+//! they reach it (environment variables, or in-memory files on Linux), and how it is started.
+//!
+//! Values go only into the child's environment or a sealed memfd, never onto a command line, and
+//! sesame's own passphrase variables never reach a child.
 
-use std::ffi::OsStr;
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::process::{Command, ExitStatus};
 
 use crate::error::{Error, Result};
 use crate::input::SECRET_ENV_VARS;
-use crate::names::EnvName;
+use crate::names::{EnvName, Label};
 use crate::secret::SecretValue;
+use crate::vault::Vault;
+
+pub const REFERENCE_PREFIX: &str = "sesame://";
+/// What `--clean-env` keeps from sesame's own environment.
+pub const CLEAN_ENV_KEEP: [&str; 5] = ["PATH", "HOME", "USER", "LANG", "TERM"];
+
+/// How a selected secret reaches the child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// `NAME=value`.
+    Env,
+    /// `NAME=/dev/fd/K`, the value in a sealed in-memory file.
+    File,
+}
+
+/// Where a selection came from, in increasing precedence: when two forms name the same variable,
+/// the later one in this list wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    All,
+    Profile,
+    Inherited,
+    EnvFile,
+    EnvFlag,
+    FileFlag,
+}
+
+/// The selection a user asked for, before it meets the vault.
+#[derive(Default)]
+pub struct Selection {
+    entries: Vec<(Source, EnvName, Label, String)>,
+    all: bool,
+    profile: Option<Label>,
+}
+
+/// Parses `NAME=LABEL`.
+pub fn parse_binding(text: &str, flag: &str) -> Result<(EnvName, Label)> {
+    let (name, label) = text.split_once('=').ok_or_else(|| {
+        Error::usage(format!("{flag} takes NAME=LABEL (e.g. OPENAI_API_KEY=openai/prod), got {text:?}"))
+    })?;
+    Ok((EnvName::parse(name)?, Label::parse(label)?))
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && !self.all && self.profile.is_none()
+    }
+
+    /// Adds one binding; the same variable twice within one form is ambiguous and refused.
+    pub fn add(&mut self, source: Source, name: EnvName, label: Label, origin: String) -> Result<()> {
+        if let Some((_, _, _, first)) = self
+            .entries
+            .iter()
+            .find(|(s, n, _, _)| *s == source && *n == name)
+        {
+            return Err(Error::usage(format!(
+                "{name} is selected twice ({first} and {origin}); keep one"
+            )));
+        }
+        self.entries.push((source, name, label, origin));
+        Ok(())
+    }
+
+    pub fn select_all(&mut self) {
+        self.all = true;
+    }
+
+    pub fn use_profile(&mut self, name: Label) {
+        self.profile = Some(name);
+    }
+
+    /// Every inherited variable whose whole value is `sesame://LABEL`.
+    pub fn add_inherited(&mut self, vars: impl IntoIterator<Item = (OsString, OsString)>) -> Result<()> {
+        for (name, value) in vars {
+            let Some(reference) = value.to_str().and_then(|v| v.strip_prefix(REFERENCE_PREFIX)) else {
+                continue;
+            };
+            let name = name.to_string_lossy().into_owned();
+            let env = EnvName::parse(&name)?;
+            let label = Label::parse(reference)?;
+            self.add(Source::Inherited, env, label, format!("the inherited variable {name}"))?;
+        }
+        Ok(())
+    }
+
+    /// Lines `NAME=sesame://LABEL`; `#` comments, blank lines and a leading `export ` allowed.
+    pub fn add_env_file(&mut self, path: &Path) -> Result<()> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read env file {}", path.display()), e))?;
+        for (i, raw) in text.lines().enumerate() {
+            let at = format!("{}:{}", path.display(), i + 1);
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+            let bad = |why: &str| {
+                Error::usage(format!(
+                    "{at}: {why}; each line must be NAME=sesame://LABEL (comments start with #)"
+                ))
+            };
+            let (name, value) = line.split_once('=').ok_or_else(|| bad("no `=`"))?;
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(value);
+            let reference = value
+                .strip_prefix(REFERENCE_PREFIX)
+                .ok_or_else(|| bad("the value is not a sesame:// reference"))?;
+            let env = EnvName::parse(name.trim()).map_err(|e| bad(&e.to_string()))?;
+            let label = Label::parse(reference).map_err(|e| bad(&e.to_string()))?;
+            self.add(Source::EnvFile, env, label, at)?;
+        }
+        Ok(())
+    }
+
+    /// The final choice: each variable with the label and delivery of its strongest source.
+    pub fn resolve(&self, vault: &Vault) -> Result<BTreeMap<EnvName, (Label, Delivery)>> {
+        let mut chosen: BTreeMap<EnvName, (Source, Label, Delivery)> = BTreeMap::new();
+        let mut put = |source: Source, name: &EnvName, label: &Label| {
+            let delivery = if source == Source::FileFlag {
+                Delivery::File
+            } else {
+                Delivery::Env
+            };
+            match chosen.get(name) {
+                Some((existing, _, _)) if *existing > source => {}
+                _ => {
+                    chosen.insert(name.clone(), (source, label.clone(), delivery));
+                }
+            }
+        };
+        if self.all {
+            for secret in &vault.secrets {
+                put(Source::All, &secret.env_name, &secret.label);
+            }
+        }
+        if let Some(name) = &self.profile {
+            let profile = vault
+                .profiles
+                .iter()
+                .find(|p| &p.name == name)
+                .ok_or_else(|| Error::ProfileNotFound {
+                    name: name.to_string(),
+                })?;
+            for binding in &profile.bindings {
+                put(Source::Profile, &binding.env_name, &binding.label);
+            }
+        }
+        let mut ordered: Vec<_> = self.entries.iter().collect();
+        ordered.sort_by_key(|(source, ..)| *source);
+        for (source, name, label, _) in ordered {
+            put(*source, name, label);
+        }
+        for (_, label, _) in chosen.values() {
+            vault.get(label)?;
+        }
+        Ok(chosen
+            .into_iter()
+            .map(|(name, (_, label, delivery))| (name, (label, delivery)))
+            .collect())
+    }
+}
 
 /// Removes every variable that carries a sesame passphrase or recovery code.
 pub fn scrub_env(command: &mut Command) {
@@ -22,11 +192,22 @@ pub fn scrub_env(command: &mut Command) {
 pub fn set_secret_env(command: &mut Command, name: &EnvName, value: &SecretValue) -> Result<()> {
     if value.expose().contains(&0) {
         return Err(Error::usage(format!(
-            "the value for {name} contains a NUL byte, which an environment variable cannot hold"
+            "the value for {name} contains a NUL byte, which an environment variable cannot hold; \
+             use --file {name}=LABEL"
         )));
     }
     command.env(name.as_str(), OsStr::from_bytes(value.expose()));
     Ok(())
+}
+
+/// Starts the environment from nothing but `PATH`, `HOME`, `USER`, `LANG` and `TERM`.
+pub fn clean_env(command: &mut Command) {
+    command.env_clear();
+    for var in CLEAN_ENV_KEEP {
+        if let Some(value) = std::env::var_os(var) {
+            command.env(var, value);
+        }
+    }
 }
 
 /// Runs `script` with `sh -c`, inheriting the terminal, with `value` in the variable `name`.
@@ -38,4 +219,83 @@ pub fn run_with_secret(script: &str, name: &EnvName, value: &SecretValue) -> Res
     command
         .status()
         .map_err(|e| Error::io("cannot start `sh` to run the command", e))
+}
+
+/// An in-memory file holding a value, sealed read-only, inherited by the child as `/dev/fd/K`.
+#[cfg(target_os = "linux")]
+pub struct MemFile(std::os::fd::OwnedFd);
+
+#[cfg(target_os = "linux")]
+impl MemFile {
+    pub fn new(name: &EnvName, value: &SecretValue) -> Result<MemFile> {
+        use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
+        use std::os::unix::fs::FileExt;
+        let fail = |e: std::io::Error| Error::io(format!("cannot make an in-memory file for {name}"), e);
+        // No MFD_CLOEXEC: the child must inherit it.
+        let fd = memfd_create(format!("sesame:{name}"), MemfdFlags::ALLOW_SEALING)
+            .map_err(|e| fail(e.into()))?;
+        let file = std::fs::File::from(fd);
+        // pwrite leaves the offset at 0, so a child reading the descriptor itself starts at the top.
+        file.write_all_at(value.expose(), 0).map_err(fail)?;
+        fcntl_add_seals(
+            &file,
+            SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+        )
+        .map_err(|e| fail(e.into()))?;
+        Ok(MemFile(file.into()))
+    }
+
+    /// `/dev/fd/K`, the path the child opens.
+    pub fn path(&self) -> String {
+        use std::os::fd::AsRawFd;
+        format!("/dev/fd/{}", self.0.as_raw_fd())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub struct MemFile;
+
+#[cfg(not(target_os = "linux"))]
+impl MemFile {
+    pub fn new(_name: &EnvName, _value: &SecretValue) -> Result<MemFile> {
+        Err(Error::Unsupported {
+            what: "--file (in-memory files need Linux memfd_create); use --env",
+        })
+    }
+
+    pub fn path(&self) -> String {
+        String::new()
+    }
+}
+
+/// Maps a failure to start `program` to the SPEC's 127 (not found) and 126 (not executable).
+pub fn start_error(program: &OsStr, e: std::io::Error) -> Error {
+    let program = program.to_string_lossy().into_owned();
+    match e.kind() {
+        std::io::ErrorKind::NotFound => Error::CommandNotStarted {
+            program,
+            reason: "command not found".into(),
+            code: 127,
+        },
+        std::io::ErrorKind::PermissionDenied => Error::CommandNotStarted {
+            program,
+            reason: "permission denied (not executable)".into(),
+            code: 126,
+        },
+        _ => Error::CommandNotStarted {
+            program,
+            reason: e.to_string(),
+            code: 126,
+        },
+    }
+}
+
+/// The exit code a shell would report for the child's status: its code, or 128+N for signal N.
+pub fn exit_code(status: ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => u8::try_from(code & 0xFF).unwrap_or(1),
+        (None, Some(signal)) => u8::try_from(128 + (signal & 0x7F)).unwrap_or(255),
+        _ => 1,
+    }
 }

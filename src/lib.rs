@@ -15,11 +15,14 @@ pub mod format;
 pub mod hardening;
 pub mod inject;
 pub mod input;
+pub mod mask;
 pub mod names;
 pub mod recovery;
 pub mod secret;
 pub mod store;
+pub mod supervise;
 pub mod units;
+pub mod usage;
 pub mod vault;
 
 pub use error::{Error, Result};

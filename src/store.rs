@@ -77,6 +77,11 @@ pub fn lock(path: &Path) -> Result<WriteLock> {
         Ok(text) if !text.is_empty() => crate::units::parse_duration(&text)?,
         _ => DEFAULT_LOCK_WAIT,
     };
+    lock_waiting(path, wait)
+}
+
+/// Takes the write lock, waiting at most `wait`.
+pub fn lock_waiting(path: &Path, wait: Duration) -> Result<WriteLock> {
     let lock_path = sibling(path, ".lock");
     let file = OpenOptions::new()
         .create(true)

@@ -2,12 +2,18 @@
 //! vault — read it (`unlock`), or change it under the write lock (`commit`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::GlobalArgs;
 use crate::container::{UnlockedVault, inspect};
 use crate::error::Result;
 use crate::secret::Passphrase;
+use crate::usage::{self, Event};
 use crate::{input, store};
+
+use super::warn;
+
+const RECORD_LOCK_WAIT: Duration = Duration::from_secs(1);
 
 pub struct Context {
     pub path: PathBuf,
@@ -47,9 +53,12 @@ impl Context {
     /// `unlocked` (from [`Context::unlock`], done before the lock so prompts and Argon2 do not
     /// hold it) supplies the data key; the file is re-read under the lock, so a change another
     /// process saved in the meantime is kept, not overwritten.
+    ///
+    /// `event` goes into the usage log once the vault is saved (a failure there only warns).
     pub fn commit<T>(
         &self,
         unlocked: UnlockedVault,
+        event: Event,
         change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
     ) -> Result<T> {
         let _lock = store::lock(&self.path)?;
@@ -58,6 +67,22 @@ impl Context {
         let out = change(&mut current)?;
         let file = current.seal()?;
         store::write_atomic(&self.path, &file)?;
+        self.append_event(&current, &event);
         Ok(out)
+    }
+
+    /// Records a use (`run`, `get`) in the usage log, under the lock but waiting at most a second
+    /// for it: the log must never hold up the user's command. Failures only warn.
+    pub fn record(&self, unlocked: &UnlockedVault, event: Event) {
+        match store::lock_waiting(&self.path, RECORD_LOCK_WAIT) {
+            Ok(_lock) => self.append_event(unlocked, &event),
+            Err(e) => warn(format!("the usage log was not written: {e}")),
+        }
+    }
+
+    fn append_event(&self, unlocked: &UnlockedVault, event: &Event) {
+        if let Err(e) = usage::append(&self.path, unlocked, event) {
+            warn(format!("the usage log was not written: {e}"));
+        }
     }
 }

@@ -8,6 +8,7 @@ use crate::container::UnlockedVault;
 use crate::crypto::KdfParams;
 use crate::error::{Error, Result};
 use crate::recovery::RecoveryCode;
+use crate::usage::{self, Event};
 use crate::{input, store, units};
 
 /// `--kdf-memory`, `--kdf-iterations`, `--kdf-parallelism`.
@@ -101,6 +102,9 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
     }
     let (mut vault, code) = UnlockedVault::create(&passphrase, kdf, !args.no_recovery)?;
     store::write_atomic(path, &vault.seal()?)?;
+    if let Err(e) = usage::append(path, &vault, &Event::new("init", Vec::new())) {
+        warn(format!("the usage log was not written: {e}"));
+    }
     eprintln!(
         "Created {} (Argon2id {}).",
         path.display(),

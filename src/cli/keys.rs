@@ -8,6 +8,7 @@ use crate::container::UnlockedVault;
 use crate::crypto::KdfParams;
 use crate::error::Result;
 use crate::recovery::RecoveryCode;
+use crate::usage::{self, Event};
 use crate::{input, store};
 
 #[derive(Args)]
@@ -27,10 +28,15 @@ pub struct RekeyArgs {
 }
 
 /// Asks for the new passphrase, derives its slot (before the lock) and saves it (under the lock).
-fn set_new_passphrase(ctx: &Context, unlocked: UnlockedVault, kdf: KdfParams) -> Result<()> {
+fn set_new_passphrase(
+    ctx: &Context,
+    unlocked: UnlockedVault,
+    kdf: KdfParams,
+    action: &str,
+) -> Result<()> {
     let new = input::new_passphrase(ctx.new_passphrase_fd, &ctx.path)?;
     let slot = unlocked.wrap_passphrase(&new, kdf)?;
-    ctx.commit(unlocked, |u| {
+    ctx.commit(unlocked, Event::new(action, Vec::new()), |u| {
         u.replace_passphrase_slot(slot);
         Ok(())
     })
@@ -41,7 +47,7 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
     let kdf = args
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
-    set_new_passphrase(ctx, unlocked, kdf)?;
+    set_new_passphrase(ctx, unlocked, kdf, "passwd")?;
     eprintln!(
         "Passphrase changed (Argon2id {}). Copies of the vault made before now still open with the \
          old passphrase.",
@@ -57,7 +63,7 @@ pub fn recover(ctx: &Context) -> Result<()> {
     let code = RecoveryCode::parse(typed.expose())?;
     let unlocked = UnlockedVault::open_with_recovery(&bytes, &code, &ctx.path)?;
     let kdf = unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT);
-    set_new_passphrase(ctx, unlocked, kdf)?;
+    set_new_passphrase(ctx, unlocked, kdf, "recover")?;
     eprintln!(
         "New passphrase set. The recovery code still works; `sesame rekey` replaces it if it may \
          have been seen."
@@ -70,10 +76,20 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
     let kdf = args
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
-    let (code, dropped, generation) = ctx.commit(unlocked, |u| {
-        let (code, dropped) = u.rekey(&passphrase, kdf, !args.no_recovery)?;
-        Ok((code, dropped, u.header.key_generation))
-    })?;
+    // Not `Context::commit`: the usage log is sealed under the data key, so it is read with the
+    // old key and rewritten with the new one, after the vault, under the same lock.
+    let _lock = store::lock(&ctx.path)?;
+    let bytes = store::read(&ctx.path)?;
+    let mut current = unlocked.reopen(&bytes, &ctx.path)?;
+    let log = usage::read(&ctx.path, &current)?;
+    let (code, dropped) = current.rekey(&passphrase, kdf, !args.no_recovery)?;
+    store::write_atomic(&ctx.path, &current.seal()?)?;
+    let mut events = log.events;
+    events.push(Event::new("rekey", Vec::new()));
+    if let Err(e) = usage::rewrite(&ctx.path, &current, &events) {
+        super::warn(format!("the usage log could not be re-encrypted: {e}"));
+    }
+    let generation = current.header.key_generation;
     eprintln!(
         "New data key (generation {generation}); every secret is re-encrypted and the old \
          recovery code no longer works."

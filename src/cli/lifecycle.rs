@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{Context, print_json, render_table};
 use crate::error::{Error, Result};
 use crate::names::Label;
+use crate::usage::Event;
 use crate::units::{self, format_duration, format_time};
 use crate::vault::{DEFAULT_KEEP, MAX_KEEP};
 use crate::{inject, input};
@@ -66,7 +67,8 @@ pub fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
         }
     }
     let now = units::now();
-    let (number, kept) = ctx.commit(unlocked, |u| {
+    let event = Event::new("rotate", vec![label.to_string()]);
+    let (number, kept) = ctx.commit(unlocked, event, |u| {
         let secret = u.vault.get_mut(&label)?;
         let number = secret.rotate(value, now, args.keep);
         Ok((number, secret.history.len()))
@@ -125,7 +127,11 @@ pub fn rollback(ctx: &Context, args: RollbackArgs) -> Result<()> {
     let unlocked = ctx.unlock()?;
     unlocked.vault.get(&label)?;
     let now = units::now();
-    let (from, to) = ctx.commit(unlocked, |u| {
+    let mut event = Event::new("rollback", vec![label.to_string()]);
+    if let Some(to) = args.to {
+        event = event.detail(format!("to version {to}"));
+    }
+    let (from, to) = ctx.commit(unlocked, event, |u| {
         let secret = u.vault.get_mut(&label)?;
         let from = secret.current.number;
         secret.rollback(args.to, now).map(|to| (from, to))

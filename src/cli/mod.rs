@@ -5,6 +5,7 @@ mod context;
 mod init;
 mod keys;
 mod lifecycle;
+mod run;
 mod secrets;
 
 use std::path::PathBuf;
@@ -78,6 +79,13 @@ pub enum Command {
     Recover,
     /// New data key: re-encrypt everything and print a new recovery code
     Rekey(keys::RekeyArgs),
+    /// Run a command with chosen secrets in its environment
+    Run(run::RunArgs),
+    /// Saved selections for `run --profile`
+    #[command(subcommand)]
+    Profile(run::ProfileCommand),
+    /// Usage and change events: what was injected into which program, and when
+    Log(run::LogArgs),
 }
 
 /// Runs a parsed command; returns the exit code for success paths that are not 0.
@@ -97,6 +105,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Passwd(args) => keys::passwd(&ctx, args),
         Command::Recover => keys::recover(&ctx),
         Command::Rekey(args) => keys::rekey(&ctx, args),
+        Command::Run(args) => return run::run(&ctx, args),
+        Command::Profile(command) => run::profile(&ctx, command),
+        Command::Log(args) => run::log(&ctx, args),
     }?;
     Ok(0)
 }

@@ -1,5 +1,6 @@
 //! `add`, `get`, `list`, `edit`, `rm`: the everyday commands on secrets.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use clap::Args;
@@ -10,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::input;
 use crate::names::{EnvName, Label};
 use crate::units::{self, format_duration, format_time};
+use crate::container::UnlockedVault;
+use crate::usage::{self, Event};
 use crate::vault::{MAX_NOTE_LEN, Secret, Version};
 
 #[derive(Args)]
@@ -127,7 +130,8 @@ pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
         },
         history: Vec::new(),
     };
-    ctx.commit(unlocked, |u| u.vault.insert(secret))?;
+    let event = Event::new("add", vec![label.to_string()]);
+    ctx.commit(unlocked, event, |u| u.vault.insert(secret))?;
     eprintln!("Added {label} (env {env_name}).");
     Ok(())
 }
@@ -143,6 +147,11 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<()> {
             version: n,
         })?,
     };
+    let mut event = Event::new("get", vec![label.to_string()]);
+    if let Some(n) = args.version {
+        event = event.detail(format!("version {n}"));
+    }
+    ctx.record(&unlocked, event);
     let mut out = std::io::stdout().lock();
     let written = out
         .write_all(version.value.expose())
@@ -157,10 +166,33 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<()> {
     written.map_err(|e| Error::io("cannot write the value to stdout", e))
 }
 
+/// Per label: how many times it was used (`run`, `get`) and when last.
+fn usage_by_label(ctx: &Context, unlocked: &UnlockedVault) -> HashMap<String, (usize, i64)> {
+    let mut uses: HashMap<String, (usize, i64)> = HashMap::new();
+    match usage::read(&ctx.path, unlocked) {
+        Ok(contents) => {
+            if let Some(problem) = contents.problem {
+                super::warn(problem);
+            }
+            for event in contents.events.iter().filter(|e| e.action == "run" || e.action == "get") {
+                for label in &event.labels {
+                    let entry = uses.entry(label.clone()).or_insert((0, event.time));
+                    entry.0 += 1;
+                    entry.1 = entry.1.max(event.time);
+                }
+            }
+        }
+        Err(e) => super::warn(format!("the usage log cannot be read: {e}")),
+    }
+    uses
+}
+
 pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
     let unlocked = ctx.unlock()?;
     let now = units::now();
     let secrets = &unlocked.vault.secrets;
+    let uses = usage_by_label(ctx, &unlocked);
+    let use_of = |s: &Secret| uses.get(s.label.as_str()).copied();
     if args.json {
         let rows: Vec<_> = secrets
             .iter()
@@ -176,7 +208,8 @@ pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
                     "rotate_every": s.rotate_every.map(format_duration),
                     "rotation_due": due.map(format_time),
                     "overdue": s.is_overdue(now),
-                    "last_used": serde_json::Value::Null,
+                    "last_used": use_of(s).map(|(_, t)| format_time(t)),
+                    "use_count": use_of(s).map_or(0, |(n, _)| n),
                     "history": s.history.len(),
                 })
             })
@@ -202,7 +235,10 @@ pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
                 short_time(s.created),
                 short_time(s.updated),
                 due,
-                "-".to_string(),
+                match use_of(s) {
+                    Some((n, t)) => format!("{} ({n}×)", short_time(t)),
+                    None => "never".to_string(),
+                },
             ]
         })
         .collect();
@@ -232,7 +268,12 @@ pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
     }
     let unlocked = ctx.unlock()?;
     let final_label = rename.clone().unwrap_or_else(|| label.clone());
-    ctx.commit(unlocked, |u| {
+    let mut event = Event::new("edit", vec![label.to_string()]);
+    if let Some(to) = &rename {
+        event = event.detail(format!("renamed to {to}"));
+        event.labels.push(to.to_string());
+    }
+    ctx.commit(unlocked, event, |u| {
         let vault = &mut u.vault;
         let secret = vault.get_mut(&label)?;
         if let Some(env) = env_name {
@@ -257,7 +298,8 @@ pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
 pub fn rm(ctx: &Context, args: RmArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let unlocked = ctx.unlock()?;
-    let versions = ctx.commit(unlocked, |u| {
+    let event = Event::new("rm", vec![label.to_string()]);
+    let versions = ctx.commit(unlocked, event, |u| {
         u.vault.remove(&label).map(|s| 1 + s.history.len())
     })?;
     eprintln!(

@@ -129,7 +129,7 @@ fn observed_contents(sb: &Sandbox, pass: &str) -> Vec<Value> {
             versions.push(v);
         }
         row["versions"] = Value::Array(versions);
-        for volatile in ["overdue", "rotation_due", "last_used"] {
+        for volatile in ["overdue", "rotation_due", "last_used", "use_count"] {
             row.as_object_mut().unwrap().remove(volatile);
         }
         secrets.push(row);

@@ -1,0 +1,291 @@
+//! `run`, `profile`, `log`: giving secrets to programs, saved selections, and the usage log.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::{Context, print_json, render_table, short_time};
+use crate::error::{Error, Result};
+use crate::inject::{
+    self, Delivery, MemFile, Selection, Source, clean_env, parse_binding, scrub_env,
+    set_secret_env,
+};
+use crate::names::Label;
+use crate::usage::{self, Event};
+use crate::vault::{Binding, Profile};
+
+#[derive(Args)]
+#[command(after_help = "When two forms name the same variable, the stronger wins: --file, then \
+    --env, then --env-file, then inherited sesame:// variables, then --profile, then --all. \
+    Naming one variable twice within one form is an error.")]
+pub struct RunArgs {
+    /// Give the child NAME=<value of LABEL> (repeatable)
+    #[arg(long = "env", value_name = "NAME=LABEL")]
+    env: Vec<String>,
+    /// Read NAME=sesame://LABEL lines from PATH (repeatable; safe to commit)
+    #[arg(long, value_name = "PATH")]
+    env_file: Vec<PathBuf>,
+    /// Use a saved selection (see `sesame profile`)
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Every secret, under its env name
+    #[arg(long)]
+    all: bool,
+    /// Put the value in an in-memory file and give the child NAME=/dev/fd/K (Linux)
+    #[arg(long, value_name = "NAME=LABEL")]
+    file: Vec<String>,
+    /// Stay as the parent and replace values in the child's output with <concealed by sesame>
+    #[arg(long)]
+    mask: bool,
+    /// Start the child from an empty environment plus PATH, HOME, USER, LANG, TERM
+    #[arg(long)]
+    clean_env: bool,
+    /// The command and its arguments (after `--`)
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    command: Vec<OsString>,
+}
+
+#[derive(Subcommand)]
+pub enum ProfileCommand {
+    /// Save (or replace) a selection: `profile set dev OPENAI_API_KEY=openai/dev ...`
+    Set {
+        name: String,
+        #[arg(value_name = "NAME=LABEL", required = true)]
+        bindings: Vec<String>,
+    },
+    /// List profiles and their bindings
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a profile (its secrets stay)
+    Rm { name: String },
+}
+
+#[derive(Args)]
+pub struct LogArgs {
+    /// Only events that concern this label
+    label: Option<String>,
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+fn selection(args: &RunArgs) -> Result<Selection> {
+    let mut sel = Selection::default();
+    if args.all {
+        sel.select_all();
+    }
+    if let Some(profile) = &args.profile {
+        sel.use_profile(Label::parse(profile)?);
+    }
+    sel.add_inherited(std::env::vars_os())?;
+    for path in &args.env_file {
+        sel.add_env_file(path)?;
+    }
+    for (flag, source, list) in [
+        ("--env", Source::EnvFlag, &args.env),
+        ("--file", Source::FileFlag, &args.file),
+    ] {
+        for text in list {
+            let (name, label) = parse_binding(text, flag)?;
+            sel.add(source, name, label, format!("{flag} {text}"))?;
+        }
+    }
+    Ok(sel)
+}
+
+pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
+    let sel = selection(&args)?;
+    if sel.is_empty() {
+        return Err(Error::usage(
+            "nothing selected: name the secrets the command gets with --env NAME=LABEL, \
+             --env-file PATH, --profile NAME, --file NAME=LABEL or --all",
+        ));
+    }
+    let unlocked = ctx.unlock()?;
+    let chosen = sel.resolve(&unlocked.vault)?;
+
+    let program = args.command[0].clone();
+    let mut command = Command::new(&program);
+    command.args(&args.command[1..]);
+    if args.clean_env {
+        clean_env(&mut command);
+    }
+    scrub_env(&mut command);
+    let mut files = Vec::new();
+    let mut values = Vec::new();
+    for (name, (label, delivery)) in &chosen {
+        let value = &unlocked.vault.get(label)?.current.value;
+        match delivery {
+            Delivery::Env => set_secret_env(&mut command, name, value)?,
+            Delivery::File => {
+                let file = MemFile::new(name, value)?;
+                command.env(name.as_str(), file.path());
+                files.push(file);
+            }
+        }
+        values.push(value);
+    }
+
+    let mut labels: Vec<String> = chosen.values().map(|(l, _)| l.to_string()).collect();
+    labels.sort();
+    labels.dedup();
+    let mut event = Event::new("run", labels);
+    event.program = Path::new(&program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    ctx.record(&unlocked, event);
+
+    if args.mask {
+        let code = crate::supervise::run_masked(command, &values);
+        drop(files);
+        return code;
+    }
+    use std::os::unix::process::CommandExt;
+    let error = command.exec();
+    Err(inject::start_error(&program, error))
+}
+
+pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
+    match command {
+        ProfileCommand::Set { name, bindings } => {
+            let name = Label::parse(&name)?;
+            let mut parsed: Vec<Binding> = Vec::new();
+            for text in &bindings {
+                let (env_name, label) = parse_binding(text, "profile set")?;
+                if parsed.iter().any(|b| b.env_name == env_name) {
+                    return Err(Error::usage(format!("{env_name} appears twice in the profile")));
+                }
+                parsed.push(Binding { env_name, label });
+            }
+            let unlocked = ctx.unlock()?;
+            for b in &parsed {
+                unlocked.vault.get(&b.label)?;
+            }
+            let count = parsed.len();
+            let event = Event::new("profile-set", parsed.iter().map(|b| b.label.to_string()).collect())
+                .detail(name.to_string());
+            ctx.commit(unlocked, event, |u| {
+                let profiles = &mut u.vault.profiles;
+                profiles.retain(|p| p.name != name);
+                let at = profiles.partition_point(|p| p.name < name);
+                profiles.insert(
+                    at,
+                    Profile {
+                        name: name.clone(),
+                        bindings: parsed,
+                    },
+                );
+                Ok(())
+            })?;
+            eprintln!("Saved profile {name} ({count} variable{}).", if count == 1 { "" } else { "s" });
+            Ok(())
+        }
+        ProfileCommand::List { json } => {
+            let unlocked = ctx.unlock()?;
+            let profiles = &unlocked.vault.profiles;
+            if json {
+                let rows: Vec<_> = profiles
+                    .iter()
+                    .map(|p| {
+                        let bindings: serde_json::Map<String, serde_json::Value> = p
+                            .bindings
+                            .iter()
+                            .map(|b| (b.env_name.to_string(), json!(b.label.as_str())))
+                            .collect();
+                        json!({ "name": p.name.as_str(), "bindings": bindings })
+                    })
+                    .collect();
+                return print_json(&rows);
+            }
+            if profiles.is_empty() {
+                eprintln!("No profiles; save one with `sesame profile set NAME VAR=LABEL...`.");
+            }
+            for p in profiles {
+                let bindings: Vec<String> = p
+                    .bindings
+                    .iter()
+                    .map(|b| format!("{}={}", b.env_name, b.label))
+                    .collect();
+                println!("{}  {}", p.name, bindings.join(" "));
+            }
+            Ok(())
+        }
+        ProfileCommand::Rm { name } => {
+            let name = Label::parse(&name)?;
+            let unlocked = ctx.unlock()?;
+            let event = Event::new("profile-rm", Vec::new()).detail(name.to_string());
+            ctx.commit(unlocked, event, |u| {
+                let before = u.vault.profiles.len();
+                u.vault.profiles.retain(|p| p.name != name);
+                if u.vault.profiles.len() == before {
+                    return Err(Error::ProfileNotFound {
+                        name: name.to_string(),
+                    });
+                }
+                Ok(())
+            })?;
+            eprintln!("Removed profile {name}.");
+            Ok(())
+        }
+    }
+}
+
+pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
+    let label = args.label.as_deref().map(Label::parse).transpose()?;
+    let unlocked = ctx.unlock()?;
+    let contents = usage::read(&ctx.path, &unlocked)?;
+    if let Some(problem) = &contents.problem {
+        super::warn(problem);
+    }
+    let events: Vec<&Event> = contents
+        .events
+        .iter()
+        .rev()
+        .filter(|e| label.as_ref().is_none_or(|l| e.labels.iter().any(|x| x == l.as_str())))
+        .collect();
+    if args.json {
+        let rows: Vec<_> = events
+            .iter()
+            .map(|e| {
+                json!({
+                    "time": crate::units::format_time(e.time),
+                    "action": e.action,
+                    "labels": e.labels,
+                    "program": e.program,
+                    "detail": e.detail,
+                })
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    if events.is_empty() {
+        eprintln!("No events recorded yet.");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                short_time(e.time),
+                e.action.clone(),
+                e.labels.join(","),
+                e.program
+                    .clone()
+                    .or_else(|| e.detail.clone())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!("{}", render_table(&["TIME", "ACTION", "LABELS", "PROGRAM/DETAIL"], &rows));
+    Ok(())
+}
