@@ -52,7 +52,9 @@ pub struct Selection {
 /// Parses `NAME=LABEL`.
 pub fn parse_binding(text: &str, flag: &str) -> Result<(EnvName, Label)> {
     let (name, label) = text.split_once('=').ok_or_else(|| {
-        Error::usage(format!("{flag} takes NAME=LABEL (e.g. OPENAI_API_KEY=openai/prod), got {text:?}"))
+        Error::usage(format!(
+            "{flag} takes NAME=LABEL (e.g. OPENAI_API_KEY=openai/prod), got {text:?}"
+        ))
     })?;
     Ok((EnvName::parse(name)?, Label::parse(label)?))
 }
@@ -63,7 +65,13 @@ impl Selection {
     }
 
     /// Adds one binding; the same variable twice within one form is ambiguous and refused.
-    pub fn add(&mut self, source: Source, name: EnvName, label: Label, origin: String) -> Result<()> {
+    pub fn add(
+        &mut self,
+        source: Source,
+        name: EnvName,
+        label: Label,
+        origin: String,
+    ) -> Result<()> {
         if let Some((_, _, _, first)) = self
             .entries
             .iter()
@@ -86,15 +94,26 @@ impl Selection {
     }
 
     /// Every inherited variable whose whole value is `sesame://LABEL`.
-    pub fn add_inherited(&mut self, vars: impl IntoIterator<Item = (OsString, OsString)>) -> Result<()> {
+    pub fn add_inherited(
+        &mut self,
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Result<()> {
         for (name, value) in vars {
-            let Some(reference) = value.to_str().and_then(|v| v.strip_prefix(REFERENCE_PREFIX)) else {
+            let Some(reference) = value
+                .to_str()
+                .and_then(|v| v.strip_prefix(REFERENCE_PREFIX))
+            else {
                 continue;
             };
             let name = name.to_string_lossy().into_owned();
             let env = EnvName::parse(&name)?;
             let label = Label::parse(reference)?;
-            self.add(Source::Inherited, env, label, format!("the inherited variable {name}"))?;
+            self.add(
+                Source::Inherited,
+                env,
+                label,
+                format!("the inherited variable {name}"),
+            )?;
         }
         Ok(())
     }
@@ -109,7 +128,10 @@ impl Selection {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+            let line = line
+                .strip_prefix("export ")
+                .map(str::trim_start)
+                .unwrap_or(line);
             let bad = |why: &str| {
                 Error::usage(format!(
                     "{at}: {why}; each line must be NAME=sesame://LABEL (comments start with #)"
@@ -230,7 +252,8 @@ impl MemFile {
     pub fn new(name: &EnvName, value: &SecretValue) -> Result<MemFile> {
         use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
         use std::os::unix::fs::FileExt;
-        let fail = |e: std::io::Error| Error::io(format!("cannot make an in-memory file for {name}"), e);
+        let fail =
+            |e: std::io::Error| Error::io(format!("cannot make an in-memory file for {name}"), e);
         // No MFD_CLOEXEC: the child must inherit it.
         let fd = memfd_create(format!("sesame:{name}"), MemfdFlags::ALLOW_SEALING)
             .map_err(|e| fail(e.into()))?;

@@ -30,7 +30,9 @@ pub struct Masker {
 
 impl Masker {
     /// `None` when there is nothing to mask.
-    pub fn new<'a>(values: impl IntoIterator<Item = &'a SecretValue>) -> io::Result<Option<Masker>> {
+    pub fn new<'a>(
+        values: impl IntoIterator<Item = &'a SecretValue>,
+    ) -> io::Result<Option<Masker>> {
         let mut patterns: Vec<Zeroizing<Vec<u8>>> = values
             .into_iter()
             .filter(|v| !v.is_empty())
@@ -141,7 +143,10 @@ mod tests {
             .iter()
             .map(|v| SecretValue::new(Zeroizing::new(v.as_bytes().to_vec())))
             .collect();
-        Masker::new(&values).ok().flatten().unwrap_or_else(|| panic!("a masker"))
+        Masker::new(&values)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("a masker"))
     }
 
     /// Feeds `chunks` one by one; returns the output after each chunk and at the end.
@@ -160,7 +165,10 @@ mod tests {
     fn whole_and_split_values_are_concealed() {
         let mut m = masker(&["sk-secret"]);
         let (_, all) = run(&mut m, &["key: sk-sec", "ret done; sk-", "secret"]);
-        assert_eq!(all, "key: <concealed by sesame> done; <concealed by sesame>");
+        assert_eq!(
+            all,
+            "key: <concealed by sesame> done; <concealed by sesame>"
+        );
     }
 
     #[test]

@@ -48,15 +48,22 @@ pub fn run_masked(mut command: Command, values: &[&SecretValue]) -> Result<u8> {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().map_err(|e| start_error(&program, e))?;
     drop(command); // closes sesame's copies of in-memory files and the environment
-    child_pid.store(rustix::process::Pid::from_child(&child).as_raw_nonzero().get(), Ordering::SeqCst);
+    child_pid.store(
+        rustix::process::Pid::from_child(&child)
+            .as_raw_nonzero()
+            .get(),
+        Ordering::SeqCst,
+    );
 
     let mut pumps = Vec::new();
     if let Some(stdout) = child.stdout.take() {
-        let masker = Masker::new(values.iter().copied()).map_err(|e| Error::io("cannot mask", e))?;
+        let masker =
+            Masker::new(values.iter().copied()).map_err(|e| Error::io("cannot mask", e))?;
         pumps.push(thread::spawn(move || forward(stdout, io::stdout(), masker)));
     }
     if let Some(stderr) = child.stderr.take() {
-        let masker = Masker::new(values.iter().copied()).map_err(|e| Error::io("cannot mask", e))?;
+        let masker =
+            Masker::new(values.iter().copied()).map_err(|e| Error::io("cannot mask", e))?;
         pumps.push(thread::spawn(move || forward(stderr, io::stderr(), masker)));
     }
     let status = child

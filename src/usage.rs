@@ -142,7 +142,10 @@ pub fn append(vault_path: &Path, vault: &UnlockedVault, event: &Event) -> Result
         .mode(0o600)
         .open(&path)
         .map_err(|e| Error::io(ctx("open"), e))?;
-    let len = file.metadata().map_err(|e| Error::io(ctx("read"), e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(ctx("read"), e))?
+        .len();
     let mut head = [0u8; LOG_HEADER_LEN];
     let belongs = len >= LOG_HEADER_LEN as u64
         && file.read_exact(&mut head).is_ok()
@@ -158,8 +161,8 @@ pub fn append(vault_path: &Path, vault: &UnlockedVault, event: &Event) -> Result
         file.write_all(&header(vault))
             .map_err(|e| Error::io(ctx("write"), e))?;
     }
-    let (count, end) = walk(&mut file, len.max(LOG_HEADER_LEN as u64))
-        .map_err(|e| Error::io(ctx("read"), e))?;
+    let (count, end) =
+        walk(&mut file, len.max(LOG_HEADER_LEN as u64)).map_err(|e| Error::io(ctx("read"), e))?;
     if belongs && end < len {
         file.set_len(end).map_err(|e| Error::io(ctx("repair"), e))?;
     }
@@ -212,7 +215,10 @@ fn parse(bytes: &[u8], vault: &UnlockedVault) -> LogContents {
                 problem: None,
             };
         }
-        return stop(events, "the usage log belongs to another vault or is not a sesame log");
+        return stop(
+            events,
+            "the usage log belongs to another vault or is not a sesame log",
+        );
     }
     let mut pos = LOG_HEADER_LEN;
     let mut index = 0u64;

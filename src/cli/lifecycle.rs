@@ -6,8 +6,8 @@ use serde_json::json;
 use super::{Context, print_json, render_table};
 use crate::error::{Error, Result};
 use crate::names::Label;
-use crate::usage::Event;
 use crate::units::{self, format_duration, format_time};
+use crate::usage::Event;
 use crate::vault::{DEFAULT_KEEP, MAX_KEEP};
 use crate::{inject, input};
 

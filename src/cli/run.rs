@@ -10,17 +10,18 @@ use serde_json::json;
 use super::{Context, print_json, render_table, short_time};
 use crate::error::{Error, Result};
 use crate::inject::{
-    self, Delivery, MemFile, Selection, Source, clean_env, parse_binding, scrub_env,
-    set_secret_env,
+    self, Delivery, MemFile, Selection, Source, clean_env, parse_binding, scrub_env, set_secret_env,
 };
 use crate::names::Label;
 use crate::usage::{self, Event};
 use crate::vault::{Binding, Profile};
 
 #[derive(Args)]
-#[command(after_help = "When two forms name the same variable, the stronger wins: --file, then \
+#[command(
+    after_help = "When two forms name the same variable, the stronger wins: --file, then \
     --env, then --env-file, then inherited sesame:// variables, then --profile, then --all. \
-    Naming one variable twice within one form is an error.")]
+    Naming one variable twice within one form is an error."
+)]
 pub struct RunArgs {
     /// Give the child NAME=<value of LABEL> (repeatable)
     #[arg(long = "env", value_name = "NAME=LABEL")]
@@ -163,7 +164,9 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
             for text in &bindings {
                 let (env_name, label) = parse_binding(text, "profile set")?;
                 if parsed.iter().any(|b| b.env_name == env_name) {
-                    return Err(Error::usage(format!("{env_name} appears twice in the profile")));
+                    return Err(Error::usage(format!(
+                        "{env_name} appears twice in the profile"
+                    )));
                 }
                 parsed.push(Binding { env_name, label });
             }
@@ -172,8 +175,11 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
                 unlocked.vault.get(&b.label)?;
             }
             let count = parsed.len();
-            let event = Event::new("profile-set", parsed.iter().map(|b| b.label.to_string()).collect())
-                .detail(name.to_string());
+            let event = Event::new(
+                "profile-set",
+                parsed.iter().map(|b| b.label.to_string()).collect(),
+            )
+            .detail(name.to_string());
             ctx.commit(unlocked, event, |u| {
                 let profiles = &mut u.vault.profiles;
                 profiles.retain(|p| p.name != name);
@@ -187,7 +193,10 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
                 );
                 Ok(())
             })?;
-            eprintln!("Saved profile {name} ({count} variable{}).", if count == 1 { "" } else { "s" });
+            eprintln!(
+                "Saved profile {name} ({count} variable{}).",
+                if count == 1 { "" } else { "s" }
+            );
             Ok(())
         }
         ProfileCommand::List { json } => {
@@ -251,7 +260,11 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
         .events
         .iter()
         .rev()
-        .filter(|e| label.as_ref().is_none_or(|l| e.labels.iter().any(|x| x == l.as_str())))
+        .filter(|e| {
+            label
+                .as_ref()
+                .is_none_or(|l| e.labels.iter().any(|x| x == l.as_str()))
+        })
         .collect();
     if args.json {
         let rows: Vec<_> = events
@@ -286,6 +299,9 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
             ]
         })
         .collect();
-    print!("{}", render_table(&["TIME", "ACTION", "LABELS", "PROGRAM/DETAIL"], &rows));
+    print!(
+        "{}",
+        render_table(&["TIME", "ACTION", "LABELS", "PROGRAM/DETAIL"], &rows)
+    );
     Ok(())
 }

@@ -7,11 +7,11 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Context, print_json, render_table, short_time};
+use crate::container::UnlockedVault;
 use crate::error::{Error, Result};
 use crate::input;
 use crate::names::{EnvName, Label};
 use crate::units::{self, format_duration, format_time};
-use crate::container::UnlockedVault;
 use crate::usage::{self, Event};
 use crate::vault::{MAX_NOTE_LEN, Secret, Version};
 
@@ -174,7 +174,11 @@ fn usage_by_label(ctx: &Context, unlocked: &UnlockedVault) -> HashMap<String, (u
             if let Some(problem) = contents.problem {
                 super::warn(problem);
             }
-            for event in contents.events.iter().filter(|e| e.action == "run" || e.action == "get") {
+            for event in contents
+                .events
+                .iter()
+                .filter(|e| e.action == "run" || e.action == "get")
+            {
                 for label in &event.labels {
                     let entry = uses.entry(label.clone()).or_insert((0, event.time));
                     entry.0 += 1;

@@ -62,6 +62,19 @@ impl Sandbox {
         cmd
     }
 
+    /// The same as [`Sandbox::cmd`] as a `std::process::Command`, for tests that talk to a
+    /// running sesame through pipes or signals.
+    pub fn process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("sesame"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("SESAME_VAULT", &self.vault)
+            .env("SESAME_PASSPHRASE", PASS)
+            .current_dir(self.dir.path());
+        cmd
+    }
+
     pub fn add(&self, label: &str, value: &str) {
         self.cmd()
             .args(["add", label])

@@ -8,5 +8,6 @@ mod keys;
 mod lifecycle;
 mod passphrase;
 mod properties;
+mod run;
 mod secrets;
 mod vectors;

@@ -1,0 +1,594 @@
+//! `sesame run`: which secrets a child gets, how it is started, masking, and usage records.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
+use std::time::Duration;
+
+use super::harness::*;
+
+fn vault_with_secrets() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.add("openai/prod", "sk-live-0123456789");
+    sb.cmd()
+        .args(["add", "gh", "--env", "GH_TOKEN"])
+        .write_stdin("ghp_token_abc")
+        .assert()
+        .success();
+    sb
+}
+
+/// `sesame run ARGS -- sh -c SCRIPT`, returning the assertion.
+fn run_sh(sb: &Sandbox, args: &[&str], script: &str) -> assert_cmd::assert::Assert {
+    sb.cmd()
+        .arg("run")
+        .args(args)
+        .args(["--", "sh", "-c", script])
+        .assert()
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+#[test]
+fn env_flag_puts_the_value_in_the_named_variable() {
+    let sb = vault_with_secrets();
+    let a = run_sh(&sb, &["--env", "KEY=openai/prod"], "printf %s \"$KEY\"").success();
+    assert_eq!(stdout(&a), "sk-live-0123456789");
+    // Only what is selected: the other secret is not there.
+    let a = run_sh(
+        &sb,
+        &["--env", "KEY=openai/prod"],
+        "printf %s \"${GH_TOKEN-unset}\"",
+    )
+    .success();
+    assert_eq!(stdout(&a), "unset");
+}
+
+#[test]
+fn env_file_lines_select_secrets_and_bad_lines_name_their_number() {
+    let sb = vault_with_secrets();
+    let file = sb.path("app.env");
+    std::fs::write(
+        &file,
+        "# committed to the repo\n\nexport API=sesame://openai/prod\nGH=\"sesame://gh\"\n",
+    )
+    .unwrap();
+    let a = run_sh(
+        &sb,
+        &["--env-file", file.to_str().unwrap()],
+        "printf '%s %s' \"$API\" \"$GH\"",
+    )
+    .success();
+    assert_eq!(stdout(&a), "sk-live-0123456789 ghp_token_abc");
+
+    for (content, line, why) in [
+        (
+            "OK=sesame://gh\nPLAIN=value\n",
+            2,
+            "not a sesame:// reference",
+        ),
+        ("# c\nno equals sign\n", 2, "no `=`"),
+        ("lower=sesame://gh\n", 1, "environment variable name"),
+        ("A=sesame://bad label\n", 1, "invalid label"),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let a = fails(
+            run_sh(&sb, &["--env-file", file.to_str().unwrap()], "true"),
+            2,
+            &format!("app.env:{line}:"),
+        );
+        assert!(stderr(&a).contains(why), "{}", stderr(&a));
+    }
+}
+
+#[test]
+fn inherited_sesame_references_are_replaced() {
+    let sb = vault_with_secrets();
+    let a = sb
+        .cmd()
+        .env("OPENAI_API_KEY", "sesame://openai/prod")
+        .env("NOT_A_REF", "x sesame://gh")
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "printf '%s|%s' \"$OPENAI_API_KEY\" \"$NOT_A_REF\"",
+        ])
+        .assert()
+        .success();
+    assert_eq!(stdout(&a), "sk-live-0123456789|x sesame://gh");
+    fails(
+        sb.cmd()
+            .env("X", "sesame://missing")
+            .args(["run", "--", "true"])
+            .assert(),
+        5,
+        "no secret labelled \"missing\"",
+    );
+}
+
+#[test]
+fn profiles_are_saved_in_the_vault_and_selected_by_name() {
+    let sb = vault_with_secrets();
+    sb.cmd()
+        .args(["profile", "set", "dev", "A=openai/prod", "B=gh"])
+        .assert()
+        .success();
+    let a = run_sh(&sb, &["--profile", "dev"], "printf '%s %s' \"$A\" \"$B\"").success();
+    assert_eq!(stdout(&a), "sk-live-0123456789 ghp_token_abc");
+    let a = sb
+        .cmd()
+        .args(["profile", "list", "--json"])
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(json[0]["name"], "dev");
+    assert_eq!(json[0]["bindings"]["B"], "gh");
+    // The profile lives in the encrypted vault, not in a side file.
+    assert!(!sb.vault_bytes().windows(3).any(|w| w == b"dev"));
+
+    fails(
+        sb.cmd().args(["profile", "set", "x", "A=nope"]).assert(),
+        5,
+        "nope",
+    );
+    fails(
+        sb.cmd()
+            .args(["profile", "set", "x", "A=gh", "A=gh"])
+            .assert(),
+        2,
+        "twice",
+    );
+    fails(
+        run_sh(&sb, &["--profile", "prod"], "true"),
+        5,
+        "no profile named",
+    );
+    sb.cmd().args(["profile", "rm", "dev"]).assert().success();
+    fails(
+        sb.cmd().args(["profile", "rm", "dev"]).assert(),
+        5,
+        "no profile named",
+    );
+}
+
+#[test]
+fn all_selects_every_secret_under_its_env_name() {
+    let sb = vault_with_secrets();
+    let a = run_sh(
+        &sb,
+        &["--all"],
+        "printf '%s %s' \"$OPENAI_PROD\" \"$GH_TOKEN\"",
+    )
+    .success();
+    assert_eq!(stdout(&a), "sk-live-0123456789 ghp_token_abc");
+}
+
+#[test]
+fn stronger_forms_win_when_two_name_the_same_variable() {
+    let sb = vault_with_secrets();
+    // --env beats --all and inherited references.
+    let a = sb
+        .cmd()
+        .env("GH_TOKEN", "sesame://openai/prod")
+        .args([
+            "run",
+            "--all",
+            "--env",
+            "GH_TOKEN=gh",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$GH_TOKEN\"",
+        ])
+        .assert()
+        .success();
+    assert_eq!(stdout(&a), "ghp_token_abc");
+    // An inherited reference beats --all.
+    let a = sb
+        .cmd()
+        .env("GH_TOKEN", "sesame://openai/prod")
+        .args(["run", "--all", "--", "sh", "-c", "printf %s \"$GH_TOKEN\""])
+        .assert()
+        .success();
+    assert_eq!(stdout(&a), "sk-live-0123456789");
+    // --file beats --env.
+    let a = run_sh(
+        &sb,
+        &["--env", "V=gh", "--file", "V=openai/prod"],
+        "cat \"$V\"",
+    )
+    .success();
+    assert_eq!(stdout(&a), "sk-live-0123456789");
+    // The same variable twice in one form is ambiguous.
+    fails(
+        run_sh(&sb, &["--env", "V=gh", "--env", "V=openai/prod"], "true"),
+        2,
+        "selected twice",
+    );
+}
+
+#[test]
+fn nothing_selected_and_bad_bindings_exit_2_unknown_labels_exit_5() {
+    let sb = vault_with_secrets();
+    fails(run_sh(&sb, &[], "true"), 2, "nothing selected");
+    fails(run_sh(&sb, &["--env", "KEY"], "true"), 2, "NAME=LABEL");
+    fails(
+        run_sh(&sb, &["--env", "key=gh"], "true"),
+        2,
+        "environment variable name",
+    );
+    fails(
+        run_sh(&sb, &["--env", "K=openai/prd"], "true"),
+        5,
+        "did you mean",
+    );
+    fails(
+        sb.cmd().args(["run", "--env", "K=gh"]).assert(),
+        2,
+        "required",
+    );
+}
+
+#[test]
+fn the_exit_status_and_signals_are_the_childs() {
+    let sb = vault_with_secrets();
+    run_sh(&sb, &["--env", "K=gh"], "exit 42").code(42);
+    run_sh(&sb, &["--env", "K=gh", "--mask"], "exit 42").code(42);
+    // Without --mask sesame *is* the child (exec): it dies of the same signal.
+    let out = run_sh(&sb, &["--env", "K=gh"], "kill -KILL $$");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.get_output().status.signal(), Some(9));
+    // With --mask sesame reports 128+N.
+    run_sh(&sb, &["--env", "K=gh", "--mask"], "kill -KILL $$").code(137);
+}
+
+#[test]
+fn without_mask_sesame_execs_so_the_child_keeps_its_pid() {
+    let sb = vault_with_secrets();
+    let mut child = sb
+        .process()
+        .args(["run", "--env", "K=gh", "--", "sh", "-c", "echo $$"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child.wait().unwrap();
+    assert_eq!(out.trim(), pid.to_string());
+}
+
+#[test]
+fn sigterm_to_sesame_with_mask_reaches_the_child() {
+    let sb = vault_with_secrets();
+    let mut child = sb
+        .process()
+        .args([
+            "run",
+            "--mask",
+            "--env",
+            "K=gh",
+            "--",
+            "sh",
+            "-c",
+            "trap 'kill $! 2>/dev/null; echo got-term $K; exit 7' TERM; echo ready; sleep 30 & wait",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "got-term <concealed by sesame>"
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+}
+
+#[test]
+fn commands_that_cannot_start_exit_127_or_126() {
+    let sb = vault_with_secrets();
+    let script = sb.path("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    for mask in [false, true] {
+        let mut args = vec!["run", "--env", "K=gh"];
+        if mask {
+            args.push("--mask");
+        }
+        fails(
+            sb.cmd()
+                .args(&args)
+                .args(["--", "no-such-command-xyz"])
+                .assert(),
+            127,
+            "command not found",
+        );
+        fails(
+            sb.cmd().args(&args).arg("--").arg(&script).assert(),
+            126,
+            "not executable",
+        );
+    }
+}
+
+#[test]
+fn mask_conceals_values_split_across_writes_and_on_stderr() {
+    let sb = vault_with_secrets();
+    let a = run_sh(
+        &sb,
+        &["--mask", "--env", "K=openai/prod", "--env", "G=gh"],
+        "printf 'key=sk-live-01'; sleep 0.2; printf '23456789 tok='; printf %s \"$G\" >&2; echo; \
+         echo \"again $K\"",
+    )
+    .success();
+    assert_eq!(
+        stdout(&a),
+        "key=<concealed by sesame> tok=\nagain <concealed by sesame>\n"
+    );
+    assert_eq!(stderr(&a), "<concealed by sesame>");
+}
+
+#[test]
+fn mask_passes_prompts_on_without_waiting_for_a_newline() {
+    let sb = vault_with_secrets();
+    let mut child = sb
+        .process()
+        .args([
+            "run",
+            "--mask",
+            "--env",
+            "K=gh",
+            "--",
+            "sh",
+            "-c",
+            "printf 'Continue? '; read answer; echo \"you said $answer\"",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut prompt = [0u8; 10];
+    stdout.read_exact(&mut prompt).unwrap();
+    assert_eq!(&prompt, b"Continue? ");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"yes\n").unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "you said yes\n");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_child_reads_stdin_with_and_without_mask() {
+    let sb = vault_with_secrets();
+    sb.cmd()
+        .args(["run", "--env", "K=gh", "--", "cat"])
+        .write_stdin("hello")
+        .assert()
+        .success()
+        .stdout("hello");
+    sb.cmd()
+        .args(["run", "--mask", "--env", "K=gh", "--", "cat"])
+        .write_stdin("echo ghp_token_abc back")
+        .assert()
+        .success()
+        .stdout("echo <concealed by sesame> back");
+}
+
+#[test]
+fn mask_handles_a_100_mb_stream() {
+    let sb = vault_with_secrets();
+    // 100 MB of 50-byte lines, each holding the value once.
+    let lines = 2_000_000;
+    let out = sb
+        .cmd()
+        .args(["run", "--mask", "--env", "K=openai/prod", "--", "sh", "-c"])
+        .arg(format!(
+            "yes \"line --- $K --- end of the line.\" | head -n {lines}"
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let line = "line --- <concealed by sesame> --- end of the line.\n";
+    assert_eq!(out.stdout.len(), lines * line.len());
+    assert!(out.stdout.chunks(line.len()).all(|c| c == line.as_bytes()));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn file_gives_the_child_an_in_memory_file() {
+    let sb = vault_with_secrets();
+    let a = run_sh(
+        &sb,
+        &["--file", "CRED=openai/prod"],
+        "echo \"$CRED\"; cat \"$CRED\"; echo; cat \"$CRED\"; echo; \
+         readlink \"$CRED\"; printf x >> \"$CRED\" 2>/dev/null && echo writable || echo sealed",
+    )
+    .success();
+    let out = stdout(&a);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("/dev/fd/"), "{out}");
+    assert_eq!(lines[1], "sk-live-0123456789");
+    assert_eq!(lines[2], "sk-live-0123456789", "readable twice");
+    assert!(lines[3].starts_with("/memfd:sesame:CRED"), "{out}");
+    assert_eq!(lines[4], "sealed");
+}
+
+#[test]
+fn clean_env_keeps_only_the_basics_and_the_selection() {
+    let sb = vault_with_secrets();
+    let a = sb
+        .cmd()
+        .env("LANG", "C.UTF-8")
+        .env("LEAKY", "should-not-pass")
+        .args(["run", "--clean-env", "--env", "K=gh", "--", "env"])
+        .assert()
+        .success();
+    let mut names: Vec<String> = stdout(&a)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(n, _)| n.to_string()))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["HOME", "K", "LANG", "PATH"]);
+}
+
+#[test]
+fn passphrase_variables_never_reach_the_child() {
+    let sb = vault_with_secrets();
+    let pass_file = sb.path("pass");
+    std::fs::write(&pass_file, PASS).unwrap();
+    for mask in [false, true] {
+        let mut cmd = sb.cmd();
+        cmd.env("SESAME_PASSPHRASE_FILE", &pass_file)
+            .env("SESAME_NEW_PASSPHRASE", "n")
+            .env("SESAME_NEW_PASSPHRASE_FILE", "/x")
+            .env("SESAME_RECOVERY_CODE", "c")
+            .arg("run");
+        if mask {
+            cmd.arg("--mask");
+        }
+        let a = cmd.args(["--env", "K=gh", "--", "env"]).assert().success();
+        let env = stdout(&a);
+        assert!(env.contains("K="), "{env}");
+        for var in [
+            "SESAME_PASSPHRASE",
+            "SESAME_NEW_PASSPHRASE",
+            "SESAME_RECOVERY_CODE",
+        ] {
+            assert!(!env.contains(var), "{var} reached the child: {env}");
+        }
+        assert!(!env.contains(PASS));
+    }
+}
+
+#[test]
+fn runs_are_recorded_with_labels_and_program_name_only() {
+    let sb = vault_with_secrets();
+    run_sh(&sb, &["--env", "K=gh"], "true # --token=hunter2").success();
+    sb.cmd()
+        .args(["run", "--env", "K=gh", "--env", "O=openai/prod", "--"])
+        .args(["/usr/bin/env", "true", "--secret-arg"])
+        .assert()
+        .success();
+    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let runs: Vec<&serde_json::Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "run")
+        .collect();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["program"], "env", "newest first, file name only");
+    assert_eq!(runs[0]["labels"], serde_json::json!(["gh", "openai/prod"]));
+    assert_eq!(runs[1]["program"], "sh");
+    assert!(!a.get_output().stdout.windows(7).any(|w| w == b"hunter2"));
+    let log_text = String::from_utf8_lossy(&a.get_output().stdout);
+    assert!(!log_text.contains("--secret-arg"));
+
+    let list = sb.list_json();
+    let gh = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "gh")
+        .unwrap();
+    assert_eq!(gh["use_count"], 2);
+    assert!(gh["last_used"].as_str().unwrap().ends_with('Z'));
+    // `log LABEL` filters.
+    let a = sb
+        .cmd()
+        .args(["log", "openai/prod", "--json"])
+        .assert()
+        .success();
+    let only: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert!(
+        only.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["labels"].to_string().contains("openai/prod"))
+    );
+}
+
+#[test]
+fn changes_are_recorded_and_the_log_survives_rekey() {
+    let sb = vault_with_secrets();
+    sb.cmd()
+        .args(["rotate", "gh"])
+        .write_stdin("new")
+        .assert()
+        .success();
+    sb.cmd()
+        .args(["edit", "gh", "--rename", "github"])
+        .assert()
+        .success();
+    sb.cmd().args(["rm", "github"]).assert().success();
+    sb.cmd().arg("rekey").assert().success();
+    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["rekey", "rm", "edit", "rotate", "add", "add", "init"]
+    );
+    assert!(stderr(&a).is_empty(), "{}", stderr(&a));
+}
+
+#[test]
+fn a_tampered_log_is_reported_and_never_blocks_commands() {
+    let sb = vault_with_secrets();
+    run_sh(&sb, &["--env", "K=gh"], "true").success();
+    let log = sb.vault.with_file_name("vault.sesame.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&log, &bytes).unwrap();
+    let a = sb.cmd().arg("log").assert().success();
+    assert!(
+        stderr(&a).contains("failed authentication"),
+        "{}",
+        stderr(&a)
+    );
+    // A log that cannot be written does not stop run.
+    std::fs::remove_file(&log).unwrap();
+    std::fs::create_dir(&log).unwrap();
+    let a = run_sh(&sb, &["--env", "K=gh"], "echo ran").success();
+    assert_eq!(stdout(&a), "ran\n");
+    assert!(
+        stderr(&a).contains("usage log was not written"),
+        "{}",
+        stderr(&a)
+    );
+}
+
+#[test]
+fn a_crash_mid_append_is_repaired_on_the_next_write() {
+    let sb = vault_with_secrets();
+    let log = sb.vault.with_file_name("vault.sesame.log");
+    let len = std::fs::metadata(&log).unwrap().len();
+    // Half a record, as a crash during append would leave.
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3]);
+    std::fs::write(&log, &bytes).unwrap();
+    run_sh(&sb, &["--env", "K=gh"], "true").success();
+    assert!(std::fs::metadata(&log).unwrap().len() > len);
+    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    assert!(stderr(&a).is_empty(), "{}", stderr(&a));
+    std::thread::sleep(Duration::from_millis(1));
+}
