@@ -10,17 +10,39 @@ use crate::error::{Error, Result};
 use crate::format::read::{FormatError, ParsedFile, parse_file};
 use crate::format::write::encode_header;
 use crate::format::{
-    FORMAT_VERSION, Header, MAX_FILE_LEN, MAX_HEADER_LEN, PAYLOAD_INFO, PassphraseSlot,
-    RECOVERY_INFO, RecoverySlot, SLOT_KIND_PASSPHRASE, SLOT_KIND_RECOVERY, Slot, codec, slot_aad,
+    FORMAT_VERSION, Header, MAX_FILE_LEN, MAX_HEADER_LEN, PassphraseSlot, Purpose, RECOVERY_INFO,
+    RecoverySlot, SLOT_KIND_PASSPHRASE, SLOT_KIND_RECOVERY, Slot, codec, slot_aad,
 };
 use crate::recovery::RecoveryCode;
 use crate::secret::{DataKey, KEY_LEN, Passphrase};
 use crate::vault::Vault;
 
-/// A vault whose data key is known: its header, its key and its decoded contents.
+/// Something that can derive keys from a vault's data key: the key itself, in this process, or
+/// the agent, which derives them without ever handing the key out (`docs/AGENT.md`).
+pub trait KeyHolder: Send + Sync {
+    /// HKDF-SHA256 of the data key with `salt` and the purpose's `info`.
+    fn subkey(&self, salt: &[u8], purpose: Purpose) -> Result<Zeroizing<[u8; KEY_LEN]>>;
+    /// The data key itself, when this process holds it.
+    fn data_key(&self) -> Option<&DataKey>;
+}
+
+/// The data key held in this process.
+pub struct LocalKey(pub DataKey);
+
+impl KeyHolder for LocalKey {
+    fn subkey(&self, salt: &[u8], purpose: Purpose) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+        Ok(crypto::hkdf_key(self.0.expose(), salt, purpose.info()))
+    }
+
+    fn data_key(&self) -> Option<&DataKey> {
+        Some(&self.0)
+    }
+}
+
+/// A vault whose data key is available: its header, its key and its decoded contents.
 pub struct UnlockedVault {
     pub header: Header,
-    data_key: DataKey,
+    key: Box<dyn KeyHolder>,
     pub vault: Vault,
 }
 
@@ -66,7 +88,7 @@ impl UnlockedVault {
         )?));
         let mut unlocked = UnlockedVault {
             header,
-            data_key,
+            key: Box::new(LocalKey(data_key)),
             vault: Vault::default(),
         };
         let code = if with_recovery {
@@ -88,7 +110,7 @@ impl UnlockedVault {
             any = true;
             let kek = crypto::hkdf_key_from(code.key_material(), &slot.salt, RECOVERY_INFO);
             if let Some(key) = unwrap_key(&kek, &slot.nonce, &aad, &slot.wrapped_key) {
-                return Self::open_payload(parsed, key, path);
+                return Self::open_payload(parsed, Box::new(LocalKey(key)), path);
             }
         }
         if !any {
@@ -107,7 +129,13 @@ impl UnlockedVault {
     pub fn open(bytes: &[u8], passphrase: &Passphrase, path: &Path) -> Result<Self> {
         let parsed = inspect(bytes, path)?;
         let data_key = unwrap_with_passphrase(&parsed.header, passphrase, path)?;
-        Self::open_payload(parsed, data_key, path)
+        Self::open_payload(parsed, Box::new(LocalKey(data_key)), path)
+    }
+
+    /// Opens a vault file with keys from `holder` (the agent).
+    pub fn open_with(bytes: &[u8], holder: Box<dyn KeyHolder>, path: &Path) -> Result<Self> {
+        let parsed = inspect(bytes, path)?;
+        Self::open_payload(parsed, holder, path)
     }
 
     /// Opens a newer copy of the same vault with the data key already known (no Argon2): the
@@ -121,12 +149,16 @@ impl UnlockedVault {
                 path: path.to_path_buf(),
             });
         }
-        Self::open_payload(parsed, self.data_key, path)
+        Self::open_payload(parsed, self.key, path)
     }
 
-    fn open_payload(parsed: ParsedFile<'_>, data_key: DataKey, path: &Path) -> Result<Self> {
+    fn open_payload(
+        parsed: ParsedFile<'_>,
+        key_holder: Box<dyn KeyHolder>,
+        path: &Path,
+    ) -> Result<Self> {
         let header = parsed.header;
-        let key = crypto::hkdf_key(data_key.expose(), &header.payload_salt, PAYLOAD_INFO);
+        let key = key_holder.subkey(&header.payload_salt, Purpose::Payload)?;
         let plaintext = crypto::open(
             &key,
             &header.payload_nonce,
@@ -142,7 +174,7 @@ impl UnlockedVault {
         })?;
         Ok(UnlockedVault {
             header,
-            data_key,
+            key: key_holder,
             vault,
         })
     }
@@ -160,11 +192,9 @@ impl UnlockedVault {
         self.header.payload_salt = crypto::random_array()?;
         self.header.payload_nonce = crypto::random_array()?;
         self.header.payload_len = sealed_len as u32;
-        let key = crypto::hkdf_key(
-            self.data_key.expose(),
-            &self.header.payload_salt,
-            PAYLOAD_INFO,
-        );
+        let key = self
+            .key
+            .subkey(&self.header.payload_salt, Purpose::Payload)?;
         let mut file = encode_header(&self.header);
         let ciphertext = crypto::seal(&key, &self.header.payload_nonce, &file, &plaintext);
         file.extend_from_slice(&ciphertext);
@@ -173,8 +203,15 @@ impl UnlockedVault {
 
     /// A key derived from the data key for another purpose (the usage log): HKDF-SHA256 with a
     /// fresh salt per use and a purpose-specific `info`. The data key itself never leaves.
-    pub fn subkey(&self, salt: &[u8], info: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
-        crypto::hkdf_key(self.data_key.expose(), salt, info)
+    pub fn subkey(&self, salt: &[u8], purpose: Purpose) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+        self.key.subkey(salt, purpose)
+    }
+
+    /// The data key, when this process holds it (not when the agent opened the vault).
+    pub fn data_key(&self) -> Result<&DataKey> {
+        self.key.data_key().ok_or_else(|| {
+            Error::usage("this needs the passphrase: the agent never hands out the vault's key")
+        })
     }
 
     /// Argon2 parameters of the first passphrase slot.
@@ -196,7 +233,7 @@ impl UnlockedVault {
         passphrase: &Passphrase,
         kdf: KdfParams,
     ) -> Result<PassphraseSlot> {
-        wrap_for_passphrase(&self.header, &self.data_key, passphrase, kdf)
+        wrap_for_passphrase(&self.header, self.data_key()?, passphrase, kdf)
     }
 
     /// Replaces every passphrase slot with `slot`, where the first one was. Other slots stay.
@@ -218,7 +255,7 @@ impl UnlockedVault {
             self.header.key_generation,
             SLOT_KIND_RECOVERY,
         );
-        let wrapped_key = wrap_key(&kek, &nonce, &aad, &self.data_key);
+        let wrapped_key = wrap_key(&kek, &nonce, &aad, self.data_key()?);
         replace_slots(
             &mut self.header.slots,
             Slot::Recovery(RecoverySlot {
@@ -246,10 +283,11 @@ impl UnlockedVault {
             .iter()
             .filter(|s| matches!(s, Slot::Unknown { .. }))
             .count();
-        self.data_key = DataKey::from_bytes(crypto::random_key()?);
+        let data_key = DataKey::from_bytes(crypto::random_key()?);
         self.header.key_generation = self.header.key_generation.wrapping_add(1).max(1);
         self.header.slots.clear();
-        let slot = wrap_for_passphrase(&self.header, &self.data_key, passphrase, kdf)?;
+        let slot = wrap_for_passphrase(&self.header, &data_key, passphrase, kdf)?;
+        self.key = Box::new(LocalKey(data_key));
         self.header.slots.push(Slot::Passphrase(slot));
         let code = if with_recovery {
             Some(self.new_recovery_code()?)

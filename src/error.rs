@@ -29,8 +29,8 @@ pub enum Error {
     VaultExists { path: PathBuf },
 
     #[error(
-        "no passphrase source: use --passphrase-fd N, SESAME_PASSPHRASE_FILE, \
-         SESAME_PASSPHRASE_COMMAND or SESAME_PASSPHRASE, or run sesame on a terminal"
+        "no passphrase source: run `sesame unlock` on a terminal first, or use --passphrase-fd N, \
+         SESAME_PASSPHRASE_FILE, SESAME_PASSPHRASE_COMMAND or SESAME_PASSPHRASE"
     )]
     NoPassphraseSource,
 
@@ -98,6 +98,9 @@ pub enum Error {
         code: u8,
     },
 
+    #[error("the agent could not be used: {0}")]
+    AgentUnavailable(String),
+
     #[error("{what} is not supported on this platform")]
     Unsupported { what: &'static str },
 
@@ -150,6 +153,7 @@ impl Error {
             Error::Busy { .. } => 6,
             Error::Io { .. }
             | Error::Unsupported { .. }
+            | Error::AgentUnavailable(_)
             | Error::Verification { .. }
             | Error::VaultChanged { .. }
             | Error::Random

@@ -261,6 +261,11 @@ pub fn passphrase(fd: Option<i32>, vault: &Path, confirm: bool) -> Result<Passph
     CURRENT.get(fd, &text, confirm)
 }
 
+/// The passphrase from a non-interactive source, if one is set (never prompts).
+pub fn passphrase_if_available(fd: Option<i32>) -> Result<Option<Passphrase>> {
+    CURRENT.read(fd)
+}
+
 /// A new passphrase (`passwd`, `recover`): `--new-passphrase-fd`, `SESAME_NEW_PASSPHRASE_FILE`,
 /// `SESAME_NEW_PASSPHRASE`, else asked twice on the terminal. Never empty.
 pub fn new_passphrase(fd: Option<i32>, vault: &Path) -> Result<Passphrase> {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::container::UnlockedVault;
 use crate::crypto::{self, NONCE_LEN, SALT_LEN};
 use crate::error::{Error, Result};
-use crate::format::VAULT_ID_LEN;
+use crate::format::{Purpose, VAULT_ID_LEN};
 
 pub const LOG_MAGIC: [u8; 8] = [0x89, b'S', b'E', b'S', b'L', b'O', b'G', b'\n'];
 pub const LOG_VERSION: u16 = 1;
@@ -86,7 +86,7 @@ fn seal_record(vault: &UnlockedVault, index: u64, event: &Event) -> Result<Vec<u
         .map_err(|e| Error::io("cannot encode a log record", std::io::Error::other(e)))?;
     let salt: [u8; SALT_LEN] = crypto::random_array()?;
     let nonce: [u8; NONCE_LEN] = crypto::random_array()?;
-    let key = vault.subkey(&salt, LOG_INFO);
+    let key = vault.subkey(&salt, Purpose::UsageLog)?;
     let sealed = crypto::seal(&key, &nonce, &record_aad(vault, index), &plaintext);
     let body_len = SALT_LEN + NONCE_LEN + sealed.len();
     let mut record = Vec::with_capacity(4 + body_len);
@@ -237,7 +237,9 @@ fn parse(bytes: &[u8], vault: &UnlockedVault) -> LogContents {
         let (salt, rest) = body.split_at(SALT_LEN);
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().unwrap_or([0; NONCE_LEN]);
-        let key = vault.subkey(salt, LOG_INFO);
+        let Ok(key) = vault.subkey(salt, Purpose::UsageLog) else {
+            return stop(events, "the agent would not derive the usage log's key");
+        };
         let Some(plaintext) = crypto::open(&key, &nonce, &record_aad(vault, index), sealed) else {
             return stop(
                 events,

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::GlobalArgs;
+use crate::agent::client::AgentKey;
 use crate::container::{UnlockedVault, inspect};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::secret::Passphrase;
 use crate::usage::{self, Event};
 use crate::{input, store};
@@ -34,9 +35,31 @@ impl Context {
 
     /// Reads and opens the vault. The file is checked (exists, is a vault) before a passphrase is
     /// asked for, so a typo in the path does not cost a prompt and an Argon2 run.
+    ///
+    /// Sources in the SPEC's order: `--passphrase-fd`, then a running agent for this vault, then
+    /// the others. An agent that is gone or refuses (the vault was rekeyed) is skipped.
     pub fn unlock(&self) -> Result<UnlockedVault> {
+        if self.passphrase_fd.is_none() {
+            let bytes = store::read(&self.path)?;
+            if let Some(unlocked) = self.unlock_with_agent(&bytes)? {
+                return Ok(unlocked);
+            }
+        }
         self.unlock_keeping_passphrase()
             .map(|(unlocked, _)| unlocked)
+    }
+
+    /// Opens `bytes` through this vault's agent; `None` when there is no usable agent.
+    pub fn unlock_with_agent(&self, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
+        let parsed = inspect(bytes, &self.path)?;
+        let Some(agent) = AgentKey::connect(&self.path, &parsed.header) else {
+            return Ok(None);
+        };
+        match UnlockedVault::open_with(bytes, Box::new(agent), &self.path) {
+            Ok(unlocked) => Ok(Some(unlocked)),
+            Err(Error::AgentUnavailable(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// [`Context::unlock`], also returning the passphrase (for `rekey`, which re-wraps under it).

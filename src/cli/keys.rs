@@ -89,6 +89,11 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
     if let Err(e) = usage::rewrite(&ctx.path, &current, &events) {
         super::warn(format!("the usage log could not be re-encrypted: {e}"));
     }
+    if crate::agent::client::lock(&ctx.path) {
+        eprintln!(
+            "The agent of this vault held the old key and was stopped; `sesame unlock` again."
+        );
+    }
     let generation = current.header.key_generation;
     eprintln!(
         "New data key (generation {generation}); every secret is re-encrypted and the old \

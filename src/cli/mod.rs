@@ -1,6 +1,7 @@
 //! The command line: clap definitions, and one function per command that turns parsed arguments
 //! into library calls and prints the result. Rendering lives here; rules live in the library.
 
+mod agent;
 mod context;
 mod init;
 mod keys;
@@ -86,6 +87,14 @@ pub enum Command {
     Profile(run::ProfileCommand),
     /// Usage and change events: what was injected into which program, and when
     Log(run::LogArgs),
+    /// Start an agent that holds the key, so later commands need no passphrase
+    Unlock(agent::UnlockArgs),
+    /// Stop the agent for this vault (or every agent, with --all) and wipe its key
+    Lock(agent::LockArgs),
+    /// Vault path, format, KDF parameters, locked or unlocked, secrets and overdue rotations
+    Status(agent::StatusArgs),
+    #[command(name = "__agent", hide = true)]
+    Agent(agent::AgentArgs),
 }
 
 /// Runs a parsed command; returns the exit code for success paths that are not 0.
@@ -108,6 +117,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Run(args) => return run::run(&ctx, args),
         Command::Profile(command) => run::profile(&ctx, command),
         Command::Log(args) => run::log(&ctx, args),
+        Command::Unlock(args) => agent::unlock(&ctx, args),
+        Command::Lock(args) => agent::lock(&ctx, args),
+        Command::Status(args) => agent::status(&ctx, args),
+        Command::Agent(args) => agent::serve(&ctx, args),
     }?;
     Ok(0)
 }

@@ -35,6 +35,24 @@ pub const SLOT_AAD_PREFIX: &[u8] = b"sesame v1 slot";
 pub const PAYLOAD_INFO: &[u8] = b"sesame v1 payload";
 pub const RECOVERY_INFO: &[u8] = b"sesame v1 recovery";
 
+/// What a key derived from the data key is for; each purpose has its own HKDF `info`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The payload key (`PAYLOAD_INFO`).
+    Payload,
+    /// A usage-log record key (`crate::usage::LOG_INFO`).
+    UsageLog,
+}
+
+impl Purpose {
+    pub fn info(self) -> &'static [u8] {
+        match self {
+            Purpose::Payload => PAYLOAD_INFO,
+            Purpose::UsageLog => crate::usage::LOG_INFO,
+        }
+    }
+}
+
 /// The header of a vault file: everything before the payload ciphertext.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Header {

@@ -26,11 +26,16 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A sandbox without a vault.
+    /// A sandbox without a vault. Agents it starts live in its own runtime folder.
     pub fn empty() -> Sandbox {
         let dir = tempfile::tempdir().expect("temp dir");
         let vault = dir.path().join("data").join("vault.sesame");
         Sandbox { dir, vault }
+    }
+
+    /// `$XDG_RUNTIME_DIR` of this sandbox: where its agents' sockets go.
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
     }
 
     /// A sandbox with a new vault (passphrase [`PASS`], no recovery code).
@@ -58,6 +63,7 @@ impl Sandbox {
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .current_dir(self.dir.path());
         cmd
     }
@@ -69,6 +75,7 @@ impl Sandbox {
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .env("SESAME_VAULT", &self.vault)
             .env("SESAME_PASSPHRASE", PASS)
             .current_dir(self.dir.path());
@@ -108,6 +115,15 @@ impl Sandbox {
 
     pub fn vault_bytes(&self) -> Vec<u8> {
         std::fs::read(&self.vault).expect("vault file")
+    }
+}
+
+impl Drop for Sandbox {
+    /// Stops the agents this sandbox started (they would also end once the vault is deleted).
+    fn drop(&mut self) {
+        if self.runtime_dir().join("sesame").exists() {
+            let _ = self.bare().args(["lock", "--all"]).output();
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 mod harness;
 
+mod agent;
 mod concurrency;
 mod corpus;
 mod damage;

@@ -1,0 +1,141 @@
+//! Reaching a vault's agent: status, subkeys (as a [`KeyHolder`]), renew and lock. Every failure
+//! to reach it is "no agent": the caller falls back to the passphrase.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::protocol::{AgentStatus, Purpose, Request, read_frame, split_response, write_frame};
+use super::{checked_folder, socket_path};
+use crate::container::KeyHolder;
+use crate::error::{Error, Result};
+use crate::format::{Header, VAULT_ID_LEN};
+use crate::secret::{DataKey, KEY_LEN};
+
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects to the agent of `vault`, if one is listening in a folder that is safely ours.
+fn connect(vault: &Path) -> Option<UnixStream> {
+    checked_folder(false).ok()?;
+    connect_socket(&socket_path(vault))
+}
+
+fn connect_socket(socket: &Path) -> Option<UnixStream> {
+    let stream = UnixStream::connect(socket).ok()?;
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT)).ok()?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT)).ok()?;
+    Some(stream)
+}
+
+fn ask(stream: &mut UnixStream, request: &Request) -> Result<Vec<u8>> {
+    let unavailable = |e: std::io::Error| Error::AgentUnavailable(e.to_string());
+    write_frame(stream, &request.encode()).map_err(unavailable)?;
+    read_frame(stream)
+        .map_err(unavailable)?
+        .ok_or_else(|| Error::AgentUnavailable("the agent closed the connection".into()))
+}
+
+/// The status of the agent for `vault`, if one answers.
+pub fn status(vault: &Path) -> Option<AgentStatus> {
+    let mut stream = connect(vault)?;
+    let body = ask(&mut stream, &Request::Status).ok()?;
+    AgentStatus::decode(&body)
+}
+
+/// Extends the agent's lifetime to `timeout_secs` from now. False if no agent answered.
+pub fn renew(vault: &Path, timeout_secs: u64) -> bool {
+    let Some(mut stream) = connect(vault) else {
+        return false;
+    };
+    ask(&mut stream, &Request::Renew { timeout_secs })
+        .map(|body| split_response(&body).is_ok())
+        .unwrap_or(false)
+}
+
+fn lock_socket(socket: &Path) -> bool {
+    let Some(mut stream) = connect_socket(socket) else {
+        return false;
+    };
+    ask(&mut stream, &Request::Lock)
+        .map(|body| split_response(&body).is_ok())
+        .unwrap_or(false)
+}
+
+/// Asks the agent of `vault` to wipe its key and end. False if none was running.
+pub fn lock(vault: &Path) -> bool {
+    checked_folder(false).is_ok() && lock_socket(&socket_path(vault))
+}
+
+/// Ends every agent of this user; returns how many answered. Stale sockets are removed.
+pub fn lock_all() -> Result<usize> {
+    let Ok(folder) = checked_folder(false) else {
+        return Ok(0);
+    };
+    let mut count = 0;
+    let entries = std::fs::read_dir(&folder)
+        .map_err(|e| Error::io(format!("cannot read {}", folder.display()), e))?;
+    for entry in entries.flatten() {
+        let path: PathBuf = entry.path();
+        let is_agent = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("agent-") && n.ends_with(".sock"));
+        if !is_agent {
+            continue;
+        }
+        if lock_socket(&path) {
+            count += 1;
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    Ok(count)
+}
+
+/// Subkeys from the agent, for one vault identity. Never holds the data key.
+pub struct AgentKey {
+    stream: Mutex<UnixStream>,
+    vault_id: [u8; VAULT_ID_LEN],
+    key_generation: u32,
+}
+
+impl AgentKey {
+    /// A connection to the agent of `vault`, to open the file whose header is `header`.
+    pub fn connect(vault: &Path, header: &Header) -> Option<AgentKey> {
+        Some(AgentKey {
+            stream: Mutex::new(connect(vault)?),
+            vault_id: header.vault_id,
+            key_generation: header.key_generation,
+        })
+    }
+}
+
+impl KeyHolder for AgentKey {
+    fn subkey(&self, salt: &[u8], purpose: Purpose) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+        let salt: [u8; 32] = salt
+            .try_into()
+            .map_err(|_| Error::AgentUnavailable("salt of the wrong length".into()))?;
+        let request = Request::Derive {
+            vault_id: self.vault_id,
+            key_generation: self.key_generation,
+            purpose,
+            salt,
+        };
+        let mut stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let body = Zeroizing::new(ask(&mut stream, &request)?);
+        let rest = split_response(&body).map_err(Error::AgentUnavailable)?;
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        if rest.len() != KEY_LEN {
+            return Err(Error::AgentUnavailable("malformed answer".into()));
+        }
+        key.copy_from_slice(rest);
+        Ok(key)
+    }
+
+    fn data_key(&self) -> Option<&DataKey> {
+        None
+    }
+}

@@ -1,0 +1,246 @@
+//! The agent's wire format (`docs/AGENT.md`, "Protocol"): length-prefixed frames of at most 4096
+//! bytes, parsed by hand. Nothing here allocates by a length from the peer beyond that limit.
+
+use std::io::{self, Read, Write};
+
+use crate::format::VAULT_ID_LEN;
+use crate::secret::KEY_LEN;
+
+pub const MAX_FRAME: usize = 4096;
+
+pub const OP_STATUS: u8 = 1;
+pub const OP_DERIVE: u8 = 2;
+pub const OP_RENEW: u8 = 3;
+pub const OP_LOCK: u8 = 4;
+
+pub const OK: u8 = 0;
+pub const REFUSED: u8 = 1;
+
+pub use crate::format::Purpose;
+
+fn purpose_byte(p: Purpose) -> u8 {
+    match p {
+        Purpose::Payload => 1,
+        Purpose::UsageLog => 2,
+    }
+}
+
+fn purpose_from_byte(b: u8) -> Option<Purpose> {
+    match b {
+        1 => Some(Purpose::Payload),
+        2 => Some(Purpose::UsageLog),
+        _ => None,
+    }
+}
+
+/// A request, as the agent parses it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Request {
+    Status,
+    Derive {
+        vault_id: [u8; VAULT_ID_LEN],
+        key_generation: u32,
+        purpose: Purpose,
+        salt: [u8; 32],
+    },
+    Renew {
+        timeout_secs: u64,
+    },
+    Lock,
+}
+
+pub fn write_frame(out: &mut impl Write, body: &[u8]) -> io::Result<()> {
+    if body.is_empty() || body.len() > MAX_FRAME {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "frame size"));
+    }
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    frame.extend_from_slice(body);
+    out.write_all(&frame)?;
+    out.flush()
+}
+
+/// Reads one frame; `Ok(None)` at a clean end of stream.
+pub fn read_frame(input: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
+    let mut len = [0u8; 4];
+    match input.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len == 0 || len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes (limit {MAX_FRAME})"),
+        ));
+    }
+    let mut body = vec![0u8; len];
+    input.read_exact(&mut body)?;
+    Ok(Some(body))
+}
+
+impl Request {
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Request::Status => vec![OP_STATUS],
+            Request::Derive {
+                vault_id,
+                key_generation,
+                purpose,
+                salt,
+            } => {
+                let mut b = vec![OP_DERIVE];
+                b.extend_from_slice(vault_id);
+                b.extend_from_slice(&key_generation.to_le_bytes());
+                b.push(purpose_byte(*purpose));
+                b.extend_from_slice(salt);
+                b
+            }
+            Request::Renew { timeout_secs } => {
+                let mut b = vec![OP_RENEW];
+                b.extend_from_slice(&timeout_secs.to_le_bytes());
+                b
+            }
+            Request::Lock => vec![OP_LOCK],
+        }
+    }
+
+    /// Parses a request body; `None` for anything malformed (the agent then drops the connection).
+    pub fn decode(body: &[u8]) -> Option<Request> {
+        let (&op, rest) = body.split_first()?;
+        match (op, rest.len()) {
+            (OP_STATUS, 0) => Some(Request::Status),
+            (OP_LOCK, 0) => Some(Request::Lock),
+            (OP_RENEW, 8) => Some(Request::Renew {
+                timeout_secs: u64::from_le_bytes(rest.try_into().ok()?),
+            }),
+            (OP_DERIVE, 53) => Some(Request::Derive {
+                vault_id: rest[..16].try_into().ok()?,
+                key_generation: u32::from_le_bytes(rest[16..20].try_into().ok()?),
+                purpose: purpose_from_byte(rest[20])?,
+                salt: rest[21..53].try_into().ok()?,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The agent's answer to `status`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AgentStatus {
+    pub vault_id: [u8; VAULT_ID_LEN],
+    pub key_generation: u32,
+    pub seconds_left: u64,
+    pub pid: u32,
+    pub vault_path: String,
+}
+
+impl AgentStatus {
+    pub fn encode(&self) -> Vec<u8> {
+        let path = self.vault_path.as_bytes();
+        let path = &path[..path.len().min(2048)];
+        let mut b = vec![OK];
+        b.extend_from_slice(&self.vault_id);
+        b.extend_from_slice(&self.key_generation.to_le_bytes());
+        b.extend_from_slice(&self.seconds_left.to_le_bytes());
+        b.extend_from_slice(&self.pid.to_le_bytes());
+        b.extend_from_slice(&(path.len() as u16).to_le_bytes());
+        b.extend_from_slice(path);
+        b
+    }
+
+    pub fn decode(body: &[u8]) -> Option<AgentStatus> {
+        let rest = body.strip_prefix(&[OK])?;
+        if rest.len() < 34 {
+            return None;
+        }
+        let path_len = u16::from_le_bytes(rest[32..34].try_into().ok()?) as usize;
+        let path = rest.get(34..34 + path_len)?;
+        Some(AgentStatus {
+            vault_id: rest[..16].try_into().ok()?,
+            key_generation: u32::from_le_bytes(rest[16..20].try_into().ok()?),
+            seconds_left: u64::from_le_bytes(rest[20..28].try_into().ok()?),
+            pid: u32::from_le_bytes(rest[28..32].try_into().ok()?),
+            vault_path: String::from_utf8_lossy(path).into_owned(),
+        })
+    }
+}
+
+pub fn refused(message: &str) -> Vec<u8> {
+    let m = message.as_bytes();
+    let m = &m[..m.len().min(1024)];
+    let mut b = vec![REFUSED];
+    b.extend_from_slice(&(m.len() as u16).to_le_bytes());
+    b.extend_from_slice(m);
+    b
+}
+
+/// A response body: `Ok(rest)` after an OK byte, `Err(message)` for a refusal.
+pub fn split_response(body: &[u8]) -> Result<&[u8], String> {
+    match body.split_first() {
+        Some((&OK, rest)) => Ok(rest),
+        Some((&REFUSED, rest)) if rest.len() >= 2 => {
+            let len = u16::from_le_bytes([rest[0], rest[1]]) as usize;
+            let msg = rest.get(2..2 + len).unwrap_or_default();
+            Err(String::from_utf8_lossy(msg).into_owned())
+        }
+        _ => Err("malformed answer".into()),
+    }
+}
+
+pub const SUBKEY_LEN: usize = KEY_LEN;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        for r in [
+            Request::Status,
+            Request::Lock,
+            Request::Renew { timeout_secs: 900 },
+            Request::Derive {
+                vault_id: [3; 16],
+                key_generation: 7,
+                purpose: Purpose::UsageLog,
+                salt: [9; 32],
+            },
+        ] {
+            assert_eq!(Request::decode(&r.encode()), Some(r));
+        }
+    }
+
+    #[test]
+    fn malformed_requests_are_rejected() {
+        for body in [
+            &[][..],
+            &[0],
+            &[9],
+            &[OP_STATUS, 1],
+            &[OP_RENEW, 1, 2],
+            &[OP_DERIVE; 55],
+        ] {
+            assert_eq!(Request::decode(body), None, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn status_round_trips() {
+        let s = AgentStatus {
+            vault_id: [1; 16],
+            key_generation: 2,
+            seconds_left: 3,
+            pid: 4,
+            vault_path: "/home/a/v.sesame".into(),
+        };
+        assert_eq!(AgentStatus::decode(&s.encode()), Some(s));
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_allocation() {
+        let mut input: &[u8] = &[0xFF, 0xFF, 0xFF, 0x7F];
+        assert!(read_frame(&mut input).is_err());
+    }
+}

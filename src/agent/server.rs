@@ -1,0 +1,241 @@
+//! The agent process (`sesame __agent`): receives the data key on stdin, serves subkeys on its
+//! socket to processes of the same user, and ends — wiping the key — on timeout, `lock`, a signal,
+//! or when its vault disappears (`docs/AGENT.md`).
+
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use zeroize::{Zeroize, Zeroizing};
+
+use super::protocol::{self, AgentStatus, Request, read_frame, refused, write_frame};
+use super::{checked_folder, socket_path};
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::format::VAULT_ID_LEN;
+use crate::secret::KEY_LEN;
+
+/// What `unlock` writes on the agent's stdin.
+pub const HANDOFF_LEN: usize = VAULT_ID_LEN + 4 + KEY_LEN;
+/// At most this many connections are served at once; more wait in the listen queue.
+const MAX_CONNECTIONS: usize = 64;
+/// A connection silent for this long is closed.
+const IDLE: Duration = Duration::from_secs(10);
+/// The longest `--timeout` accepted.
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
+struct State {
+    /// The data key: in its own heap allocation, locked in RAM, zeroized on exit.
+    key: Mutex<Box<Zeroizing<[u8; KEY_LEN]>>>,
+    vault_id: [u8; VAULT_ID_LEN],
+    key_generation: u32,
+    vault: PathBuf,
+    socket: PathBuf,
+    socket_inode: (u64, u64),
+    expires: Mutex<Instant>,
+    connections: AtomicUsize,
+}
+
+impl State {
+    fn seconds_left(&self) -> u64 {
+        let expires = *self.expires.lock().unwrap_or_else(|p| p.into_inner());
+        expires.saturating_duration_since(Instant::now()).as_secs()
+    }
+
+    /// Wipes the key, removes the socket if it is still ours, and exits.
+    fn end(&self) -> ! {
+        let mut key = self.key.lock().unwrap_or_else(|p| p.into_inner());
+        key.as_mut_slice().zeroize();
+        if let Ok(meta) = std::fs::symlink_metadata(&self.socket)
+            && (meta.dev(), meta.ino()) == self.socket_inode
+        {
+            let _ = std::fs::remove_file(&self.socket);
+        }
+        std::process::exit(0)
+    }
+}
+
+/// Runs the agent for `vault`; returns only on a start-up failure.
+pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
+    // Its own session: no controlling terminal, not killed with the shell that ran `unlock`.
+    let _ = rustix::process::setsid();
+
+    let mut handoff = Zeroizing::new([0u8; HANDOFF_LEN]);
+    std::io::stdin()
+        .read_exact(&mut handoff[..])
+        .map_err(|e| Error::io("the agent did not receive its key", e))?;
+    let mut key = Box::new(Zeroizing::new([0u8; KEY_LEN]));
+    key.copy_from_slice(&handoff[VAULT_ID_LEN + 4..]);
+    let mut vault_id = [0u8; VAULT_ID_LEN];
+    vault_id.copy_from_slice(&handoff[..VAULT_ID_LEN]);
+    let key_generation = u32::from_le_bytes([handoff[16], handoff[17], handoff[18], handoff[19]]);
+    handoff.zeroize();
+    // Best effort: where mlock is not allowed the agent still works, as ssh-agent does.
+    let _memory_lock = region::lock(key.as_ptr(), KEY_LEN).ok();
+
+    checked_folder(true)?;
+    let socket = socket_path(vault);
+    if socket.exists() {
+        if UnixStream::connect(&socket).is_ok() {
+            return Err(Error::usage("another agent is already serving this vault"));
+        }
+        let _ = std::fs::remove_file(&socket); // stale: its agent was killed
+    }
+    let listener = UnixListener::bind(&socket)
+        .map_err(|e| Error::io(format!("cannot listen on {}", socket.display()), e))?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io("cannot protect the agent socket", e))?;
+    let meta = std::fs::symlink_metadata(&socket)
+        .map_err(|e| Error::io("cannot read the agent socket", e))?;
+
+    let state = Arc::new(State {
+        key: Mutex::new(key),
+        vault_id,
+        key_generation,
+        vault: vault.to_path_buf(),
+        socket,
+        socket_inode: (meta.dev(), meta.ino()),
+        expires: Mutex::new(
+            Instant::now() + Duration::from_secs(timeout_secs.min(MAX_TIMEOUT_SECS)),
+        ),
+        connections: AtomicUsize::new(0),
+    });
+
+    // Tell `unlock` we are serving, then let go of its pipes and of any terminal.
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(b"ready\n").and_then(|()| stdout.flush());
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        let _ = rustix::stdio::dup2_stdin(&null);
+        let _ = rustix::stdio::dup2_stdout(&null);
+        let _ = rustix::stdio::dup2_stderr(&null);
+    }
+
+    spawn_watchdog(Arc::clone(&state));
+    spawn_signal_handler(Arc::clone(&state))?;
+
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        if state.connections.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue; // dropped: the client falls back to the passphrase
+        }
+        state.connections.fetch_add(1, Ordering::SeqCst);
+        let state = Arc::clone(&state);
+        thread::spawn(move || {
+            serve(stream, &state);
+            state.connections.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    state.end()
+}
+
+fn spawn_watchdog(state: Arc<State>) {
+    thread::spawn(move || {
+        loop {
+            thread::sleep(Duration::from_millis(200));
+            if state.seconds_left() == 0 || !state.vault.exists() {
+                state.end();
+            }
+        }
+    });
+}
+
+fn spawn_signal_handler(state: Arc<State>) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])
+        .map_err(|e| Error::io("cannot install signal handlers", e))?;
+    thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            state.end();
+        }
+    });
+    Ok(())
+}
+
+/// True when the peer runs as our own uid.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_is_us(stream: &UnixStream) -> bool {
+    rustix::net::sockopt::socket_peercred(stream)
+        .map(|cred| cred.uid == rustix::process::getuid())
+        .unwrap_or(false)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn peer_is_us(_stream: &UnixStream) -> bool {
+    false
+}
+
+/// Serves one connection until it ends, misbehaves or idles.
+fn serve(mut stream: UnixStream, state: &State) {
+    if !peer_is_us(&stream) {
+        let _ = write_frame(&mut stream, &refused("this agent serves only its own user"));
+        return;
+    }
+    let _ = stream.set_read_timeout(Some(IDLE));
+    let _ = stream.set_write_timeout(Some(IDLE));
+    loop {
+        let body = match read_frame(&mut stream) {
+            Ok(Some(body)) => body,
+            _ => return,
+        };
+        let Some(request) = Request::decode(&body) else {
+            return;
+        };
+        match request {
+            Request::Status => {
+                let status = AgentStatus {
+                    vault_id: state.vault_id,
+                    key_generation: state.key_generation,
+                    seconds_left: state.seconds_left(),
+                    pid: std::process::id(),
+                    vault_path: state.vault.to_string_lossy().into_owned(),
+                };
+                if write_frame(&mut stream, &status.encode()).is_err() {
+                    return;
+                }
+            }
+            Request::Derive {
+                vault_id,
+                key_generation,
+                purpose,
+                salt,
+            } => {
+                let answer = if vault_id != state.vault_id {
+                    Zeroizing::new(refused("this agent holds the key of another vault"))
+                } else if key_generation != state.key_generation {
+                    Zeroizing::new(refused("the vault was rekeyed since it was unlocked"))
+                } else {
+                    let key = state.key.lock().unwrap_or_else(|p| p.into_inner());
+                    let subkey = crypto::hkdf_key(&key, &salt, purpose.info());
+                    let mut answer = Zeroizing::new(Vec::with_capacity(1 + KEY_LEN));
+                    answer.push(protocol::OK);
+                    answer.extend_from_slice(&subkey[..]);
+                    answer
+                };
+                if write_frame(&mut stream, &answer).is_err() {
+                    return;
+                }
+            }
+            Request::Renew { timeout_secs } => {
+                let until =
+                    Instant::now() + Duration::from_secs(timeout_secs.min(MAX_TIMEOUT_SECS));
+                *state.expires.lock().unwrap_or_else(|p| p.into_inner()) = until;
+                if write_frame(&mut stream, &[protocol::OK]).is_err() {
+                    return;
+                }
+            }
+            Request::Lock => {
+                let _ = write_frame(&mut stream, &[protocol::OK]);
+                state.end();
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! `unlock`, `lock`, `status`, and the hidden `__agent` that `unlock` starts.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use clap::Args;
+use serde_json::json;
+
+use super::init::describe_kdf;
+use super::{Context, print_json, warn};
+use crate::agent::{self, client};
+use crate::container::{UnlockedVault, inspect};
+use crate::error::{Error, Result};
+use crate::format::Slot;
+use crate::input::{self, SECRET_ENV_VARS};
+use crate::{store, units};
+
+#[derive(Args)]
+pub struct UnlockArgs {
+    /// How long the agent keeps the key, from now
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    timeout: String,
+}
+
+#[derive(Args)]
+pub struct LockArgs {
+    /// Stop every agent of this user, for every vault
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct AgentArgs {
+    #[arg(long)]
+    timeout: u64,
+}
+
+fn timeout_secs(text: &str) -> Result<u64> {
+    let secs = units::parse_duration(text)?.as_secs();
+    if secs == 0 || secs > agent::server::MAX_TIMEOUT_SECS {
+        return Err(Error::usage("--timeout must be between 1s and 7d"));
+    }
+    Ok(secs)
+}
+
+pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        return Err(Error::Unsupported {
+            what: "the agent (it needs SO_PEERCRED to check who connects)",
+        });
+    }
+    let secs = timeout_secs(&args.timeout)?;
+    let bytes = store::read(&ctx.path)?;
+    let header = inspect(&bytes, &ctx.path)?.header;
+    if let Some(status) = client::status(&ctx.path) {
+        if status.vault_id == header.vault_id && status.key_generation == header.key_generation {
+            if client::renew(&ctx.path, secs) {
+                eprintln!(
+                    "{} stays unlocked for {} more.",
+                    ctx.path.display(),
+                    units::format_duration(secs)
+                );
+                return Ok(());
+            }
+        } else {
+            client::lock(&ctx.path); // it holds a key that no longer opens this file
+        }
+    }
+    let passphrase = input::passphrase(ctx.passphrase_fd, &ctx.path, false)?;
+    let unlocked = UnlockedVault::open(&bytes, &passphrase, &ctx.path)?;
+    drop(passphrase);
+    start_agent(ctx, &unlocked, secs)?;
+    eprintln!(
+        "Unlocked {} for {}; `sesame lock` locks it now.",
+        ctx.path.display(),
+        units::format_duration(secs)
+    );
+    Ok(())
+}
+
+/// Starts `sesame __agent` detached and hands it the data key through a pipe.
+fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()> {
+    agent::checked_folder(true)?;
+    let exe = std::env::current_exe().map_err(|e| Error::io("cannot find the sesame binary", e))?;
+    let vault = std::fs::canonicalize(&ctx.path)
+        .map_err(|e| Error::io(format!("cannot resolve {}", ctx.path.display()), e))?;
+    let mut command = Command::new(exe);
+    command
+        .arg("__agent")
+        .arg("--vault")
+        .arg(&vault)
+        .arg("--timeout")
+        .arg(secs.to_string())
+        .current_dir("/")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for var in SECRET_ENV_VARS {
+        command.env_remove(var);
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| Error::io("cannot start the agent", e))?;
+    let mut handoff = zeroize::Zeroizing::new(Vec::with_capacity(agent::server::HANDOFF_LEN));
+    handoff.extend_from_slice(&unlocked.header.vault_id);
+    handoff.extend_from_slice(&unlocked.header.key_generation.to_le_bytes());
+    handoff.extend_from_slice(unlocked.data_key()?.expose());
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(&handoff)
+            .map_err(|e| Error::io("cannot hand the key to the agent", e))?;
+    }
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = BufReader::new(stdout).read_line(&mut line);
+    }
+    if line.trim() != "ready" {
+        let _ = child.kill();
+        return Err(Error::io(
+            "the agent did not start",
+            std::io::Error::other("no ready signal"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn lock(ctx: &Context, args: LockArgs) -> Result<()> {
+    if args.all {
+        let n = client::lock_all()?;
+        eprintln!("Locked {n} agent{}.", if n == 1 { "" } else { "s" });
+        return Ok(());
+    }
+    if client::lock(&ctx.path) {
+        eprintln!("Locked {}.", ctx.path.display());
+    } else {
+        eprintln!("{} was not unlocked.", ctx.path.display());
+    }
+    Ok(())
+}
+
+pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
+    let bytes = store::read(&ctx.path)?;
+    let parsed = inspect(&bytes, &ctx.path)?;
+    let header = &parsed.header;
+    let agent = client::status(&ctx.path)
+        .filter(|s| s.vault_id == header.vault_id && s.key_generation == header.key_generation);
+    let kdf = header.slots.iter().find_map(|s| match s {
+        Slot::Passphrase(p) => Some(p.kdf),
+        _ => None,
+    });
+    let slots: Vec<&str> = header
+        .slots
+        .iter()
+        .map(|s| match s {
+            Slot::Passphrase(_) => "passphrase",
+            Slot::Recovery(_) => "recovery",
+            Slot::Unknown { .. } => "unknown",
+        })
+        .collect();
+    // Counts need the key: from the agent, or a passphrase source that needs no prompt.
+    let unlocked = match ctx.unlock_with_agent(&bytes)? {
+        Some(u) => Some(u),
+        None => match input::passphrase_if_available(ctx.passphrase_fd)? {
+            Some(pass) => Some(UnlockedVault::open(&bytes, &pass, &ctx.path)?),
+            None => None,
+        },
+    };
+    let now = units::now();
+    let overdue: Option<Vec<String>> = unlocked.as_ref().map(|u| {
+        u.vault
+            .secrets
+            .iter()
+            .filter(|s| s.is_overdue(now))
+            .map(|s| s.label.to_string())
+            .collect()
+    });
+    let count = unlocked.as_ref().map(|u| u.vault.secrets.len());
+    if args.json {
+        return print_json(&json!({
+            "vault": ctx.path.display().to_string(),
+            "format_version": header.version,
+            "kdf": kdf.map(|k| json!({
+                "algorithm": "argon2id",
+                "memory_kib": k.memory_kib,
+                "iterations": k.iterations,
+                "parallelism": k.parallelism,
+            })),
+            "slots": slots,
+            "key_generation": header.key_generation,
+            "unlocked": agent.is_some(),
+            "seconds_left": agent.as_ref().map(|a| a.seconds_left),
+            "agent_pid": agent.as_ref().map(|a| a.pid),
+            "secrets": count,
+            "overdue": overdue,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    let mut line = |k: &str, v: String| {
+        let _ = writeln!(out, "{k:<10} {v}");
+    };
+    line("vault", ctx.path.display().to_string());
+    line("format", header.version.to_string());
+    line(
+        "kdf",
+        kdf.map_or("-".into(), |k| format!("Argon2id {}", describe_kdf(k))),
+    );
+    line("slots", slots.join(", "));
+    line(
+        "state",
+        match &agent {
+            Some(a) => format!(
+                "unlocked ({} left, agent pid {})",
+                units::format_duration(a.seconds_left),
+                a.pid
+            ),
+            None => "locked".into(),
+        },
+    );
+    match (count, &overdue) {
+        (Some(n), Some(o)) => {
+            line("secrets", n.to_string());
+            line(
+                "overdue",
+                if o.is_empty() {
+                    "none".into()
+                } else {
+                    format!("{} ({})", o.len(), o.join(", "))
+                },
+            );
+        }
+        _ => line(
+            "secrets",
+            "? (unlock, or set a passphrase source, to count them)".into(),
+        ),
+    }
+    Ok(())
+}
+
+/// The hidden `__agent` entry point.
+pub fn serve(ctx: &Context, args: AgentArgs) -> Result<()> {
+    let result = agent::server::run(&ctx.path, args.timeout);
+    if let Err(e) = &result {
+        warn(e);
+    }
+    result
+}

@@ -1,0 +1,428 @@
+//! The agent: unlock once, then no passphrase; timeouts, lock, stale sockets, concurrency,
+//! hostile clients.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::harness::*;
+
+fn unlocked(timeout: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.add("api/key", "sk-agent-0123456789");
+    sb.cmd()
+        .args(["unlock", "--timeout", timeout])
+        .assert()
+        .success();
+    sb
+}
+
+/// A command with no passphrase source at all: only the agent can open the vault.
+fn no_pass(sb: &Sandbox) -> assert_cmd::Command {
+    let mut cmd = sb.cmd();
+    cmd.env_remove("SESAME_PASSPHRASE");
+    cmd
+}
+
+fn status(sb: &Sandbox) -> serde_json::Value {
+    let a = no_pass(sb).args(["status", "--json"]).assert().success();
+    serde_json::from_slice(&a.get_output().stdout).unwrap()
+}
+
+fn agent_pid(sb: &Sandbox) -> u32 {
+    status(sb)["agent_pid"].as_u64().expect("an agent") as u32
+}
+
+fn socket(sb: &Sandbox) -> PathBuf {
+    let folder = sb.runtime_dir().join("sesame");
+    std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "sock"))
+        .expect("an agent socket")
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn after_unlock_commands_need_no_passphrase_and_writes_go_through_the_agent() {
+    let sb = unlocked("5m");
+    no_pass(&sb)
+        .args(["get", "api/key"])
+        .assert()
+        .success()
+        .stdout("sk-agent-0123456789\n");
+    no_pass(&sb)
+        .args(["add", "second"])
+        .write_stdin("two")
+        .assert()
+        .success();
+    no_pass(&sb)
+        .args(["rotate", "second"])
+        .write_stdin("three")
+        .assert()
+        .success();
+    no_pass(&sb)
+        .args([
+            "run",
+            "--env",
+            "K=second",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$K\"",
+        ])
+        .assert()
+        .success()
+        .stdout("three");
+    // The file written through the agent opens with the passphrase as usual.
+    assert_eq!(sb.get("second"), "three\n");
+    let s = status(&sb);
+    assert_eq!(s["unlocked"], true);
+    assert_eq!(s["secrets"], 2);
+    assert!(s["seconds_left"].as_u64().unwrap() > 200);
+    assert_eq!(s["kdf"]["memory_kib"], 8192);
+}
+
+#[test]
+fn a_wrong_passphrase_starts_no_agent() {
+    let sb = Sandbox::new();
+    fails(
+        sb.cmd()
+            .env("SESAME_PASSPHRASE", "wrong")
+            .args(["unlock"])
+            .assert(),
+        3,
+        "wrong passphrase",
+    );
+    assert_eq!(status(&sb)["unlocked"], false);
+}
+
+#[test]
+fn the_agent_ends_when_its_timeout_passes_and_status_does_not_extend_it() {
+    let sb = unlocked("2s");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(2600) {
+        status(&sb); // must not renew
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wait_until("the agent to end", || status(&sb)["unlocked"] == false);
+    fails(
+        no_pass(&sb).args(["get", "api/key"]).assert(),
+        2,
+        "no passphrase source",
+    );
+    assert!(
+        !sb.runtime_dir()
+            .join("sesame")
+            .read_dir()
+            .unwrap()
+            .any(|_| true),
+        "socket removed"
+    );
+}
+
+#[test]
+fn unlock_again_renews_the_timeout_without_a_passphrase() {
+    let sb = unlocked("2s");
+    let pid = agent_pid(&sb);
+    let a = no_pass(&sb)
+        .args(["unlock", "--timeout", "1m"])
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("stays unlocked"));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(agent_pid(&sb), pid, "the same agent, still running");
+    no_pass(&sb).args(["get", "api/key"]).assert().success();
+}
+
+#[test]
+fn lock_stops_this_vaults_agent_and_lock_all_stops_every_agent() {
+    let sb = unlocked("5m");
+    sb.cmd().arg("lock").assert().success();
+    assert_eq!(status(&sb)["unlocked"], false);
+    fails(
+        no_pass(&sb).args(["get", "api/key"]).assert(),
+        2,
+        "no passphrase source",
+    );
+
+    // Two vaults, two agents, one `lock --all`.
+    sb.cmd().arg("unlock").assert().success();
+    let other = sb.path("other.sesame");
+    sb.cmd()
+        .arg("--vault")
+        .arg(&other)
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .assert()
+        .success();
+    sb.cmd()
+        .arg("--vault")
+        .arg(&other)
+        .arg("unlock")
+        .assert()
+        .success();
+    let a = sb.cmd().args(["lock", "--all"]).assert().success();
+    assert!(stderr(&a).contains("Locked 2 agents"), "{}", stderr(&a));
+    assert_eq!(status(&sb)["unlocked"], false);
+}
+
+#[test]
+fn a_stale_socket_of_a_killed_agent_is_detected_and_replaced() {
+    let sb = unlocked("5m");
+    let pid = agent_pid(&sb);
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid as i32).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    wait_until("the agent to die", || {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    });
+    assert!(socket(&sb).exists(), "kill -9 leaves the socket behind");
+    // Clients fall back to the passphrase sources...
+    fails(
+        no_pass(&sb).args(["get", "api/key"]).assert(),
+        2,
+        "no passphrase source",
+    );
+    sb.cmd().args(["get", "api/key"]).assert().success();
+    // ...and the next unlock replaces the stale socket.
+    sb.cmd().arg("unlock").assert().success();
+    no_pass(&sb).args(["get", "api/key"]).assert().success();
+}
+
+#[test]
+fn eight_clients_at_once() {
+    let sb = unlocked("5m");
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let sb = &sb;
+                scope.spawn(move || {
+                    for _ in 0..5 {
+                        no_pass(sb)
+                            .args(["get", "api/key"])
+                            .assert()
+                            .success()
+                            .stdout("sk-agent-0123456789\n");
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn malformed_requests_close_only_their_own_connection() {
+    let sb = unlocked("5m");
+    let sock = socket(&sb);
+    let garbage: [&[u8]; 4] = [
+        &[0xFF, 0xFF, 0xFF, 0xFF], // oversized frame
+        &[0, 0, 0, 0],             // empty frame
+        &[3, 0, 0, 0, 9, 9, 9],    // unknown operation
+        &[2, 0, 0, 0, 2, 1],       // derive, truncated
+    ];
+    for bytes in garbage {
+        let mut s = UnixStream::connect(&sock).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(bytes).unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest); // the agent hangs up
+    }
+    // A client that connects and says nothing does not block others.
+    let _silent = UnixStream::connect(&sock).unwrap();
+    no_pass(&sb)
+        .args(["get", "api/key"])
+        .assert()
+        .success()
+        .stdout("sk-agent-0123456789\n");
+}
+
+#[test]
+fn the_agent_holds_no_passphrase_in_its_environment_or_command_line() {
+    let sb = unlocked("5m");
+    let pid = agent_pid(&sb);
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(String::from_utf8_lossy(&cmdline).contains("__agent"));
+    assert!(!cmdline.windows(PASS.len()).any(|w| w == PASS.as_bytes()));
+    match std::fs::read(format!("/proc/{pid}/environ")) {
+        Ok(environ) => {
+            assert!(!environ.windows(PASS.len()).any(|w| w == PASS.as_bytes()));
+            assert!(!String::from_utf8_lossy(&environ).contains("SESAME_PASSPHRASE"));
+        }
+        // Not dumpable: only root may read it, which is itself the protection.
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied),
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let locked_kb = status
+        .lines()
+        .find(|l| l.starts_with("VmLck:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse::<u64>().ok());
+    if let Some(kb) = locked_kb {
+        assert!(kb > 0, "the key's page is locked in RAM");
+    }
+}
+
+#[test]
+fn a_client_under_another_uid_is_refused() {
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: needs root to run a client as another user (setpriv)");
+        return;
+    }
+    let have = |tool: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    // The system Python, not a per-user install the other user could not execute.
+    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let (true, Some(python)) = (have("setpriv"), python) else {
+        eprintln!("skipped: setpriv or a system python3 missing");
+        return;
+    };
+    let sb = unlocked("5m");
+    let sock = socket(&sb);
+    // Open the way for the other user: only the peer-credential check is left to stop it.
+    use std::os::unix::fs::PermissionsExt;
+    for dir in [
+        sb.dir.path().to_path_buf(),
+        sb.runtime_dir(),
+        sb.runtime_dir().join("sesame"),
+    ] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+    }
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let script = format!(
+        "import socket,struct\n\
+         s=socket.socket(socket.AF_UNIX); s.connect({sock:?})\n\
+         s.sendall(struct.pack('<I',1)+bytes([1]))\n\
+         n=struct.unpack('<I',s.recv(4))[0]; b=s.recv(n)\n\
+         print(b[0], b[3:].decode())",
+        sock = sock.display().to_string()
+    );
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            python,
+            "-c",
+            &script,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("1 ") && text.contains("only its own user"),
+        "stdout: {text} stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The agent goes on serving its own user (once the folder is private again: clients refuse
+    // to use a folder others can enter).
+    std::fs::set_permissions(
+        sb.runtime_dir().join("sesame"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    no_pass(&sb).args(["get", "api/key"]).assert().success();
+}
+
+#[test]
+fn passphrase_fd_wins_over_the_agent() {
+    let sb = unlocked("5m");
+    fails(
+        no_pass(&sb)
+            .args(["get", "api/key", "--passphrase-fd", "0"])
+            .write_stdin("wrong\n")
+            .assert(),
+        3,
+        "wrong passphrase",
+    );
+}
+
+#[test]
+fn after_rekey_the_old_agent_is_stopped() {
+    let sb = unlocked("5m");
+    let a = sb.cmd().args(["rekey", "--no-recovery"]).assert().success();
+    assert!(stderr(&a).contains("was stopped"), "{}", stderr(&a));
+    fails(
+        no_pass(&sb).args(["get", "api/key"]).assert(),
+        2,
+        "no passphrase source",
+    );
+    sb.cmd().arg("unlock").assert().success();
+    no_pass(&sb).args(["get", "api/key"]).assert().success();
+}
+
+#[test]
+fn an_agent_for_an_older_key_generation_is_refused_and_clients_fall_back() {
+    let sb = unlocked("5m");
+    // Rekey behind the agent's back (as a restore of another copy would): swap the file.
+    let before = sb.vault_bytes();
+    let copy = sb.path("copy.sesame");
+    std::fs::write(&copy, &before).unwrap();
+    sb.cmd()
+        .arg("--vault")
+        .arg(&copy)
+        .args(["rekey", "--no-recovery"])
+        .assert()
+        .success();
+    std::fs::copy(&copy, &sb.vault).unwrap();
+    fails(
+        no_pass(&sb).args(["get", "api/key"]).assert(),
+        2,
+        "no passphrase source",
+    );
+    sb.cmd().args(["get", "api/key"]).assert().success();
+}
+
+#[test]
+fn the_agent_ends_when_its_vault_disappears_or_on_sigterm() {
+    let sb = unlocked("5m");
+    let sock = socket(&sb);
+    std::fs::rename(&sb.vault, sb.path("moved.sesame")).unwrap();
+    wait_until("the agent to notice", || !sock.exists());
+
+    let sb = unlocked("5m");
+    let pid = agent_pid(&sb);
+    let sock = socket(&sb);
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    wait_until("the agent to end", || !sock.exists());
+}
+
+#[test]
+fn the_socket_folder_must_be_private() {
+    let sb = Sandbox::new();
+    let folder = sb.runtime_dir().join("sesame");
+    std::fs::create_dir_all(&folder).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    fails(sb.cmd().arg("unlock").assert(), 2, "mode 0700");
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    sb.cmd().arg("unlock").assert().success();
+    assert_eq!(mode(&socket(&sb)), 0o600);
+}
