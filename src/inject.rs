@@ -106,7 +106,9 @@ impl Selection {
                 continue;
             };
             let name = name.to_string_lossy().into_owned();
-            let env = EnvName::parse(&name)?;
+            let Some(env) = EnvName::inherited(&name) else {
+                continue;
+            };
             let label = Label::parse(reference)?;
             self.add(
                 Source::Inherited,

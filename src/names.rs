@@ -100,6 +100,13 @@ impl EnvName {
         Ok(EnvName(s.to_string()))
     }
 
+    /// The name of a variable sesame inherited: whatever the environment already allowed (not
+    /// empty, no `=` or NUL), so a `sesame://` reference in a lower-case variable is replaced too.
+    pub fn inherited(s: &str) -> Option<EnvName> {
+        let ok = !s.is_empty() && !s.contains(['=', '\0']);
+        ok.then(|| EnvName(s.to_string()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -208,7 +208,7 @@ impl Vault {
         }
     }
 
-    /// Gives a secret a new label, keeping the list sorted.
+    /// Gives a secret a new label, keeping the list sorted; profiles follow the new label.
     pub fn rename(&mut self, from: &Label, to: Label) -> Result<()> {
         if self.position(&to).is_ok() {
             return Err(Error::LabelExists {
@@ -216,8 +216,22 @@ impl Vault {
             });
         }
         let mut secret = self.remove(from)?;
-        secret.label = to;
+        secret.label = to.clone();
+        for binding in self.profiles.iter_mut().flat_map(|p| p.bindings.iter_mut()) {
+            if &binding.label == from {
+                binding.label = to.clone();
+            }
+        }
         self.insert(secret)
+    }
+
+    /// Names of the profiles that bind `label`.
+    pub fn profiles_using(&self, label: &Label) -> Vec<String> {
+        self.profiles
+            .iter()
+            .filter(|p| p.bindings.iter().any(|b| &b.label == label))
+            .map(|p| p.name.to_string())
+            .collect()
     }
 
     fn position(&self, label: &Label) -> std::result::Result<usize, usize> {

@@ -4,7 +4,6 @@
 use std::io::{self, Read, Write};
 
 use crate::format::VAULT_ID_LEN;
-use crate::secret::KEY_LEN;
 
 pub const MAX_FRAME: usize = 4096;
 
@@ -188,8 +187,6 @@ pub fn split_response(body: &[u8]) -> Result<&[u8], String> {
         _ => Err("malformed answer".into()),
     }
 }
-
-pub const SUBKEY_LEN: usize = KEY_LEN;
 
 #[cfg(test)]
 mod tests {

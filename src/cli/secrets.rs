@@ -303,9 +303,16 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let unlocked = ctx.unlock()?;
     let event = Event::new("rm", vec![label.to_string()]);
-    let versions = ctx.commit(unlocked, event, |u| {
-        u.vault.remove(&label).map(|s| 1 + s.history.len())
+    let (versions, profiles) = ctx.commit(unlocked, event, |u| {
+        let versions = u.vault.remove(&label).map(|s| 1 + s.history.len())?;
+        Ok((versions, u.vault.profiles_using(&label)))
     })?;
+    if !profiles.is_empty() {
+        super::warn(format!(
+            "profile {} still names {label}; `sesame profile set` to change it",
+            profiles.join(", ")
+        ));
+    }
     eprintln!(
         "Removed {label} ({versions} version{}).",
         if versions == 1 { "" } else { "s" }

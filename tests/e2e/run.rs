@@ -592,3 +592,41 @@ fn a_crash_mid_append_is_repaired_on_the_next_write() {
     assert!(stderr(&a).is_empty(), "{}", stderr(&a));
     std::thread::sleep(Duration::from_millis(1));
 }
+
+#[test]
+fn profiles_follow_a_rename_and_rm_warns_about_them() {
+    let sb = vault_with_secrets();
+    sb.cmd()
+        .args(["profile", "set", "dev", "A=gh"])
+        .assert()
+        .success();
+    sb.cmd()
+        .args(["edit", "gh", "--rename", "github"])
+        .assert()
+        .success();
+    let a = run_sh(&sb, &["--profile", "dev"], "printf %s \"$A\"").success();
+    assert_eq!(stdout(&a), "ghp_token_abc");
+    let a = sb.cmd().args(["rm", "github"]).assert().success();
+    assert!(
+        stderr(&a).contains("profile dev still names github"),
+        "{}",
+        stderr(&a)
+    );
+    fails(
+        run_sh(&sb, &["--profile", "dev"], "true"),
+        5,
+        "no secret labelled \"github\"",
+    );
+}
+
+#[test]
+fn an_inherited_reference_in_a_lower_case_variable_is_replaced_too() {
+    let sb = vault_with_secrets();
+    let a = sb
+        .cmd()
+        .env("my_token", "sesame://gh")
+        .args(["run", "--", "sh", "-c", "printf %s \"$my_token\""])
+        .assert()
+        .success();
+    assert_eq!(stdout(&a), "ghp_token_abc");
+}
