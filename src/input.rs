@@ -112,9 +112,13 @@ fn from_file(path: &Path, var: &str) -> Result<Passphrase> {
 }
 
 fn from_command(command: &str, var: &str) -> Result<Passphrase> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
+    let mut child = Command::new("sh");
+    child.arg("-c").arg(command);
+    // "None of the SESAME_*PASSPHRASE* variables reaches a child process", this one included.
+    for secret_var in SECRET_ENV_VARS {
+        child.env_remove(secret_var);
+    }
+    let mut child = child
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()

@@ -43,7 +43,8 @@ fn set_new_passphrase(
 }
 
 pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
-    let unlocked = ctx.unlock()?;
+    // Not through the agent: changing the vault's own keys needs the current passphrase.
+    let (unlocked, _) = ctx.unlock_keeping_passphrase()?;
     let kdf = args
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;

@@ -170,3 +170,24 @@ fn a_passphrase_from_a_pipe_descriptor_works_like_ssh_askpass() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
 }
+
+#[test]
+fn the_passphrase_command_does_not_see_sesame_secret_variables() {
+    let sb = Sandbox::new();
+    let seen = sb.path("seen");
+    no_source(&sb)
+        .env("SESAME_NEW_PASSPHRASE", "leak-me")
+        .env("SESAME_RECOVERY_CODE", "leak-me-too")
+        .env(
+            "SESAME_PASSPHRASE_COMMAND",
+            format!("env > '{}'; echo '{PASS}'", seen.display()),
+        )
+        .arg("list")
+        .assert()
+        .success();
+    let env = std::fs::read_to_string(seen).unwrap();
+    assert!(
+        !env.contains("leak-me") && !env.contains("SESAME_PASSPHRASE_COMMAND"),
+        "{env}"
+    );
+}

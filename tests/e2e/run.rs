@@ -279,7 +279,9 @@ fn sigterm_to_sesame_with_mask_reaches_the_child() {
             "--",
             "sh",
             "-c",
-            "trap 'kill $! 2>/dev/null; echo got-term $K; exit 7' TERM; echo ready; sleep 30 & wait",
+            // Short foreground sleeps: the trap runs as soon as the current one ends, and no
+            // background process is left holding the output pipes.
+            "trap 'echo got-term $K; exit 7' TERM; echo ready; while :; do sleep 0.1; done",
         ])
         .stdout(Stdio::piped())
         .spawn()
