@@ -102,6 +102,8 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
     }
     let (mut vault, code) = UnlockedVault::create(&passphrase, kdf, !args.no_recovery)?;
     store::write_atomic(path, &vault.seal()?)?;
+    // An agent of the replaced vault holds a key that opens nothing any more.
+    crate::agent::client::lock(path);
     if let Err(e) = usage::append(path, &vault, &Event::new("init", Vec::new())) {
         warn(format!("the usage log was not written: {e}"));
     }
