@@ -174,15 +174,25 @@ fn usage_by_label(ctx: &Context, unlocked: &UnlockedVault) -> HashMap<String, (u
             if let Some(problem) = contents.problem {
                 super::warn(problem);
             }
-            for event in contents
-                .events
-                .iter()
-                .filter(|e| e.action == "run" || e.action == "get")
-            {
-                for label in &event.labels {
-                    let entry = uses.entry(label.clone()).or_insert((0, event.time));
-                    entry.0 += 1;
-                    entry.1 = entry.1.max(event.time);
+            for event in &contents.events {
+                match (event.action.as_str(), &event.labels[..]) {
+                    ("run" | "get", labels) => {
+                        for label in labels {
+                            let entry = uses.entry(label.clone()).or_insert((0, event.time));
+                            entry.0 += 1;
+                            entry.1 = entry.1.max(event.time);
+                        }
+                    }
+                    // Uses follow a rename, and end with the secret.
+                    ("edit", [from, to]) => {
+                        if let Some(entry) = uses.remove(from) {
+                            uses.insert(to.clone(), entry);
+                        }
+                    }
+                    ("rm", [label]) => {
+                        uses.remove(label);
+                    }
+                    _ => {}
                 }
             }
         }

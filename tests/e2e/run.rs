@@ -632,3 +632,26 @@ fn an_inherited_reference_in_a_lower_case_variable_is_replaced_too() {
         .success();
     assert_eq!(stdout(&a), "ghp_token_abc");
 }
+
+#[test]
+fn use_counts_follow_a_rename_and_restart_after_rm() {
+    let sb = vault_with_secrets();
+    run_sh(&sb, &["--env", "K=gh"], "true").success();
+    sb.get("gh");
+    sb.cmd()
+        .args(["edit", "gh", "--rename", "github"])
+        .assert()
+        .success();
+    let count = |sb: &Sandbox, label: &str| {
+        sb.list_json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["label"] == label)
+            .map(|s| s["use_count"].clone())
+    };
+    assert_eq!(count(&sb, "github"), Some(serde_json::json!(2)));
+    sb.cmd().args(["rm", "github"]).assert().success();
+    sb.add("github", "new");
+    assert_eq!(count(&sb, "github"), Some(serde_json::json!(0)));
+}
