@@ -40,13 +40,22 @@ pub enum Error {
         hint: &'static str,
     },
 
-    #[error("wrong passphrase for {}", path.display())]
+    #[error(
+        "wrong passphrase for {}; try again, or set a new one with `sesame recover` and the recovery code",
+        path.display()
+    )]
     WrongPassphrase { path: PathBuf },
 
-    #[error("wrong recovery code for {}", path.display())]
+    #[error(
+        "wrong recovery code for {}; use the code printed by `sesame init` or by the last `sesame rekey`",
+        path.display()
+    )]
     WrongRecoveryCode { path: PathBuf },
 
-    #[error("{} is not a sesame vault: {reason}", path.display())]
+    #[error(
+        "{} is not a sesame vault: {reason}; check --vault / SESAME_VAULT, or restore it from a backup",
+        path.display()
+    )]
     NotAVault { path: PathBuf, reason: String },
 
     #[error("{} was written by a newer sesame (format {version}); upgrade sesame to open it", path.display())]
