@@ -10,14 +10,7 @@
 #
 # Usage: benches/run.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-if [ $# -ge 1 ]; then
-    bin=$(realpath "$1")
-else
-    cargo build --release --quiet
-    bin=$PWD/target/release/sesame
-fi
-command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install hyperfine" >&2; exit 1; }
+source "$(dirname "$0")/common.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

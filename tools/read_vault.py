@@ -15,6 +15,7 @@ import struct
 import sys
 
 from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -106,38 +107,35 @@ def open_vault(data, passphrase=None, recovery=None):
     if len(ciphertext) != payload_len:
         raise ValueError("truncated or trailing bytes")
 
+    def unwrap(kek, nonce, wrapped, kind):
+        aad = b"sesame v1 slot" + vault_id + struct.pack("<IH", generation, kind)
+        try:
+            return AESGCM(kek).decrypt(nonce, wrapped, aad)
+        except InvalidTag:
+            return None  # wrong secret for this slot: try the next one
+
     data_key = None
     for kind, body in slots:
-        if recovery is not None:
-            if kind != 2:
-                continue
+        if recovery is not None and kind == 2:
             if len(body) != 92:
                 raise ValueError("bad recovery slot")
             salt, nonce, wrapped = body[:32], body[32:44], body[44:92]
             kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
                        info=b"sesame v1 recovery").derive(recovery_key_material(recovery))
-            aad = b"sesame v1 slot" + vault_id + struct.pack("<IH", generation, kind)
-            try:
-                data_key = AESGCM(kek).decrypt(nonce, wrapped, aad)
-                break
-            except Exception:
-                continue
-        if kind != 1:
-            continue  # recovery and unknown kinds are skipped
-        if len(body) != 104:
-            raise ValueError("bad passphrase slot")
-        m, t, p = struct.unpack("<III", body[:12])
-        if not (1 <= p <= 64 and 1 <= t <= 100 and 8 * p <= m <= 4 * 1024 * 1024):
-            raise ValueError("KDF parameters out of bounds")
-        salt, nonce, wrapped = body[12:44], body[44:56], body[56:104]
-        kek = hash_secret_raw(passphrase.encode(), salt, time_cost=t, memory_cost=m,
-                              parallelism=p, hash_len=32, type=Type.ID, version=19)
-        aad = b"sesame v1 slot" + vault_id + struct.pack("<IH", generation, kind)
-        try:
-            data_key = AESGCM(kek).decrypt(nonce, wrapped, aad)
+        elif recovery is None and kind == 1:
+            if len(body) != 104:
+                raise ValueError("bad passphrase slot")
+            m, t, p = struct.unpack("<III", body[:12])
+            if not (1 <= p <= 64 and 1 <= t <= 100 and 8 * p <= m <= 4 * 1024 * 1024):
+                raise ValueError("KDF parameters out of bounds")
+            salt, nonce, wrapped = body[12:44], body[44:56], body[56:104]
+            kek = hash_secret_raw(passphrase.encode(), salt, time_cost=t, memory_cost=m,
+                                  parallelism=p, hash_len=32, type=Type.ID, version=19)
+        else:
+            continue  # other kinds (and unknown ones) are skipped
+        data_key = unwrap(kek, nonce, wrapped, kind)
+        if data_key is not None:
             break
-        except Exception:
-            continue
     if data_key is None:
         raise ValueError("wrong passphrase or recovery code")
 
