@@ -209,6 +209,17 @@ fn rollback_makes_an_older_version_current_and_loses_nothing() {
     );
 }
 
+/// A field of the secret labelled "soon" in `list --json`, as text.
+fn soon_field(sb: &Sandbox, field: &str) -> String {
+    sb.list_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "soon")
+        .map(|s| s[field].as_str().unwrap_or_default().to_string())
+        .unwrap()
+}
+
 #[test]
 fn check_exits_10_once_a_rotation_period_has_passed() {
     let sb = Sandbox::new();
@@ -244,8 +255,18 @@ fn check_exits_10_once_a_rotation_period_has_passed() {
         .unwrap();
     assert_eq!(soon["overdue"], true, "list marks it too");
 
-    // Rotating resets the clock.
+    // Rotating restarts the clock from the new value (compared as due dates, not against the wall
+    // clock: a 1 s period may well pass again on a busy machine before `check` runs).
+    let due = |sb: &Sandbox| soon_field(sb, "rotation_due");
+    let before = due(&sb);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     rotate(&sb, "soon", "v2", &[]).success();
+    assert!(due(&sb) > before, "{} !> {before}", due(&sb));
+    // Nothing overdue: exit 0 and an empty JSON list.
+    sb.cmd()
+        .args(["edit", "soon", "--rotate-every", "90d"])
+        .assert()
+        .success();
     sb.cmd().arg("check").assert().success();
     let a = sb.cmd().args(["check", "--json"]).assert().success();
     assert_eq!(a.get_output().stdout, b"[]\n");
