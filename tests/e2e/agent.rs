@@ -134,14 +134,14 @@ fn the_agent_ends_when_its_timeout_passes_and_status_does_not_extend_it() {
 
 #[test]
 fn unlock_again_renews_the_timeout_without_a_passphrase() {
-    let sb = unlocked("2s");
+    let sb = unlocked("4s");
     let pid = agent_pid(&sb);
     let a = no_pass(&sb)
         .args(["unlock", "--timeout", "1m"])
         .assert()
         .success();
     assert!(stderr(&a).contains("stays unlocked"));
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(4500));
     assert_eq!(agent_pid(&sb), pid, "the same agent, still running");
     no_pass(&sb).args(["get", "api/key"]).assert().success();
 }
