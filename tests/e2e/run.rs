@@ -26,6 +26,13 @@ fn run_sh(sb: &Sandbox, args: &[&str], script: &str) -> assert_cmd::assert::Asse
         .assert()
 }
 
+/// `sesame run --mask --env K=gh -- sh -c SCRIPT`, to be spawned with pipes.
+fn masked_sh(sb: &Sandbox, script: &str) -> std::process::Command {
+    let mut cmd = sb.process();
+    cmd.args(["run", "--mask", "--env", "K=gh", "--", "sh", "-c", script]);
+    cmd
+}
+
 fn stdout(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
@@ -269,23 +276,15 @@ fn without_mask_sesame_execs_so_the_child_keeps_its_pid() {
 #[test]
 fn sigterm_to_sesame_with_mask_reaches_the_child() {
     let sb = vault_with_secrets();
-    let mut child = sb
-        .process()
-        .args([
-            "run",
-            "--mask",
-            "--env",
-            "K=gh",
-            "--",
-            "sh",
-            "-c",
-            // Short foreground sleeps: the trap runs as soon as the current one ends, and no
-            // background process is left holding the output pipes.
-            "trap 'echo got-term $K; exit 7' TERM; echo ready; while :; do sleep 0.1; done",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Short foreground sleeps: the trap runs as soon as the current one ends, and no background
+    // process is left holding the output pipes.
+    let mut child = masked_sh(
+        &sb,
+        "trap 'echo got-term $K; exit 7' TERM; echo ready; while :; do sleep 0.1; done",
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     assert_eq!(lines.next().unwrap().unwrap(), "ready");
     let pid = rustix::process::Pid::from_child(&child);
@@ -343,22 +342,14 @@ fn mask_conceals_values_split_across_writes_and_on_stderr() {
 #[test]
 fn mask_passes_prompts_on_without_waiting_for_a_newline() {
     let sb = vault_with_secrets();
-    let mut child = sb
-        .process()
-        .args([
-            "run",
-            "--mask",
-            "--env",
-            "K=gh",
-            "--",
-            "sh",
-            "-c",
-            "printf 'Continue? '; read answer; echo \"you said $answer\"",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = masked_sh(
+        &sb,
+        "printf 'Continue? '; read answer; echo \"you said $answer\"",
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut prompt = [0u8; 10];
     stdout.read_exact(&mut prompt).unwrap();
