@@ -8,9 +8,11 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod backup;
 pub mod cli;
 pub mod container;
 pub mod crypto;
+pub mod dotenv;
 pub mod error;
 pub mod format;
 pub mod hardening;
@@ -22,6 +24,7 @@ pub mod recovery;
 pub mod secret;
 pub mod store;
 pub mod supervise;
+pub mod transaction;
 pub mod units;
 pub mod usage;
 pub mod vault;

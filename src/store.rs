@@ -40,7 +40,7 @@ pub fn resolve_vault_path(flag: Option<PathBuf>) -> Result<PathBuf> {
     Ok(data_home.join("sesame").join("vault.sesame"))
 }
 
-fn folder_of(path: &Path) -> &Path {
+pub fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -2,19 +2,17 @@
 //! vault — read it (`unlock`), or change it under the write lock (`commit`).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::GlobalArgs;
 use crate::agent::client::AgentKey;
 use crate::container::{UnlockedVault, inspect};
 use crate::error::{Error, Result};
 use crate::secret::Passphrase;
-use crate::usage::{self, Event};
+use crate::transaction::{self, Committed};
+use crate::usage::Event;
 use crate::{input, store};
 
 use super::warn;
-
-const RECORD_LOCK_WAIT: Duration = Duration::from_secs(1);
 
 pub struct Context {
     pub path: PathBuf,
@@ -71,41 +69,31 @@ impl Context {
         Ok((unlocked, passphrase))
     }
 
-    /// Applies `change` to the newest vault under the write lock and saves it atomically.
-    ///
-    /// `unlocked` (from [`Context::unlock`], done before the lock so prompts and Argon2 do not
-    /// hold it) supplies the data key; the file is re-read under the lock, so a change another
-    /// process saved in the meantime is kept, not overwritten.
-    ///
-    /// `event` goes into the usage log once the vault is saved (a failure there only warns).
+    /// Applies `change` to the newest vault under the write lock and saves it
+    /// ([`transaction::transact`]); `unlocked` comes from [`Context::unlock`], done before the
+    /// lock so prompts and Argon2 do not hold it. Warnings from the best-effort steps are printed.
     pub fn commit<T>(
         &self,
         unlocked: UnlockedVault,
         event: Event,
         change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
     ) -> Result<T> {
-        let _lock = store::lock(&self.path)?;
-        let bytes = store::read(&self.path)?;
-        let mut current = unlocked.reopen(&bytes, &self.path)?;
-        let out = change(&mut current)?;
-        let file = current.seal()?;
-        store::write_atomic(&self.path, &file)?;
-        self.append_event(&current, &event);
+        let (out, done) = transaction::transact(&self.path, unlocked, event, change)?;
+        report(&done);
         Ok(out)
     }
 
-    /// Records a use (`run`, `get`) in the usage log, under the lock but waiting at most a second
-    /// for it: the log must never hold up the user's command. Failures only warn.
+    /// Records a use (`run`, `get`) in the usage log; a failure only warns.
     pub fn record(&self, unlocked: &UnlockedVault, event: Event) {
-        match store::lock_waiting(&self.path, RECORD_LOCK_WAIT) {
-            Ok(_lock) => self.append_event(unlocked, &event),
-            Err(e) => warn(format!("the usage log was not written: {e}")),
-        }
-    }
-
-    fn append_event(&self, unlocked: &UnlockedVault, event: &Event) {
-        if let Err(e) = usage::append(&self.path, unlocked, event) {
+        if let Err(e) = transaction::record(&self.path, unlocked, &event) {
             warn(format!("the usage log was not written: {e}"));
         }
+    }
+}
+
+/// Prints what a commit wants the user to know.
+pub fn report(done: &Committed) {
+    for warning in &done.warnings {
+        warn(warning);
     }
 }

@@ -8,8 +8,7 @@ use crate::container::UnlockedVault;
 use crate::crypto::KdfParams;
 use crate::error::{Error, Result};
 use crate::recovery::RecoveryCode;
-use crate::usage::{self, Event};
-use crate::{input, store, units};
+use crate::{input, store, transaction, units};
 
 /// `--kdf-memory`, `--kdf-iterations`, `--kdf-parallelism`.
 #[derive(Args)]
@@ -94,18 +93,11 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
             "the passphrase is empty; choose a long passphrase",
         ));
     }
-    store::ensure_folder(path)?;
-    let _lock = store::lock(path)?;
-    // Checked again under the lock: another `init` may have won the race.
-    if store::exists(path) && !args.force {
-        return Err(Error::VaultExists { path: path.clone() });
-    }
     let (mut vault, code) = UnlockedVault::create(&passphrase, kdf, !args.no_recovery)?;
-    store::write_atomic(path, &vault.seal()?)?;
-    // An agent of the replaced vault holds a key that opens nothing any more.
-    crate::agent::client::lock(path);
-    if let Err(e) = usage::append(path, &vault, &Event::new("init", Vec::new())) {
-        warn(format!("the usage log was not written: {e}"));
+    let done = transaction::create(path, &mut vault, args.force)?;
+    super::context::report(&done);
+    if let Some(kept) = &done.generation {
+        eprintln!("The replaced vault is kept as {}.", kept.display());
     }
     eprintln!(
         "Created {} (Argon2id {}).",

@@ -8,8 +8,8 @@ use crate::container::UnlockedVault;
 use crate::crypto::KdfParams;
 use crate::error::Result;
 use crate::recovery::RecoveryCode;
-use crate::usage::{self, Event};
-use crate::{input, store};
+use crate::usage::Event;
+use crate::{input, store, transaction};
 
 #[derive(Args)]
 pub struct PasswdArgs {
@@ -77,25 +77,18 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
     let kdf = args
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
-    // Not `Context::commit`: the usage log is sealed under the data key, so it is read with the
-    // old key and rewritten with the new one, after the vault, under the same lock.
-    let _lock = store::lock(&ctx.path)?;
-    let bytes = store::read(&ctx.path)?;
-    let mut current = unlocked.reopen(&bytes, &ctx.path)?;
-    let log = usage::read(&ctx.path, &current)?;
-    let (code, dropped) = current.rekey(&passphrase, kdf, !args.no_recovery)?;
-    store::write_atomic(&ctx.path, &current.seal()?)?;
-    let mut events = log.events;
-    events.push(Event::new("rekey", Vec::new()));
-    if let Err(e) = usage::rewrite(&ctx.path, &current, &events) {
-        super::warn(format!("the usage log could not be re-encrypted: {e}"));
-    }
-    if crate::agent::client::lock(&ctx.path) {
+    let event = Event::new("rekey", Vec::new());
+    let ((code, dropped, generation), done) =
+        transaction::transact_keys(&ctx.path, unlocked, event, |u| {
+            let (code, dropped) = u.rekey(&passphrase, kdf, !args.no_recovery)?;
+            Ok((code, dropped, u.header.key_generation))
+        })?;
+    super::context::report(&done);
+    if done.agent_stopped {
         eprintln!(
             "The agent of this vault held the old key and was stopped; `sesame unlock` again."
         );
     }
-    let generation = current.header.key_generation;
     eprintln!(
         "New data key (generation {generation}); every secret is re-encrypted and the old \
          recovery code no longer works."

@@ -361,8 +361,17 @@ fn no_plaintext_value_is_left_anywhere_under_the_vault_folder() {
     sb.cmd().args(["rm", "two"]).assert().success();
     let folder = sb.vault.parent().unwrap();
     let mut files = 0;
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
+    // Every file under the folder, the automatic generations in backups/auto included.
+    let mut paths = vec![folder.to_path_buf()];
+    let mut all = Vec::new();
+    while let Some(path) = paths.pop() {
+        if path.is_dir() {
+            paths.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            all.push(path);
+        }
+    }
+    for path in all {
         let bytes = std::fs::read(&path).unwrap();
         files += 1;
         for v in values {
@@ -374,6 +383,9 @@ fn no_plaintext_value_is_left_anywhere_under_the_vault_folder() {
         }
         assert!(!bytes.windows(PASS.len()).any(|w| w == PASS.as_bytes()));
     }
-    assert!(files >= 2, "expected the vault and its lock file");
+    assert!(
+        files >= 6,
+        "expected the vault, its lock file, its log and automatic generations"
+    );
     assert_eq!(mode(&sb.vault), 0o600);
 }

@@ -1,0 +1,236 @@
+//! Copies of the vault file (`docs/BACKUPS.md`): the automatic generation kept before every
+//! write, manual `backup` copies, and the list `backups` shows.
+//!
+//! A copy is the vault file byte for byte, so it is exactly as protected as the vault and opens
+//! with the passphrase (and recovery code) that opened the vault when it was made. Copies live in
+//! `<vault folder>/backups/` (manual) and `<vault folder>/backups/auto/` (generations), folders
+//! 0700 and files 0600, each written atomically and read back before it counts.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::container::inspect;
+use crate::error::{Error, Result};
+use crate::format::Header;
+use crate::store;
+
+/// Generations kept when `SESAME_AUTO_BACKUPS` is not set.
+pub const DEFAULT_AUTO_BACKUPS: usize = 10;
+/// The most generations `SESAME_AUTO_BACKUPS` may ask for.
+pub const MAX_AUTO_BACKUPS: usize = 1000;
+/// The extension of every copy.
+pub const EXTENSION: &str = "sesame";
+
+/// `<vault folder>/backups`.
+pub fn folder(vault: &Path) -> PathBuf {
+    store::folder_of(vault).join("backups")
+}
+
+/// `<vault folder>/backups/auto`.
+pub fn auto_folder(vault: &Path) -> PathBuf {
+    folder(vault).join("auto")
+}
+
+/// The vault's file name without its extension: `vault` for `vault.sesame`.
+fn stem(vault: &Path) -> String {
+    vault
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "vault".to_string())
+}
+
+/// How many generations to keep: `SESAME_AUTO_BACKUPS` (0 turns them off), else 10.
+pub fn auto_keep() -> Result<usize> {
+    match std::env::var("SESAME_AUTO_BACKUPS") {
+        Ok(text) if !text.trim().is_empty() => match text.trim().parse::<usize>() {
+            Ok(n) if n <= MAX_AUTO_BACKUPS => Ok(n),
+            _ => Err(Error::usage(format!(
+                "SESAME_AUTO_BACKUPS must be a number from 0 (off) to {MAX_AUTO_BACKUPS}, got {text:?}"
+            ))),
+        },
+        _ => Ok(DEFAULT_AUTO_BACKUPS),
+    }
+}
+
+/// `20261125T161500Z` (or with milliseconds, `20261125T161500.123Z`): sortable, no `:` (which
+/// some file systems and sync tools refuse).
+fn stamp(time: SystemTime, millis: bool) -> String {
+    let text = if millis {
+        humantime::format_rfc3339_millis(time).to_string()
+    } else {
+        humantime::format_rfc3339_seconds(time).to_string()
+    };
+    text.chars().filter(|c| !matches!(c, '-' | ':')).collect()
+}
+
+/// `folder/<stem>-<stamp>.sesame`, with `-2`, `-3`… when that name is taken.
+fn fresh_name(folder: &Path, stem: &str, stamp: &str) -> PathBuf {
+    let mut candidate = folder.join(format!("{stem}-{stamp}.{EXTENSION}"));
+    let mut n = 2;
+    while store::exists(&candidate) {
+        candidate = folder.join(format!("{stem}-{stamp}-{n}.{EXTENSION}"));
+        n += 1;
+    }
+    candidate
+}
+
+fn ensure_private_folder(folder: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder)
+        .map_err(|e| Error::io(format!("cannot create folder {}", folder.display()), e))
+}
+
+/// Writes `bytes` to `dest` atomically (0600), then reads it back and checks it is the same
+/// bytes and a well-formed vault. A copy that fails the check is removed and reported.
+fn write_checked(dest: &Path, bytes: &[u8]) -> Result<()> {
+    store::write_atomic(dest, bytes)?;
+    let back = store::read(dest)?;
+    if back != bytes {
+        let _ = fs::remove_file(dest);
+        return Err(Error::io(
+            format!("the copy {} did not read back as written", dest.display()),
+            std::io::Error::other("read-back mismatch"),
+        ));
+    }
+    inspect(&back, dest)?;
+    Ok(())
+}
+
+/// Keeps `bytes` (the vault about to be replaced) as the newest automatic generation and prunes
+/// the oldest beyond [`auto_keep`]. `None` when generations are turned off.
+pub fn keep_generation(vault: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
+    let keep = auto_keep()?;
+    if keep == 0 {
+        return Ok(None);
+    }
+    let folder = auto_folder(vault);
+    ensure_private_folder(&folder)?;
+    let dest = fresh_name(&folder, &stem(vault), &stamp(SystemTime::now(), true));
+    write_checked(&dest, bytes).map_err(|e| {
+        Error::io(
+            format!(
+                "the vault was not changed: keeping its previous version in {} failed ({e}); \
+                 free some space, or set SESAME_AUTO_BACKUPS=0 to write without one",
+                folder.display()
+            ),
+            std::io::Error::other("automatic backup failed"),
+        )
+    })?;
+    let mut copies = copies_in(&folder, &stem(vault));
+    copies.sort_by(|a, b| b.modified.cmp(&a.modified).then(b.path.cmp(&a.path)));
+    for old in copies.iter().skip(keep) {
+        let _ = fs::remove_file(&old.path);
+    }
+    Ok(Some(dest))
+}
+
+/// Where `backup [DEST]` writes: DEST if it names a file, a fresh name inside DEST if it is a
+/// folder, else a fresh name in `<vault folder>/backups/`.
+pub fn destination(vault: &Path, dest: Option<&Path>) -> Result<PathBuf> {
+    let now = SystemTime::now();
+    let name_in = |folder: &Path| -> Result<PathBuf> {
+        ensure_private_folder(folder)?;
+        Ok(fresh_name(folder, &stem(vault), &stamp(now, false)))
+    };
+    match dest {
+        None => name_in(&folder(vault)),
+        Some(d) if d.is_dir() => name_in(d),
+        Some(d) if store::exists(d) => Err(Error::usage(format!(
+            "{} already exists; name a new file or a folder",
+            d.display()
+        ))),
+        Some(d) => Ok(d.to_path_buf()),
+    }
+}
+
+/// Writes a manual copy of `bytes` (the vault as read) to `dest` and checks it.
+pub fn write_copy(vault: &Path, bytes: &[u8], dest: &Path) -> Result<()> {
+    let same = fs::canonicalize(vault)
+        .ok()
+        .zip(dest.parent().and_then(|p| fs::canonicalize(p).ok()))
+        .is_some_and(|(v, parent)| dest.file_name().is_some_and(|n| v == parent.join(n)));
+    if same {
+        return Err(Error::usage("the backup cannot be the vault itself"));
+    }
+    write_checked(dest, bytes)
+}
+
+/// Automatic or made by `backup`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyKind {
+    Automatic,
+    Manual,
+}
+
+/// A copy found on disk, with what can be read without a key.
+pub struct Copy {
+    pub path: PathBuf,
+    pub kind: CopyKind,
+    pub size: u64,
+    /// Seconds since the epoch (the file's modification time: when it was written).
+    pub modified: i64,
+    /// The header, when the copy is well-formed.
+    pub header: Option<Header>,
+}
+
+/// Copies of the vault named `stem` in `folder` (regular files `<stem>-<digits>…​.sesame`).
+fn copies_in(folder: &Path, stem: &str) -> Vec<Copy> {
+    let Ok(entries) = fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let prefix = format!("{stem}-");
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name
+            .strip_prefix(&prefix)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            && name.ends_with(&format!(".{EXTENSION}"));
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        if !ours || !meta.is_file() {
+            continue;
+        }
+        out.push(Copy {
+            path: entry.path(),
+            kind: CopyKind::Automatic,
+            size: meta.len(),
+            modified: modified_secs(&meta),
+            header: None,
+        });
+    }
+    out
+}
+
+fn modified_secs(meta: &fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(meta.mtime(), |d| {
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Every copy sesame knows of `vault` (automatic and in `backups/`), newest first, with the
+/// header of each that parses.
+pub fn list(vault: &Path) -> Vec<Copy> {
+    let stem = stem(vault);
+    let mut all = copies_in(&auto_folder(vault), &stem);
+    for mut copy in copies_in(&folder(vault), &stem) {
+        copy.kind = CopyKind::Manual;
+        all.push(copy);
+    }
+    for copy in &mut all {
+        copy.header = store::read(&copy.path)
+            .ok()
+            .and_then(|bytes| inspect(&bytes, &copy.path).ok().map(|p| p.header));
+    }
+    all.sort_by(|a, b| b.modified.cmp(&a.modified).then(b.path.cmp(&a.path)));
+    all
+}

@@ -1,0 +1,187 @@
+//! The one way a vault file is written (`docs/BACKUPS.md`, "One transaction").
+//!
+//! A [`Transaction`] takes the write lock and reads the vault as it is now; its `commit` keeps
+//! that file as an automatic generation, replaces the vault atomically, updates the usage log and,
+//! when the keys changed, stops the vault's agent. `add`, `rotate`, `import`, `passwd`, `rekey`,
+//! `init` and `restore` all go through it, so none of them can skip a step. The library never
+//! prints: what deserves a warning comes back in [`Committed::warnings`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::container::UnlockedVault;
+use crate::error::{Error, Result};
+use crate::store::{self, WriteLock};
+use crate::usage::{self, Event};
+use crate::{agent, backup};
+
+/// How long recording a use (`get`, `run`) waits for the lock: the log must never hold up the
+/// user's command.
+const RECORD_LOCK_WAIT: Duration = Duration::from_secs(1);
+
+/// The write lock, and the vault file as it was when the lock was taken.
+pub struct Transaction {
+    path: PathBuf,
+    current: Option<Vec<u8>>,
+    _lock: WriteLock,
+}
+
+/// What happens to the usage log when a transaction commits.
+pub enum LogUpdate {
+    /// One more record, sealed under the committed vault's key.
+    Append(Event),
+    /// The whole log re-sealed under a new key (`rekey`): these events, oldest first.
+    Rewrite(Vec<Event>),
+}
+
+/// What a commit did besides replacing the vault.
+#[derive(Default)]
+pub struct Committed {
+    /// The automatic generation that now holds the replaced vault, if one was kept.
+    pub generation: Option<PathBuf>,
+    /// True when a running agent was stopped because it held keys of the replaced file.
+    pub agent_stopped: bool,
+    /// Best-effort steps that failed (the usage log); the vault itself was written.
+    pub warnings: Vec<String>,
+}
+
+impl Transaction {
+    /// Takes the write lock (waiting as `store::lock` does) and reads the vault, if there is one.
+    pub fn begin(path: &Path) -> Result<Transaction> {
+        let lock = store::lock(path)?;
+        let current = if store::exists(path) {
+            Some(store::read(path)?)
+        } else {
+            None
+        };
+        Ok(Transaction {
+            path: path.to_path_buf(),
+            current,
+            _lock: lock,
+        })
+    }
+
+    /// The vault's bytes as read under the lock; `None` when there is no vault yet.
+    pub fn current(&self) -> Option<&[u8]> {
+        self.current.as_deref()
+    }
+
+    /// The vault's bytes, or "no vault" (exit 5) for commands that change an existing one.
+    pub fn require_current(&self) -> Result<&[u8]> {
+        self.current().ok_or_else(|| Error::VaultNotFound {
+            path: self.path.clone(),
+        })
+    }
+
+    /// Replaces the vault with `file` (the sealed form of `vault`): the old file is kept as a
+    /// generation first, then the new one is written atomically, then the log is updated under
+    /// `vault`'s key. With `stop_agent`, an agent of this vault is told to lock.
+    pub fn commit(
+        self,
+        file: &[u8],
+        vault: &UnlockedVault,
+        log: LogUpdate,
+        stop_agent: bool,
+    ) -> Result<Committed> {
+        let mut done = Committed::default();
+        if let Some(old) = &self.current {
+            done.generation = backup::keep_generation(&self.path, old)?;
+        }
+        store::write_atomic(&self.path, file)?;
+        let logged = match &log {
+            LogUpdate::Append(event) => usage::append(&self.path, vault, event),
+            LogUpdate::Rewrite(events) => usage::rewrite(&self.path, vault, events),
+        };
+        if let Err(e) = logged {
+            done.warnings
+                .push(format!("the usage log was not written: {e}"));
+        }
+        if stop_agent {
+            done.agent_stopped = agent::client::lock(&self.path);
+        }
+        Ok(done)
+    }
+}
+
+/// Applies `change` to the newest vault under the write lock and saves it: the everyday write.
+///
+/// `unlocked` (opened before the lock, so prompts and Argon2 do not hold it) supplies the key; the
+/// file is re-read under the lock, so a change another process saved in the meantime is kept.
+/// `event` goes into the usage log.
+pub fn transact<T>(
+    path: &Path,
+    unlocked: UnlockedVault,
+    event: Event,
+    change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
+) -> Result<(T, Committed)> {
+    let tx = Transaction::begin(path)?;
+    let mut current = unlocked.reopen(tx.require_current()?, path)?;
+    let out = change(&mut current)?;
+    let file = current.seal()?;
+    let done = tx.commit(&file, &current, LogUpdate::Append(event), false)?;
+    Ok((out, done))
+}
+
+/// Like [`transact`] for a change of the vault's own keys (`rekey`): the usage log is read with
+/// the old key before `change` and re-sealed with the new one, and the agent, which holds the
+/// old key, is stopped.
+pub fn transact_keys<T>(
+    path: &Path,
+    unlocked: UnlockedVault,
+    event: Event,
+    change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
+) -> Result<(T, Committed)> {
+    let tx = Transaction::begin(path)?;
+    let mut current = unlocked.reopen(tx.require_current()?, path)?;
+    let log = usage::read(path, &current)?;
+    let out = change(&mut current)?;
+    let file = current.seal()?;
+    let mut events = log.events;
+    events.push(event);
+    let mut done = tx.commit(&file, &current, LogUpdate::Rewrite(events), true)?;
+    if let Some(problem) = log.problem {
+        done.warnings
+            .push(format!("before re-encrypting the usage log: {problem}"));
+    }
+    Ok((out, done))
+}
+
+/// Writes a new vault (`init`); an existing one is replaced only with `force` (and then kept as
+/// a generation, and its agent stopped).
+pub fn create(path: &Path, vault: &mut UnlockedVault, force: bool) -> Result<Committed> {
+    store::ensure_folder(path)?;
+    let tx = Transaction::begin(path)?;
+    // Checked under the lock: another `init` may have won the race.
+    if store::exists(path) && !force {
+        return Err(Error::VaultExists {
+            path: path.to_path_buf(),
+        });
+    }
+    let file = vault.seal()?;
+    tx.commit(
+        &file,
+        vault,
+        LogUpdate::Append(Event::new("init", Vec::new())),
+        true,
+    )
+}
+
+/// Replaces the vault with `file` exactly as it is (`restore`). `opened` is `file` opened (its
+/// key seals the log record). The replaced vault is kept as a generation and its agent stopped.
+pub fn restore(
+    path: &Path,
+    file: &[u8],
+    opened: &UnlockedVault,
+    event: Event,
+) -> Result<Committed> {
+    store::ensure_folder(path)?;
+    let tx = Transaction::begin(path)?;
+    tx.commit(file, opened, LogUpdate::Append(event), true)
+}
+
+/// Records a use (`run`, `get`) in the usage log, waiting at most a second for the lock. An
+/// error is for a warning only: the user's command goes on.
+pub fn record(path: &Path, unlocked: &UnlockedVault, event: &Event) -> Result<()> {
+    let _lock = store::lock_waiting(path, RECORD_LOCK_WAIT)?;
+    usage::append(path, unlocked, event)
+}
