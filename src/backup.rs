@@ -122,7 +122,7 @@ pub fn keep_generation(vault: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
         )
     })?;
     let mut copies = copies_in(&folder, &stem(vault));
-    copies.sort_by(|a, b| b.modified.cmp(&a.modified).then(b.path.cmp(&a.path)));
+    copies.sort_by(|a, b| b.order.cmp(&a.order).then(b.path.cmp(&a.path)));
     for old in copies.iter().skip(keep) {
         let _ = fs::remove_file(&old.path);
     }
@@ -174,6 +174,8 @@ pub struct Copy {
     pub size: u64,
     /// Seconds since the epoch (the file's modification time: when it was written).
     pub modified: i64,
+    /// The same in nanoseconds, to order copies written within one second.
+    order: u128,
     /// The header, when the copy is well-formed.
     pub header: Option<Header>,
 }
@@ -202,6 +204,11 @@ fn copies_in(folder: &Path, stem: &str) -> Vec<Copy> {
             kind: CopyKind::Automatic,
             size: meta.len(),
             modified: modified_secs(&meta),
+            order: meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos()),
             header: None,
         });
     }
@@ -231,6 +238,6 @@ pub fn list(vault: &Path) -> Vec<Copy> {
             .ok()
             .and_then(|bytes| inspect(&bytes, &copy.path).ok().map(|p| p.header));
     }
-    all.sort_by(|a, b| b.modified.cmp(&a.modified).then(b.path.cmp(&a.path)));
+    all.sort_by(|a, b| b.order.cmp(&a.order).then(b.path.cmp(&a.path)));
     all
 }

@@ -157,26 +157,25 @@ impl UnlockedVault {
         key_holder: Box<dyn KeyHolder>,
         path: &Path,
     ) -> Result<Self> {
-        let header = parsed.header;
-        let key = key_holder.subkey(&header.payload_salt, Purpose::Payload)?;
-        let plaintext = crypto::open(
-            &key,
-            &header.payload_nonce,
-            parsed.header_bytes,
-            parsed.ciphertext,
-        )
-        .ok_or_else(|| Error::Tampered {
-            path: path.to_path_buf(),
-        })?;
-        let vault = codec::decode(&plaintext).map_err(|reason| Error::NotAVault {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        let vault = decrypt_payload(&parsed, key_holder.as_ref(), path)?;
         Ok(UnlockedVault {
-            header,
+            header: parsed.header,
             key: key_holder,
             vault,
         })
+    }
+
+    /// Opens another file of this vault with the same key generation (a backup, an automatic
+    /// generation) with the key already held: no Argon2. `None` when `bytes` belong to another
+    /// vault or key generation, which this key cannot open.
+    pub fn open_copy(&self, bytes: &[u8], path: &Path) -> Result<Option<Vault>> {
+        let parsed = inspect(bytes, path)?;
+        if parsed.header.vault_id != self.header.vault_id
+            || parsed.header.key_generation != self.header.key_generation
+        {
+            return Ok(None);
+        }
+        decrypt_payload(&parsed, self.key.as_ref(), path).map(Some)
     }
 
     /// Seals the current contents into the bytes of a complete file, under a fresh payload salt
@@ -296,6 +295,25 @@ impl UnlockedVault {
         };
         Ok((code, dropped))
     }
+}
+
+/// Authenticates and decrypts a parsed file's payload (AAD = the whole header) and decodes it.
+fn decrypt_payload(parsed: &ParsedFile<'_>, holder: &dyn KeyHolder, path: &Path) -> Result<Vault> {
+    let header = &parsed.header;
+    let key = holder.subkey(&header.payload_salt, Purpose::Payload)?;
+    let plaintext = crypto::open(
+        &key,
+        &header.payload_nonce,
+        parsed.header_bytes,
+        parsed.ciphertext,
+    )
+    .ok_or_else(|| Error::Tampered {
+        path: path.to_path_buf(),
+    })?;
+    codec::decode(&plaintext).map_err(|reason| Error::NotAVault {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 /// Puts `new` where the first slot matching `is_old` was (or at the end), removing the others.

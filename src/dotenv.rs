@@ -46,6 +46,8 @@ pub fn is_name(name: &str) -> bool {
 pub fn parse(text: &str) -> Result<Parsed, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut entries: Vec<Entry> = Vec::new();
+    // Name → index in `entries`, so a 10,000-line file is not compared line by line.
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut warnings = Vec::new();
     let mut rest = text;
     let mut line = 1usize;
@@ -88,18 +90,25 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
             }
             _ => Zeroizing::new(unquoted(value_start).to_string()),
         };
-        if let Some(at) = entries.iter().position(|e| e.name == name) {
-            warnings.push(format!(
-                "line {start}: {name} was already set on line {}; the later value wins",
-                entries[at].line
-            ));
-            entries.remove(at);
-        }
-        entries.push(Entry {
+        let entry = Entry {
             name: name.to_string(),
             value,
             line: start,
-        });
+        };
+        match index.get(name) {
+            Some(&at) => {
+                warnings.push(format!(
+                    "line {start}: {name} was already set on line {}; the later value wins",
+                    entries[at].line
+                ));
+                // Keep the first position so the file's order is kept; the later value wins.
+                entries[at] = entry;
+            }
+            None => {
+                index.insert(name.to_string(), entries.len());
+                entries.push(entry);
+            }
+        }
     }
     Ok(Parsed { entries, warnings })
 }

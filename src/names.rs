@@ -10,7 +10,7 @@ pub const MAX_ENV_NAME_LEN: usize = 128;
 
 const LABEL_RULE: &str =
     "a label is 1-128 characters of A-Z a-z 0-9 . _ / -, starting with a letter or digit";
-const ENV_RULE: &str = "an environment variable name is upper-case letters, digits and _, not starting with a digit (at most 128 characters)";
+const ENV_RULE: &str = "an environment variable name is letters, digits and _, not starting with a digit (at most 128 characters)";
 
 /// A secret's label, such as `openai/prod`. Case-sensitive.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -86,7 +86,7 @@ impl std::fmt::Display for Label {
     }
 }
 
-/// An environment variable name: `[A-Z_][A-Z0-9_]*`.
+/// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*` (SPEC: `TF_VAR_db_password` is fine).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EnvName(String);
@@ -114,10 +114,8 @@ impl EnvName {
 
 fn check_env_name(s: &str) -> std::result::Result<(), &'static str> {
     let ok_len = (1..=MAX_ENV_NAME_LEN).contains(&s.len());
-    let ok_first = s.starts_with(|c: char| c.is_ascii_uppercase() || c == '_');
-    let ok_chars = s
-        .chars()
-        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    let ok_first = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let ok_chars = s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok_len && ok_first && ok_chars {
         Ok(())
     } else {
@@ -188,10 +186,18 @@ mod tests {
 
     #[test]
     fn env_names_follow_the_spec_rule() {
-        for good in ["A", "_", "OPENAI_KEY", "_9"] {
+        for good in [
+            "A",
+            "_",
+            "OPENAI_KEY",
+            "_9",
+            "a",
+            "TF_VAR_db_password",
+            "https_proxy",
+        ] {
             assert!(EnvName::parse(good).is_ok(), "{good}");
         }
-        for bad in ["", "9A", "a", "A-B", "A B"] {
+        for bad in ["", "9A", "A-B", "A B", "é"] {
             assert!(EnvName::parse(bad).is_err(), "{bad}");
         }
     }

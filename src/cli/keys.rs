@@ -49,11 +49,8 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
     set_new_passphrase(ctx, unlocked, kdf, "passwd")?;
-    eprintln!(
-        "Passphrase changed (Argon2id {}). Copies of the vault made before now still open with the \
-         old passphrase.",
-        describe_kdf(kdf)
-    );
+    eprintln!("Passphrase changed (Argon2id {}).", describe_kdf(kdf));
+    warn_about_old_copies(ctx, "passphrase");
     Ok(())
 }
 
@@ -98,8 +95,37 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
             "{dropped} key slot(s) of a kind this build does not know wrapped the old key and were removed"
         ));
     }
+    warn_about_old_copies(ctx, "passphrase and recovery code");
     if let Some(code) = code {
         show_recovery_code(&code);
     }
     Ok(())
+}
+
+/// After a key change: how many copies still open with what was just replaced.
+fn warn_about_old_copies(ctx: &Context, what: &str) {
+    let current = store::read(&ctx.path).ok().and_then(|b| {
+        crate::container::inspect(&b, &ctx.path)
+            .ok()
+            .map(|p| p.header)
+    });
+    let old = crate::backup::list(&ctx.path)
+        .iter()
+        .filter(|c| {
+            matches!(
+                super::backup::opens_with(c.header.as_ref(), current.as_ref()),
+                "an older passphrase" | "an older key (before rekey)"
+            )
+        })
+        .count();
+    if old > 0 {
+        eprintln!(
+            "{old} cop{} of the vault in {} still open{} with the old {what}; \
+             `sesame backups --prune` removes {}.",
+            if old == 1 { "y" } else { "ies" },
+            crate::backup::folder(&ctx.path).display(),
+            if old == 1 { "s" } else { "" },
+            if old == 1 { "it" } else { "them" },
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! into library calls and prints the result. Rendering lives here; rules live in the library.
 
 mod agent;
+mod backup;
 mod context;
+mod dotenv;
 mod init;
 mod keys;
 mod lifecycle;
@@ -25,7 +27,8 @@ use crate::error::Result;
     long_about = "sesame keeps API keys and tokens in one encrypted file (Argon2id + AES-256-GCM) \
                   and hands them to programs without writing them to disk or to a command line.",
     after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 wrong passphrase, 4 damaged or not a vault, \
-                  5 vault or label not found, 6 vault busy, 10 rotation overdue."
+                  5 vault or label not found, 6 vault busy, 10 rotation overdue, 126 command not \
+                  executable, 127 command not found."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -87,6 +90,18 @@ pub enum Command {
     Profile(run::ProfileCommand),
     /// Usage and change events: what was injected into which program, and when
     Log(run::LogArgs),
+    /// Write a checked, encrypted copy of the vault
+    Backup(backup::BackupArgs),
+    /// List the copies sesame knows (automatic and manual), newest first
+    Backups(backup::BackupsArgs),
+    /// Check a vault file: its structure, and with a key every secret
+    Verify(backup::VerifyArgs),
+    /// Replace the vault with a copy (the current one is kept)
+    Restore(backup::RestoreArgs),
+    /// Add the secrets of a .env file, in one write
+    Import(dotenv::ImportArgs),
+    /// Print dotenv lines: references (safe to commit), or values with --plaintext
+    Export(dotenv::ExportArgs),
     /// Start an agent that holds the key, so later commands need no passphrase
     Unlock(agent::UnlockArgs),
     /// Stop the agent for this vault (or every agent, with --all) and wipe its key
@@ -117,6 +132,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Run(args) => return run::run(&ctx, args),
         Command::Profile(command) => run::profile(&ctx, command),
         Command::Log(args) => run::log(&ctx, args),
+        Command::Backup(args) => backup::backup(&ctx, args),
+        Command::Backups(args) => backup::backups(&ctx, args),
+        Command::Verify(args) => backup::verify(&ctx, args),
+        Command::Restore(args) => backup::restore(&ctx, args),
+        Command::Import(args) => dotenv::import(&ctx, args),
+        Command::Export(args) => dotenv::export(&ctx, args),
         Command::Unlock(args) => agent::unlock(&ctx, args),
         Command::Lock(args) => agent::lock(&ctx, args),
         Command::Status(args) => agent::status(&ctx, args),

@@ -76,7 +76,7 @@ fn env_file_lines_select_secrets_and_bad_lines_name_their_number() {
             "not a sesame:// reference",
         ),
         ("# c\nno equals sign\n", 2, "no `=`"),
-        ("lower=sesame://gh\n", 1, "environment variable name"),
+        ("9lead=sesame://gh\n", 1, "environment variable name"),
         ("A=sesame://bad label\n", 1, "invalid label"),
     ] {
         std::fs::write(&file, content).unwrap();

@@ -116,7 +116,7 @@ fn invalid_labels_and_env_names_exit_2_naming_the_rule() {
             "invalid label",
         );
     }
-    for env in ["lower", "9LEAD", "A-B", ""] {
+    for env in ["9lead", "9LEAD", "A-B", ""] {
         fails(
             sb.cmd()
                 .args(["add", "ok", "--env", env])
