@@ -104,8 +104,10 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
     store::write_atomic(path, &vault.seal()?)?;
     // An agent of the replaced vault holds a key that opens nothing any more.
     crate::agent::client::lock(path);
-    if let Err(e) = usage::append(path, &vault, &Event::new("init", Vec::new())) {
-        warn(format!("the usage log was not written: {e}"));
+    match usage::append(path, &vault, &Event::new("init", Vec::new())) {
+        Ok(None) => {}
+        Ok(Some(aside)) => warn(aside),
+        Err(e) => warn(format!("the usage log was not written: {e}")),
     }
     eprintln!(
         "Created {} (Argon2id {}).",

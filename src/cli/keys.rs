@@ -78,17 +78,23 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
     // Not `Context::commit`: the usage log is sealed under the data key, so it is read with the
-    // old key and rewritten with the new one, after the vault, under the same lock.
+    // old key and re-sealed with the new one under the same lock. The new log is written (to a
+    // temp file) before the vault and renamed into place right after it: a crash in between
+    // leaves the new vault with the old log, which the next append keeps aside, never appends to.
     let _lock = store::lock(&ctx.path)?;
     let bytes = store::read(&ctx.path)?;
     let mut current = unlocked.reopen(&bytes, &ctx.path)?;
-    let log = usage::read(&ctx.path, &current)?;
+    let log =
+        usage::read(&ctx.path, &current).unwrap_or_else(|e| usage::LogContents::unreadable(&e));
     let (code, dropped) = current.rekey(&passphrase, kdf, !args.no_recovery)?;
+    let resealed = usage::reseal(&ctx.path, &current, log, Event::new("rekey", Vec::new()))
+        .inspect_err(|e| super::warn(format!("the usage log could not be re-encrypted: {e}")))
+        .ok();
     store::write_atomic(&ctx.path, &current.seal()?)?;
-    let mut events = log.events;
-    events.push(Event::new("rekey", Vec::new()));
-    if let Err(e) = usage::rewrite(&ctx.path, &current, &events) {
-        super::warn(format!("the usage log could not be re-encrypted: {e}"));
+    match resealed.map(usage::Resealed::commit) {
+        None | Some(Ok(None)) => {}
+        Some(Ok(Some(aside))) => super::warn(aside),
+        Some(Err(e)) => super::warn(format!("the usage log could not be re-encrypted: {e}")),
     }
     if crate::agent::client::lock(&ctx.path) {
         eprintln!(
