@@ -87,18 +87,17 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 /// is then checked on the opened file, so it cannot change between the check and the use.
 pub fn open_regular(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
     let flags = (OFlags::NOFOLLOW | OFlags::NONBLOCK).bits();
-    let file =
-        options.custom_flags(flags as i32).open(path).map_err(|e| {
-            match Errno::from_io_error(&e) {
-                Some(Errno::LOOP) => io::Error::new(
-                    ErrorKind::InvalidInput,
-                    "it is a symbolic link, which sesame does not follow here",
-                ),
-                // Opening a socket, or a FIFO for writing with no reader.
-                Some(Errno::NXIO) => io::Error::new(ErrorKind::InvalidInput, NOT_REGULAR),
-                _ => e,
-            }
-        })?;
+    let file = options.custom_flags(flags as i32).open(path).map_err(|e| {
+        match Errno::from_io_error(&e) {
+            Some(Errno::LOOP) => io::Error::new(
+                ErrorKind::InvalidInput,
+                "it is a symbolic link, which sesame does not follow here",
+            ),
+            // Opening a socket, or a FIFO for writing with no reader.
+            Some(Errno::NXIO) => io::Error::new(ErrorKind::InvalidInput, NOT_REGULAR),
+            _ => e,
+        }
+    })?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(io::Error::new(ErrorKind::InvalidInput, "it is a folder"));
