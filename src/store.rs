@@ -2,14 +2,19 @@
 //! durable replace (temp file in the same folder, fsync, rename, fsync the folder).
 //!
 //! The lock is a separate `<vault>.lock` file, never the vault itself: the rename replaces the
-//! vault's inode, so a lock on it would protect nothing.
+//! vault's inode, so a lock on it would protect nothing. Files are opened through no symlink and
+//! only if regular: whoever can write the folder must not be able to aim sesame at another file.
 
+use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use rustix::fs::OFlags;
+use rustix::io::Errno;
 
 use crate::error::{Error, Result};
 use crate::format::MAX_FILE_LEN;
@@ -17,9 +22,30 @@ use crate::format::MAX_FILE_LEN;
 /// How long a writer waits for another one before giving up with exit 6.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
 
+/// Random characters in a temp file's name (`.<name>.XXXXXX.tmp`); stale ones are recognized by it.
+const TEMP_RAND_LEN: usize = 6;
+
 /// The vault path: `--vault`, else `SESAME_VAULT`, else `$XDG_DATA_HOME/sesame/vault.sesame`,
-/// else `~/.local/share/sesame/vault.sesame`.
+/// else `~/.local/share/sesame/vault.sesame`; a symlink to an existing file is resolved
+/// ([`follow_link`]).
 pub fn resolve_vault_path(flag: Option<PathBuf>) -> Result<PathBuf> {
+    named_vault_path(flag).map(follow_link)
+}
+
+/// If `path` is a symbolic link to an existing file, that file's canonical path; else `path`.
+///
+/// Everything is then derived from the file the link reaches: the lock, the usage log and the
+/// temp file live beside it, and a write replaces it, not the link. So a link to a synced copy
+/// keeps receiving changes, and every path that reaches one vault takes the same lock. A link
+/// whose target is missing is kept as named: reading it fails, and `init` refuses to replace it.
+pub fn follow_link(path: PathBuf) -> PathBuf {
+    match fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&path).unwrap_or(path),
+        _ => path,
+    }
+}
+
+fn named_vault_path(flag: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(path) = flag {
         return Ok(path);
     }
@@ -53,6 +79,54 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Opens `path` through no symlink, without blocking on a FIFO, and only if it is a regular file.
+///
+/// `O_NOFOLLOW` makes a symlink at `path` fail (`ELOOP`) instead of being followed: someone who can
+/// write the folder could otherwise make sesame create or append to any file the user can write.
+/// `O_NONBLOCK` makes opening a FIFO return at once (it has no effect on regular files); the type
+/// is then checked on the opened file, so it cannot change between the check and the use.
+pub fn open_regular(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
+    let flags = (OFlags::NOFOLLOW | OFlags::NONBLOCK).bits();
+    let file = options.custom_flags(flags as i32).open(path).map_err(|e| {
+        match Errno::from_io_error(&e) {
+            Some(Errno::LOOP) => io::Error::new(
+                ErrorKind::InvalidInput,
+                "it is a symbolic link, which sesame does not follow here",
+            ),
+            // Opening a socket, or a FIFO for writing with no reader.
+            Some(Errno::NXIO) => io::Error::new(ErrorKind::InvalidInput, NOT_REGULAR),
+            _ => e,
+        }
+    })?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::new(ErrorKind::InvalidInput, "it is a folder"));
+    }
+    if !meta.is_file() {
+        return Err(io::Error::new(ErrorKind::InvalidInput, NOT_REGULAR));
+    }
+    Ok(file)
+}
+
+const NOT_REGULAR: &str = "it is not a regular file (a FIFO, device or socket)";
+
+/// A warning to show when the vault's folder can be written by group or others: they could
+/// replace or delete the vault, and plant files (or symlinks) where sesame keeps its lock, log
+/// and temp files. `None` when the folder is private or does not exist yet.
+pub fn folder_warning(path: &Path) -> Option<String> {
+    let folder = folder_of(path);
+    let meta = fs::metadata(folder).ok()?;
+    if meta.permissions().mode() & 0o022 == 0 {
+        return None;
+    }
+    Some(format!(
+        "the vault's folder {} can be written by other users, who could replace the vault or \
+         the files beside it; run `chmod 700 {}`",
+        folder.display(),
+        folder.display()
+    ))
+}
+
 /// Creates the vault's folder (mode 0700) if it does not exist. An existing folder is left as it is.
 pub fn ensure_folder(path: &Path) -> Result<()> {
     let folder = folder_of(path);
@@ -83,13 +157,15 @@ pub fn lock(path: &Path) -> Result<WriteLock> {
 /// Takes the write lock, waiting at most `wait`.
 pub fn lock_waiting(path: &Path, wait: Duration) -> Result<WriteLock> {
     let lock_path = sibling(path, ".lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&lock_path)
-        .map_err(|e| Error::io(format!("cannot open lock file {}", lock_path.display()), e))?;
+    let file = open_regular(
+        &lock_path,
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600),
+    )
+    .map_err(|e| Error::io(format!("cannot open lock file {}", lock_path.display()), e))?;
     let start = Instant::now();
     loop {
         match file.try_lock() {
@@ -110,23 +186,24 @@ pub fn lock_waiting(path: &Path, wait: Duration) -> Result<WriteLock> {
     }
 }
 
-/// Reads a vault file whole, refusing one larger than the format allows before reading it.
+/// Reads a vault file whole, refusing one larger than the format allows before reading it, and
+/// anything but a regular file (a FIFO would hang every command; a symlink here was not resolved
+/// by [`resolve_vault_path`], so its target is missing or it was put there since).
 pub fn read(path: &Path) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| match e.kind() {
+    let not_a_vault = |reason: String| Error::NotAVault {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = open_regular(path, OpenOptions::new().read(true)).map_err(|e| match e.kind() {
         ErrorKind::NotFound => Error::VaultNotFound {
             path: path.to_path_buf(),
         },
+        ErrorKind::InvalidInput => not_a_vault(e.to_string()),
         _ => Error::io(format!("cannot open {}", path.display()), e),
     })?;
     let meta = file
         .metadata()
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    if meta.is_dir() {
-        return Err(Error::NotAVault {
-            path: path.to_path_buf(),
-            reason: "it is a folder".into(),
-        });
-    }
     if meta.len() > MAX_FILE_LEN {
         return Err(Error::NotAVault {
             path: path.to_path_buf(),
@@ -146,13 +223,35 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 /// Replaces `path` with `bytes` atomically and durably: a 0600 temp file in the same folder,
 /// written and fsynced, renamed over the vault, then the folder fsynced so the rename itself
 /// survives a crash. At every instant the path holds either the old file or the new one.
+///
+/// The caller holds the write lock ([`lock`]); see [`stage`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    stage(path, bytes)?.commit()
+}
+
+/// A replacement for a file, written and fsynced beside it but not yet renamed into place.
+/// Dropped without [`Staged::commit`], its temp file is removed.
+pub struct Staged {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+/// The first half of [`write_atomic`]: lets a caller prepare a second file before replacing the
+/// first, so the window between the two renames is as short as it can be (`rekey`).
+///
+/// The caller holds the write lock. Only the lock holder writes temp files, so any
+/// `.<name>.XXXXXX.tmp` already in the folder was left by a writer that was killed, and is removed.
+pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
     let folder = folder_of(path);
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut prefix = OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".");
+    remove_stale_temps(folder, &prefix);
     let ctx = |what: &str| format!("cannot {what} in {}", folder.display());
     let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
+        .prefix(&prefix)
         .suffix(".tmp")
+        .rand_bytes(TEMP_RAND_LEN)
         .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(folder)
         .map_err(|e| Error::io(ctx("create a temporary file"), e))?;
@@ -161,9 +260,44 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     temp.as_file()
         .sync_all()
         .map_err(|e| Error::io(ctx("sync a temporary file"), e))?;
-    temp.persist(path)
-        .map_err(|e| Error::io(format!("cannot replace {}", path.display()), e.error))?;
-    sync_folder(folder)
+    Ok(Staged {
+        temp,
+        path: path.to_path_buf(),
+    })
+}
+
+impl Staged {
+    /// Renames the staged file over its target, then fsyncs the folder.
+    pub fn commit(self) -> Result<()> {
+        let Staged { temp, path } = self;
+        temp.persist(&path)
+            .map_err(|e| Error::io(format!("cannot replace {}", path.display()), e.error))?;
+        sync_folder(folder_of(&path))
+    }
+}
+
+/// Removes `<prefix>XXXXXX.tmp` files (exactly [`TEMP_RAND_LEN`] letters or digits, as
+/// [`stage`] names them) that are regular files; a symlink or anything else is left alone, and
+/// so is every other name. Best effort: a temp that cannot be removed is only clutter.
+fn remove_stale_temps(folder: &Path, prefix: &OsString) {
+    let Ok(entries) = fs::read_dir(folder) else {
+        return;
+    };
+    let prefix = prefix.as_encoded_bytes();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_stale_temp = name
+            .as_encoded_bytes()
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(b".tmp"))
+            .is_some_and(|middle| {
+                middle.len() == TEMP_RAND_LEN && middle.iter().all(u8::is_ascii_alphanumeric)
+            });
+        // `DirEntry::file_type` does not follow symlinks.
+        if is_stale_temp && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn sync_folder(folder: &Path) -> Result<()> {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::container::UnlockedVault;
 use crate::error::{Error, Result};
 use crate::store::{self, WriteLock};
-use crate::usage::{self, Event};
+use crate::usage::{self, Event, LogContents};
 use crate::{agent, backup};
 
 /// How long recording a use (`get`, `run`) waits for the lock: the log must never hold up the
@@ -30,8 +30,10 @@ pub struct Transaction {
 pub enum LogUpdate {
     /// One more record, sealed under the committed vault's key.
     Append(Event),
-    /// The whole log re-sealed under a new key (`rekey`): these events, oldest first.
-    Rewrite(Vec<Event>),
+    /// The whole log (read under the old key) re-sealed under a new key, then `Event` (`rekey`).
+    /// The new log is staged before the vault is written and put in place right after, so a
+    /// crash between the two leaves a log the next append sets aside, never one it appends to.
+    Reseal(LogContents, Event),
 }
 
 /// What a commit did besides replacing the vault.
@@ -87,14 +89,21 @@ impl Transaction {
         if let Some(old) = &self.current {
             done.generation = backup::keep_generation(&self.path, old)?;
         }
-        store::write_atomic(&self.path, file)?;
-        let logged = match &log {
-            LogUpdate::Append(event) => usage::append(&self.path, vault, event),
-            LogUpdate::Rewrite(events) => usage::rewrite(&self.path, vault, events),
+        let resealed = match log {
+            LogUpdate::Append(event) => Err(event),
+            LogUpdate::Reseal(old, event) => Ok(usage::reseal(&self.path, vault, old, event)),
         };
-        if let Err(e) = logged {
-            done.warnings
-                .push(format!("the usage log was not written: {e}"));
+        store::write_atomic(&self.path, file)?;
+        let logged = match resealed {
+            Err(event) => usage::append(&self.path, vault, &event),
+            Ok(staged) => staged.and_then(usage::Resealed::commit),
+        };
+        match logged {
+            Ok(None) => {}
+            Ok(Some(aside)) => done.warnings.push(aside.to_string()),
+            Err(e) => done
+                .warnings
+                .push(format!("the usage log was not written: {e}")),
         }
         if stop_agent {
             done.agent_stopped = agent::client::lock(&self.path);
@@ -133,16 +142,10 @@ pub fn transact_keys<T>(
 ) -> Result<(T, Committed)> {
     let tx = Transaction::begin(path)?;
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
-    let log = usage::read(path, &current)?;
+    let log = usage::read(path, &current).unwrap_or_else(|e| LogContents::unreadable(&e));
     let out = change(&mut current)?;
     let file = current.seal()?;
-    let mut events = log.events;
-    events.push(event);
-    let mut done = tx.commit(&file, &current, LogUpdate::Rewrite(events), true)?;
-    if let Some(problem) = log.problem {
-        done.warnings
-            .push(format!("before re-encrypting the usage log: {problem}"));
-    }
+    let done = tx.commit(&file, &current, LogUpdate::Reseal(log, event), true)?;
     Ok((out, done))
 }
 
@@ -180,8 +183,9 @@ pub fn restore(
 }
 
 /// Records a use (`run`, `get`) in the usage log, waiting at most a second for the lock. An
-/// error is for a warning only: the user's command goes on.
-pub fn record(path: &Path, unlocked: &UnlockedVault, event: &Event) -> Result<()> {
+/// error, or the note that an unreadable log was set aside, is for a warning only: the user's
+/// command goes on.
+pub fn record(path: &Path, unlocked: &UnlockedVault, event: &Event) -> Result<Option<String>> {
     let _lock = store::lock_waiting(path, RECORD_LOCK_WAIT)?;
-    usage::append(path, unlocked, event)
+    Ok(usage::append(path, unlocked, event)?.map(|aside| aside.to_string()))
 }

@@ -22,9 +22,15 @@ pub struct Context {
 }
 
 impl Context {
+    /// Resolves the vault path (following a symlink to the vault) and warns, once per command,
+    /// when the vault's folder can be written by other users.
     pub fn new(global: &GlobalArgs) -> Result<Context> {
+        let path = store::resolve_vault_path(global.vault.clone())?;
+        if let Some(warning) = store::folder_warning(&path) {
+            warn(warning);
+        }
         Ok(Context {
-            path: store::resolve_vault_path(global.vault.clone())?,
+            path,
             passphrase_fd: global.passphrase_fd,
             new_passphrase_fd: global.new_passphrase_fd,
             recovery_code_fd: global.recovery_code_fd,
@@ -85,8 +91,10 @@ impl Context {
 
     /// Records a use (`run`, `get`) in the usage log; a failure only warns.
     pub fn record(&self, unlocked: &UnlockedVault, event: Event) {
-        if let Err(e) = transaction::record(&self.path, unlocked, &event) {
-            warn(format!("the usage log was not written: {e}"));
+        match transaction::record(&self.path, unlocked, &event) {
+            Ok(None) => {}
+            Ok(Some(aside)) => warn(aside),
+            Err(e) => warn(format!("the usage log was not written: {e}")),
         }
     }
 }

@@ -226,4 +226,13 @@ fn kill_9_during_writes_leaves_a_vault_that_opens() {
         assert!(labels.contains(&"api/key".to_string()), "round {round}");
     }
     assert_eq!(sb.get("api/key"), "sk-0123456789abcdef\n");
+    // Temp files the killed writers left are removed by the next write (they used to pile up).
+    sb.add("after", "v");
+    let folder = sb.vault.parent().unwrap();
+    let temps: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(temps.is_empty(), "{temps:?}");
 }

@@ -232,3 +232,58 @@ fn rekey_no_recovery_leaves_no_recovery_slot() {
     assert!(a.get_output().stdout.is_empty());
     fails(recover(&sb, &code, "x"), 2, "no recovery slot");
 }
+
+/// The actions `sesame log --json` lists (newest first), and its stderr.
+fn log_actions(sb: &Sandbox) -> (Vec<String>, String) {
+    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let actions = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    (actions, stderr(&a))
+}
+
+#[test]
+fn a_log_left_by_an_interrupted_rekey_is_set_aside_not_appended_to() {
+    // What broke: the log header named the vault id but not the key generation, so a log of the
+    // old generation (a crash between `rekey` saving the vault and re-sealing the log) was
+    // appended to under the new key: `log` said "No events recorded yet" forever while the file
+    // grew. Now the header carries the generation and such a log is kept aside.
+    let sb = Sandbox::new();
+    sb.add("a", "alpha");
+    let log = sb.vault.with_file_name("vault.sesame.log");
+    let aside = sb.vault.with_file_name("vault.sesame.log.old");
+    let old_log = std::fs::read(&log).unwrap();
+    sb.cmd().arg("rekey").assert().success();
+    // The re-sealed log is format 2 with generation 2 in its header.
+    let resealed = std::fs::read(&log).unwrap();
+    assert_eq!(resealed[8..10], 2u16.to_le_bytes());
+    assert_eq!(resealed[26..30], 2u32.to_le_bytes());
+    // As if the crash came before the log was re-sealed.
+    std::fs::write(&log, &old_log).unwrap();
+    let (_, err) = log_actions(&sb);
+    assert!(err.contains("another key generation"), "{err}");
+    let a = sb.cmd().args(["get", "a"]).assert().success();
+    let err = stderr(&a);
+    assert!(
+        err.starts_with("sesame: warning: the usage log was sealed under another key generation")
+            && err.contains("vault.sesame.log.old"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&aside).unwrap(), old_log);
+    let (actions, err) = log_actions(&sb);
+    assert_eq!(actions, ["get"]);
+    assert!(err.is_empty(), "{err}");
+    // A second stale log does not overwrite the first one kept aside.
+    std::fs::write(&log, &old_log).unwrap();
+    sb.get("a");
+    assert_eq!(std::fs::read(&aside).unwrap(), old_log);
+    assert_eq!(
+        std::fs::read(sb.vault.with_file_name("vault.sesame.log.old.2")).unwrap(),
+        old_log
+    );
+    assert_eq!(log_actions(&sb).0, ["get"]);
+}

@@ -223,7 +223,7 @@ fn nothing_selected_and_bad_bindings_exit_2_unknown_labels_exit_5() {
     fails(run_sh(&sb, &[], "true"), 2, "nothing selected");
     fails(run_sh(&sb, &["--env", "KEY"], "true"), 2, "NAME=LABEL");
     fails(
-        run_sh(&sb, &["--env", "key=gh"], "true"),
+        run_sh(&sb, &["--env", "1key=gh"], "true"),
         2,
         "environment variable name",
     );

@@ -282,7 +282,7 @@ fn edit_errors_have_their_exit_codes() {
         "invalid label",
     );
     fails(
-        sb.cmd().args(["edit", "a", "--env", "bad"]).assert(),
+        sb.cmd().args(["edit", "a", "--env", "9bad"]).assert(),
         2,
         "environment",
     );

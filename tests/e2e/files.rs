@@ -1,0 +1,294 @@
+//! The files sesame keeps as and beside the vault: no symlink or FIFO is followed, a symlinked
+//! vault is written through, stale temp files are cleaned, the usage log's versions.
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::Path;
+use std::time::Duration;
+
+use super::harness::*;
+
+/// A guard against a hang: these tests fail, not block, if sesame waits on a FIFO.
+const HANG_GUARD: Duration = Duration::from_secs(30);
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn warnings(err: &str) -> usize {
+    err.matches("sesame: warning:").count()
+}
+
+#[test]
+fn a_symlinked_log_or_lock_is_refused_not_followed() {
+    // What broke: `<vault>.log` and `<vault>.lock` were opened following symlinks, so someone
+    // who could write the vault's folder made sesame create or append to any file the user can
+    // write (as root: /etc/nologin).
+    let sb = Sandbox::new();
+    sb.add("a", "alpha");
+    let victim = sb.path("victim");
+    std::fs::write(&victim, "untouched").unwrap();
+    let log = sb.vault.with_file_name("vault.sesame.log");
+    std::fs::remove_file(&log).unwrap();
+    symlink(&victim, &log).unwrap();
+    let a = sb
+        .cmd()
+        .args(["get", "a"])
+        .assert()
+        .success()
+        .stdout("alpha\n");
+    assert!(stderr(&a).contains("symbolic link"), "{}", stderr(&a));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    // A lock that is a symlink (here to a file that does not exist yet) is not created through.
+    let lock = sb.vault.with_file_name("vault.sesame.lock");
+    let planted = sb.path("planted");
+    std::fs::remove_file(&lock).unwrap();
+    symlink(&planted, &lock).unwrap();
+    let a = sb.cmd().args(["add", "b"]).write_stdin("beta").assert();
+    fails(a, 1, "symbolic link");
+    assert!(!planted.exists());
+    assert_eq!(sb.labels(), ["a"]);
+}
+
+#[test]
+fn a_vault_folder_open_to_others_gets_one_warning_with_the_fix() {
+    // What broke: nothing said that a group- or world-writable folder lets others plant files
+    // beside the vault.
+    let sb = Sandbox::new();
+    let folder = sb.vault.parent().unwrap();
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for args in [&["list"][..], &["add", "b"]] {
+        let a = sb.cmd().args(args).write_stdin("beta").assert().success();
+        let err = stderr(&a);
+        assert_eq!(warnings(&err), 1, "{err}");
+        assert!(
+            err.contains("can be written by other users")
+                && err.contains(&format!("chmod 700 {}", folder.display())),
+            "{err}"
+        );
+    }
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let a = sb.cmd().arg("list").assert().success();
+    assert_eq!(warnings(&stderr(&a)), 0, "{}", stderr(&a));
+}
+
+#[test]
+fn a_fifo_as_vault_log_or_lock_exits_instead_of_hanging() {
+    // What broke: a FIFO as the vault made every command block in open() forever.
+    let sb = Sandbox::new();
+    sb.add("a", "alpha");
+    let log = sb.vault.with_file_name("vault.sesame.log");
+    std::fs::remove_file(&log).unwrap();
+    mkfifo(&log);
+    let a = sb
+        .cmd()
+        .args(["get", "a"])
+        .timeout(HANG_GUARD)
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("not a regular file"), "{}", stderr(&a));
+    let lock = sb.vault.with_file_name("vault.sesame.lock");
+    std::fs::remove_file(&lock).unwrap();
+    mkfifo(&lock);
+    let a = sb
+        .cmd()
+        .args(["add", "b"])
+        .write_stdin("beta")
+        .timeout(HANG_GUARD)
+        .assert();
+    fails(a, 1, "not a regular file");
+    std::fs::remove_file(&sb.vault).unwrap();
+    mkfifo(&sb.vault);
+    for args in [&["list"][..], &["add", "c"]] {
+        let a = sb
+            .cmd()
+            .args(args)
+            .write_stdin("gamma")
+            .timeout(HANG_GUARD)
+            .assert();
+        fails(a, 4, "not a regular file");
+    }
+}
+
+#[test]
+fn a_symlinked_vault_is_written_through_to_its_target() {
+    // What broke: the first write renamed a regular file over the symlink, so the link's target
+    // (a synced copy) silently stopped receiving changes.
+    let sb = Sandbox::empty();
+    let synced = sb.path("sync").join("vault.sesame");
+    sb.cmd()
+        .env("SESAME_VAULT", &synced)
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .assert()
+        .success();
+    let link_folder = sb.vault.parent().unwrap();
+    std::fs::create_dir(link_folder).unwrap();
+    symlink(&synced, &sb.vault).unwrap();
+    sb.add("a", "alpha");
+    assert!(
+        std::fs::symlink_metadata(&sb.vault)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let through_target = sb
+        .cmd()
+        .env("SESAME_VAULT", &synced)
+        .args(["get", "a"])
+        .assert()
+        .success();
+    assert_eq!(through_target.get_output().stdout, b"alpha\n");
+    // The lock, the log and the temp file are beside the target, not the link.
+    assert_eq!(
+        std::fs::read_dir(link_folder).unwrap().count(),
+        1,
+        "only the link is in its folder"
+    );
+    // One lock for every path to the vault: holding the target's lock blocks writes via the link.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(synced.with_file_name("vault.sesame.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let a = sb
+        .cmd()
+        .env("SESAME_LOCK_TIMEOUT", "1s")
+        .args(["add", "b"])
+        .write_stdin("beta")
+        .assert();
+    fails(a, 6, "busy");
+    drop(lock);
+    // A link whose target is missing is not followed: reads fail and init will not replace it.
+    std::fs::remove_file(&sb.vault).unwrap();
+    symlink(sb.path("nowhere"), &sb.vault).unwrap();
+    fails(sb.cmd().arg("list").assert(), 4, "symbolic link");
+    fails(sb.init(), 2, "already exists");
+    assert!(!sb.path("nowhere").exists());
+}
+
+#[test]
+fn stale_temp_files_from_killed_writers_are_removed_on_the_next_write() {
+    // What broke: `kill -9` during a write left `.vault.sesame.*.tmp` files that were never
+    // cleaned (3 after 360 kills).
+    let sb = Sandbox::new();
+    let folder = sb.vault.parent().unwrap();
+    let stale = folder.join(".vault.sesame.Ab3xY9.tmp");
+    std::fs::write(&stale, "stale").unwrap();
+    let victim = sb.path("victim");
+    std::fs::write(&victim, "untouched").unwrap();
+    let keep = [
+        // A symlink with the temp name: never followed or removed.
+        folder.join(".vault.sesame.Zz9Zz9.tmp"),
+        // Names that are not this vault's temp files.
+        folder.join(".vault.sesame.notes.tmp"),
+        folder.join(".vault.sesame.log.Ab3xY9.tmp"),
+        folder.join("vault.sesame.Ab3xY9.tmp"),
+    ];
+    symlink(&victim, &keep[0]).unwrap();
+    for path in &keep[1..] {
+        std::fs::write(path, "keep").unwrap();
+    }
+    // Reads take no lock and remove nothing.
+    sb.labels();
+    assert!(stale.exists());
+    sb.add("a", "alpha");
+    assert!(!stale.exists());
+    for path in &keep {
+        assert!(
+            std::fs::symlink_metadata(path).is_ok(),
+            "{}",
+            path.display()
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    // The write left no temp file of its own.
+    let temps = std::fs::read_dir(folder)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(".vault.sesame.") && name.len() == ".vault.sesame.Ab3xY9.tmp".len()
+        })
+        .count();
+    assert_eq!(temps, 1, "only the planted symlink");
+}
+
+/// A version 1 log made from a version 2 one: the same records after a header without the key
+/// generation.
+fn as_version_1(log: &[u8]) -> Vec<u8> {
+    let mut v1 = log[..26].to_vec();
+    v1[8..10].copy_from_slice(&1u16.to_le_bytes());
+    v1.extend_from_slice(&log[30..]);
+    v1
+}
+
+fn log_actions(sb: &Sandbox) -> (Vec<String>, String) {
+    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let actions = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    (actions, stderr(&a))
+}
+
+#[test]
+fn a_version_1_log_is_read_and_upgraded_to_version_2_on_the_next_append() {
+    // Logs written before the key generation was added to the header still show, and the next
+    // event rewrites them as version 2 instead of setting them aside.
+    let sb = Sandbox::new();
+    sb.add("a", "alpha");
+    let log = sb.vault.with_file_name("vault.sesame.log");
+    std::fs::write(&log, as_version_1(&std::fs::read(&log).unwrap())).unwrap();
+    assert_eq!(
+        log_actions(&sb),
+        (vec!["add".into(), "init".into()], String::new())
+    );
+    sb.get("a");
+    let bytes = std::fs::read(&log).unwrap();
+    assert_eq!(bytes[8..10], 2u16.to_le_bytes());
+    assert_eq!(
+        log_actions(&sb),
+        (
+            vec!["get".into(), "add".into(), "init".into()],
+            String::new()
+        )
+    );
+    assert!(!sb.vault.with_file_name("vault.sesame.log.old").exists());
+}
+
+#[test]
+fn a_log_of_an_unknown_version_or_damaged_length_is_reported_and_never_appended_to() {
+    // The reader rules the audit found missing: an unknown version, and a record length no
+    // writer produces, are reported; the writer keeps such a log aside instead of appending.
+    let sb = Sandbox::new();
+    let log = sb.vault.with_file_name("vault.sesame.log");
+    let aside = sb.vault.with_file_name("vault.sesame.log.old");
+    let good = std::fs::read(&log).unwrap();
+    let mut newer = good.clone();
+    newer[8..10].copy_from_slice(&3u16.to_le_bytes());
+    let mut damaged = good.clone();
+    damaged[30..34].copy_from_slice(&5u32.to_le_bytes());
+    for (n, (bytes, reason)) in [
+        (newer, "written by a newer sesame"),
+        (damaged, "a usage record is malformed"),
+        (good[..20].to_vec(), "header that is cut short"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        std::fs::write(&log, &bytes).unwrap();
+        let (actions, err) = log_actions(&sb);
+        assert!(actions.is_empty() && err.contains(reason), "{err}");
+        sb.add(&format!("s{n}"), "value");
+        assert_eq!(std::fs::read(&aside).unwrap(), bytes, "{reason}");
+        std::fs::remove_file(&aside).unwrap();
+        assert_eq!(log_actions(&sb), (vec!["add".into()], String::new()));
+    }
+}
