@@ -112,30 +112,34 @@ def open_vault(data, passphrase=None, recovery=None):
         try:
             return AESGCM(kek).decrypt(nonce, wrapped, aad)
         except InvalidTag:
-            return None  # wrong secret for this slot: try the next one
+            return None  # wrong secret (or a damaged slot)
 
-    data_key = None
+    # Every known slot is checked (length, KDF bounds) before any derivation; a bad one is damage.
     for kind, body in slots:
-        if recovery is not None and kind == 2:
-            if len(body) != 92:
-                raise ValueError("bad recovery slot")
-            salt, nonce, wrapped = body[:32], body[32:44], body[44:92]
-            kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
-                       info=b"sesame v1 recovery").derive(recovery_key_material(recovery))
-        elif recovery is None and kind == 1:
+        if kind == 1:
             if len(body) != 104:
                 raise ValueError("bad passphrase slot")
             m, t, p = struct.unpack("<III", body[:12])
             if not (1 <= p <= 64 and 1 <= t <= 100 and 8 * p <= m <= 4 * 1024 * 1024):
                 raise ValueError("KDF parameters out of bounds")
-            salt, nonce, wrapped = body[12:44], body[44:56], body[56:104]
-            kek = hash_secret_raw(passphrase.encode(), salt, time_cost=t, memory_cost=m,
-                                  parallelism=p, hash_len=32, type=Type.ID, version=19)
-        else:
-            continue  # other kinds (and unknown ones) are skipped
-        data_key = unwrap(kek, nonce, wrapped, kind)
-        if data_key is not None:
-            break
+        elif kind == 2 and len(body) != 92:
+            raise ValueError("bad recovery slot")
+
+    # Only the first slot of the kind being used is tried; other kinds (and unknown ones) are skipped.
+    wanted = 2 if recovery is not None else 1
+    body = next((b for k, b in slots if k == wanted), None)
+    if body is None:
+        raise ValueError(f"no slot of kind {wanted}")
+    if wanted == 2:
+        salt, nonce, wrapped = body[:32], body[32:44], body[44:92]
+        kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
+                   info=b"sesame v1 recovery").derive(recovery_key_material(recovery))
+    else:
+        m, t, p = struct.unpack("<III", body[:12])
+        salt, nonce, wrapped = body[12:44], body[44:56], body[56:104]
+        kek = hash_secret_raw(passphrase.encode(), salt, time_cost=t, memory_cost=m,
+                              parallelism=p, hash_len=32, type=Type.ID, version=19)
+    data_key = unwrap(kek, nonce, wrapped, wanted)
     if data_key is None:
         raise ValueError("wrong passphrase or recovery code")
 
