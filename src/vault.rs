@@ -149,9 +149,16 @@ impl Secret {
     }
 }
 
+/// Values shorter than this (in characters) get no hint at all.
+pub const HINT_MIN_CHARS: usize = 24;
+/// How many of a value's last characters its hint shows.
+pub const HINT_TAIL_CHARS: usize = 4;
+
 impl Version {
-    /// A hint that tells versions apart without revealing them: the first 3 and last 4
-    /// characters of values of 12 characters or more (`sk-…a1b2`), nothing for shorter ones.
+    /// A hint that tells versions apart without revealing them: `…` and the last 4 characters of
+    /// values of 24 characters or more (`…a1b2`), nothing for shorter ones. Four characters of
+    /// a 24-character value leave at least 20 unknown; a short password would give too much away
+    /// (the first 3 and last 4 of 12 characters used to be shown: 7 of 12).
     pub fn hint(&self) -> Option<String> {
         // Work on the value in place; only a non-UTF-8 value needs a (zeroizing) lossy copy.
         let lossy;
@@ -164,13 +171,12 @@ impl Version {
                 lossy.as_str()
             }
         };
-        if text.chars().count() < 12 {
+        let count = text.chars().count();
+        if count < HINT_MIN_CHARS {
             return None;
         }
-        let head: String = text.chars().take(3).collect();
-        let mut tail: Vec<char> = text.chars().rev().take(4).collect();
-        tail.reverse();
-        Some(format!("{head}…{}", tail.into_iter().collect::<String>()))
+        let tail: String = text.chars().skip(count - HINT_TAIL_CHARS).collect();
+        Some(format!("…{tail}"))
     }
 }
 
