@@ -1,10 +1,9 @@
 //! The vault's contents: secrets with their versions, and profiles. Pure data and rules, no I/O
 //! and no cryptography; `container` seals it, `store` writes it.
 //!
-//! The structs derive `Serialize`/`Deserialize` only because the payload codec needs them; secret
-//! values go through `format::codec::value_bytes`, and none of these types implements `Debug`.
-
-use serde::{Deserialize, Serialize};
+//! [`Vault::check`] holds the payload's rules; the codec (`format::codec`, which owns the wire
+//! structs) applies it on both encode and decode. None of these types implements `Debug` or
+//! `Serialize`, so a value cannot reach a log or a JSON dump by accident.
 
 use crate::error::{Error, Result};
 use crate::names::{EnvName, Label};
@@ -14,7 +13,7 @@ pub const MAX_VALUE_LEN: usize = 1024 * 1024;
 pub const MAX_NOTE_LEN: usize = 1024;
 
 /// Everything the payload holds (`docs/FORMAT.md`, "Payload encoding").
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Default)]
 pub struct Vault {
     /// Sorted by label, labels unique.
     pub secrets: Vec<Secret>,
@@ -22,7 +21,6 @@ pub struct Vault {
     pub profiles: Vec<Profile>,
 }
 
-#[derive(Serialize, Deserialize)]
 pub struct Secret {
     pub label: Label,
     pub env_name: EnvName,
@@ -36,22 +34,18 @@ pub struct Secret {
     pub history: Vec<Version>,
 }
 
-#[derive(Serialize, Deserialize)]
 pub struct Version {
     pub number: u32,
-    #[serde(with = "crate::format::codec::value_bytes")]
     pub value: SecretValue,
     pub created: i64,
     pub retired: Option<i64>,
 }
 
-#[derive(Serialize, Deserialize)]
 pub struct Profile {
     pub name: Label,
     pub bindings: Vec<Binding>,
 }
 
-#[derive(Serialize, Deserialize)]
 pub struct Binding {
     pub env_name: EnvName,
     pub label: Label,
@@ -295,12 +289,22 @@ impl Vault {
                     "the current version of {label:?} is marked retired"
                 ));
             }
+            if secret.history.iter().any(|v| v.retired.is_none()) {
+                return Err(format!(
+                    "an old version of {label:?} has no retirement time"
+                ));
+            }
             let mut numbers = Vec::with_capacity(secret.history.len() + 1);
             for version in std::iter::once(&secret.current).chain(&secret.history) {
                 let len = version.value.len();
                 if len == 0 || len > MAX_VALUE_LEN {
                     return Err(format!(
                         "a value of {label:?} is {len} bytes (1 B to 1 MiB allowed)"
+                    ));
+                }
+                if version.number == 0 {
+                    return Err(format!(
+                        "a version of {label:?} is numbered 0 (numbers start at 1)"
                     ));
                 }
                 numbers.push(version.number);

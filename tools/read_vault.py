@@ -11,6 +11,7 @@ cryptography. It exists to prove the format document is complete.
 
 import hashlib
 import json
+import re
 import struct
 import sys
 
@@ -150,8 +151,9 @@ def open_vault(data, passphrase=None, recovery=None):
     p = Reader(plaintext)
 
     def version_():
-        return {"number": p.u32(), "value": p.take(p.u64()).decode("utf-8", "replace"),
-                "created": p.i64(), "retired": p.option(p.i64)}
+        number, value = p.u32(), p.take(p.u64())
+        return {"number": number, "value": value.decode("utf-8", "replace"),
+                "length": len(value), "created": p.i64(), "retired": p.option(p.i64)}
 
     def secret():
         return {"label": p.string(), "env": p.string(), "note": p.option(p.string),
@@ -165,7 +167,40 @@ def open_vault(data, passphrase=None, recovery=None):
     contents = {"secrets": p.vec(secret), "profiles": p.vec(profile)}
     if p.pos != len(plaintext):
         raise ValueError("trailing bytes in payload")
+    check(contents)
     return contents
+
+
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
+ENV = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
+
+
+def check(contents):
+    """The payload rules of FORMAT.md ("Payload encoding"); a violation is damage."""
+    def ordered(names):
+        keys = [n.encode() for n in names]
+        return all(a < b for a, b in zip(keys, keys[1:]))
+    secrets, profiles = contents["secrets"], contents["profiles"]
+    if not ordered([s["label"] for s in secrets]) or not ordered([p["name"] for p in profiles]):
+        raise ValueError("damaged: labels or profile names unsorted or repeated")
+    for s in secrets:
+        versions = [s["current"]] + s["history"]
+        numbers = [v["number"] for v in versions]
+        if (not LABEL.fullmatch(s["label"]) or not ENV.fullmatch(s["env"])
+                or (s["note"] is not None and len(s["note"].encode()) > 1024)
+                or s["rotate_every"] == 0 or 0 in numbers or len(set(numbers)) != len(numbers)
+                or s["current"]["retired"] is not None
+                or any(v["retired"] is None for v in s["history"])
+                or any(not 1 <= v["length"] <= 1024 * 1024 for v in versions)):
+            raise ValueError(f"damaged: secret {s['label']!r} breaks a payload rule")
+    for p in profiles:
+        if not LABEL.fullmatch(p["name"]) or any(
+                not ENV.fullmatch(b["env"]) or not LABEL.fullmatch(b["label"])
+                for b in p["bindings"]):
+            raise ValueError(f"damaged: profile {p['name']!r} breaks a payload rule")
+    for s in secrets:
+        for v in [s["current"]] + s["history"]:
+            del v["length"]
 
 
 if __name__ == "__main__":
