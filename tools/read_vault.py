@@ -27,7 +27,7 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def recovery_key_material(typed):
     """Normalises a typed recovery code and checks its checksum; returns the 26 data symbols."""
-    code = typed.upper().replace("-", "").replace(" ", "")
+    code = typed.upper().replace("-", "").replace(" ", "").replace("\t", "")
     code = code.replace("I", "1").replace("L", "1").replace("O", "0")
     if len(code) != 28 or any(c not in ALPHABET for c in code):
         raise ValueError("typo: not a recovery code")

@@ -111,10 +111,12 @@ fn every_truncation_and_any_appended_byte_is_reported_as_damage() {
 #[test]
 fn files_that_are_not_vaults_exit_4_with_a_reason() {
     let sb = Sandbox::new();
-    let cases: [(&[u8], &str); 4] = [
+    let cases: [(&[u8], &str); 5] = [
         (b"", "magic"),
         (b"API_KEY=sk-123\n", "magic"),
         (b"\x89SES", "truncated"),
+        // The magic, then less than the 82-byte fixed header (FORMAT.md, "Reader rules").
+        (b"\x89SESAME\n\x01\x00\x00", "truncated"),
         (&[0u8; 100], "magic"),
     ];
     for (bytes, reason) in cases {
@@ -174,6 +176,26 @@ fn a_vault_with_only_unknown_slots_says_so() {
         4,
         "no passphrase slot this build can use",
     );
+}
+
+/// FORMAT.md: a passphrase slot outside the KDF bounds is damage (exit 4), before any derivation,
+/// even when it is not the slot that would be used: the first slot here is good, the second asks
+/// for 101 passes.
+#[test]
+fn a_kdf_parameter_outside_the_format_bounds_is_damage_in_any_slot() {
+    let sb = small_vault();
+    let pass = Passphrase::from_string(PASS.to_string());
+    let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
+    let mut bad = unlocked.wrap_passphrase(&pass, FAST).unwrap();
+    bad.kdf.iterations = KdfParams::MAX_ITERATIONS + 1;
+    unlocked.header.slots.push(Slot::Passphrase(bad));
+    std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
+    let a = fails(
+        sb.cmd().args(["get", "api/key"]).assert(),
+        4,
+        "Argon2 iterations 101 is outside 1..=100",
+    );
+    assert!(stderr(&a).contains("passphrase slot 1"), "{}", stderr(&a));
 }
 
 /// The test parameters, for slots crafted here.
