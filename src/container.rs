@@ -99,33 +99,32 @@ impl UnlockedVault {
         Ok((unlocked, code))
     }
 
-    /// Opens a vault file with its recovery code (kind-2 slot) instead of the passphrase.
+    /// Opens a vault file with its recovery code, through its first recovery slot (kind 2).
     pub fn open_with_recovery(bytes: &[u8], code: &RecoveryCode, path: &Path) -> Result<Self> {
         let parsed = inspect(bytes, path)?;
         let h = &parsed.header;
-        let aad = slot_aad(&h.vault_id, h.key_generation, SLOT_KIND_RECOVERY);
-        let mut any = false;
-        for slot in &h.slots {
-            let Slot::Recovery(slot) = slot else { continue };
-            any = true;
-            let kek = crypto::hkdf_key_from(code.key_material(), &slot.salt, RECOVERY_INFO);
-            if let Some(key) = unwrap_key(&kek, &slot.nonce, &aad, &slot.wrapped_key) {
-                return Self::open_payload(parsed, Box::new(LocalKey(key)), path);
-            }
-        }
-        if !any {
-            return Err(Error::usage(format!(
-                "{} has no recovery slot (it was made with --no-recovery); only its passphrase opens it",
-                path.display()
-            )));
-        }
-        Err(Error::WrongRecoveryCode {
+        let slot = recovery_slot(h).ok_or_else(|| Error::NoSlot {
             path: path.to_path_buf(),
-        })
+            kind: "recovery",
+            kinds: slot_kinds(h),
+            hint: "a vault made with --no-recovery opens with its passphrase only",
+        })?;
+        let aad = slot_aad(&h.vault_id, h.key_generation, SLOT_KIND_RECOVERY);
+        let kek = crypto::hkdf_key_from(code.key_material(), &slot.salt, RECOVERY_INFO);
+        let key = unwrap_key(&kek, &slot.nonce, &aad, &slot.wrapped_key).ok_or_else(|| {
+            Error::WrongRecoveryCode {
+                path: path.to_path_buf(),
+            }
+        })?;
+        Self::open_payload(parsed, Box::new(LocalKey(key)), path)
     }
 
-    /// Opens a vault file with a passphrase: parse, unwrap the data key from a passphrase slot,
-    /// authenticate and decrypt the payload (AAD = the whole header), decode it.
+    /// Opens a vault file with a passphrase: parse, unwrap the data key from the first
+    /// passphrase slot, authenticate and decrypt the payload (AAD = the whole header), decode it.
+    ///
+    /// This spends whatever Argon2 work the slot asks for, up to the format caps; a caller that
+    /// did not choose the vault checks [`KdfParams::exceeds_budget`] on [`passphrase_slot`]
+    /// first and asks its user (the command line does, before the passphrase prompt).
     pub fn open(bytes: &[u8], passphrase: &Passphrase, path: &Path) -> Result<Self> {
         let parsed = inspect(bytes, path)?;
         let data_key = unwrap_with_passphrase(&parsed.header, passphrase, path)?;
@@ -213,9 +212,9 @@ impl UnlockedVault {
         })
     }
 
-    /// Argon2 parameters of the first passphrase slot.
+    /// Argon2 parameters of the passphrase slot (the first one).
     pub fn passphrase_kdf(&self) -> Option<KdfParams> {
-        passphrase_slots(&self.header).next().map(|s| s.kdf)
+        passphrase_slot(&self.header).map(|s| s.kdf)
     }
 
     pub fn has_recovery(&self) -> bool {
@@ -353,36 +352,46 @@ fn passphrase_slots(header: &Header) -> impl Iterator<Item = &PassphraseSlot> {
     })
 }
 
-/// Tries every passphrase slot; the first that authenticates gives the data key.
+/// The passphrase slot a passphrase opens: the first one. Later passphrase slots are never
+/// tried, so a hostile file cannot multiply the Argon2 cost by its slot count (16 slots at the
+/// caps would be hours of work); sesame itself writes exactly one.
+pub fn passphrase_slot(header: &Header) -> Option<&PassphraseSlot> {
+    passphrase_slots(header).next()
+}
+
+/// The recovery slot a recovery code opens: the first one, by the same rule.
+fn recovery_slot(header: &Header) -> Option<&RecoverySlot> {
+    header.slots.iter().find_map(|slot| match slot {
+        Slot::Recovery(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// "1, 2, 3": the slot kinds of a header, for messages.
+fn slot_kinds(header: &Header) -> String {
+    let kinds: Vec<String> = header.slots.iter().map(|s| s.kind().to_string()).collect();
+    kinds.join(", ")
+}
+
+/// Unwraps the data key from the first passphrase slot (the only one tried).
 fn unwrap_with_passphrase(
     header: &Header,
     passphrase: &Passphrase,
     path: &Path,
 ) -> Result<DataKey> {
+    let slot = passphrase_slot(header).ok_or_else(|| Error::NoSlot {
+        path: path.to_path_buf(),
+        kind: "passphrase",
+        kinds: slot_kinds(header),
+        hint: "open it with its recovery code (`sesame recover`) or restore it from a backup",
+    })?;
     let aad = slot_aad(
         &header.vault_id,
         header.key_generation,
         SLOT_KIND_PASSPHRASE,
     );
-    let mut any = false;
-    for slot in passphrase_slots(header) {
-        any = true;
-        let kek = crypto::derive_kek(passphrase.expose(), &slot.salt, slot.kdf)?;
-        if let Some(key) = unwrap_key(&kek, &slot.nonce, &aad, &slot.wrapped_key) {
-            return Ok(key);
-        }
-    }
-    if !any {
-        let kinds: Vec<String> = header.slots.iter().map(|s| s.kind().to_string()).collect();
-        return Err(Error::NotAVault {
-            path: path.to_path_buf(),
-            reason: format!(
-                "it has no passphrase slot this build can use (slot kinds: {})",
-                kinds.join(", ")
-            ),
-        });
-    }
-    Err(Error::WrongPassphrase {
+    let kek = crypto::derive_kek(passphrase.expose(), &slot.salt, slot.kdf)?;
+    unwrap_key(&kek, &slot.nonce, &aad, &slot.wrapped_key).ok_or_else(|| Error::WrongPassphrase {
         path: path.to_path_buf(),
     })
 }

@@ -84,6 +84,37 @@ impl KdfParams {
         Ok(())
     }
 
+    /// The most memory a passphrase slot may ask for before sesame asks the user first: 1 GiB,
+    /// so a vault made with `init --kdf-memory 1GiB` never asks.
+    pub const BUDGET_MEMORY_KIB: u32 = 1024 * 1024;
+    /// The most passes a passphrase slot may ask for before sesame asks the user first: more
+    /// than three times the default, and more than any RFC 9106 or OWASP recommendation.
+    pub const BUDGET_ITERATIONS: u32 = 10;
+    /// The most work (memory in KiB times passes) before sesame asks: 1 GiB over 4 passes, about
+    /// 21 times the default (64 MiB over 3 passes).
+    pub const BUDGET_WORK: u64 = 4 * 1024 * 1024;
+
+    /// Argon2's work for these parameters: memory in KiB times passes. Lanes share the memory,
+    /// so parallelism changes the wall time, not the work.
+    pub fn work(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.iterations)
+    }
+
+    /// True when deriving a key with these parameters costs more than sesame spends without the
+    /// user's consent (`docs/FORMAT.md`, "Cost of a passphrase slot"): more than 1 GiB, more than
+    /// 10 passes, or more than 1 GiB × 4 passes of work. The format caps (4 GiB, 100 passes)
+    /// still bound what the user can consent to.
+    pub fn exceeds_budget(&self) -> bool {
+        self.memory_kib > Self::BUDGET_MEMORY_KIB
+            || self.iterations > Self::BUDGET_ITERATIONS
+            || self.work() > Self::BUDGET_WORK
+    }
+
+    /// How many times the work of the default parameters these ask for, rounded up.
+    pub fn times_default_work(&self) -> u64 {
+        self.work().div_ceil(Self::DEFAULT.work())
+    }
+
     /// True when any parameter is below the documented defaults.
     pub fn is_below_default(&self) -> bool {
         self.memory_kib < Self::DEFAULT.memory_kib || self.iterations < Self::DEFAULT.iterations
@@ -199,4 +230,53 @@ pub fn random_key() -> Result<Zeroizing<[u8; KEY_LEN]>> {
         .try_fill_bytes(key.as_mut_slice())
         .map_err(|_| Error::Random)?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(memory_mib: u32, iterations: u32, parallelism: u32) -> KdfParams {
+        KdfParams {
+            memory_kib: memory_mib * 1024,
+            iterations,
+            parallelism,
+        }
+    }
+
+    #[test]
+    fn what_init_suggests_is_within_the_budget() {
+        // The defaults, the test parameters, and a user who chose 1 GiB (at the default passes
+        // or RFC 9106's first option, 2 GiB aside) are never asked about.
+        for ok in [
+            KdfParams::DEFAULT,
+            params(8, 1, 1),
+            params(1024, 3, 4),
+            params(1024, 4, 4),
+            params(256, 10, 4),
+            params(64, 10, 64),
+        ] {
+            assert!(!ok.exceeds_budget(), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn costs_above_the_budget_are_flagged() {
+        for costly in [
+            params(1025, 1, 1),    // more than 1 GiB
+            params(4096, 100, 64), // the format caps
+            params(8, 11, 1),      // more than 10 passes, however little memory
+            params(1024, 5, 4),    // 1 GiB over 5 passes: more than 4 GiB·passes
+            params(512, 9, 4),     // 4.5 GiB·passes
+        ] {
+            assert!(costly.exceeds_budget(), "{costly:?}");
+        }
+    }
+
+    #[test]
+    fn the_cost_is_told_as_a_multiple_of_the_default() {
+        assert_eq!(KdfParams::DEFAULT.times_default_work(), 1);
+        assert_eq!(params(4096, 100, 1).times_default_work(), 2134);
+        assert_eq!(params(8, 1, 1).times_default_work(), 1);
+    }
 }

@@ -58,6 +58,30 @@ pub enum Error {
     )]
     NotAVault { path: PathBuf, reason: String },
 
+    #[error(
+        "{} has no {kind} slot this build can use (slot kinds: {kinds}): it was made without one, \
+         or the slot is damaged; {hint}",
+        path.display()
+    )]
+    NoSlot {
+        path: PathBuf,
+        kind: &'static str,
+        kinds: String,
+        hint: &'static str,
+    },
+
+    #[error(
+        "{} asks Argon2id for {params} before its passphrase can be checked: {times} times the \
+         work of the defaults (64MiB, t=3). If you chose these parameters, {how}",
+        path.display()
+    )]
+    KdfCostNotAccepted {
+        path: PathBuf,
+        params: String,
+        times: u64,
+        how: &'static str,
+    },
+
     #[error("{} was written by a newer sesame (format {version}); upgrade sesame to open it", path.display())]
     NewerFormat { path: PathBuf, version: u16 },
 
@@ -151,9 +175,13 @@ impl Error {
             | Error::LabelExists { .. }
             | Error::VaultExists { .. }
             | Error::NoPassphraseSource
+            | Error::KdfCostNotAccepted { .. }
             | Error::NoInput { .. } => 2,
             Error::WrongPassphrase { .. } | Error::WrongRecoveryCode { .. } => 3,
-            Error::NotAVault { .. } | Error::NewerFormat { .. } | Error::Tampered { .. } => 4,
+            Error::NotAVault { .. }
+            | Error::NoSlot { .. }
+            | Error::NewerFormat { .. }
+            | Error::Tampered { .. } => 4,
             Error::VaultNotFound { .. }
             | Error::LabelNotFound { .. }
             | Error::VersionNotFound { .. }

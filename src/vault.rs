@@ -1,10 +1,9 @@
 //! The vault's contents: secrets with their versions, and profiles. Pure data and rules, no I/O
 //! and no cryptography; `container` seals it, `store` writes it.
 //!
-//! The structs derive `Serialize`/`Deserialize` only because the payload codec needs them; secret
-//! values go through `format::codec::value_bytes`, and none of these types implements `Debug`.
-
-use serde::{Deserialize, Serialize};
+//! [`Vault::check`] holds the payload's rules; the codec (`format::codec`, which owns the wire
+//! structs) applies it on both encode and decode. None of these types implements `Debug` or
+//! `Serialize`, so a value cannot reach a log or a JSON dump by accident.
 
 use crate::error::{Error, Result};
 use crate::names::{EnvName, Label};
@@ -14,7 +13,7 @@ pub const MAX_VALUE_LEN: usize = 1024 * 1024;
 pub const MAX_NOTE_LEN: usize = 1024;
 
 /// Everything the payload holds (`docs/FORMAT.md`, "Payload encoding").
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Default)]
 pub struct Vault {
     /// Sorted by label, labels unique.
     pub secrets: Vec<Secret>,
@@ -22,7 +21,6 @@ pub struct Vault {
     pub profiles: Vec<Profile>,
 }
 
-#[derive(Serialize, Deserialize)]
 pub struct Secret {
     pub label: Label,
     pub env_name: EnvName,
@@ -36,22 +34,18 @@ pub struct Secret {
     pub history: Vec<Version>,
 }
 
-#[derive(Serialize, Deserialize)]
 pub struct Version {
     pub number: u32,
-    #[serde(with = "crate::format::codec::value_bytes")]
     pub value: SecretValue,
     pub created: i64,
     pub retired: Option<i64>,
 }
 
-#[derive(Serialize, Deserialize)]
 pub struct Profile {
     pub name: Label,
     pub bindings: Vec<Binding>,
 }
 
-#[derive(Serialize, Deserialize)]
 pub struct Binding {
     pub env_name: EnvName,
     pub label: Label,
@@ -149,9 +143,16 @@ impl Secret {
     }
 }
 
+/// Values shorter than this (in characters) get no hint at all.
+pub const HINT_MIN_CHARS: usize = 24;
+/// How many of a value's last characters its hint shows.
+pub const HINT_TAIL_CHARS: usize = 4;
+
 impl Version {
-    /// A hint that tells versions apart without revealing them: the first 3 and last 4
-    /// characters of values of 12 characters or more (`sk-…a1b2`), nothing for shorter ones.
+    /// A hint that tells versions apart without revealing them: `…` and the last 4 characters of
+    /// values of 24 characters or more (`…a1b2`), nothing for shorter ones. Four characters of
+    /// a 24-character value leave at least 20 unknown; a short password would give too much away
+    /// (the first 3 and last 4 of 12 characters used to be shown: 7 of 12).
     pub fn hint(&self) -> Option<String> {
         // Work on the value in place; only a non-UTF-8 value needs a (zeroizing) lossy copy.
         let lossy;
@@ -164,13 +165,12 @@ impl Version {
                 lossy.as_str()
             }
         };
-        if text.chars().count() < 12 {
+        let count = text.chars().count();
+        if count < HINT_MIN_CHARS {
             return None;
         }
-        let head: String = text.chars().take(3).collect();
-        let mut tail: Vec<char> = text.chars().rev().take(4).collect();
-        tail.reverse();
-        Some(format!("{head}…{}", tail.into_iter().collect::<String>()))
+        let tail: String = text.chars().skip(count - HINT_TAIL_CHARS).collect();
+        Some(format!("…{tail}"))
     }
 }
 
@@ -289,12 +289,22 @@ impl Vault {
                     "the current version of {label:?} is marked retired"
                 ));
             }
+            if secret.history.iter().any(|v| v.retired.is_none()) {
+                return Err(format!(
+                    "an old version of {label:?} has no retirement time"
+                ));
+            }
             let mut numbers = Vec::with_capacity(secret.history.len() + 1);
             for version in std::iter::once(&secret.current).chain(&secret.history) {
                 let len = version.value.len();
                 if len == 0 || len > MAX_VALUE_LEN {
                     return Err(format!(
                         "a value of {label:?} is {len} bytes (1 B to 1 MiB allowed)"
+                    ));
+                }
+                if version.number == 0 {
+                    return Err(format!(
+                        "a version of {label:?} is numbered 0 (numbers start at 1)"
                     ));
                 }
                 numbers.push(version.number);

@@ -11,6 +11,7 @@ cryptography. It exists to prove the format document is complete.
 
 import hashlib
 import json
+import re
 import struct
 import sys
 
@@ -26,7 +27,7 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def recovery_key_material(typed):
     """Normalises a typed recovery code and checks its checksum; returns the 26 data symbols."""
-    code = typed.upper().replace("-", "").replace(" ", "")
+    code = typed.upper().replace("-", "").replace(" ", "").replace("\t", "")
     code = code.replace("I", "1").replace("L", "1").replace("O", "0")
     if len(code) != 28 or any(c not in ALPHABET for c in code):
         raise ValueError("typo: not a recovery code")
@@ -112,30 +113,34 @@ def open_vault(data, passphrase=None, recovery=None):
         try:
             return AESGCM(kek).decrypt(nonce, wrapped, aad)
         except InvalidTag:
-            return None  # wrong secret for this slot: try the next one
+            return None  # wrong secret (or a damaged slot)
 
-    data_key = None
+    # Every known slot is checked (length, KDF bounds) before any derivation; a bad one is damage.
     for kind, body in slots:
-        if recovery is not None and kind == 2:
-            if len(body) != 92:
-                raise ValueError("bad recovery slot")
-            salt, nonce, wrapped = body[:32], body[32:44], body[44:92]
-            kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
-                       info=b"sesame v1 recovery").derive(recovery_key_material(recovery))
-        elif recovery is None and kind == 1:
+        if kind == 1:
             if len(body) != 104:
                 raise ValueError("bad passphrase slot")
             m, t, p = struct.unpack("<III", body[:12])
             if not (1 <= p <= 64 and 1 <= t <= 100 and 8 * p <= m <= 4 * 1024 * 1024):
                 raise ValueError("KDF parameters out of bounds")
-            salt, nonce, wrapped = body[12:44], body[44:56], body[56:104]
-            kek = hash_secret_raw(passphrase.encode(), salt, time_cost=t, memory_cost=m,
-                                  parallelism=p, hash_len=32, type=Type.ID, version=19)
-        else:
-            continue  # other kinds (and unknown ones) are skipped
-        data_key = unwrap(kek, nonce, wrapped, kind)
-        if data_key is not None:
-            break
+        elif kind == 2 and len(body) != 92:
+            raise ValueError("bad recovery slot")
+
+    # Only the first slot of the kind being used is tried; other kinds (and unknown ones) are skipped.
+    wanted = 2 if recovery is not None else 1
+    body = next((b for k, b in slots if k == wanted), None)
+    if body is None:
+        raise ValueError(f"no slot of kind {wanted}")
+    if wanted == 2:
+        salt, nonce, wrapped = body[:32], body[32:44], body[44:92]
+        kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
+                   info=b"sesame v1 recovery").derive(recovery_key_material(recovery))
+    else:
+        m, t, p = struct.unpack("<III", body[:12])
+        salt, nonce, wrapped = body[12:44], body[44:56], body[56:104]
+        kek = hash_secret_raw(passphrase.encode(), salt, time_cost=t, memory_cost=m,
+                              parallelism=p, hash_len=32, type=Type.ID, version=19)
+    data_key = unwrap(kek, nonce, wrapped, wanted)
     if data_key is None:
         raise ValueError("wrong passphrase or recovery code")
 
@@ -146,8 +151,9 @@ def open_vault(data, passphrase=None, recovery=None):
     p = Reader(plaintext)
 
     def version_():
-        return {"number": p.u32(), "value": p.take(p.u64()).decode("utf-8", "replace"),
-                "created": p.i64(), "retired": p.option(p.i64)}
+        number, value = p.u32(), p.take(p.u64())
+        return {"number": number, "value": value.decode("utf-8", "replace"),
+                "length": len(value), "created": p.i64(), "retired": p.option(p.i64)}
 
     def secret():
         return {"label": p.string(), "env": p.string(), "note": p.option(p.string),
@@ -161,7 +167,40 @@ def open_vault(data, passphrase=None, recovery=None):
     contents = {"secrets": p.vec(secret), "profiles": p.vec(profile)}
     if p.pos != len(plaintext):
         raise ValueError("trailing bytes in payload")
+    check(contents)
     return contents
+
+
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
+ENV = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
+
+
+def check(contents):
+    """The payload rules of FORMAT.md ("Payload encoding"); a violation is damage."""
+    def ordered(names):
+        keys = [n.encode() for n in names]
+        return all(a < b for a, b in zip(keys, keys[1:]))
+    secrets, profiles = contents["secrets"], contents["profiles"]
+    if not ordered([s["label"] for s in secrets]) or not ordered([p["name"] for p in profiles]):
+        raise ValueError("damaged: labels or profile names unsorted or repeated")
+    for s in secrets:
+        versions = [s["current"]] + s["history"]
+        numbers = [v["number"] for v in versions]
+        if (not LABEL.fullmatch(s["label"]) or not ENV.fullmatch(s["env"])
+                or (s["note"] is not None and len(s["note"].encode()) > 1024)
+                or s["rotate_every"] == 0 or 0 in numbers or len(set(numbers)) != len(numbers)
+                or s["current"]["retired"] is not None
+                or any(v["retired"] is None for v in s["history"])
+                or any(not 1 <= v["length"] <= 1024 * 1024 for v in versions)):
+            raise ValueError(f"damaged: secret {s['label']!r} breaks a payload rule")
+    for p in profiles:
+        if not LABEL.fullmatch(p["name"]) or any(
+                not ENV.fullmatch(b["env"]) or not LABEL.fullmatch(b["label"])
+                for b in p["bindings"]):
+            raise ValueError(f"damaged: profile {p['name']!r} breaks a payload rule")
+    for s in secrets:
+        for v in [s["current"]] + s["history"]:
+            del v["length"]
 
 
 if __name__ == "__main__":

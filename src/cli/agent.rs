@@ -73,6 +73,7 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
             client::lock(&ctx.path); // it holds a key that no longer opens this file
         }
     }
+    ctx.confirm_kdf_cost(&header)?;
     let passphrase = input::passphrase(ctx.passphrase_fd, &ctx.path, false)?;
     let unlocked = UnlockedVault::open(&bytes, &passphrase, &ctx.path)?;
     drop(passphrase);
@@ -168,7 +169,10 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
     let unlocked = match ctx.unlock_with_agent(&bytes)? {
         Some(u) => Some(u),
         None => match input::passphrase_if_available(ctx.passphrase_fd)? {
-            Some(pass) => Some(UnlockedVault::open(&bytes, &pass, &ctx.path)?),
+            Some(pass) => {
+                ctx.confirm_kdf_cost(header)?;
+                Some(UnlockedVault::open(&bytes, &pass, &ctx.path)?)
+            }
             None => None,
         },
     };

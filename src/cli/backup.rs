@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::format::{Header, Slot};
 use crate::usage::Event;
 use crate::vault::Vault;
-use crate::{input, store, transaction};
+use crate::{store, transaction};
 
 #[derive(Args)]
 #[command(
@@ -69,10 +69,7 @@ fn open_quietly(ctx: &Context, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
     if let Some(unlocked) = ctx.unlock_with_agent(bytes)? {
         return Ok(Some(unlocked));
     }
-    match input::passphrase_if_available(ctx.passphrase_fd)? {
-        Some(pass) => UnlockedVault::open(bytes, &pass, &ctx.path).map(Some),
-        None => Ok(None),
-    }
+    ctx.open_file(bytes, &ctx.path, false)
 }
 
 fn count_versions(vault: &Vault) -> usize {
@@ -347,12 +344,8 @@ fn open_for_verify(ctx: &Context, path: &Path, bytes: &[u8]) -> Result<Option<Va
     {
         return Ok(Some(v));
     }
-    let pass = match input::passphrase_if_available(ctx.passphrase_fd)? {
-        Some(p) => p,
-        None if std::io::stdin().is_terminal() => input::passphrase(None, path, false)?,
-        None => return Ok(None),
-    };
-    UnlockedVault::open(bytes, &pass, path).map(|u| Some(u.vault))
+    let on_terminal = std::io::stdin().is_terminal();
+    Ok(ctx.open_file(bytes, path, on_terminal)?.map(|u| u.vault))
 }
 
 /// Labels only in `a`, and labels in both whose current value differs.
@@ -404,8 +397,9 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
     {
         Some(Some(v)) => (v, None),
         _ => {
-            let pass = input::passphrase(ctx.passphrase_fd, file, false)?;
-            let mut opened = UnlockedVault::open(&bytes, &pass, file)?;
+            let mut opened = ctx
+                .open_file(&bytes, file, true)?
+                .ok_or(Error::NoPassphraseSource)?;
             (std::mem::take(&mut opened.vault), Some(opened))
         }
     };

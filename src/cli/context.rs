@@ -1,12 +1,17 @@
 //! What every command needs: the vault path, the passphrase sources, and the two ways to use a
 //! vault — read it (`unlock`), or change it under the write lock (`commit`).
 
-use std::path::PathBuf;
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use super::GlobalArgs;
+use super::init::describe_kdf;
 use crate::agent::client::AgentKey;
-use crate::container::{UnlockedVault, inspect};
+use crate::container::{UnlockedVault, inspect, passphrase_slot};
+use crate::crypto::KdfParams;
 use crate::error::{Error, Result};
+use crate::format::Header;
 use crate::secret::Passphrase;
 use crate::transaction::{self, Committed};
 use crate::usage::Event;
@@ -19,6 +24,8 @@ pub struct Context {
     pub passphrase_fd: Option<i32>,
     pub new_passphrase_fd: Option<i32>,
     pub recovery_code_fd: Option<i32>,
+    /// `--accept-kdf-cost` / `SESAME_ACCEPT_KDF_COST`: spend a costly slot's Argon2 work unasked.
+    pub accept_kdf_cost: bool,
 }
 
 impl Context {
@@ -34,6 +41,7 @@ impl Context {
             passphrase_fd: global.passphrase_fd,
             new_passphrase_fd: global.new_passphrase_fd,
             recovery_code_fd: global.recovery_code_fd,
+            accept_kdf_cost: global.accept_kdf_cost,
         })
     }
 
@@ -69,10 +77,70 @@ impl Context {
     /// [`Context::unlock`], also returning the passphrase (for `rekey`, which re-wraps under it).
     pub fn unlock_keeping_passphrase(&self) -> Result<(UnlockedVault, Passphrase)> {
         let bytes = store::read(&self.path)?;
-        inspect(&bytes, &self.path)?;
+        self.confirm_kdf_cost(&inspect(&bytes, &self.path)?.header)?;
         let passphrase = input::passphrase(self.passphrase_fd, &self.path, false)?;
         let unlocked = UnlockedVault::open(&bytes, &passphrase, &self.path)?;
         Ok((unlocked, passphrase))
+    }
+
+    /// Checks what the vault's passphrase slot will cost before any passphrase is asked for or
+    /// any Argon2 work is spent (`docs/FORMAT.md`, "Cost of a passphrase slot"). Within the
+    /// budget, or with `--accept-kdf-cost`: go on. Above it: ask on the terminal, and without
+    /// one refuse (exit 2), saying how to accept.
+    pub fn confirm_kdf_cost(&self, header: &Header) -> Result<()> {
+        let Some(kdf) = passphrase_slot(header).map(|s| s.kdf) else {
+            return Ok(()); // opening fails with "no passphrase slot", at no cost
+        };
+        if !kdf.exceeds_budget() || self.accept_kdf_cost {
+            return Ok(());
+        }
+        let refuse = |how| Error::KdfCostNotAccepted {
+            path: self.path.clone(),
+            params: describe_kdf(kdf),
+            times: kdf.times_default_work(),
+            how,
+        };
+        let Ok(mut tty) = OpenOptions::new().read(true).write(true).open("/dev/tty") else {
+            return Err(refuse(
+                "pass --accept-kdf-cost or set SESAME_ACCEPT_KDF_COST=1; if not, do not open this file",
+            ));
+        };
+        let question = format!(
+            "{} asks Argon2id for {} ({} times the work and up to {} times the memory of the \
+             defaults) before its passphrase can be checked. Continue? [y/N] ",
+            self.path.display(),
+            describe_kdf(kdf),
+            kdf.times_default_work(),
+            kdf.memory_kib.div_ceil(KdfParams::DEFAULT.memory_kib),
+        );
+        tty.write_all(question.as_bytes())
+            .and_then(|()| tty.flush())
+            .map_err(|e| Error::io("cannot ask on the terminal", e))?;
+        if read_answer(&mut tty)? {
+            Ok(())
+        } else {
+            Err(refuse(
+                "answer y, or pass --accept-kdf-cost; if not, do not open this file",
+            ))
+        }
+    }
+
+    /// Opens another vault file (a backup, a file to verify) with a passphrase, after the cost
+    /// check: from the non-interactive sources, else — when `may_prompt` and on a terminal — a
+    /// prompt. `None` when no passphrase could be had without a prompt.
+    pub fn open_file(
+        &self,
+        bytes: &[u8],
+        path: &Path,
+        may_prompt: bool,
+    ) -> Result<Option<UnlockedVault>> {
+        self.confirm_kdf_cost(&inspect(bytes, path)?.header)?;
+        let pass = match input::passphrase_if_available(self.passphrase_fd)? {
+            Some(p) => p,
+            None if may_prompt => input::passphrase(None, path, false)?,
+            None => return Ok(None),
+        };
+        UnlockedVault::open(bytes, &pass, path).map(Some)
     }
 
     /// Applies `change` to the newest vault under the write lock and saves it
@@ -103,5 +171,48 @@ impl Context {
 pub fn report(done: &Committed) {
     for warning in &done.warnings {
         warn(warning);
+    }
+}
+
+/// Reads a yes/no answer (one line, at most 16 bytes kept) from the terminal: only `y` or `yes`,
+/// in any case, is yes; an empty line, end of input or anything else is no.
+fn read_answer(tty: &mut impl Read) -> Result<bool> {
+    let mut line = Vec::with_capacity(16);
+    let mut byte = [0u8; 1];
+    loop {
+        match tty.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => {
+                if line.len() < 16 {
+                    line.push(byte[0]);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io("cannot read from the terminal", e)),
+        }
+    }
+    let answer = String::from_utf8_lossy(&line).trim().to_ascii_lowercase();
+    Ok(answer == "y" || answer == "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_answer;
+
+    #[test]
+    fn only_y_or_yes_accepts_a_costly_vault() {
+        for (typed, yes) in [
+            (&b"y\n"[..], true),
+            (b"YES\n", true),
+            (b" y \r\n", true),
+            (b"\n", false),
+            (b"", false),
+            (b"n\n", false),
+            (b"yess\n", false),
+            (b"no, y\n", false),
+        ] {
+            assert_eq!(read_answer(&mut &typed[..]).ok(), Some(yes), "{typed:?}");
+        }
     }
 }

@@ -47,6 +47,14 @@ impl KdfArgs {
                 describe_kdf(kdf)
             ));
         }
+        if asked && kdf.exceeds_budget() {
+            warn(format!(
+                "Argon2id {} is more work than sesame spends unasked (over 1GiB, over 10 passes \
+                 or over 1GiB x 4 passes): every open will ask you to confirm, unless you pass \
+                 --accept-kdf-cost or set SESAME_ACCEPT_KDF_COST=1",
+                describe_kdf(kdf)
+            ));
+        }
         Ok(kdf)
     }
 }

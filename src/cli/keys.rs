@@ -56,7 +56,8 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
 
 pub fn recover(ctx: &Context) -> Result<()> {
     let bytes = store::read(&ctx.path)?;
-    crate::container::inspect(&bytes, &ctx.path)?;
+    // The new passphrase slot keeps the current parameters: their cost is spent on wrapping it.
+    ctx.confirm_kdf_cost(&crate::container::inspect(&bytes, &ctx.path)?.header)?;
     let typed = input::recovery_code(ctx.recovery_code_fd)?;
     let code = RecoveryCode::parse(typed.expose())?;
     let unlocked = UnlockedVault::open_with_recovery(&bytes, &code, &ctx.path)?;

@@ -52,6 +52,18 @@ pub struct GlobalArgs {
     /// Read the recovery code from file descriptor N (one line)
     #[arg(long, global = true, value_name = "N")]
     pub recovery_code_fd: Option<i32>,
+    /// Open a vault whose passphrase slot asks for more Argon2 work than sesame spends unasked
+    /// (over 1GiB, over 10 passes, or over 1GiB x 4 passes)
+    #[arg(
+        long,
+        global = true,
+        env = "SESAME_ACCEPT_KDF_COST",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        num_args = 0,
+        default_missing_value = "true",
+        hide_env_values = true
+    )]
+    pub accept_kdf_cost: bool,
 }
 
 #[derive(Subcommand)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::harness::*;
 use sesame::container::UnlockedVault;
+use sesame::crypto::KdfParams;
 use sesame::format::Slot;
 use sesame::format::read::parse_file;
 use sesame::secret::Passphrase;
@@ -110,10 +111,12 @@ fn every_truncation_and_any_appended_byte_is_reported_as_damage() {
 #[test]
 fn files_that_are_not_vaults_exit_4_with_a_reason() {
     let sb = Sandbox::new();
-    let cases: [(&[u8], &str); 4] = [
+    let cases: [(&[u8], &str); 5] = [
         (b"", "magic"),
         (b"API_KEY=sk-123\n", "magic"),
         (b"\x89SES", "truncated"),
+        // The magic, then less than the 82-byte fixed header (FORMAT.md, "Reader rules").
+        (b"\x89SESAME\n\x01\x00\x00", "truncated"),
         (&[0u8; 100], "magic"),
     ];
     for (bytes, reason) in cases {
@@ -173,6 +176,161 @@ fn a_vault_with_only_unknown_slots_says_so() {
         4,
         "no passphrase slot this build can use",
     );
+}
+
+/// FORMAT.md: a passphrase slot outside the KDF bounds is damage (exit 4), before any derivation,
+/// even when it is not the slot that would be used: the first slot here is good, the second asks
+/// for 101 passes.
+#[test]
+fn a_kdf_parameter_outside_the_format_bounds_is_damage_in_any_slot() {
+    let sb = small_vault();
+    let pass = Passphrase::from_string(PASS.to_string());
+    let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
+    let mut bad = unlocked.wrap_passphrase(&pass, FAST).unwrap();
+    bad.kdf.iterations = KdfParams::MAX_ITERATIONS + 1;
+    unlocked.header.slots.push(Slot::Passphrase(bad));
+    std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
+    let a = fails(
+        sb.cmd().args(["get", "api/key"]).assert(),
+        4,
+        "Argon2 iterations 101 is outside 1..=100",
+    );
+    assert!(stderr(&a).contains("passphrase slot 1"), "{}", stderr(&a));
+}
+
+/// The test parameters, for slots crafted here.
+const FAST: KdfParams = KdfParams {
+    memory_kib: 8 * 1024,
+    iterations: 1,
+    parallelism: 1,
+};
+
+/// Audit 1, item 5: every passphrase slot used to be tried in turn, so a file with 16 slots at
+/// the caps (4 GiB, 100 passes each) cost hours of CPU once a passphrase was typed. Only the
+/// first passphrase slot is tried now. The proof: the first slot wraps the key under another
+/// passphrase and the 15 after it under the right one; a reader that tried them all would open
+/// the vault (exit 0), sesame reports a wrong passphrase (exit 3).
+#[test]
+fn only_the_first_of_16_passphrase_slots_is_tried() {
+    let sb = small_vault();
+    let pass = Passphrase::from_string(PASS.to_string());
+    let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
+    let other = Passphrase::from_string("another passphrase".to_string());
+    let first = unlocked.wrap_passphrase(&other, FAST).unwrap();
+    let right = unlocked.wrap_passphrase(&pass, FAST).unwrap();
+    unlocked.header.slots = std::iter::once(Slot::Passphrase(first))
+        .chain(std::iter::repeat_n(Slot::Passphrase(right), 15))
+        .collect();
+    std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
+    assert_eq!(
+        parse_file(&sb.vault_bytes()).unwrap().header.slots.len(),
+        16
+    );
+
+    fails(
+        sb.cmd().args(["get", "api/key"]).assert(),
+        3,
+        "wrong passphrase",
+    );
+    // The first slot's own passphrase opens it.
+    sb.cmd()
+        .env("SESAME_PASSPHRASE", "another passphrase")
+        .args(["get", "api/key"])
+        .assert()
+        .success()
+        .stdout("sk-0123456789abcdef\n");
+}
+
+/// Audit 1, item 5: a passphrase slot at the format caps (4 GiB, 100 passes) was derived as soon
+/// as a passphrase was typed. Above the cost budget sesame now asks first, and with no terminal
+/// to ask on it refuses (exit 2) before the passphrase is even looked for: without any
+/// passphrase source the error is still the cost, not "no passphrase source". The timeout is
+/// only a hang guard: deriving at the caps would take minutes and 4 GiB.
+#[test]
+fn a_slot_at_the_kdf_caps_is_refused_before_the_prompt_without_a_terminal() {
+    let sb = small_vault();
+    let pass = Passphrase::from_string(PASS.to_string());
+    let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
+    for slot in &mut unlocked.header.slots {
+        if let Slot::Passphrase(p) = slot {
+            p.kdf = KdfParams {
+                memory_kib: KdfParams::MAX_MEMORY_KIB,
+                iterations: KdfParams::MAX_ITERATIONS,
+                parallelism: KdfParams::MAX_PARALLELISM,
+            };
+        }
+    }
+    std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
+    let guard = Duration::from_secs(30);
+
+    for args in [&["get", "api/key"][..], &["list"], &["unlock"], &["status"]] {
+        let a = fails(
+            sb.cmd().args(args).timeout(guard).assert(),
+            2,
+            "--accept-kdf-cost",
+        );
+        let err = stderr(&a);
+        assert!(err.contains("m=4GiB, t=100, p=64"), "{args:?}: {err}");
+        assert!(err.contains("SESAME_ACCEPT_KDF_COST=1"), "{args:?}: {err}");
+    }
+    let a = fails(
+        sb.cmd()
+            .env_remove("SESAME_PASSPHRASE")
+            .arg("list")
+            .timeout(guard)
+            .assert(),
+        2,
+        "--accept-kdf-cost",
+    );
+    assert!(!stderr(&a).contains("no passphrase source"));
+    // Nothing was changed: the file is refused, not rewritten.
+    assert_eq!(
+        parse_file(&sb.vault_bytes()).unwrap().header.slots.len(),
+        1,
+        "the vault is untouched"
+    );
+}
+
+/// The other side of the budget: a vault whose owner chose costly parameters opens when they
+/// say so. 11 passes over 8 MiB is above the budget (more than 10 passes) yet cheap to test.
+#[test]
+fn a_costly_slot_opens_with_accept_kdf_cost_or_its_variable() {
+    let sb = Sandbox::empty();
+    let a = sb
+        .cmd()
+        .args(["init", "--kdf-memory", "8MiB", "--kdf-iterations", "11"])
+        .args(["--kdf-parallelism", "1", "--no-recovery"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains("every open will ask you to confirm"),
+        "init warns: {}",
+        stderr(&a)
+    );
+    sb.cmd()
+        .args(["add", "api/key", "--accept-kdf-cost"])
+        .write_stdin("sk-0123456789abcdef")
+        .assert()
+        .success();
+    fails(sb.cmd().args(["get", "api/key"]).assert(), 2, "t=11");
+    fails(
+        sb.cmd()
+            .env("SESAME_ACCEPT_KDF_COST", "0")
+            .args(["get", "api/key"])
+            .assert(),
+        2,
+        "t=11",
+    );
+    sb.cmd()
+        .env("SESAME_ACCEPT_KDF_COST", "1")
+        .args(["get", "api/key"])
+        .assert()
+        .success()
+        .stdout("sk-0123456789abcdef\n");
+    sb.cmd()
+        .args(["--accept-kdf-cost", "get", "api/key"])
+        .assert()
+        .success();
 }
 
 #[test]

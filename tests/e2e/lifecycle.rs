@@ -40,22 +40,29 @@ fn rotate_moves_the_old_value_to_history() {
     assert_eq!(sb.list_json()[0]["version"], 2);
 }
 
+/// Audit 1 (low): a hint showed the first 3 and last 4 characters of any value of 12 or more
+/// (`Xk9mP2avL7qZ` → `Xk9…L7qZ`, 7 of 12 characters). Now only values of 24 characters or more
+/// get a hint, and it is `…` and their last 4 characters.
 #[test]
-fn history_shows_masked_hints_and_never_whole_values() {
+fn history_hints_show_only_the_last_4_characters_of_values_of_24_or_more() {
     let sb = Sandbox::new();
-    sb.add("k", "sk-proj-0123456789a1b2");
-    rotate(&sb, "k", "short", &[]).success();
+    sb.add("k", "sk-proj-0123456789abcda1b2"); // 26 characters
+    rotate(&sb, "k", "Xk9mP2avL7qZ", &[]).success();
+    rotate(&sb, "k", "sk-proj-0123456789abc123", &[]).success(); // exactly 24
+    rotate(&sb, "k", "sk-proj-0123456789ab1234", &[]).success();
+    rotate(&sb, "k", "sk-proj-0123456789a123", &[]).success(); // 22: no hint
     let h = history(&sb, "k");
-    assert!(
-        h[0]["hint"].is_null(),
-        "a value under 12 characters gets no hint"
-    );
-    assert_eq!(h[1]["hint"], "sk-…a1b2");
+    let hints: Vec<&serde_json::Value> = h.as_array().unwrap().iter().map(|v| &v["hint"]).collect();
+    assert!(hints[0].is_null(), "22 characters get no hint");
+    assert_eq!(hints[1], "…1234");
+    assert_eq!(hints[2], "…c123");
+    assert!(hints[3].is_null(), "a 12-character value gets no hint");
+    assert_eq!(hints[4], "…a1b2");
     let table = sb.cmd().args(["history", "k"]).assert().success();
     let out = String::from_utf8_lossy(&table.get_output().stdout).into_owned();
-    assert!(out.contains("current") && out.contains("sk-…a1b2"), "{out}");
+    assert!(out.contains("current") && out.contains("…a1b2"), "{out}");
     assert!(
-        !out.contains("0123456789") && !out.contains("short"),
+        !out.contains("sk-") && !out.contains("Xk9") && !out.contains("L7qZ"),
         "{out}"
     );
 }
