@@ -13,6 +13,7 @@ use crate::container::UnlockedVault;
 use crate::error::{Error, Result};
 use crate::store::{self, WriteLock};
 use crate::usage::{self, Event, LogContents};
+use crate::vault::Vault;
 use crate::{agent, backup};
 
 /// How long recording a use (`get`, `run`) waits for the lock: the log must never hold up the
@@ -169,7 +170,8 @@ pub fn create(path: &Path, vault: &mut UnlockedVault, force: bool) -> Result<Com
     )
 }
 
-/// Replaces the vault with `file` exactly as it is (`restore`). `opened` is `file` opened (its
+/// Replaces the vault with `file` exactly as it is (`restore` when there is no sound vault to
+/// keep the keys of). `opened` is `file` opened (its
 /// key seals the log record). The replaced vault is kept as a generation and its agent stopped.
 pub fn restore(
     path: &Path,
@@ -180,6 +182,21 @@ pub fn restore(
     store::ensure_folder(path)?;
     let tx = Transaction::begin(path)?;
     tx.commit(file, opened, LogUpdate::Append(event), true)
+}
+
+/// Replaces the vault's contents with `contents` (`restore` of a copy), keeping the vault's keys
+/// as they are now; the replaced vault is kept as a generation and its agent stopped.
+pub fn replace_contents(
+    path: &Path,
+    unlocked: UnlockedVault,
+    contents: Vault,
+    event: Event,
+) -> Result<Committed> {
+    let tx = Transaction::begin(path)?;
+    let mut current = unlocked.reopen(tx.require_current()?, path)?;
+    current.vault = contents;
+    let file = current.seal()?;
+    tx.commit(&file, &current, LogUpdate::Append(event), true)
 }
 
 /// Records a use (`run`, `get`) in the usage log, waiting at most a second for the lock. An

@@ -188,6 +188,12 @@ impl Vault {
         }
     }
 
+    /// The secret labelled `label`, if there is one: no "did you mean" search, for callers that
+    /// look up thousands of labels (`import`).
+    pub fn find_mut(&mut self, label: &Label) -> Option<&mut Secret> {
+        self.position(label).ok().map(|i| &mut self.secrets[i])
+    }
+
     /// Adds a new secret; an existing label is an error ("use rotate").
     pub fn insert(&mut self, secret: Secret) -> Result<()> {
         match self.position(&secret.label) {

@@ -376,6 +376,11 @@ fn list_some(labels: &[String]) -> String {
 
 pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
     let file = &args.file;
+    if !args.force && !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "restore replaces the vault: confirm on a terminal, or pass --force",
+        ));
+    }
     let bytes = store::read(file)?;
     inspect(&bytes, file)?;
     // The vault as it is now, if it is there and opens (a broken vault is what restore is for).
@@ -443,11 +448,6 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
         ),
     }
     if !args.force {
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::usage(
-                "restore replaces the vault: confirm on a terminal, or pass --force",
-            ));
-        }
         if !confirm("Replace the vault with this copy? The current one is kept. [y/N] ")? {
             eprintln!("Nothing changed.");
             return Ok(());
@@ -458,22 +458,37 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
     );
-    let for_log = match (&own, &current) {
-        (Some(opened), _) => opened,
-        (None, Some(cur)) => cur,
-        (None, None) => {
-            return Err(Error::usage("nothing to restore with"));
+    let count = restored.secrets.len();
+    let done = match (current, &own) {
+        // The usual case: the copy's contents go into the vault under the vault's keys as they
+        // are now, so the passphrase (and recovery code) that work today keep working.
+        (Some(cur), _) => {
+            let done = transaction::replace_contents(&ctx.path, cur, restored, event)?;
+            super::context::report(&done);
+            eprintln!(
+                "Restored the contents of {} into {} ({count} secret{}); its passphrase and \
+                 recovery code are unchanged.",
+                file.display(),
+                ctx.path.display(),
+                plural(count)
+            );
+            done
         }
+        // No vault to keep the keys of: the copy is put back byte for byte.
+        (None, Some(opened)) => {
+            let done = transaction::restore(&ctx.path, &bytes, opened, event)?;
+            super::context::report(&done);
+            eprintln!(
+                "Restored {} from {} ({count} secret{}). It opens with the passphrase the copy \
+                 was made with.",
+                ctx.path.display(),
+                file.display(),
+                plural(count)
+            );
+            done
+        }
+        (None, None) => return Err(Error::usage("nothing to restore with")),
     };
-    let done = transaction::restore(&ctx.path, &bytes, for_log, event)?;
-    super::context::report(&done);
-    eprintln!(
-        "Restored {} from {} ({} secret{}). It opens with the passphrase the copy was made with.",
-        ctx.path.display(),
-        file.display(),
-        restored.secrets.len(),
-        plural(restored.secrets.len())
-    );
     if let Some(kept) = &done.generation {
         eprintln!("The replaced vault is kept as {}.", kept.display());
     }

@@ -181,14 +181,14 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
     let (added, rotated, existing, same) = ctx.commit(unlocked, event, move |u| {
         let (mut added, mut rotated, mut existing, mut same) = (0, 0, Vec::new(), 0);
         for p in planned {
-            match u.vault.get_mut(&p.label) {
-                Ok(secret) if secret.current.value.expose() == p.value.expose() => same += 1,
-                Ok(secret) if overwrite => {
+            match u.vault.find_mut(&p.label) {
+                Some(secret) if secret.current.value.expose() == p.value.expose() => same += 1,
+                Some(secret) if overwrite => {
                     secret.rotate(p.value, now, DEFAULT_KEEP);
                     rotated += 1;
                 }
-                Ok(_) => existing.push(p.label.to_string()),
-                Err(_) => {
+                Some(_) => existing.push(p.label.to_string()),
+                None => {
                     u.vault.insert(Secret {
                         label: p.label,
                         env_name: p.env,

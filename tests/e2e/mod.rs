@@ -1,6 +1,7 @@
 mod harness;
 
 mod agent;
+mod backup;
 mod concurrency;
 mod corpus;
 mod damage;

@@ -1,0 +1,598 @@
+//! Nothing lost: `backup`, automatic generations, `backups`, `verify`, `restore`, and `.env`
+//! import and export, as a user would run them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::harness::*;
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+/// The vault's automatic generations, oldest first.
+fn generations(sb: &Sandbox) -> Vec<PathBuf> {
+    let folder = sb.vault.parent().unwrap().join("backups/auto");
+    let mut all: Vec<PathBuf> = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    };
+    all.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+    all
+}
+
+/// Labels of the vault file at `path`, opened with the sandbox's passphrase.
+fn labels_of(sb: &Sandbox, path: &Path) -> Vec<String> {
+    let out = sb
+        .cmd()
+        .arg("--vault")
+        .arg(path)
+        .args(["list", "--json"])
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn backup_writes_a_checked_0600_copy_to_a_file_a_folder_or_the_default_place() {
+    let sb = Sandbox::new();
+    sb.add("openai/prod", "sk-proj-0123456789");
+    let to_file = sb.path("copy.sesame");
+    let folder = sb.path("elsewhere");
+    std::fs::create_dir(&folder).unwrap();
+
+    let a = sb.cmd().arg("backup").arg(&to_file).assert().success();
+    assert_eq!(stdout(&a).trim(), to_file.display().to_string());
+    assert!(stderr(&a).contains("opens with the vault's current passphrase"));
+    let a = sb.cmd().arg("backup").arg(&folder).assert().success();
+    let in_folder = PathBuf::from(stdout(&a).trim());
+    assert_eq!(in_folder.parent(), Some(folder.as_path()));
+    let a = sb.cmd().arg("backup").assert().success();
+    let default = PathBuf::from(stdout(&a).trim());
+    assert_eq!(
+        default.parent(),
+        Some(sb.vault.parent().unwrap().join("backups").as_path())
+    );
+    let name = default.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("vault-") && name.ends_with("Z.sesame"),
+        "{name}"
+    );
+
+    for copy in [&to_file, &in_folder, &default] {
+        assert_eq!(std::fs::read(copy).unwrap(), sb.vault_bytes());
+        assert_eq!(mode(copy), 0o600);
+        assert_eq!(labels_of(&sb, copy), vec!["openai/prod"]);
+    }
+    // An existing file is never overwritten.
+    fails(
+        sb.cmd().arg("backup").arg(&to_file).assert(),
+        2,
+        "already exists",
+    );
+}
+
+#[test]
+fn every_write_keeps_the_replaced_vault_and_rm_can_be_undone_with_restore() {
+    let sb = Sandbox::new();
+    sb.add("keep", "value-keep");
+    sb.add("precious", "value-precious");
+    let before_rm = generations(&sb).len();
+    sb.cmd().args(["rm", "precious"]).assert().success();
+    let gens = generations(&sb);
+    assert_eq!(gens.len(), before_rm + 1, "rm kept one generation");
+    let newest = gens.last().unwrap();
+    assert_eq!(labels_of(&sb, newest), vec!["keep", "precious"]);
+    assert_eq!(mode(newest), 0o600);
+
+    let listed = sb.cmd().args(["backups", "--json"]).assert().success();
+    let json: serde_json::Value = serde_json::from_slice(&listed.get_output().stdout).unwrap();
+    assert_eq!(json[0]["path"], newest.display().to_string());
+    assert_eq!(json[0]["kind"], "auto");
+    assert_eq!(json[0]["secrets"], 2);
+    assert_eq!(json[0]["opens_with"], "the current passphrase");
+
+    let a = sb
+        .cmd()
+        .arg("restore")
+        .arg(newest)
+        .arg("--force")
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("only in the copy (brought back): precious"));
+    assert_eq!(sb.get("precious"), "value-precious\n");
+    // The vault that restore replaced is itself kept.
+    let last = generations(&sb).last().cloned().unwrap();
+    assert_eq!(labels_of(&sb, &last), vec!["keep"]);
+}
+
+#[test]
+fn generations_keep_the_newest_n_and_sesame_auto_backups_0_turns_them_off() {
+    let sb = Sandbox::new();
+    for i in 0..5 {
+        sb.cmd()
+            .env("SESAME_AUTO_BACKUPS", "3")
+            .args(["add", &format!("k{i}")])
+            .write_stdin("v")
+            .assert()
+            .success();
+    }
+    let gens = generations(&sb);
+    assert_eq!(gens.len(), 3);
+    // The newest three: the vault before the 3rd, 4th and 5th add.
+    assert_eq!(labels_of(&sb, &gens[0]), vec!["k0", "k1"]);
+    assert_eq!(labels_of(&sb, &gens[2]), vec!["k0", "k1", "k2", "k3"]);
+
+    sb.cmd()
+        .env("SESAME_AUTO_BACKUPS", "0")
+        .args(["add", "off"])
+        .write_stdin("v")
+        .assert()
+        .success();
+    assert_eq!(
+        generations(&sb),
+        gens,
+        "no generation with SESAME_AUTO_BACKUPS=0"
+    );
+    fails(
+        sb.cmd()
+            .env("SESAME_AUTO_BACKUPS", "many")
+            .args(["add", "bad"])
+            .write_stdin("v")
+            .assert(),
+        2,
+        "SESAME_AUTO_BACKUPS",
+    );
+    // The default keeps ten.
+    for i in 0..12 {
+        sb.add(&format!("d{i}"), "v");
+    }
+    assert_eq!(generations(&sb).len(), 10);
+}
+
+#[test]
+fn verify_checks_structure_without_a_key_and_everything_with_one() {
+    let sb = Sandbox::new();
+    sb.add("a", "value-a");
+    sb.add("b", "value-b");
+    let a = sb
+        .bare()
+        .arg("--vault")
+        .arg(&sb.vault)
+        .arg("verify")
+        .assert()
+        .success();
+    assert!(stdout(&a).contains("structure  ok"));
+    assert!(stdout(&a).contains("not checked (no key)"));
+    let a = sb.cmd().arg("verify").assert().success();
+    assert!(
+        stdout(&a).contains("contents   ok (authenticated; 2 secrets, 2 versions"),
+        "{}",
+        stdout(&a)
+    );
+
+    // A flipped byte in the payload: the structure is fine, the contents are not.
+    let mut damaged = sb.vault_bytes();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    let file = sb.path("damaged.sesame");
+    std::fs::write(&file, &damaged).unwrap();
+    sb.bare().arg("verify").arg(&file).assert().success();
+    fails(
+        sb.cmd().arg("verify").arg(&file).assert(),
+        4,
+        "failed authentication",
+    );
+
+    let truncated = sb.path("truncated.sesame");
+    std::fs::write(&truncated, &sb.vault_bytes()[..60]).unwrap();
+    fails(
+        sb.bare().arg("verify").arg(&truncated).assert(),
+        4,
+        "truncated",
+    );
+    fails(
+        sb.cmd().arg("verify").arg(&truncated).assert(),
+        4,
+        "truncated",
+    );
+
+    fails(
+        sb.cmd()
+            .env("SESAME_PASSPHRASE", "wrong")
+            .arg("verify")
+            .assert(),
+        3,
+        "wrong passphrase",
+    );
+    let json = sb.cmd().args(["verify", "--json"]).assert().success();
+    let json: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(json["authenticated"], true);
+    assert_eq!(json["secrets"], 2);
+}
+
+#[test]
+fn restore_refuses_damaged_copies_and_wrong_passphrases_and_changes_nothing() {
+    let sb = Sandbox::new();
+    sb.add("a", "value-a");
+    let copy = sb.path("copy.sesame");
+    sb.cmd().arg("backup").arg(&copy).assert().success();
+    sb.add("b", "value-b");
+    let vault_before = sb.vault_bytes();
+    let gens_before = generations(&sb);
+
+    let mut damaged = std::fs::read(&copy).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    let bad = sb.path("bad.sesame");
+    std::fs::write(&bad, &damaged).unwrap();
+    fails(
+        sb.cmd().arg("restore").arg(&bad).arg("--force").assert(),
+        4,
+        "failed authentication",
+    );
+    std::fs::write(&bad, b"not a vault at all").unwrap();
+    fails(
+        sb.cmd().arg("restore").arg(&bad).arg("--force").assert(),
+        4,
+        "not a sesame vault",
+    );
+    // A copy from before `passwd` and `rekey` opens only with the old passphrase.
+    sb.cmd()
+        .args(["passwd", "--kdf-memory", "8MiB", "--kdf-iterations", "1"])
+        .env("SESAME_NEW_PASSPHRASE", "a new passphrase")
+        .assert()
+        .success();
+    sb.cmd()
+        .env("SESAME_PASSPHRASE", "a new passphrase")
+        .args(["rekey", "--no-recovery"])
+        .assert()
+        .success();
+    let vault_before = {
+        assert_ne!(sb.vault_bytes(), vault_before);
+        sb.vault_bytes()
+    };
+    let gens_before = {
+        assert!(generations(&sb).len() > gens_before.len());
+        generations(&sb)
+    };
+    fails(
+        sb.cmd()
+            .env("SESAME_PASSPHRASE", "a new passphrase")
+            .arg("restore")
+            .arg(&copy)
+            .arg("--force")
+            .assert(),
+        3,
+        "wrong passphrase",
+    );
+    // Without a terminal and without --force: refused, before anything changes.
+    let older = sb.path("older.sesame");
+    std::fs::copy(generations(&sb).last().unwrap(), &older).unwrap();
+    fails(
+        sb.cmd()
+            .env("SESAME_PASSPHRASE", "a new passphrase")
+            .arg("restore")
+            .arg(&older)
+            .assert(),
+        2,
+        "--force",
+    );
+    assert_eq!(sb.vault_bytes(), vault_before);
+    assert_eq!(generations(&sb), gens_before);
+}
+
+#[test]
+fn a_restored_copy_from_before_passwd_still_opens_with_todays_passphrase() {
+    let sb = Sandbox::new();
+    sb.add("a", "value-a");
+    let copy = sb.path("copy.sesame");
+    sb.cmd().arg("backup").arg(&copy).assert().success();
+    sb.cmd()
+        .args(["passwd", "--kdf-memory", "8MiB", "--kdf-iterations", "1"])
+        .env("SESAME_NEW_PASSPHRASE", "a new passphrase")
+        .assert()
+        .success();
+    sb.cmd()
+        .env("SESAME_PASSPHRASE", "a new passphrase")
+        .args(["rm", "a"])
+        .assert()
+        .success();
+    // The copy is of the same data key, so today's passphrase opens it; the vault keeps its keys.
+    let a = sb
+        .cmd()
+        .env("SESAME_PASSPHRASE", "a new passphrase")
+        .arg("restore")
+        .arg(&copy)
+        .arg("--force")
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("passphrase and recovery code are unchanged"));
+    let get = sb
+        .cmd()
+        .env("SESAME_PASSPHRASE", "a new passphrase")
+        .args(["get", "a"])
+        .assert()
+        .success();
+    assert_eq!(stdout(&get), "value-a\n");
+    fails(sb.cmd().args(["get", "a"]).assert(), 3, "wrong passphrase");
+}
+
+#[test]
+fn a_missing_vault_is_restored_byte_for_byte_from_a_copy() {
+    let sb = Sandbox::new();
+    sb.add("a", "value-a");
+    let copy = sb.path("copy.sesame");
+    sb.cmd().arg("backup").arg(&copy).assert().success();
+    std::fs::remove_file(&sb.vault).unwrap();
+    sb.cmd()
+        .arg("restore")
+        .arg(&copy)
+        .arg("--force")
+        .assert()
+        .success();
+    assert_eq!(sb.vault_bytes(), std::fs::read(&copy).unwrap());
+    assert_eq!(sb.get("a"), "value-a\n");
+}
+
+#[test]
+fn passwd_says_how_many_copies_still_open_with_the_old_passphrase_and_prune_removes_them() {
+    let sb = Sandbox::new();
+    sb.add("a", "value-a");
+    sb.cmd().arg("backup").assert().success();
+    let a = sb
+        .cmd()
+        .args(["passwd", "--kdf-memory", "8MiB", "--kdf-iterations", "1"])
+        .env("SESAME_NEW_PASSPHRASE", "a new passphrase")
+        .assert()
+        .success();
+    // The manual copy and the generations of init, add and passwd itself.
+    assert!(
+        stderr(&a).contains("copies of the vault in") && stderr(&a).contains("backups --prune"),
+        "{}",
+        stderr(&a)
+    );
+    let new = |cmd: &mut assert_cmd::Command| {
+        cmd.env("SESAME_PASSPHRASE", "a new passphrase");
+    };
+    let mut prune = sb.cmd();
+    new(&mut prune);
+    fails(prune.args(["backups", "--prune"]).assert(), 2, "--yes");
+    let mut prune = sb.cmd();
+    new(&mut prune);
+    prune
+        .args(["backups", "--prune", "--yes"])
+        .assert()
+        .success();
+    let mut list = sb.cmd();
+    new(&mut list);
+    let out = list.args(["backups", "--json"]).assert().success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["opens_with"] == "the current passphrase"),
+        "{json}"
+    );
+}
+
+#[test]
+fn kill_9_during_backup_and_restore_leaves_the_vault_whole() {
+    let sb = Sandbox::new();
+    sb.add("a", "value-a");
+    let copy = sb.path("copy.sesame");
+    sb.cmd().arg("backup").arg(&copy).assert().success();
+    sb.add("b", "value-b");
+    for round in 0..30u64 {
+        let args: Vec<std::ffi::OsString> = if round % 2 == 0 {
+            vec!["restore".into(), copy.clone().into(), "--force".into()]
+        } else {
+            vec!["backup".into(), sb.path(&format!("b{round}.sesame")).into()]
+        };
+        let mut child = sb
+            .process()
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros((round * 2_654_435_761) % 30_000));
+        let _ = child.kill();
+        let _ = child.wait();
+        let labels = sb.labels();
+        assert!(
+            labels == vec!["a"] || labels == vec!["a", "b"],
+            "round {round}: {labels:?}"
+        );
+    }
+}
+
+#[test]
+fn import_reads_a_realistic_dotenv_in_one_write() {
+    let sb = Sandbox::new();
+    sb.add("stripe-key", "sk_live_old");
+    let env = sb.path(".env");
+    std::fs::write(
+        &env,
+        "\u{feff}# Production settings\r\n\
+         OPENAI_API_KEY=sk-proj-abc123 # rotated monthly\r\n\
+         export GITHUB_TOKEN=\"ghp_0123456789\"\r\n\
+         export\tTF_VAR_db_password='p@ss # word'\r\n\
+         STRIPE_KEY=sk_live_new\r\n\
+         EMPTY=\r\n\
+         PRIVATE_KEY=\"-----BEGIN KEY-----\nMIIabc\n-----END KEY-----\"\r\n",
+    )
+    .unwrap();
+    let gens = generations(&sb).len();
+    let a = sb
+        .cmd()
+        .args(["import", "--dotenv"])
+        .arg(&env)
+        .assert()
+        .success();
+    let err = stderr(&a);
+    assert!(err.contains("4 added, 0 rotated"), "{err}");
+    assert!(err.contains("EMPTY skipped"), "{err}");
+    assert!(
+        err.contains("Skipped 1 existing label (stripe-key)"),
+        "{err}"
+    );
+    assert!(err.contains("delete the plaintext file"), "{err}");
+    assert!(!err.contains("sk-proj-abc123") && !err.contains("ghp_"));
+    assert_eq!(generations(&sb).len(), gens + 1, "one transaction");
+    assert_eq!(sb.get("openai-api-key"), "sk-proj-abc123\n");
+    assert_eq!(sb.get("github-token"), "ghp_0123456789\n");
+    assert_eq!(sb.get("tf-var-db-password"), "p@ss # word\n");
+    assert_eq!(
+        sb.get("private-key"),
+        "-----BEGIN KEY-----\nMIIabc\n-----END KEY-----\n"
+    );
+    let list = sb.list_json();
+    let tf = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "tf-var-db-password")
+        .unwrap();
+    assert_eq!(tf["env"], "TF_VAR_db_password");
+
+    // --overwrite rotates, keeping the old value in history; --prefix puts labels under P/.
+    sb.cmd()
+        .args(["import", "--overwrite", "--dotenv"])
+        .arg(&env)
+        .assert()
+        .success();
+    assert_eq!(sb.get("stripe-key"), "sk_live_new\n");
+    let history = sb
+        .cmd()
+        .args(["history", "stripe-key", "--json"])
+        .assert()
+        .success();
+    let history: serde_json::Value = serde_json::from_slice(&history.get_output().stdout).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    sb.cmd()
+        .args(["import", "--prefix", "team", "--dotenv"])
+        .arg(&env)
+        .assert()
+        .success();
+    assert_eq!(sb.get("team/openai-api-key"), "sk-proj-abc123\n");
+
+    std::fs::write(&env, "A=1\nthis line is wrong\n").unwrap();
+    fails(
+        sb.cmd().args(["import", "--dotenv"]).arg(&env).assert(),
+        2,
+        ".env:2:",
+    );
+}
+
+#[test]
+fn importing_10000_lines_is_one_transaction() {
+    let sb = Sandbox::new();
+    let env = sb.path("big.env");
+    let mut text = String::new();
+    for i in 0..10_000 {
+        text.push_str(&format!("KEY_{i:05}=value-number-{i:05}-0123456789\n"));
+    }
+    std::fs::write(&env, text).unwrap();
+    let gens = generations(&sb).len();
+    let a = sb
+        .cmd()
+        .args(["import", "--dotenv"])
+        .arg(&env)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("10000 added"), "{}", stderr(&a));
+    assert_eq!(generations(&sb).len(), gens + 1);
+    assert_eq!(sb.list_json().as_array().unwrap().len(), 10_000);
+    assert_eq!(sb.get("key-09999"), "value-number-09999-0123456789\n");
+}
+
+#[test]
+fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
+    let sb = Sandbox::new();
+    sb.add("openai/prod", "sk-proj-abc");
+    sb.cmd()
+        .args(["add", "multi", "--raw"])
+        .write_stdin("line one\nit's \"quoted\"\n")
+        .assert()
+        .success();
+    let refs = sb.cmd().args(["export", "--dotenv"]).assert().success();
+    let refs = stdout(&refs);
+    assert!(
+        refs.contains("OPENAI_PROD=sesame://openai/prod\n"),
+        "{refs}"
+    );
+    assert!(refs.contains("MULTI=sesame://multi\n"));
+    assert!(!refs.contains("sk-proj-abc"));
+    // The references work with run --env-file as they are.
+    let file = sb.path("refs.env");
+    std::fs::write(&file, &refs).unwrap();
+    let a = sb
+        .cmd()
+        .args(["run", "--env-file"])
+        .arg(&file)
+        .args(["--", "sh", "-c", "printf %s \"$OPENAI_PROD\""])
+        .assert()
+        .success();
+    assert_eq!(stdout(&a), "sk-proj-abc");
+
+    let plain = sb
+        .cmd()
+        .args(["export", "--dotenv", "--plaintext"])
+        .assert()
+        .success();
+    let plain = stdout(&plain);
+    assert!(plain.contains("OPENAI_PROD='sk-proj-abc'\n"), "{plain}");
+    // What export writes, import reads back byte for byte.
+    let other = Sandbox::new();
+    let file = other.path("plain.env");
+    std::fs::write(&file, &plain).unwrap();
+    other
+        .cmd()
+        .args(["import", "--dotenv"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(other.get("multi"), "line one\nit's \"quoted\"\n\n");
+    assert_eq!(other.get("openai-prod"), "sk-proj-abc\n");
+}
+
+#[test]
+fn export_plaintext_refuses_a_terminal_unless_forced() {
+    let sb = Sandbox::new();
+    sb.add("openai/prod", "sk-proj-abc");
+    let bin = assert_cmd::cargo::cargo_bin("sesame");
+    let run = |extra: &str| {
+        std::process::Command::new("script")
+            .args(["-qfec"])
+            .arg(format!(
+                "{} export --dotenv --plaintext {extra}",
+                bin.display()
+            ))
+            .arg("/dev/null")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("SESAME_VAULT", &sb.vault)
+            .env("SESAME_PASSPHRASE", PASS)
+            .env("XDG_RUNTIME_DIR", sb.runtime_dir())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script (util-linux) runs")
+    };
+    let refused = run("");
+    let text = String::from_utf8_lossy(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("--force") && !text.contains("sk-proj-abc"),
+        "{text}"
+    );
+    let forced = run("--force");
+    assert!(String::from_utf8_lossy(&forced.stdout).contains("OPENAI_PROD='sk-proj-abc'"));
+}
