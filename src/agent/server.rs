@@ -2,7 +2,7 @@
 //! socket to processes of the same user, and ends — wiping the key — on timeout, `lock`, a signal,
 //! or when its vault disappears (`docs/AGENT.md`).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -62,21 +62,23 @@ impl State {
 
 /// Runs the agent for `vault`; returns only on a start-up failure.
 pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
+    // Nothing the shell that ran `unlock` left open (a `--passphrase-fd` file, a pipe) stays open
+    // for the agent's whole life. First thing, while the agent owns no descriptor above 2.
+    crate::sys::close_inherited_fds();
     // Its own session: no controlling terminal, not killed with the shell that ran `unlock`.
     let _ = rustix::process::setsid();
 
-    let mut handoff = Zeroizing::new([0u8; HANDOFF_LEN]);
-    std::io::stdin()
-        .read_exact(&mut handoff[..])
-        .map_err(|e| Error::io("the agent did not receive its key", e))?;
+    // The key is read from descriptor 0 straight into its locked buffer: no `std::io::stdin()`,
+    // whose 8 KiB heap buffer would keep a second, swappable and never-wiped copy.
     let mut key = Box::new(Zeroizing::new([0u8; KEY_LEN]));
-    key.copy_from_slice(&handoff[VAULT_ID_LEN + 4..]);
-    let mut vault_id = [0u8; VAULT_ID_LEN];
-    vault_id.copy_from_slice(&handoff[..VAULT_ID_LEN]);
-    let key_generation = u32::from_le_bytes([handoff[16], handoff[17], handoff[18], handoff[19]]);
-    handoff.zeroize();
     // Best effort: where mlock is not allowed the agent still works, as ssh-agent does.
     let _memory_lock = region::lock(key.as_ptr(), KEY_LEN).ok();
+    let mut identity = [0u8; VAULT_ID_LEN + 4];
+    read_handoff(&mut identity)?;
+    read_handoff(&mut key[..])?;
+    let mut vault_id = [0u8; VAULT_ID_LEN];
+    vault_id.copy_from_slice(&identity[..VAULT_ID_LEN]);
+    let key_generation = u32::from_le_bytes([identity[16], identity[17], identity[18], identity[19]]);
 
     checked_folder(true)?;
     let socket = socket_path(vault);
@@ -135,6 +137,27 @@ pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
         });
     }
     state.end()
+}
+
+/// Fills `buf` from descriptor 0 with plain `read` calls (what `unlock` writes: see
+/// [`HANDOFF_LEN`]).
+fn read_handoff(buf: &mut [u8]) -> Result<()> {
+    let stdin = rustix::stdio::stdin();
+    let mut filled = 0;
+    while filled < buf.len() {
+        match rustix::io::read(stdin, &mut buf[filled..]) {
+            Ok(0) => {
+                return Err(Error::io(
+                    "the agent did not receive its key",
+                    std::io::ErrorKind::UnexpectedEof.into(),
+                ));
+            }
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(Error::io("the agent did not receive its key", e.into())),
+        }
+    }
+    Ok(())
 }
 
 fn spawn_watchdog(state: Arc<State>) {

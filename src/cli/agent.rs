@@ -73,7 +73,7 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
             client::lock(&ctx.path); // it holds a key that no longer opens this file
         }
     }
-    let passphrase = input::passphrase(ctx.passphrase_fd, &ctx.path, false)?;
+    let passphrase = input::passphrase(&ctx.fds, &ctx.path, false)?;
     let unlocked = UnlockedVault::open(&bytes, &passphrase, &ctx.path)?;
     drop(passphrase);
     start_agent(ctx, &unlocked, secs)?;
@@ -167,7 +167,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
     // Counts need the key: from the agent, or a passphrase source that needs no prompt.
     let unlocked = match ctx.unlock_with_agent(&bytes)? {
         Some(u) => Some(u),
-        None => match input::passphrase_if_available(ctx.passphrase_fd)? {
+        None => match input::passphrase_if_available(&ctx.fds)? {
             Some(pass) => Some(UnlockedVault::open(&bytes, &pass, &ctx.path)?),
             None => None,
         },

@@ -8,6 +8,7 @@ use super::GlobalArgs;
 use crate::agent::client::AgentKey;
 use crate::container::{UnlockedVault, inspect};
 use crate::error::{Error, Result};
+use crate::input::{FdFlag, SecretFds};
 use crate::secret::Passphrase;
 use crate::usage::{self, Event};
 use crate::{input, store};
@@ -18,18 +19,22 @@ const RECORD_LOCK_WAIT: Duration = Duration::from_secs(1);
 
 pub struct Context {
     pub path: PathBuf,
-    pub passphrase_fd: Option<i32>,
-    pub new_passphrase_fd: Option<i32>,
-    pub recovery_code_fd: Option<i32>,
+    /// The `--*-fd` descriptors, claimed (close-on-exec) before anything else is opened.
+    pub fds: SecretFds,
 }
 
 impl Context {
+    /// Must run before sesame opens any file: it takes ownership of the descriptors given with
+    /// `--passphrase-fd`, `--new-passphrase-fd` and `--recovery-code-fd` (see [`SecretFds`]).
     pub fn new(global: &GlobalArgs) -> Result<Context> {
+        let fds = SecretFds::claim(
+            global.passphrase_fd,
+            global.new_passphrase_fd,
+            global.recovery_code_fd,
+        );
         Ok(Context {
             path: store::resolve_vault_path(global.vault.clone())?,
-            passphrase_fd: global.passphrase_fd,
-            new_passphrase_fd: global.new_passphrase_fd,
-            recovery_code_fd: global.recovery_code_fd,
+            fds,
         })
     }
 
@@ -39,7 +44,7 @@ impl Context {
     /// Sources in the SPEC's order: `--passphrase-fd`, then a running agent for this vault, then
     /// the others. An agent that is gone or refuses (the vault was rekeyed) is skipped.
     pub fn unlock(&self) -> Result<UnlockedVault> {
-        if self.passphrase_fd.is_none() {
+        if self.fds.given(FdFlag::Passphrase).is_none() {
             let bytes = store::read(&self.path)?;
             if let Some(unlocked) = self.unlock_with_agent(&bytes)? {
                 return Ok(unlocked);
@@ -66,7 +71,7 @@ impl Context {
     pub fn unlock_keeping_passphrase(&self) -> Result<(UnlockedVault, Passphrase)> {
         let bytes = store::read(&self.path)?;
         inspect(&bytes, &self.path)?;
-        let passphrase = input::passphrase(self.passphrase_fd, &self.path, false)?;
+        let passphrase = input::passphrase(&self.fds, &self.path, false)?;
         let unlocked = UnlockedVault::open(&bytes, &passphrase, &self.path)?;
         Ok((unlocked, passphrase))
     }

@@ -34,7 +34,7 @@ fn set_new_passphrase(
     kdf: KdfParams,
     action: &str,
 ) -> Result<()> {
-    let new = input::new_passphrase(ctx.new_passphrase_fd, &ctx.path)?;
+    let new = input::new_passphrase(&ctx.fds, &ctx.path)?;
     let slot = unlocked.wrap_passphrase(&new, kdf)?;
     ctx.commit(unlocked, Event::new(action, Vec::new()), |u| {
         u.replace_passphrase_slot(slot);
@@ -60,7 +60,7 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
 pub fn recover(ctx: &Context) -> Result<()> {
     let bytes = store::read(&ctx.path)?;
     crate::container::inspect(&bytes, &ctx.path)?;
-    let typed = input::recovery_code(ctx.recovery_code_fd)?;
+    let typed = input::recovery_code(&ctx.fds)?;
     let code = RecoveryCode::parse(typed.expose())?;
     let unlocked = UnlockedVault::open_with_recovery(&bytes, &code, &ctx.path)?;
     let kdf = unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT);

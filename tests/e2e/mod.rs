@@ -4,6 +4,7 @@ mod agent;
 mod concurrency;
 mod corpus;
 mod damage;
+mod descriptors;
 mod init;
 mod keys;
 mod lifecycle;
