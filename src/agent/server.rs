@@ -78,7 +78,8 @@ pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
     read_handoff(&mut key[..])?;
     let mut vault_id = [0u8; VAULT_ID_LEN];
     vault_id.copy_from_slice(&identity[..VAULT_ID_LEN]);
-    let key_generation = u32::from_le_bytes([identity[16], identity[17], identity[18], identity[19]]);
+    let key_generation =
+        u32::from_le_bytes([identity[16], identity[17], identity[18], identity[19]]);
 
     checked_folder(true)?;
     let socket = socket_path(vault);

@@ -85,7 +85,16 @@ fn passphrase_fd_is_closed_before_run_mask_starts_the_child() {
     let sb = Sandbox::new();
     sb.add("api/key", "sk-0123456789");
     let mut args = FD_FLAGS.to_vec();
-    args.extend(["run", "--mask", "--env", "K=api/key", "--", "sh", "-c", PEEK]);
+    args.extend([
+        "run",
+        "--mask",
+        "--env",
+        "K=api/key",
+        "--",
+        "sh",
+        "-c",
+        PEEK,
+    ]);
     assert_nothing_leaked(&with_fds(&sb, &args, &[], ""), "run --mask's child");
 }
 
@@ -97,7 +106,11 @@ fn passphrase_fd_is_closed_before_rotate_verify_runs_its_script() {
     let mut args = FD_FLAGS.to_vec();
     args.extend(["rotate", "api/key", "--verify", PEEK]);
     let out = with_fds(&sb, &args, &[], "sk-new-value\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_nothing_leaked(&out, "the --verify script");
 }
 
@@ -106,7 +119,8 @@ fn the_passphrase_command_cannot_read_the_other_descriptors() {
     // Broke: SESAME_PASSPHRASE_COMMAND ran with --new-passphrase-fd and --recovery-code-fd open.
     let sb = Sandbox::new();
     // Descriptor 3 is named by no flag here: only 4 and 5 are sesame's to protect.
-    let script = format!("{{ cat /dev/fd/4 /dev/fd/5 2>/dev/null; echo done; }} > peek.txt; echo '{PASS}'");
+    let script =
+        format!("{{ cat /dev/fd/4 /dev/fd/5 2>/dev/null; echo done; }} > peek.txt; echo '{PASS}'");
     let args = [
         "--new-passphrase-fd",
         "4",
@@ -120,7 +134,11 @@ fn the_passphrase_command_cannot_read_the_other_descriptors() {
         &[("SESAME_PASSPHRASE_COMMAND", script.as_str())],
         "",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let peek = std::fs::read_to_string(sb.path("peek.txt")).unwrap();
     assert_eq!(peek, "done\n", "the passphrase command read a descriptor");
 }
@@ -133,7 +151,11 @@ fn the_agent_keeps_no_inherited_descriptor() {
     let mut args = FD_FLAGS.to_vec();
     args.extend(["unlock", "--timeout", "5m"]);
     let out = with_fds(&sb, &args, &[], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let status = sb.cmd().args(["status", "--json"]).assert().success();
     let status: serde_json::Value = serde_json::from_slice(&status.get_output().stdout).unwrap();
     let pid = status["agent_pid"].as_u64().expect("an agent");
@@ -177,7 +199,11 @@ fn one_descriptor_for_two_flags_gives_its_first_line_then_its_second() {
         .env("SESAME_VAULT", &sb.vault)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     sb.cmd()
         .env("SESAME_PASSPHRASE", NEW_PASS)
         .arg("list")

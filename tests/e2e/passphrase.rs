@@ -59,7 +59,10 @@ fn passphrase_file_may_end_in_one_newline_or_crlf() {
 fn passphrase_command_output_is_the_passphrase() {
     let sb = Sandbox::new();
     no_source(&sb)
-        .env("SESAME_PASSPHRASE_COMMAND", format!("printf '%s\\n' '{PASS}'"))
+        .env(
+            "SESAME_PASSPHRASE_COMMAND",
+            format!("printf '%s\\n' '{PASS}'"),
+        )
         .arg("list")
         .assert()
         .success();
