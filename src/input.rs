@@ -5,8 +5,10 @@
 
 use std::fs::File;
 use std::io::{IsTerminal, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 use zeroize::Zeroizing;
 
@@ -49,26 +51,141 @@ fn read_bounded(
     Ok(Some(buf))
 }
 
+/// The three flags that name a descriptor to read a secret from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FdFlag {
+    Passphrase,
+    NewPassphrase,
+    RecoveryCode,
+}
+
+impl FdFlag {
+    const ALL: [FdFlag; 3] = [
+        FdFlag::Passphrase,
+        FdFlag::NewPassphrase,
+        FdFlag::RecoveryCode,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The descriptors given with `--passphrase-fd`, `--new-passphrase-fd` and `--recovery-code-fd`.
+///
+/// They are claimed when sesame starts ([`SecretFds::claim`]): marked close-on-exec at once, so
+/// no child (`run`, `rotate --verify`, the passphrase command, the agent) ever inherits one, read
+/// in place (no reopening, so two flags naming one descriptor read its first and second lines),
+/// and closed as soon as every flag naming that number has been read. Descriptors 0–2 are
+/// sesame's standard streams: read the same way, but never closed.
+pub struct SecretFds {
+    given: [Option<RawFd>; 3],
+    state: Mutex<FdState>,
+}
+
+struct FdState {
+    read: [bool; 3],
+    /// Claimed descriptors above 2, by number; dropping one closes it.
+    owned: Vec<(RawFd, OwnedFd)>,
+}
+
+impl SecretFds {
+    /// Takes ownership of the given descriptors. Call once, when the process starts, before any
+    /// file is opened (see [`crate::sys::claim_inherited_fd`]). A number that is not open is
+    /// reported only when a command reads it.
+    pub fn claim(passphrase: Option<RawFd>, new: Option<RawFd>, recovery: Option<RawFd>) -> Self {
+        let given = [passphrase, new, recovery];
+        let mut owned: Vec<(RawFd, OwnedFd)> = Vec::new();
+        for fd in given.into_iter().flatten() {
+            if owned.iter().any(|(n, _)| *n == fd) {
+                continue; // one number given to two flags is claimed once
+            }
+            if let Some(file) = crate::sys::claim_inherited_fd(fd) {
+                owned.push((fd, file));
+            }
+        }
+        SecretFds {
+            given,
+            state: Mutex::new(FdState {
+                read: [false; 3],
+                owned,
+            }),
+        }
+    }
+
+    /// No descriptor flags (for tests and library callers).
+    pub fn none() -> Self {
+        SecretFds::claim(None, None, None)
+    }
+
+    /// The number given with `flag`, if any.
+    pub fn given(&self, flag: FdFlag) -> Option<RawFd> {
+        self.given[flag.index()]
+    }
+
+    /// Reads one line from the descriptor of `flag`, then closes the descriptor if no other
+    /// given flag still has to read from it.
+    fn read_line(&self, flag: FdFlag, what: &str) -> Option<Result<Passphrase>> {
+        let fd = self.given(flag)?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let line = match fd {
+            0 => read_line(rustix::stdio::stdin(), what),
+            1 => read_line(rustix::stdio::stdout(), what),
+            2 => read_line(rustix::stdio::stderr(), what),
+            _ => match state.owned.iter().find(|(n, _)| *n == fd) {
+                Some((_, owned)) => read_line(owned, what),
+                None => Err(Error::io(
+                    format!("cannot read {what} (descriptor {fd})"),
+                    rustix::io::Errno::BADF.into(),
+                )),
+            },
+        };
+        state.read[flag.index()] = true;
+        let still_needed = FdFlag::ALL
+            .iter()
+            .any(|f| self.given(*f) == Some(fd) && !state.read[f.index()]);
+        if !still_needed {
+            state.owned.retain(|(n, _)| *n != fd); // closes it
+        }
+        Some(line)
+    }
+}
+
 /// Reads one line, one byte at a time so nothing past the newline is consumed (two secrets may
-/// share a descriptor). The newline and a `\r` before it are dropped.
-fn read_line(mut reader: impl Read, what: &str) -> Result<Passphrase> {
+/// share a descriptor). The newline and a `\r` just before it are dropped; a `\r` at the end of
+/// the input with no newline after it is part of the passphrase.
+fn read_line(fd: impl AsFd, what: &str) -> Result<Passphrase> {
     let mut line = Zeroizing::new(Vec::with_capacity(MAX_PASSPHRASE_LEN + 2));
     let mut byte = [0u8; 1];
     loop {
-        match reader.read(&mut byte) {
+        match rustix::io::read(&fd, &mut byte) {
             Ok(0) => break,
-            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) if byte[0] == b'\n' => {
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                break;
+            }
             Ok(_) => {
                 if line.len() > MAX_PASSPHRASE_LEN {
                     return Err(too_long(what));
                 }
                 line.push(byte[0]);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(format!("cannot read {what}"), e)),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                let fd = fd.as_fd().as_raw_fd();
+                return Err(Error::io(
+                    format!("cannot read {what} (descriptor {fd})"),
+                    e.into(),
+                ));
+            }
         }
     }
-    first_line(line, what)
+    if line.len() > MAX_PASSPHRASE_LEN {
+        return Err(too_long(what));
+    }
+    Ok(Passphrase::new(line))
 }
 
 fn too_long(what: &str) -> Error {
@@ -77,13 +194,21 @@ fn too_long(what: &str) -> Error {
     ))
 }
 
-/// Cuts a buffer at its first newline (dropping a `\r` before it) in place.
-fn first_line(mut bytes: Zeroizing<Vec<u8>>, what: &str) -> Result<Passphrase> {
-    if let Some(end) = bytes.iter().position(|&b| b == b'\n') {
-        bytes.truncate(end);
-    }
-    if bytes.last() == Some(&b'\r') {
+/// The passphrase held by a whole file, command output or variable: one trailing `\n` or `\r\n`
+/// is dropped, and anything left that still holds a newline is refused rather than cut, so a
+/// passphrase is never silently weakened to its first line.
+fn single_line(mut bytes: Zeroizing<Vec<u8>>, what: &str) -> Result<Passphrase> {
+    if bytes.last() == Some(&b'\n') {
         bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    if bytes.contains(&b'\n') {
+        return Err(Error::usage(format!(
+            "{what} holds more than one line; a passphrase is a single line (sesame does not cut \
+             it short): remove the extra lines"
+        )));
     }
     if bytes.len() > MAX_PASSPHRASE_LEN {
         return Err(too_long(what));
@@ -91,18 +216,11 @@ fn first_line(mut bytes: Zeroizing<Vec<u8>>, what: &str) -> Result<Passphrase> {
     Ok(Passphrase::new(bytes))
 }
 
-fn from_fd(fd: i32, what: &str) -> Result<Passphrase> {
-    // Opening /dev/fd/N reaches the inherited descriptor without unsafe code (Linux and macOS).
-    let file = File::open(format!("/dev/fd/{fd}"))
-        .map_err(|e| Error::io(format!("cannot read {what} (descriptor {fd})"), e))?;
-    read_line(file, what)
-}
-
 fn from_file(path: &Path, var: &str) -> Result<Passphrase> {
     let file = File::open(path)
         .map_err(|e| Error::io(format!("cannot read {var} ({})", path.display()), e))?;
     match read_bounded(file, 64 * 1024) {
-        Ok(Some(bytes)) => first_line(bytes, var),
+        Ok(Some(bytes)) => single_line(bytes, var),
         Ok(None) => Err(too_long(var)),
         Err(e) => Err(Error::io(
             format!("cannot read {var} ({})", path.display()),
@@ -136,7 +254,7 @@ fn from_command(command: &str, var: &str) -> Result<Passphrase> {
         )));
     }
     match output {
-        Ok(Some(bytes)) => first_line(bytes, var),
+        Ok(Some(bytes)) => single_line(bytes, var),
         Ok(None) => Err(too_long(var)),
         Err(e) => Err(Error::io(format!("cannot read the output of {var}"), e)),
     }
@@ -165,6 +283,7 @@ struct Sources {
     /// What it is, for messages: "passphrase", "new passphrase", "recovery code".
     what: &'static str,
     fd_flag: &'static str,
+    flag: FdFlag,
     file_var: Option<&'static str>,
     command_var: Option<&'static str>,
     value_var: &'static str,
@@ -173,6 +292,7 @@ struct Sources {
 const CURRENT: Sources = Sources {
     what: "passphrase",
     fd_flag: "--passphrase-fd",
+    flag: FdFlag::Passphrase,
     file_var: Some("SESAME_PASSPHRASE_FILE"),
     command_var: Some("SESAME_PASSPHRASE_COMMAND"),
     value_var: "SESAME_PASSPHRASE",
@@ -181,6 +301,7 @@ const CURRENT: Sources = Sources {
 const NEW: Sources = Sources {
     what: "new passphrase",
     fd_flag: "--new-passphrase-fd",
+    flag: FdFlag::NewPassphrase,
     file_var: Some("SESAME_NEW_PASSPHRASE_FILE"),
     command_var: None,
     value_var: "SESAME_NEW_PASSPHRASE",
@@ -189,6 +310,7 @@ const NEW: Sources = Sources {
 const RECOVERY: Sources = Sources {
     what: "recovery code",
     fd_flag: "--recovery-code-fd",
+    flag: FdFlag::RecoveryCode,
     file_var: None,
     command_var: None,
     value_var: "SESAME_RECOVERY_CODE",
@@ -196,9 +318,9 @@ const RECOVERY: Sources = Sources {
 
 impl Sources {
     /// The first source present, or `None` when only the terminal is left.
-    fn read(&self, fd: Option<i32>) -> Result<Option<Passphrase>> {
-        if let Some(fd) = fd {
-            return from_fd(fd, self.fd_flag).map(Some);
+    fn read(&self, fds: &SecretFds) -> Result<Option<Passphrase>> {
+        if let Some(line) = fds.read_line(self.flag, self.fd_flag) {
+            return line.map(Some);
         }
         if let Some(var) = self.file_var
             && let Some(path) = env_nonempty(var)
@@ -212,7 +334,7 @@ impl Sources {
         }
         if let Some(value) = env_nonempty(self.value_var) {
             let bytes = Zeroizing::new(value.into_encoded_bytes());
-            return first_line(bytes, self.value_var).map(Some);
+            return single_line(bytes, self.value_var).map(Some);
         }
         Ok(None)
     }
@@ -232,8 +354,8 @@ impl Sources {
     }
 
     /// Reads from the sources, else prompts on the terminal (twice when `confirm`).
-    fn get(&self, fd: Option<i32>, prompt_text: &str, confirm: bool) -> Result<Passphrase> {
-        if let Some(secret) = self.read(fd)? {
+    fn get(&self, fds: &SecretFds, prompt_text: &str, confirm: bool) -> Result<Passphrase> {
+        if let Some(secret) = self.read(fds)? {
             return Ok(secret);
         }
         if !have_terminal() {
@@ -256,25 +378,25 @@ impl Sources {
 /// The passphrase of a vault, from the first source present (SPEC order, agent excepted):
 /// `--passphrase-fd`, `SESAME_PASSPHRASE_FILE`, `SESAME_PASSPHRASE_COMMAND`, `SESAME_PASSPHRASE`,
 /// then a prompt on the terminal (asked twice when `confirm`, as for `init`).
-pub fn passphrase(fd: Option<i32>, vault: &Path, confirm: bool) -> Result<Passphrase> {
+pub fn passphrase(fds: &SecretFds, vault: &Path, confirm: bool) -> Result<Passphrase> {
     let text = if confirm {
         format!("New passphrase for {}: ", vault.display())
     } else {
         format!("Passphrase for {}: ", vault.display())
     };
-    CURRENT.get(fd, &text, confirm)
+    CURRENT.get(fds, &text, confirm)
 }
 
 /// The passphrase from a non-interactive source, if one is set (never prompts).
-pub fn passphrase_if_available(fd: Option<i32>) -> Result<Option<Passphrase>> {
-    CURRENT.read(fd)
+pub fn passphrase_if_available(fds: &SecretFds) -> Result<Option<Passphrase>> {
+    CURRENT.read(fds)
 }
 
 /// A new passphrase (`passwd`, `recover`): `--new-passphrase-fd`, `SESAME_NEW_PASSPHRASE_FILE`,
 /// `SESAME_NEW_PASSPHRASE`, else asked twice on the terminal. Never empty.
-pub fn new_passphrase(fd: Option<i32>, vault: &Path) -> Result<Passphrase> {
+pub fn new_passphrase(fds: &SecretFds, vault: &Path) -> Result<Passphrase> {
     let pass = NEW.get(
-        fd,
+        fds,
         &format!("New passphrase for {}: ", vault.display()),
         true,
     )?;
@@ -287,8 +409,8 @@ pub fn new_passphrase(fd: Option<i32>, vault: &Path) -> Result<Passphrase> {
 }
 
 /// A recovery code as typed: `--recovery-code-fd`, `SESAME_RECOVERY_CODE`, else the terminal.
-pub fn recovery_code(fd: Option<i32>) -> Result<Passphrase> {
-    RECOVERY.get(fd, "Recovery code: ", false)
+pub fn recovery_code(fds: &SecretFds) -> Result<Passphrase> {
+    RECOVERY.get(fds, "Recovery code: ", false)
 }
 
 /// Reads a secret value: from stdin when it is not a terminal, else from a hidden prompt.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::protocol::{AgentStatus, Purpose, Request, read_frame, split_response, write_frame};
-use super::{checked_folder, socket_path};
+use super::{checked_folder, peer_is_us, socket_path};
 use crate::container::KeyHolder;
 use crate::error::{Error, Result};
 use crate::format::{Header, VAULT_ID_LEN};
@@ -25,6 +25,9 @@ fn connect(vault: &Path) -> Option<UnixStream> {
 
 fn connect_socket(socket: &Path) -> Option<UnixStream> {
     let stream = UnixStream::connect(socket).ok()?;
+    if !peer_is_us(&stream) {
+        return None; // not our agent: never send it a request, fall back to the passphrase
+    }
     stream.set_read_timeout(Some(CLIENT_TIMEOUT)).ok()?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT)).ok()?;
     Some(stream)

@@ -19,13 +19,39 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 15 * 60;
 
 /// `$XDG_RUNTIME_DIR/sesame/`, else `/tmp/sesame-<uid>/`.
 pub fn socket_folder() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("sesame"),
-        None => PathBuf::from(format!(
-            "/tmp/sesame-{}",
-            rustix::process::getuid().as_raw()
-        )),
+    folder_for(
+        std::env::var_os("XDG_RUNTIME_DIR"),
+        rustix::process::getuid().as_raw(),
+    )
+}
+
+/// A relative `XDG_RUNTIME_DIR` is ignored, as the XDG spec says: it would name a different
+/// folder for every working directory, so a client and the agent (which runs in `/`) would miss
+/// each other.
+fn folder_for(xdg_runtime_dir: Option<std::ffi::OsString>, uid: u32) -> PathBuf {
+    match xdg_runtime_dir
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+    {
+        Some(dir) => dir.join("sesame"),
+        None => PathBuf::from(format!("/tmp/sesame-{uid}")),
     }
+}
+
+/// True when the process at the other end of `stream` runs as our own uid (`SO_PEERCRED`). The
+/// agent checks its clients with it, and clients check the agent: a socket another user managed
+/// to put in our folder would otherwise collect what clients send.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn peer_is_us(stream: &std::os::unix::net::UnixStream) -> bool {
+    rustix::net::sockopt::socket_peercred(stream)
+        .map(|cred| cred.uid == rustix::process::getuid())
+        .unwrap_or(false)
+}
+
+/// Without `SO_PEERCRED` no peer can be trusted (and `unlock` starts no agent).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn peer_is_us(_stream: &std::os::unix::net::UnixStream) -> bool {
+    false
 }
 
 /// The socket of the agent for `vault` (named by a hash of its canonical path).
@@ -39,6 +65,11 @@ pub fn socket_path(vault: &Path) -> PathBuf {
 /// Checks the socket folder is ours and private (creating it 0700 if missing). A folder that is
 /// a symlink, belongs to someone else or is open to group/others is refused: another user could
 /// otherwise plant a socket there and collect what clients send.
+///
+/// The fallback `/tmp/sesame-<uid>` can be created first by another user. sesame does not then
+/// pick another name: client and agent must find the same folder with no shared state, and any
+/// predictable name can be taken the same way. The error says who owns it and how to get out
+/// (remove it, or set `XDG_RUNTIME_DIR`).
 pub fn checked_folder(create: bool) -> Result<PathBuf> {
     let folder = socket_folder();
     if create && !folder.exists() {
@@ -51,11 +82,44 @@ pub fn checked_folder(create: bool) -> Result<PathBuf> {
     let meta = fs::symlink_metadata(&folder)
         .map_err(|e| Error::io(format!("cannot use {}", folder.display()), e))?;
     let uid = rustix::process::getuid().as_raw();
-    if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
+    if meta.is_dir() && meta.uid() != uid {
+        return Err(Error::usage(format!(
+            "{} belongs to uid {}, not to you (uid {uid}): another user may have created it to \
+             block or watch sesame's agent. Have it removed, or set XDG_RUNTIME_DIR to a private \
+             folder of yours (the agent then uses $XDG_RUNTIME_DIR/sesame)",
+            folder.display(),
+            meta.uid()
+        )));
+    }
+    if !meta.is_dir() || meta.permissions().mode() & 0o077 != 0 {
         return Err(Error::usage(format!(
             "{} must be a folder owned by you with mode 0700; fix or remove it",
             folder.display()
         )));
     }
     Ok(folder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_xdg_runtime_dir_is_ignored() {
+        // Broke: `XDG_RUNTIME_DIR=run` named ./run/sesame, relative to each process's working
+        // directory, so a client and the agent (which runs in `/`) used different sockets.
+        assert_eq!(
+            folder_for(Some("run".into()), 1000),
+            PathBuf::from("/tmp/sesame-1000")
+        );
+        assert_eq!(
+            folder_for(Some("".into()), 1000),
+            PathBuf::from("/tmp/sesame-1000")
+        );
+        assert_eq!(folder_for(None, 7), PathBuf::from("/tmp/sesame-7"));
+        assert_eq!(
+            folder_for(Some("/run/user/1000".into()), 1000),
+            PathBuf::from("/run/user/1000/sesame")
+        );
+    }
 }

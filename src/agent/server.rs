@@ -2,6 +2,7 @@
 //! socket to processes of the same user, and ends — wiping the key — on timeout, `lock`, a signal,
 //! or when its vault disappears (`docs/AGENT.md`).
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::protocol::{self, AgentStatus, Request, read_frame, refused, write_frame};
-use super::{checked_folder, socket_path};
+use super::{checked_folder, peer_is_us, socket_path};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::format::VAULT_ID_LEN;
@@ -22,10 +23,13 @@ use crate::secret::KEY_LEN;
 
 /// What `unlock` writes on the agent's stdin.
 pub const HANDOFF_LEN: usize = VAULT_ID_LEN + 4 + KEY_LEN;
-/// At most this many connections are served at once; more wait in the listen queue.
+/// At most this many connections are served at once; more are closed at once.
 const MAX_CONNECTIONS: usize = 64;
-/// A connection silent for this long is closed.
-const IDLE: Duration = Duration::from_secs(10);
+/// At most this many of them from one process, so one process cannot take them all.
+const MAX_CONNECTIONS_PER_PROCESS: usize = 8;
+/// A whole request frame must arrive within this time from when the agent starts waiting for it,
+/// however it trickles in; otherwise the connection is closed.
+const FRAME_DEADLINE: Duration = Duration::from_secs(10);
 /// The longest `--timeout` accepted.
 pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
 
@@ -37,14 +41,17 @@ struct State {
     vault: PathBuf,
     socket: PathBuf,
     socket_inode: (u64, u64),
-    expires: Mutex<Instant>,
+    /// When the agent ends, on the [`boot_clock`].
+    expires: Mutex<Duration>,
     connections: AtomicUsize,
+    /// Open connections per peer process id.
+    per_process: Mutex<HashMap<i32, usize>>,
 }
 
 impl State {
     fn seconds_left(&self) -> u64 {
         let expires = *self.expires.lock().unwrap_or_else(|p| p.into_inner());
-        expires.saturating_duration_since(Instant::now()).as_secs()
+        expires.saturating_sub(boot_clock()).as_secs()
     }
 
     /// Wipes the key, removes the socket if it is still ours, and exits.
@@ -62,21 +69,24 @@ impl State {
 
 /// Runs the agent for `vault`; returns only on a start-up failure.
 pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
+    // Nothing the shell that ran `unlock` left open (a `--passphrase-fd` file, a pipe) stays open
+    // for the agent's whole life. First thing, while the agent owns no descriptor above 2.
+    crate::sys::close_inherited_fds();
     // Its own session: no controlling terminal, not killed with the shell that ran `unlock`.
     let _ = rustix::process::setsid();
 
-    let mut handoff = Zeroizing::new([0u8; HANDOFF_LEN]);
-    std::io::stdin()
-        .read_exact(&mut handoff[..])
-        .map_err(|e| Error::io("the agent did not receive its key", e))?;
+    // The key is read from descriptor 0 straight into its locked buffer: no `std::io::stdin()`,
+    // whose 8 KiB heap buffer would keep a second, swappable and never-wiped copy.
     let mut key = Box::new(Zeroizing::new([0u8; KEY_LEN]));
-    key.copy_from_slice(&handoff[VAULT_ID_LEN + 4..]);
-    let mut vault_id = [0u8; VAULT_ID_LEN];
-    vault_id.copy_from_slice(&handoff[..VAULT_ID_LEN]);
-    let key_generation = u32::from_le_bytes([handoff[16], handoff[17], handoff[18], handoff[19]]);
-    handoff.zeroize();
     // Best effort: where mlock is not allowed the agent still works, as ssh-agent does.
     let _memory_lock = region::lock(key.as_ptr(), KEY_LEN).ok();
+    let mut identity = [0u8; VAULT_ID_LEN + 4];
+    read_handoff(&mut identity)?;
+    read_handoff(&mut key[..])?;
+    let mut vault_id = [0u8; VAULT_ID_LEN];
+    vault_id.copy_from_slice(&identity[..VAULT_ID_LEN]);
+    let key_generation =
+        u32::from_le_bytes([identity[16], identity[17], identity[18], identity[19]]);
 
     checked_folder(true)?;
     let socket = socket_path(vault);
@@ -100,10 +110,9 @@ pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
         vault: vault.to_path_buf(),
         socket,
         socket_inode: (meta.dev(), meta.ino()),
-        expires: Mutex::new(
-            Instant::now() + Duration::from_secs(timeout_secs.min(MAX_TIMEOUT_SECS)),
-        ),
+        expires: Mutex::new(boot_clock() + Duration::from_secs(timeout_secs.min(MAX_TIMEOUT_SECS))),
         connections: AtomicUsize::new(0),
+        per_process: Mutex::new(HashMap::new()),
     });
 
     // Tell `unlock` we are serving, then let go of its pipes and of any terminal.
@@ -127,14 +136,70 @@ pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
         if state.connections.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
             continue; // dropped: the client falls back to the passphrase
         }
+        let pid = peer_pid(&stream);
+        {
+            let mut per_process = state.per_process.lock().unwrap_or_else(|p| p.into_inner());
+            let open = per_process.entry(pid).or_insert(0);
+            if *open >= MAX_CONNECTIONS_PER_PROCESS {
+                continue; // dropped, as above
+            }
+            *open += 1;
+        }
         state.connections.fetch_add(1, Ordering::SeqCst);
         let state = Arc::clone(&state);
         thread::spawn(move || {
             serve(stream, &state);
             state.connections.fetch_sub(1, Ordering::SeqCst);
+            let mut per_process = state.per_process.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(open) = per_process.get_mut(&pid) {
+                *open -= 1;
+                if *open == 0 {
+                    per_process.remove(&pid);
+                }
+            }
         });
     }
     state.end()
+}
+
+/// Time since boot including suspend (CLOCK_BOOTTIME, as ssh-agent uses): a monotonic clock
+/// stops while a laptop sleeps, so an agent counting with it would wake up still unlocked long
+/// after its timeout.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn boot_clock() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Elsewhere (where `unlock` refuses to start an agent anyway) the monotonic clock.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn boot_clock() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
+
+/// Fills `buf` from descriptor 0 with plain `read` calls (what `unlock` writes: see
+/// [`HANDOFF_LEN`]).
+fn read_handoff(buf: &mut [u8]) -> Result<()> {
+    let stdin = rustix::stdio::stdin();
+    let mut filled = 0;
+    while filled < buf.len() {
+        match rustix::io::read(stdin, &mut buf[filled..]) {
+            Ok(0) => {
+                return Err(Error::io(
+                    "the agent did not receive its key",
+                    std::io::ErrorKind::UnexpectedEof.into(),
+                ));
+            }
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(Error::io("the agent did not receive its key", e.into())),
+        }
+    }
+    Ok(())
 }
 
 fn spawn_watchdog(state: Arc<State>) {
@@ -160,17 +225,34 @@ fn spawn_signal_handler(state: Arc<State>) -> Result<()> {
     Ok(())
 }
 
-/// True when the peer runs as our own uid.
+/// The peer's process id (0 when unknown: such peers share one count).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn peer_is_us(stream: &UnixStream) -> bool {
-    rustix::net::sockopt::socket_peercred(stream)
-        .map(|cred| cred.uid == rustix::process::getuid())
-        .unwrap_or(false)
+fn peer_pid(stream: &UnixStream) -> i32 {
+    rustix::net::sockopt::socket_peercred(stream).map_or(0, |cred| cred.pid.as_raw_nonzero().get())
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn peer_is_us(_stream: &UnixStream) -> bool {
-    false
+fn peer_pid(_stream: &UnixStream) -> i32 {
+    0
+}
+
+/// Reads from a stream until a fixed moment: each read may wait only for the time left, so a
+/// frame sent one byte at a time cannot hold a connection past [`FRAME_DEADLINE`].
+struct ReadBy<'a> {
+    stream: &'a UnixStream,
+    until: Instant,
+}
+
+impl Read for ReadBy<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        let mut stream = self.stream;
+        stream.read(buf)
+    }
 }
 
 /// Serves one connection until it ends, misbehaves or idles.
@@ -179,10 +261,13 @@ fn serve(mut stream: UnixStream, state: &State) {
         let _ = write_frame(&mut stream, &refused("this agent serves only its own user"));
         return;
     }
-    let _ = stream.set_read_timeout(Some(IDLE));
-    let _ = stream.set_write_timeout(Some(IDLE));
+    let _ = stream.set_write_timeout(Some(FRAME_DEADLINE));
     loop {
-        let body = match read_frame(&mut stream) {
+        let mut by = ReadBy {
+            stream: &stream,
+            until: Instant::now() + FRAME_DEADLINE,
+        };
+        let body = match read_frame(&mut by) {
             Ok(Some(body)) => body,
             _ => return,
         };
@@ -225,8 +310,7 @@ fn serve(mut stream: UnixStream, state: &State) {
                 }
             }
             Request::Renew { timeout_secs } => {
-                let until =
-                    Instant::now() + Duration::from_secs(timeout_secs.min(MAX_TIMEOUT_SECS));
+                let until = boot_clock() + Duration::from_secs(timeout_secs.min(MAX_TIMEOUT_SECS));
                 *state.expires.lock().unwrap_or_else(|p| p.into_inner()) = until;
                 if write_frame(&mut stream, &[protocol::OK]).is_err() {
                     return;

@@ -2,6 +2,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 
 use clap::Args;
 use serde_json::json;
@@ -14,6 +16,9 @@ use crate::error::{Error, Result};
 use crate::format::Slot;
 use crate::input::{self, SECRET_ENV_VARS};
 use crate::{store, units};
+
+/// How long `unlock` waits for a new agent to say it is serving.
+const READY_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Args)]
 pub struct UnlockArgs {
@@ -74,7 +79,7 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
         }
     }
     ctx.confirm_kdf_cost(&header)?;
-    let passphrase = input::passphrase(ctx.passphrase_fd, &ctx.path, false)?;
+    let passphrase = input::passphrase(&ctx.fds, &ctx.path, false)?;
     let unlocked = UnlockedVault::open(&bytes, &passphrase, &ctx.path)?;
     drop(passphrase);
     start_agent(ctx, &unlocked, secs)?;
@@ -118,18 +123,39 @@ fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()>
             .write_all(&handoff)
             .map_err(|e| Error::io("cannot hand the key to the agent", e))?;
     }
-    let mut line = String::new();
+    // Wait for "ready" at most READY_WAIT (docs/AGENT.md): an agent stuck before it serves must
+    // not hang `unlock` forever. The reader thread ends when the pipe closes (the agent exits or
+    // is killed below).
+    let (sender, receiver) = std::sync::mpsc::channel();
     if let Some(stdout) = child.stdout.take() {
-        let _ = BufReader::new(stdout).read_line(&mut line);
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
     }
-    if line.trim() != "ready" {
-        let _ = child.kill();
-        return Err(Error::io(
-            "the agent did not start",
-            std::io::Error::other("no ready signal"),
-        ));
+    match receiver.recv_timeout(READY_WAIT) {
+        Ok(line) if line.trim() == "ready" => Ok(()),
+        Ok(_) | Err(RecvTimeoutError::Disconnected) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(Error::io(
+                "the agent did not start",
+                std::io::Error::other("no ready signal"),
+            ))
+        }
+        Err(RecvTimeoutError::Timeout) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(Error::io(
+                "the agent did not start",
+                std::io::Error::other(format!(
+                    "it did not say it was ready within {} s, so it was stopped",
+                    READY_WAIT.as_secs()
+                )),
+            ))
+        }
     }
-    Ok(())
 }
 
 pub fn lock(ctx: &Context, args: LockArgs) -> Result<()> {
@@ -168,7 +194,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
     // Counts need the key: from the agent, or a passphrase source that needs no prompt.
     let unlocked = match ctx.unlock_with_agent(&bytes)? {
         Some(u) => Some(u),
-        None => match input::passphrase_if_available(ctx.passphrase_fd)? {
+        None => match input::passphrase_if_available(&ctx.fds)? {
             Some(pass) => {
                 ctx.confirm_kdf_cost(header)?;
                 Some(UnlockedVault::open(&bytes, &pass, &ctx.path)?)

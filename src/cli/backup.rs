@@ -447,11 +447,10 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             plural(restored.secrets.len())
         ),
     }
-    if !args.force {
-        if !confirm("Replace the vault with this copy? The current one is kept. [y/N] ")? {
-            eprintln!("Nothing changed.");
-            return Ok(());
-        }
+    if !args.force && !confirm("Replace the vault with this copy? The current one is kept. [y/N] ")?
+    {
+        eprintln!("Nothing changed.");
+        return Ok(());
     }
     let event = Event::new("restore", Vec::new()).detail(
         file.file_name()

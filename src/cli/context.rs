@@ -12,6 +12,7 @@ use crate::container::{UnlockedVault, inspect, passphrase_slot};
 use crate::crypto::KdfParams;
 use crate::error::{Error, Result};
 use crate::format::Header;
+use crate::input::{FdFlag, SecretFds};
 use crate::secret::Passphrase;
 use crate::transaction::{self, Committed};
 use crate::usage::Event;
@@ -21,26 +22,30 @@ use super::warn;
 
 pub struct Context {
     pub path: PathBuf,
-    pub passphrase_fd: Option<i32>,
-    pub new_passphrase_fd: Option<i32>,
-    pub recovery_code_fd: Option<i32>,
+    /// The `--*-fd` descriptors, claimed (close-on-exec) before anything else is opened.
+    pub fds: SecretFds,
     /// `--accept-kdf-cost` / `SESAME_ACCEPT_KDF_COST`: spend a costly slot's Argon2 work unasked.
     pub accept_kdf_cost: bool,
 }
 
 impl Context {
-    /// Resolves the vault path (following a symlink to the vault) and warns, once per command,
-    /// when the vault's folder can be written by other users.
+    /// Must run before sesame opens any file: it takes ownership of the descriptors given with
+    /// `--passphrase-fd`, `--new-passphrase-fd` and `--recovery-code-fd` (see [`SecretFds`]).
+    /// Then resolves the vault path (following a symlink to the vault) and warns, once per
+    /// command, when the vault's folder can be written by other users.
     pub fn new(global: &GlobalArgs) -> Result<Context> {
+        let fds = SecretFds::claim(
+            global.passphrase_fd,
+            global.new_passphrase_fd,
+            global.recovery_code_fd,
+        );
         let path = store::resolve_vault_path(global.vault.clone())?;
         if let Some(warning) = store::folder_warning(&path) {
             warn(warning);
         }
         Ok(Context {
             path,
-            passphrase_fd: global.passphrase_fd,
-            new_passphrase_fd: global.new_passphrase_fd,
-            recovery_code_fd: global.recovery_code_fd,
+            fds,
             accept_kdf_cost: global.accept_kdf_cost,
         })
     }
@@ -51,7 +56,7 @@ impl Context {
     /// Sources in the SPEC's order: `--passphrase-fd`, then a running agent for this vault, then
     /// the others. An agent that is gone or refuses (the vault was rekeyed) is skipped.
     pub fn unlock(&self) -> Result<UnlockedVault> {
-        if self.passphrase_fd.is_none() {
+        if self.fds.given(FdFlag::Passphrase).is_none() {
             let bytes = store::read(&self.path)?;
             if let Some(unlocked) = self.unlock_with_agent(&bytes)? {
                 return Ok(unlocked);
@@ -78,7 +83,7 @@ impl Context {
     pub fn unlock_keeping_passphrase(&self) -> Result<(UnlockedVault, Passphrase)> {
         let bytes = store::read(&self.path)?;
         self.confirm_kdf_cost(&inspect(&bytes, &self.path)?.header)?;
-        let passphrase = input::passphrase(self.passphrase_fd, &self.path, false)?;
+        let passphrase = input::passphrase(&self.fds, &self.path, false)?;
         let unlocked = UnlockedVault::open(&bytes, &passphrase, &self.path)?;
         Ok((unlocked, passphrase))
     }
@@ -135,9 +140,9 @@ impl Context {
         may_prompt: bool,
     ) -> Result<Option<UnlockedVault>> {
         self.confirm_kdf_cost(&inspect(bytes, path)?.header)?;
-        let pass = match input::passphrase_if_available(self.passphrase_fd)? {
+        let pass = match input::passphrase_if_available(&self.fds)? {
             Some(p) => p,
-            None if may_prompt => input::passphrase(None, path, false)?,
+            None if may_prompt => input::passphrase(&self.fds, path, false)?,
             None => return Ok(None),
         };
         UnlockedVault::open(bytes, &pass, path).map(Some)

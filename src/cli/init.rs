@@ -95,7 +95,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
         return Err(Error::VaultExists { path: path.clone() });
     }
     let kdf = args.kdf.resolve(KdfParams::DEFAULT)?;
-    let passphrase = input::passphrase(ctx.passphrase_fd, path, true)?;
+    let passphrase = input::passphrase(&ctx.fds, path, true)?;
     if passphrase.is_empty() {
         return Err(Error::usage(
             "the passphrase is empty; choose a long passphrase",

@@ -34,7 +34,7 @@ fn set_new_passphrase(
     kdf: KdfParams,
     action: &str,
 ) -> Result<()> {
-    let new = input::new_passphrase(ctx.new_passphrase_fd, &ctx.path)?;
+    let new = input::new_passphrase(&ctx.fds, &ctx.path)?;
     let slot = unlocked.wrap_passphrase(&new, kdf)?;
     ctx.commit(unlocked, Event::new(action, Vec::new()), |u| {
         u.replace_passphrase_slot(slot);
@@ -58,7 +58,7 @@ pub fn recover(ctx: &Context) -> Result<()> {
     let bytes = store::read(&ctx.path)?;
     // The new passphrase slot keeps the current parameters: their cost is spent on wrapping it.
     ctx.confirm_kdf_cost(&crate::container::inspect(&bytes, &ctx.path)?.header)?;
-    let typed = input::recovery_code(ctx.recovery_code_fd)?;
+    let typed = input::recovery_code(&ctx.fds)?;
     let code = RecoveryCode::parse(typed.expose())?;
     let unlocked = UnlockedVault::open_with_recovery(&bytes, &code, &ctx.path)?;
     let kdf = unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT);

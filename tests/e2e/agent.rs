@@ -447,3 +447,180 @@ fn passwd_skips_the_agent_and_needs_the_current_passphrase() {
     // The agent's key is unchanged by passwd, so it goes on serving.
     no_pass(&sb).args(["get", "api/key"]).assert().success();
 }
+
+/// The vault's data key, opened in the test through the library (never through the CLI).
+fn data_key_hex(sb: &Sandbox) -> String {
+    use sesame::container::UnlockedVault;
+    use sesame::secret::Passphrase;
+    let pass = Passphrase::new(zeroize::Zeroizing::new(PASS.as_bytes().to_vec()));
+    let unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
+    let key = unlocked.data_key().unwrap().expose();
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn the_agent_holds_its_data_key_once_in_memory() {
+    // Broke: the hand-off was read through std's buffered stdin, which left a second, unlocked
+    // (swappable) and never-wiped copy of the data key in its 8 KiB heap buffer.
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: reading a non-dumpable agent's memory needs root (CAP_SYS_PTRACE)");
+        return;
+    }
+    let sb = unlocked("5m");
+    let pid = agent_pid(&sb);
+    let key = data_key_hex(&sb);
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/scan_agent_memory.py");
+    let out = match std::process::Command::new("python3")
+        .arg(&tool)
+        .arg(pid.to_string())
+        .arg(&key)
+        .output()
+    {
+        Ok(out) if out.status.success() => out,
+        other => {
+            eprintln!("skipped: tools/scan_agent_memory.py could not run: {other:?}");
+            return;
+        }
+    };
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        report.trim(),
+        "copies=1",
+        "the agent's memory holds: {report}"
+    );
+    // Serving subkeys (HKDF of the key) leaves no copy behind either.
+    no_pass(&sb).args(["get", "api/key"]).assert().success();
+    let out = std::process::Command::new("python3")
+        .arg(&tool)
+        .arg(pid.to_string())
+        .arg(&key)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(report.trim(), "copies=1", "after a derive: {report}");
+}
+
+#[test]
+fn one_process_cannot_hold_every_agent_connection() {
+    // Broke: 64 connections from one process, each kept alive by a byte every few seconds, left
+    // no room for anyone else. Now one process may hold at most 8 at once.
+    let sb = unlocked("5m");
+    let sock = socket(&sb);
+    let held: Vec<UnixStream> = (0..8)
+        .map(|_| UnixStream::connect(&sock).unwrap())
+        .collect();
+    // The ninth from this process is hung up on without an answer.
+    let mut ninth = UnixStream::connect(&sock).unwrap();
+    ninth
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let _ = ninth.write_all(&[1, 0, 0, 0, 1]); // status
+    let mut answer = Vec::new();
+    let _ = ninth.read_to_end(&mut answer);
+    assert!(answer.is_empty(), "the ninth connection was served");
+    // Other processes are still served.
+    no_pass(&sb)
+        .args(["get", "api/key"])
+        .assert()
+        .success()
+        .stdout("sk-agent-0123456789\n");
+    drop(held);
+}
+
+#[test]
+fn a_request_trickled_one_byte_at_a_time_is_cut_off() {
+    // Broke: the 10 s limit applied to each read, so a client sending one byte every few seconds
+    // held its connection forever. Now a whole frame must arrive within 10 s.
+    let sb = unlocked("5m");
+    let mut s = UnixStream::connect(socket(&sb)).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    // A 4096-byte frame at 2 bytes a second would take over half an hour.
+    s.write_all(&[0, 16, 0, 0]).unwrap();
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the agent kept a trickling connection open"
+        );
+        if s.write_all(&[0]).is_err() {
+            break; // hung up
+        }
+        let mut byte = [0u8; 1];
+        if matches!(s.read(&mut byte), Ok(0)) {
+            break; // hung up
+        }
+    }
+}
+
+#[test]
+fn a_client_refuses_an_agent_socket_of_another_user() {
+    // Broke: clients trusted whatever listened on the socket path; only the agent checked its
+    // peer. A socket served by another uid is now treated as "no agent".
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: needs root to serve a socket as another user");
+        return;
+    }
+    let sb = unlocked("5m");
+    let sock = socket(&sb);
+    no_pass(&sb).arg("lock").assert().success();
+    assert!(!sock.exists());
+    // A fake agent that answers "ok" to everything, listening as uid 65534.
+    let script = format!(
+        "import os,socket,struct,sys\n\
+         s=socket.socket(socket.AF_UNIX); s.bind({sock:?})\n\
+         os.setgid(65534); os.setuid(65534); s.listen(8); s.settimeout(30)\n\
+         print('listening', flush=True)\n\
+         while True:\n  \
+           c,_=s.accept(); c.settimeout(5)\n  \
+           try:\n    \
+             while True:\n      \
+               h=c.recv(4)\n      \
+               if len(h)<4: break\n      \
+               c.recv(struct.unpack('<I',h)[0]); c.sendall(struct.pack('<I',1)+bytes([0]))\n  \
+           except OSError: pass\n  \
+           c.close()\n",
+        sock = sock.display().to_string()
+    );
+    let Ok(mut fake) = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("skipped: python3 missing");
+        return;
+    };
+    let mut line = String::new();
+    let _ = std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(fake.stdout.take().unwrap()),
+        &mut line,
+    );
+    assert_eq!(line.trim(), "listening");
+    let a = no_pass(&sb).arg("lock").assert().success();
+    let _ = fake.kill();
+    let _ = fake.wait();
+    assert!(
+        stderr(&a).contains("was not unlocked"),
+        "the client talked to another user's socket: {}",
+        stderr(&a)
+    );
+}
+
+#[test]
+fn a_socket_folder_owned_by_another_user_is_named_in_the_error() {
+    // Broke: a /tmp/sesame-<uid> created first by another user blocked `unlock` with a bare
+    // "must be owned by you"; the error now says whose it is and what to do.
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: needs root to give a folder to another user");
+        return;
+    }
+    let sb = Sandbox::new();
+    let folder = sb.runtime_dir().join("sesame");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::os::unix::fs::chown(&folder, Some(65534), Some(65534)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let a = fails(sb.cmd().arg("unlock").assert(), 2, "belongs to uid 65534");
+    assert!(stderr(&a).contains("XDG_RUNTIME_DIR"));
+    std::fs::remove_dir(&folder).unwrap();
+}

@@ -5,6 +5,7 @@ mod backup;
 mod concurrency;
 mod corpus;
 mod damage;
+mod descriptors;
 mod files;
 mod init;
 mod keys;

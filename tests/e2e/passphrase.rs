@@ -1,4 +1,5 @@
-//! Passphrase sources: each one, their order, newline handling, and no source at all.
+//! Passphrase sources: each one, their order, newline handling (one line, never cut short), and
+//! no source at all.
 
 use std::io::Write;
 use std::process::Stdio;
@@ -32,15 +33,17 @@ fn no_source_and_no_terminal_exits_2_naming_the_sources() {
 }
 
 #[test]
-fn passphrase_file_takes_its_first_line_without_crlf() {
+fn passphrase_file_may_end_in_one_newline_or_crlf() {
     let sb = Sandbox::new();
     let file = sb.path("pass.txt");
-    std::fs::write(&file, format!("{PASS}\r\nsecond line\n")).unwrap();
-    no_source(&sb)
-        .env("SESAME_PASSPHRASE_FILE", &file)
-        .arg("list")
-        .assert()
-        .success();
+    for content in [format!("{PASS}\r\n"), format!("{PASS}\n"), PASS.to_string()] {
+        std::fs::write(&file, content).unwrap();
+        no_source(&sb)
+            .env("SESAME_PASSPHRASE_FILE", &file)
+            .arg("list")
+            .assert()
+            .success();
+    }
     std::fs::write(&file, "not it\n").unwrap();
     fails(
         no_source(&sb)
@@ -53,12 +56,12 @@ fn passphrase_file_takes_its_first_line_without_crlf() {
 }
 
 #[test]
-fn passphrase_command_takes_the_first_line_of_its_output() {
+fn passphrase_command_output_is_the_passphrase() {
     let sb = Sandbox::new();
     no_source(&sb)
         .env(
             "SESAME_PASSPHRASE_COMMAND",
-            format!("printf '%s\\nmore\\n' '{PASS}'"),
+            format!("printf '%s\\n' '{PASS}'"),
         )
         .arg("list")
         .assert()
@@ -71,6 +74,88 @@ fn passphrase_command_takes_the_first_line_of_its_output() {
         2,
         "SESAME_PASSPHRASE_COMMAND failed",
     );
+}
+
+#[test]
+fn a_second_line_in_a_passphrase_source_is_refused_not_cut_off() {
+    // Broke: a file, command or variable holding two lines silently set or used only the first,
+    // so `SESAME_NEW_PASSPHRASE=$'a\nb' sesame passwd` set the passphrase `a`.
+    let sb = Sandbox::new();
+    let file = sb.path("pass.txt");
+    std::fs::write(&file, format!("{PASS}\nsecond line\n")).unwrap();
+    fails(
+        no_source(&sb)
+            .env("SESAME_PASSPHRASE_FILE", &file)
+            .arg("list")
+            .assert(),
+        2,
+        "SESAME_PASSPHRASE_FILE holds more than one line",
+    );
+    fails(
+        no_source(&sb)
+            .env(
+                "SESAME_PASSPHRASE_COMMAND",
+                format!("printf '%s\\nmore\\n' '{PASS}'"),
+            )
+            .arg("list")
+            .assert(),
+        2,
+        "SESAME_PASSPHRASE_COMMAND holds more than one line",
+    );
+    fails(
+        no_source(&sb)
+            .env("SESAME_PASSPHRASE", format!("{PASS}\n\n"))
+            .arg("list")
+            .assert(),
+        2,
+        "SESAME_PASSPHRASE holds more than one line",
+    );
+    fails(
+        sb.cmd()
+            .env("SESAME_NEW_PASSPHRASE", "first\nsecond")
+            .arg("passwd")
+            .assert(),
+        2,
+        "SESAME_NEW_PASSPHRASE holds more than one line",
+    );
+    // Nothing was changed: the old passphrase still opens the vault.
+    sb.cmd().arg("list").assert().success();
+}
+
+#[test]
+fn a_lone_trailing_carriage_return_is_part_of_the_passphrase() {
+    // Broke: a `\r` at the very end (no `\n` after it) was dropped, so two different passphrases
+    // opened the same vault.
+    let sb = Sandbox::new();
+    sb.cmd()
+        .env("SESAME_NEW_PASSPHRASE", "new pass\r")
+        .arg("passwd")
+        .assert()
+        .success();
+    fails(
+        no_source(&sb)
+            .env("SESAME_PASSPHRASE", "new pass")
+            .arg("list")
+            .assert(),
+        3,
+        "wrong passphrase",
+    );
+    no_source(&sb)
+        .env("SESAME_PASSPHRASE", "new pass\r")
+        .arg("list")
+        .assert()
+        .success();
+    // The same from a descriptor: `\r` then the end of input, or `\r` then `\r\n`.
+    no_source(&sb)
+        .args(["--passphrase-fd", "0", "list"])
+        .write_stdin("new pass\r")
+        .assert()
+        .success();
+    no_source(&sb)
+        .args(["--passphrase-fd", "0", "list"])
+        .write_stdin("new pass\r\r\n")
+        .assert()
+        .success();
 }
 
 #[test]
