@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ErrorKind};
 use sesame::cli::{self, Cli};
 
 fn main() -> ExitCode {
@@ -15,6 +15,28 @@ fn main() -> ExitCode {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     let _ = e.print();
                     ExitCode::SUCCESS
+                }
+                // Bare `sesame`: the help, and where to start when there is no vault yet.
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    if let Some(hint) = cli::first_steps() {
+                        eprintln!("\n{hint}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                // Never echo a stray positional argument: it may be a secret typed where a
+                // value does not belong (`sesame add label sk-...`), bound for a CI log.
+                ErrorKind::UnknownArgument
+                    if e.get(ContextKind::InvalidArg)
+                        .is_some_and(|a| !a.to_string().starts_with('-')) =>
+                {
+                    eprintln!(
+                        "sesame: error: unexpected extra argument (not shown: it may be a secret). \
+                         Values are never taken from the command line, where `ps` and shell \
+                         history would keep them: pipe the value on stdin, or type it at the \
+                         prompt. See `sesame help`."
+                    );
+                    ExitCode::from(2)
                 }
                 _ => {
                     let text = e.render().to_string();

@@ -3,7 +3,7 @@
 //! vault goes through `crate::transaction`.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -237,7 +237,7 @@ fn prune(rows: &[(backup::Copy, &'static str, Option<usize>)], yes: bool) -> Res
                 stale.len()
             )));
         }
-        if !confirm(&format!(
+        if !super::confirm(&format!(
             "Remove {} cop{} that open only with an older passphrase or key? [y/N] ",
             stale.len(),
             if stale.len() == 1 { "y" } else { "ies" }
@@ -256,17 +256,6 @@ fn prune(rows: &[(backup::Copy, &'static str, Option<usize>)], yes: bool) -> Res
         if stale.len() == 1 { "y" } else { "ies" }
     );
     Ok(())
-}
-
-/// Asks a yes/no question on the terminal; only `y`/`yes` is yes.
-fn confirm(question: &str) -> Result<bool> {
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("cannot read the answer", e))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
 /// `verify`: the structure always; with a key (agent, passphrase source, or a prompt on a
@@ -447,7 +436,8 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             plural(restored.secrets.len())
         ),
     }
-    if !args.force && !confirm("Replace the vault with this copy? The current one is kept. [y/N] ")?
+    if !args.force
+        && !super::confirm("Replace the vault with this copy? The current one is kept. [y/N] ")?
     {
         eprintln!("Nothing changed.");
         return Ok(());

@@ -24,6 +24,9 @@ pub struct RotateArgs {
     /// Keep a trailing newline in the value
     #[arg(long)]
     raw: bool,
+    /// Accept a value identical to the current one (it still counts as a rotation)
+    #[arg(long)]
+    same: bool,
 }
 
 #[derive(Args)]
@@ -57,6 +60,14 @@ pub fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
     let unlocked = ctx.unlock()?;
     let env_name = unlocked.vault.get(&label)?.env_name.clone();
     let value = input::value(label.as_str(), args.raw)?;
+    // Rotating to the same value would reset the due date and silence `check` while the key
+    // that should have been replaced stays in use.
+    if !args.same && unlocked.vault.get(&label)?.current.value.expose() == value.expose() {
+        return Err(Error::usage(format!(
+            "the new value of {label} is the same as the current one; nothing was changed \
+             (pass --same to record it as a rotation anyway)"
+        )));
+    }
     if let Some(script) = &args.verify {
         let status = inject::run_with_secret(script, &env_name, &value)?;
         if !status.success() {

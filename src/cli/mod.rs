@@ -23,6 +23,7 @@ use crate::error::Result;
 #[command(
     name = "sesame",
     version,
+    arg_required_else_help = true,
     about = "An encrypted local vault for API keys and other secrets",
     long_about = "sesame keeps API keys and tokens in one encrypted file (Argon2id + AES-256-GCM) \
                   and hands them to programs without writing them to disk or to a command line.",
@@ -81,6 +82,8 @@ pub enum Command {
     Edit(secrets::EditArgs),
     /// Remove a secret and its history
     Rm(secrets::RmArgs),
+    /// One secret's metadata: env name, note, versions, dates, rotation, last use, profiles
+    Show(secrets::ShowArgs),
     /// Give a secret a new value; the old one moves to history
     Rotate(lifecycle::RotateArgs),
     /// List a secret's versions, newest first, with masked hints
@@ -134,6 +137,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::List(args) => secrets::list(&ctx, args),
         Command::Edit(args) => secrets::edit(&ctx, args),
         Command::Rm(args) => secrets::rm(&ctx, args),
+        Command::Show(args) => secrets::show(&ctx, args),
         Command::Rotate(args) => lifecycle::rotate(&ctx, args),
         Command::History(args) => lifecycle::history(&ctx, args),
         Command::Rollback(args) => lifecycle::rollback(&ctx, args),
@@ -156,6 +160,17 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Agent(args) => agent::serve(&ctx, args),
     }?;
     Ok(0)
+}
+
+/// For bare `sesame`: a nudge towards `sesame init` when the vault it would use does not exist.
+pub fn first_steps() -> Option<String> {
+    let path = crate::store::resolve_vault_path(None).ok()?;
+    (!crate::store::exists(&path)).then(|| {
+        format!(
+            "No vault yet at {}: start with `sesame init`, then `sesame add LABEL`.",
+            path.display()
+        )
+    })
 }
 
 /// Pretty JSON on stdout.
@@ -197,6 +212,17 @@ pub(crate) fn short_time(secs: i64) -> String {
         (Some(day), Some(time)) => format!("{day} {time}"),
         _ => full,
     }
+}
+
+/// Asks a yes/no question on the terminal; only `y`/`yes` is yes.
+pub(crate) fn confirm(question: &str) -> Result<bool> {
+    eprint!("{question}");
+    let _ = std::io::Write::flush(&mut std::io::stderr());
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| crate::Error::io("cannot read the answer", e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
 /// A warning on stderr, in the same voice as errors.

@@ -1,7 +1,7 @@
 //! `add`, `get`, `list`, `edit`, `rm`: the everyday commands on secrets.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Args;
 use serde_json::json;
@@ -45,7 +45,21 @@ pub struct GetArgs {
 }
 
 #[derive(Args)]
+#[command(
+    after_help = "Examples:\n  sesame list\n  sesame list openai      (labels containing \"openai\")\n  sesame list 'aws/*'     (a glob: * any run of characters, ? one)"
+)]
 pub struct ListArgs {
+    /// Only labels containing PATTERN, or matching it as a glob when it has * or ?
+    pattern: Option<String>,
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// The secret's label, e.g. openai/prod
+    label: String,
     /// Machine-readable output
     #[arg(long)]
     json: bool,
@@ -70,7 +84,56 @@ pub struct EditArgs {
 
 #[derive(Args)]
 pub struct RmArgs {
+    /// The secret's label, e.g. openai/prod
     label: String,
+    /// Do not ask for confirmation on a terminal
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+/// True when `label` matches `pattern`: a glob (`*`, `?`) when it has one, else a substring.
+pub(crate) fn label_matches(pattern: &str, label: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return label.contains(pattern);
+    }
+    let (p, l): (Vec<char>, Vec<char>) = (pattern.chars().collect(), label.chars().collect());
+    // Iterative glob match with one backtrack point: linear in practice, never recursive.
+    let (mut pi, mut li, mut star, mut mark) = (0, 0, None, 0);
+    while li < l.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == l[li]) {
+            pi += 1;
+            li += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = li;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            li = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Warns when another secret already uses `env` (a `run` selecting both would be ambiguous).
+fn warn_shared_env(vault: &crate::vault::Vault, label: &Label, env: &EnvName) {
+    let others: Vec<&str> = vault
+        .secrets
+        .iter()
+        .filter(|s| &s.env_name == env && &s.label != label)
+        .map(|s| s.label.as_str())
+        .collect();
+    if !others.is_empty() {
+        super::warn(format!(
+            "{} already use{} the env name {env}; `run` refuses a selection holding both \
+             (change one with `sesame edit LABEL --env NAME`)",
+            others.join(", "),
+            if others.len() == 1 { "s" } else { "" }
+        ));
+    }
 }
 
 fn parse_note(note: Option<String>) -> Result<Option<String>> {
@@ -113,6 +176,7 @@ pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
             label: label.to_string(),
         });
     }
+    warn_shared_env(&unlocked.vault, &label, &env_name);
     let value = input::value(label.as_str(), args.raw)?;
     let now = units::now();
     let secret = Secret {
@@ -204,7 +268,16 @@ fn usage_by_label(ctx: &Context, unlocked: &UnlockedVault) -> HashMap<String, (u
 pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
     let unlocked = ctx.unlock()?;
     let now = units::now();
-    let secrets = &unlocked.vault.secrets;
+    let secrets: Vec<&Secret> = unlocked
+        .vault
+        .secrets
+        .iter()
+        .filter(|s| {
+            args.pattern
+                .as_deref()
+                .is_none_or(|p| label_matches(p, s.label.as_str()))
+        })
+        .collect();
     let uses = usage_by_label(ctx, &unlocked);
     let use_of = |s: &Secret| uses.get(s.label.as_str()).copied();
     if args.json {
@@ -231,7 +304,12 @@ pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
         return print_json(&rows);
     }
     if secrets.is_empty() {
-        eprintln!("No secrets yet; add one with `sesame add LABEL`.");
+        match &args.pattern {
+            Some(p) if !unlocked.vault.secrets.is_empty() => {
+                eprintln!("No label matches {p:?}; `sesame list` shows them all.")
+            }
+            _ => eprintln!("No secrets yet; add one with `sesame add LABEL`."),
+        }
         return Ok(());
     }
     let rows: Vec<Vec<String>> = secrets
@@ -282,6 +360,10 @@ pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
     }
     let unlocked = ctx.unlock()?;
     let final_label = rename.clone().unwrap_or_else(|| label.clone());
+    if let Some(env) = &env_name {
+        unlocked.vault.get(&label)?;
+        warn_shared_env(&unlocked.vault, &label, env);
+    }
     let mut event = Event::new("edit", vec![label.to_string()]);
     if let Some(to) = &rename {
         event = event.detail(format!("renamed to {to}"));
@@ -312,6 +394,19 @@ pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
 pub fn rm(ctx: &Context, args: RmArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let unlocked = ctx.unlock()?;
+    let secret = unlocked.vault.get(&label)?;
+    if !args.yes && std::io::stdin().is_terminal() {
+        let versions = 1 + secret.history.len();
+        let question = format!(
+            "Remove {label} and its {versions} version{}? The vault as it is now is kept in \
+             backups/auto (`sesame backups`). [y/N] ",
+            if versions == 1 { "" } else { "s" }
+        );
+        if !super::confirm(&question)? {
+            eprintln!("Nothing removed.");
+            return Ok(());
+        }
+    }
     let event = Event::new("rm", vec![label.to_string()]);
     let (versions, profiles) = ctx.commit(unlocked, event, |u| {
         let versions = u.vault.remove(&label).map(|s| 1 + s.history.len())?;
@@ -324,8 +419,95 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<()> {
         ));
     }
     eprintln!(
-        "Removed {label} ({versions} version{}).",
+        "Removed {label} ({versions} version{}). `sesame backups` lists the copies that still \
+         hold it.",
         if versions == 1 { "" } else { "s" }
     );
     Ok(())
+}
+
+pub fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
+    let label = Label::parse(&args.label)?;
+    let unlocked = ctx.unlock()?;
+    let secret = unlocked.vault.get(&label)?;
+    let now = units::now();
+    let uses = usage_by_label(ctx, &unlocked);
+    let used = uses.get(label.as_str()).copied();
+    let profiles = unlocked.vault.profiles_using(&label);
+    let versions: Vec<u32> = std::iter::once(&secret.current)
+        .chain(&secret.history)
+        .map(|v| v.number)
+        .collect();
+    let due = secret.rotation_due();
+    if args.json {
+        return print_json(&json!({
+            "label": secret.label.as_str(),
+            "env": secret.env_name.as_str(),
+            "note": secret.note,
+            "version": secret.current.number,
+            "versions": versions,
+            "created": format_time(secret.created),
+            "updated": format_time(secret.updated),
+            "rotate_every": secret.rotate_every.map(format_duration),
+            "rotation_due": due.map(format_time),
+            "overdue": secret.is_overdue(now),
+            "last_used": used.map(|(_, t)| format_time(t)),
+            "use_count": used.map_or(0, |(n, _)| n),
+            "profiles": profiles,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    let mut line = |k: &str, v: String| writeln!(out, "{k:<13} {v}");
+    let shown_versions: Vec<String> = versions.iter().map(u32::to_string).collect();
+    let written = line("label", secret.label.to_string())
+        .and_then(|()| line("env", secret.env_name.to_string()))
+        .and_then(|()| line("note", secret.note.clone().unwrap_or_else(|| "-".into())))
+        .and_then(|()| {
+            line(
+                "version",
+                format!(
+                    "{} (kept: {})",
+                    secret.current.number,
+                    shown_versions.join(", ")
+                ),
+            )
+        })
+        .and_then(|()| line("created", short_time(secret.created)))
+        .and_then(|()| line("updated", short_time(secret.updated)))
+        .and_then(|()| {
+            line(
+                "rotate every",
+                secret.rotate_every.map_or("-".into(), format_duration),
+            )
+        })
+        .and_then(|()| {
+            line(
+                "rotation due",
+                match due {
+                    None => "-".into(),
+                    Some(d) if d <= now => format!("OVERDUE since {}", short_time(d)),
+                    Some(d) => short_time(d),
+                },
+            )
+        })
+        .and_then(|()| {
+            line(
+                "last used",
+                match used {
+                    Some((n, t)) => format!("{} ({n}×)", short_time(t)),
+                    None => "never".into(),
+                },
+            )
+        })
+        .and_then(|()| {
+            line(
+                "profiles",
+                if profiles.is_empty() {
+                    "-".into()
+                } else {
+                    profiles.join(", ")
+                },
+            )
+        });
+    written.map_err(|e| Error::io("cannot write to stdout", e))
 }

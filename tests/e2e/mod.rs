@@ -14,4 +14,5 @@ mod passphrase;
 mod properties;
 mod run;
 mod secrets;
+mod ux;
 mod vectors;
