@@ -23,6 +23,7 @@ pub mod mask;
 pub mod names;
 pub mod recovery;
 pub mod secret;
+pub mod slots;
 pub mod store;
 pub mod supervise;
 pub mod sys;

@@ -13,7 +13,6 @@ use super::{Context, print_json, warn};
 use crate::agent::{self, client};
 use crate::container::{UnlockedVault, inspect};
 use crate::error::{Error, Result};
-use crate::format::Slot;
 use crate::input::{self, SECRET_ENV_VARS};
 use crate::{store, units};
 
@@ -178,18 +177,11 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
     let header = &parsed.header;
     let agent = client::status(&ctx.path)
         .filter(|s| s.vault_id == header.vault_id && s.key_generation == header.key_generation);
-    let kdf = header.slots.iter().find_map(|s| match s {
-        Slot::Passphrase(p) => Some(p.kdf),
-        _ => None,
-    });
+    let kdf = crate::container::passphrase_slot(header).map(|p| p.kdf);
     let slots: Vec<&str> = header
         .slots
         .iter()
-        .map(|s| match s {
-            Slot::Passphrase(_) => "passphrase",
-            Slot::Recovery(_) => "recovery",
-            Slot::Unknown { .. } => "unknown",
-        })
+        .map(|s| crate::slots::kind_info(s.kind).map_or("unknown", |k| k.name))
         .collect();
     // Counts need the key: from the agent, or a passphrase source that needs no prompt.
     let unlocked = match ctx.unlock_with_agent(&bytes)? {

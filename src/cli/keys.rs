@@ -78,8 +78,8 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
     let event = Event::new("rekey", Vec::new());
     let ((code, dropped, generation), done) =
         transaction::transact_keys(&ctx.path, unlocked, event, |u| {
-            let (code, dropped) = u.rekey(&passphrase, kdf, !args.no_recovery)?;
-            Ok((code, dropped, u.header.key_generation))
+            let (code, done) = u.rekey_local(&passphrase, kdf, !args.no_recovery)?;
+            Ok((code, done.unknown_dropped, u.header.key_generation))
         })?;
     super::context::report(&done);
     if done.agent_stopped {
