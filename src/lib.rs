@@ -21,6 +21,7 @@ pub mod inject;
 pub mod input;
 pub mod mask;
 pub mod names;
+pub mod openbao;
 pub mod recovery;
 pub mod secret;
 pub mod slots;

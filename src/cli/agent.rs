@@ -77,10 +77,8 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
             client::lock(&ctx.path); // it holds a key that no longer opens this file
         }
     }
-    ctx.confirm_kdf_cost(&header)?;
-    let passphrase = input::passphrase(&ctx.fds, &ctx.path, false)?;
-    let unlocked = UnlockedVault::open(&bytes, &passphrase, &ctx.path)?;
-    drop(passphrase);
+    // The passphrase sources, or a `bao-transit` slot with an OpenBao token.
+    let unlocked = ctx.unlock_local()?;
     start_agent(ctx, &unlocked, secs)?;
     eprintln!(
         "Unlocked {} for {}; `sesame lock` locks it now.",

@@ -35,7 +35,7 @@ macro_rules! kinds {
     };
 }
 
-kinds!(passphrase, recovery);
+kinds!(passphrase, recovery, bao_transit);
 
 /// The registered kind with number `kind`.
 pub fn kind_info(kind: u16) -> Option<&'static SlotKind> {
@@ -133,8 +133,24 @@ impl<'a> BodyReader<'a> {
         Ok(out)
     }
 
+    pub(crate) fn u16(&mut self) -> std::result::Result<u16, String> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+
     pub(crate) fn u32(&mut self) -> std::result::Result<u32, String> {
         Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    pub(crate) fn i64(&mut self) -> std::result::Result<i64, String> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+
+    /// Fails unless every byte was read: a body with trailing bytes is damage.
+    pub(crate) fn finish(&self) -> std::result::Result<(), String> {
+        match self.bytes.len() - self.pos {
+            0 => Ok(()),
+            extra => Err(format!("{extra} unexpected bytes after the last field")),
+        }
     }
 }
 
