@@ -202,3 +202,53 @@ impl Wrapper for TransitWrapper<'_> {
         Ok(Some(slot.encode()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vector in `docs/FORMAT.md`, "Kind 3".
+    const VECTOR: &str = "1c0068747470733a2f2f62616f2e6578616d706c652e636f6d3a383230300700747261\
+        6e7369740600736573616d6500b95569000000004d007661756c743a76313a6332567a\
+        5957316c4948526c63335167646d566a644739794f69427562335167595342795a5746\
+        73494652795957357a6158516759326c77614756796447563464413d3d";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .filter_map(|i| s.get(i..i + 2))
+            .filter_map(|b| u8::from_str_radix(b, 16).ok())
+            .collect()
+    }
+
+    #[test]
+    fn the_format_test_vector_parses_and_round_trips() -> std::result::Result<(), String> {
+        let body = unhex(VECTOR);
+        assert_eq!(body.len(), 134);
+        let slot = TransitSlot::parse(&body)?;
+        assert_eq!(slot.addr, "https://bao.example.com:8200");
+        assert_eq!(slot.mount, "transit");
+        assert_eq!(slot.key, "sesame");
+        assert_eq!(crate::units::format_time(slot.created), "2026-01-01T00:00:00Z");
+        assert!(slot.ciphertext.starts_with("vault:v1:"));
+        assert_eq!(slot.encode(), body);
+        let aad = super::super::slot_aad(&core::array::from_fn(|i| i as u8), 1, KIND);
+        assert_eq!(
+            aad,
+            unhex("736573616d6520763120736c6f74000102030405060708090a0b0c0d0e0f010000000300")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_damaged_transit_body_is_refused() {
+        let body = unhex(VECTOR);
+        let mut trailing = body.clone();
+        trailing.push(0);
+        let mut escaping = body.clone();
+        escaping[32..39].copy_from_slice(b"../sys/");
+        for bad in [&body[..body.len() - 1], &trailing[..], &escaping[..], &[][..]] {
+            assert!(TransitSlot::parse(bad).is_err());
+        }
+    }
+}
