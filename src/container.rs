@@ -1,5 +1,7 @@
-//! The key hierarchy applied to a file: unwrapping the data key from a slot, opening and sealing
-//! the payload, making a new vault. Pure functions over bytes; `store` does the file I/O.
+//! The key hierarchy applied to a file: unwrapping the data key through the slot kinds
+//! (`crate::slots`), opening and sealing the payload, making a new vault. Pure functions over
+//! bytes: `store` does the file I/O, and a slot kind that needs the network (OpenBao) does it in
+//! its own [`Unwrapper`]/[`Wrapper`], never here.
 
 use std::path::Path;
 
@@ -10,11 +12,15 @@ use crate::error::{Error, Result};
 use crate::format::read::{FormatError, ParsedFile, parse_file};
 use crate::format::write::encode_header;
 use crate::format::{
-    FORMAT_VERSION, Header, MAX_FILE_LEN, MAX_HEADER_LEN, PassphraseSlot, Purpose, RECOVERY_INFO,
-    RecoverySlot, SLOT_KIND_PASSPHRASE, SLOT_KIND_RECOVERY, Slot, codec, slot_aad,
+    FORMAT_VERSION, Header, MAX_FILE_LEN, MAX_HEADER_LEN, MAX_SLOTS, Purpose, Slot, codec,
 };
 use crate::recovery::RecoveryCode;
 use crate::secret::{DataKey, KEY_LEN, Passphrase};
+use crate::slots::passphrase::{PassphraseSlot, PassphraseUnwrapper, PassphraseWrapper};
+use crate::slots::recovery::{RecoveryUnwrapper, RecoveryWrapper};
+use crate::slots::{self, Unwrapper, Wrapper, slot_aad};
+
+pub use crate::slots::passphrase::first as passphrase_slot;
 use crate::vault::Vault;
 
 /// Something that can derive keys from a vault's data key: the key itself, in this process, or
@@ -83,9 +89,14 @@ impl UnlockedVault {
             slots: Vec::new(),
         };
         let data_key = DataKey::from_bytes(crypto::random_key()?);
-        header.slots.push(Slot::Passphrase(wrap_for_passphrase(
-            &header, &data_key, passphrase, kdf,
-        )?));
+        let aad = slot_aad(
+            &header.vault_id,
+            header.key_generation,
+            slots::passphrase::KIND,
+        );
+        header
+            .slots
+            .push(PassphraseSlot::wrap(&data_key, &aad, passphrase, kdf)?.to_slot());
         let mut unlocked = UnlockedVault {
             header,
             key: Box::new(LocalKey(data_key)),
@@ -101,22 +112,7 @@ impl UnlockedVault {
 
     /// Opens a vault file with its recovery code, through its first recovery slot (kind 2).
     pub fn open_with_recovery(bytes: &[u8], code: &RecoveryCode, path: &Path) -> Result<Self> {
-        let parsed = inspect(bytes, path)?;
-        let h = &parsed.header;
-        let slot = recovery_slot(h).ok_or_else(|| Error::NoSlot {
-            path: path.to_path_buf(),
-            kind: "recovery",
-            kinds: slot_kinds(h),
-            hint: "a vault made with --no-recovery opens with its passphrase only",
-        })?;
-        let aad = slot_aad(&h.vault_id, h.key_generation, SLOT_KIND_RECOVERY);
-        let kek = crypto::hkdf_key_from(code.key_material(), &slot.salt, RECOVERY_INFO);
-        let key = unwrap_key(&kek, &slot.nonce, &aad, &slot.wrapped_key).ok_or_else(|| {
-            Error::WrongRecoveryCode {
-                path: path.to_path_buf(),
-            }
-        })?;
-        Self::open_payload(parsed, Box::new(LocalKey(key)), path)
+        Self::open_with_unwrappers(bytes, &[&RecoveryUnwrapper(code)], path)
     }
 
     /// Opens a vault file with a passphrase: parse, unwrap the data key from the first
@@ -126,8 +122,19 @@ impl UnlockedVault {
     /// did not choose the vault checks [`KdfParams::exceeds_budget`] on [`passphrase_slot`]
     /// first and asks its user (the command line does, before the passphrase prompt).
     pub fn open(bytes: &[u8], passphrase: &Passphrase, path: &Path) -> Result<Self> {
+        Self::open_with_unwrappers(bytes, &[&PassphraseUnwrapper(passphrase)], path)
+    }
+
+    /// Opens a vault file through the first of `unwrappers` that unwraps the data key from a slot
+    /// of its kind (each tries at most [`Unwrapper::max_slots`] slots, in file order). With none
+    /// that has a slot, the error names the first one's kind; otherwise it is the last failure.
+    pub fn open_with_unwrappers(
+        bytes: &[u8],
+        unwrappers: &[&dyn Unwrapper],
+        path: &Path,
+    ) -> Result<Self> {
         let parsed = inspect(bytes, path)?;
-        let data_key = unwrap_with_passphrase(&parsed.header, passphrase, path)?;
+        let data_key = unwrap_data_key(&parsed.header, unwrappers, path)?;
         Self::open_payload(parsed, Box::new(LocalKey(data_key)), path)
     }
 
@@ -221,7 +228,23 @@ impl UnlockedVault {
         self.header
             .slots
             .iter()
-            .any(|s| matches!(s, Slot::Recovery(_)))
+            .any(|s| s.kind == slots::recovery::KIND)
+    }
+
+    /// The associated data a new slot of `kind` binds its wrapped key to.
+    fn aad(&self, kind: u16) -> Vec<u8> {
+        slot_aad(&self.header.vault_id, self.header.key_generation, kind)
+    }
+
+    /// A new slot for this vault's data key, made by `wrapper` (its work — Argon2, a request to
+    /// OpenBao — happens here, so callers can do it before taking the write lock). `None` when
+    /// the wrapper was allowed to skip.
+    pub fn wrap_slot(&self, wrapper: &dyn Wrapper) -> Result<Option<Slot>> {
+        let aad = self.aad(wrapper.kind());
+        Ok(wrapper.wrap(self.data_key()?, &aad)?.map(|body| Slot {
+            kind: wrapper.kind(),
+            body,
+        }))
     }
 
     /// A new passphrase slot for this vault's data key (the Argon2 run happens here, so callers
@@ -231,69 +254,131 @@ impl UnlockedVault {
         passphrase: &Passphrase,
         kdf: KdfParams,
     ) -> Result<PassphraseSlot> {
-        wrap_for_passphrase(&self.header, self.data_key()?, passphrase, kdf)
+        PassphraseSlot::wrap(
+            self.data_key()?,
+            &self.aad(slots::passphrase::KIND),
+            passphrase,
+            kdf,
+        )
+    }
+
+    /// Replaces every slot of `new`'s kind with `new`, where the first one was. Other slots stay.
+    pub fn replace_slot(&mut self, new: Slot) {
+        let kind = new.kind;
+        replace_slots(&mut self.header.slots, new, |s| s.kind == kind);
     }
 
     /// Replaces every passphrase slot with `slot`, where the first one was. Other slots stay.
     pub fn replace_passphrase_slot(&mut self, slot: PassphraseSlot) {
-        replace_slots(&mut self.header.slots, Slot::Passphrase(slot), |s| {
-            matches!(s, Slot::Passphrase(_))
-        });
+        self.replace_slot(slot.to_slot());
+    }
+
+    /// Appends a slot (`slot add`); a file holds at most 16.
+    pub fn add_slot(&mut self, slot: Slot) -> Result<()> {
+        if self.header.slots.len() >= usize::from(MAX_SLOTS) {
+            return Err(Error::usage(format!(
+                "the vault already has {MAX_SLOTS} key slots, the most a file may hold; remove one \
+                 with `sesame slot rm N`"
+            )));
+        }
+        self.header.slots.push(slot);
+        Ok(())
+    }
+
+    /// Removes slot `index` (`slot rm`), returning it.
+    pub fn remove_slot(&mut self, index: usize) -> Result<Slot> {
+        if index >= self.header.slots.len() {
+            return Err(Error::usage(format!(
+                "there is no slot {index}; `sesame slot list` shows the {} slots",
+                self.header.slots.len()
+            )));
+        }
+        Ok(self.header.slots.remove(index))
     }
 
     /// Makes a new recovery code and replaces the recovery slot with one for it: the old code
     /// stops working.
     pub fn new_recovery_code(&mut self) -> Result<RecoveryCode> {
         let code = RecoveryCode::generate()?;
-        let salt = crypto::random_array()?;
-        let nonce = crypto::random_array()?;
-        let kek = crypto::hkdf_key_from(code.key_material(), &salt, RECOVERY_INFO);
-        let aad = slot_aad(
-            &self.header.vault_id,
-            self.header.key_generation,
-            SLOT_KIND_RECOVERY,
-        );
-        let wrapped_key = wrap_key(&kek, &nonce, &aad, self.data_key()?);
-        replace_slots(
-            &mut self.header.slots,
-            Slot::Recovery(RecoverySlot {
-                salt,
-                nonce,
-                wrapped_key,
-            }),
-            |s| matches!(s, Slot::Recovery(_)),
-        );
+        if let Some(slot) = self.wrap_slot(&RecoveryWrapper(&code))? {
+            self.replace_slot(slot);
+        }
         Ok(code)
     }
 
-    /// A new data key and key generation: every slot is rebuilt (one passphrase slot, and a new
-    /// recovery slot when `with_recovery`); unknown slots wrap the old key and are dropped.
-    /// Returns the new recovery code and how many unknown slots were dropped.
-    pub fn rekey(
+    /// A new data key and key generation: every slot is rebuilt by `wrappers`, in their order;
+    /// the slots they do not rebuild (unknown kinds, anything else) wrap the old key and are
+    /// dropped. Returns how many old slots were of unknown kinds, and how many wrappers
+    /// skipped (`rekey --drop-unreachable`).
+    ///
+    /// A wrapper that fails fails the whole rekey: the caller is in a transaction, so nothing is
+    /// written.
+    pub fn rekey(&mut self, wrappers: &[&dyn Wrapper]) -> Result<Rekeyed> {
+        let unknown = self
+            .header
+            .slots
+            .iter()
+            .filter(|s| slots::kind_info(s.kind).is_none())
+            .count();
+        let data_key = DataKey::from_bytes(crypto::random_key()?);
+        let key_generation = self.header.key_generation.wrapping_add(1).max(1);
+        let mut new_slots = Vec::with_capacity(wrappers.len());
+        let mut skipped = 0;
+        for wrapper in wrappers {
+            let aad = slot_aad(&self.header.vault_id, key_generation, wrapper.kind());
+            match wrapper.wrap(&data_key, &aad)? {
+                Some(body) => new_slots.push(Slot {
+                    kind: wrapper.kind(),
+                    body,
+                }),
+                None => skipped += 1,
+            }
+        }
+        if new_slots.is_empty() {
+            return Err(Error::usage(
+                "rekey would leave no key slot; nothing was changed",
+            ));
+        }
+        self.header.key_generation = key_generation;
+        self.header.slots = new_slots;
+        self.key = Box::new(LocalKey(data_key));
+        Ok(Rekeyed {
+            unknown_dropped: unknown,
+            skipped,
+        })
+    }
+
+    /// [`UnlockedVault::rekey`] with a passphrase slot and, when `with_recovery`, a recovery slot
+    /// for a new code, which is returned.
+    pub fn rekey_local(
         &mut self,
         passphrase: &Passphrase,
         kdf: KdfParams,
         with_recovery: bool,
-    ) -> Result<(Option<RecoveryCode>, usize)> {
-        let dropped = self
-            .header
-            .slots
-            .iter()
-            .filter(|s| matches!(s, Slot::Unknown { .. }))
-            .count();
-        let data_key = DataKey::from_bytes(crypto::random_key()?);
-        self.header.key_generation = self.header.key_generation.wrapping_add(1).max(1);
-        self.header.slots.clear();
-        let slot = wrap_for_passphrase(&self.header, &data_key, passphrase, kdf)?;
-        self.key = Box::new(LocalKey(data_key));
-        self.header.slots.push(Slot::Passphrase(slot));
+    ) -> Result<(Option<RecoveryCode>, Rekeyed)> {
         let code = if with_recovery {
-            Some(self.new_recovery_code()?)
+            Some(RecoveryCode::generate()?)
         } else {
             None
         };
-        Ok((code, dropped))
+        let pass = PassphraseWrapper { passphrase, kdf };
+        let recovery = code.as_ref().map(RecoveryWrapper);
+        let mut wrappers: Vec<&dyn Wrapper> = vec![&pass];
+        if let Some(r) = &recovery {
+            wrappers.push(r);
+        }
+        let done = self.rekey(&wrappers)?;
+        Ok((code, done))
     }
+}
+
+/// What [`UnlockedVault::rekey`] did besides the new key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rekeyed {
+    /// Old slots of kinds this build does not know: they wrapped the old key and are gone.
+    pub unknown_dropped: usize,
+    /// Wrappers that skipped (their slot is gone).
+    pub skipped: usize,
 }
 
 /// Authenticates and decrypts a parsed file's payload (AAD = the whole header) and decodes it.
@@ -322,101 +407,29 @@ fn replace_slots(slots: &mut Vec<Slot>, new: Slot, is_old: impl Fn(&Slot) -> boo
     slots.insert(at.min(slots.len()), new);
 }
 
-fn wrap_key(
-    kek: &[u8; KEY_LEN],
-    nonce: &[u8; crypto::NONCE_LEN],
-    aad: &[u8],
-    data_key: &DataKey,
-) -> [u8; KEY_LEN + crypto::TAG_LEN] {
-    let sealed = crypto::seal(kek, nonce, aad, data_key.expose());
-    let mut wrapped = [0u8; KEY_LEN + crypto::TAG_LEN];
-    wrapped.copy_from_slice(&sealed);
-    wrapped
-}
-
-fn unwrap_key(
-    kek: &[u8; KEY_LEN],
-    nonce: &[u8; crypto::NONCE_LEN],
-    aad: &[u8],
-    wrapped: &[u8],
-) -> Option<DataKey> {
-    let key = crypto::open(kek, nonce, aad, wrapped)?;
-    let bytes: [u8; KEY_LEN] = key[..].try_into().ok()?;
-    Some(DataKey::from_bytes(Zeroizing::new(bytes)))
-}
-
-fn passphrase_slots(header: &Header) -> impl Iterator<Item = &PassphraseSlot> {
-    header.slots.iter().filter_map(|slot| match slot {
-        Slot::Passphrase(s) => Some(s),
-        _ => None,
-    })
-}
-
-/// The passphrase slot a passphrase opens: the first one. Later passphrase slots are never
-/// tried, so a hostile file cannot multiply the Argon2 cost by its slot count (16 slots at the
-/// caps would be hours of work); sesame itself writes exactly one.
-pub fn passphrase_slot(header: &Header) -> Option<&PassphraseSlot> {
-    passphrase_slots(header).next()
-}
-
-/// The recovery slot a recovery code opens: the first one, by the same rule.
-fn recovery_slot(header: &Header) -> Option<&RecoverySlot> {
-    header.slots.iter().find_map(|slot| match slot {
-        Slot::Recovery(s) => Some(s),
-        _ => None,
-    })
-}
-
-/// "1, 2, 3": the slot kinds of a header, for messages.
-fn slot_kinds(header: &Header) -> String {
-    let kinds: Vec<String> = header.slots.iter().map(|s| s.kind().to_string()).collect();
-    kinds.join(", ")
-}
-
-/// Unwraps the data key from the first passphrase slot (the only one tried).
-fn unwrap_with_passphrase(
-    header: &Header,
-    passphrase: &Passphrase,
-    path: &Path,
-) -> Result<DataKey> {
-    let slot = passphrase_slot(header).ok_or_else(|| Error::NoSlot {
-        path: path.to_path_buf(),
-        kind: "passphrase",
-        kinds: slot_kinds(header),
-        hint: "open it with its recovery code (`sesame recover`) or restore it from a backup",
-    })?;
-    let aad = slot_aad(
-        &header.vault_id,
-        header.key_generation,
-        SLOT_KIND_PASSPHRASE,
-    );
-    let kek = crypto::derive_kek(passphrase.expose(), &slot.salt, slot.kdf)?;
-    unwrap_key(&kek, &slot.nonce, &aad, &slot.wrapped_key).ok_or_else(|| Error::WrongPassphrase {
-        path: path.to_path_buf(),
-    })
-}
-
-/// Wraps the data key under a new Argon2id key from `passphrase` (fresh salt and nonce).
-fn wrap_for_passphrase(
-    header: &Header,
-    data_key: &DataKey,
-    passphrase: &Passphrase,
-    kdf: KdfParams,
-) -> Result<PassphraseSlot> {
-    let salt = crypto::random_array()?;
-    let nonce = crypto::random_array()?;
-    let kek = crypto::derive_kek(passphrase.expose(), &salt, kdf)?;
-    let aad = slot_aad(
-        &header.vault_id,
-        header.key_generation,
-        SLOT_KIND_PASSPHRASE,
-    );
-    Ok(PassphraseSlot {
-        kdf,
-        salt,
-        nonce,
-        wrapped_key: wrap_key(&kek, &nonce, &aad, data_key),
-    })
+/// The data key from the header's slots, through the first of `unwrappers` that succeeds.
+fn unwrap_data_key(header: &Header, unwrappers: &[&dyn Unwrapper], path: &Path) -> Result<DataKey> {
+    let mut last = None;
+    for unwrapper in unwrappers {
+        let aad = slot_aad(&header.vault_id, header.key_generation, unwrapper.kind());
+        for body in slots::bodies(header, unwrapper.kind()).take(unwrapper.max_slots()) {
+            match unwrapper.unwrap(body, &aad, path) {
+                Ok(key) => return Ok(key),
+                Err(e) => last = Some(e),
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        let (kind, hint) = unwrappers
+            .first()
+            .map_or((0, ""), |u| (u.kind(), u.no_slot_hint()));
+        Error::NoSlot {
+            path: path.to_path_buf(),
+            kind: slots::kind_info(kind).map_or("usable", |k| k.name),
+            kinds: slots::kinds_of(header),
+            hint,
+        }
+    }))
 }
 
 #[cfg(test)]

@@ -149,6 +149,30 @@ pub enum Error {
 
     #[error("key derivation failed: {0}")]
     Kdf(String),
+
+    #[error("cannot reach OpenBao at {addr}: {reason}; check BAO_ADDR and that the server is up")]
+    BaoUnreachable { addr: String, reason: String },
+
+    #[error(
+        "OpenBao at {addr} refused the token for {what} ({reason}); check the token and its \
+         policy (`bao token lookup`), or log in again"
+    )]
+    BaoRefused {
+        addr: String,
+        what: String,
+        reason: String,
+    },
+
+    #[error("{what} does not exist on OpenBao at {addr}; check the mount, path and field")]
+    BaoNotFound { addr: String, what: String },
+
+    #[error("OpenBao at {addr} answered {status} for {what}: {reason}")]
+    Bao {
+        addr: String,
+        what: String,
+        status: u16,
+        reason: String,
+    },
 }
 
 fn suggestion(suggestions: &[String]) -> String {
@@ -177,7 +201,9 @@ impl Error {
             | Error::NoPassphraseSource
             | Error::KdfCostNotAccepted { .. }
             | Error::NoInput { .. } => 2,
-            Error::WrongPassphrase { .. } | Error::WrongRecoveryCode { .. } => 3,
+            Error::WrongPassphrase { .. }
+            | Error::WrongRecoveryCode { .. }
+            | Error::BaoRefused { .. } => 3,
             Error::NotAVault { .. }
             | Error::NoSlot { .. }
             | Error::NewerFormat { .. }
@@ -185,7 +211,8 @@ impl Error {
             Error::VaultNotFound { .. }
             | Error::LabelNotFound { .. }
             | Error::VersionNotFound { .. }
-            | Error::ProfileNotFound { .. } => 5,
+            | Error::ProfileNotFound { .. }
+            | Error::BaoNotFound { .. } => 5,
             Error::CommandNotStarted { code, .. } => *code,
             Error::Busy { .. } => 6,
             Error::Io { .. }
@@ -194,7 +221,9 @@ impl Error {
             | Error::Verification { .. }
             | Error::VaultChanged { .. }
             | Error::Random
-            | Error::Kdf(_) => 1,
+            | Error::Kdf(_)
+            | Error::BaoUnreachable { .. }
+            | Error::Bao { .. } => 1,
         }
     }
 

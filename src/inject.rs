@@ -13,6 +13,7 @@ use std::process::{Command, ExitStatus};
 use crate::error::{Error, Result};
 use crate::input::SECRET_ENV_VARS;
 use crate::names::{EnvName, Label};
+use crate::openbao::reference::{self as bao, BaoRef};
 use crate::secret::SecretValue;
 use crate::vault::Vault;
 
@@ -45,6 +46,8 @@ pub enum Source {
 #[derive(Default)]
 pub struct Selection {
     entries: Vec<(Source, EnvName, Label, String)>,
+    /// `bao://MOUNT/PATH#FIELD` references (`crate::openbao`), resolved at run time.
+    references: Vec<(Source, EnvName, BaoRef, String)>,
     all: bool,
     profile: Option<Label>,
 }
@@ -61,7 +64,35 @@ pub fn parse_binding(text: &str, flag: &str) -> Result<(EnvName, Label)> {
 
 impl Selection {
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty() && !self.all && self.profile.is_none()
+        self.entries.is_empty() && self.references.is_empty() && !self.all && self.profile.is_none()
+    }
+
+    /// Adds one `bao://` reference, by the same rule as [`Selection::add`].
+    pub fn add_reference(
+        &mut self,
+        source: Source,
+        name: EnvName,
+        reference: BaoRef,
+        origin: String,
+    ) -> Result<()> {
+        let first = self
+            .entries
+            .iter()
+            .find(|(s, n, _, _)| *s == source && *n == name)
+            .map(|(_, _, _, o)| o)
+            .or_else(|| {
+                self.references
+                    .iter()
+                    .find(|(s, n, _, _)| *s == source && *n == name)
+                    .map(|(_, _, _, o)| o)
+            });
+        if let Some(first) = first {
+            return Err(Error::usage(format!(
+                "{name} is selected twice ({first} and {origin}); keep one"
+            )));
+        }
+        self.references.push((source, name, reference, origin));
+        Ok(())
     }
 
     /// Adds one binding; the same variable twice within one form is ambiguous and refused.
@@ -99,6 +130,14 @@ impl Selection {
         vars: impl IntoIterator<Item = (OsString, OsString)>,
     ) -> Result<()> {
         for (name, value) in vars {
+            if let Some(text) = value.to_str().filter(|v| bao::is_reference(v)) {
+                let name = name.to_string_lossy().into_owned();
+                if let Some(env) = EnvName::inherited(&name) {
+                    let origin = format!("the inherited variable {name}");
+                    self.add_reference(Source::Inherited, env, BaoRef::parse(text)?, origin)?;
+                }
+                continue;
+            }
             let Some(reference) = value
                 .to_str()
                 .and_then(|v| v.strip_prefix(REFERENCE_PREFIX))
@@ -146,6 +185,12 @@ impl Selection {
                 .and_then(|v| v.strip_suffix('"'))
                 .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
                 .unwrap_or(value);
+            if bao::is_reference(value) {
+                let env = EnvName::parse(name.trim()).map_err(|e| bad(&e.to_string()))?;
+                let reference = BaoRef::parse(value).map_err(|e| bad(&e.to_string()))?;
+                self.add_reference(Source::EnvFile, env, reference, at)?;
+                continue;
+            }
             let reference = value
                 .strip_prefix(REFERENCE_PREFIX)
                 .ok_or_else(|| bad("the value is not a sesame:// reference"))?;
@@ -157,7 +202,14 @@ impl Selection {
     }
 
     /// The final choice: each variable with the label and delivery of its strongest source.
+    /// `bao://` references are left out; [`Selection::resolve_with_references`] includes them.
     pub fn resolve(&self, vault: &Vault) -> Result<BTreeMap<EnvName, (Label, Delivery)>> {
+        self.resolve_with_references(vault)
+            .map(|(chosen, _)| chosen)
+    }
+
+    /// [`Selection::resolve`], and the variables whose strongest source is a `bao://` reference.
+    pub fn resolve_with_references(&self, vault: &Vault) -> Result<Resolved> {
         let mut chosen: BTreeMap<EnvName, (Source, Label, Delivery)> = BTreeMap::new();
         let mut put = |source: Source, name: &EnvName, label: &Label| {
             let delivery = if source == Source::FileFlag {
@@ -194,19 +246,43 @@ impl Selection {
         for (source, name, label, _) in ordered {
             put(*source, name, label);
         }
+        // A reference wins over a label of a weaker source, and loses to a stronger one.
+        let mut references: BTreeMap<EnvName, (Source, BaoRef)> = BTreeMap::new();
+        let mut by_source: Vec<_> = self.references.iter().collect();
+        by_source.sort_by_key(|(source, ..)| *source);
+        for (source, name, reference, _) in by_source {
+            if chosen.get(name).is_some_and(|(s, _, _)| s > source) {
+                continue;
+            }
+            chosen.remove(name);
+            references.insert(name.clone(), (*source, reference.clone()));
+        }
         for (_, label, _) in chosen.values() {
             vault.get(label)?;
         }
-        Ok(chosen
-            .into_iter()
-            .map(|(name, (_, label, delivery))| (name, (label, delivery)))
-            .collect())
+        Ok((
+            chosen
+                .into_iter()
+                .map(|(name, (_, label, delivery))| (name, (label, delivery)))
+                .collect(),
+            references.into_iter().map(|(n, (_, r))| (n, r)).collect(),
+        ))
     }
 }
 
-/// Removes every variable that carries a sesame passphrase or recovery code.
+/// The secrets chosen from the vault, and the variables whose value is a `bao://` reference.
+pub type Resolved = (
+    BTreeMap<EnvName, (Label, Delivery)>,
+    BTreeMap<EnvName, BaoRef>,
+);
+
+/// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token.
 pub fn scrub_env(command: &mut Command) {
-    for var in SECRET_ENV_VARS {
+    // An OpenBao token too: a child gets one only when it is selected (set after this).
+    for var in SECRET_ENV_VARS
+        .iter()
+        .chain(&crate::openbao::TOKEN_ENV_VARS)
+    {
         command.env_remove(var);
     }
 }

@@ -108,6 +108,27 @@ def open_vault(data, passphrase=None, recovery=None):
     if len(ciphertext) != payload_len:
         raise ValueError("truncated or trailing bytes")
 
+    def parse_transit_slot(body):
+        """Kind 3 (bao-transit), FORMAT.md: address, mount, key name, created, ciphertext."""
+        b = Reader(body)
+        fields = []
+        for what, cap in (("address", 512), ("mount", 512), ("key name", 512)):
+            n = b.u16()
+            if not 1 <= n <= cap:
+                raise ValueError(f"bad transit slot: {what} length")
+            fields.append(b.take(n).decode("utf-8"))
+        b.take(8)  # created
+        n = b.u16()
+        if not 1 <= n <= 2048:
+            raise ValueError("bad transit slot: ciphertext length")
+        ciphertext = b.take(n)
+        if b.pos != len(body) or not ciphertext.startswith(b"vault:v"):
+            raise ValueError("bad transit slot")
+        for name in fields[1:]:
+            if any(seg in ("", ".", "..") for seg in name.split("/")):
+                raise ValueError("bad transit slot: mount or key name")
+        return fields
+
     def unwrap(kek, nonce, wrapped, kind):
         aad = b"sesame v1 slot" + vault_id + struct.pack("<IH", generation, kind)
         try:
@@ -125,6 +146,8 @@ def open_vault(data, passphrase=None, recovery=None):
                 raise ValueError("KDF parameters out of bounds")
         elif kind == 2 and len(body) != 92:
             raise ValueError("bad recovery slot")
+        elif kind == 3:
+            parse_transit_slot(body)  # recognised and checked; opening it needs OpenBao
 
     # Only the first slot of the kind being used is tried; other kinds (and unknown ones) are skipped.
     wanted = 2 if recovery is not None else 1

@@ -13,7 +13,6 @@ use super::{Context, print_json, warn};
 use crate::agent::{self, client};
 use crate::container::{UnlockedVault, inspect};
 use crate::error::{Error, Result};
-use crate::format::Slot;
 use crate::input::{self, SECRET_ENV_VARS};
 use crate::{store, units};
 
@@ -78,10 +77,8 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
             client::lock(&ctx.path); // it holds a key that no longer opens this file
         }
     }
-    ctx.confirm_kdf_cost(&header)?;
-    let passphrase = input::passphrase(&ctx.fds, &ctx.path, false)?;
-    let unlocked = UnlockedVault::open(&bytes, &passphrase, &ctx.path)?;
-    drop(passphrase);
+    // The passphrase sources, or a `bao-transit` slot with an OpenBao token.
+    let unlocked = ctx.unlock_local()?;
     start_agent(ctx, &unlocked, secs)?;
     eprintln!(
         "Unlocked {} for {}; `sesame lock` locks it now.",
@@ -178,18 +175,11 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
     let header = &parsed.header;
     let agent = client::status(&ctx.path)
         .filter(|s| s.vault_id == header.vault_id && s.key_generation == header.key_generation);
-    let kdf = header.slots.iter().find_map(|s| match s {
-        Slot::Passphrase(p) => Some(p.kdf),
-        _ => None,
-    });
+    let kdf = crate::container::passphrase_slot(header).map(|p| p.kdf);
     let slots: Vec<&str> = header
         .slots
         .iter()
-        .map(|s| match s {
-            Slot::Passphrase(_) => "passphrase",
-            Slot::Recovery(_) => "recovery",
-            Slot::Unknown { .. } => "unknown",
-        })
+        .map(|s| crate::slots::kind_info(s.kind).map_or("unknown", |k| k.name))
         .collect();
     // Counts need the key: from the agent, or a passphrase source that needs no prompt.
     let unlocked = match ctx.unlock_with_agent(&bytes)? {

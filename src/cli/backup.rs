@@ -116,12 +116,7 @@ pub(crate) fn opens_with(copy: Option<&Header>, current: Option<&Header>) -> &'s
     if copy.key_generation != current.key_generation {
         return "an older key (before rekey)";
     }
-    let slot = |h: &Header| {
-        h.slots.iter().find_map(|s| match s {
-            Slot::Passphrase(p) => Some(p.salt),
-            _ => None,
-        })
-    };
+    let slot = |h: &Header| crate::container::passphrase_slot(h).map(|p| p.salt);
     if slot(copy) == slot(current) {
         "the current passphrase"
     } else {
@@ -316,11 +311,7 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> Result<()> {
 }
 
 fn slot_name(slot: &Slot) -> String {
-    match slot {
-        Slot::Passphrase(_) => "passphrase".into(),
-        Slot::Recovery(_) => "recovery".into(),
-        Slot::Unknown { kind, .. } => format!("kind {kind}"),
-    }
+    crate::slots::kind_name(slot.kind)
 }
 
 /// Opens `bytes` (the file at `path`) for `verify`: through the vault's agent when the file is of

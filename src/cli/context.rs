@@ -13,7 +13,9 @@ use crate::crypto::KdfParams;
 use crate::error::{Error, Result};
 use crate::format::Header;
 use crate::input::{FdFlag, SecretFds};
+use crate::openbao::Connection;
 use crate::secret::Passphrase;
+use crate::slots::{self, bao_transit, bao_transit::TransitUnwrapper};
 use crate::transaction::{self, Committed};
 use crate::usage::Event;
 use crate::{input, store};
@@ -54,7 +56,9 @@ impl Context {
     /// asked for, so a typo in the path does not cost a prompt and an Argon2 run.
     ///
     /// Sources in the SPEC's order: `--passphrase-fd`, then a running agent for this vault, then
-    /// the others. An agent that is gone or refuses (the vault was rekeyed) is skipped.
+    /// the vault's `bao-transit` slots when an OpenBao token is available, then the others. An
+    /// agent that is gone or refuses (the vault was rekeyed) is skipped; a Transit slot that
+    /// cannot be used is skipped with one line on stderr saying why.
     pub fn unlock(&self) -> Result<UnlockedVault> {
         if self.fds.given(FdFlag::Passphrase).is_none() {
             let bytes = store::read(&self.path)?;
@@ -62,8 +66,56 @@ impl Context {
                 return Ok(unlocked);
             }
         }
+        self.unlock_local()
+    }
+
+    /// Opens the vault with its data key in this process (never through the agent, which does
+    /// not hand the key out): `--passphrase-fd`, else a `bao-transit` slot, else the passphrase.
+    pub fn unlock_local(&self) -> Result<UnlockedVault> {
+        if self.fds.given(FdFlag::Passphrase).is_none() {
+            let bytes = store::read(&self.path)?;
+            if let Some(unlocked) = self.unlock_with_transit(&bytes)? {
+                return Ok(unlocked);
+            }
+        }
         self.unlock_keeping_passphrase()
             .map(|(unlocked, _)| unlocked)
+    }
+
+    /// Opens `bytes` through its `bao-transit` slots; `None` when it has none, when no OpenBao
+    /// token is available, or when OpenBao refused or could not be reached (said on stderr).
+    pub fn unlock_with_transit(&self, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
+        let parsed = inspect(bytes, &self.path)?;
+        if slots::bodies(&parsed.header, bao_transit::KIND)
+            .next()
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let conn = match Connection::from_env() {
+            Ok(conn) if conn.has_token() => conn,
+            Ok(_) => return Ok(None),
+            Err(e) => {
+                warn(format!("the OpenBao key slot was not used: {e}"));
+                return Ok(None);
+            }
+        };
+        let unwrapper = TransitUnwrapper::new(&conn);
+        match UnlockedVault::open_with_unwrappers(bytes, &[&unwrapper], &self.path) {
+            Ok(unlocked) => Ok(Some(unlocked)),
+            Err(
+                e @ (Error::BaoRefused { .. }
+                | Error::BaoUnreachable { .. }
+                | Error::BaoNotFound { .. }
+                | Error::Bao { .. }),
+            ) => {
+                warn(format!(
+                    "the OpenBao key slot was not used, trying the passphrase: {e}"
+                ));
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Opens `bytes` through this vault's agent; `None` when there is no usable agent.

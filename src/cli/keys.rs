@@ -6,8 +6,13 @@ use super::Context;
 use super::init::{KdfArgs, describe_kdf, show_recovery_code};
 use crate::container::UnlockedVault;
 use crate::crypto::KdfParams;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::openbao::Connection;
 use crate::recovery::RecoveryCode;
+use crate::slots::bao_transit::{self, TransitSlot, TransitWrapper};
+use crate::slots::passphrase::PassphraseWrapper;
+use crate::slots::recovery::RecoveryWrapper;
+use crate::slots::{self, Wrapper};
 use crate::usage::Event;
 use crate::{input, store, transaction};
 
@@ -25,6 +30,10 @@ pub struct RekeyArgs {
     /// Do not create a new recovery code (the old one stops working either way)
     #[arg(long)]
     no_recovery: bool,
+    /// Drop the bao-transit slots OpenBao cannot re-wrap (unreachable, refused) instead of
+    /// refusing to rekey
+    #[arg(long)]
+    drop_unreachable: bool,
 }
 
 /// Asks for the new passphrase, derives its slot (before the lock) and saves it (under the lock).
@@ -76,10 +85,64 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
     let event = Event::new("rekey", Vec::new());
-    let ((code, dropped, generation), done) =
+    // Every bao-transit slot is re-wrapped through OpenBao; without a token, or when a slot
+    // cannot be re-wrapped, rekey refuses (nothing changed) unless --drop-unreachable.
+    let has_transit = slots::bodies(&unlocked.header, bao_transit::KIND)
+        .next()
+        .is_some();
+    let conn = if has_transit {
+        match Connection::from_env() {
+            Ok(conn) if conn.has_token() => Some(conn),
+            _ if args.drop_unreachable => None,
+            Ok(_) => {
+                return Err(Error::usage(
+                    "this vault has bao-transit slots and rekey must re-wrap the new key through \
+                     OpenBao: set BAO_TOKEN (or VAULT_TOKEN), or pass --drop-unreachable to \
+                     remove those slots; nothing was changed",
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    let code = if args.no_recovery {
+        None
+    } else {
+        Some(RecoveryCode::generate()?)
+    };
+    let ((dropped, transit_dropped, generation), done) =
         transaction::transact_keys(&ctx.path, unlocked, event, |u| {
-            let (code, dropped) = u.rekey(&passphrase, kdf, !args.no_recovery)?;
-            Ok((code, dropped, u.header.key_generation))
+            let transit: Vec<TransitWrapper<'_>> = match &conn {
+                Some(conn) => slots::bodies(&u.header, bao_transit::KIND)
+                    .filter_map(|b| TransitSlot::parse(b).ok())
+                    .map(|t| TransitWrapper {
+                        conn,
+                        mount: t.mount,
+                        key: t.key,
+                        optional: args.drop_unreachable,
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            let transit_slots = slots::bodies(&u.header, bao_transit::KIND).count();
+            let pass = PassphraseWrapper {
+                passphrase: &passphrase,
+                kdf,
+            };
+            let recovery = code.as_ref().map(RecoveryWrapper);
+            let mut wrappers: Vec<&dyn Wrapper> = vec![&pass];
+            if let Some(r) = &recovery {
+                wrappers.push(r);
+            }
+            wrappers.extend(transit.iter().map(|t| t as &dyn Wrapper));
+            let done = u.rekey(&wrappers)?;
+            let transit_dropped = transit_slots - (transit.len() - done.skipped);
+            Ok((
+                done.unknown_dropped,
+                transit_dropped,
+                u.header.key_generation,
+            ))
         })?;
     super::context::report(&done);
     if done.agent_stopped {
@@ -91,6 +154,12 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
         "New data key (generation {generation}); every secret is re-encrypted and the old \
          recovery code no longer works."
     );
+    if transit_dropped > 0 {
+        super::warn(format!(
+            "{transit_dropped} bao-transit slot(s) could not be re-wrapped through OpenBao and were \
+             removed; `sesame slot add bao-transit --key NAME` adds one again"
+        ));
+    }
     if dropped > 0 {
         super::warn(format!(
             "{dropped} key slot(s) of a kind this build does not know wrapped the old key and were removed"

@@ -10,6 +10,8 @@ mod keys;
 mod lifecycle;
 mod run;
 mod secrets;
+mod slot;
+mod team;
 
 use std::path::PathBuf;
 
@@ -123,6 +125,13 @@ pub enum Command {
     Lock(agent::LockArgs),
     /// Vault path, format, KDF parameters, locked or unlocked, secrets and overdue rotations
     Status(agent::StatusArgs),
+    /// The vault's key slots: list, add an OpenBao Transit slot, remove
+    #[command(subcommand)]
+    Slot(slot::SlotCommand),
+    /// Write the current values of secrets into one OpenBao KV v2 secret, one field per label
+    Push(team::PushArgs),
+    /// Add the fields of an OpenBao KV v2 secret as secrets
+    Pull(team::PullArgs),
     #[command(name = "__agent", hide = true)]
     Agent(agent::AgentArgs),
 }
@@ -157,6 +166,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Unlock(args) => agent::unlock(&ctx, args),
         Command::Lock(args) => agent::lock(&ctx, args),
         Command::Status(args) => agent::status(&ctx, args),
+        Command::Slot(command) => slot::run(&ctx, command),
+        Command::Push(args) => team::push(&ctx, args),
+        Command::Pull(args) => team::pull(&ctx, args),
         Command::Agent(args) => agent::serve(&ctx, args),
     }?;
     Ok(0)

@@ -1,5 +1,6 @@
 //! `run`, `profile`, `log`: giving secrets to programs, saved selections, and the usage log.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::inject::{
     self, Delivery, MemFile, Selection, Source, clean_env, parse_binding, scrub_env, set_secret_env,
 };
-use crate::names::Label;
+use crate::names::{EnvName, Label};
+use crate::openbao::Connection;
+use crate::openbao::reference::{self, BaoRef, is_reference};
 use crate::usage::{self, Event};
 use crate::vault::{Binding, Profile};
 
@@ -97,6 +100,16 @@ fn selection(args: &RunArgs) -> Result<Selection> {
         ("--file", Source::FileFlag, &args.file),
     ] {
         for text in list {
+            if let Some((name, value)) = text.split_once('=').filter(|(_, v)| is_reference(v)) {
+                if source == Source::FileFlag {
+                    return Err(Error::usage(format!(
+                        "{flag} takes a label, not a bao:// reference; use --env {text}"
+                    )));
+                }
+                let origin = format!("{flag} {text}");
+                sel.add_reference(source, EnvName::parse(name)?, BaoRef::parse(value)?, origin)?;
+                continue;
+            }
             let (name, label) = parse_binding(text, flag)?;
             sel.add(source, name, label, format!("{flag} {text}"))?;
         }
@@ -113,7 +126,13 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         ));
     }
     let unlocked = ctx.unlock()?;
-    let chosen = sel.resolve(&unlocked.vault)?;
+    let (chosen, references) = sel.resolve_with_references(&unlocked.vault)?;
+    // Read at run time, one request per KV path; never stored.
+    let fetched = if references.is_empty() {
+        BTreeMap::new()
+    } else {
+        reference::resolve(&Connection::from_env()?, references.values())?
+    };
 
     let program = args.command[0].clone();
     let mut command = Command::new(&program);
@@ -136,8 +155,16 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         }
         values.push(value);
     }
+    for (name, r) in &references {
+        if let Some(value) = fetched.get(r) {
+            set_secret_env(&mut command, name, value)?;
+            values.push(value);
+        }
+    }
 
+    // References are logged as written (`bao://MOUNT/PATH#FIELD`), never with their value.
     let mut labels: Vec<String> = chosen.values().map(|(l, _)| l.to_string()).collect();
+    labels.extend(references.values().map(BaoRef::to_string));
     labels.sort();
     labels.dedup();
     let mut event = Event::new("run", labels);

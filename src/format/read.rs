@@ -6,11 +6,9 @@
 //! beyond the documented caps.
 
 use super::{
-    FIXED_HEADER_LEN, FORMAT_VERSION, Header, MAGIC, MAX_FILE_LEN, MAX_SLOT_BODY, MAX_SLOTS,
-    PASSPHRASE_SLOT_LEN, PassphraseSlot, RECOVERY_SLOT_LEN, RecoverySlot, SLOT_KIND_PASSPHRASE,
-    SLOT_KIND_RECOVERY, Slot,
+    FIXED_HEADER_LEN, FORMAT_VERSION, Header, MAGIC, MAX_FILE_LEN, MAX_SLOT_BODY, MAX_SLOTS, Slot,
 };
-use crate::crypto::{KdfParams, TAG_LEN};
+use crate::crypto::TAG_LEN;
 
 /// Why a file is not a vault this build can read.
 #[derive(Debug, PartialEq, Eq)]
@@ -181,53 +179,11 @@ fn parse_slot(cur: &mut Cursor<'_>, index: u16) -> Result<Slot, FormatError> {
         )));
     }
     let body = cur.take(len as usize, "a key slot")?;
-    match kind {
-        SLOT_KIND_PASSPHRASE => {
-            if body.len() != PASSPHRASE_SLOT_LEN {
-                return Err(FormatError::Invalid(format!(
-                    "passphrase slot {index} is {} bytes, not {PASSPHRASE_SLOT_LEN}",
-                    body.len()
-                )));
-            }
-            let mut slot = Cursor {
-                bytes: body,
-                pos: 0,
-            };
-            let kdf = KdfParams {
-                memory_kib: slot.u32("a key slot")?,
-                iterations: slot.u32("a key slot")?,
-                parallelism: slot.u32("a key slot")?,
-            };
-            // "The bounds MUST be checked before any derivation."
-            kdf.check_bounds()
-                .map_err(|e| FormatError::Invalid(format!("passphrase slot {index}: {e}")))?;
-            Ok(Slot::Passphrase(PassphraseSlot {
-                kdf,
-                salt: slot.array("a key slot")?,
-                nonce: slot.array("a key slot")?,
-                wrapped_key: slot.array("a key slot")?,
-            }))
-        }
-        SLOT_KIND_RECOVERY => {
-            if body.len() != RECOVERY_SLOT_LEN {
-                return Err(FormatError::Invalid(format!(
-                    "recovery slot {index} is {} bytes, not {RECOVERY_SLOT_LEN}",
-                    body.len()
-                )));
-            }
-            let mut slot = Cursor {
-                bytes: body,
-                pos: 0,
-            };
-            Ok(Slot::Recovery(RecoverySlot {
-                salt: slot.array("a key slot")?,
-                nonce: slot.array("a key slot")?,
-                wrapped_key: slot.array("a key slot")?,
-            }))
-        }
-        _ => Ok(Slot::Unknown {
-            kind,
-            body: body.to_vec(),
-        }),
-    }
+    let slot = Slot {
+        kind,
+        body: body.to_vec(),
+    };
+    // "A known kind with the wrong body length is damage": each kind checks its own body.
+    crate::slots::check(index, &slot)?;
+    Ok(slot)
 }

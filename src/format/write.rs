@@ -1,12 +1,11 @@
 //! Writing a vault file's header and slots: the mirror of `read`, byte for byte.
 
-use super::{FIXED_HEADER_LEN, Header, MAGIC, PASSPHRASE_SLOT_LEN, RECOVERY_SLOT_LEN, Slot};
+use super::{FIXED_HEADER_LEN, Header, MAGIC, Slot};
 
 /// Encodes the header (fixed part, then every slot in order). These bytes are also the payload's
 /// associated data, so they are produced once and used for both.
 pub fn encode_header(header: &Header) -> Vec<u8> {
-    let mut out =
-        Vec::with_capacity(FIXED_HEADER_LEN + header.slots.len() * (6 + PASSPHRASE_SLOT_LEN));
+    let mut out = Vec::with_capacity(FIXED_HEADER_LEN + header.slots.len() * (6 + 128));
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&header.version.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes()); // flags: "MUST be 0"
@@ -24,27 +23,8 @@ pub fn encode_header(header: &Header) -> Vec<u8> {
 }
 
 fn encode_slot(slot: &Slot, out: &mut Vec<u8>) {
-    out.extend_from_slice(&slot.kind().to_le_bytes());
-    match slot {
-        Slot::Passphrase(s) => {
-            out.extend_from_slice(&(PASSPHRASE_SLOT_LEN as u32).to_le_bytes());
-            out.extend_from_slice(&s.kdf.memory_kib.to_le_bytes());
-            out.extend_from_slice(&s.kdf.iterations.to_le_bytes());
-            out.extend_from_slice(&s.kdf.parallelism.to_le_bytes());
-            out.extend_from_slice(&s.salt);
-            out.extend_from_slice(&s.nonce);
-            out.extend_from_slice(&s.wrapped_key);
-        }
-        Slot::Recovery(s) => {
-            out.extend_from_slice(&(RECOVERY_SLOT_LEN as u32).to_le_bytes());
-            out.extend_from_slice(&s.salt);
-            out.extend_from_slice(&s.nonce);
-            out.extend_from_slice(&s.wrapped_key);
-        }
-        Slot::Unknown { body, .. } => {
-            // Unknown bodies come from a parsed file, where they were capped at 4096 bytes.
-            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            out.extend_from_slice(body);
-        }
-    }
+    out.extend_from_slice(&slot.kind.to_le_bytes());
+    // Bodies are capped at 4096 bytes when parsed and built far smaller by the slot kinds.
+    out.extend_from_slice(&(slot.body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&slot.body);
 }

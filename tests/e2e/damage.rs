@@ -146,7 +146,7 @@ fn an_unknown_slot_kind_is_skipped_and_kept_across_writes() {
     let sb = small_vault();
     let pass = Passphrase::from_string(PASS.to_string());
     let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
-    let foreign = Slot::Unknown {
+    let foreign = Slot {
         kind: 0x7A01,
         body: b"a slot from a future sesame".to_vec(),
     };
@@ -166,8 +166,8 @@ fn a_vault_with_only_unknown_slots_says_so() {
     let sb = small_vault();
     let pass = Passphrase::from_string(PASS.to_string());
     let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
-    unlocked.header.slots = vec![Slot::Unknown {
-        kind: 3,
+    unlocked.header.slots = vec![Slot {
+        kind: 0x7A02,
         body: vec![1, 2, 3],
     }];
     std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
@@ -188,7 +188,7 @@ fn a_kdf_parameter_outside_the_format_bounds_is_damage_in_any_slot() {
     let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
     let mut bad = unlocked.wrap_passphrase(&pass, FAST).unwrap();
     bad.kdf.iterations = KdfParams::MAX_ITERATIONS + 1;
-    unlocked.header.slots.push(Slot::Passphrase(bad));
+    unlocked.header.slots.push(bad.to_slot());
     std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
     let a = fails(
         sb.cmd().args(["get", "api/key"]).assert(),
@@ -218,8 +218,8 @@ fn only_the_first_of_16_passphrase_slots_is_tried() {
     let other = Passphrase::from_string("another passphrase".to_string());
     let first = unlocked.wrap_passphrase(&other, FAST).unwrap();
     let right = unlocked.wrap_passphrase(&pass, FAST).unwrap();
-    unlocked.header.slots = std::iter::once(Slot::Passphrase(first))
-        .chain(std::iter::repeat_n(Slot::Passphrase(right), 15))
+    unlocked.header.slots = std::iter::once(first.to_slot())
+        .chain(std::iter::repeat_n(right.to_slot(), 15))
         .collect();
     std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
     assert_eq!(
@@ -252,12 +252,14 @@ fn a_slot_at_the_kdf_caps_is_refused_before_the_prompt_without_a_terminal() {
     let pass = Passphrase::from_string(PASS.to_string());
     let mut unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
     for slot in &mut unlocked.header.slots {
-        if let Slot::Passphrase(p) = slot {
+        if slot.kind == sesame::slots::passphrase::KIND {
+            let mut p = sesame::slots::passphrase::PassphraseSlot::parse(&slot.body).unwrap();
             p.kdf = KdfParams {
                 memory_kib: KdfParams::MAX_MEMORY_KIB,
                 iterations: KdfParams::MAX_ITERATIONS,
                 parallelism: KdfParams::MAX_PARALLELISM,
             };
+            *slot = p.to_slot();
         }
     }
     std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();

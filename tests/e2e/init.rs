@@ -3,13 +3,18 @@
 use super::harness::*;
 use sesame::format::read::parse_file;
 use sesame::format::{FORMAT_VERSION, Slot};
+use sesame::slots::passphrase::PassphraseSlot;
 
 fn first_slot_kdf(bytes: &[u8]) -> (u32, u32, u32) {
     let parsed = parse_file(bytes).expect("a vault");
-    match &parsed.header.slots[0] {
-        Slot::Passphrase(s) => (s.kdf.memory_kib, s.kdf.iterations, s.kdf.parallelism),
-        other => panic!("unexpected slot kind {}", other.kind()),
-    }
+    let slot: &Slot = &parsed.header.slots[0];
+    assert_eq!(
+        slot.kind,
+        sesame::slots::passphrase::KIND,
+        "a passphrase slot first"
+    );
+    let s = PassphraseSlot::parse(&slot.body).unwrap();
+    (s.kdf.memory_kib, s.kdf.iterations, s.kdf.parallelism)
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use super::harness::*;
 use sesame::format::Slot;
 use sesame::format::read::parse_file;
+use sesame::slots::passphrase::PassphraseSlot;
 
 /// A vault made with a recovery code; returns the sandbox and the code as printed.
 fn with_recovery() -> (Sandbox, String) {
@@ -102,9 +103,7 @@ fn passwd_can_upgrade_the_kdf_parameters() {
         .assert()
         .success();
     let bytes = sb.vault_bytes();
-    let Slot::Passphrase(slot) = &parse_file(&bytes).unwrap().header.slots[0] else {
-        panic!("passphrase slot first")
-    };
+    let slot = PassphraseSlot::parse(&parse_file(&bytes).unwrap().header.slots[0].body).unwrap();
     assert_eq!(
         (
             slot.kdf.memory_kib,

@@ -8,9 +8,10 @@ use sesame::crypto::KdfParams;
 use sesame::format::codec;
 use sesame::format::read::parse_file;
 use sesame::format::write::encode_header;
-use sesame::format::{FORMAT_VERSION, Header, PassphraseSlot, Slot};
+use sesame::format::{FORMAT_VERSION, Header, Slot};
 use sesame::names::{EnvName, Label};
 use sesame::secret::SecretValue;
+use sesame::slots::passphrase::PassphraseSlot;
 use sesame::vault::{Binding, Profile, Secret, Vault, Version};
 
 // Proptest needs `Debug`, which the vault types deliberately lack: strategies produce plain
@@ -173,13 +174,13 @@ proptest! {
         unknown in prop::collection::vec((4u16..u16::MAX, prop::collection::vec(any::<u8>(), 0..40)), 0..4),
         m in 8u32..100_000, t in 1u32..=100, p in 1u32..=64,
     ) {
-        let mut slots = vec![Slot::Passphrase(PassphraseSlot {
+        let mut slots = vec![PassphraseSlot {
             kdf: KdfParams { memory_kib: m.max(8 * p), iterations: t, parallelism: p },
             salt,
             nonce,
             wrapped_key: [7; 48],
-        })];
-        slots.extend(unknown.into_iter().map(|(kind, body)| Slot::Unknown { kind, body }));
+        }.to_slot()];
+        slots.extend(unknown.into_iter().map(|(kind, body)| Slot { kind, body }));
         let header = Header {
             version: FORMAT_VERSION,
             vault_id: id,

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 use super::harness::*;
 use sesame::crypto::{derive_kek, hkdf_key, hkdf_key_from, open};
 use sesame::format::read::parse_file;
-use sesame::format::{
-    PAYLOAD_INFO, RECOVERY_INFO, SLOT_KIND_PASSPHRASE, SLOT_KIND_RECOVERY, Slot, slot_aad,
-};
+use sesame::format::{PAYLOAD_INFO, RECOVERY_INFO, Slot, slot_aad};
 use sesame::recovery::RecoveryCode;
+use sesame::slots::passphrase::{KIND as SLOT_KIND_PASSPHRASE, PassphraseSlot};
+use sesame::slots::recovery::{KIND as SLOT_KIND_RECOVERY, RecoverySlot};
 
 /// (name, passphrase, recovery code)
 const VECTORS: [(&str, &str, Option<&str>); 2] = [
@@ -36,9 +36,11 @@ fn hex(bytes: &[u8]) -> String {
 fn derive_by_the_document(file: &[u8], passphrase: &str, recovery: Option<&str>) -> Value {
     let parsed = parse_file(file).unwrap();
     let h = &parsed.header;
-    let Slot::Passphrase(slot) = &h.slots[0] else {
-        panic!("the vector's first slot is a passphrase slot")
-    };
+    assert_eq!(
+        h.slots[0].kind, SLOT_KIND_PASSPHRASE,
+        "the vector's first slot is a passphrase slot"
+    );
+    let slot = PassphraseSlot::parse(&h.slots[0].body).unwrap();
     let kek = derive_kek(passphrase.as_bytes(), &slot.salt, slot.kdf).unwrap();
     let aad = slot_aad(&h.vault_id, h.key_generation, SLOT_KIND_PASSPHRASE);
     let data_key = open(&kek, &slot.nonce, &aad, &slot.wrapped_key).unwrap();
@@ -66,9 +68,14 @@ fn derive_by_the_document(file: &[u8], passphrase: &str, recovery: Option<&str>)
         "plaintext": hex(&plaintext),
     });
     if let Some(typed) = recovery {
-        let Some(Slot::Recovery(rslot)) = h.slots.get(1) else {
+        let Some(Slot {
+            kind: SLOT_KIND_RECOVERY,
+            body,
+        }) = h.slots.get(1)
+        else {
             panic!("the vector's second slot is a recovery slot")
         };
+        let rslot = RecoverySlot::parse(body).unwrap();
         let code = RecoveryCode::parse(typed.as_bytes()).unwrap();
         let rkek = hkdf_key_from(code.key_material(), &rslot.salt, RECOVERY_INFO);
         let raad = slot_aad(&h.vault_id, h.key_generation, SLOT_KIND_RECOVERY);

@@ -1,0 +1,521 @@
+//! sesame as a client of OpenBao (`docs/TEAM.md`): the connection read from the environment the way
+//! the `bao` CLI reads it, and the few requests sesame makes — Transit encrypt/decrypt for the
+//! `bao-transit` key slot, KV version 2 read/write for `bao://` references, `push` and `pull`.
+//! All network I/O of sesame is here. The token is a secret: held in a zeroizing buffer, sent
+//! only in the `X-Vault-Token` header to the configured address, never in a message or a log.
+
+pub mod reference;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::secret::SecretValue;
+
+/// Variables that carry an OpenBao token: removed from every child's environment unless selected.
+pub const TOKEN_ENV_VARS: [&str; 2] = ["BAO_TOKEN", "VAULT_TOKEN"];
+/// The `bao` CLI's default address.
+pub const DEFAULT_ADDR: &str = "https://127.0.0.1:8200";
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most sesame reads of one response: KV secrets are small, Transit answers tiny.
+const MAX_RESPONSE: u64 = 4 * 1024 * 1024;
+
+/// An OpenBao token. No `Debug`, `Display` or `Clone`: it is only ever put in a request header.
+pub struct Token(Zeroizing<String>);
+
+/// Where sesame talks to OpenBao, and with which token.
+pub struct Connection {
+    addr: String,
+    token: Option<Token>,
+    namespace: Option<String>,
+    agent: ureq::Agent,
+}
+
+/// How one request went wrong, before it is turned into an [`Error`] that names what was asked.
+enum Failure {
+    Unreachable(String),
+    Status(u16, String),
+}
+
+impl Connection {
+    /// The connection as the `bao` CLI reads it: `BAO_ADDR` (else `VAULT_ADDR`, else
+    /// https://127.0.0.1:8200), `BAO_TOKEN` (else `VAULT_TOKEN`, else `~/.vault-token`),
+    /// `BAO_CACERT` (else `VAULT_CACERT`), `BAO_NAMESPACE` (else `VAULT_NAMESPACE`).
+    pub fn from_env() -> Result<Connection> {
+        let var = |a: &str, b: &str| {
+            std::env::var(a)
+                .ok()
+                .or_else(|| std::env::var(b).ok())
+                .filter(|v| !v.is_empty())
+        };
+        let addr = var("BAO_ADDR", "VAULT_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_string());
+        let token = read_token();
+        let cacert = var("BAO_CACERT", "VAULT_CACERT");
+        let namespace = var("BAO_NAMESPACE", "VAULT_NAMESPACE");
+        Connection::new(&addr, token, cacert.as_deref(), namespace)
+    }
+
+    /// A connection to `addr`: https with verified TLS, or http to a loopback address only.
+    pub fn new(
+        addr: &str,
+        token: Option<Token>,
+        cacert: Option<&str>,
+        namespace: Option<String>,
+    ) -> Result<Connection> {
+        let addr = addr.trim_end_matches('/').to_string();
+        let loopback = check_address(&addr)?;
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = cacert {
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::io(format!("cannot read BAO_CACERT {path}"), e))?;
+            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(Error::usage(format!(
+                    "BAO_CACERT {path} holds no PEM certificate; point it at the CA that signed \
+                     the OpenBao server's certificate"
+                )));
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let mut config = ureq::Agent::config_builder()
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_global(Some(TOTAL_TIMEOUT))
+            .http_status_as_error(false)
+            // A redirect would carry the token to another address: never followed.
+            .max_redirects(0)
+            .tls_config(tls.build());
+        if loopback {
+            // Plain http to this machine must not go through a proxy with the token.
+            config = config.proxy(None);
+        }
+        Ok(Connection {
+            addr,
+            token,
+            namespace,
+            agent: config.build().new_agent(),
+        })
+    }
+
+    /// The address requests go to.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// One request: `body` (JSON, in a zeroizing buffer) to `path` under `/v1/`. Returns the
+    /// status and the response body in a zeroizing buffer.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> std::result::Result<(u16, Zeroizing<Vec<u8>>), Failure> {
+        let Some(token) = &self.token else {
+            return Err(Failure::Status(
+                403,
+                "no token (set BAO_TOKEN or log in with `bao login`)".into(),
+            ));
+        };
+        let url = format!("{}/v1/{path}", self.addr);
+        let builder = match method {
+            "POST" => ureq::http::Request::post(&url),
+            _ => ureq::http::Request::get(&url),
+        };
+        let mut builder = builder
+            .header("X-Vault-Token", token.0.as_str())
+            .header("X-Vault-Request", "true")
+            .header("Content-Type", "application/json");
+        if let Some(ns) = &self.namespace {
+            builder = builder.header("X-Vault-Namespace", ns.as_str());
+        }
+        let response = match body {
+            Some(b) => builder
+                .body(b.to_vec())
+                .map_err(|e| Failure::Unreachable(e.to_string()))
+                .and_then(|r| self.agent.run(r).map_err(describe_transport)),
+            None => builder
+                .body(())
+                .map_err(|e| Failure::Unreachable(e.to_string()))
+                .and_then(|r| self.agent.run(r).map_err(describe_transport)),
+        }?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .with_config()
+            .limit(MAX_RESPONSE)
+            .read_to_vec()
+            .map_err(describe_transport)?;
+        let bytes = Zeroizing::new(bytes);
+        if (200..300).contains(&status) {
+            Ok((status, bytes))
+        } else {
+            Err(Failure::Status(status, server_errors(&bytes)))
+        }
+    }
+
+    /// Turns a failure of a request for `what` into the error the SPEC asks for: 403 is a refused
+    /// token (exit 3), 404 a missing path or key (exit 5), anything else exit 1 with the address.
+    fn error(&self, what: &str, failure: Failure) -> Error {
+        match failure {
+            Failure::Unreachable(reason) => Error::BaoUnreachable {
+                addr: self.addr.clone(),
+                reason,
+            },
+            Failure::Status(403, reason) => Error::BaoRefused {
+                addr: self.addr.clone(),
+                what: what.to_string(),
+                reason,
+            },
+            Failure::Status(404, _) => Error::BaoNotFound {
+                addr: self.addr.clone(),
+                what: what.to_string(),
+            },
+            Failure::Status(status, reason) => Error::Bao {
+                addr: self.addr.clone(),
+                what: what.to_string(),
+                status,
+                reason,
+            },
+        }
+    }
+
+    /// `POST MOUNT/encrypt/KEY`: the Transit ciphertext (`vault:vN:…`) of `plaintext`.
+    pub fn transit_encrypt(&self, mount: &str, key: &str, plaintext: &[u8]) -> Result<String> {
+        let what = format!("Transit key {mount}/keys/{key}");
+        let encoded = Zeroizing::new(BASE64.encode(plaintext));
+        let body = json_body(&[("plaintext", encoded.as_str())])?;
+        let (_, bytes) = self
+            .request("POST", &format!("{mount}/encrypt/{key}"), Some(&body))
+            .map_err(|f| self.error(&what, f))?;
+        #[derive(Deserialize)]
+        struct Data {
+            ciphertext: String,
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            data: Data,
+        }
+        let reply: Reply = parse(&bytes, &what, &self.addr)?;
+        Ok(reply.data.ciphertext)
+    }
+
+    /// `POST MOUNT/decrypt/KEY`: the plaintext of a Transit ciphertext.
+    pub fn transit_decrypt(
+        &self,
+        mount: &str,
+        key: &str,
+        ciphertext: &str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let what = format!("Transit key {mount}/keys/{key}");
+        let body = json_body(&[("ciphertext", ciphertext)])?;
+        let (_, bytes) = self
+            .request("POST", &format!("{mount}/decrypt/{key}"), Some(&body))
+            .map_err(|f| self.error(&what, f))?;
+        #[derive(Deserialize)]
+        struct Data {
+            plaintext: Zeroizing<String>,
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            data: Data,
+        }
+        let reply: Reply = parse(&bytes, &what, &self.addr)?;
+        BASE64
+            .decode(reply.data.plaintext.as_bytes())
+            .map(Zeroizing::new)
+            .map_err(|_| Error::Bao {
+                addr: self.addr.clone(),
+                what,
+                status: 200,
+                reason: "the plaintext is not base64".into(),
+            })
+    }
+
+    /// `GET MOUNT/data/PATH` (KV version 2): every field of the current version, and the version
+    /// number. `None` when there is no such secret (or its current version is deleted).
+    pub fn kv_read(&self, mount: &str, path: &str) -> Result<Option<KvSecret>> {
+        let what = format!("bao://{mount}/{path}");
+        let bytes = match self.request("GET", &format!("{mount}/data/{path}"), None) {
+            Ok((_, bytes)) => bytes,
+            Err(Failure::Status(404, _)) => return Ok(None),
+            Err(f) => return Err(self.error(&what, f)),
+        };
+        #[derive(Deserialize)]
+        struct Metadata {
+            version: u64,
+        }
+        #[derive(Deserialize)]
+        struct Data {
+            data: Option<BTreeMap<String, Field>>,
+            metadata: Metadata,
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            data: Data,
+        }
+        let reply: Reply = parse(&bytes, &what, &self.addr)?;
+        let Some(fields) = reply.data.data else {
+            return Ok(None);
+        };
+        let fields = fields
+            .into_iter()
+            .map(|(name, field)| (name, field.into_value()))
+            .collect();
+        Ok(Some(KvSecret {
+            fields,
+            version: reply.data.metadata.version,
+        }))
+    }
+
+    /// `POST MOUNT/data/PATH` (KV version 2): a new version holding exactly `fields`. With `cas`,
+    /// OpenBao refuses the write if the current version is no longer that one.
+    pub fn kv_write(
+        &self,
+        mount: &str,
+        path: &str,
+        fields: &BTreeMap<String, SecretValue>,
+        cas: u64,
+    ) -> Result<u64> {
+        let what = format!("bao://{mount}/{path}");
+        let mut body = Zeroizing::new(Vec::new());
+        {
+            let mut data = serde_json::Map::new();
+            for (name, value) in fields {
+                let text = std::str::from_utf8(value.expose()).map_err(|_| {
+                    Error::usage(format!(
+                        "the value for field {name} is not UTF-8 text, which a KV secret holds \
+                         as JSON; it was not pushed"
+                    ))
+                })?;
+                data.insert(name.clone(), serde_json::Value::String(text.to_string()));
+            }
+            let doc = serde_json::json!({ "options": { "cas": cas }, "data": data });
+            serde_json::to_writer(&mut *body, &doc)
+                .map_err(|e| Error::io("cannot encode a request", std::io::Error::other(e)))?;
+            // serde_json::Value cannot be zeroized; the strings are dropped here, as soon as
+            // the request body holds them.
+        }
+        let (_, bytes) = self
+            .request("POST", &format!("{mount}/data/{path}"), Some(&body))
+            .map_err(|f| self.error(&what, f))?;
+        #[derive(Deserialize)]
+        struct Data {
+            version: u64,
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            data: Data,
+        }
+        let reply: Reply = parse(&bytes, &what, &self.addr)?;
+        Ok(reply.data.version)
+    }
+}
+
+/// A KV version 2 secret: its fields and the version they come from.
+pub struct KvSecret {
+    pub fields: BTreeMap<String, SecretValue>,
+    pub version: u64,
+}
+
+/// A KV field as JSON: text (kept in a zeroizing buffer), or any other JSON value.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Field {
+    Text(Zeroizing<String>),
+    Other(serde_json::Value),
+}
+
+impl Field {
+    fn into_value(self) -> SecretValue {
+        match self {
+            Field::Text(text) => SecretValue::new(Zeroizing::new(text.as_bytes().to_vec())),
+            Field::Other(value) => SecretValue::new(Zeroizing::new(value.to_string().into_bytes())),
+        }
+    }
+}
+
+/// The token as the `bao` CLI finds it: `BAO_TOKEN`, else `VAULT_TOKEN`, else `~/.vault-token`.
+fn read_token() -> Option<Token> {
+    for var in TOKEN_ENV_VARS {
+        if let Some(value) = std::env::var_os(var) {
+            let text = Zeroizing::new(value.to_string_lossy().trim().to_string());
+            if !text.is_empty() {
+                return Some(Token(text));
+            }
+        }
+    }
+    let home = std::env::var_os("HOME")?;
+    let bytes =
+        Zeroizing::new(std::fs::read(std::path::Path::new(&home).join(".vault-token")).ok()?);
+    let text = Zeroizing::new(String::from_utf8_lossy(&bytes).trim().to_string());
+    (!text.is_empty()).then_some(Token(text))
+}
+
+/// Checks an address: `https://HOST[:PORT]`, or `http://` to a loopback host only (the token
+/// would cross the network in clear). Returns whether the host is a loopback address.
+fn check_address(addr: &str) -> Result<bool> {
+    let bad = |why: &str| {
+        Error::usage(format!(
+            "OpenBao address {addr:?} {why}; set BAO_ADDR to https://HOST:PORT (plain http only to \
+             127.0.0.1, ::1 or localhost)"
+        ))
+    };
+    let (scheme, rest) = addr.split_once("://").ok_or_else(|| bad("has no scheme"))?;
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return Err(bad("has no host, or has credentials in it"));
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match scheme {
+        "https" => Ok(loopback),
+        "http" if loopback => Ok(true),
+        "http" => Err(bad("is plain http to a host that is not this machine")),
+        _ => Err(bad("is neither https nor http")),
+    }
+}
+
+/// Checks a mount, path or key name before it goes into a URL: segments of `A-Za-z0-9._-`
+/// separated by `/`, none empty, `.` or `..`, at most 512 bytes.
+pub fn check_path(text: &str, what: &str) -> Result<()> {
+    let ok = !text.is_empty()
+        && text.len() <= 512
+        && text.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "invalid OpenBao {what} {text:?}: use segments of A-Za-z0-9._- separated by /"
+        )))
+    }
+}
+
+/// A JSON object of string fields, in a zeroizing buffer.
+fn json_body(fields: &[(&str, &str)]) -> Result<Zeroizing<Vec<u8>>> {
+    let mut body = Zeroizing::new(Vec::with_capacity(128));
+    body.push(b'{');
+    for (i, (name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut *body, name)
+            .and_then(|()| {
+                body.push(b':');
+                serde_json::to_writer(&mut *body, value)
+            })
+            .map_err(|e| Error::io("cannot encode a request", std::io::Error::other(e)))?;
+    }
+    body.push(b'}');
+    Ok(body)
+}
+
+fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str, addr: &str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|_| Error::Bao {
+        addr: addr.to_string(),
+        what: what.to_string(),
+        status: 200,
+        reason: "the answer is not what OpenBao sends".into(),
+    })
+}
+
+/// The `errors` OpenBao sends with a failed request, shortened; never the request itself.
+fn server_errors(bytes: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Errors {
+        errors: Vec<String>,
+    }
+    let text = serde_json::from_slice::<Errors>(bytes)
+        .map(|e| e.errors.join("; "))
+        .unwrap_or_default();
+    // OpenBao wraps reasons as "1 error occurred:\n\t* permission denied": one line here.
+    let text = text.replace(|c: char| c.is_control() || c == '*', " ");
+    let text: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect();
+    if text.is_empty() {
+        "no reason given".into()
+    } else {
+        text
+    }
+}
+
+fn describe_transport(e: ureq::Error) -> Failure {
+    let reason = match &e {
+        ureq::Error::Timeout(_) => {
+            "no answer within the time limit (connect 3 s, total 10 s)".into()
+        }
+        ureq::Error::HostNotFound => "host not found".into(),
+        ureq::Error::ConnectionFailed => "connection refused or failed".into(),
+        ureq::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    };
+    Failure::Unreachable(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_refused_to_anything_but_this_machine() {
+        for ok in [
+            "https://bao.example.com:8200",
+            "http://127.0.0.1:8200",
+            "http://localhost:8200",
+            "http://[::1]:8200/",
+            "https://10.0.0.1",
+        ] {
+            assert!(check_address(ok.trim_end_matches('/')).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://bao.example.com:8200",
+            "http://10.0.0.1:8200",
+            "http://127.0.0.1.evil.example",
+            "ftp://127.0.0.1",
+            "127.0.0.1:8200",
+            "https://user:pw@bao.example.com",
+        ] {
+            assert!(check_address(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_that_could_leave_the_mount_are_refused() {
+        assert!(check_path("secret", "mount").is_ok());
+        assert!(check_path("team/app-1.prod", "path").is_ok());
+        for bad in ["", "a//b", "../sys", "a/./b", "a?b", "a b", "/a", "a%2f"] {
+            assert!(check_path(bad, "path").is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Kind 3: the data key wrapped by OpenBao's Transit engine (`MOUNT/encrypt/KEY`), for teams and
+//! CI (`docs/TEAM.md`, `docs/FORMAT.md` "Kind 3"). The body records where the key lives and the
+//! Transit ciphertext; unwrapping asks `MOUNT/decrypt/KEY` with the user's token, so revoking the
+//! token's policy in OpenBao revokes its access. The requests are made by `crate::openbao`.
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use super::{BodyReader, SlotKind, Unwrapper, Wrapper};
+use crate::error::{Error, Result};
+use crate::openbao::{Connection, check_path};
+use crate::secret::{DataKey, KEY_LEN};
+
+pub const KIND: u16 = 3;
+/// The longest address, mount or key name a slot records.
+pub const MAX_NAME_LEN: usize = 512;
+/// The longest Transit ciphertext a slot holds (`vault:vN:` and base64 of 68 bytes is ~110).
+pub const MAX_CIPHERTEXT_LEN: usize = 2048;
+
+pub static KIND_INFO: SlotKind = SlotKind {
+    kind: KIND,
+    name: "bao-transit",
+    check: |body| TransitSlot::parse(body).map(|_| ()),
+    details: |body| match TransitSlot::parse(body) {
+        Ok(slot) => format!("{} mount={} key={}", slot.addr, slot.mount, slot.key),
+        Err(e) => e,
+    },
+};
+
+/// A Transit slot's body. Holds no secret: the ciphertext opens only through OpenBao.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TransitSlot {
+    /// The OpenBao address the slot was made with (shown to users; requests go to `BAO_ADDR`).
+    pub addr: String,
+    pub mount: String,
+    pub key: String,
+    /// When the slot was made (Unix seconds, UTC).
+    pub created: i64,
+    /// `vault:vN:BASE64`, the Transit ciphertext of slot AAD ‖ data key.
+    pub ciphertext: String,
+}
+
+fn text(r: &mut BodyReader<'_>, max: usize, what: &str) -> std::result::Result<String, String> {
+    let len = usize::from(r.u16()?);
+    if len == 0 || len > max {
+        return Err(format!("the {what} is {len} bytes, outside 1..={max}"));
+    }
+    let bytes = r.take(len)?;
+    let s = std::str::from_utf8(bytes).map_err(|_| format!("the {what} is not UTF-8"))?;
+    if s.chars().any(char::is_control) {
+        return Err(format!("the {what} holds control characters"));
+    }
+    Ok(s.to_string())
+}
+
+fn put_text(out: &mut Vec<u8>, s: &str) {
+    // Lengths are checked when the slot is built (`TransitSlot::check`), so they fit a u16.
+    out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+impl TransitSlot {
+    pub fn parse(body: &[u8]) -> std::result::Result<Self, String> {
+        let mut r = BodyReader::new(body);
+        let slot = TransitSlot {
+            addr: text(&mut r, MAX_NAME_LEN, "address")?,
+            mount: text(&mut r, MAX_NAME_LEN, "mount")?,
+            key: text(&mut r, MAX_NAME_LEN, "key name")?,
+            created: r.i64()?,
+            ciphertext: text(&mut r, MAX_CIPHERTEXT_LEN, "ciphertext")?,
+        };
+        r.finish()?;
+        slot.check()?;
+        Ok(slot)
+    }
+
+    /// The rules a reader enforces, checked by the writer too.
+    fn check(&self) -> std::result::Result<(), String> {
+        check_path(&self.mount, "mount").map_err(|e| e.to_string())?;
+        check_path(&self.key, "key name").map_err(|e| e.to_string())?;
+        if self.addr.is_empty() || self.addr.len() > MAX_NAME_LEN {
+            return Err("the address is empty or too long".into());
+        }
+        if !self.ciphertext.starts_with("vault:v")
+            || self.ciphertext.len() > MAX_CIPHERTEXT_LEN
+            || !self.ciphertext.is_ascii()
+        {
+            return Err("the ciphertext is not a Transit ciphertext (vault:vN:...)".into());
+        }
+        Ok(())
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32 + self.ciphertext.len());
+        put_text(&mut out, &self.addr);
+        put_text(&mut out, &self.mount);
+        put_text(&mut out, &self.key);
+        out.extend_from_slice(&self.created.to_le_bytes());
+        put_text(&mut out, &self.ciphertext);
+        out
+    }
+}
+
+/// Opens Transit slots through an OpenBao connection: every Transit slot in turn (no Argon2 cost
+/// to multiply), but after the server was unreachable once, the others are not tried.
+pub struct TransitUnwrapper<'a> {
+    conn: &'a Connection,
+    unreachable: RefCell<Option<String>>,
+}
+
+impl<'a> TransitUnwrapper<'a> {
+    pub fn new(conn: &'a Connection) -> Self {
+        TransitUnwrapper {
+            conn,
+            unreachable: RefCell::new(None),
+        }
+    }
+}
+
+impl Unwrapper for TransitUnwrapper<'_> {
+    fn kind(&self) -> u16 {
+        KIND
+    }
+
+    fn max_slots(&self) -> usize {
+        usize::from(crate::format::MAX_SLOTS)
+    }
+
+    fn unwrap(&self, body: &[u8], aad: &[u8], path: &Path) -> Result<DataKey> {
+        if let Some(reason) = self.unreachable.borrow().as_ref() {
+            return Err(Error::BaoUnreachable {
+                addr: self.conn.addr().to_string(),
+                reason: reason.clone(),
+            });
+        }
+        let slot = TransitSlot::parse(body).map_err(|reason| Error::NotAVault {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let plaintext = self
+            .conn
+            .transit_decrypt(&slot.mount, &slot.key, &slot.ciphertext)
+            .inspect_err(|e| {
+                if let Error::BaoUnreachable { reason, .. } = e {
+                    *self.unreachable.borrow_mut() = Some(reason.clone());
+                }
+            })?;
+        // The plaintext starts with the slot AAD: a ciphertext of another vault or another key
+        // generation, pasted into this slot, is refused here rather than tried as a key.
+        let key = plaintext
+            .strip_prefix(aad)
+            .and_then(|k| <[u8; KEY_LEN]>::try_from(k).ok())
+            .ok_or_else(|| Error::Tampered {
+                path: path.to_path_buf(),
+            })?;
+        Ok(DataKey::from_bytes(Zeroizing::new(key)))
+    }
+
+    fn no_slot_hint(&self) -> &'static str {
+        "add one with `sesame slot add bao-transit --key NAME`"
+    }
+}
+
+/// Wraps the data key through `MOUNT/encrypt/KEY`.
+pub struct TransitWrapper<'a> {
+    pub conn: &'a Connection,
+    pub mount: String,
+    pub key: String,
+    /// `rekey --drop-unreachable`: a failure drops the slot instead of failing the rekey.
+    pub optional: bool,
+}
+
+impl Wrapper for TransitWrapper<'_> {
+    fn kind(&self) -> u16 {
+        KIND
+    }
+
+    fn wrap(&self, data_key: &DataKey, aad: &[u8]) -> Result<Option<Vec<u8>>> {
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(aad.len() + KEY_LEN));
+        plaintext.extend_from_slice(aad);
+        plaintext.extend_from_slice(data_key.expose());
+        let ciphertext = match self.conn.transit_encrypt(&self.mount, &self.key, &plaintext) {
+            Ok(c) => c,
+            Err(_) if self.optional => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let slot = TransitSlot {
+            addr: self.conn.addr().to_string(),
+            mount: self.mount.clone(),
+            key: self.key.clone(),
+            created: crate::units::now(),
+            ciphertext,
+        };
+        slot.check().map_err(|reason| Error::Bao {
+            addr: self.conn.addr().to_string(),
+            what: format!("Transit key {}/keys/{}", self.mount, self.key),
+            status: 200,
+            reason,
+        })?;
+        Ok(Some(slot.encode()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vector in `docs/FORMAT.md`, "Kind 3".
+    const VECTOR: &str = "1c0068747470733a2f2f62616f2e6578616d706c652e636f6d3a383230300700747261\
+        6e7369740600736573616d6500b95569000000004d007661756c743a76313a6332567a\
+        5957316c4948526c63335167646d566a644739794f69427562335167595342795a5746\
+        73494652795957357a6158516759326c77614756796447563464413d3d";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .filter_map(|i| s.get(i..i + 2))
+            .filter_map(|b| u8::from_str_radix(b, 16).ok())
+            .collect()
+    }
+
+    #[test]
+    fn the_format_test_vector_parses_and_round_trips() -> std::result::Result<(), String> {
+        let body = unhex(VECTOR);
+        assert_eq!(body.len(), 134);
+        let slot = TransitSlot::parse(&body)?;
+        assert_eq!(slot.addr, "https://bao.example.com:8200");
+        assert_eq!(slot.mount, "transit");
+        assert_eq!(slot.key, "sesame");
+        assert_eq!(crate::units::format_time(slot.created), "2026-01-01T00:00:00Z");
+        assert!(slot.ciphertext.starts_with("vault:v1:"));
+        assert_eq!(slot.encode(), body);
+        let aad = super::super::slot_aad(&core::array::from_fn(|i| i as u8), 1, KIND);
+        assert_eq!(
+            aad,
+            unhex("736573616d6520763120736c6f74000102030405060708090a0b0c0d0e0f010000000300")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_damaged_transit_body_is_refused() {
+        let body = unhex(VECTOR);
+        let mut trailing = body.clone();
+        trailing.push(0);
+        let mut escaping = body.clone();
+        escaping[32..39].copy_from_slice(b"../sys/");
+        for bad in [&body[..body.len() - 1], &trailing[..], &escaping[..], &[][..]] {
+            assert!(TransitSlot::parse(bad).is_err());
+        }
+    }
+}

