@@ -1,11 +1,11 @@
-//! The cryptographic operations sesame uses, each a thin call into a RustCrypto crate:
-//! Argon2id with bounded parameters, AES-256-GCM sealing, HKDF-SHA256 key derivation, and the OS
-//! random number generator. No primitive is implemented here; this module only fixes the inputs
-//! that `docs/FORMAT.md` specifies and makes sure the temporaries are wiped.
+//! The cryptographic operations sesame uses, each a thin call into a published crate: Argon2id
+//! with bounded parameters (`argon2-rust`, or RustCrypto `argon2` without the `fast-argon2`
+//! feature), AES-256-GCM sealing, HKDF-SHA256 key derivation, and the OS random number generator.
+//! No primitive is implemented here; this module only fixes the inputs that `docs/FORMAT.md`
+//! specifies and makes sure the temporaries are wiped.
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce, Tag};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
 use hkdf::Hkdf;
 use rand::TryRng;
 use sha2::Sha256;
@@ -123,14 +123,65 @@ impl KdfParams {
 
 /// Derives a 32-byte key-encryption key from a passphrase with Argon2id (version 0x13).
 ///
-/// The working memory is allocated here (fallibly, so a large but allowed cost reports an error
-/// instead of aborting) and zeroized before it is freed: the `argon2` crate does not wipe its own.
+/// The parameters are checked against the format's bounds before any memory is allocated; the
+/// working memory is allocated fallibly (a large but allowed cost is an error, not an abort) and
+/// wiped before it is freed, whichever backend derives the key (see [`argon2_fast`]).
 pub fn derive_kek(
     passphrase: &[u8],
     salt: &[u8; SALT_LEN],
     params: KdfParams,
 ) -> Result<Zeroizing<[u8; KEY_LEN]>> {
     params.check_bounds().map_err(Error::Kdf)?;
+    #[cfg(feature = "fast-argon2")]
+    return argon2_fast(passphrase, salt, params);
+    #[cfg(not(feature = "fast-argon2"))]
+    return argon2_rustcrypto(passphrase, salt, params);
+}
+
+/// Argon2 backends.
+///
+/// `argon2-rust` (the default, feature `fast-argon2`) is a port of the C reference with SIMD
+/// fill loops chosen at run time (AVX-512, AVX2, SSE2, NEON, scalar); it derives the same tags as
+/// RustCrypto `argon2`, which a differential test checks on every CI run. Its working memory is an
+/// arena (an anonymous mapping on Linux) that its `zeroize-memory` feature, enabled here, wipes
+/// with volatile writes before unmapping, on success, error and unwind alike; its BLAKE2b states
+/// and the pre-hash H0 are wiped too. What neither backend can wipe: copies the kernel may have
+/// made (swap; sesame does not lock 64 MiB of Argon2 memory), and registers.
+#[cfg(feature = "fast-argon2")]
+pub fn argon2_fast(
+    passphrase: &[u8],
+    salt: &[u8; SALT_LEN],
+    params: KdfParams,
+) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    use argon2_rust::{Algorithm, Argon2, Params, Version, params::Memory};
+    let argon_params = Params::builder()
+        .memory(Memory::kib(u64::from(params.memory_kib)))
+        .passes(params.iterations)
+        .lanes(params.parallelism)
+        .build()
+        .map_err(|e| Error::Kdf(e.to_string()))?;
+    let mut kek = Zeroizing::new([0u8; KEY_LEN]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params)
+        .hash_into(passphrase, salt, kek.as_mut_slice())
+        .map_err(|e| match e {
+            argon2_rust::Error::MemoryAllocationError => Error::Kdf(format!(
+                "cannot allocate {} MiB for Argon2",
+                params.memory_kib / 1024
+            )),
+            other => Error::Kdf(other.to_string()),
+        })?;
+    Ok(kek)
+}
+
+/// Argon2id through RustCrypto `argon2` (the reference of the differential test, and the KDF of
+/// a build without `fast-argon2`). That crate does not wipe its working memory, so the blocks are
+/// allocated here and zeroized before they are freed.
+pub fn argon2_rustcrypto(
+    passphrase: &[u8],
+    salt: &[u8; SALT_LEN],
+    params: KdfParams,
+) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    use argon2::{Algorithm, Argon2, Block, Params, Version};
     let argon_params = Params::new(
         params.memory_kib,
         params.iterations,
@@ -271,6 +322,39 @@ mod tests {
         ] {
             assert!(costly.exceeds_budget(), "{costly:?}");
         }
+    }
+
+    /// The fast backend must derive exactly what RustCrypto `argon2` derives: a vault sealed by
+    /// one build opens with the other, and a differing tag would lock users out. Random
+    /// passphrases (0–64 bytes), salts and parameters within the format's bounds, kept small
+    /// (8–256 KiB, 1–4 passes, 1–8 lanes) so the whole test takes well under a second.
+    #[cfg(feature = "fast-argon2")]
+    #[test]
+    fn fast_argon2_derives_the_same_keys_as_rustcrypto_argon2() -> Result<()> {
+        use rand::{Rng, RngExt};
+        let mut rng = rand::rng();
+        for case in 0..48 {
+            let mut passphrase = vec![0u8; rng.random_range(0..=64)];
+            rng.fill_bytes(&mut passphrase);
+            let salt: [u8; SALT_LEN] = random_array()?;
+            let parallelism = rng.random_range(1..=8);
+            let params = KdfParams {
+                memory_kib: rng.random_range(8 * parallelism..=256),
+                iterations: rng.random_range(1..=4),
+                parallelism,
+            };
+            params.check_bounds().map_err(Error::Kdf)?;
+            let fast = argon2_fast(&passphrase, &salt, params)?;
+            let reference = argon2_rustcrypto(&passphrase, &salt, params)?;
+            assert_eq!(*fast, *reference, "case {case}: {params:?}");
+        }
+        // One case at the defaults, the parameters nearly every vault has.
+        let salt = [7u8; SALT_LEN];
+        assert_eq!(
+            *argon2_fast(b"correct horse", &salt, KdfParams::DEFAULT)?,
+            *argon2_rustcrypto(b"correct horse", &salt, KdfParams::DEFAULT)?
+        );
+        Ok(())
     }
 
     #[test]
