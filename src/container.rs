@@ -50,6 +50,9 @@ pub struct UnlockedVault {
     pub header: Header,
     key: Box<dyn KeyHolder>,
     pub vault: Vault,
+    /// The file this was opened from (ciphertext only), so [`UnlockedVault::reopen`] of the same
+    /// bytes skips the second decrypt; `None` once sealed or made anew.
+    opened_from: Option<Vec<u8>>,
 }
 
 /// Maps a parse failure of the file at `path` to the user-facing error.
@@ -101,6 +104,7 @@ impl UnlockedVault {
             header,
             key: Box::new(LocalKey(data_key)),
             vault: Vault::default(),
+            opened_from: None,
         };
         let code = if with_recovery {
             Some(unlocked.new_recovery_code()?)
@@ -135,18 +139,29 @@ impl UnlockedVault {
     ) -> Result<Self> {
         let parsed = inspect(bytes, path)?;
         let data_key = unwrap_data_key(&parsed.header, unwrappers, path)?;
-        Self::open_payload(parsed, Box::new(LocalKey(data_key)), path)
+        Self::open_payload(bytes, parsed, Box::new(LocalKey(data_key)), path)
     }
 
     /// Opens a vault file with keys from `holder` (the agent).
     pub fn open_with(bytes: &[u8], holder: Box<dyn KeyHolder>, path: &Path) -> Result<Self> {
         let parsed = inspect(bytes, path)?;
-        Self::open_payload(parsed, holder, path)
+        Self::open_payload(bytes, parsed, holder, path)
     }
 
     /// Opens a newer copy of the same vault with the data key already known (no Argon2): the
     /// payload still has to authenticate under this key and the new header.
+    ///
+    /// When `bytes` are exactly the file this was opened from (nobody wrote in between, the
+    /// usual case), nothing is decrypted again: this is returned as it is. So `self` must not
+    /// have been changed since it was opened; changes go through `transaction::transact`.
     pub fn reopen(self, bytes: &[u8], path: &Path) -> Result<Self> {
+        // The header is compared too: a slot changed since (`passwd`) is dropped, as a decrypt
+        // of the file would drop it.
+        if self.opened_from.as_deref() == Some(bytes)
+            && bytes.starts_with(&encode_header(&self.header))
+        {
+            return Ok(self);
+        }
         let parsed = inspect(bytes, path)?;
         if parsed.header.vault_id != self.header.vault_id
             || parsed.header.key_generation != self.header.key_generation
@@ -155,10 +170,11 @@ impl UnlockedVault {
                 path: path.to_path_buf(),
             });
         }
-        Self::open_payload(parsed, self.key, path)
+        Self::open_payload(bytes, parsed, self.key, path)
     }
 
     fn open_payload(
+        bytes: &[u8],
         parsed: ParsedFile<'_>,
         key_holder: Box<dyn KeyHolder>,
         path: &Path,
@@ -168,6 +184,7 @@ impl UnlockedVault {
             header: parsed.header,
             key: key_holder,
             vault,
+            opened_from: Some(bytes.to_vec()),
         })
     }
 
@@ -194,6 +211,7 @@ impl UnlockedVault {
                 "the vault would grow past 256 MiB; remove secrets or history before adding more",
             ));
         }
+        self.opened_from = None;
         self.header.payload_salt = crypto::random_array()?;
         self.header.payload_nonce = crypto::random_array()?;
         self.header.payload_len = sealed_len as u32;

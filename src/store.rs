@@ -10,8 +10,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustix::fs::OFlags;
 use rustix::io::Errno;
@@ -166,23 +167,33 @@ pub fn lock_waiting(path: &Path, wait: Duration) -> Result<WriteLock> {
             .mode(0o600),
     )
     .map_err(|e| Error::io(format!("cannot open lock file {}", lock_path.display()), e))?;
-    let start = Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(WriteLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => {
-                if start.elapsed() >= wait {
-                    return Err(Error::Busy {
-                        path: path.to_path_buf(),
-                        waited_secs: wait.as_secs(),
-                    });
-                }
-                thread::sleep(Duration::from_millis(20));
-            }
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(Error::io(format!("cannot lock {}", lock_path.display()), e));
-            }
-        }
+    let busy = || Error::Busy {
+        path: path.to_path_buf(),
+        waited_secs: wait.as_secs(),
+    };
+    let lock_error = |e| Error::io(format!("cannot lock {}", lock_path.display()), e);
+    match file.try_lock() {
+        Ok(()) => return Ok(WriteLock { _file: file }),
+        Err(fs::TryLockError::WouldBlock) if wait.is_zero() => return Err(busy()),
+        Err(fs::TryLockError::WouldBlock) => {}
+        Err(fs::TryLockError::Error(e)) => return Err(lock_error(e)),
+    }
+    // Held by another writer: block on the lock itself in a helper thread, so this process takes
+    // it the moment it is released (a sleep-and-retry loop left it idle for up to the sleep, and
+    // let newcomers overtake waiters). The thread owns the file: if the wait times out, its send
+    // fails once it gets the lock, and dropping the file releases the lock at once.
+    let (sender, receiver) = mpsc::sync_channel(1);
+    thread::Builder::new()
+        .name("sesame-lock".into())
+        .spawn(move || {
+            let result = file.lock().map(|()| file);
+            let _ = sender.send(result);
+        })
+        .map_err(lock_error)?;
+    match receiver.recv_timeout(wait) {
+        Ok(Ok(file)) => Ok(WriteLock { _file: file }),
+        Ok(Err(e)) => Err(lock_error(e)),
+        Err(_) => Err(busy()),
     }
 }
 
@@ -300,7 +311,8 @@ fn remove_stale_temps(folder: &Path, prefix: &OsString) {
     }
 }
 
-fn sync_folder(folder: &Path) -> Result<()> {
+/// Fsyncs a folder, so the names created or renamed in it survive a crash.
+pub fn sync_folder(folder: &Path) -> Result<()> {
     let dir = File::open(folder)
         .map_err(|e| Error::io(format!("cannot open folder {}", folder.display()), e))?;
     match dir.sync_all() {
@@ -318,4 +330,45 @@ fn sync_folder(folder: &Path) -> Result<()> {
 /// must not silently replace either).
 pub fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_wait_that_timed_out_does_not_keep_the_lock() -> Result<()> {
+        // The wait blocks on the lock in a helper thread; when the wait gives up, that thread
+        // still gets the lock once the holder lets go, and must release it then, or a `run`
+        // whose usage record timed out would hold every writer off while its child runs.
+        let dir = tempfile::tempdir().map_err(|e| Error::io("temp dir", e))?;
+        let vault = dir.path().join("vault.sesame");
+        let held = lock_waiting(&vault, Duration::ZERO)?;
+        assert!(matches!(
+            lock_waiting(&vault, Duration::from_millis(50)),
+            Err(Error::Busy { .. })
+        ));
+        assert!(matches!(
+            lock_waiting(&vault, Duration::ZERO),
+            Err(Error::Busy { .. })
+        ));
+        drop(held);
+        // Taken again (the abandoned helper let go): within 5 s on the slowest machine.
+        let again = lock_waiting(&vault, Duration::from_secs(5))?;
+        drop(again);
+        Ok(())
+    }
+
+    #[test]
+    fn a_waiting_writer_gets_the_lock_when_it_is_released() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("temp dir", e))?;
+        let vault = dir.path().join("vault.sesame");
+        let held = lock_waiting(&vault, Duration::ZERO)?;
+        let path = vault.clone();
+        let waiter = thread::spawn(move || lock_waiting(&path, Duration::from_secs(20)).is_ok());
+        thread::sleep(Duration::from_millis(50));
+        drop(held);
+        assert!(waiter.join().unwrap_or(false));
+        Ok(())
+    }
 }

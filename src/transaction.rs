@@ -206,3 +206,73 @@ pub fn record(path: &Path, unlocked: &UnlockedVault, event: &Event) -> Result<Op
     let _lock = store::lock_waiting(path, RECORD_LOCK_WAIT)?;
     Ok(usage::append(path, unlocked, event)?.map(|aside| aside.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use zeroize::Zeroizing;
+
+    use crate::container::{KeyHolder, LocalKey, UnlockedVault};
+    use crate::crypto::KdfParams;
+    use crate::error::Result;
+    use crate::format::Purpose;
+    use crate::secret::{DataKey, KEY_LEN, Passphrase};
+
+    /// The data key, counting how often the payload key is derived (once per decrypt or seal).
+    struct Counting(LocalKey, Arc<AtomicUsize>);
+
+    impl KeyHolder for Counting {
+        fn subkey(&self, salt: &[u8], purpose: Purpose) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+            if matches!(purpose, Purpose::Payload) {
+                self.1.fetch_add(1, Ordering::SeqCst);
+            }
+            self.0.subkey(salt, purpose)
+        }
+        fn data_key(&self) -> Option<&DataKey> {
+            self.0.data_key()
+        }
+    }
+
+    #[test]
+    fn a_write_decrypts_the_vault_once_when_nobody_wrote_in_between() -> Result<()> {
+        // Every write used to decrypt and decode the whole vault twice: once to open it, and
+        // again under the lock (`reopen`) even when the file had not changed.
+        let path = std::path::Path::new("vault.sesame");
+        let kdf = KdfParams {
+            memory_kib: 8 * 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let pass = Passphrase::new(Zeroizing::new(b"pass".to_vec()));
+        let (mut made, _) = UnlockedVault::create(&pass, kdf, false)?;
+        let first = made.seal()?;
+        let raw = Zeroizing::new(*made.data_key()?.expose());
+        let key = || -> Result<LocalKey> { Ok(LocalKey(DataKey::from_bytes(raw.clone()))) };
+        let decrypts = Arc::new(AtomicUsize::new(0));
+        let opened =
+            UnlockedVault::open_with(&first, Box::new(Counting(key()?, decrypts.clone())), path)?;
+        assert_eq!(decrypts.load(Ordering::SeqCst), 1);
+        let mut reopened = opened.reopen(&first, path)?;
+        assert_eq!(
+            decrypts.load(Ordering::SeqCst),
+            1,
+            "the same bytes were decrypted again"
+        );
+        // Another writer saved in between: the new file is decrypted (and must authenticate).
+        let second = made.seal()?;
+        assert_ne!(first, second);
+        let again =
+            UnlockedVault::open_with(&first, Box::new(Counting(key()?, decrypts.clone())), path)?;
+        let n = decrypts.load(Ordering::SeqCst);
+        again.reopen(&second, path)?;
+        assert_eq!(decrypts.load(Ordering::SeqCst), n + 1);
+        // Once sealed, the opened bytes no longer describe it: reopening them decrypts.
+        reopened.seal()?;
+        let n = decrypts.load(Ordering::SeqCst);
+        reopened.reopen(&first, path)?;
+        assert_eq!(decrypts.load(Ordering::SeqCst), n + 1);
+        Ok(())
+    }
+}

@@ -1,18 +1,24 @@
 //! `sesame init`, and the pieces `passwd` and `rekey` share with it: the Argon2 flags and the
 //! one-time display of a recovery code.
 
+use std::time::Duration;
+
 use clap::Args;
 
 use super::{Context, warn};
 use crate::container::UnlockedVault;
-use crate::crypto::KdfParams;
+use crate::crypto::{self, KdfParams};
 use crate::error::{Error, Result};
 use crate::recovery::RecoveryCode;
 use crate::{input, store, transaction, units};
 
-/// `--kdf-memory`, `--kdf-iterations`, `--kdf-parallelism`.
+/// `--kdf-memory`, `--kdf-iterations`, `--kdf-parallelism`, `--kdf-target`.
 #[derive(Args)]
 pub struct KdfArgs {
+    /// Measure this machine and pick the most Argon2id memory (then passes) that opens the vault
+    /// within TIME, e.g. 1s or 500ms; never below the defaults, at most 1GiB
+    #[arg(long, value_name = "TIME", conflicts_with_all = ["kdf_memory", "kdf_iterations"])]
+    kdf_target: Option<String>,
     /// Argon2id memory, e.g. 64MiB, 256MiB, 1GiB (at least 8MiB) [default: 64MiB]
     #[arg(long, value_name = "SIZE")]
     kdf_memory: Option<String>,
@@ -28,6 +34,9 @@ impl KdfArgs {
     /// The parameters asked for, each flag not given taken from `base`; checked, with a warning
     /// when the flags given ask for less than the documented defaults.
     pub fn resolve(&self, base: KdfParams) -> Result<KdfParams> {
+        if let Some(target) = &self.kdf_target {
+            return self.tuned(target, base);
+        }
         let kdf = KdfParams {
             memory_kib: match &self.kdf_memory {
                 Some(text) => units::parse_size_kib(text)?,
@@ -58,6 +67,57 @@ impl KdfArgs {
         Ok(kdf)
     }
 }
+
+impl KdfArgs {
+    /// `--kdf-target`: times Argon2 here (a second or two) and says what it chose and why.
+    fn tuned(&self, target: &str, base: KdfParams) -> Result<KdfParams> {
+        let target = humantime::parse_duration(target.trim())
+            .ok()
+            .filter(|t| (MIN_TARGET..=MAX_TARGET).contains(t))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "invalid --kdf-target {target:?}: give a time from 10ms to 60s, e.g. 1s or 500ms"
+                ))
+            })?;
+        let parallelism = self.kdf_parallelism.unwrap_or(base.parallelism);
+        eprintln!("Measuring Argon2id on this machine...");
+        let tuned = crypto::tune(target, parallelism, crypto::time_derivation)?;
+        let kdf = tuned.params;
+        eprintln!(
+            "Argon2id {} takes {} ms here (target {} ms).",
+            describe_kdf(kdf),
+            tuned.measured.as_millis(),
+            target.as_millis()
+        );
+        if tuned.defaults_too_slow {
+            warn(format!(
+                "even the defaults take longer than {} ms on this machine; keeping them (sesame \
+                 never chooses less)",
+                target.as_millis()
+            ));
+        }
+        if tuned.capped {
+            warn(
+                "the target allows more than 1GiB of memory; capped at 1GiB (more would make \
+                 every open ask for consent), with more passes instead",
+            );
+        }
+        if kdf.memory_kib > KdfParams::DEFAULT.memory_kib {
+            warn(format!(
+                "these parameters are tuned to this machine: every device that must open this \
+                 vault needs {} of free memory, and a slower one takes longer than {} ms; \
+                 check on the slowest before you rely on it",
+                units::format_size_kib(kdf.memory_kib),
+                target.as_millis()
+            ));
+        }
+        Ok(kdf)
+    }
+}
+
+/// `--kdf-target` bounds: below 10 ms nothing but the defaults fits; above a minute is a typo.
+const MIN_TARGET: Duration = Duration::from_millis(10);
+const MAX_TARGET: Duration = Duration::from_secs(60);
 
 pub fn describe_kdf(kdf: KdfParams) -> String {
     format!(

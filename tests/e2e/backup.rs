@@ -596,3 +596,22 @@ fn export_plaintext_refuses_a_terminal_unless_forced() {
     let forced = run("--force");
     assert!(String::from_utf8_lossy(&forced.stdout).contains("OPENAI_PROD='sk-proj-abc'"));
 }
+
+#[test]
+fn an_automatic_generation_is_the_replaced_vault_file_itself_not_a_copy() {
+    // Every write used to copy the whole vault into backups/auto and fsync it, doubling the
+    // bytes written. The generation is now a hard link to the file about to be replaced: the
+    // same inode, the same bytes, and the vault's new file is a different inode.
+    use std::os::unix::fs::MetadataExt;
+    let sb = Sandbox::new();
+    sb.add("first", "v1");
+    let before = std::fs::metadata(&sb.vault).unwrap();
+    let old_bytes = sb.vault_bytes();
+    sb.add("second", "v2");
+    let newest = generations(&sb).pop().expect("a generation");
+    let kept = std::fs::metadata(&newest).unwrap();
+    assert_eq!((kept.dev(), kept.ino()), (before.dev(), before.ino()));
+    assert_eq!(std::fs::read(&newest).unwrap(), old_bytes);
+    assert_ne!(std::fs::metadata(&sb.vault).unwrap().ino(), before.ino());
+    assert_eq!(kept.mode() & 0o777, 0o600);
+}

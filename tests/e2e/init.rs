@@ -192,3 +192,46 @@ fn sesame_runs_without_core_dumps() {
     let fields: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(&fields[4..6], ["0", "0"], "{line}");
 }
+
+#[test]
+fn kdf_target_never_chooses_less_than_the_defaults() {
+    // `--kdf-target` measures this machine; a target no machine can meet at the defaults
+    // (64 MiB over 3 passes in 10 ms) must keep the defaults rather than weaken the vault.
+    let sb = Sandbox::empty();
+    let a = sb
+        .cmd()
+        .args(["init", "--no-recovery", "--kdf-target", "10ms"])
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("keeping them"), "{}", stderr(&a));
+    assert_eq!(first_slot_kdf(&sb.vault_bytes()), (65536, 3, 4));
+    // The lanes asked for are kept.
+    let sb = Sandbox::empty();
+    sb.cmd()
+        .args([
+            "init",
+            "--no-recovery",
+            "--kdf-target",
+            "10ms",
+            "--kdf-parallelism",
+            "2",
+        ])
+        .assert()
+        .success();
+    assert_eq!(first_slot_kdf(&sb.vault_bytes()), (65536, 3, 2));
+}
+
+#[test]
+fn kdf_target_refuses_explicit_memory_or_passes_and_silly_times() {
+    let sb = Sandbox::empty();
+    for args in [
+        ["--kdf-target", "1s", "--kdf-memory", "8MiB"],
+        ["--kdf-target", "1s", "--kdf-iterations", "2"],
+        ["--kdf-target", "1ms", "--kdf-parallelism", "4"],
+        ["--kdf-target", "2h", "--kdf-parallelism", "4"],
+        ["--kdf-target", "fast", "--kdf-parallelism", "4"],
+    ] {
+        let a = sb.cmd().arg("init").args(args).assert().code(2);
+        assert!(!sb.vault.exists(), "{args:?}: {}", stderr(&a));
+    }
+}
