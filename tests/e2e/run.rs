@@ -398,6 +398,129 @@ fn mask_handles_a_100_mb_stream() {
     assert!(out.stdout.chunks(line.len()).all(|c| c == line.as_bytes()));
 }
 
+/// `sesame run --mask` with each of `values` in its own variable, running `sh -c SCRIPT`.
+fn masked_with_values(values: &[&str], script: &str) -> (Sandbox, assert_cmd::assert::Assert) {
+    let sb = Sandbox::new();
+    let mut cmd = sb.cmd();
+    cmd.args(["run", "--mask"]);
+    for (i, value) in values.iter().enumerate() {
+        sb.add(&format!("v{i}"), value);
+        cmd.args(["--env", &format!("V{i}=v{i}")]);
+    }
+    let a = cmd.args(["--", "sh", "-c", script]).assert();
+    (sb, a)
+}
+
+// Audit 1: a match running past the hold point let the next bytes out unscanned, and they could
+// hold a whole value: this printed `token=<concealed by sesame>xb done`.
+#[test]
+fn mask_conceals_a_value_that_follows_a_match_reaching_into_a_longer_values_prefix() {
+    let (_sb, a) = masked_with_values(
+        &["xb", "bxbq"],
+        "printf 'token=xbxb'; sleep .3; printf ' done\n'",
+    );
+    assert_eq!(
+        stdout(&a.success()),
+        "token=<concealed by sesame><concealed by sesame> done\n"
+    );
+}
+
+// Audit 1: the same with a value nested in the longer one's prefix: this printed
+// `<concealed by sesame>cde`.
+#[test]
+fn mask_conceals_a_value_nested_in_a_longer_values_prefix_after_a_match() {
+    let (_sb, a) = masked_with_values(&["xb", "bcdeq", "cd"], "printf 'xbcde'; sleep .3; echo");
+    assert_eq!(
+        stdout(&a.success()),
+        "<concealed by sesame><concealed by sesame>e\n"
+    );
+}
+
+/// A 200 KB value that repeats itself, and a script printing 400 KB: almost the value, a byte
+/// that breaks it, then the value. The value comes in a file (`--file V0=big`): an environment
+/// variable holds at most 128 KiB.
+fn long_value_and_output() -> (String, String) {
+    let value = "ab".repeat(100_000);
+    let script = "v=$(cat \"$V0\"); printf '%s' \"${v%ab}\"; printf c; printf '%s\\n' \"$v\"";
+    (value, script.to_string())
+}
+
+// Audit 1: with a 200 KB value, masking took minutes (the automaton's construction and the
+// hold-back check were quadratic in the value's length). A hang guard, not a timing test.
+#[cfg(target_os = "linux")]
+#[test]
+fn mask_with_a_200_kb_value_and_long_output_finishes() {
+    let (value, script) = long_value_and_output();
+    let sb = Sandbox::new();
+    sb.add("big", &value);
+    let a = sb
+        .cmd()
+        .args([
+            "run", "--mask", "--file", "V0=big", "--", "sh", "-c", &script,
+        ])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let expected = format!("{}c<concealed by sesame>\n", &value[..value.len() - 2]);
+    assert!(stdout(&a) == expected, "the output is not the masked text");
+}
+
+// Audit 1: sesame with --mask forwards SIGTERM to the child and then exits; while it spent
+// minutes on a 200 KB value it did not exit, and seemed to ignore the signal.
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_ends_sesame_with_mask_and_a_200_kb_value() {
+    let (value, script) = long_value_and_output();
+    let sb = Sandbox::new();
+    sb.add("big", &value);
+    let mut child = sb
+        .process()
+        .args(["run", "--mask", "--file", "V0=big", "--", "sh", "-c"])
+        .arg(format!(
+            "trap 'exit 7' TERM; {script}; echo ready; while :; do sleep 0.1; done"
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap_or_default();
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Duration::from_secs(60);
+    let ready = loop {
+        match rx.recv_timeout(deadline) {
+            Ok(line) if line == "ready" => break true,
+            Ok(_) => continue,
+            Err(_) => break false,
+        }
+    };
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    assert!(ready, "no `ready` line within 60 s");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(7),
+        "sesame did not end on SIGTERM"
+    );
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn file_gives_the_child_an_in_memory_file() {
