@@ -116,6 +116,112 @@ fn inherited_sesame_references_are_replaced() {
     );
 }
 
+// Audit 1: an env file (often someone else's, committed to a repository) or an inherited
+// reference could set LD_PRELOAD, BASH_ENV, NODE_OPTIONS, PATH and the like, turning a secret into
+// a library path, a startup script or options. Only an explicit --env may.
+#[test]
+fn env_files_and_inherited_references_may_not_set_variables_that_load_code() {
+    let sb = vault_with_secrets();
+    let file = sb.path("app.env");
+    for name in [
+        "LD_PRELOAD",
+        "LD_LIBRARY_PATH",
+        "DYLD_INSERT_LIBRARIES",
+        "BASH_ENV",
+        "ENV",
+        "PATH",
+        "NODE_OPTIONS",
+        "PYTHONSTARTUP",
+        "PERL5OPT",
+        "GIT_SSH_COMMAND",
+        "GIT_CONFIG_VALUE_0",
+    ] {
+        std::fs::write(&file, format!("OK=sesame://gh\n{name}=sesame://gh\n")).unwrap();
+        let a = fails(
+            run_sh(&sb, &["--env-file", file.to_str().unwrap()], "true"),
+            2,
+            "app.env:2:",
+        );
+        assert!(stderr(&a).contains(&format!("{name} makes programs load or run code")));
+    }
+    for name in ["BASH_ENV", "NODE_OPTIONS", "PYTHONPATH"] {
+        fails(
+            sb.cmd()
+                .env(name, "sesame://gh")
+                .args(["run", "--", "true"])
+                .assert(),
+            2,
+            &format!("the inherited variable {name}"),
+        );
+    }
+    // The user's own command line may.
+    let a = run_sh(
+        &sb,
+        &["--env", "NODE_OPTIONS=gh"],
+        "printf %s \"$NODE_OPTIONS\"",
+    )
+    .success();
+    assert_eq!(stdout(&a), "ghp_token_abc");
+}
+
+// Audit 1: --env-file read anything, without a limit: a symlink to /dev/zero grew to 1 GiB, and a
+// FIFO would wait for a writer. Now a regular file (a symlink to one is fine) of at most 1 MiB.
+#[test]
+fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
+    let sb = vault_with_secrets();
+    let real = sb.path("real.env");
+    std::fs::write(&real, "GH=sesame://gh\n").unwrap();
+    let link = sb.path("link.env");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let a = run_sh(
+        &sb,
+        &["--env-file", link.to_str().unwrap()],
+        "printf %s \"$GH\"",
+    )
+    .success();
+    assert_eq!(stdout(&a), "ghp_token_abc");
+
+    let zero = sb.path("zero.env");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let fifo = sb.path("fifo.env");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for path in [zero, fifo, sb.dir.path().to_path_buf()] {
+        fails(
+            sb.cmd()
+                .args(["run", "--env-file"])
+                .arg(&path)
+                .args(["--", "true"])
+                .timeout(Duration::from_secs(30))
+                .assert(),
+            2,
+            "is not a regular file",
+        );
+    }
+
+    let big = sb.path("big.env");
+    let mut text = "GH=sesame://gh\n".to_string();
+    while text.len() <= 1024 * 1024 {
+        text.push_str("# a comment line to make the file larger than the limit\n");
+    }
+    std::fs::write(&big, &text).unwrap();
+    fails(
+        run_sh(&sb, &["--env-file", big.to_str().unwrap()], "true"),
+        2,
+        "larger than 1 MiB",
+    );
+    // Exactly 1 MiB is still fine.
+    text.truncate(1024 * 1024 - 1);
+    text.push('\n');
+    std::fs::write(&big, &text).unwrap();
+    run_sh(&sb, &["--env-file", big.to_str().unwrap()], "true").success();
+}
+
 #[test]
 fn profiles_are_saved_in_the_vault_and_selected_by_name() {
     let sb = vault_with_secrets();
