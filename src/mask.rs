@@ -1,11 +1,8 @@
 //! `run --mask`: replaces every occurrence of a secret value in a byte stream with
 //! `<concealed by sesame>`, including values split across reads, without waiting for a newline.
-//!
-//! Matching is one Aho-Corasick automaton over all values (leftmost-longest); the output is
-//! exactly what that automaton would make of the whole stream at once, however it is split into
-//! reads. After each read the masker passes on everything that is decided and holds back only the
-//! shortest tail that could still grow into a value, so an interactive program's prompts appear
-//! at once.
+//! The output is exactly what one leftmost-longest Aho-Corasick pass over the whole stream would
+//! give, however the stream is split; only the shortest tail that could still grow into a value
+//! is held back, so an interactive program's prompts appear at once.
 
 use std::io::{self, Read, Write};
 
@@ -85,7 +82,7 @@ impl Masker {
         let mut pos = 0;
         for m in self.automaton.find_iter(buf) {
             if m.start() >= hold {
-                break; // it, or a longer match at or before it, may still run past `end`
+                break; // a match from here on may still run past `end`: wait for more bytes
             }
             out.write_all(&buf[pos..m.start()])?;
             out.write_all(REPLACEMENT)?;
