@@ -18,6 +18,68 @@ use crate::secret::SecretValue;
 use crate::vault::Vault;
 
 pub const REFERENCE_PREFIX: &str = "sesame://";
+/// The largest env file `--env-file` reads: far more than any list of references needs, and small
+/// enough that a path to a huge or endless file (`/dev/zero`) fails at once.
+pub const MAX_ENV_FILE_LEN: u64 = 1024 * 1024;
+
+/// Variables that make a program load or run code (or change which program runs): an env file or
+/// an inherited reference may not set them, since such a file is often someone else's (committed to
+/// a repository) and a secret's value in one of them becomes a library path, a command or a shell
+/// option. An explicit `--env NAME=LABEL` on the command line still may. Documented in
+/// docs/SECURITY.md; keep the two in step.
+const CODE_LOADING_PREFIXES: [&str; 4] = [
+    "LD_",        // the dynamic loader: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, ...
+    "DYLD_",      // macOS's loader
+    "BASH_FUNC_", // bash imports these as functions
+    "GIT_CONFIG", // any git setting, core.pager and core.sshCommand included
+];
+const CODE_LOADING_NAMES: [&str; 40] = [
+    "PATH",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "SHELL",
+    "GCONV_PATH",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "PYTHONSTARTUP",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONUSERBASE",
+    "PERL5OPT",
+    "PERL5LIB",
+    "PERLLIB",
+    "PERL5DB",
+    "RUBYOPT",
+    "RUBYLIB",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_PAGER",
+    "GIT_EDITOR",
+    "GIT_ASKPASS",
+    "GIT_EXEC_PATH",
+    "GIT_PROXY_COMMAND",
+    "GIT_TEMPLATE_DIR",
+    "SSH_ASKPASS",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "LESSOPEN",
+];
+
+/// True when `name` is one of the variables env files and inherited references may not set.
+pub fn loads_or_runs_code(name: &str) -> bool {
+    CODE_LOADING_NAMES.contains(&name) || CODE_LOADING_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 /// What `--clean-env` keeps from sesame's own environment.
 pub const CLEAN_ENV_KEEP: [&str; 5] = ["PATH", "HOME", "USER", "LANG", "TERM"];
 
@@ -133,6 +195,13 @@ impl Selection {
             if let Some(text) = value.to_str().filter(|v| bao::is_reference(v)) {
                 let name = name.to_string_lossy().into_owned();
                 if let Some(env) = EnvName::inherited(&name) {
+                    if loads_or_runs_code(&name) {
+                        return Err(Error::usage(format!(
+                            "the inherited variable {} holds a bao:// reference, but it makes \
+                             programs load or run code, so only --env on the command line may set it",
+                            name.escape_debug()
+                        )));
+                    }
                     let origin = format!("the inherited variable {name}");
                     self.add_reference(Source::Inherited, env, BaoRef::parse(text)?, origin)?;
                 }
@@ -148,6 +217,15 @@ impl Selection {
             let Some(env) = EnvName::inherited(&name) else {
                 continue;
             };
+            if loads_or_runs_code(&name) {
+                return Err(Error::usage(format!(
+                    "the inherited variable {} holds a sesame:// reference, but {} makes programs \
+                     load or run code, so only --env {}=LABEL on the command line may set it",
+                    name.escape_debug(),
+                    name.escape_debug(),
+                    name.escape_debug()
+                )));
+            }
             let label = Label::parse(reference)?;
             self.add(
                 Source::Inherited,
@@ -161,8 +239,7 @@ impl Selection {
 
     /// Lines `NAME=sesame://LABEL`; `#` comments, blank lines and a leading `export ` allowed.
     pub fn add_env_file(&mut self, path: &Path) -> Result<()> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("cannot read env file {}", path.display()), e))?;
+        let text = read_env_file(path)?;
         for (i, raw) in text.lines().enumerate() {
             let at = format!("{}:{}", path.display(), i + 1);
             let line = raw.trim();
@@ -187,6 +264,12 @@ impl Selection {
                 .unwrap_or(value);
             if bao::is_reference(value) {
                 let env = EnvName::parse(name.trim()).map_err(|e| bad(&e.to_string()))?;
+                if loads_or_runs_code(env.as_str()) {
+                    return Err(Error::usage(format!(
+                        "{at}: {env} makes programs load or run code, so an env file may not set \
+                         it; use --env {env}=... on the command line if you mean it"
+                    )));
+                }
                 let reference = BaoRef::parse(value).map_err(|e| bad(&e.to_string()))?;
                 self.add_reference(Source::EnvFile, env, reference, at)?;
                 continue;
@@ -195,6 +278,12 @@ impl Selection {
                 .strip_prefix(REFERENCE_PREFIX)
                 .ok_or_else(|| bad("the value is not a sesame:// reference"))?;
             let env = EnvName::parse(name.trim()).map_err(|e| bad(&e.to_string()))?;
+            if loads_or_runs_code(env.as_str()) {
+                return Err(Error::usage(format!(
+                    "{at}: {env} makes programs load or run code, so an env file may not set it; \
+                     use --env {env}=LABEL on the command line if you mean it"
+                )));
+            }
             let label = Label::parse(reference).map_err(|e| bad(&e.to_string()))?;
             self.add(Source::EnvFile, env, label, at)?;
         }
@@ -275,6 +364,47 @@ pub type Resolved = (
     BTreeMap<EnvName, (Label, Delivery)>,
     BTreeMap<EnvName, BaoRef>,
 );
+
+/// Reads an env file: a regular file (a symlink to one is fine) of at most [`MAX_ENV_FILE_LEN`].
+/// The type and size are checked on the opened file, so the path cannot be swapped in between;
+/// it is opened non-blocking, so a FIFO is refused instead of waiting for a writer.
+fn read_env_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = |e| Error::io(format!("cannot read env file {}", path.display()), e);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(Error::usage(format!(
+            "env file {} is not a regular file (a device, FIFO or folder); give a file of \
+             NAME=sesame://LABEL lines",
+            path.display()
+        )));
+    }
+    let too_big = || {
+        Error::usage(format!(
+            "env file {} is larger than 1 MiB, the most an env file may be; it should hold only \
+             NAME=sesame://LABEL lines",
+            path.display()
+        ))
+    };
+    if meta.len() > MAX_ENV_FILE_LEN {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    // One byte past the limit: a file that grew after the check is refused, not cut short.
+    file.take(MAX_ENV_FILE_LEN + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
+    if text.len() as u64 > MAX_ENV_FILE_LEN {
+        return Err(too_big());
+    }
+    Ok(text)
+}
 
 /// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token.
 pub fn scrub_env(command: &mut Command) {

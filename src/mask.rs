@@ -1,27 +1,38 @@
 //! `run --mask`: replaces every occurrence of a secret value in a byte stream with
 //! `<concealed by sesame>`, including values split across reads, without waiting for a newline.
-//!
-//! Matching is one Aho-Corasick automaton over all values (leftmost-longest). After each read the
-//! masker passes on everything that cannot be the beginning of a value and holds back only the
-//! shortest tail that still could be (at most the longest value's length minus one byte), so an
-//! interactive program's prompts appear at once.
+//! The output is exactly what one leftmost-longest Aho-Corasick pass over the whole stream would
+//! give, however the stream is split; only the shortest tail that could still grow into a value
+//! is held back, so an interactive program's prompts appear at once.
 
 use std::io::{self, Read, Write};
 
-use aho_corasick::{AhoCorasick, MatchKind};
-use zeroize::Zeroizing;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::secret::SecretValue;
 
 pub const REPLACEMENT: &[u8] = b"<concealed by sesame>";
 
+/// Past this many bytes of values the automaton is a contiguous NFA instead of the DFA the
+/// `aho-corasick` crate picks for few patterns: building that DFA takes time quadratic in the
+/// length of a value that repeats itself (minutes for a 200 KB value).
+const DFA_MAX_VALUE_BYTES: usize = 4096;
+
 /// A streaming replacer for one output stream.
+///
+/// Why the output equals a whole-stream replacement: `pending` always starts where the
+/// whole-stream scan would start looking for its next match (everything before it is decided and
+/// written). Let `hold` be the earliest position in `pending` whose tail is a proper prefix of a
+/// value: only a match starting there or later can run past the bytes read so far. A match the
+/// automaton finds in `pending` that starts before `hold` is therefore the whole stream's match
+/// too (no earlier start and no longer match at its start can appear later), and the scan moves
+/// on to its end — where `hold` must be looked up again, since the match may have covered it.
+/// Bytes before `hold` that no such match covers start no match at all: they are written as they
+/// are, and `hold` becomes the new start of `pending`.
 pub struct Masker {
     automaton: AhoCorasick,
-    /// The values, for the "could this tail still become a value?" check.
-    patterns: Vec<Zeroizing<Vec<u8>>>,
-    /// Which bytes start some value: a cheap filter before comparing.
-    first_bytes: [bool; 256],
+    /// The values' prefixes, to find `hold` in time linear in the bytes looked at.
+    prefixes: Prefixes,
     longest: usize,
     /// Bytes read but not yet passed on (a possible start of a value). Zeroized: it may hold
     /// part of a secret.
@@ -43,61 +54,43 @@ impl Masker {
         if patterns.is_empty() {
             return Ok(None);
         }
+        let total: usize = patterns.iter().map(|p| p.len()).sum();
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind((total > DFA_MAX_VALUE_BYTES).then_some(AhoCorasickKind::ContiguousNFA))
             .build(patterns.iter().map(|p| p.as_slice()))
             .map_err(io::Error::other)?;
-        let mut first_bytes = [false; 256];
-        for p in &patterns {
-            first_bytes[usize::from(p[0])] = true;
-        }
+        let prefixes = Prefixes::new(&patterns)?;
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(1);
         Ok(Some(Masker {
             automaton,
-            patterns,
-            first_bytes,
+            prefixes,
             longest,
             pending: Zeroizing::new(Vec::with_capacity(64 * 1024 + longest)),
         }))
-    }
-
-    /// True when `tail` is a proper prefix of some value (it may still grow into one).
-    fn could_become_value(&self, tail: &[u8]) -> bool {
-        !tail.is_empty()
-            && self.first_bytes[usize::from(tail[0])]
-            && self
-                .patterns
-                .iter()
-                .any(|p| p.len() > tail.len() && p.starts_with(tail))
     }
 
     /// Feeds bytes; writes what is certain to `out` (with values replaced).
     pub fn feed(&mut self, input: &[u8], out: &mut impl Write) -> io::Result<()> {
         self.pending.extend_from_slice(input);
         let buf = &self.pending[..];
-        // The earliest position that could still grow into a value: only the last
-        // `longest - 1` bytes can, since a longer run would already be a whole match or none.
-        let earliest_hold = |from: usize| {
-            (buf.len().saturating_sub(self.longest - 1).max(from)..buf.len())
-                .find(|&i| self.could_become_value(&buf[i..]))
-                .unwrap_or(buf.len())
-        };
-        let candidate = earliest_hold(0);
+        let end = buf.len();
+        // Only the last `longest - 1` bytes can hold a proper prefix of a value.
+        let window = end - (self.longest - 1).min(end);
+        let mut tails = self.prefixes.tails(buf, window);
+        let mut hold = tails.earliest_from(0);
         let mut pos = 0;
         for m in self.automaton.find_iter(buf) {
-            // A match at or after a possible longer value waits for the bytes still to come.
-            if m.start() >= candidate {
-                break;
+            if m.start() >= hold {
+                break; // a match from here on may still run past `end`: wait for more bytes
             }
             out.write_all(&buf[pos..m.start()])?;
             out.write_all(REPLACEMENT)?;
             pos = m.end();
+            if pos > hold {
+                hold = tails.earliest_from(pos);
+            }
         }
-        let hold = if pos > candidate {
-            earliest_hold(pos)
-        } else {
-            candidate
-        };
         out.write_all(&buf[pos..hold])?;
         out.flush()?;
         self.pending.drain(..hold);
@@ -119,6 +112,142 @@ impl Masker {
     }
 }
 
+/// The values' prefixes as a trie with Aho-Corasick failure links. Scanning bytes from the root
+/// ends at the longest tail of those bytes that begins a value; the failure links then give every
+/// shorter such tail, longest first. Linear in the bytes scanned, whatever the values' lengths.
+/// Zeroized on drop: the edges spell the values.
+#[derive(Zeroize, ZeroizeOnDrop)]
+struct Prefixes {
+    /// The byte on the edge into each node (unused for the root).
+    byte: Vec<u8>,
+    first_child: Vec<u32>,
+    next_sibling: Vec<u32>,
+    /// The length of the prefix a node stands for.
+    depth: Vec<u32>,
+    /// The node of the longest proper suffix of this node's prefix that is itself a prefix.
+    fail: Vec<u32>,
+    /// The nearest node on the failure chain, this one included, that some value goes on past:
+    /// the longest tail that could still grow into a value.
+    growable: Vec<u32>,
+}
+
+const ROOT: u32 = 0;
+/// No child / no sibling (the root is never anyone's child, so its id is free for this).
+const NONE: u32 = 0;
+
+impl Prefixes {
+    fn new(patterns: &[Zeroizing<Vec<u8>>]) -> io::Result<Prefixes> {
+        let mut trie = Prefixes {
+            byte: vec![0],
+            first_child: vec![NONE],
+            next_sibling: vec![NONE],
+            depth: vec![0],
+            fail: vec![ROOT],
+            growable: vec![ROOT],
+        };
+        let too_long = || io::Error::other("the values to mask are too long to index");
+        for pattern in patterns {
+            let mut node = ROOT;
+            for &b in pattern.iter() {
+                node = match trie.child(node, b) {
+                    Some(child) => child,
+                    None => {
+                        let child = u32::try_from(trie.byte.len()).map_err(|_| too_long())?;
+                        let depth = trie.depth[node as usize] + 1;
+                        trie.byte.push(b);
+                        trie.first_child.push(NONE);
+                        trie.next_sibling.push(trie.first_child[node as usize]);
+                        trie.depth.push(depth);
+                        trie.fail.push(ROOT);
+                        trie.growable.push(ROOT);
+                        trie.first_child[node as usize] = child;
+                        child
+                    }
+                };
+            }
+        }
+        // Breadth first, so a node's failure target (shallower) is complete before the node.
+        let mut queue = std::collections::VecDeque::from([ROOT]);
+        while let Some(node) = queue.pop_front() {
+            let n = node as usize;
+            trie.growable[n] = if trie.first_child[n] != NONE {
+                node
+            } else {
+                trie.growable[trie.fail[n] as usize]
+            };
+            let mut child = trie.first_child[n];
+            while child != NONE {
+                trie.fail[child as usize] = if node == ROOT {
+                    ROOT
+                } else {
+                    trie.step(trie.fail[n], trie.byte[child as usize])
+                };
+                queue.push_back(child);
+                child = trie.next_sibling[child as usize];
+            }
+        }
+        Ok(trie)
+    }
+
+    fn child(&self, node: u32, b: u8) -> Option<u32> {
+        let mut child = self.first_child[node as usize];
+        while child != NONE {
+            if self.byte[child as usize] == b {
+                return Some(child);
+            }
+            child = self.next_sibling[child as usize];
+        }
+        None
+    }
+
+    /// The node for the longest tail of (node's prefix + `b`) that is a prefix.
+    fn step(&self, mut node: u32, b: u8) -> u32 {
+        loop {
+            if let Some(child) = self.child(node, b) {
+                return child;
+            }
+            if node == ROOT {
+                return ROOT;
+            }
+            node = self.fail[node as usize];
+        }
+    }
+
+    /// The tails of `buf` that start at or after `from` and could still grow into a value.
+    fn tails(&self, buf: &[u8], from: usize) -> Tails<'_> {
+        let node = buf[from..].iter().fold(ROOT, |node, &b| self.step(node, b));
+        Tails {
+            prefixes: self,
+            node: self.growable[node as usize],
+            end: buf.len(),
+        }
+    }
+}
+
+/// The growable tails of one buffer, walked from the longest (earliest start) to the shortest.
+struct Tails<'a> {
+    prefixes: &'a Prefixes,
+    node: u32,
+    end: usize,
+}
+
+impl Tails<'_> {
+    /// The earliest position at or after `from` whose tail could still grow into a value, or the
+    /// buffer's end when there is none. Calls must not decrease `from`.
+    fn earliest_from(&mut self, from: usize) -> usize {
+        loop {
+            let depth = self.prefixes.depth[self.node as usize] as usize;
+            if depth == 0 {
+                return self.end;
+            }
+            if self.end - depth >= from {
+                return self.end - depth;
+            }
+            self.node = self.prefixes.growable[self.prefixes.fail[self.node as usize] as usize];
+        }
+    }
+}
+
 /// Copies `input` to `out` through `masker` until end of stream.
 pub fn pump(mut input: impl Read, out: &mut impl Write, masker: &mut Masker) -> io::Result<()> {
     let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
@@ -134,9 +263,144 @@ pub fn pump(mut input: impl Read, out: &mut impl Write, masker: &mut Masker) -> 
     masker.finish(out)
 }
 
+/// The masking property, shared by the unit property test, the `mask` fuzz target and the corpus
+/// replay in `tests/`. Not part of sesame's interface.
+#[doc(hidden)]
+pub mod property {
+    use super::{Masker, REPLACEMENT};
+    use crate::secret::SecretValue;
+    use zeroize::Zeroizing;
+
+    /// The symbols fuzz inputs are mapped to: few, so values overlap often, and some of them in
+    /// [`REPLACEMENT`], so values that the replacement text itself spells are exercised too.
+    const SYMBOLS: &[u8; 8] = b"abcxq<e>";
+
+    /// Decodes a fuzz input and checks [`check`] on it. Byte 0: 1 to 4 values; then per value a
+    /// length byte (1 to 8) and that many bytes; the rest is the output. Every byte is mapped to
+    /// `SYMBOLS` by its low three bits; an output byte with its top bit set ends a read.
+    pub fn check_fuzz_input(data: &[u8]) {
+        let symbol = |b: u8| SYMBOLS[usize::from(b & 7)];
+        let Some((&count, mut rest)) = data.split_first() else {
+            return;
+        };
+        let mut values = Vec::new();
+        for _ in 0..1 + count % 4 {
+            let Some((&len, tail)) = rest.split_first() else {
+                return;
+            };
+            let len = 1 + usize::from(len % 8);
+            if tail.len() < len {
+                return;
+            }
+            values.push(tail[..len].iter().map(|&b| symbol(b)).collect::<Vec<u8>>());
+            rest = &tail[len..];
+        }
+        let (mut reads, mut read) = (Vec::new(), Vec::new());
+        for &b in rest {
+            read.push(symbol(b));
+            if b & 0x80 != 0 {
+                reads.push(std::mem::take(&mut read));
+            }
+        }
+        reads.push(read);
+        check(&values, &reads);
+    }
+
+    /// Feeds `reads` to a masker for `values` one by one and panics unless:
+    /// 1. the output equals a leftmost-longest replacement over the whole output at once,
+    ///    computed naively here (independent of the automaton);
+    /// 2. after each read, what is held back is empty or a proper prefix of a value (nothing
+    ///    decided waits, so a prompt appears at once);
+    /// 3. no value survives: no value lies wholly within a run of bytes passed on unreplaced.
+    ///    A value may still appear in the output across such a run and a replacement, or inside
+    ///    the replacement text (a value `e` appears in `<concealed by sesame>`): it was replaced,
+    ///    the output merely spells it again, and no masking could prevent that.
+    pub fn check(values: &[Vec<u8>], reads: &[Vec<u8>]) {
+        let shown = |bytes: &[Vec<u8>]| -> Vec<String> {
+            bytes
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect()
+        };
+        let (values_shown, reads_shown) = (shown(values), shown(reads));
+        let secrets: Vec<SecretValue> = values
+            .iter()
+            .map(|v| SecretValue::new(Zeroizing::new(v.clone())))
+            .collect();
+        let Ok(Some(mut masker)) = Masker::new(&secrets) else {
+            panic!("no masker for {values_shown:?}");
+        };
+        let mut streamed = Vec::new();
+        for read in reads {
+            masker
+                .feed(read, &mut streamed)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let held = &masker.pending[..];
+            assert!(
+                held.is_empty()
+                    || values
+                        .iter()
+                        .any(|v| v.len() > held.len() && v.starts_with(held)),
+                "values {values_shown:?}, reads {reads_shown:?}: holds back {:?}, which no value begins \
+                 with",
+                String::from_utf8_lossy(held)
+            );
+        }
+        masker
+            .finish(&mut streamed)
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        let whole = reads.concat();
+        let (expected, unreplaced_runs) = replace_whole(values, &whole);
+        assert_eq!(
+            String::from_utf8_lossy(&streamed),
+            String::from_utf8_lossy(&expected),
+            "values {values_shown:?}, reads {reads_shown:?}"
+        );
+        for run in unreplaced_runs {
+            for v in values {
+                assert!(
+                    !whole[run.clone()].windows(v.len()).any(|w| w == &v[..]),
+                    "values {values_shown:?}, reads {reads_shown:?}: {:?} survives",
+                    String::from_utf8_lossy(v)
+                );
+            }
+        }
+    }
+
+    /// Leftmost-longest replacement of the whole `text`: at each position the longest value that
+    /// starts there is replaced and the scan goes on after it. Also returns the runs of `text`
+    /// passed on unreplaced.
+    fn replace_whole(values: &[Vec<u8>], text: &[u8]) -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
+        let (mut out, mut runs) = (Vec::new(), Vec::new());
+        let (mut i, mut run_start) = (0, 0);
+        while i < text.len() {
+            let longest = values
+                .iter()
+                .filter(|v| text[i..].starts_with(v))
+                .map(|v| v.len())
+                .max();
+            match longest {
+                Some(len) => {
+                    out.extend_from_slice(&text[run_start..i]);
+                    runs.push(run_start..i);
+                    out.extend_from_slice(REPLACEMENT);
+                    i += len;
+                    run_start = i;
+                }
+                None => i += 1,
+            }
+        }
+        out.extend_from_slice(&text[run_start..]);
+        runs.push(run_start..text.len());
+        (out, runs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn masker(values: &[&str]) -> Masker {
         let values: Vec<SecretValue> = values
@@ -206,6 +470,78 @@ mod tests {
                 "a=<concealed by sesame> b=<concealed by sesame> c=<concealed by sesame><concealed by sesame> end",
                 "split at {split}"
             );
+        }
+    }
+
+    /// Found by the property below: a match running past the hold point let the bytes after it
+    /// through unscanned, and they could hold a whole value (`xb` shown in clear).
+    #[test]
+    fn a_value_after_a_match_that_covers_the_hold_point_is_concealed() {
+        let mut m = masker(&["xb", "bxbq"]);
+        let (_, all) = run(&mut m, &["token=xbxb", " done\n"]);
+        assert_eq!(
+            all,
+            "token=<concealed by sesame><concealed by sesame> done\n"
+        );
+        let mut m = masker(&["xb", "bcdeq", "cd"]);
+        let (_, all) = run(&mut m, &["xbcde", "\n"]);
+        assert_eq!(all, "<concealed by sesame><concealed by sesame>e\n");
+    }
+
+    /// A 200 KB value and 100 KB of output that could all still become it: the hold-back check
+    /// compared every tail with the value (quadratic, minutes). Now linear: a hang guard, not a
+    /// timing test.
+    #[test]
+    fn a_long_value_and_a_long_output_are_masked_in_linear_time() {
+        let value = "a".repeat(200_000);
+        let mut m = masker(&[&value, "ab"]);
+        let chunk = "a".repeat(4096);
+        let chunks: Vec<&str> = std::iter::repeat_n(chunk.as_str(), 25)
+            .chain(["b"])
+            .collect();
+        let (after, all) = run(&mut m, &chunks);
+        assert!(
+            after[24].is_empty(),
+            "all of it could still become the value"
+        );
+        assert_eq!(
+            all,
+            format!("{}<concealed by sesame>", "a".repeat(4096 * 25 - 1))
+        );
+    }
+
+    fn symbols() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(prop::sample::select(b"abcxq".to_vec()), 1..7)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        /// Any values, any output, any split into reads: the same as masking the whole output.
+        /// The output is built from pieces of the values and single symbols, so that values
+        /// overlap, nest and follow each other in it far more often than at random.
+        #[test]
+        fn streaming_equals_masking_the_whole_output(
+            values in prop::collection::vec(symbols(), 1..5),
+            pieces in prop::collection::vec((any::<usize>(), 0usize..7, 0usize..7, prop::sample::select(b"abcxq ".to_vec())), 0..16),
+            cuts in prop::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let mut output = Vec::new();
+            for (which, from, len, symbol) in pieces {
+                if which % 3 == 0 {
+                    output.push(symbol);
+                } else {
+                    let v = &values[which % values.len()];
+                    let from = from.min(v.len() - 1);
+                    output.extend_from_slice(&v[from..(from + len).min(v.len())]);
+                }
+            }
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (output.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(output.len());
+            cuts.sort_unstable();
+            let reads: Vec<Vec<u8>> = cuts.windows(2).map(|w| output[w[0]..w[1]].to_vec()).collect();
+            property::check(&values, &reads);
         }
     }
 }

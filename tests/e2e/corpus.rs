@@ -1,5 +1,6 @@
 //! The fuzz targets' corpus (`fuzz/corpus/`) run as ordinary tests, so stable-Rust CI covers
-//! every input the fuzzers kept: none may panic, and each must round-trip when it parses.
+//! every input the fuzzers kept: none may panic, each must round-trip when it parses, and masking
+//! must agree with masking the whole output.
 
 use std::path::PathBuf;
 
@@ -51,5 +52,14 @@ fn payload_corpus_decodes_or_fails_cleanly_and_round_trips() {
                 path.display()
             );
         }
+    }
+}
+
+#[test]
+fn mask_corpus_streams_the_same_as_masking_the_whole_output() {
+    for (path, bytes) in corpus("mask") {
+        // The property panics with the values and reads when it does not hold.
+        eprintln!("{}", path.display());
+        sesame::mask::property::check_fuzz_input(&bytes);
     }
 }
