@@ -17,6 +17,34 @@ use crate::error::{Error, Result};
 /// Default lifetime of an agent, counted from the last `unlock`.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 15 * 60;
 
+/// Waits at most `wait` for the agent's `ready` line on `stdout` (what `unlock` does after
+/// handing over the key): an agent stuck before it serves must not hang `unlock` forever. The
+/// reading thread ends when the pipe closes (the caller kills the agent on an error).
+pub fn wait_for_ready(
+    stdout: Option<impl std::io::Read + Send + 'static>,
+    wait: std::time::Duration,
+) -> std::result::Result<(), String> {
+    use std::io::BufRead;
+    use std::sync::mpsc::{RecvTimeoutError, channel};
+    let Some(stdout) = stdout else {
+        return Err("no pipe to the agent".into());
+    };
+    let (sender, receiver) = channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    match receiver.recv_timeout(wait) {
+        Ok(line) if line.trim() == "ready" => Ok(()),
+        Ok(_) | Err(RecvTimeoutError::Disconnected) => Err("no ready signal".into()),
+        Err(RecvTimeoutError::Timeout) => Err(format!(
+            "it did not say it was ready within {} s, so it was stopped",
+            wait.as_secs_f64()
+        )),
+    }
+}
+
 /// `$XDG_RUNTIME_DIR/sesame/`, else `/tmp/sesame-<uid>/`.
 pub fn socket_folder() -> PathBuf {
     folder_for(
@@ -103,6 +131,35 @@ pub fn checked_folder(create: bool) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `unlock` used to wait for the agent's "ready" with no limit: an agent stuck before it
+    /// served hung `unlock` for ever (the audit, "Low").
+    #[test]
+    fn unlock_stops_waiting_for_an_agent_that_never_says_ready() -> std::io::Result<()> {
+        use std::io::Write;
+        use std::time::{Duration, Instant};
+        let (reader, writer) = std::io::pipe()?;
+        let start = Instant::now();
+        let waited = wait_for_ready(Some(reader), Duration::from_millis(300));
+        assert!(waited.is_err_and(|why| why.contains("did not say it was ready")));
+        // A hang guard, not a timing assertion: it returned instead of waiting for the writer.
+        assert!(start.elapsed() < Duration::from_secs(30));
+        drop(writer);
+
+        let (reader, mut writer) = std::io::pipe()?;
+        writer.write_all(b"ready\n")?;
+        assert_eq!(
+            wait_for_ready(Some(reader), Duration::from_secs(30)),
+            Ok(())
+        );
+        let (reader, writer) = std::io::pipe()?;
+        drop(writer); // the agent died before it was ready
+        assert_eq!(
+            wait_for_ready(Some(reader), Duration::from_secs(30)),
+            Err("no ready signal".to_string())
+        );
+        Ok(())
+    }
 
     #[test]
     fn a_relative_xdg_runtime_dir_is_ignored() {

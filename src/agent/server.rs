@@ -323,3 +323,29 @@ fn serve(mut stream: UnixStream, state: &State) {
         }
     }
 }
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+
+    /// The timeout counted on CLOCK_MONOTONIC, which stops while a laptop sleeps, so the agent
+    /// woke up still unlocked (the audit, "Low"). `/proc/uptime` is the kernel's time since
+    /// boot *including* suspend (CLOCK_BOOTTIME): the agent's clock must agree with it. A
+    /// monotonic clock falls behind it by every second the machine ever slept.
+    #[test]
+    fn the_agent_counts_its_timeout_on_the_clock_that_runs_during_suspend() {
+        let Ok(text) = std::fs::read_to_string("/proc/uptime") else {
+            return; // no procfs: nothing to compare with
+        };
+        let uptime: f64 = text
+            .split_whitespace()
+            .next()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0.0);
+        let ours = boot_clock().as_secs_f64();
+        assert!(
+            (ours - uptime).abs() < 2.0,
+            "agent clock {ours} s, uptime {uptime} s"
+        );
+    }
+}

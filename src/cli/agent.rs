@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use clap::Args;
@@ -123,33 +122,14 @@ fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()>
     // Wait for "ready" at most READY_WAIT (docs/AGENT.md): an agent stuck before it serves must
     // not hang `unlock` forever. The reader thread ends when the pipe closes (the agent exits or
     // is killed below).
-    let (sender, receiver) = std::sync::mpsc::channel();
-    if let Some(stdout) = child.stdout.take() {
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = sender.send(line);
-        });
-    }
-    match receiver.recv_timeout(READY_WAIT) {
-        Ok(line) if line.trim() == "ready" => Ok(()),
-        Ok(_) | Err(RecvTimeoutError::Disconnected) => {
+    match agent::wait_for_ready(child.stdout.take(), READY_WAIT) {
+        Ok(()) => Ok(()),
+        Err(why) => {
             let _ = child.kill();
             let _ = child.wait();
             Err(Error::io(
                 "the agent did not start",
-                std::io::Error::other("no ready signal"),
-            ))
-        }
-        Err(RecvTimeoutError::Timeout) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(Error::io(
-                "the agent did not start",
-                std::io::Error::other(format!(
-                    "it did not say it was ready within {} s, so it was stopped",
-                    READY_WAIT.as_secs()
-                )),
+                std::io::Error::other(why),
             ))
         }
     }
