@@ -1,6 +1,6 @@
 //! `unlock`, `lock`, `status`, and the hidden `__agent` that `unlock` starts.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
