@@ -20,6 +20,7 @@ pub mod hardening;
 pub mod inject;
 pub mod input;
 pub mod mask;
+pub mod matcher;
 pub mod names;
 pub mod openbao;
 pub mod recovery;

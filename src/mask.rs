@@ -6,17 +6,12 @@
 
 use std::io::{self, Read, Write};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::AhoCorasick;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::secret::SecretValue;
 
 pub const REPLACEMENT: &[u8] = b"<concealed by sesame>";
-
-/// Past this many bytes of values the automaton is a contiguous NFA instead of the DFA the
-/// `aho-corasick` crate picks for few patterns: building that DFA takes time quadratic in the
-/// length of a value that repeats itself (minutes for a 200 KB value).
-const DFA_MAX_VALUE_BYTES: usize = 4096;
 
 /// A streaming replacer for one output stream.
 ///
@@ -54,12 +49,7 @@ impl Masker {
         if patterns.is_empty() {
             return Ok(None);
         }
-        let total: usize = patterns.iter().map(|p| p.len()).sum();
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind((total > DFA_MAX_VALUE_BYTES).then_some(AhoCorasickKind::ContiguousNFA))
-            .build(patterns.iter().map(|p| p.as_slice()))
-            .map_err(io::Error::other)?;
+        let automaton = crate::matcher::build(patterns.iter().map(|p| p.as_slice()))?;
         let prefixes = Prefixes::new(&patterns)?;
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(1);
         Ok(Some(Masker {
