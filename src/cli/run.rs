@@ -283,16 +283,41 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
     if let Some(problem) = &contents.problem {
         super::warn(problem);
     }
+    let names = |labels: &[String]| {
+        label
+            .as_ref()
+            .is_none_or(|l| labels.iter().any(|x| x == l.as_str()))
+    };
     let events: Vec<&Event> = contents
-        .events
-        .iter()
+        .events()
         .rev()
-        .filter(|e| {
-            label
-                .as_ref()
-                .is_none_or(|l| e.labels.iter().any(|x| x == l.as_str()))
-        })
+        .filter(|e| names(&e.labels))
         .collect();
+    // What compaction removed, after (older than) every event still in the log: one row a label.
+    let compacted: Vec<(i64, Vec<String>, u64, String)> = contents
+        .summaries()
+        .map(|s| {
+            let unlabelled = (label.is_none() && s.unlabelled_dropped > 0).then(|| {
+                let n = s.unlabelled_dropped;
+                (
+                    s.time,
+                    Vec::new(),
+                    n,
+                    format!("{n} earlier events without a label"),
+                )
+            });
+            s.labels
+                .iter()
+                .filter(|l| l.dropped > 0 && names(std::slice::from_ref(&l.label)))
+                .map(|l| {
+                    let n = l.dropped;
+                    let detail = format!("{n} earlier events; {} uses in all", l.uses);
+                    (s.time, vec![l.label.clone()], n, detail)
+                })
+                .chain(unlabelled)
+                .collect()
+        })
+        .unwrap_or_default();
     if args.json {
         let rows: Vec<_> = events
             .iter()
@@ -305,10 +330,20 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
                     "detail": e.detail,
                 })
             })
+            .chain(compacted.iter().map(|(time, labels, n, detail)| {
+                json!({
+                    "time": crate::units::format_time(*time),
+                    "action": "compacted",
+                    "labels": labels,
+                    "program": null,
+                    "detail": detail,
+                    "events": n,
+                })
+            }))
             .collect();
         return print_json(&rows);
     }
-    if events.is_empty() {
+    if events.is_empty() && compacted.is_empty() {
         eprintln!("No events recorded yet.");
         return Ok(());
     }
@@ -325,6 +360,14 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
                     .unwrap_or_default(),
             ]
         })
+        .chain(compacted.iter().map(|(time, labels, _, detail)| {
+            vec![
+                short_time(*time),
+                "compacted".to_string(),
+                labels.join(","),
+                detail.clone(),
+            ]
+        }))
         .collect();
     print!(
         "{}",
