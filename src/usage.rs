@@ -22,7 +22,6 @@ use crate::container::UnlockedVault;
 use crate::crypto::{self, NONCE_LEN, SALT_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 use crate::format::{Purpose, VAULT_ID_LEN};
-use crate::secret::KEY_LEN;
 use crate::store;
 
 pub const LOG_MAGIC: [u8; 8] = [0x89, b'S', b'E', b'S', b'L', b'O', b'G', b'\n'];
@@ -420,7 +419,7 @@ fn encode_frame(index: u64, nonce: &[u8; NONCE_LEN], sealed: &[u8]) -> Result<Ve
 
 /// The key of one version 3 log (its header's salt), and the AAD every record is bound to.
 struct LogKey {
-    key: Zeroizing<[u8; KEY_LEN]>,
+    cipher: crypto::Aead,
     vault_id: [u8; VAULT_ID_LEN],
     generation: u32,
 }
@@ -429,7 +428,7 @@ impl LogKey {
     /// One key derivation: one agent request when the agent holds the vault.
     fn derive(vault: &UnlockedVault, salt: &[u8]) -> Result<LogKey> {
         Ok(LogKey {
-            key: vault.subkey(salt, Purpose::UsageLog)?,
+            cipher: crypto::Aead::new(&*vault.subkey(salt, Purpose::UsageLog)?),
             vault_id: vault.header.vault_id,
             generation: vault.header.key_generation,
         })
@@ -442,18 +441,15 @@ impl LogKey {
     fn seal(&self, index: u64, record: &Record) -> Result<Vec<u8>> {
         let plaintext = Zeroizing::new(encode_record(record)?);
         let nonce: [u8; NONCE_LEN] = crypto::random_array()?;
-        let sealed = crypto::seal(&self.key, &nonce, &self.aad(index), &plaintext);
+        let sealed = self.cipher.seal(&nonce, &self.aad(index), &plaintext);
         encode_frame(index, &nonce, &sealed)
     }
 
     fn open(&self, frame: &Frame<'_>) -> std::result::Result<Record, ReadProblem> {
-        let plaintext = crypto::open(
-            &self.key,
-            &frame.nonce,
-            &self.aad(frame.index),
-            frame.sealed,
-        )
-        .ok_or(ReadProblem::Unauthentic)?;
+        let plaintext = self
+            .cipher
+            .open(&frame.nonce, &self.aad(frame.index), frame.sealed)
+            .ok_or(ReadProblem::Unauthentic)?;
         decode_record(&plaintext)
     }
 }
@@ -1121,7 +1117,7 @@ mod tests {
     use super::*;
     use crate::container::{KeyHolder, LocalKey};
     use crate::crypto::KdfParams;
-    use crate::secret::{DataKey, Passphrase};
+    use crate::secret::{DataKey, KEY_LEN, Passphrase};
 
     /// The data key, counting the usage-log keys derived from it (each one an agent request
     /// when the agent holds the key).

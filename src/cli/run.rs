@@ -353,7 +353,7 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
             vec![
                 short_time(e.time),
                 e.action.clone(),
-                e.labels.join(","),
+                labels_cell(&e.labels),
                 e.program
                     .clone()
                     .or_else(|| e.detail.clone())
@@ -374,4 +374,28 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
         render_table(&["TIME", "ACTION", "LABELS", "PROGRAM/DETAIL"], &rows)
     );
     Ok(())
+}
+
+/// The LABELS cell of `log`'s table: the labels up to about 60 characters, then how many more.
+/// One `run --all` names every label, and a cell that wide would pad every other row to it
+/// (`--json` lists them all).
+fn labels_cell(labels: &[String]) -> String {
+    const WIDTH: usize = 60;
+    let all = labels.join(",");
+    if all.chars().count() <= WIDTH {
+        return all;
+    }
+    let mut cell = String::new();
+    let mut shown = 0;
+    for label in labels {
+        if cell.chars().count() + label.chars().count() + 1 > WIDTH - 12 && shown > 0 {
+            break;
+        }
+        if shown > 0 {
+            cell.push(',');
+        }
+        cell.push_str(label);
+        shown += 1;
+    }
+    format!("{cell},… {} more", labels.len() - shown)
 }
