@@ -311,7 +311,7 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
                 .filter(|l| l.dropped > 0 && names(std::slice::from_ref(&l.label)))
                 .map(|l| {
                     let n = l.dropped;
-                    let detail = format!("{n} earlier events; {} uses in all", l.uses);
+                    let detail = format!("{n} earlier events not kept ({} uses by then)", l.uses);
                     (s.time, vec![l.label.clone()], n, detail)
                 })
                 .chain(unlabelled)

@@ -335,3 +335,94 @@ fn a_log_of_an_unknown_version_or_damaged_length_is_reported_and_never_appended_
         assert_eq!(log_actions(&sb), (vec!["add".into()], String::new()));
     }
 }
+
+#[test]
+fn a_compacted_log_shows_its_summaries_and_keeps_the_use_counts() {
+    // `tests/vectors/v1-basic.log-v3-compacted` was written by this format's sesame for the
+    // vector vault: 6,200 times `get github/token`, `get openai/prod`, `run --all -- true`, which
+    // took it past 2 MiB and compacted it to the newest 20 events per label and the summaries
+    // (9,770 bytes). `list` must still count every use, and `log` show what was not kept.
+    const VECTOR_PASS: &str = "sesame test vector";
+    let sb = Sandbox::empty();
+    std::fs::create_dir_all(sb.vault.parent().unwrap()).unwrap();
+    let vector = |name: &str| {
+        std::fs::read(format!(
+            "{}/tests/vectors/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    std::fs::write(&sb.vault, vector("v1-basic.sesame")).unwrap();
+    let log = sb.vault.with_file_name("vault.sesame.log");
+    std::fs::write(&log, vector("v1-basic.log-v3-compacted")).unwrap();
+    let json = |args: &[&str]| {
+        let a = sb
+            .cmd()
+            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+            .args(args)
+            .arg("--json")
+            .assert()
+            .success();
+        assert!(stderr(&a).is_empty(), "{}", stderr(&a));
+        serde_json::from_slice::<serde_json::Value>(&a.get_output().stdout).unwrap()
+    };
+    let counts = |listed: serde_json::Value| -> Vec<(String, u64)> {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let label = s["label"].as_str().unwrap().to_string();
+                (label, s["use_count"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(
+        counts(json(&["list"])),
+        [
+            ("github/token".to_string(), 12_400),
+            ("multi.line".into(), 6_200),
+            ("openai/prod".into(), 12_400)
+        ]
+    );
+    let rows = json(&["log"]);
+    let rows = rows.as_array().unwrap();
+    let compacted: Vec<(&str, u64)> = rows
+        .iter()
+        .filter(|r| r["action"] == "compacted")
+        .map(|r| {
+            (
+                r["labels"][0].as_str().unwrap(),
+                r["events"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        compacted,
+        [
+            ("github/token", 12_343),
+            ("multi.line", 6_166),
+            ("openai/prod", 12_342)
+        ]
+    );
+    // The summaries come last (they stand for the oldest events), after the kept events.
+    assert!(
+        rows[..rows.len() - 3]
+            .iter()
+            .all(|r| r["action"] != "compacted")
+    );
+    let one = json(&["log", "multi.line"]);
+    assert_eq!(one.as_array().unwrap().last().unwrap()["events"], 6_166);
+    // Appending to it goes on counting.
+    sb.cmd()
+        .env("SESAME_PASSPHRASE", VECTOR_PASS)
+        .args(["get", "multi.line"])
+        .assert()
+        .success();
+    assert_eq!(
+        counts(json(&["list"]))[1],
+        ("multi.line".to_string(), 6_201)
+    );
+    assert_eq!(json(&["log"])[0]["action"], "get");
+    assert!(!sb.vault.with_file_name("vault.sesame.log.old").exists());
+}
