@@ -344,20 +344,7 @@ pub fn hkdf_key_from(ikm: &[u8], salt: &[u8], info: &[u8]) -> Zeroizing<[u8; KEY
 
 /// AES-256-GCM encryption: returns ciphertext ‖ tag.
 pub fn seal(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key));
-    let mut buffer = Vec::with_capacity(plaintext.len() + TAG_LEN);
-    buffer.extend_from_slice(plaintext);
-    let tag = match cipher.encrypt_inout_detached(
-        &Nonce::from(*nonce),
-        aad,
-        buffer.as_mut_slice().into(),
-    ) {
-        Ok(tag) => tag,
-        // Only inputs longer than 64 GiB fail, and sesame never seals more than 256 MiB.
-        Err(_) => unreachable!("AES-GCM plaintext within its length limit"),
-    };
-    buffer.extend_from_slice(&tag);
-    buffer
+    Aead::new(key).seal(nonce, aad, plaintext)
 }
 
 /// AES-256-GCM decryption of ciphertext ‖ tag. `None` when authentication fails.
@@ -367,20 +354,56 @@ pub fn open(
     aad: &[u8],
     sealed: &[u8],
 ) -> Option<Zeroizing<Vec<u8>>> {
-    let split = sealed.len().checked_sub(TAG_LEN)?;
-    let (ciphertext, tag) = sealed.split_at(split);
-    let tag: Tag = Tag::try_from(tag).ok()?;
-    let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key));
-    let mut buffer = Zeroizing::new(ciphertext.to_vec());
-    cipher
-        .decrypt_inout_detached(
+    Aead::new(key).open(nonce, aad, sealed)
+}
+
+/// AES-256-GCM under one key, for many messages (the usage log's records): the key schedule is
+/// computed once, not once per record.
+pub struct Aead(Aes256Gcm);
+
+impl Aead {
+    pub fn new(key: &[u8; KEY_LEN]) -> Aead {
+        Aead(Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)))
+    }
+
+    /// Returns ciphertext ‖ tag.
+    pub fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let mut buffer = Vec::with_capacity(plaintext.len() + TAG_LEN);
+        buffer.extend_from_slice(plaintext);
+        let tag = match self.0.encrypt_inout_detached(
             &Nonce::from(*nonce),
             aad,
             buffer.as_mut_slice().into(),
-            &tag,
-        )
-        .ok()?;
-    Some(buffer)
+        ) {
+            Ok(tag) => tag,
+            // Only inputs longer than 64 GiB fail, and sesame never seals more than 256 MiB.
+            Err(_) => unreachable!("AES-GCM plaintext within its length limit"),
+        };
+        buffer.extend_from_slice(&tag);
+        buffer
+    }
+
+    /// Opens ciphertext ‖ tag; `None` when authentication fails.
+    pub fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Option<Zeroizing<Vec<u8>>> {
+        let split = sealed.len().checked_sub(TAG_LEN)?;
+        let (ciphertext, tag) = sealed.split_at(split);
+        let tag: Tag = Tag::try_from(tag).ok()?;
+        let mut buffer = Zeroizing::new(ciphertext.to_vec());
+        self.0
+            .decrypt_inout_detached(
+                &Nonce::from(*nonce),
+                aad,
+                buffer.as_mut_slice().into(),
+                &tag,
+            )
+            .ok()?;
+        Some(buffer)
+    }
 }
 
 /// Fills an array from the operating system's CSPRNG.

@@ -1,39 +1,60 @@
 //! The usage log: which secret went into which program, and when; and what changed in the vault.
 //!
-//! An append-only file beside the vault (`<vault>.log`, `docs/FORMAT.md`, "Usage log"). Each record
-//! is sealed on its own under a key derived from the data key, so appending never rewrites the
-//! vault, and the record's position is authenticated, so records cannot be reordered or removed
-//! from the middle unnoticed. Writing it is best effort: a failure is a warning, never an error.
-//! A log this vault cannot read (another vault, another key generation, damage) is never appended
-//! to: it is kept aside and a new one started.
+//! An append-only file beside the vault (`<vault>.log`, `docs/FORMAT.md`, "Usage log"). One key
+//! per log, derived from the data key and the salt in the log's header, so a listing is one agent
+//! request; each record carries its index and its length at both ends, so an append reads the
+//! header and the last record only. Past a size the log is compacted: the last events per label
+//! stay, the rest become per-label summaries. Writing is best effort (a failure is a warning), and
+//! a log this vault cannot read is never appended to: it is kept aside and a new one started.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use bincode::Options;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::container::UnlockedVault;
-use crate::crypto::{self, NONCE_LEN, SALT_LEN};
+use crate::crypto::{self, NONCE_LEN, SALT_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 use crate::format::{Purpose, VAULT_ID_LEN};
 use crate::store;
 
 pub const LOG_MAGIC: [u8; 8] = [0x89, b'S', b'E', b'S', b'L', b'O', b'G', b'\n'];
-/// Version 2 added the key generation to the header (version 1: magic, version, vault id).
-pub const LOG_VERSION: u16 = 2;
-pub const LOG_HEADER_LEN: usize = 8 + 2 + VAULT_ID_LEN + 4;
+/// Version 3: one key per log (salt in the header), records framed for reading from the end,
+/// summaries. Version 2 added the key generation to version 1's header.
+pub const LOG_VERSION: u16 = 3;
+/// magic ‖ version ‖ vault id ‖ key generation ‖ log salt ‖ length when written whole.
+pub const LOG_HEADER_LEN: usize = 8 + 2 + VAULT_ID_LEN + 4 + SALT_LEN + 8;
+pub const LOG_V2_HEADER_LEN: usize = 8 + 2 + VAULT_ID_LEN + 4;
 pub const LOG_V1_HEADER_LEN: usize = 8 + 2 + VAULT_ID_LEN;
-/// The smallest record body: salt, nonce and tag around an empty ciphertext.
-const MIN_BODY_LEN: u64 = (SALT_LEN + NONCE_LEN + crypto::TAG_LEN) as u64;
+/// A record around an empty ciphertext: length ‖ index ‖ nonce ‖ tag ‖ length.
+pub const MIN_RECORD_LEN: u64 = (4 + 8 + NONCE_LEN + TAG_LEN + 4) as u64;
+/// A log larger than this is not read whole, and never appended to.
+pub const MAX_LOG_LEN: u64 = 64 * 1024 * 1024;
+/// One record may fill a log (`run --all` on many labels is one record).
+pub const MAX_RECORD_LEN: u64 = MAX_LOG_LEN - LOG_HEADER_LEN as u64;
+/// A log is compacted when an append would take it past the larger of this and twice its length
+/// when it was last written whole. (The unit tests compact at 128 KiB, so that a debug build
+/// crosses it often in little time; the binary always uses 2 MiB.)
+pub const COMPACT_AT_LEAST: u64 = if cfg!(test) {
+    128 * 1024
+} else {
+    2 * 1024 * 1024
+};
+/// How many of the newest events naming a label compaction keeps.
+pub const KEEP_PER_LABEL: usize = 20;
+/// Compaction keeps fewer events per label until the log fits in this.
+const COMPACTED_MAX: u64 = MAX_LOG_LEN / 2;
+/// Version 1 and 2 records: a body of salt, nonce and tag around the ciphertext, at most 64 KiB.
+const V2_MIN_BODY_LEN: u64 = (SALT_LEN + NONCE_LEN + TAG_LEN) as u64;
+const V2_MAX_BODY_LEN: u64 = 64 * 1024;
 /// How many `<vault>.log.old[.N]` files may be kept before setting one more aside fails.
 const MAX_ASIDE: u32 = 100;
-pub const MAX_RECORD_LEN: u32 = 64 * 1024;
-/// A log larger than this is not read whole; `log` says so.
-pub const MAX_LOG_LEN: u64 = 64 * 1024 * 1024;
 pub const LOG_INFO: &[u8] = b"sesame v1 usage log";
 pub const LOG_AAD_PREFIX: &[u8] = b"sesame v1 log";
 
@@ -66,12 +87,57 @@ impl Event {
     }
 }
 
+/// What compaction left of the events it removed, and the use counts as of its place in the log.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Summaries {
+    /// When the log was compacted (Unix seconds).
+    pub time: i64,
+    /// Events naming no label that compactions removed, in all.
+    pub unlabelled_dropped: u64,
+    /// One per label, sorted by label.
+    pub labels: Vec<Summary>,
+}
+
+/// One label's line in [`Summaries`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub label: String,
+    /// Uses (`run`, `get`) of the secret now under this label in every event before the
+    /// summaries: renames followed, reset by `rm`.
+    pub uses: u64,
+    /// The newest of those uses (Unix seconds); 0 when `uses` is 0.
+    pub last_used: i64,
+    /// Events naming this label that compactions removed, in all.
+    pub dropped: u64,
+}
+
+/// A record's plaintext.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    Event(Event),
+    Summaries(Summaries),
+}
+
 fn codec() -> impl Options {
     bincode::DefaultOptions::new()
         .with_fixint_encoding()
         .with_little_endian()
         .reject_trailing_bytes()
-        .with_limit(u64::from(MAX_RECORD_LEN))
+        .with_limit(MAX_RECORD_LEN)
+}
+
+/// Decodes a record's plaintext (after it authenticated). Never panics.
+pub fn decode_record(plaintext: &[u8]) -> std::result::Result<Record, ReadProblem> {
+    codec()
+        .deserialize(plaintext)
+        .map_err(|_| ReadProblem::Undecodable)
+}
+
+/// The plaintext of `record`.
+pub fn encode_record(record: &Record) -> Result<Vec<u8>> {
+    codec()
+        .serialize(record)
+        .map_err(|e| Error::io("cannot encode a log record", std::io::Error::other(e)))
 }
 
 /// `<vault>.log`, beside the vault.
@@ -81,120 +147,683 @@ pub fn log_path(vault: &Path) -> PathBuf {
     vault.with_file_name(name)
 }
 
-fn record_aad(vault: &UnlockedVault, index: u64) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(LOG_AAD_PREFIX.len() + VAULT_ID_LEN + 12);
-    aad.extend_from_slice(LOG_AAD_PREFIX);
-    aad.extend_from_slice(&vault.header.vault_id);
-    aad.extend_from_slice(&vault.header.key_generation.to_le_bytes());
-    aad.extend_from_slice(&index.to_le_bytes());
-    aad
+// ---- header ----
+
+/// A log's header, as parsed from its first bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogHeader {
+    pub version: u16,
+    pub vault_id: [u8; VAULT_ID_LEN],
+    /// Versions 2 and 3.
+    pub key_generation: Option<u32>,
+    /// Version 3: the salt of the log key.
+    pub salt: Option<[u8; SALT_LEN]>,
+    /// Version 3: the log's length when it was last written whole (0 in earlier versions).
+    pub rewritten_len: u64,
+    /// The header's own length: where the records start.
+    pub len: usize,
 }
 
-fn seal_record(vault: &UnlockedVault, index: u64, event: &Event) -> Result<Vec<u8>> {
-    let plaintext = codec()
-        .serialize(event)
-        .map_err(|e| Error::io("cannot encode a log record", std::io::Error::other(e)))?;
-    let salt: [u8; SALT_LEN] = crypto::random_array()?;
-    let nonce: [u8; NONCE_LEN] = crypto::random_array()?;
-    let key = vault.subkey(&salt, Purpose::UsageLog)?;
-    let sealed = crypto::seal(&key, &nonce, &record_aad(vault, index), &plaintext);
-    let body_len = SALT_LEN + NONCE_LEN + sealed.len();
-    let mut record = Vec::with_capacity(4 + body_len);
-    record.extend_from_slice(&(body_len as u32).to_le_bytes());
-    record.extend_from_slice(&salt);
-    record.extend_from_slice(&nonce);
-    record.extend_from_slice(&sealed);
-    Ok(record)
+/// Parses the header at the start of `bytes` (the whole log, or at least its first
+/// [`LOG_HEADER_LEN`] bytes). The error says what is wrong, in words that follow "the usage log".
+pub fn parse_header(bytes: &[u8]) -> std::result::Result<LogHeader, &'static str> {
+    if bytes.len() < 10 || bytes[..8] != LOG_MAGIC {
+        return Err("is not a sesame usage log");
+    }
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    let len = match version {
+        1 => LOG_V1_HEADER_LEN,
+        2 => LOG_V2_HEADER_LEN,
+        LOG_VERSION => LOG_HEADER_LEN,
+        v if v > LOG_VERSION => return Err("was written by a newer sesame"),
+        _ => return Err("has an unknown version"),
+    };
+    let Some(head) = bytes.get(..len) else {
+        return Err("has a header that is cut short");
+    };
+    let mut vault_id = [0u8; VAULT_ID_LEN];
+    vault_id.copy_from_slice(&head[10..10 + VAULT_ID_LEN]);
+    let rest = &head[10 + VAULT_ID_LEN..];
+    let key_generation = (version >= 2).then(|| u32_at(rest, 0));
+    let (salt, rewritten_len) = if version == LOG_VERSION {
+        let mut salt = [0u8; SALT_LEN];
+        salt.copy_from_slice(&rest[4..4 + SALT_LEN]);
+        (Some(salt), u64_at(rest, 4 + SALT_LEN))
+    } else {
+        (None, 0)
+    };
+    Ok(LogHeader {
+        version,
+        vault_id,
+        key_generation,
+        salt,
+        rewritten_len,
+        len,
+    })
 }
 
-fn header(vault: &UnlockedVault) -> Vec<u8> {
-    let mut h = Vec::with_capacity(LOG_HEADER_LEN);
-    h.extend_from_slice(&LOG_MAGIC);
-    h.extend_from_slice(&LOG_VERSION.to_le_bytes());
-    h.extend_from_slice(&vault.header.vault_id);
-    h.extend_from_slice(&vault.header.key_generation.to_le_bytes());
-    h
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
 }
 
 /// What a log's header says about it, compared with the open vault.
 enum Belonging {
-    /// Version 2, this vault id and this key generation: records start at `LOG_HEADER_LEN`.
-    Current,
-    /// Version 1 with this vault id: records start at `LOG_V1_HEADER_LEN`, sealed as in version 2,
-    /// so they open if the key generation has not changed since they were written.
-    Version1,
+    /// Version 3, this vault id and key generation.
+    Current(LogHeader),
+    /// Version 1 or 2 of this vault (version 2: of this key generation). Its records open with
+    /// per-record keys (version 1: if the key generation has not changed since).
+    Older(LogHeader),
     /// A log this vault must not append to, and why.
     Other(&'static str),
 }
 
-/// Classifies the first bytes of a non-empty log (`LOG_HEADER_LEN` of them, or all if fewer).
 fn belonging(head: &[u8], vault: &UnlockedVault) -> Belonging {
-    if head.len() < 10 || head[..8] != LOG_MAGIC {
-        return Belonging::Other("is not a sesame usage log");
-    }
-    let version = u16::from_le_bytes([head[8], head[9]]);
-    let (header_len, with_generation) = match version {
-        1 => (LOG_V1_HEADER_LEN, false),
-        LOG_VERSION => (LOG_HEADER_LEN, true),
-        v if v > LOG_VERSION => return Belonging::Other("was written by a newer sesame"),
-        _ => return Belonging::Other("has an unknown version"),
+    let header = match parse_header(head) {
+        Ok(header) => header,
+        Err(reason) => return Belonging::Other(reason),
     };
-    if head.len() < header_len {
-        return Belonging::Other("has a header that is cut short");
-    }
-    if head[10..10 + VAULT_ID_LEN] != vault.header.vault_id {
+    if header.vault_id != vault.header.vault_id {
         return Belonging::Other("belongs to another vault");
     }
-    if !with_generation {
-        return Belonging::Version1;
-    }
-    if head[10 + VAULT_ID_LEN..header_len] != vault.header.key_generation.to_le_bytes() {
+    if header
+        .key_generation
+        .is_some_and(|g| g != vault.header.key_generation)
+    {
         return Belonging::Other(
             "was sealed under another key generation (an interrupted `rekey`, or a vault restored \
              from a backup)",
         );
     }
-    Belonging::Current
-}
-
-/// Where the records of a log end, found from their lengths alone (nothing is decrypted).
-struct Walk {
-    /// Whole records.
-    count: u64,
-    /// The byte after the last whole record.
-    end: u64,
-    /// A record length no writer produces: the file is damaged, not cut short by a crash.
-    damaged: bool,
-}
-
-/// Walks the records after the header. A record running past the end of the file is the trace of
-/// a crash during an append; the walk stops before it and the caller cuts it off.
-fn walk(file: &mut File, len: u64) -> std::io::Result<Walk> {
-    let mut reader = std::io::BufReader::new(file);
-    reader.seek(SeekFrom::Start(LOG_HEADER_LEN as u64))?;
-    let mut pos = LOG_HEADER_LEN as u64;
-    let mut count = 0;
-    let mut damaged = false;
-    while pos + 4 <= len {
-        let mut len_bytes = [0u8; 4];
-        reader.read_exact(&mut len_bytes)?;
-        let body = u64::from(u32::from_le_bytes(len_bytes));
-        if !(MIN_BODY_LEN..=u64::from(MAX_RECORD_LEN)).contains(&body) {
-            damaged = true;
-            break;
-        }
-        if pos + 4 + body > len {
-            break;
-        }
-        reader.seek_relative(body as i64)?;
-        pos += 4 + body;
-        count += 1;
+    if header.version == LOG_VERSION {
+        Belonging::Current(header)
+    } else {
+        Belonging::Older(header)
     }
-    Ok(Walk {
-        count,
-        end: pos,
-        damaged,
+}
+
+fn encode_header(vault: &UnlockedVault, salt: &[u8; SALT_LEN], rewritten_len: u64) -> Vec<u8> {
+    let mut h = Vec::with_capacity(LOG_HEADER_LEN);
+    h.extend_from_slice(&LOG_MAGIC);
+    h.extend_from_slice(&LOG_VERSION.to_le_bytes());
+    h.extend_from_slice(&vault.header.vault_id);
+    h.extend_from_slice(&vault.header.key_generation.to_le_bytes());
+    h.extend_from_slice(salt);
+    h.extend_from_slice(&rewritten_len.to_le_bytes());
+    h
+}
+
+// ---- framing ----
+
+/// One record as framed in the file, not yet opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The record's place in the log, 0 for the first after the header (in clear, and in the AAD).
+    pub index: u64,
+    pub nonce: [u8; NONCE_LEN],
+    /// Ciphertext ‖ tag.
+    pub sealed: &'a [u8],
+    /// The record's whole length in the file, both length fields included.
+    pub len: u64,
+}
+
+/// Why reading a log stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadProblem {
+    /// The file ends inside a record: the trace of a crash during an append.
+    CutShort,
+    /// A length, or an index, no writer produces.
+    Malformed,
+    /// A record does not authenticate.
+    Unauthentic,
+    /// A record authenticated but is not a [`Record`].
+    Undecodable,
+}
+
+impl fmt::Display for ReadProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReadProblem::CutShort => "the last usage record is cut short",
+            ReadProblem::Malformed => "a usage record is malformed",
+            ReadProblem::Unauthentic => {
+                "a usage record failed authentication (the log was changed); later records are \
+                 not shown"
+            }
+            ReadProblem::Undecodable => "a usage record cannot be decoded",
+        })
+    }
+}
+
+/// Parses `record`, exactly one record's bytes: both lengths must equal its length, and the index
+/// must be `expected` when given.
+fn parse_record(
+    record: &[u8],
+    expected: Option<u64>,
+) -> std::result::Result<Frame<'_>, ReadProblem> {
+    let len = record.len();
+    if (len as u64) < MIN_RECORD_LEN
+        || len as u64 > MAX_RECORD_LEN
+        || u32_at(record, 0) as usize != len
+        || u32_at(record, len - 4) as usize != len
+    {
+        return Err(ReadProblem::Malformed);
+    }
+    let index = u64_at(record, 4);
+    if expected.is_some_and(|e| e != index) {
+        return Err(ReadProblem::Malformed);
+    }
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&record[12..12 + NONCE_LEN]);
+    Ok(Frame {
+        index,
+        nonce,
+        sealed: &record[12 + NONCE_LEN..len - 4],
+        len: len as u64,
     })
+}
+
+/// The records of a version 3 log, front to back, from their leading lengths. Stops after the
+/// first problem (a record running past the end is [`ReadProblem::CutShort`]).
+pub struct Frames<'a> {
+    rest: &'a [u8],
+    index: u64,
+    /// Bytes of whole records walked so far.
+    walked: u64,
+    done: bool,
+}
+
+/// Walks `records`: a version 3 log without its header ([`LogHeader::len`] bytes).
+pub fn frames(records: &[u8]) -> Frames<'_> {
+    Frames {
+        rest: records,
+        index: 0,
+        walked: 0,
+        done: false,
+    }
+}
+
+impl Frames<'_> {
+    /// Where the whole records walked so far end, counted from the first record.
+    pub fn walked(&self) -> u64 {
+        self.walked
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = std::result::Result<Frame<'a>, ReadProblem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.rest.is_empty() {
+            return None;
+        }
+        let result = match self.rest.get(..4) {
+            None => Err(ReadProblem::CutShort),
+            Some(head) => {
+                let len = u64::from(u32_at(head, 0));
+                if !(MIN_RECORD_LEN..=MAX_RECORD_LEN).contains(&len) {
+                    Err(ReadProblem::Malformed)
+                } else {
+                    match self.rest.get(..len as usize) {
+                        None => Err(ReadProblem::CutShort),
+                        Some(record) => parse_record(record, Some(self.index)),
+                    }
+                }
+            }
+        };
+        match result {
+            Ok(frame) => {
+                self.rest = &self.rest[frame.len as usize..];
+                self.index += 1;
+                self.walked += frame.len;
+            }
+            Err(_) => self.done = true,
+        }
+        Some(result)
+    }
+}
+
+/// The last record of `tail` (the end of a log, holding at least its last record), found from
+/// its trailing length alone; `None` when the trailing length does not frame a record there.
+pub fn last_frame(tail: &[u8]) -> Option<Frame<'_>> {
+    let at = tail.len().checked_sub(4)?;
+    let len = u32_at(tail, at) as usize;
+    let start = tail.len().checked_sub(len)?;
+    parse_record(&tail[start..], None).ok()
+}
+
+fn encode_frame(index: u64, nonce: &[u8; NONCE_LEN], sealed: &[u8]) -> Result<Vec<u8>> {
+    let len = 4 + 8 + NONCE_LEN + sealed.len() + 4;
+    if len as u64 > MAX_RECORD_LEN {
+        return Err(Error::usage(
+            "this event is too large for the usage log (64 MiB)",
+        ));
+    }
+    let len32 = (len as u32).to_le_bytes();
+    let mut record = Vec::with_capacity(len);
+    record.extend_from_slice(&len32);
+    record.extend_from_slice(&index.to_le_bytes());
+    record.extend_from_slice(nonce);
+    record.extend_from_slice(sealed);
+    record.extend_from_slice(&len32);
+    Ok(record)
+}
+
+// ---- keys ----
+
+/// The key of one version 3 log (its header's salt), and the AAD every record is bound to.
+struct LogKey {
+    cipher: crypto::Aead,
+    vault_id: [u8; VAULT_ID_LEN],
+    generation: u32,
+}
+
+impl LogKey {
+    /// One key derivation: one agent request when the agent holds the vault.
+    fn derive(vault: &UnlockedVault, salt: &[u8]) -> Result<LogKey> {
+        Ok(LogKey {
+            cipher: crypto::Aead::new(&*vault.subkey(salt, Purpose::UsageLog)?),
+            vault_id: vault.header.vault_id,
+            generation: vault.header.key_generation,
+        })
+    }
+
+    fn aad(&self, index: u64) -> Vec<u8> {
+        record_aad(&self.vault_id, self.generation, index)
+    }
+
+    fn seal(&self, index: u64, record: &Record) -> Result<Vec<u8>> {
+        let plaintext = Zeroizing::new(encode_record(record)?);
+        let nonce: [u8; NONCE_LEN] = crypto::random_array()?;
+        let sealed = self.cipher.seal(&nonce, &self.aad(index), &plaintext);
+        encode_frame(index, &nonce, &sealed)
+    }
+
+    fn open(&self, frame: &Frame<'_>) -> std::result::Result<Record, ReadProblem> {
+        let plaintext = self
+            .cipher
+            .open(&frame.nonce, &self.aad(frame.index), frame.sealed)
+            .ok_or(ReadProblem::Unauthentic)?;
+        decode_record(&plaintext)
+    }
+}
+
+fn record_aad(vault_id: &[u8; VAULT_ID_LEN], generation: u32, index: u64) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(LOG_AAD_PREFIX.len() + VAULT_ID_LEN + 12);
+    aad.extend_from_slice(LOG_AAD_PREFIX);
+    aad.extend_from_slice(vault_id);
+    aad.extend_from_slice(&generation.to_le_bytes());
+    aad.extend_from_slice(&index.to_le_bytes());
+    aad
+}
+
+// ---- reading ----
+
+/// What reading the log found: its records, oldest first, and a warning if it stopped early.
+pub struct LogContents {
+    pub records: Vec<Record>,
+    pub problem: Option<String>,
+}
+
+impl LogContents {
+    fn empty() -> LogContents {
+        LogContents {
+            records: Vec::new(),
+            problem: None,
+        }
+    }
+
+    /// A log that could not be read at all (for `rekey`, which keeps it aside).
+    pub fn unreadable(error: &Error) -> LogContents {
+        LogContents {
+            records: Vec::new(),
+            problem: Some(error.to_string()),
+        }
+    }
+
+    /// The events, oldest first.
+    pub fn events(&self) -> impl DoubleEndedIterator<Item = &Event> {
+        self.records.iter().filter_map(|r| match r {
+            Record::Event(e) => Some(e),
+            Record::Summaries(_) => None,
+        })
+    }
+
+    /// The summaries of the last compaction, if the log was compacted.
+    pub fn summaries(&self) -> Option<&Summaries> {
+        self.records.iter().rev().find_map(|r| match r {
+            Record::Summaries(s) => Some(s),
+            Record::Event(_) => None,
+        })
+    }
+}
+
+/// Reads and authenticates every record: one key derivation for a version 3 log. Stops at the
+/// first record that does not open (and says so): later records cannot be trusted to be in their
+/// place.
+pub fn read(vault_path: &Path, vault: &UnlockedVault) -> Result<LogContents> {
+    let path = log_path(vault_path);
+    let ctx = || format!("cannot read the usage log {}", path.display());
+    let file = match store::open_regular(&path, OpenOptions::new().read(true)) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(LogContents::empty()),
+        Err(e) => return Err(Error::io(ctx(), e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io(ctx(), e))?.len();
+    let mut bytes = Vec::with_capacity(len.min(MAX_LOG_LEN) as usize);
+    file.take(MAX_LOG_LEN)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(ctx(), e))?;
+    let mut contents = parse(&bytes, vault);
+    if len > MAX_LOG_LEN && contents.problem.is_none() {
+        contents.problem = Some(
+            "the usage log is larger than 64 MiB; only its beginning is shown, and the next \
+             event starts a new log"
+                .into(),
+        );
+    }
+    Ok(contents)
+}
+
+fn parse(bytes: &[u8], vault: &UnlockedVault) -> LogContents {
+    if bytes.is_empty() {
+        return LogContents::empty();
+    }
+    match belonging(&bytes[..LOG_HEADER_LEN.min(bytes.len())], vault) {
+        Belonging::Current(header) => parse_v3(bytes, &header, vault),
+        Belonging::Older(header) => parse_v2(&bytes[header.len..], vault),
+        Belonging::Other(reason) => LogContents {
+            records: Vec::new(),
+            problem: Some(format!(
+                "the usage log {reason}; none of it is shown, and the next event recorded keeps \
+                 it as `<vault>.log.old` and starts a new log"
+            )),
+        },
+    }
+}
+
+fn parse_v3(bytes: &[u8], header: &LogHeader, vault: &UnlockedVault) -> LogContents {
+    let mut contents = LogContents::empty();
+    let records = &bytes[header.len..];
+    if records.is_empty() {
+        return contents;
+    }
+    let Some(key) = header
+        .salt
+        .and_then(|salt| LogKey::derive(vault, &salt).ok())
+    else {
+        contents.problem = Some("the agent would not derive the usage log's key".into());
+        return contents;
+    };
+    for frame in frames(records) {
+        match frame.and_then(|f| key.open(&f)) {
+            Ok(record) => contents.records.push(record),
+            Err(problem) => {
+                contents.problem = Some(problem.to_string());
+                break;
+            }
+        }
+    }
+    contents
+}
+
+/// Version 1 and 2 records: `body length u32 ‖ salt ‖ nonce ‖ ciphertext ‖ tag`, each with its own
+/// key (one derivation per record).
+fn parse_v2(mut rest: &[u8], vault: &UnlockedVault) -> LogContents {
+    let mut contents = LogContents::empty();
+    let mut index = 0u64;
+    while !rest.is_empty() {
+        let problem = match v2_record(rest, index, vault) {
+            Ok((event, used)) => {
+                contents.records.push(Record::Event(event));
+                rest = &rest[used..];
+                index += 1;
+                continue;
+            }
+            Err(problem) => problem,
+        };
+        contents.problem = Some(problem);
+        break;
+    }
+    contents
+}
+
+fn v2_record(
+    bytes: &[u8],
+    index: u64,
+    vault: &UnlockedVault,
+) -> std::result::Result<(Event, usize), String> {
+    let Some(len_bytes) = bytes.get(..4) else {
+        return Err(ReadProblem::CutShort.to_string());
+    };
+    let body_len = u64::from(u32_at(len_bytes, 0));
+    if !(V2_MIN_BODY_LEN..=V2_MAX_BODY_LEN).contains(&body_len) {
+        return Err(ReadProblem::Malformed.to_string());
+    }
+    let Some(body) = bytes.get(4..4 + body_len as usize) else {
+        return Err(ReadProblem::CutShort.to_string());
+    };
+    let (salt, rest) = body.split_at(SALT_LEN);
+    let (nonce, sealed) = rest.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().unwrap_or([0; NONCE_LEN]);
+    let Ok(key) = vault.subkey(salt, Purpose::UsageLog) else {
+        return Err("the agent would not derive the usage log's key".into());
+    };
+    let aad = record_aad(&vault.header.vault_id, vault.header.key_generation, index);
+    let plaintext = crypto::open(&key, &nonce, &aad, sealed)
+        .ok_or_else(|| ReadProblem::Unauthentic.to_string())?;
+    let event = codec()
+        .with_limit(V2_MAX_BODY_LEN)
+        .deserialize::<Event>(&plaintext)
+        .map_err(|_| ReadProblem::Undecodable.to_string())?;
+    Ok((event, 4 + body_len as usize))
+}
+
+/// Uses (`run`, `get`) of one label: how many, and the newest (Unix seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Uses {
+    pub count: u64,
+    pub last: i64,
+}
+
+/// Per label: its uses, following renames (`edit` from → to) and ending with `rm`. The last
+/// summaries give the counts as of their place; the events after them add to those.
+pub fn uses_by_label(records: &[Record]) -> HashMap<String, Uses> {
+    let mut uses: HashMap<String, Uses> = HashMap::new();
+    let start = match records
+        .iter()
+        .rposition(|r| matches!(r, Record::Summaries(_)))
+    {
+        Some(at) => {
+            if let Record::Summaries(s) = &records[at] {
+                for summary in s.labels.iter().filter(|s| s.uses > 0) {
+                    uses.insert(
+                        summary.label.clone(),
+                        Uses {
+                            count: summary.uses,
+                            last: summary.last_used,
+                        },
+                    );
+                }
+            }
+            at + 1
+        }
+        None => 0,
+    };
+    for record in &records[start..] {
+        if let Record::Event(event) = record {
+            count_use(&mut uses, event);
+        }
+    }
+    uses
+}
+
+fn count_use(uses: &mut HashMap<String, Uses>, event: &Event) {
+    match (event.action.as_str(), &event.labels[..]) {
+        ("run" | "get", labels) => {
+            for label in labels {
+                let entry = uses.entry(label.clone()).or_insert(Uses {
+                    count: 0,
+                    last: event.time,
+                });
+                entry.count += 1;
+                entry.last = entry.last.max(event.time);
+            }
+        }
+        // Uses follow a rename, and end with the secret.
+        ("edit", [from, to]) => {
+            if let Some(entry) = uses.remove(from) {
+                uses.insert(to.clone(), entry);
+            }
+        }
+        ("rm", [label]) => {
+            uses.remove(label);
+        }
+        _ => {}
+    }
+}
+
+// ---- compaction ----
+
+/// Compacts `records` (a whole log, oldest first): keeps the newest `keep` events naming each label
+/// (and the newest `keep` naming none), in their order, then one [`Summaries`] record holding the
+/// use counts of everything before it and how many events were removed.
+pub fn compact(records: &[Record], keep: usize, now: i64) -> Vec<Record> {
+    let previous = records.iter().rev().find_map(|r| match r {
+        Record::Summaries(s) => Some(s),
+        Record::Event(_) => None,
+    });
+    let mut dropped: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut unlabelled_dropped = previous.map_or(0, |p| p.unlabelled_dropped);
+    if let Some(p) = previous {
+        for s in &p.labels {
+            dropped.insert(&s.label, s.dropped);
+        }
+    }
+    let events: Vec<&Event> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Event(e) => Some(e),
+            Record::Summaries(_) => None,
+        })
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut unlabelled_seen = 0usize;
+    let mut kept = vec![false; events.len()];
+    for (i, event) in events.iter().enumerate().rev() {
+        let wanted = if event.labels.is_empty() {
+            unlabelled_seen < keep
+        } else {
+            event
+                .labels
+                .iter()
+                .any(|l| seen.get(l.as_str()).copied().unwrap_or(0) < keep)
+        };
+        // Counted once per event, however often it names a label.
+        let mut labels: Vec<&str> = event.labels.iter().map(String::as_str).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        if wanted {
+            kept[i] = true;
+            if labels.is_empty() {
+                unlabelled_seen += 1;
+            }
+            for l in labels {
+                *seen.entry(l).or_insert(0) += 1;
+            }
+        } else if labels.is_empty() {
+            unlabelled_dropped += 1;
+        } else {
+            for l in labels {
+                *dropped.entry(l).or_insert(0) += 1;
+            }
+        }
+    }
+    let uses = uses_by_label(records);
+    let mut lines: BTreeMap<&str, Summary> = BTreeMap::new();
+    for (label, u) in &uses {
+        lines.insert(
+            label,
+            Summary {
+                label: label.clone(),
+                uses: u.count,
+                last_used: u.last,
+                dropped: 0,
+            },
+        );
+    }
+    for (label, n) in dropped {
+        lines
+            .entry(label)
+            .or_insert_with(|| Summary {
+                label: label.to_string(),
+                uses: 0,
+                last_used: 0,
+                dropped: 0,
+            })
+            .dropped = n;
+    }
+    let mut out: Vec<Record> = events
+        .iter()
+        .zip(&kept)
+        .filter(|(_, k)| **k)
+        .map(|(e, _)| Record::Event((*e).clone()))
+        .collect();
+    out.push(Record::Summaries(Summaries {
+        time: now,
+        unlabelled_dropped,
+        labels: lines.into_values().collect(),
+    }));
+    out
+}
+
+// ---- writing ----
+
+/// `records` as a whole new log under `vault`'s key (a fresh salt, so a fresh key).
+fn encode_log(vault: &UnlockedVault, records: &[Record]) -> Result<Vec<u8>> {
+    let salt: [u8; SALT_LEN] = crypto::random_array()?;
+    let key = LogKey::derive(vault, &salt)?;
+    let mut bytes = encode_header(vault, &salt, 0);
+    for (index, record) in records.iter().enumerate() {
+        bytes.extend_from_slice(&key.seal(index as u64, record)?);
+        if bytes.len() as u64 > MAX_LOG_LEN {
+            return Err(Error::usage("the usage log would grow past 64 MiB"));
+        }
+    }
+    let len = (bytes.len() as u64).to_le_bytes();
+    bytes[LOG_HEADER_LEN - 8..LOG_HEADER_LEN].copy_from_slice(&len);
+    Ok(bytes)
+}
+
+/// `records` as a whole new log, compacted when it is larger than [`COMPACT_AT_LEAST`] (or
+/// always, with `force`), keeping fewer events per label until it fits in half the cap.
+fn encode_bounded(vault: &UnlockedVault, records: &[Record], force: bool) -> Result<Vec<u8>> {
+    if !force {
+        let bytes = encode_log(vault, records);
+        if bytes
+            .as_ref()
+            .is_ok_and(|b| b.len() as u64 <= COMPACT_AT_LEAST)
+        {
+            return bytes;
+        }
+    }
+    let now = crate::units::now();
+    for keep in [KEEP_PER_LABEL, 5, 1, 0] {
+        if let Ok(bytes) = encode_log(vault, &compact(records, keep, now))
+            && bytes.len() as u64 <= COMPACTED_MAX
+        {
+            return Ok(bytes);
+        }
+    }
+    Err(Error::usage(
+        "the usage log cannot be compacted below 32 MiB",
+    ))
 }
 
 /// A log that was set aside rather than appended to.
@@ -262,13 +891,14 @@ fn set_aside(path: &Path, reason: &'static str) -> Result<SetAside> {
     )))
 }
 
-/// Appends `event`. The caller holds the vault's write lock, which serializes appends with the
-/// rewrite `rekey` does.
+/// Appends `event`. The caller holds the vault's write lock, which serializes appends with
+/// compaction and with the rewrite `rekey` does.
 ///
-/// Only a log of this vault id and key generation is appended to. A version 1 log of this vault
-/// whose records all open is rewritten as version 2. Any other log (another vault, another key
-/// generation, a newer or unknown version, a damaged record length, larger than [`MAX_LOG_LEN`])
-/// is set aside (returned, for the caller to say so) and a new log started.
+/// A version 3 log of this vault id and key generation is appended to after reading its header
+/// and last record; past its compaction size it is compacted instead (atomically). A version 1 or
+/// 2 log of this vault whose records all open is rewritten as version 3. Any other log (another
+/// vault, another key generation, a newer or unknown version, a damaged record, larger than
+/// [`MAX_LOG_LEN`]) is set aside (returned, for the caller to say so) and a new log started.
 pub fn append(vault_path: &Path, vault: &UnlockedVault, event: &Event) -> Result<Option<SetAside>> {
     let path = log_path(vault_path);
     let ctx = |what: &str| format!("cannot {what} the usage log {}", path.display());
@@ -280,28 +910,26 @@ pub fn append(vault_path: &Path, vault: &UnlockedVault, event: &Event) -> Result
             .map_err(|e| Error::io(ctx("read"), e))?;
         let reason = match belonging(&head, vault) {
             _ if len > MAX_LOG_LEN => "is full (64 MiB)",
-            Belonging::Current => {
-                let walk = walk(&mut file, len).map_err(|e| Error::io(ctx("read"), e))?;
-                if !walk.damaged {
-                    if walk.end < len {
-                        file.set_len(walk.end)
-                            .map_err(|e| Error::io(ctx("repair"), e))?;
-                    }
-                    return append_record(file, walk, vault, event)
-                        .map(|()| None)
-                        .map_err(|e| Error::io(ctx("write"), e));
+            Belonging::Current(header) => {
+                match append_v3(vault_path, &mut file, len, &header, vault, event)? {
+                    None => return Ok(None),
+                    Some(reason) => reason,
                 }
-                "has a damaged record"
             }
-            Belonging::Version1 => {
+            Belonging::Older(header) => {
                 drop(file);
                 let old = read(vault_path, vault)?;
                 if old.problem.is_none() {
-                    let mut events = old.events;
-                    events.push(event.clone());
-                    return rewrite(vault_path, vault, &events).map(|()| None);
+                    let mut records = old.records;
+                    records.push(Record::Event(event.clone()));
+                    rewrite(vault_path, vault, &records, false)?;
+                    return Ok(None);
                 }
-                "is in format 1 and cannot be read whole by this vault"
+                if header.version == 1 {
+                    "is in format 1 and cannot be read whole by this vault"
+                } else {
+                    "is in format 2 and cannot be read whole by this vault"
+                }
             }
             Belonging::Other(reason) => reason,
         };
@@ -315,149 +943,118 @@ pub fn append(vault_path: &Path, vault: &UnlockedVault, event: &Event) -> Result
         }
         file = new_file;
     }
-    file.write_all(&header(vault))
+    let bytes = encode_log(vault, &[Record::Event(event.clone())])?;
+    file.write_all(&bytes)
         .map_err(|e| Error::io(ctx("write"), e))?;
-    let empty = Walk {
-        count: 0,
-        end: LOG_HEADER_LEN as u64,
-        damaged: false,
-    };
-    append_record(file, empty, vault, event).map_err(|e| Error::io(ctx("write"), e))?;
     Ok(aside)
 }
 
-fn append_record(
-    mut file: File,
-    walk: Walk,
+/// Appends to a version 3 log of this vault: `Ok(None)` when done, `Ok(Some(reason))` when the log
+/// is damaged and must be set aside.
+fn append_v3(
+    vault_path: &Path,
+    file: &mut File,
+    len: u64,
+    header: &LogHeader,
     vault: &UnlockedVault,
     event: &Event,
-) -> std::io::Result<()> {
-    let record = seal_record(vault, walk.count, event).map_err(std::io::Error::other)?;
-    file.seek(SeekFrom::Start(walk.end))?;
-    file.write_all(&record)
-}
-
-/// What reading the log found: the events, oldest first, and a warning if it stopped early.
-pub struct LogContents {
-    pub events: Vec<Event>,
-    pub problem: Option<String>,
-}
-
-impl LogContents {
-    /// A log that could not be read at all (for `rekey`, which keeps it aside).
-    pub fn unreadable(error: &Error) -> LogContents {
-        LogContents {
-            events: Vec::new(),
-            problem: Some(error.to_string()),
-        }
-    }
-}
-
-/// Reads and authenticates every record. Stops at the first record that does not open (and says
-/// so): later records cannot be trusted to be in their place.
-pub fn read(vault_path: &Path, vault: &UnlockedVault) -> Result<LogContents> {
+) -> Result<Option<&'static str>> {
     let path = log_path(vault_path);
-    let ctx = || format!("cannot read the usage log {}", path.display());
-    let file = match store::open_regular(&path, OpenOptions::new().read(true)) {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            return Ok(LogContents {
-                events: Vec::new(),
-                problem: None,
-            });
+    let ctx = |what: &str| format!("cannot {what} the usage log {}", path.display());
+    let salt = header.salt.unwrap_or_default();
+    let key = LogKey::derive(vault, &salt)?;
+    let start = header.len as u64;
+    // The fast way: the last record, found from its trailing length, opens at its index.
+    let mut found = None;
+    if len == start {
+        found = Some((0, len));
+    } else if let Some(tail) = read_tail(file, len, start).map_err(|e| Error::io(ctx("read"), e))?
+        && let Some(frame) = last_frame(&tail)
+        && key.open(&frame).is_ok()
+    {
+        found = Some((frame.index + 1, len));
+    }
+    // Otherwise walk the records from the front: a record running past the end is a crash during
+    // an append, cut off here; anything else is damage.
+    let (next, end) = match found {
+        Some(found) => found,
+        None => {
+            let bytes = read_all(file, len).map_err(|e| Error::io(ctx("read"), e))?;
+            let mut walk = frames(&bytes[header.len..]);
+            let mut last = None;
+            for frame in walk.by_ref() {
+                match frame {
+                    Ok(frame) => last = Some(frame),
+                    Err(ReadProblem::CutShort) => break,
+                    Err(_) => return Ok(Some("has a damaged record")),
+                }
+            }
+            let end = start + walk.walked();
+            if end == len || last.is_some_and(|f| key.open(&f).is_err()) {
+                // Whole to the end, yet its last record did not open: not a crash.
+                return Ok(Some("has a damaged record"));
+            }
+            file.set_len(end).map_err(|e| Error::io(ctx("repair"), e))?;
+            (last.map_or(0, |f| f.index + 1), end)
         }
-        Err(e) => return Err(Error::io(ctx(), e)),
     };
-    let len = file.metadata().map_err(|e| Error::io(ctx(), e))?.len();
-    let mut bytes = Vec::new();
-    file.take(MAX_LOG_LEN)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(ctx(), e))?;
-    let mut contents = parse(&bytes, vault);
-    if len > MAX_LOG_LEN && contents.problem.is_none() {
-        contents.problem = Some(
-            "the usage log is larger than 64 MiB; only its beginning is shown, and the next \
-             event starts a new log"
-                .into(),
+    let record = key.seal(next, &Record::Event(event.clone()))?;
+    let limit = header
+        .rewritten_len
+        .saturating_mul(2)
+        .clamp(COMPACT_AT_LEAST, MAX_LOG_LEN);
+    if end + record.len() as u64 > limit {
+        let contents = parse(
+            &read_all(file, end).map_err(|e| Error::io(ctx("read"), e))?,
+            vault,
         );
+        if contents.problem.is_some() {
+            return Ok(Some("has a record that does not open"));
+        }
+        let mut records = contents.records;
+        records.push(Record::Event(event.clone()));
+        rewrite(vault_path, vault, &records, true)?;
+        return Ok(None);
     }
-    Ok(contents)
+    file.write_all_at(&record, end)
+        .map_err(|e| Error::io(ctx("write"), e))?;
+    Ok(None)
 }
 
-fn parse(bytes: &[u8], vault: &UnlockedVault) -> LogContents {
-    let mut events = Vec::new();
-    let stop = |events, why: &str| LogContents {
-        events,
-        problem: Some(why.to_string()),
-    };
-    if bytes.is_empty() {
-        return LogContents {
-            events,
-            problem: None,
-        };
+/// The end of the log holding its last record, by its trailing length; `None` when that length
+/// cannot be a record's.
+fn read_tail(file: &File, len: u64, start: u64) -> std::io::Result<Option<Vec<u8>>> {
+    if len < start + 4 {
+        return Ok(None);
     }
-    let mut pos = match belonging(&bytes[..LOG_HEADER_LEN.min(bytes.len())], vault) {
-        Belonging::Current => LOG_HEADER_LEN,
-        Belonging::Version1 => LOG_V1_HEADER_LEN,
-        Belonging::Other(reason) => {
-            return stop(
-                events,
-                &format!(
-                    "the usage log {reason}; none of it is shown, and the next event recorded \
-                     keeps it as `<vault>.log.old` and starts a new log"
-                ),
-            );
-        }
-    };
-    let mut index = 0u64;
-    while pos < bytes.len() {
-        let Some(len_bytes) = bytes.get(pos..pos + 4) else {
-            return stop(events, "the last usage record is cut short");
-        };
-        let body_len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
-        if !(MIN_BODY_LEN..=u64::from(MAX_RECORD_LEN)).contains(&u64::from(body_len)) {
-            return stop(events, "a usage record is malformed");
-        }
-        let start = pos + 4;
-        let Some(body) = bytes.get(start..start + body_len as usize) else {
-            return stop(events, "the last usage record is cut short");
-        };
-        let (salt, rest) = body.split_at(SALT_LEN);
-        let (nonce, sealed) = rest.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().unwrap_or([0; NONCE_LEN]);
-        let Ok(key) = vault.subkey(salt, Purpose::UsageLog) else {
-            return stop(events, "the agent would not derive the usage log's key");
-        };
-        let Some(plaintext) = crypto::open(&key, &nonce, &record_aad(vault, index), sealed) else {
-            return stop(
-                events,
-                "a usage record failed authentication (the log was changed); later records are not shown",
-            );
-        };
-        match codec().deserialize::<Event>(&plaintext) {
-            Ok(event) => events.push(event),
-            Err(_) => return stop(events, "a usage record cannot be decoded"),
-        }
-        pos = start + body_len as usize;
-        index += 1;
+    let mut trailer = [0u8; 4];
+    file.read_exact_at(&mut trailer, len - 4)?;
+    let record_len = u64::from(u32::from_le_bytes(trailer));
+    if !(MIN_RECORD_LEN..=MAX_RECORD_LEN).contains(&record_len) || record_len > len - start {
+        return Ok(None);
     }
-    LogContents {
-        events,
-        problem: None,
-    }
+    let mut tail = vec![0u8; record_len as usize];
+    file.read_exact_at(&mut tail, len - record_len)?;
+    Ok(Some(tail))
 }
 
-/// Writes `events` as a new log under `vault`'s current key, atomically. Under the write lock.
-pub fn rewrite(vault_path: &Path, vault: &UnlockedVault, events: &[Event]) -> Result<()> {
-    stage_log(vault_path, vault, events)?.commit()
+fn read_all(file: &mut File, len: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; len.min(MAX_LOG_LEN) as usize];
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
 }
 
-fn stage_log(vault_path: &Path, vault: &UnlockedVault, events: &[Event]) -> Result<store::Staged> {
-    let mut bytes = header(vault);
-    for (index, event) in events.iter().enumerate() {
-        bytes.extend_from_slice(&seal_record(vault, index as u64, event)?);
-    }
-    store::stage(&log_path(vault_path), &bytes)
+/// Writes `records` as a new log under `vault`'s current key, atomically (compacted if large, or
+/// always with `compact`). Under the write lock.
+fn rewrite(
+    vault_path: &Path,
+    vault: &UnlockedVault,
+    records: &[Record],
+    compact: bool,
+) -> Result<()> {
+    let bytes = encode_bounded(vault, records, compact)?;
+    store::write_atomic(&log_path(vault_path), &bytes)
 }
 
 /// The usage log re-sealed under a new data key by `rekey`, written beside the old log but not yet
@@ -481,10 +1078,11 @@ pub fn reseal(
     old: LogContents,
     event: Event,
 ) -> Result<Resealed> {
-    let mut events = old.events;
-    events.push(event);
+    let mut records = old.records;
+    records.push(Record::Event(event));
+    let bytes = encode_bounded(vault, &records, false)?;
     Ok(Resealed {
-        staged: stage_log(vault_path, vault, &events)?,
+        staged: store::stage(&log_path(vault_path), &bytes)?,
         keep_old: old
             .problem
             .map(|_| "could not be read whole before the rekey"),
@@ -503,5 +1101,393 @@ impl Resealed {
         };
         self.staged.commit()?;
         Ok(aside)
+    }
+}
+
+#[cfg(test)]
+// As in `tests/tests.rs`: a test that cannot set up panics, which is its failure.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use proptest::prelude::*;
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::container::{KeyHolder, LocalKey};
+    use crate::crypto::KdfParams;
+    use crate::secret::{DataKey, KEY_LEN, Passphrase};
+
+    /// The data key, counting the usage-log keys derived from it (each one an agent request
+    /// when the agent holds the key).
+    struct Counting(LocalKey, Arc<AtomicUsize>);
+
+    impl KeyHolder for Counting {
+        fn subkey(&self, salt: &[u8], purpose: Purpose) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+            if matches!(purpose, Purpose::UsageLog) {
+                self.1.fetch_add(1, Ordering::SeqCst);
+            }
+            self.0.subkey(salt, purpose)
+        }
+        fn data_key(&self) -> Option<&crate::secret::DataKey> {
+            self.0.data_key()
+        }
+    }
+
+    /// A vault (small Argon2) whose log-key derivations are counted, and a folder for its files.
+    fn vault() -> (UnlockedVault, Arc<AtomicUsize>, tempfile::TempDir, PathBuf) {
+        let kdf = KdfParams {
+            memory_kib: 8 * 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let pass = Passphrase::new(Zeroizing::new(b"pass".to_vec()));
+        let (mut made, _) = UnlockedVault::create(&pass, kdf, false).unwrap();
+        let file = made.seal().unwrap();
+        let raw = Zeroizing::new(*made.data_key().unwrap().expose());
+        let derived = Arc::new(AtomicUsize::new(0));
+        let key = Counting(LocalKey(DataKey::from_bytes(raw)), derived.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.sesame");
+        let opened = UnlockedVault::open_with(&file, Box::new(key), &path).unwrap();
+        (opened, derived, dir, path)
+    }
+
+    fn event(action: &str, labels: &[&str], time: i64) -> Event {
+        Event {
+            time,
+            action: action.into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            program: None,
+            detail: None,
+        }
+    }
+
+    fn events_of(records: &[Record]) -> Vec<Event> {
+        records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Event(e) => Some(e.clone()),
+                Record::Summaries(_) => None,
+            })
+            .collect()
+    }
+
+    fn arb_event() -> impl Strategy<Value = Event> {
+        let label = prop::sample::select(vec!["a", "b", "c", "d", "e"]);
+        (
+            prop::sample::select(vec!["get", "run", "edit", "rm", "add", "passwd"]),
+            prop::collection::vec(label, 0..4),
+            0i64..1_000_000,
+        )
+            .prop_map(|(action, labels, time)| {
+                let labels = match action {
+                    "edit" => labels.into_iter().take(2).collect(),
+                    "rm" => labels.into_iter().take(1).collect(),
+                    "passwd" => Vec::new(),
+                    _ => labels,
+                };
+                event(action, &labels, time)
+            })
+    }
+
+    fn arb_record() -> impl Strategy<Value = Record> {
+        prop_oneof![
+            arb_event().prop_map(Record::Event),
+            (
+                any::<i64>(),
+                any::<u64>(),
+                ".{0,12}",
+                any::<u64>(),
+                any::<i64>()
+            )
+                .prop_map(|(time, unlabelled_dropped, label, uses, last_used)| {
+                    Record::Summaries(Summaries {
+                        time,
+                        unlabelled_dropped,
+                        labels: vec![Summary {
+                            label,
+                            uses,
+                            last_used,
+                            dropped: uses / 2,
+                        }],
+                    })
+                }),
+        ]
+    }
+
+    #[test]
+    fn the_framing_and_the_parser_agree_on_what_a_record_is() {
+        // The writer's frames, the front-to-back walk (reading, repair), the walk from the end
+        // (append) and the plaintext decoder must agree record for record, and a log cut
+        // anywhere must walk to the last whole record and say the rest is cut short.
+        let (vault, _, _dir, _) = vault();
+        proptest!(ProptestConfig::with_cases(64), |(records in prop::collection::vec(arb_record(), 0..8))| {
+            let bytes = encode_log(&vault, &records).unwrap();
+            let header = parse_header(&bytes).unwrap();
+            prop_assert_eq!(header.len, LOG_HEADER_LEN);
+            prop_assert_eq!(header.rewritten_len, bytes.len() as u64);
+            let contents = parse(&bytes, &vault);
+            prop_assert!(contents.problem.is_none());
+            prop_assert_eq!(&contents.records, &records);
+            let body = &bytes[LOG_HEADER_LEN..];
+            let framed: Vec<Frame<'_>> = frames(body).map(|f| f.unwrap()).collect();
+            prop_assert_eq!(framed.len(), records.len());
+            let mut end = 0usize;
+            for (i, frame) in framed.iter().enumerate() {
+                prop_assert_eq!(frame.index, i as u64);
+                end += frame.len as usize;
+                // From the end of every whole prefix, the walk back finds the same record.
+                prop_assert_eq!(last_frame(&body[..end]), Some(*frame));
+            }
+            prop_assert_eq!(end, body.len());
+            // Cut anywhere inside a record: the whole records before it, then "cut short".
+            for cut in 1..body.len() {
+                let mut walk = frames(&body[..cut]);
+                let results: Vec<_> = walk.by_ref().collect();
+                let whole = framed.iter().scan(0u64, |at, f| { *at += f.len; Some(*at) })
+                    .take_while(|at| *at <= cut as u64).count();
+                if framed.iter().scan(0u64, |at, f| { *at += f.len; Some(*at) }).any(|at| at == cut as u64) {
+                    prop_assert_eq!(results.len(), whole);
+                } else {
+                    prop_assert_eq!(results.len(), whole + 1);
+                    prop_assert_eq!(results[whole], Err(ReadProblem::CutShort));
+                }
+                prop_assert!(results[..whole].iter().all(|r| r.is_ok()));
+                prop_assert_eq!(walk.walked(), framed[..whole].iter().map(|f| f.len).sum::<u64>());
+            }
+        });
+    }
+
+    proptest! {
+        #[test]
+        fn the_framing_and_decoder_never_panic_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_header(&bytes);
+            let _: Vec<_> = frames(&bytes).collect();
+            let _ = last_frame(&bytes);
+            let _ = decode_record(&bytes);
+        }
+
+        #[test]
+        fn compaction_keeps_every_use_count(
+            events in prop::collection::vec(arb_event(), 0..80),
+            cuts in prop::collection::vec(0usize..80, 0..4),
+            keep in 0usize..4,
+        ) {
+            // Compacting at any points, with any number kept per label, leaves the counts `list`
+            // shows as they were, keeps the newest `keep` events of each label, and accounts for
+            // every event it removed.
+            let all: Vec<Record> = events.iter().cloned().map(Record::Event).collect();
+            let mut log: Vec<Record> = Vec::new();
+            for (i, event) in events.iter().enumerate() {
+                if cuts.contains(&i) {
+                    log = compact(&log, keep, 7);
+                }
+                log.push(Record::Event(event.clone()));
+            }
+            let compacted = compact(&log, keep, 7);
+            prop_assert_eq!(uses_by_label(&log), uses_by_label(&all));
+            prop_assert_eq!(uses_by_label(&compacted), uses_by_label(&all));
+            let kept = events_of(&compacted);
+            for label in ["a", "b", "c", "d", "e"] {
+                let naming = |e: &Event| e.labels.iter().any(|l| l == label);
+                let newest: Vec<&Event> = events.iter().rev().filter(|e| naming(e)).take(keep).collect();
+                let kept_newest: Vec<&Event> = kept.iter().rev().filter(|e| naming(e)).take(keep).collect();
+                prop_assert_eq!(newest, kept_newest);
+                let Some(Record::Summaries(s)) = compacted.last() else { panic!("no summaries") };
+                let dropped = s.labels.iter().find(|s| s.label == label).map_or(0, |s| s.dropped);
+                let total = events.iter().filter(|e| naming(e)).count() as u64;
+                let still = kept.iter().filter(|e| naming(e)).count() as u64;
+                prop_assert_eq!(dropped + still, total);
+            }
+        }
+    }
+
+    #[test]
+    fn reading_a_log_derives_one_key_not_one_per_record() {
+        // What broke: every record had its own key, so `list` and `log` made one agent request
+        // per record (220–250 ms at 10,000 records).
+        let (vault, derived, _dir, path) = vault();
+        for i in 0..50 {
+            append(&path, &vault, &event("get", &["a"], i)).unwrap();
+        }
+        derived.store(0, Ordering::SeqCst);
+        let contents = read(&path, &vault).unwrap();
+        assert!(contents.problem.is_none());
+        assert_eq!(contents.events().count(), 50);
+        assert_eq!(derived.load(Ordering::SeqCst), 1);
+        append(&path, &vault, &event("get", &["a"], 50)).unwrap();
+        assert_eq!(
+            derived.load(Ordering::SeqCst),
+            2,
+            "an append derives one key"
+        );
+    }
+
+    #[test]
+    fn an_append_reads_the_header_and_the_last_record_not_the_whole_log() {
+        // What broke: every `get` walked the whole log to find its end (15.8 ms at 584k
+        // records). Damage in the middle of the log, which only a whole read sees, does not stop
+        // an append; the reader reports it, and compaction (which reads it all) sets it aside.
+        let (vault, _, _dir, path) = vault();
+        for i in 0..3 {
+            append(&path, &vault, &event("get", &["a"], i)).unwrap();
+        }
+        let log = log_path(&path);
+        let mut bytes = fs::read(&log).unwrap();
+        bytes[LOG_HEADER_LEN + 30] ^= 1; // inside the first record's ciphertext
+        fs::write(&log, &bytes).unwrap();
+        assert!(
+            append(&path, &vault, &event("get", &["a"], 3))
+                .unwrap()
+                .is_none()
+        );
+        let contents = read(&path, &vault).unwrap();
+        assert_eq!(contents.problem, Some(ReadProblem::Unauthentic.to_string()));
+        assert_eq!(contents.events().count(), 0);
+        // The record appended carries the next index: cutting the damaged one off the front is
+        // not possible, but the last record opens where the walk from the end finds it.
+        let bytes = fs::read(&log).unwrap();
+        let last = last_frame(&bytes[LOG_HEADER_LEN..]).unwrap();
+        assert_eq!(last.index, 3);
+    }
+
+    #[test]
+    fn a_torn_or_damaged_last_record_is_cut_off_or_set_aside() {
+        let (vault, _, _dir, path) = vault();
+        for i in 0..3 {
+            append(&path, &vault, &event("get", &["a"], i)).unwrap();
+        }
+        let log = log_path(&path);
+        let whole = fs::read(&log).unwrap();
+        // A crash during an append leaves part of a record: it is cut off, the index reused.
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&whole[LOG_HEADER_LEN..LOG_HEADER_LEN + 30]);
+        fs::write(&log, &torn).unwrap();
+        assert!(
+            append(&path, &vault, &event("run", &["a"], 3))
+                .unwrap()
+                .is_none()
+        );
+        let contents = read(&path, &vault).unwrap();
+        assert!(contents.problem.is_none(), "{:?}", contents.problem);
+        assert_eq!(contents.events().count(), 4);
+        // A last record that is whole but does not open is damage, not a crash.
+        let mut damaged = whole.clone();
+        let at = damaged.len() - 6;
+        damaged[at] ^= 1;
+        fs::write(&log, &damaged).unwrap();
+        let aside = append(&path, &vault, &event("get", &["a"], 4))
+            .unwrap()
+            .unwrap();
+        assert_eq!(aside.reason, "has a damaged record");
+        assert_eq!(fs::read(&aside.kept_as).unwrap(), damaged);
+        assert_eq!(read(&path, &vault).unwrap().events().count(), 1);
+    }
+
+    #[test]
+    fn the_log_is_compacted_past_its_size_and_keeps_its_counts() {
+        // What broke: the log grew without bound (115 B a use). Past max(2 MiB, twice its size
+        // when last written whole) it is compacted: the newest 20 events per label stay, and
+        // per-label summaries carry the counts.
+        let (vault, _, _dir, path) = vault();
+        let labels: Vec<String> = (0..100).map(|i| format!("label/{i:04}")).collect();
+        let names: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let log = log_path(&path);
+        let mut largest = 0;
+        let mut compactions = 0;
+        let mut last_len = 0;
+        for i in 0..150 {
+            append(&path, &vault, &event("run", &names, i)).unwrap();
+            append(&path, &vault, &event("get", &["solo"], i)).unwrap();
+            let len = fs::metadata(&log).unwrap().len();
+            if len < last_len {
+                compactions += 1;
+            }
+            last_len = len;
+            largest = largest.max(len);
+        }
+        assert!(compactions >= 2, "{compactions}");
+        assert!(largest <= COMPACT_AT_LEAST, "{largest}");
+        let contents = read(&path, &vault).unwrap();
+        assert!(contents.problem.is_none());
+        let uses = uses_by_label(&contents.records);
+        assert_eq!(
+            uses["label/0000"],
+            Uses {
+                count: 150,
+                last: 149
+            }
+        );
+        assert_eq!(
+            uses["solo"],
+            Uses {
+                count: 150,
+                last: 149
+            }
+        );
+        let summaries = contents.summaries().unwrap();
+        let solo = summaries.labels.iter().find(|s| s.label == "solo").unwrap();
+        let kept = contents.events().filter(|e| e.labels == ["solo"]).count() as u64;
+        assert!(kept >= KEEP_PER_LABEL as u64);
+        assert_eq!(solo.dropped + kept, 150);
+    }
+
+    #[test]
+    fn one_record_holds_a_run_on_ten_thousand_labels() {
+        // What broke: a record was limited to 64 KiB, so `run --all` past ~2,900 labels was not
+        // logged at all.
+        let (vault, _, _dir, path) = vault();
+        let labels: Vec<String> = (0..10_000).map(|i| format!("service/key-{i:05}")).collect();
+        let names: Vec<&str> = labels.iter().map(String::as_str).collect();
+        assert!(
+            append(&path, &vault, &event("run", &names, 1))
+                .unwrap()
+                .is_none()
+        );
+        let contents = read(&path, &vault).unwrap();
+        assert!(contents.problem.is_none());
+        assert_eq!(contents.events().next().unwrap().labels.len(), 10_000);
+    }
+
+    #[test]
+    fn records_encode_as_docs_format_md_says() {
+        // The bytes `docs/FORMAT.md` ("Usage log", "Record plaintext") gives for these records.
+        let hex = |r: &Record| {
+            encode_record(r)
+                .unwrap()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let mut get = event("get", &["a"], 1);
+        get.detail = Some("v".into());
+        assert_eq!(
+            hex(&Record::Event(get.clone())),
+            "00000000 0100000000000000 0300000000000000676574 0100000000000000 \
+             0100000000000000 61 00 01 0100000000000000 76"
+                .replace([' ', '\n'], "")
+        );
+        let summaries = Record::Summaries(Summaries {
+            time: 2,
+            unlabelled_dropped: 3,
+            labels: vec![Summary {
+                label: "a".into(),
+                uses: 4,
+                last_used: 5,
+                dropped: 6,
+            }],
+        });
+        assert_eq!(
+            hex(&summaries),
+            "01000000 0200000000000000 0300000000000000 0100000000000000 \
+             0100000000000000 61 0400000000000000 0500000000000000 0600000000000000"
+                .replace([' ', '\n'], "")
+        );
+        assert_eq!(
+            decode_record(&encode_record(&summaries).unwrap()),
+            Ok(summaries)
+        );
     }
 }

@@ -283,16 +283,41 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
     if let Some(problem) = &contents.problem {
         super::warn(problem);
     }
+    let names = |labels: &[String]| {
+        label
+            .as_ref()
+            .is_none_or(|l| labels.iter().any(|x| x == l.as_str()))
+    };
     let events: Vec<&Event> = contents
-        .events
-        .iter()
+        .events()
         .rev()
-        .filter(|e| {
-            label
-                .as_ref()
-                .is_none_or(|l| e.labels.iter().any(|x| x == l.as_str()))
-        })
+        .filter(|e| names(&e.labels))
         .collect();
+    // What compaction removed, after (older than) every event still in the log: one row a label.
+    let compacted: Vec<(i64, Vec<String>, u64, String)> = contents
+        .summaries()
+        .map(|s| {
+            let unlabelled = (label.is_none() && s.unlabelled_dropped > 0).then(|| {
+                let n = s.unlabelled_dropped;
+                (
+                    s.time,
+                    Vec::new(),
+                    n,
+                    format!("{n} earlier events without a label"),
+                )
+            });
+            s.labels
+                .iter()
+                .filter(|l| l.dropped > 0 && names(std::slice::from_ref(&l.label)))
+                .map(|l| {
+                    let n = l.dropped;
+                    let detail = format!("{n} earlier events not kept ({} uses by then)", l.uses);
+                    (s.time, vec![l.label.clone()], n, detail)
+                })
+                .chain(unlabelled)
+                .collect()
+        })
+        .unwrap_or_default();
     if args.json {
         let rows: Vec<_> = events
             .iter()
@@ -305,10 +330,20 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
                     "detail": e.detail,
                 })
             })
+            .chain(compacted.iter().map(|(time, labels, n, detail)| {
+                json!({
+                    "time": crate::units::format_time(*time),
+                    "action": "compacted",
+                    "labels": labels,
+                    "program": null,
+                    "detail": detail,
+                    "events": n,
+                })
+            }))
             .collect();
         return print_json(&rows);
     }
-    if events.is_empty() {
+    if events.is_empty() && compacted.is_empty() {
         eprintln!("No events recorded yet.");
         return Ok(());
     }
@@ -318,17 +353,49 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
             vec![
                 short_time(e.time),
                 e.action.clone(),
-                e.labels.join(","),
+                labels_cell(&e.labels),
                 e.program
                     .clone()
                     .or_else(|| e.detail.clone())
                     .unwrap_or_default(),
             ]
         })
+        .chain(compacted.iter().map(|(time, labels, _, detail)| {
+            vec![
+                short_time(*time),
+                "compacted".to_string(),
+                labels.join(","),
+                detail.clone(),
+            ]
+        }))
         .collect();
     print!(
         "{}",
         render_table(&["TIME", "ACTION", "LABELS", "PROGRAM/DETAIL"], &rows)
     );
     Ok(())
+}
+
+/// The LABELS cell of `log`'s table: the labels up to about 60 characters, then how many more.
+/// One `run --all` names every label, and a cell that wide would pad every other row to it
+/// (`--json` lists them all).
+fn labels_cell(labels: &[String]) -> String {
+    const WIDTH: usize = 60;
+    let all = labels.join(",");
+    if all.chars().count() <= WIDTH {
+        return all;
+    }
+    let mut cell = String::new();
+    let mut shown = 0;
+    for label in labels {
+        if cell.chars().count() + label.chars().count() + 1 > WIDTH - 12 && shown > 0 {
+            break;
+        }
+        if shown > 0 {
+            cell.push(',');
+        }
+        cell.push_str(label);
+        shown += 1;
+    }
+    format!("{cell},… {} more", labels.len() - shown)
 }

@@ -230,39 +230,24 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<()> {
     written.map_err(|e| Error::io("cannot write the value to stdout", e))
 }
 
-/// Per label: how many times it was used (`run`, `get`) and when last.
-fn usage_by_label(ctx: &Context, unlocked: &UnlockedVault) -> HashMap<String, (usize, i64)> {
-    let mut uses: HashMap<String, (usize, i64)> = HashMap::new();
+/// Per label: how many times it was used (`run`, `get`) and when last (`usage::uses_by_label`:
+/// the log's summaries, then the events after them).
+fn usage_by_label(ctx: &Context, unlocked: &UnlockedVault) -> HashMap<String, (u64, i64)> {
     match usage::read(&ctx.path, unlocked) {
         Ok(contents) => {
-            if let Some(problem) = contents.problem {
+            if let Some(problem) = &contents.problem {
                 super::warn(problem);
             }
-            for event in &contents.events {
-                match (event.action.as_str(), &event.labels[..]) {
-                    ("run" | "get", labels) => {
-                        for label in labels {
-                            let entry = uses.entry(label.clone()).or_insert((0, event.time));
-                            entry.0 += 1;
-                            entry.1 = entry.1.max(event.time);
-                        }
-                    }
-                    // Uses follow a rename, and end with the secret.
-                    ("edit", [from, to]) => {
-                        if let Some(entry) = uses.remove(from) {
-                            uses.insert(to.clone(), entry);
-                        }
-                    }
-                    ("rm", [label]) => {
-                        uses.remove(label);
-                    }
-                    _ => {}
-                }
-            }
+            usage::uses_by_label(&contents.records)
+                .into_iter()
+                .map(|(label, uses)| (label, (uses.count, uses.last)))
+                .collect()
         }
-        Err(e) => super::warn(format!("the usage log cannot be read: {e}")),
+        Err(e) => {
+            super::warn(format!("the usage log cannot be read: {e}"));
+            HashMap::new()
+        }
     }
-    uses
 }
 
 pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {

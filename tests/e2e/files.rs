@@ -227,7 +227,16 @@ fn as_version_1(log: &[u8]) -> Vec<u8> {
 }
 
 fn log_actions(sb: &Sandbox) -> (Vec<String>, String) {
-    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    log_actions_with(sb, PASS)
+}
+
+fn log_actions_with(sb: &Sandbox, pass: &str) -> (Vec<String>, String) {
+    let a = sb
+        .cmd()
+        .env("SESAME_PASSPHRASE", pass)
+        .args(["log", "--json"])
+        .assert()
+        .success();
     let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     let actions = log
         .as_array()
@@ -239,28 +248,61 @@ fn log_actions(sb: &Sandbox) -> (Vec<String>, String) {
 }
 
 #[test]
-fn a_version_1_log_is_read_and_upgraded_to_version_2_on_the_next_append() {
-    // Logs written before the key generation was added to the header still show, and the next
-    // event rewrites them as version 2 instead of setting them aside.
-    let sb = Sandbox::new();
-    sb.add("a", "alpha");
-    let log = sb.vault.with_file_name("vault.sesame.log");
-    std::fs::write(&log, as_version_1(&std::fs::read(&log).unwrap())).unwrap();
-    assert_eq!(
-        log_actions(&sb),
-        (vec!["add".into(), "init".into()], String::new())
-    );
-    sb.get("a");
-    let bytes = std::fs::read(&log).unwrap();
-    assert_eq!(bytes[8..10], 2u16.to_le_bytes());
-    assert_eq!(
-        log_actions(&sb),
-        (
-            vec!["get".into(), "add".into(), "init".into()],
-            String::new()
+fn version_1_and_2_logs_are_read_and_upgraded_to_version_3_on_the_next_append() {
+    // Logs written before version 3 (one key per record; version 1 also without the key
+    // generation) still show, with their use counts, and the next event rewrites them as version
+    // 3 instead of setting them aside. `tests/vectors/v1-basic.log-v2` was written by sesame
+    // before version 3 for the vector vault: `get github/token`, `get openai/prod`, `run --env
+    // K=github/token -- true`.
+    const VECTOR_PASS: &str = "sesame test vector";
+    let v2 = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/v1-basic.log-v2"
+    ))
+    .unwrap();
+    assert_eq!(v2[8..10], 2u16.to_le_bytes());
+    for (version, old) in [(2u16, v2.clone()), (1, as_version_1(&v2))] {
+        let sb = Sandbox::empty();
+        std::fs::create_dir_all(sb.vault.parent().unwrap()).unwrap();
+        std::fs::write(
+            &sb.vault,
+            std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/v1-basic.sesame"
+            ))
+            .unwrap(),
         )
-    );
-    assert!(!sb.vault.with_file_name("vault.sesame.log.old").exists());
+        .unwrap();
+        let log = sb.vault.with_file_name("vault.sesame.log");
+        std::fs::write(&log, &old).unwrap();
+        let shown = |sb: &Sandbox| log_actions_with(sb, VECTOR_PASS);
+        let before = vec!["run".to_string(), "get".into(), "get".into()];
+        assert_eq!(
+            shown(&sb),
+            (before.clone(), String::new()),
+            "version {version}"
+        );
+        let a = sb
+            .cmd()
+            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+            .args(["list", "--json"])
+            .assert()
+            .success();
+        let list: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        assert_eq!(list[0]["label"], "github/token");
+        assert_eq!(list[0]["use_count"], 2, "version {version}");
+        sb.cmd()
+            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+            .args(["get", "openai/prod"])
+            .assert()
+            .success();
+        let bytes = std::fs::read(&log).unwrap();
+        assert_eq!(bytes[8..10], 3u16.to_le_bytes(), "version {version}");
+        let mut after = vec!["get".to_string()];
+        after.extend(before);
+        assert_eq!(shown(&sb), (after, String::new()), "version {version}");
+        assert!(!sb.vault.with_file_name("vault.sesame.log.old").exists());
+    }
 }
 
 #[test]
@@ -272,9 +314,10 @@ fn a_log_of_an_unknown_version_or_damaged_length_is_reported_and_never_appended_
     let aside = sb.vault.with_file_name("vault.sesame.log.old");
     let good = std::fs::read(&log).unwrap();
     let mut newer = good.clone();
-    newer[8..10].copy_from_slice(&3u16.to_le_bytes());
+    newer[8..10].copy_from_slice(&4u16.to_le_bytes());
+    // The only record's leading length (the header is 70 bytes).
     let mut damaged = good.clone();
-    damaged[30..34].copy_from_slice(&5u32.to_le_bytes());
+    damaged[70..74].copy_from_slice(&5u32.to_le_bytes());
     for (n, (bytes, reason)) in [
         (newer, "written by a newer sesame"),
         (damaged, "a usage record is malformed"),
@@ -291,4 +334,95 @@ fn a_log_of_an_unknown_version_or_damaged_length_is_reported_and_never_appended_
         std::fs::remove_file(&aside).unwrap();
         assert_eq!(log_actions(&sb), (vec!["add".into()], String::new()));
     }
+}
+
+#[test]
+fn a_compacted_log_shows_its_summaries_and_keeps_the_use_counts() {
+    // `tests/vectors/v1-basic.log-v3-compacted` was written by this format's sesame for the
+    // vector vault: 6,200 times `get github/token`, `get openai/prod`, `run --all -- true`, which
+    // took it past 2 MiB and compacted it to the newest 20 events per label and the summaries
+    // (9,770 bytes). `list` must still count every use, and `log` show what was not kept.
+    const VECTOR_PASS: &str = "sesame test vector";
+    let sb = Sandbox::empty();
+    std::fs::create_dir_all(sb.vault.parent().unwrap()).unwrap();
+    let vector = |name: &str| {
+        std::fs::read(format!(
+            "{}/tests/vectors/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    std::fs::write(&sb.vault, vector("v1-basic.sesame")).unwrap();
+    let log = sb.vault.with_file_name("vault.sesame.log");
+    std::fs::write(&log, vector("v1-basic.log-v3-compacted")).unwrap();
+    let json = |args: &[&str]| {
+        let a = sb
+            .cmd()
+            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+            .args(args)
+            .arg("--json")
+            .assert()
+            .success();
+        assert!(stderr(&a).is_empty(), "{}", stderr(&a));
+        serde_json::from_slice::<serde_json::Value>(&a.get_output().stdout).unwrap()
+    };
+    let counts = |listed: serde_json::Value| -> Vec<(String, u64)> {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let label = s["label"].as_str().unwrap().to_string();
+                (label, s["use_count"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(
+        counts(json(&["list"])),
+        [
+            ("github/token".to_string(), 12_400),
+            ("multi.line".into(), 6_200),
+            ("openai/prod".into(), 12_400)
+        ]
+    );
+    let rows = json(&["log"]);
+    let rows = rows.as_array().unwrap();
+    let compacted: Vec<(&str, u64)> = rows
+        .iter()
+        .filter(|r| r["action"] == "compacted")
+        .map(|r| {
+            (
+                r["labels"][0].as_str().unwrap(),
+                r["events"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        compacted,
+        [
+            ("github/token", 12_343),
+            ("multi.line", 6_166),
+            ("openai/prod", 12_342)
+        ]
+    );
+    // The summaries come last (they stand for the oldest events), after the kept events.
+    assert!(
+        rows[..rows.len() - 3]
+            .iter()
+            .all(|r| r["action"] != "compacted")
+    );
+    let one = json(&["log", "multi.line"]);
+    assert_eq!(one.as_array().unwrap().last().unwrap()["events"], 6_166);
+    // Appending to it goes on counting.
+    sb.cmd()
+        .env("SESAME_PASSPHRASE", VECTOR_PASS)
+        .args(["get", "multi.line"])
+        .assert()
+        .success();
+    assert_eq!(
+        counts(json(&["list"]))[1],
+        ("multi.line".to_string(), 6_201)
+    );
+    assert_eq!(json(&["log"])[0]["action"], "get");
+    assert!(!sb.vault.with_file_name("vault.sesame.log.old").exists());
 }

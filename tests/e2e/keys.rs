@@ -259,9 +259,9 @@ fn a_log_left_by_an_interrupted_rekey_is_set_aside_not_appended_to() {
     let aside = sb.vault.with_file_name("vault.sesame.log.old");
     let old_log = std::fs::read(&log).unwrap();
     sb.cmd().arg("rekey").assert().success();
-    // The re-sealed log is format 2 with generation 2 in its header.
+    // The re-sealed log is format 3 with generation 2 in its header.
     let resealed = std::fs::read(&log).unwrap();
-    assert_eq!(resealed[8..10], 2u16.to_le_bytes());
+    assert_eq!(resealed[8..10], 3u16.to_le_bytes());
     assert_eq!(resealed[26..30], 2u32.to_le_bytes());
     // As if the crash came before the log was re-sealed.
     std::fs::write(&log, &old_log).unwrap();

@@ -778,7 +778,8 @@ fn a_tampered_log_is_reported_and_never_blocks_commands() {
     run_sh(&sb, &["--env", "K=gh"], "true").success();
     let log = sb.vault.with_file_name("vault.sesame.log");
     let mut bytes = std::fs::read(&log).unwrap();
-    let last = bytes.len() - 1;
+    // The last byte of the last record's tag (its trailing length follows it).
+    let last = bytes.len() - 5;
     bytes[last] ^= 1;
     std::fs::write(&log, &bytes).unwrap();
     let a = sb.cmd().arg("log").assert().success();
@@ -874,4 +875,47 @@ fn use_counts_follow_a_rename_and_restart_after_rm() {
     sb.cmd().args(["rm", "github"]).assert().success();
     sb.add("github", "new");
     assert_eq!(count(&sb, "github"), Some(serde_json::json!(0)));
+}
+
+#[test]
+fn run_all_on_thousands_of_labels_logs_one_record() {
+    // What broke: a usage record was limited to 64 KiB, so `run --all` past ~2,900 labels warned
+    // "the usage log was not written" and the use went unrecorded.
+    let sb = Sandbox::new();
+    let env = sb.path("many.env");
+    let lines: String = (0..4000)
+        .map(|i| format!("SERVICE_KEY_{i:04}=value-{i:04}\n"))
+        .collect();
+    std::fs::write(&env, lines).unwrap();
+    sb.cmd()
+        .args(["import", "--dotenv"])
+        .arg(&env)
+        .assert()
+        .success();
+    let a = run_sh(&sb, &["--all"], "true").success();
+    assert!(stderr(&a).is_empty(), "{}", stderr(&a));
+    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    assert!(stderr(&a).is_empty(), "{}", stderr(&a));
+    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(log[0]["action"], "run");
+    assert_eq!(log[0]["labels"].as_array().unwrap().len(), 4000);
+    // The table names the first few and counts the rest, rather than padding every row to a
+    // 100,000-character column.
+    let a = sb.cmd().arg("log").assert().success();
+    let table = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    let run_row = table.lines().find(|l| l.contains(" run ")).unwrap();
+    assert!(
+        run_row.contains("service-key-0000,service-key-0001,… 3998 more"),
+        "{run_row}"
+    );
+    assert!(table.lines().all(|l| l.chars().count() < 200), "{table}");
+    let listed = sb.list_json();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["use_count"] == 1),
+        "every secret shows its one use"
+    );
 }
