@@ -14,6 +14,7 @@ mod openbao;
 mod passphrase;
 mod properties;
 mod run;
+mod run_env;
 mod secrets;
 mod ux;
 mod vectors;
