@@ -15,6 +15,7 @@ mod passphrase;
 mod properties;
 mod run;
 mod run_env;
+mod run_mask;
 mod secrets;
 mod ux;
 mod vectors;

@@ -349,8 +349,9 @@ fn the_exit_status_and_signals_are_the_childs() {
     let out = run_sh(&sb, &["--env", "K=gh"], "kill -KILL $$");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(out.get_output().status.signal(), Some(9));
-    // With --mask sesame reports 128+N.
-    run_sh(&sb, &["--env", "K=gh", "--mask"], "kill -KILL $$").code(137);
+    // With --mask too (issue 15, item 3: it exited 128+N, so a calling script went on).
+    let out = run_sh(&sb, &["--env", "K=gh", "--mask"], "kill -KILL $$");
+    assert_eq!(out.get_output().status.signal(), Some(9));
 }
 
 #[test]
