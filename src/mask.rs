@@ -8,7 +8,6 @@
 
 use std::io::{self, Read, Write};
 
-use aho_corasick::AhoCorasick;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::secret::SecretValue;
@@ -27,7 +26,7 @@ pub const REPLACEMENT: &[u8] = b"<concealed by sesame>";
 /// Bytes before `hold` that no such match covers start no match at all: they are written as they
 /// are, and `hold` becomes the new start of `pending`.
 pub struct Masker {
-    automaton: AhoCorasick,
+    automaton: crate::matcher::Searcher,
     /// The values themselves, for the idle-release rule (consulted only when output pauses).
     values: Vec<Zeroizing<Vec<u8>>>,
     /// How many leading bytes of `pending` were already written by [`Masker::release_idle`].
@@ -55,7 +54,7 @@ impl Masker {
         if patterns.is_empty() {
             return Ok(None);
         }
-        let automaton = crate::matcher::build(patterns.iter().map(|p| p.as_slice()))?;
+        let automaton = crate::matcher::searcher(patterns.iter().map(|p| p.as_slice()))?;
         let patterns: Vec<Zeroizing<Vec<u8>>> = patterns;
         let prefixes = Prefixes::new(&patterns)?;
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(1);

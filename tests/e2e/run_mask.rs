@@ -151,13 +151,19 @@ fn stdout_and_stderr_into_one_file_keep_their_order() {
 fn sesame_dies_of_the_signal_that_killed_the_masked_child() {
     let sb = vault();
     for (signal, name) in [(2, "INT"), (15, "TERM"), (1, "HUP")] {
-        let status = sb
+        let out = sb
             .process()
             .args(["run", "--mask", "--env", "K=gh", "--", "sh", "-c"])
             .arg(format!("kill -{name} $$"))
-            .status()
+            .output()
             .unwrap();
-        assert_eq!(status.signal(), Some(signal), "{name}: {status:?}");
+        assert_eq!(
+            out.status.signal(),
+            Some(signal),
+            "{name}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
