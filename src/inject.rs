@@ -10,6 +10,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 
+use zeroize::Zeroizing;
+
 use crate::error::{Error, Result};
 use crate::input::SECRET_ENV_VARS;
 use crate::names::{EnvName, Label};
@@ -88,7 +90,7 @@ pub const CLEAN_ENV_KEEP: [&str; 5] = ["PATH", "HOME", "USER", "LANG", "TERM"];
 pub enum Delivery {
     /// `NAME=value`.
     Env,
-    /// `NAME=/dev/fd/K`, the value in a sealed in-memory file.
+    /// `NAME=/proc/PID/fd/K`, the value in a sealed in-memory file.
     File,
 }
 
@@ -110,6 +112,11 @@ pub struct Selection {
     entries: Vec<(Source, EnvName, Label, String)>,
     /// `bao://MOUNT/PATH#FIELD` references (`crate::openbao`), resolved at run time.
     references: Vec<(Source, EnvName, BaoRef, String)>,
+    /// Plain values from env files (`LOG_LEVEL=debug`), passed through as written.
+    plain: Vec<(EnvName, Zeroizing<String>)>,
+    /// Things worth a warning that did not stop the run (a duplicate in an env file, an inherited
+    /// `sesame://` value that names no label).
+    warnings: Vec<String>,
     all: bool,
     profile: Option<Label>,
 }
@@ -126,7 +133,16 @@ pub fn parse_binding(text: &str, flag: &str) -> Result<(EnvName, Label)> {
 
 impl Selection {
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty() && self.references.is_empty() && !self.all && self.profile.is_none()
+        self.entries.is_empty()
+            && self.references.is_empty()
+            && self.plain.is_empty()
+            && !self.all
+            && self.profile.is_none()
+    }
+
+    /// What the selection noticed without refusing it; the caller prints these.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Adds one `bao://` reference, by the same rule as [`Selection::add`].
@@ -186,35 +202,54 @@ impl Selection {
         self.profile = Some(name);
     }
 
-    /// Every inherited variable whose whole value is `sesame://LABEL`.
+    /// Every inherited variable whose whole value is a reference. The rule is exact: a value
+    /// `sesame://` followed by a valid label (or a valid `bao://MOUNT/PATH#FIELD`) is replaced by
+    /// that secret; any other value that merely starts like one (`DOC='sesame://see the wiki'`)
+    /// is left to the child as it is, with a warning naming the variable.
     pub fn add_inherited(
         &mut self,
         vars: impl IntoIterator<Item = (OsString, OsString)>,
     ) -> Result<()> {
         for (name, value) in vars {
-            if let Some(text) = value.to_str().filter(|v| bao::is_reference(v)) {
-                let name = name.to_string_lossy().into_owned();
-                if let Some(env) = EnvName::inherited(&name) {
-                    if loads_or_runs_code(&name) {
-                        return Err(Error::usage(format!(
-                            "the inherited variable {} holds a bao:// reference, but it makes \
-                             programs load or run code, so only --env on the command line may set it",
-                            name.escape_debug()
-                        )));
-                    }
-                    let origin = format!("the inherited variable {name}");
-                    self.add_reference(Source::Inherited, env, BaoRef::parse(text)?, origin)?;
-                }
+            let Some(text) = value.to_str() else {
                 continue;
-            }
-            let Some(reference) = value
-                .to_str()
-                .and_then(|v| v.strip_prefix(REFERENCE_PREFIX))
-            else {
+            };
+            let is_bao = bao::is_reference(text);
+            let Some(reference) = text.strip_prefix(REFERENCE_PREFIX) else {
+                if !is_bao {
+                    continue;
+                }
+                // bao:// below
+                let name = name.to_string_lossy().into_owned();
+                let Some(env) = EnvName::inherited(&name) else {
+                    continue;
+                };
+                let Ok(parsed) = BaoRef::parse(text) else {
+                    self.warnings.push(format!(
+                        "the inherited variable {} starts with bao:// but is not a reference                          (bao://MOUNT/PATH#FIELD); it is passed on as it is",
+                        name.escape_debug()
+                    ));
+                    continue;
+                };
+                if loads_or_runs_code(&name) {
+                    return Err(Error::usage(format!(
+                        "the inherited variable {} holds a bao:// reference, but it makes                          programs load or run code, so only --env on the command line may set it",
+                        name.escape_debug()
+                    )));
+                }
+                let origin = format!("the inherited variable {name}");
+                self.add_reference(Source::Inherited, env, parsed, origin)?;
                 continue;
             };
             let name = name.to_string_lossy().into_owned();
             let Some(env) = EnvName::inherited(&name) else {
+                continue;
+            };
+            let Ok(label) = Label::parse(reference) else {
+                self.warnings.push(format!(
+                    "the inherited variable {} starts with sesame:// but what follows is not a                      label, so it is passed on as it is (a reference is the whole value                      sesame://LABEL)",
+                    name.escape_debug()
+                ));
                 continue;
             };
             if loads_or_runs_code(&name) {
@@ -226,7 +261,6 @@ impl Selection {
                     name.escape_debug()
                 )));
             }
-            let label = Label::parse(reference)?;
             self.add(
                 Source::Inherited,
                 env,
@@ -237,55 +271,50 @@ impl Selection {
         Ok(())
     }
 
-    /// Lines `NAME=sesame://LABEL`; `#` comments, blank lines and a leading `export ` allowed.
+    /// Reads one env file in the dotenv dialect of [`crate::dotenv`] (BOM, CRLF, comments,
+    /// `export`, quotes, multi-line quoted values). A value `sesame://LABEL` or `bao://…` is a
+    /// reference; any other value passes through as written. A later file overrides an earlier
+    /// one; a name twice within one file keeps the last with a warning.
     pub fn add_env_file(&mut self, path: &Path) -> Result<()> {
-        let text = read_env_file(path)?;
-        for (i, raw) in text.lines().enumerate() {
-            let at = format!("{}:{}", path.display(), i + 1);
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let line = line
-                .strip_prefix("export ")
-                .map(str::trim_start)
-                .unwrap_or(line);
-            let bad = |why: &str| {
-                Error::usage(format!(
-                    "{at}: {why}; each line must be NAME=sesame://LABEL (comments start with #)"
-                ))
-            };
-            let (name, value) = line.split_once('=').ok_or_else(|| bad("no `=`"))?;
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(value);
-            if bao::is_reference(value) {
-                let env = EnvName::parse(name.trim()).map_err(|e| bad(&e.to_string()))?;
-                if loads_or_runs_code(env.as_str()) {
-                    return Err(Error::usage(format!(
-                        "{at}: {env} makes programs load or run code, so an env file may not set \
-                         it; use --env {env}=... on the command line if you mean it"
-                    )));
-                }
-                let reference = BaoRef::parse(value).map_err(|e| bad(&e.to_string()))?;
-                self.add_reference(Source::EnvFile, env, reference, at)?;
-                continue;
-            }
-            let reference = value
-                .strip_prefix(REFERENCE_PREFIX)
-                .ok_or_else(|| bad("the value is not a sesame:// reference"))?;
-            let env = EnvName::parse(name.trim()).map_err(|e| bad(&e.to_string()))?;
+        let text = Zeroizing::new(read_env_file(path)?);
+        let at = |line: usize| format!("{}:{line}", path.display());
+        let parsed = crate::dotenv::parse(&text)
+            .map_err(|e| Error::usage(format!("{}: {}", at(e.line), e.reason)))?;
+        for w in parsed.warnings {
+            self.warnings
+                .push(format!("env file {}, {w}", path.display()));
+        }
+        for entry in parsed.entries {
+            let origin = at(entry.line);
+            let env =
+                EnvName::parse(&entry.name).map_err(|e| Error::usage(format!("{origin}: {e}")))?;
             if loads_or_runs_code(env.as_str()) {
                 return Err(Error::usage(format!(
-                    "{at}: {env} makes programs load or run code, so an env file may not set it; \
-                     use --env {env}=LABEL on the command line if you mean it"
+                    "{origin}: {env} makes programs load or run code, so an env file may not set \
+                     it; use --env {env}=LABEL on the command line if you mean it"
                 )));
             }
-            let label = Label::parse(reference).map_err(|e| bad(&e.to_string()))?;
-            self.add(Source::EnvFile, env, label, at)?;
+            // A later file overrides an earlier one.
+            self.entries
+                .retain(|(s, n, _, _)| !(*s == Source::EnvFile && *n == env));
+            self.references
+                .retain(|(s, n, _, _)| !(*s == Source::EnvFile && *n == env));
+            self.plain.retain(|(n, _)| *n != env);
+            let value: &str = &entry.value;
+            if bao::is_reference(value) {
+                let reference =
+                    BaoRef::parse(value).map_err(|e| Error::usage(format!("{origin}: {e}")))?;
+                self.add_reference(Source::EnvFile, env, reference, origin)?;
+            } else if let Some(label) = value.strip_prefix(REFERENCE_PREFIX) {
+                let label = Label::parse(label).map_err(|e| {
+                    Error::usage(format!(
+                        "{origin}: {e}; a sesame:// value must be a reference to a label"
+                    ))
+                })?;
+                self.add(Source::EnvFile, env, label, origin)?;
+            } else {
+                self.plain.push((env, entry.value));
+            }
         }
         Ok(())
     }
@@ -299,6 +328,14 @@ impl Selection {
 
     /// [`Selection::resolve`], and the variables whose strongest source is a `bao://` reference.
     pub fn resolve_with_references(&self, vault: &Vault) -> Result<Resolved> {
+        self.resolve_everything(vault)
+            .map(|c| (c.secrets, c.references))
+    }
+
+    /// Everything the child gets: secrets, `bao://` references and plain env-file values, each
+    /// variable from its strongest source. Two secrets claiming one variable under `--all` (with
+    /// no stronger form naming it) is ambiguous and refused.
+    pub fn resolve_everything(&self, vault: &Vault) -> Result<Chosen> {
         let mut chosen: BTreeMap<EnvName, (Source, Label, Delivery)> = BTreeMap::new();
         let mut put = |source: Source, name: &EnvName, label: &Label| {
             let delivery = if source == Source::FileFlag {
@@ -313,8 +350,13 @@ impl Selection {
                 }
             }
         };
+        let mut claimed: BTreeMap<&EnvName, &Label> = BTreeMap::new();
+        let mut collisions: Vec<(&EnvName, &Label, &Label)> = Vec::new();
         if self.all {
             for secret in &vault.secrets {
+                if let Some(first) = claimed.insert(&secret.env_name, &secret.label) {
+                    collisions.push((&secret.env_name, first, &secret.label));
+                }
                 put(Source::All, &secret.env_name, &secret.label);
             }
         }
@@ -346,17 +388,53 @@ impl Selection {
             chosen.remove(name);
             references.insert(name.clone(), (*source, reference.clone()));
         }
+        // Plain env-file values: as strong as the env file's references.
+        let mut plain = BTreeMap::new();
+        for (name, value) in &self.plain {
+            if chosen
+                .get(name)
+                .is_some_and(|(s, _, _)| *s > Source::EnvFile)
+                || references
+                    .get(name)
+                    .is_some_and(|(s, _)| *s > Source::EnvFile)
+            {
+                continue;
+            }
+            chosen.remove(name);
+            references.remove(name);
+            plain.insert(name.clone(), value.clone());
+        }
+        for (name, first, second) in collisions {
+            if chosen.get(name).is_some_and(|(s, _, _)| *s == Source::All) {
+                return Err(Error::usage(format!(
+                    "--all selects two secrets for {name}: {first} and {second}; give one of them \
+                     another name (`sesame edit {second} --env NAME`), or choose with --env \
+                     {name}=LABEL"
+                )));
+            }
+        }
         for (_, label, _) in chosen.values() {
             vault.get(label)?;
         }
-        Ok((
-            chosen
+        Ok(Chosen {
+            secrets: chosen
                 .into_iter()
                 .map(|(name, (_, label, delivery))| (name, (label, delivery)))
                 .collect(),
-            references.into_iter().map(|(n, (_, r))| (n, r)).collect(),
-        ))
+            references: references.into_iter().map(|(n, (_, r))| (n, r)).collect(),
+            plain,
+        })
     }
+}
+
+/// What a child gets, by variable name.
+pub struct Chosen {
+    /// Secrets from the vault, and how each is delivered.
+    pub secrets: BTreeMap<EnvName, (Label, Delivery)>,
+    /// Variables whose value is a `bao://` reference, read at run time.
+    pub references: BTreeMap<EnvName, BaoRef>,
+    /// Plain values from env files, passed through as written.
+    pub plain: BTreeMap<EnvName, Zeroizing<String>>,
 }
 
 /// The secrets chosen from the vault, and the variables whose value is a `bao://` reference.
@@ -417,17 +495,73 @@ pub fn scrub_env(command: &mut Command) {
     }
 }
 
-/// Puts `value` into `command`'s environment as `name`. A NUL byte cannot be in an environment
-/// variable, so such a value is refused with a message rather than truncated.
-pub fn set_secret_env(command: &mut Command, name: &EnvName, value: &SecretValue) -> Result<()> {
+/// The longest `NAME=value` string Linux lets into a program's environment (`MAX_ARG_STRLEN`,
+/// 32 pages, the terminating NUL included): `execve` fails with E2BIG ("Argument list too long")
+/// past it, however small the rest of the environment.
+pub const MAX_ENV_STRING: usize = 32 * 4096;
+
+/// Puts `value` into `command`'s environment as `name`. A value an environment variable cannot
+/// carry (a NUL byte; longer than [`MAX_ENV_STRING`]) is refused with a message naming `label`
+/// and suggesting `--file`, rather than truncated or left to fail as "not executable".
+pub fn set_secret_env(
+    command: &mut Command,
+    name: &EnvName,
+    label: &str,
+    value: &SecretValue,
+) -> Result<()> {
     if value.expose().contains(&0) {
         return Err(Error::usage(format!(
-            "the value for {name} contains a NUL byte, which an environment variable cannot hold; \
-             use --file {name}=LABEL"
+            "the value of {label} contains a NUL byte, which an environment variable cannot hold; \
+             use --file {name}={label} (the command then reads it from a file)"
+        )));
+    }
+    if name.as_str().len() + 1 + value.len() + 1 > MAX_ENV_STRING {
+        return Err(Error::usage(format!(
+            "the value of {label} ({}) is too large for an environment variable: a program's \
+             environment holds at most {} KiB per variable, so the command could not be started \
+             (\"Argument list too long\"); use --file {name}={label}, which gives the command the \
+             path of an in-memory file holding the value",
+            crate::units::format_size_kib(
+                u32::try_from(value.len().div_ceil(1024)).unwrap_or(u32::MAX)
+            ),
+            MAX_ENV_STRING / 1024
         )));
     }
     command.env(name.as_str(), OsStr::from_bytes(value.expose()));
     Ok(())
+}
+
+/// Checks, the way `execvp` searches, that `program` names an executable file: through `PATH`
+/// (`path`, the child's) when it has no `/`. Run before a use is recorded, so a command that
+/// cannot start is never logged; a file changed between this check and the start can still fail
+/// then (reported the same way, after the record).
+pub fn check_program(program: &OsStr, path: Option<&OsStr>) -> Result<()> {
+    use rustix::fs::{Access, access};
+    let executable = |p: &Path| -> std::io::Result<()> {
+        let meta = std::fs::metadata(p)?;
+        if meta.is_dir() {
+            return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        }
+        access(p, Access::EXEC_OK).map_err(std::io::Error::from)
+    };
+    if program.as_bytes().contains(&b'/') {
+        return executable(Path::new(program)).map_err(|e| start_error(program, e));
+    }
+    let path = path.unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin"));
+    let mut denied = None;
+    for dir in path.as_bytes().split(|&b| b == b':') {
+        let dir = if dir.is_empty() { b".".as_slice() } else { dir };
+        let candidate = Path::new(OsStr::from_bytes(dir)).join(program);
+        match executable(&candidate) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => denied = Some(e),
+            Err(_) => {}
+        }
+    }
+    Err(start_error(
+        program,
+        denied.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)),
+    ))
 }
 
 /// Starts the environment from nothing but `PATH`, `HOME`, `USER`, `LANG` and `TERM`.
@@ -445,13 +579,13 @@ pub fn run_with_secret(script: &str, name: &EnvName, value: &SecretValue) -> Res
     let mut command = Command::new("sh");
     command.arg("-c").arg(script);
     scrub_env(&mut command);
-    set_secret_env(&mut command, name, value)?;
+    set_secret_env(&mut command, name, name.as_str(), value)?;
     command
         .status()
         .map_err(|e| Error::io("cannot start `sh` to run the command", e))
 }
 
-/// An in-memory file holding a value, sealed read-only, inherited by the child as `/dev/fd/K`.
+/// An in-memory file holding a value, sealed read-only, inherited by the child as descriptor K.
 #[cfg(target_os = "linux")]
 pub struct MemFile(std::os::fd::OwnedFd);
 
@@ -476,10 +610,16 @@ impl MemFile {
         Ok(MemFile(file.into()))
     }
 
-    /// `/dev/fd/K`, the path the child opens.
-    pub fn path(&self) -> String {
+    /// The descriptor number the child inherits.
+    pub fn fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
-        format!("/dev/fd/{}", self.0.as_raw_fd())
+        self.0.as_raw_fd()
+    }
+
+    /// `/proc/PID/fd/K`, the path the child and its descendants open, where PID is the process
+    /// that holds descriptor K open: the child (see `docs/SECURITY.md`, "--file").
+    pub fn path_in(&self, pid: u32) -> String {
+        format!("/proc/{pid}/fd/{}", self.fd())
     }
 }
 
@@ -494,7 +634,11 @@ impl MemFile {
         })
     }
 
-    pub fn path(&self) -> String {
+    pub fn fd(&self) -> i32 {
+        -1
+    }
+
+    pub fn path_in(&self, _pid: u32) -> String {
         String::new()
     }
 }

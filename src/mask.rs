@@ -2,11 +2,12 @@
 //! `<concealed by sesame>`, including values split across reads, without waiting for a newline.
 //! The output is exactly what one leftmost-longest Aho-Corasick pass over the whole stream would
 //! give, however the stream is split; only the shortest tail that could still grow into a value
-//! is held back, so an interactive program's prompts appear at once.
+//! is held back, so an interactive program's prompts appear at once. After an idle pause the
+//! caller may release a held tail that is too short to identify any value
+//! ([`Masker::release_idle`]); the guarantee with releases is stated there.
 
 use std::io::{self, Read, Write};
 
-use aho_corasick::AhoCorasick;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::secret::SecretValue;
@@ -25,7 +26,11 @@ pub const REPLACEMENT: &[u8] = b"<concealed by sesame>";
 /// Bytes before `hold` that no such match covers start no match at all: they are written as they
 /// are, and `hold` becomes the new start of `pending`.
 pub struct Masker {
-    automaton: AhoCorasick,
+    automaton: crate::matcher::Searcher,
+    /// The values themselves, for the idle-release rule (consulted only when output pauses).
+    values: Vec<Zeroizing<Vec<u8>>>,
+    /// How many leading bytes of `pending` were already written by [`Masker::release_idle`].
+    shown: usize,
     /// The values' prefixes, to find `hold` in time linear in the bytes looked at.
     prefixes: Prefixes,
     longest: usize,
@@ -49,11 +54,14 @@ impl Masker {
         if patterns.is_empty() {
             return Ok(None);
         }
-        let automaton = crate::matcher::build(patterns.iter().map(|p| p.as_slice()))?;
+        let automaton = crate::matcher::searcher(patterns.iter().map(|p| p.as_slice()))?;
+        let patterns: Vec<Zeroizing<Vec<u8>>> = patterns;
         let prefixes = Prefixes::new(&patterns)?;
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(1);
         Ok(Some(Masker {
             automaton,
+            values: patterns,
+            shown: 0,
             prefixes,
             longest,
             pending: Zeroizing::new(Vec::with_capacity(64 * 1024 + longest)),
@@ -69,37 +77,82 @@ impl Masker {
         let window = end - (self.longest - 1).min(end);
         let mut tails = self.prefixes.tails(buf, window);
         let mut hold = tails.earliest_from(0);
+        let shown = self.shown;
+        // Bytes `from..to` not already released.
+        let unshown = |from: usize, to: usize| &buf[from.max(shown).min(to)..to];
         let mut pos = 0;
         for m in self.automaton.find_iter(buf) {
             if m.start() >= hold {
                 break; // a match from here on may still run past `end`: wait for more bytes
             }
-            out.write_all(&buf[pos..m.start()])?;
+            out.write_all(unshown(pos, m.start()))?;
             out.write_all(REPLACEMENT)?;
             pos = m.end();
             if pos > hold {
                 hold = tails.earliest_from(pos);
             }
         }
-        out.write_all(&buf[pos..hold])?;
+        out.write_all(unshown(pos, hold))?;
         out.flush()?;
         self.pending.drain(..hold);
+        self.shown = shown.saturating_sub(hold);
         Ok(())
+    }
+
+    /// True when bytes are held back that [`Masker::release_idle`] has not written yet.
+    pub fn holds_unreleased(&self) -> bool {
+        self.pending.len() > self.shown
+    }
+
+    /// Called when the output has paused (about 50 ms): writes the held-back tail if it is too
+    /// short to identify any value, and returns whether it did. The rule: the held bytes `H`
+    /// contain no whole value, and every tail of `H` that begins a value is at most a quarter of
+    /// that value's length. So at most a quarter of any value is ever shown, and only when the
+    /// program paused in the middle of writing it.
+    ///
+    /// The released bytes stay in `pending`: if the value does follow, the match is still found
+    /// at the same place as in a whole-stream pass, and its remaining bytes are replaced. The
+    /// output is then the whole-stream replacement except that a match whose first bytes were
+    /// released is written as those bytes followed by the replacement.
+    pub fn release_idle(&mut self, out: &mut impl Write) -> io::Result<bool> {
+        if !self.holds_unreleased() || !releasable(&self.values, &self.pending) {
+            return Ok(false);
+        }
+        out.write_all(&self.pending[self.shown..])?;
+        out.flush()?;
+        self.shown = self.pending.len();
+        Ok(true)
     }
 
     /// End of stream: what was held back cannot become a value any more.
     pub fn finish(&mut self, out: &mut impl Write) -> io::Result<()> {
         let buf = std::mem::take(&mut *self.pending);
         let buf = Zeroizing::new(buf);
+        let shown = std::mem::take(&mut self.shown);
+        let unshown = |from: usize, to: usize| &buf[from.max(shown).min(to)..to];
         let mut pos = 0;
         for m in self.automaton.find_iter(&buf[..]) {
-            out.write_all(&buf[pos..m.start()])?;
+            out.write_all(unshown(pos, m.start()))?;
             out.write_all(REPLACEMENT)?;
             pos = m.end();
         }
-        out.write_all(&buf[pos..])?;
+        out.write_all(unshown(pos, buf.len()))?;
         out.flush()
     }
+}
+
+/// The idle-release rule of [`Masker::release_idle`] for held bytes `held`.
+pub(crate) fn releasable(values: &[Zeroizing<Vec<u8>>], held: &[u8]) -> bool {
+    (0..held.len()).all(|i| {
+        let tail = &held[i..];
+        values.iter().all(|v| {
+            if v.len() <= tail.len() {
+                !tail.starts_with(v) // a whole value inside: never
+            } else {
+                !v.starts_with(tail) || tail.len() * 4 <= v.len()
+            }
+        })
+    })
 }
 
 /// The values' prefixes as a trie with Aho-Corasick failure links. Scanning bytes from the root
@@ -267,7 +320,8 @@ pub mod property {
 
     /// Decodes a fuzz input and checks [`check`] on it. Byte 0: 1 to 4 values; then per value a
     /// length byte (1 to 8) and that many bytes; the rest is the output. Every byte is mapped to
-    /// `SYMBOLS` by its low three bits; an output byte with its top bit set ends a read.
+    /// `SYMBOLS` by its low three bits; an output byte with its top bit set ends a read, and
+    /// with bit 6 set as well, the output pauses after that read (an idle release is tried).
     pub fn check_fuzz_input(data: &[u8]) {
         let symbol = |b: u8| SYMBOLS[usize::from(b & 7)];
         let Some((&count, mut rest)) = data.split_first() else {
@@ -289,11 +343,17 @@ pub mod property {
         for &b in rest {
             read.push(symbol(b));
             if b & 0x80 != 0 {
-                reads.push(std::mem::take(&mut read));
+                reads.push((std::mem::take(&mut read), b & 0x40 != 0));
             }
         }
-        reads.push(read);
-        check(&values, &reads);
+        reads.push((read, false));
+        check_with_pauses(&values, &reads);
+    }
+
+    /// [`check_with_pauses`] without pauses.
+    pub fn check(values: &[Vec<u8>], reads: &[Vec<u8>]) {
+        let reads: Vec<(Vec<u8>, bool)> = reads.iter().map(|r| (r.clone(), false)).collect();
+        check_with_pauses(values, &reads);
     }
 
     /// Feeds `reads` to a masker for `values` one by one and panics unless:
@@ -305,14 +365,22 @@ pub mod property {
     ///    A value may still appear in the output across such a run and a replacement, or inside
     ///    the replacement text (a value `e` appears in `<concealed by sesame>`): it was replaced,
     ///    the output merely spells it again, and no masking could prevent that.
-    pub fn check(values: &[Vec<u8>], reads: &[Vec<u8>]) {
+    ///
+    /// With pauses (`(read, true)`: the output pauses after that read and an idle release is
+    /// tried), the expected output is computed here too: at each pause the held tail is found by
+    /// a naive scan and released when the rule allows; then each whole-stream match is written as
+    /// its released bytes (always a prefix of it) followed by the replacement.
+    pub fn check_with_pauses(values: &[Vec<u8>], reads: &[(Vec<u8>, bool)]) {
         let shown = |bytes: &[Vec<u8>]| -> Vec<String> {
             bytes
                 .iter()
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .collect()
         };
-        let (values_shown, reads_shown) = (shown(values), shown(reads));
+        let plain_reads: Vec<Vec<u8>> = reads.iter().map(|(r, _)| r.clone()).collect();
+        let (values_shown, reads_shown) = (shown(values), shown(&plain_reads));
+        let pauses: Vec<bool> = reads.iter().map(|(_, p)| *p).collect();
+        let reads = &plain_reads;
         let secrets: Vec<SecretValue> = values
             .iter()
             .map(|v| SecretValue::new(Zeroizing::new(v.clone())))
@@ -321,10 +389,15 @@ pub mod property {
             panic!("no masker for {values_shown:?}");
         };
         let mut streamed = Vec::new();
-        for read in reads {
+        for (read, &pause) in reads.iter().zip(&pauses) {
             masker
                 .feed(read, &mut streamed)
                 .unwrap_or_else(|e| panic!("{e}"));
+            if pause {
+                masker
+                    .release_idle(&mut streamed)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
             let held = &masker.pending[..];
             assert!(
                 held.is_empty()
@@ -341,7 +414,8 @@ pub mod property {
             .unwrap_or_else(|e| panic!("{e}"));
 
         let whole = reads.concat();
-        let (expected, unreplaced_runs) = replace_whole(values, &whole);
+        let released = released_at_pauses(values, reads, &pauses);
+        let (expected, unreplaced_runs) = replace_whole(values, &whole, &released);
         assert_eq!(
             String::from_utf8_lossy(&streamed),
             String::from_utf8_lossy(&expected),
@@ -361,7 +435,56 @@ pub mod property {
     /// Leftmost-longest replacement of the whole `text`: at each position the longest value that
     /// starts there is replaced and the scan goes on after it. Also returns the runs of `text`
     /// passed on unreplaced.
-    fn replace_whole(values: &[Vec<u8>], text: &[u8]) -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
+    /// Which bytes of the whole output a pause releases (naively: the scan below mirrors the
+    /// whole-stream replacement up to each pause point).
+    fn released_at_pauses(values: &[Vec<u8>], reads: &[Vec<u8>], pauses: &[bool]) -> Vec<bool> {
+        let whole = reads.concat();
+        let mut released = vec![false; whole.len()];
+        let keep: Vec<Zeroizing<Vec<u8>>> =
+            values.iter().map(|v| Zeroizing::new(v.clone())).collect();
+        let mut end = 0;
+        for (read, &pause) in reads.iter().zip(pauses) {
+            end += read.len();
+            if !pause {
+                continue;
+            }
+            let text = &whole[..end];
+            // The held tail starts at the first position the scan reaches whose tail is a
+            // proper prefix of a value.
+            let mut i = 0;
+            let hold = loop {
+                if i >= end {
+                    break end;
+                }
+                let tail = &text[i..];
+                if values
+                    .iter()
+                    .any(|v| v.len() > tail.len() && v.starts_with(tail))
+                {
+                    break i;
+                }
+                match values
+                    .iter()
+                    .filter(|v| tail.starts_with(v))
+                    .map(|v| v.len())
+                    .max()
+                {
+                    Some(len) => i += len,
+                    None => i += 1,
+                }
+            };
+            if hold < end && super::releasable(&keep, &text[hold..]) {
+                released[hold..end].iter_mut().for_each(|r| *r = true);
+            }
+        }
+        released
+    }
+
+    fn replace_whole(
+        values: &[Vec<u8>],
+        text: &[u8],
+        released: &[bool],
+    ) -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
         let (mut out, mut runs) = (Vec::new(), Vec::new());
         let (mut i, mut run_start) = (0, 0);
         while i < text.len() {
@@ -374,6 +497,12 @@ pub mod property {
                 Some(len) => {
                     out.extend_from_slice(&text[run_start..i]);
                     runs.push(run_start..i);
+                    let shown = (i..i + len).take_while(|&j| released[j]).count();
+                    assert!(
+                        (i..i + len).skip(shown).all(|j| !released[j]),
+                        "released bytes of a match are not a prefix of it"
+                    );
+                    out.extend_from_slice(&text[i..i + shown]);
                     out.extend_from_slice(REPLACEMENT);
                     i += len;
                     run_start = i;
@@ -500,6 +629,37 @@ mod tests {
         );
     }
 
+    /// Issue 15, item 8: `printf "Uploading assets"; sleep 3` showed `Uploading asset` for 3 s,
+    /// the last `s` held back as a possible start of the value. After a pause a tail too short to
+    /// identify a value is released; if the value does follow, the rest of it is still replaced.
+    #[test]
+    fn a_short_held_tail_is_released_after_a_pause_and_the_value_is_still_concealed() {
+        let mut m = masker(&["sk-secret-12345678"]);
+        let mut out = Vec::new();
+        m.feed(b"Uploading assets", &mut out).ok();
+        assert_eq!(out, b"Uploading asset");
+        assert!(m.release_idle(&mut out).unwrap_or(false));
+        assert_eq!(out, b"Uploading assets");
+        m.feed(b"k-secret-12345678 done", &mut out).ok();
+        m.finish(&mut out).ok();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "Uploading assets<concealed by sesame> done"
+        );
+        // Too much of a value to show: `sk-secre` is 8 of 18 bytes, over a quarter.
+        let mut m = masker(&["sk-secret-12345678"]);
+        let mut out = Vec::new();
+        m.feed(b"key=sk-secre", &mut out).ok();
+        assert!(!m.release_idle(&mut out).unwrap_or(true));
+        assert_eq!(out, b"key=");
+        // A whole short value inside the held bytes is never released.
+        let mut m = masker(&["ab", "abcdefghijklmnop"]);
+        let mut out = Vec::new();
+        m.feed(b"ab", &mut out).ok();
+        assert!(!m.release_idle(&mut out).unwrap_or(true));
+        assert!(out.is_empty());
+    }
+
     fn symbols() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(prop::sample::select(b"abcxq".to_vec()), 1..7)
     }
@@ -515,6 +675,7 @@ mod tests {
             values in prop::collection::vec(symbols(), 1..5),
             pieces in prop::collection::vec((any::<usize>(), 0usize..7, 0usize..7, prop::sample::select(b"abcxq ".to_vec())), 0..16),
             cuts in prop::collection::vec(any::<usize>(), 0..8),
+            pauses in prop::collection::vec(any::<bool>(), 9),
         ) {
             let mut output = Vec::new();
             for (which, from, len, symbol) in pieces {
@@ -530,8 +691,12 @@ mod tests {
             cuts.push(0);
             cuts.push(output.len());
             cuts.sort_unstable();
-            let reads: Vec<Vec<u8>> = cuts.windows(2).map(|w| output[w[0]..w[1]].to_vec()).collect();
-            property::check(&values, &reads);
+            let reads: Vec<(Vec<u8>, bool)> = cuts
+                .windows(2)
+                .zip(&pauses)
+                .map(|(w, &pause)| (output[w[0]..w[1]].to_vec(), pause))
+                .collect();
+            property::check_with_pauses(&values, &reads);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The one module allowed `unsafe`: taking ownership of descriptors sesame inherited by number
-//! (`--passphrase-fd N` and friends), and the agent closing every descriptor it inherited.
-//! rustix 1.x has no safe `close_range`, and std can only own a raw descriptor through
-//! `from_raw_fd`; both calls are sound only at start-up, before sesame opens anything itself.
+//! (`--passphrase-fd N` and friends), the agent closing every descriptor it inherited, and for
+//! `run --mask` reading a signal's inherited disposition and giving the child a controlling
+//! terminal. rustix 1.x has no safe `close_range` or `sigaction`, std can only own a raw
+//! descriptor through `from_raw_fd`, and a child's session is set up in `pre_exec`.
 
 #![allow(unsafe_code)]
 
@@ -55,5 +56,34 @@ pub fn close_inherited_fds() {
         // descriptor above 2; the process is single-threaded here, so no number can be reused
         // between the check and this call: closing it takes nothing from any owner.
         unsafe { rustix::io::close(fd) };
+    }
+}
+
+/// True when `signal` was ignored (SIG_IGN) when this process started, e.g. SIGHUP under `nohup`.
+/// Must be called before sesame installs a handler for it.
+pub fn signal_is_ignored(signal: i32) -> bool {
+    // SAFETY: `sigaction` is plain data, for which all-zero bytes are a valid value.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null `act` only reads the current action into `old`, a valid, writable
+    // `sigaction`; nothing in the process changes.
+    let r = unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) };
+    r == 0 && old.sa_sigaction == libc::SIG_IGN
+}
+
+/// Makes the child `command` starts the leader of a new session whose controlling terminal is
+/// the terminal on descriptor `terminal_fd` *in the child* (after its stdio is set up), as a
+/// login or `script` does: the child's job-control signals then come from that terminal.
+pub fn start_on_terminal(command: &mut std::process::Command, terminal_fd: RawFd) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and only makes two system calls
+    // (setsid, ioctl TIOCSCTTY), both async-signal-safe, with no allocation or lock;
+    // `terminal_fd` is one of the child's standard descriptors, open for the closure's duration.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::setsid()?;
+            let fd = std::os::fd::BorrowedFd::borrow_raw(terminal_fd);
+            rustix::process::ioctl_tiocsctty(fd)?;
+            Ok(())
+        });
     }
 }

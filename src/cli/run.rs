@@ -29,7 +29,7 @@ pub struct RunArgs {
     /// Give the child NAME=<value of LABEL> (repeatable)
     #[arg(long = "env", value_name = "NAME=LABEL")]
     env: Vec<String>,
-    /// Read NAME=sesame://LABEL lines from PATH (repeatable; safe to commit)
+    /// Read dotenv lines from PATH: sesame://LABEL values are replaced, others pass through (repeatable; later files win)
     #[arg(long, value_name = "PATH")]
     env_file: Vec<PathBuf>,
     /// Use a saved selection (see `sesame profile`)
@@ -38,7 +38,7 @@ pub struct RunArgs {
     /// Every secret, under its env name
     #[arg(long)]
     all: bool,
-    /// Put the value in an in-memory file and give the child NAME=/dev/fd/K (Linux)
+    /// Put the value in an in-memory file and give the child NAME=/proc/PID/fd/K (Linux)
     #[arg(long, value_name = "NAME=LABEL")]
     file: Vec<String>,
     /// Stay as the parent and replace values in the child's output with <concealed by sesame>
@@ -117,54 +117,115 @@ fn selection(args: &RunArgs) -> Result<Selection> {
     Ok(sel)
 }
 
+/// Set in a child's environment when sesame removed passphrase variables from it, so a `sesame
+/// run` nested inside can say why it finds no passphrase. It holds no secret.
+const NESTED_MARKER: &str = "SESAME_NESTED";
+
+/// Below this many bytes a masked value is likely to occur by chance in ordinary output.
+const SHORT_MASKED_VALUE: usize = 4;
+
 pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     let sel = selection(&args)?;
+    for warning in sel.warnings() {
+        super::warn(warning);
+    }
     if sel.is_empty() {
         return Err(Error::usage(
             "nothing selected: name the secrets the command gets with --env NAME=LABEL, \
              --env-file PATH, --profile NAME, --file NAME=LABEL or --all",
         ));
     }
-    let unlocked = ctx.unlock()?;
-    let (chosen, references) = sel.resolve_with_references(&unlocked.vault)?;
+    let unlocked = ctx.unlock().map_err(|e| match e {
+        Error::NoPassphraseSource if std::env::var_os(NESTED_MARKER).is_some() => Error::usage(
+            "no passphrase source: this `sesame run` runs inside another `sesame run`, which \
+             removed the passphrase variables (SESAME_PASSPHRASE and the like) from its \
+             command's environment so that no program sees them; run `sesame unlock` first, and \
+             both runs use the agent",
+        ),
+        e => e,
+    })?;
+    let chosen = sel.resolve_everything(&unlocked.vault)?;
     // Read at run time, one request per KV path; never stored.
-    let fetched = if references.is_empty() {
+    let fetched = if chosen.references.is_empty() {
         BTreeMap::new()
     } else {
-        reference::resolve(&Connection::from_env()?, references.values())?
+        reference::resolve(&Connection::from_env()?, chosen.references.values())?
     };
 
     let program = args.command[0].clone();
-    let mut command = Command::new(&program);
-    command.args(&args.command[1..]);
+    let mut in_env = Vec::new();
+    let mut files = Vec::new();
+    let mut values = Vec::new();
+    for (name, (label, delivery)) in &chosen.secrets {
+        let value = &unlocked.vault.get(label)?.current.value;
+        match delivery {
+            Delivery::Env => in_env.push((name, label.to_string(), value)),
+            Delivery::File => files.push((name.clone(), MemFile::new(name, value)?)),
+        }
+        values.push((name, value));
+    }
+    for (name, r) in &chosen.references {
+        if let Some(value) = fetched.get(r) {
+            in_env.push((name, r.to_string(), value));
+            values.push((name, value));
+        }
+    }
+
+    let mut command = if args.mask && !files.is_empty() {
+        // The child is a new process, so its PID is not known here: a shell sets the paths
+        // from its own PID (`$$`) and `exec`s the command, which keeps that PID.
+        file_path_shell(&args.command, &files)
+    } else {
+        let mut command = Command::new(&program);
+        command.args(&args.command[1..]);
+        if !args.mask {
+            // `exec` keeps sesame's PID, so the child holds descriptor K under this PID.
+            for (name, file) in &files {
+                command.env(name.as_str(), file.path_in(std::process::id()));
+            }
+        }
+        command
+    };
     if args.clean_env {
         clean_env(&mut command);
     }
-    scrub_env(&mut command);
-    let mut files = Vec::new();
-    let mut values = Vec::new();
-    for (name, (label, delivery)) in &chosen {
-        let value = &unlocked.vault.get(label)?.current.value;
-        match delivery {
-            Delivery::Env => set_secret_env(&mut command, name, value)?,
-            Delivery::File => {
-                let file = MemFile::new(name, value)?;
-                command.env(name.as_str(), file.path());
-                files.push(file);
-            }
-        }
-        values.push(value);
+    if inject_removes_a_passphrase_variable() {
+        command.env(NESTED_MARKER, "1");
     }
-    for (name, r) in &references {
-        if let Some(value) = fetched.get(r) {
-            set_secret_env(&mut command, name, value)?;
-            values.push(value);
+    scrub_env(&mut command);
+    for (name, value) in &chosen.plain {
+        command.env(name.as_str(), value.as_str());
+    }
+    for (name, label, value) in &in_env {
+        set_secret_env(&mut command, name, label, value)?;
+    }
+    // The child's PATH, as `execvp` will search it.
+    let path = command
+        .get_envs()
+        .find(|(k, _)| *k == "PATH")
+        .map(|(_, v)| v.map(OsString::from))
+        .unwrap_or_else(|| std::env::var_os("PATH"));
+    inject::check_program(&program, path.as_deref())?;
+    if args.mask {
+        for (name, value) in &values {
+            if value.len() < SHORT_MASKED_VALUE {
+                super::warn(format!(
+                    "the value of {name} is only {} byte{} long; masking replaces it wherever \
+                     those characters appear in the output, inside other words too",
+                    value.len(),
+                    if value.len() == 1 { "" } else { "s" }
+                ));
+            }
         }
     }
 
     // References are logged as written (`bao://MOUNT/PATH#FIELD`), never with their value.
-    let mut labels: Vec<String> = chosen.values().map(|(l, _)| l.to_string()).collect();
-    labels.extend(references.values().map(BaoRef::to_string));
+    let mut labels: Vec<String> = chosen
+        .secrets
+        .values()
+        .map(|(l, _)| l.to_string())
+        .collect();
+    labels.extend(chosen.references.values().map(BaoRef::to_string));
     labels.sort();
     labels.dedup();
     let mut event = Event::new("run", labels);
@@ -172,6 +233,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
     ctx.record(&unlocked, event);
+    let values: Vec<&crate::secret::SecretValue> = values.into_iter().map(|(_, v)| v).collect();
 
     if args.mask {
         let code = crate::supervise::run_masked(command, &values);
@@ -180,7 +242,46 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     }
     use std::os::unix::process::CommandExt;
     let error = command.exec();
+    if error.kind() == std::io::ErrorKind::ArgumentListTooLong {
+        let largest = in_env
+            .iter()
+            .max_by_key(|(_, _, v)| v.len())
+            .map(|(name, label, v)| {
+                format!(
+                    "; the largest value is {label}'s ({} KiB): use --file {name}={label}, \
+                     which gives the command the path of an in-memory file instead",
+                    v.len().div_ceil(1024)
+                )
+            })
+            .unwrap_or_default();
+        return Err(Error::usage(format!(
+            "cannot run {:?}: its environment and arguments are too large for the system \
+             (\"Argument list too long\"){largest}",
+            program.to_string_lossy()
+        )));
+    }
     Err(inject::start_error(&program, error))
+}
+
+/// True when sesame's own environment holds a variable [`scrub_env`] removes from the child's.
+fn inject_removes_a_passphrase_variable() -> bool {
+    crate::input::SECRET_ENV_VARS
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
+/// `sh -c 'export NAME=/proc/$$/fd/K …; exec "$@"' sesame CMD ARGS…`: each `--file` variable
+/// names the descriptor in the process that becomes the command (the shell's PID, kept by exec).
+fn file_path_shell(cmd: &[OsString], files: &[(crate::names::EnvName, MemFile)]) -> Command {
+    let mut script = String::new();
+    for (name, file) in files {
+        // Names are `[A-Za-z_][A-Za-z0-9_]*` and K is a number: nothing here needs quoting.
+        script.push_str(&format!("export {name}=/proc/$$/fd/{}; ", file.fd()));
+    }
+    script.push_str("exec \"$@\"");
+    let mut sh = Command::new("/bin/sh");
+    sh.arg("-c").arg(script).arg("sesame").args(cmd);
+    sh
 }
 
 pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {

@@ -14,6 +14,8 @@ mod openbao;
 mod passphrase;
 mod properties;
 mod run;
+mod run_env;
+mod run_mask;
 mod secrets;
 mod ux;
 mod vectors;

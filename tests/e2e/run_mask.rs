@@ -1,0 +1,310 @@
+//! Issue 15, items 1–8: `run --mask` in the hands of real programs (sh, python3, yes, ls), on a
+//! terminal (through `script`, which gives sesame one) and on pipes.
+
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::harness::*;
+
+fn vault() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.cmd()
+        .args(["add", "gh", "--env", "GH_TOKEN"])
+        .write_stdin("ghp_token_abc")
+        .assert()
+        .success();
+    sb
+}
+
+/// `script -qfec SCRIPT /dev/null`: SCRIPT runs in `sh` on a new terminal, with `$SESAME` the
+/// binary and the sandbox's vault and passphrase in the environment. Returns what the terminal
+/// showed, `\r\n` turned into `\n`.
+fn on_terminal(sb: &Sandbox, script: &str) -> String {
+    let mut cmd = Command::new("script");
+    cmd.args(["-qfec", script, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sb.dir.path())
+        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
+        .env("SESAME", assert_cmd::cargo::cargo_bin("sesame"))
+        .env("SESAME_VAULT", &sb.vault)
+        .env("SESAME_PASSPHRASE", PASS)
+        .env("TERM", "xterm")
+        .current_dir(sb.dir.path())
+        // An input that stays open and empty: at end of input `script` types a NUL, which the
+        // terminal echoes as `^@`.
+        .stdin(Stdio::piped());
+    let out = with_deadline(cmd);
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+/// Runs `cmd` to its end, failing the test if it takes more than 30 s (a hang guard).
+fn with_deadline(mut cmd: Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let input = child.stdin.take();
+        let _ = tx.send(child.wait_with_output());
+        drop(input);
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("sesame did not finish within 30 s")
+        .unwrap()
+}
+
+/// Item 1: with --mask the child got pipes, so programs lost colour, columns, paging and prompts.
+/// On a terminal it now runs on a pseudo-terminal of its own, of the same size, and ours is put
+/// back as it was, also when the child dies of a signal.
+#[test]
+fn masked_child_runs_on_a_terminal_of_the_same_size_and_ours_is_restored() {
+    let sb = vault();
+    let shown = on_terminal(
+        &sb,
+        "stty rows 40 cols 100; before=$(stty -g); \
+         \"$SESAME\" run --mask --env K=gh -- python3 -c \"import os, sys; \
+         print(sys.stdin.isatty(), sys.stdout.isatty(), sys.stderr.isatty(), \
+         os.get_terminal_size(), os.environ['K'])\"; \
+         [ \"$before\" = \"$(stty -g)\" ] && echo restored; \
+         \"$SESAME\" run --mask --env K=gh -- sh -c 'kill -TERM $$'; echo status $?; \
+         [ \"$before\" = \"$(stty -g)\" ] && echo restored after a signal",
+    );
+    assert!(
+        shown.contains(
+            "True True True os.terminal_size(columns=100, lines=40) <concealed by sesame>\n"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("restored\n"), "{shown}");
+    assert!(shown.contains("status 143\n"), "{shown}");
+    assert!(shown.contains("restored after a signal\n"), "{shown}");
+    // `ls` lays out columns only on a terminal.
+    let shown = on_terminal(
+        &sb,
+        "stty cols 200; mkdir d; touch d/alpha d/beta d/gamma; \
+         \"$SESAME\" run --mask --env K=gh -- ls d",
+    );
+    assert!(shown.contains("alpha  beta  gamma"), "{shown}");
+}
+
+/// Item 1: a size change of sesame's terminal reaches the child (SIGWINCH, new size).
+#[test]
+fn a_resize_of_our_terminal_reaches_the_masked_child() {
+    let sb = vault();
+    // sesame runs in the background (stdin /dev/null, so no input to pass on); the shell
+    // resizes the terminal once the child is ready, and the child prints the size it gets.
+    let shown = on_terminal(
+        &sb,
+        "stty rows 24 cols 80; \
+         \"$SESAME\" run --mask --env K=gh -- python3 -c \"import os, signal, sys, time\n\
+         signal.signal(signal.SIGWINCH, lambda *a: (print('resized', os.get_terminal_size()), sys.exit(0)))\n\
+         open('ready', 'w').close()\n\
+         time.sleep(20)\" & \
+         while [ ! -e ready ]; do sleep 0.05; done; stty cols 120; wait",
+    );
+    assert!(
+        shown.contains("resized os.terminal_size(columns=120, lines=24)"),
+        "{shown}"
+    );
+}
+
+/// Item 2: two pipes read by two threads put all stdout lines before all stderr lines with
+/// `>log 2>&1`. When fd 1 and 2 are one file, the child gets one channel for both.
+#[test]
+fn stdout_and_stderr_into_one_file_keep_their_order() {
+    let sb = vault();
+    let log = std::fs::File::create(sb.path("log")).unwrap();
+    let mut cmd = sb.process();
+    cmd.args(["run", "--mask", "--env", "K=gh", "--", "python3", "-c"])
+        .arg(
+            "import os, sys\n\
+             for i in range(3):\n\
+             \x20   print('out', i, os.environ['K'], flush=True)\n\
+             \x20   print('err', i, file=sys.stderr, flush=True)",
+        )
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    assert!(cmd.status().unwrap().success());
+    let text = std::fs::read_to_string(sb.path("log")).unwrap();
+    let c = "<concealed by sesame>";
+    assert_eq!(
+        text,
+        format!("out 0 {c}\nerr 0\nout 1 {c}\nerr 1\nout 2 {c}\nerr 2\n")
+    );
+    // On a terminal too (one pseudo-terminal for both).
+    let shown = on_terminal(
+        &sb,
+        "\"$SESAME\" run --mask --env K=gh -- sh -c 'echo a; echo b >&2; echo c; echo d >&2'",
+    );
+    assert!(shown.contains("a\nb\nc\nd\n"), "{shown:?}");
+}
+
+/// Item 3: a child killed by SIGINT made sesame exit 130, so a calling loop went on to the next
+/// environment. sesame now dies of the child's signal.
+#[test]
+fn sesame_dies_of_the_signal_that_killed_the_masked_child() {
+    let sb = vault();
+    for (signal, name) in [(2, "INT"), (15, "TERM"), (1, "HUP")] {
+        let out = sb
+            .process()
+            .args(["run", "--mask", "--env", "K=gh", "--", "sh", "-c"])
+            .arg(format!("kill -{name} $$"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(signal),
+            "{name}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Item 4: sesame installed handlers for signals ignored when it started, so under `nohup` the
+/// child no longer ignored SIGHUP. Inherited SIG_IGN is left alone.
+#[test]
+fn an_ignored_sighup_stays_ignored_for_the_masked_child() {
+    let sb = vault();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(
+            "trap '' HUP; exec \"$SESAME\" run --mask --env K=gh -- \
+             sh -c 'kill -HUP $$; echo survived'",
+        )
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sb.dir.path())
+        .env("SESAME", assert_cmd::cargo::cargo_bin("sesame"))
+        .env("SESAME_VAULT", &sb.vault)
+        .env("SESAME_PASSPHRASE", PASS);
+    let out = with_deadline(cmd);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "survived\n");
+    assert!(out.status.success());
+}
+
+/// Item 5: a child that started a background process and exited left sesame waiting for the
+/// pipe to close, for as long as that process lived.
+#[test]
+fn sesame_returns_when_the_child_exits_though_a_grandchild_holds_the_output() {
+    let sb = vault();
+    let mut cmd = sb.process();
+    cmd.args(["run", "--mask", "--env", "K=gh", "--", "python3", "-c"])
+        .arg(
+            "import os, subprocess\n\
+             subprocess.Popen(['sleep', '60'])\n\
+             print('started', os.environ['K'])",
+        );
+    let out = with_deadline(cmd);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "started <concealed by sesame>\n"
+    );
+}
+
+/// Item 6: output to a full disk exited 0 with half the bytes written.
+#[test]
+fn a_write_error_on_sesames_output_is_reported() {
+    let sb = vault();
+    let out = sb
+        .process()
+        .args([
+            "run",
+            "--mask",
+            "--env",
+            "K=gh",
+            "--",
+            "sh",
+            "-c",
+            "echo hello",
+        ])
+        .stdout(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot write the command's output") && err.contains("No space left"),
+        "{err}"
+    );
+}
+
+/// Item 6: a closed reader behaves as in a pipeline: `yes` dies of SIGPIPE, and so does sesame.
+#[test]
+fn a_closed_reader_ends_the_masked_child_as_in_a_pipeline() {
+    let sb = vault();
+    let mut child = sb
+        .process()
+        .args(["run", "--mask", "--env", "K=gh", "--", "yes"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 2];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"y\n");
+    drop(stdout);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let status = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("sesame did not end")
+        .unwrap();
+    assert_eq!(status.signal(), Some(13), "{status:?}");
+}
+
+/// Item 8: `printf "Uploading assets"; sleep 3` showed `Uploading asset` for 3 s (the `s` held
+/// back as a possible start of the value). After a pause the short tail is released. The child
+/// goes on only once the test has seen the whole word, so without the release this hangs until
+/// the guard fails it.
+#[test]
+fn a_held_back_byte_is_released_when_the_output_pauses() {
+    let sb = vault();
+    sb.add("key", "sk-proj-0123456789abcdef");
+    let mut child = sb
+        .process()
+        .args(["run", "--mask", "--env", "K=key", "--", "sh", "-c"])
+        .arg("printf 'Uploading assets'; while [ ! -e go ]; do sleep 0.02; done; echo \" $K\"")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).unwrap_or(0) == 1 {
+            seen.push(byte[0]);
+            let _ = tx.send(seen.clone());
+        }
+    });
+    let mut seen = Vec::new();
+    while seen != b"Uploading assets" {
+        seen = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the held-back `s` was never released");
+    }
+    std::fs::write(sb.path("go"), "").unwrap();
+    while let Ok(more) = rx.recv_timeout(Duration::from_secs(20)) {
+        seen = more;
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&seen),
+        "Uploading assets <concealed by sesame>\n"
+    );
+    child.wait().unwrap();
+}
