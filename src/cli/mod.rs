@@ -10,6 +10,7 @@ mod keys;
 mod lifecycle;
 mod run;
 mod secrets;
+mod shell;
 mod slot;
 mod team;
 
@@ -132,12 +133,38 @@ pub enum Command {
     Push(team::PushArgs),
     /// Add the fields of an OpenBao KV v2 secret as secrets
     Pull(team::PullArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
     #[command(name = "__agent", hide = true)]
     Agent(agent::AgentArgs),
+    /// For completion scripts: labels or profile names, through a running agent only
+    #[command(name = "__complete", hide = true)]
+    Complete(shell::CompleteArgs),
+}
+
+/// The command-line definition, as parsed and as documented (help, man page, completions).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Parses the process arguments with [`command`].
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let matches = command().try_get_matches()?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// Runs a parsed command; returns the exit code for success paths that are not 0.
 pub fn run(cli: Cli) -> Result<u8> {
+    // These need no vault, and must not warn about one.
+    match cli.command {
+        Command::Completions(args) => return shell::completions(args).map(|()| 0),
+        Command::Man => return shell::man().map(|()| 0),
+        Command::Complete(args) => return shell::complete(cli.global.vault, args).map(|()| 0),
+        _ => {}
+    }
     let ctx = Context::new(&cli.global)?;
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
@@ -170,6 +197,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Push(args) => team::push(&ctx, args),
         Command::Pull(args) => team::pull(&ctx, args),
         Command::Agent(args) => agent::serve(&ctx, args),
+        Command::Completions(_) | Command::Man | Command::Complete(_) => Ok(()),
     }?;
     Ok(0)
 }
@@ -244,10 +272,8 @@ pub(crate) fn warn(message: impl std::fmt::Display) {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     #[test]
     fn the_command_line_definition_is_consistent() {
-        super::Cli::command().debug_assert();
+        super::command().debug_assert();
     }
 }

@@ -15,5 +15,6 @@ mod passphrase;
 mod properties;
 mod run;
 mod secrets;
+mod shell;
 mod ux;
 mod vectors;
