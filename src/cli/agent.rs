@@ -187,7 +187,9 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
         None => match input::passphrase_if_available(&ctx.fds)? {
             Some(pass) => {
                 ctx.confirm_kdf_cost(header)?;
-                Some(UnlockedVault::open(&bytes, &pass, &ctx.path)?)
+                Some(super::context::open_showing_status(
+                    &bytes, &pass, &ctx.path, header,
+                )?)
             }
             None => None,
         },

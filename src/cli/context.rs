@@ -134,9 +134,10 @@ impl Context {
     /// [`Context::unlock`], also returning the passphrase (for `rekey`, which re-wraps under it).
     pub fn unlock_keeping_passphrase(&self) -> Result<(UnlockedVault, Passphrase)> {
         let bytes = store::read(&self.path)?;
-        self.confirm_kdf_cost(&inspect(&bytes, &self.path)?.header)?;
+        let header = inspect(&bytes, &self.path)?.header;
+        self.confirm_kdf_cost(&header)?;
         let passphrase = input::passphrase(&self.fds, &self.path, false)?;
-        let unlocked = UnlockedVault::open(&bytes, &passphrase, &self.path)?;
+        let unlocked = open_showing_status(&bytes, &passphrase, &self.path, &header)?;
         Ok((unlocked, passphrase))
     }
 
@@ -191,13 +192,14 @@ impl Context {
         path: &Path,
         may_prompt: bool,
     ) -> Result<Option<UnlockedVault>> {
-        self.confirm_kdf_cost(&inspect(bytes, path)?.header)?;
+        let header = inspect(bytes, path)?.header;
+        self.confirm_kdf_cost(&header)?;
         let pass = match input::passphrase_if_available(&self.fds)? {
             Some(p) => p,
             None if may_prompt => input::passphrase(&self.fds, path, false)?,
             None => return Ok(None),
         };
-        UnlockedVault::open(bytes, &pass, path).map(Some)
+        open_showing_status(bytes, &pass, path, &header).map(Some)
     }
 
     /// Applies `change` to the newest vault under the write lock and saves it
@@ -222,6 +224,19 @@ impl Context {
             Err(e) => warn(format!("the usage log was not written: {e}")),
         }
     }
+}
+
+/// [`UnlockedVault::open`] with the "unlocking …" status line while Argon2 runs.
+pub fn open_showing_status(
+    bytes: &[u8],
+    passphrase: &Passphrase,
+    path: &Path,
+    header: &Header,
+) -> Result<UnlockedVault> {
+    let kdf = passphrase_slot(header).map(|s| s.kdf);
+    super::with_kdf_status("unlocking", path, kdf, || {
+        UnlockedVault::open(bytes, passphrase, path)
+    })
 }
 
 /// Prints what a commit wants the user to know.

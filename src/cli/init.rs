@@ -161,7 +161,9 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
             "the passphrase is empty; choose a long passphrase",
         ));
     }
-    let (mut vault, code) = UnlockedVault::create(&passphrase, kdf, !args.no_recovery)?;
+    let (mut vault, code) = super::with_kdf_status("creating", path, Some(kdf), || {
+        UnlockedVault::create(&passphrase, kdf, !args.no_recovery)
+    })?;
     let done = transaction::create(path, &mut vault, args.force)?;
     super::context::report(&done);
     if let Some(kept) = &done.generation {

@@ -44,7 +44,9 @@ fn set_new_passphrase(
     action: &str,
 ) -> Result<()> {
     let new = input::new_passphrase(&ctx.fds, &ctx.path)?;
-    let slot = unlocked.wrap_passphrase(&new, kdf)?;
+    let slot = super::with_kdf_status("protecting", &ctx.path, Some(kdf), || {
+        unlocked.wrap_passphrase(&new, kdf)
+    })?;
     ctx.commit(unlocked, Event::new(action, Vec::new()), |u| {
         u.replace_passphrase_slot(slot);
         Ok(())

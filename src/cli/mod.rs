@@ -221,8 +221,63 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
-/// Left-aligned columns separated by two spaces, trailing spaces trimmed.
+/// Runs `work` (an Argon2 derivation) with a one-line status on stderr when stderr is a terminal
+/// — "unlocking vault.sesame (Argon2id, 64 MiB, 3 passes)…" — erased (`\r`, clear line) when it
+/// is done, so a second of silence does not look like a hang. Nothing when stderr is not a
+/// terminal: logs and pipes get no control characters.
+pub(crate) fn with_kdf_status<T>(
+    verb: &str,
+    path: &std::path::Path,
+    kdf: Option<crate::crypto::KdfParams>,
+    work: impl FnOnce() -> T,
+) -> T {
+    use std::io::{IsTerminal, Write};
+    let Some(kdf) = kdf.filter(|_| std::io::stderr().is_terminal()) else {
+        return work();
+    };
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let size = crate::units::format_size_kib(kdf.memory_kib);
+    let size = size
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(size.clone(), |i| format!("{} {}", &size[..i], &size[i..]));
+    let passes = if kdf.iterations == 1 {
+        "pass"
+    } else {
+        "passes"
+    };
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "{verb} {name} (Argon2id, {size}, {} {passes})\u{2026}",
+        kdf.iterations
+    );
+    let _ = err.flush();
+    let out = work();
+    let _ = write!(err, "\r\x1b[2K");
+    let _ = err.flush();
+    out
+}
+
+/// Colours for tables: only when stdout is a terminal and `NO_COLOR` is not set (no-color.org).
+fn colour_on() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[31m";
+const RESET: &str = "\x1b[0m";
+
+/// Left-aligned columns separated by two spaces, trailing spaces trimmed. On a colour terminal
+/// the header is bold and an `OVERDUE` cell red; widths are counted on the plain text.
 pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    render_table_styled(header, rows, colour_on())
+}
+
+fn render_table_styled(header: &[&str], rows: &[Vec<String>], colour: bool) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -230,17 +285,29 @@ pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+    let mut line = |cells: &mut dyn Iterator<Item = &str>, is_header: bool| {
         let parts: Vec<String> = cells
             .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .map(|(c, w)| {
+                let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+                let style = match () {
+                    _ if !colour || c.is_empty() => None,
+                    _ if is_header => Some(BOLD),
+                    _ if c.starts_with("OVERDUE") => Some(RED),
+                    _ => None,
+                };
+                match style {
+                    Some(style) => format!("{style}{c}{RESET}{pad}"),
+                    None => format!("{c}{pad}"),
+                }
+            })
             .collect();
         out.push_str(parts.join("  ").trim_end());
         out.push('\n');
     };
-    line(&mut header.iter().copied());
+    line(&mut header.iter().copied(), true);
     for row in rows {
-        line(&mut row.iter().map(String::as_str));
+        line(&mut row.iter().map(String::as_str), false);
     }
     out
 }
@@ -272,6 +339,24 @@ pub(crate) fn warn(message: impl std::fmt::Display) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tables_are_coloured_only_when_asked_and_keep_their_columns() {
+        let rows = vec![
+            vec!["a".to_string(), "OVERDUE 2026-01-01".to_string()],
+            vec!["long-label".to_string(), "-".to_string()],
+        ];
+        let plain = super::render_table_styled(&["LABEL", "DUE"], &rows, false);
+        assert!(!plain.contains('\x1b'));
+        let coloured = super::render_table_styled(&["LABEL", "DUE"], &rows, true);
+        assert!(coloured.contains("\x1b[1mLABEL\x1b[0m"));
+        assert!(coloured.contains("\x1b[31mOVERDUE 2026-01-01\x1b[0m"));
+        let stripped = coloured
+            .replace(super::BOLD, "")
+            .replace(super::RED, "")
+            .replace(super::RESET, "");
+        assert_eq!(stripped, plain);
+    }
+
     #[test]
     fn the_command_line_definition_is_consistent() {
         super::command().debug_assert();

@@ -16,5 +16,6 @@ mod properties;
 mod run;
 mod secrets;
 mod shell;
+mod terminal;
 mod ux;
 mod vectors;
