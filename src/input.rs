@@ -219,6 +219,7 @@ fn single_line(mut bytes: Zeroizing<Vec<u8>>, what: &str) -> Result<Passphrase> 
 fn from_file(path: &Path, var: &str) -> Result<Passphrase> {
     let file = File::open(path)
         .map_err(|e| Error::io(format!("cannot read {var} ({})", path.display()), e))?;
+    warn_if_readable_by_others(&file, path, var);
     match read_bounded(file, 64 * 1024) {
         Ok(Some(bytes)) => single_line(bytes, var),
         Ok(None) => Err(too_long(var)),
@@ -226,6 +227,28 @@ fn from_file(path: &Path, var: &str) -> Result<Passphrase> {
             format!("cannot read {var} ({})", path.display()),
             e,
         )),
+    }
+}
+
+/// A passphrase file that group or others can read is a passphrase they can read: say so (it
+/// still works — refusing would break a setup at the worst moment, and the owner may mean it).
+fn warn_if_readable_by_others(file: &File, path: &Path, var: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = file.metadata() {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o044 != 0 {
+            eprintln!(
+                "sesame: warning: {var} ({}) can be read by {} (mode {mode:04o}); \
+                 `chmod 600 {}` keeps the passphrase yours",
+                path.display(),
+                if mode & 0o004 != 0 {
+                    "every user"
+                } else {
+                    "its group"
+                },
+                path.display()
+            );
+        }
     }
 }
 

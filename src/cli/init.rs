@@ -147,6 +147,25 @@ pub struct InitArgs {
     /// Replace an existing vault (its secrets are lost)
     #[arg(long)]
     force: bool,
+    /// Accept a passphrase that zxcvbn rates easy to guess (below 3 of 4)
+    #[arg(long)]
+    allow_weak: bool,
+}
+
+/// Refuses an easily guessed new passphrase unless `allow_weak` (see [`crate::strength`]).
+pub fn check_strength(
+    passphrase: &crate::secret::Passphrase,
+    path: &std::path::Path,
+    allow_weak: bool,
+) -> Result<()> {
+    if allow_weak {
+        return Ok(());
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::strength::check(passphrase, &["sesame", "vault", &stem], "passphrase")
 }
 
 pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
@@ -161,6 +180,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
             "the passphrase is empty; choose a long passphrase",
         ));
     }
+    check_strength(&passphrase, path, args.allow_weak)?;
     let (mut vault, code) = super::with_kdf_status("creating", path, Some(kdf), || {
         UnlockedVault::create(&passphrase, kdf, !args.no_recovery)
     })?;

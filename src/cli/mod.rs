@@ -98,7 +98,7 @@ pub enum Command {
     /// Change the passphrase (the data key stays; its slot is re-wrapped)
     Passwd(keys::PasswdArgs),
     /// Set a new passphrase with the recovery code
-    Recover,
+    Recover(keys::RecoverArgs),
     /// New data key: re-encrypt everything and print a new recovery code
     Rekey(keys::RekeyArgs),
     /// Run a command with chosen secrets in its environment
@@ -179,7 +179,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Rollback(args) => lifecycle::rollback(&ctx, args),
         Command::Check(args) => return lifecycle::check(&ctx, args),
         Command::Passwd(args) => keys::passwd(&ctx, args),
-        Command::Recover => keys::recover(&ctx),
+        Command::Recover(args) => keys::recover(&ctx, args),
         Command::Rekey(args) => keys::rekey(&ctx, args),
         Command::Run(args) => return run::run(&ctx, args),
         Command::Profile(command) => run::profile(&ctx, command),
