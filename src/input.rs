@@ -301,6 +301,17 @@ fn prompt(text: &str) -> Result<Passphrase> {
     Ok(pass)
 }
 
+/// How many times a prompt asks (a wrong passphrase, a mismatched repeat) before giving up.
+pub const PROMPT_TRIES: u32 = 3;
+
+/// Where a passphrase came from: a prompt may be asked again, a given source may not (asking a
+/// file or a variable again gives the same answer).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Given,
+    Prompt,
+}
+
 /// Where one kind of secret input may come from, in the SPEC's order of precedence.
 struct Sources {
     /// What it is, for messages: "passphrase", "new passphrase", "recovery code".
@@ -376,25 +387,43 @@ impl Sources {
         ))
     }
 
-    /// Reads from the sources, else prompts on the terminal (twice when `confirm`).
+    /// Reads from the sources, else prompts on the terminal (twice when `confirm`, asking again
+    /// after a mismatched repeat, [`PROMPT_TRIES`] times in all, as `sudo` does).
     fn get(&self, fds: &SecretFds, prompt_text: &str, confirm: bool) -> Result<Passphrase> {
+        self.get_sourced(fds, prompt_text, confirm)
+            .map(|(secret, _)| secret)
+    }
+
+    /// [`Sources::get`], also saying whether the secret was typed at the prompt.
+    fn get_sourced(
+        &self,
+        fds: &SecretFds,
+        prompt_text: &str,
+        confirm: bool,
+    ) -> Result<(Passphrase, Origin)> {
         if let Some(secret) = self.read(fds)? {
-            return Ok(secret);
+            return Ok((secret, Origin::Given));
         }
         if !have_terminal() {
             return Err(self.missing());
         }
-        let first = prompt(prompt_text)?;
-        if confirm {
+        for attempt in 1..=PROMPT_TRIES {
+            let first = prompt(prompt_text)?;
+            if !confirm {
+                return Ok((first, Origin::Prompt));
+            }
             let again = prompt(&format!("Repeat the {}: ", self.what))?;
-            if first.expose() != again.expose() {
-                return Err(Error::usage(format!(
-                    "the two {}s differ; nothing was changed",
-                    self.what
-                )));
+            if first.expose() == again.expose() {
+                return Ok((first, Origin::Prompt));
+            }
+            if attempt < PROMPT_TRIES {
+                eprintln!("The two {}s differ; try again.", self.what);
             }
         }
-        Ok(first)
+        Err(Error::usage(format!(
+            "the two {}s differed {PROMPT_TRIES} times; nothing was changed",
+            self.what
+        )))
     }
 }
 
@@ -408,6 +437,11 @@ pub fn passphrase(fds: &SecretFds, vault: &Path, confirm: bool) -> Result<Passph
         format!("Passphrase for {}: ", vault.display())
     };
     CURRENT.get(fds, &text, confirm)
+}
+
+/// [`passphrase`] (never confirmed), also saying whether it was typed at the prompt.
+pub fn passphrase_sourced(fds: &SecretFds, vault: &Path) -> Result<(Passphrase, Origin)> {
+    CURRENT.get_sourced(fds, &format!("Passphrase for {}: ", vault.display()), false)
 }
 
 /// The passphrase from a non-interactive source, if one is set (never prompts).

@@ -136,9 +136,7 @@ impl Context {
         let bytes = store::read(&self.path)?;
         let header = inspect(&bytes, &self.path)?.header;
         self.confirm_kdf_cost(&header)?;
-        let passphrase = input::passphrase(&self.fds, &self.path, false)?;
-        let unlocked = open_showing_status(&bytes, &passphrase, &self.path, &header)?;
-        Ok((unlocked, passphrase))
+        open_asking_again(&self.fds, &bytes, &self.path, &header)
     }
 
     /// Checks what the vault's passphrase slot will cost before any passphrase is asked for or
@@ -194,12 +192,12 @@ impl Context {
     ) -> Result<Option<UnlockedVault>> {
         let header = inspect(bytes, path)?.header;
         self.confirm_kdf_cost(&header)?;
-        let pass = match input::passphrase_if_available(&self.fds)? {
-            Some(p) => p,
-            None if may_prompt => input::passphrase(&self.fds, path, false)?,
-            None => return Ok(None),
-        };
-        open_showing_status(bytes, &pass, path, &header).map(Some)
+        match input::passphrase_if_available(&self.fds)? {
+            Some(pass) => open_showing_status(bytes, &pass, path, &header).map(Some),
+            None if may_prompt => open_asking_again(&self.fds, bytes, path, &header)
+                .map(|(unlocked, _)| Some(unlocked)),
+            None => Ok(None),
+        }
     }
 
     /// Applies `change` to the newest vault under the write lock and saves it
@@ -237,6 +235,31 @@ pub fn open_showing_status(
     super::with_kdf_status("unlocking", path, kdf, || {
         UnlockedVault::open(bytes, passphrase, path)
     })
+}
+
+/// Opens with the passphrase from its sources; when it was typed at the prompt and is wrong,
+/// asks again, [`input::PROMPT_TRIES`] times in all (like `sudo`). Whatever the command read
+/// before (a value on stdin) is untouched: only the passphrase is asked again.
+fn open_asking_again(
+    fds: &input::SecretFds,
+    bytes: &[u8],
+    path: &Path,
+    header: &Header,
+) -> Result<(UnlockedVault, Passphrase)> {
+    let mut attempt = 1;
+    loop {
+        let (passphrase, origin) = input::passphrase_sourced(fds, path)?;
+        match open_showing_status(bytes, &passphrase, path, header) {
+            Ok(unlocked) => return Ok((unlocked, passphrase)),
+            Err(Error::WrongPassphrase { .. })
+                if origin == input::Origin::Prompt && attempt < input::PROMPT_TRIES =>
+            {
+                eprintln!("Wrong passphrase; try again.");
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Prints what a commit wants the user to know.

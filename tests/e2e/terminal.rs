@@ -90,3 +90,87 @@ fn tables_are_coloured_only_on_a_terminal_without_no_color() {
         "{piped:?}"
     );
 }
+
+/// A typo in the passphrase at the prompt cost the whole command, and with `echo v | sesame add`
+/// the value piped in with it. Now the prompt asks again (3 tries, like sudo); the value, read
+/// from stdin once, is stored.
+#[test]
+fn a_wrong_passphrase_at_the_prompt_is_asked_again_and_the_piped_value_is_kept() {
+    let sb = Sandbox::new();
+    let Some(shown) = on_terminal(
+        &sb,
+        "echo piped-value | \"$SESAME\" add api; echo \"exit=$?\"",
+        &format!("wrong guess\n{PASS}\n"),
+        &[],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        shown.matches("Wrong passphrase; try again.").count(),
+        1,
+        "{shown:?}"
+    );
+    assert!(shown.contains("exit=0"), "{shown:?}");
+    assert_eq!(sb.get("api"), "piped-value\n");
+}
+
+#[test]
+fn three_wrong_passphrases_at_the_prompt_exit_3() {
+    let sb = Sandbox::new();
+    let Some(shown) = on_terminal(
+        &sb,
+        "\"$SESAME\" list; echo \"exit=$?\"",
+        "one\ntwo\nthree\n",
+        &[],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        shown.matches("Wrong passphrase; try again.").count(),
+        2,
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("sesame: error: wrong passphrase"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("exit=3"), "{shown:?}");
+}
+
+/// A passphrase from a variable or file is never asked again: the same source gives the same
+/// answer, and a script must fail fast.
+#[test]
+fn a_wrong_passphrase_from_a_variable_is_not_asked_again() {
+    let sb = Sandbox::new();
+    let Some(shown) = on_terminal(
+        &sb,
+        "\"$SESAME\" list; echo \"exit=$?\"",
+        "",
+        &[("SESAME_PASSPHRASE", "not the passphrase")],
+    ) else {
+        return;
+    };
+    assert!(!shown.contains("Wrong passphrase; try again."), "{shown:?}");
+    assert!(!shown.contains("Passphrase for"), "{shown:?}");
+    assert!(shown.contains("exit=3"), "{shown:?}");
+}
+
+/// A mismatched repeat at `init` ended the command; now it asks for both again.
+#[test]
+fn a_mismatched_repeat_at_init_asks_again() {
+    let sb = Sandbox::empty();
+    let Some(shown) = on_terminal(
+        &sb,
+        "\"$SESAME\" init --kdf-memory 8MiB --kdf-iterations 1 --no-recovery; echo \"exit=$?\"",
+        &format!("{PASS}\n{PASS} typo\n{PASS}\n{PASS}\n"),
+        &[],
+    ) else {
+        return;
+    };
+    assert!(
+        shown.contains("The two passphrases differ; try again."),
+        "{shown:?}"
+    );
+    assert!(shown.contains("exit=0"), "{shown:?}");
+    sb.cmd().arg("list").assert().success();
+}
