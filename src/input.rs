@@ -444,6 +444,32 @@ pub fn passphrase_sourced(fds: &SecretFds, vault: &Path) -> Result<(Passphrase, 
     CURRENT.get_sourced(fds, &format!("Passphrase for {}: ", vault.display()), false)
 }
 
+/// The passphrase `init` sets: a new-passphrase source first (`--new-passphrase-fd`,
+/// `SESAME_NEW_PASSPHRASE_FILE`, `SESAME_NEW_PASSPHRASE`), then the current-passphrase sources
+/// (what a script that later opens the vault already sets), else asked twice on the terminal.
+pub fn init_passphrase(fds: &SecretFds, vault: &Path) -> Result<Passphrase> {
+    if let Some(pass) = NEW.read(fds)? {
+        return Ok(pass);
+    }
+    if let Some(pass) = CURRENT.read(fds)? {
+        return Ok(pass);
+    }
+    if !have_terminal() {
+        return Err(Error::usage(format!(
+            "no passphrase for the new vault {}: run `sesame init` on a terminal, or give it with \
+             --new-passphrase-fd N, SESAME_NEW_PASSPHRASE_FILE, SESAME_NEW_PASSPHRASE, \
+             --passphrase-fd N, SESAME_PASSPHRASE_FILE, SESAME_PASSPHRASE_COMMAND or \
+             SESAME_PASSPHRASE",
+            vault.display()
+        )));
+    }
+    CURRENT.get(
+        fds,
+        &format!("New passphrase for {}: ", vault.display()),
+        true,
+    )
+}
+
 /// The passphrase from a non-interactive source, if one is set (never prompts).
 pub fn passphrase_if_available(fds: &SecretFds) -> Result<Option<Passphrase>> {
     CURRENT.read(fds)

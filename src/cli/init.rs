@@ -39,7 +39,7 @@ impl KdfArgs {
         }
         let kdf = KdfParams {
             memory_kib: match &self.kdf_memory {
-                Some(text) => units::parse_size_kib(text)?,
+                Some(text) => memory_flag(text)?,
                 None => base.memory_kib,
             },
             iterations: self.kdf_iterations.unwrap_or(base.iterations),
@@ -115,6 +115,27 @@ impl KdfArgs {
     }
 }
 
+/// `--kdf-memory SIZE`, bounded with the message in the unit the user typed ("5GiB is over the
+/// 4GiB limit", not "5242880 KiB is outside 32..=4194304 KiB").
+fn memory_flag(text: &str) -> Result<u32> {
+    let kib = units::parse_size_kib(text)?;
+    let typed = text.trim();
+    let unit = units::size_unit(typed);
+    if kib > KdfParams::MAX_MEMORY_KIB {
+        return Err(Error::usage(format!(
+            "--kdf-memory {typed} is over the {} limit",
+            units::format_size_in(KdfParams::MAX_MEMORY_KIB, unit)
+        )));
+    }
+    if kib < KdfParams::MIN_MEMORY_KIB {
+        return Err(Error::usage(format!(
+            "--kdf-memory {typed} is under the {} minimum",
+            units::format_size_in(KdfParams::MIN_MEMORY_KIB, unit)
+        )));
+    }
+    Ok(kib)
+}
+
 /// `--kdf-target` bounds: below 10 ms nothing but the defaults fits; above a minute is a typo.
 const MIN_TARGET: Duration = Duration::from_millis(10);
 const MAX_TARGET: Duration = Duration::from_secs(60);
@@ -174,7 +195,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
         return Err(Error::VaultExists { path: path.clone() });
     }
     let kdf = args.kdf.resolve(KdfParams::DEFAULT)?;
-    let passphrase = input::passphrase(&ctx.fds, path, true)?;
+    let passphrase = input::init_passphrase(&ctx.fds, path)?;
     if passphrase.is_empty() {
         return Err(Error::usage(
             "the passphrase is empty; choose a long passphrase",

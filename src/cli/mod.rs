@@ -20,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use context::Context;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -165,38 +165,55 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Complete(args) => return shell::complete(cli.global.vault, args).map(|()| 0),
         _ => {}
     }
+    // A profile name is checked here, before run.rs takes it as a label, so that a bad one is
+    // called a profile name.
+    if let Command::Profile(
+        run::ProfileCommand::Set { name, .. } | run::ProfileCommand::Rm { name, .. },
+    ) = &cli.command
+    {
+        crate::names::profile_name(name)?;
+    }
+    let vault_flag = cli.global.vault.is_some();
     let ctx = Context::new(&cli.global)?;
-    match cli.command {
-        Command::Init(args) => init::run(&ctx, args),
-        Command::Add(args) => secrets::add(&ctx, args),
-        Command::Get(args) => secrets::get(&ctx, args),
-        Command::List(args) => secrets::list(&ctx, args),
-        Command::Edit(args) => secrets::edit(&ctx, args),
-        Command::Rm(args) => secrets::rm(&ctx, args),
-        Command::Show(args) => secrets::show(&ctx, args),
-        Command::Rotate(args) => lifecycle::rotate(&ctx, args),
-        Command::History(args) => lifecycle::history(&ctx, args),
-        Command::Rollback(args) => lifecycle::rollback(&ctx, args),
-        Command::Check(args) => return lifecycle::check(&ctx, args),
-        Command::Passwd(args) => keys::passwd(&ctx, args),
-        Command::Recover(args) => keys::recover(&ctx, args),
-        Command::Rekey(args) => keys::rekey(&ctx, args),
-        Command::Run(args) => return run::run(&ctx, args),
-        Command::Profile(command) => run::profile(&ctx, command),
-        Command::Log(args) => run::log(&ctx, args),
-        Command::Backup(args) => backup::backup(&ctx, args),
-        Command::Backups(args) => backup::backups(&ctx, args),
-        Command::Verify(args) => backup::verify(&ctx, args),
-        Command::Restore(args) => backup::restore(&ctx, args),
-        Command::Import(args) => dotenv::import(&ctx, args),
-        Command::Export(args) => dotenv::export(&ctx, args),
-        Command::Unlock(args) => agent::unlock(&ctx, args),
-        Command::Lock(args) => agent::lock(&ctx, args),
-        Command::Status(args) => agent::status(&ctx, args),
-        Command::Slot(command) => slot::run(&ctx, command),
-        Command::Push(args) => team::push(&ctx, args),
-        Command::Pull(args) => team::pull(&ctx, args),
-        Command::Agent(args) => agent::serve(&ctx, args),
+    dispatch(&ctx, cli.command).map_err(|e| match e {
+        // The hint names the vault the user typed, so `sesame init` alone would miss it.
+        Error::VaultNotFound { path } if vault_flag => Error::VaultNotFoundAt { path },
+        e => e,
+    })
+}
+
+fn dispatch(ctx: &Context, command: Command) -> Result<u8> {
+    match command {
+        Command::Init(args) => init::run(ctx, args),
+        Command::Add(args) => secrets::add(ctx, args),
+        Command::Get(args) => secrets::get(ctx, args),
+        Command::List(args) => secrets::list(ctx, args),
+        Command::Edit(args) => secrets::edit(ctx, args),
+        Command::Rm(args) => secrets::rm(ctx, args),
+        Command::Show(args) => secrets::show(ctx, args),
+        Command::Rotate(args) => lifecycle::rotate(ctx, args),
+        Command::History(args) => lifecycle::history(ctx, args),
+        Command::Rollback(args) => lifecycle::rollback(ctx, args),
+        Command::Check(args) => return lifecycle::check(ctx, args),
+        Command::Passwd(args) => keys::passwd(ctx, args),
+        Command::Recover(args) => keys::recover(ctx, args),
+        Command::Rekey(args) => keys::rekey(ctx, args),
+        Command::Run(args) => return run::run(ctx, args),
+        Command::Profile(command) => run::profile(ctx, command),
+        Command::Log(args) => run::log(ctx, args),
+        Command::Backup(args) => backup::backup(ctx, args),
+        Command::Backups(args) => backup::backups(ctx, args),
+        Command::Verify(args) => backup::verify(ctx, args),
+        Command::Restore(args) => backup::restore(ctx, args),
+        Command::Import(args) => dotenv::import(ctx, args),
+        Command::Export(args) => dotenv::export(ctx, args),
+        Command::Unlock(args) => agent::unlock(ctx, args),
+        Command::Lock(args) => agent::lock(ctx, args),
+        Command::Status(args) => agent::status(ctx, args),
+        Command::Slot(command) => slot::run(ctx, command),
+        Command::Push(args) => team::push(ctx, args),
+        Command::Pull(args) => team::pull(ctx, args),
+        Command::Agent(args) => agent::serve(ctx, args),
         Command::Completions(_) | Command::Man | Command::Complete(_) => Ok(()),
     }?;
     Ok(0)
