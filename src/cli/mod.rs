@@ -30,9 +30,7 @@ use crate::error::{Error, Result};
     about = "An encrypted local vault for API keys and other secrets",
     long_about = "sesame keeps API keys and tokens in one encrypted file (Argon2id + AES-256-GCM) \
                   and hands them to programs without writing them to disk or to a command line.",
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 wrong passphrase, 4 damaged or not a vault, \
-                  5 vault or label not found, 6 vault busy, 10 rotation overdue, 126 command not \
-                  executable, 127 command not found."
+    after_help = FOOTER
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -41,8 +39,34 @@ pub struct Cli {
     pub command: Command,
 }
 
+const FOOTER: &str = "\
+Environment:
+  SESAME_VAULT                 the vault file (after --vault)
+  SESAME_PASSPHRASE_FILE       a file whose one line is the passphrase (mode 0600)
+  SESAME_PASSPHRASE_COMMAND    a command (sh -c) that prints the passphrase, e.g. a keychain call
+  SESAME_PASSPHRASE            the passphrase itself (the least safe choice)
+  SESAME_NEW_PASSPHRASE_FILE   the passphrase being set by init, passwd, recover (a file)
+  SESAME_NEW_PASSPHRASE        the passphrase being set by init, passwd, recover
+  SESAME_RECOVERY_CODE         the recovery code, for recover
+  SESAME_LOCK_TIMEOUT          how long to wait for the vault's write lock (default 10s)
+  SESAME_AUTO_BACKUPS          automatic copies kept before each change (default 10, 0 for none)
+  SESAME_ACCEPT_KDF_COST       1: open a vault whose Argon2 cost is over the budget, unasked
+  NO_COLOR                     no colours in tables
+  BAO_ADDR, BAO_TOKEN, BAO_CACERT, BAO_NAMESPACE (else VAULT_*): OpenBao, for team use
+Passphrase order: --passphrase-fd, a running agent (sesame unlock), an OpenBao transit slot,
+SESAME_PASSPHRASE_FILE, SESAME_PASSPHRASE_COMMAND, SESAME_PASSPHRASE, the prompt.
+
+Exit codes:
+  0 ok   1 error   2 usage   3 wrong passphrase or recovery code (or OpenBao refused the token)
+  4 damaged, tampered or not a vault   5 vault, label, profile or reference not found
+  6 vault busy   10 rotation overdue (check)   11 a stored value was found (scan)
+  126 command not executable   127 command not found (run, rotate --verify)
+
+Docs: sesame man, docs/CLI.md. First steps: sesame init, then sesame add LABEL.";
+
 /// Options accepted before or after the subcommand.
 #[derive(Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Vault file [default: $SESAME_VAULT, else $XDG_DATA_HOME/sesame/vault.sesame]
     #[arg(long, global = true, value_name = "PATH")]
@@ -50,11 +74,11 @@ pub struct GlobalArgs {
     /// Read the passphrase from file descriptor N (one line)
     #[arg(long, global = true, value_name = "N")]
     pub passphrase_fd: Option<i32>,
-    /// Read a new passphrase from file descriptor N (one line)
-    #[arg(long, global = true, value_name = "N")]
+    /// Read a new passphrase from file descriptor N (one line); shown on init, passwd, recover
+    #[arg(long, global = true, value_name = "N", hide = true)]
     pub new_passphrase_fd: Option<i32>,
-    /// Read the recovery code from file descriptor N (one line)
-    #[arg(long, global = true, value_name = "N")]
+    /// Read the recovery code from file descriptor N (one line); shown on recover
+    #[arg(long, global = true, value_name = "N", hide = true)]
     pub recovery_code_fd: Option<i32>,
     /// Open a vault whose passphrase slot asks for more Argon2 work than sesame spends unasked
     /// (over 1GiB, over 10 passes, or over 1GiB x 4 passes)
@@ -145,8 +169,134 @@ pub enum Command {
 }
 
 /// The command-line definition, as parsed and as documented (help, man page, completions).
+///
+/// `--new-passphrase-fd` and `--recovery-code-fd` stay global (SPEC: accepted before or after
+/// the subcommand) but are hidden, then declared again, visible, on the commands that read them:
+/// clap does not copy a global argument into a subcommand that has one of the same id, and it
+/// hands the value up to [`GlobalArgs`] by id, so `sesame recover --recovery-code-fd 3` and
+/// `sesame --recovery-code-fd 3 recover` both work, and `sesame get --help` does not list flags
+/// that `get` never reads.
 pub fn command() -> clap::Command {
-    <Cli as clap::CommandFactory>::command()
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let fd_arg = |id: &'static str, long: &'static str, help: &'static str| {
+        clap::Arg::new(id)
+            .long(long)
+            .value_name("N")
+            .value_parser(clap::value_parser!(i32))
+            .help(help)
+            .help_heading("Global options")
+    };
+    for (sub, fds) in [
+        ("init", &["new"][..]),
+        ("passwd", &["new"][..]),
+        ("recover", &["new", "recovery"][..]),
+    ] {
+        cmd = cmd.mut_subcommand(sub, |mut c| {
+            for fd in fds {
+                c = c.arg(match *fd {
+                    "new" => fd_arg(
+                        "new_passphrase_fd",
+                        "new-passphrase-fd",
+                        "Read the passphrase being set from file descriptor N (one line)",
+                    ),
+                    _ => fd_arg(
+                        "recovery_code_fd",
+                        "recovery-code-fd",
+                        "Read the recovery code from file descriptor N (one line)",
+                    ),
+                });
+            }
+            c
+        });
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |mut c| {
+            let unexplained_label = c
+                .get_arguments()
+                .any(|a| a.get_id() == "label" && a.get_help().is_none());
+            if unexplained_label {
+                c = c.mut_arg("label", |a| {
+                    a.help("The secret's label, e.g. openai/prod (see `sesame list`)")
+                });
+            }
+            // Appended to a command's own after-help (run's precedence rule), unless it has
+            // examples of its own (list).
+            let own = c.get_after_help().map(|h| h.to_string());
+            match (examples(c.get_name()), own) {
+                (Some(_), Some(own)) if own.contains("Examples:") => c,
+                (Some(text), Some(own)) => c.after_help(format!("{own}\n\nExamples:\n{text}")),
+                (Some(text), None) => c.after_help(format!("Examples:\n{text}")),
+                (None, _) => c,
+            }
+        });
+    }
+    cmd
+}
+
+/// An example for each command, shown after its help.
+fn examples(command: &str) -> Option<&'static str> {
+    Some(match command {
+        "init" => "  sesame init\n  sesame --vault ~/work.sesame init --kdf-target 1s",
+        "add" => {
+            "  sesame add openai/prod                 (type the value at the hidden prompt)\n  \
+                  pbpaste | sesame add stripe/test --env STRIPE_KEY --rotate-every 90d"
+        }
+        "get" => "  sesame get openai/prod\n  sesame get openai/prod --version 2 -n | pbcopy",
+        "edit" => {
+            "  sesame edit openai/prod --env OPENAI_API_KEY --note \"billing account\"\n  \
+                   sesame edit openai/prod --rename openai/main"
+        }
+        "rm" => "  sesame rm stripe/test\n  sesame rm stripe/test --yes             (no question)",
+        "show" => "  sesame show openai/prod\n  sesame show openai/prod --json",
+        "rotate" => {
+            "  pbpaste | sesame rotate openai/prod\n  \
+                     sesame rotate openai/prod --verify 'curl -fsS -H \"Authorization: Bearer $OPENAI_PROD\" https://api.openai.com/v1/models'"
+        }
+        "history" => "  sesame history openai/prod",
+        "rollback" => "  sesame rollback openai/prod\n  sesame rollback openai/prod --to 2",
+        "check" => "  sesame check || echo \"rotations are due\"",
+        "passwd" => "  sesame passwd\n  sesame passwd --kdf-memory 256MiB",
+        "recover" => {
+            "  sesame recover                         (asks for the code, then a new passphrase)"
+        }
+        "rekey" => "  sesame rekey > new-recovery-code.txt",
+        "run" => {
+            "  sesame run --env OPENAI_API_KEY=openai/prod -- python app.py\n  \
+                  sesame run --profile web --mask -- npm start\n  \
+                  sesame run --env-file app.env -- ./deploy.sh"
+        }
+        "profile" => {
+            "  sesame profile set web OPENAI_API_KEY=openai/prod STRIPE_KEY=stripe/test\n  \
+                      sesame profile list\n  sesame profile rm web"
+        }
+        "log" => "  sesame log\n  sesame log openai/prod --json",
+        "backup" => "  sesame backup\n  sesame backup /mnt/usb/",
+        "backups" => "  sesame backups\n  sesame backups --json",
+        "verify" => "  sesame verify\n  sesame verify /mnt/usb/vault-20261125T161515Z.sesame",
+        "restore" => {
+            "  sesame restore ~/.local/share/sesame/backups/auto/vault-20261125T161515.902Z.sesame"
+        }
+        "import" => "  sesame import --dotenv .env --prefix myapp",
+        "export" => "  sesame export --dotenv > app.env        (references, safe to commit)",
+        "unlock" => "  sesame unlock\n  sesame unlock --timeout 8h",
+        "lock" => "  sesame lock\n  sesame lock --all",
+        "status" => "  sesame status\n  sesame status --json",
+        "slot" => {
+            "  sesame slot list\n  sesame slot add bao-transit --key sesame\n  sesame slot rm 3"
+        }
+        "push" => "  sesame push openai/prod stripe/test --to bao://secret/team/app",
+        "pull" => "  sesame pull bao://secret/team/app --prefix team",
+        "completions" => {
+            "  sesame completions bash > ~/.local/share/bash-completion/completions/sesame\n  \
+                          sesame completions zsh > ~/.zfunc/_sesame"
+        }
+        "man" => "  sesame man > ~/.local/share/man/man1/sesame.1",
+        _ => return None,
+    })
 }
 
 /// Parses the process arguments with [`command`].

@@ -369,3 +369,115 @@ fn a_failed_verify_command_says_how_it_exited() {
     assert!(!stderr(&a).contains("exit status"), "{}", stderr(&a));
     assert_eq!(sb.get("api"), "old\n");
 }
+
+/// `--new-passphrase-fd` and `--recovery-code-fd` were listed on every command; now only where
+/// they are read, and still accepted before or after the subcommand (SPEC).
+#[test]
+fn fd_flags_are_shown_only_where_used_and_accepted_before_or_after_the_subcommand() {
+    let sb = Sandbox::new();
+    let help = |args: &[&str]| stdout(&sb.bare().args(args).assert().success());
+    let get = help(&["get", "--help"]);
+    assert!(!get.contains("--new-passphrase-fd") && !get.contains("--recovery-code-fd"));
+    assert!(get.contains("Global options:") && get.contains("--passphrase-fd"));
+    assert!(help(&["passwd", "--help"]).contains("--new-passphrase-fd"));
+    let recover = help(&["recover", "--help"]);
+    assert!(recover.contains("--new-passphrase-fd") && recover.contains("--recovery-code-fd"));
+    let new = "vivid otter mango quartz";
+    sb.cmd()
+        .args(["--new-passphrase-fd", "0", "passwd"])
+        .write_stdin(format!("{new}\n"))
+        .assert()
+        .success();
+    sb.cmd()
+        .env("SESAME_PASSPHRASE", new)
+        .args(["passwd", "--new-passphrase-fd", "0"])
+        .write_stdin(format!("{PASS}\n"))
+        .assert()
+        .success();
+    // Accepted (and ignored) where it is not read, as before.
+    sb.cmd()
+        .args(["list", "--recovery-code-fd", "0"])
+        .assert()
+        .success();
+}
+
+/// Every command has an example, LABEL is explained wherever it is taken, and the main help
+/// lists every SESAME_* variable and every exit code.
+#[test]
+fn help_teaches_examples_labels_variables_and_exit_codes() {
+    let sb = Sandbox::empty();
+    let main = stdout(&sb.bare().arg("--help").assert().success());
+    for var in [
+        "SESAME_VAULT",
+        "SESAME_PASSPHRASE ",
+        "SESAME_PASSPHRASE_FILE",
+        "SESAME_PASSPHRASE_COMMAND",
+        "SESAME_NEW_PASSPHRASE ",
+        "SESAME_NEW_PASSPHRASE_FILE",
+        "SESAME_RECOVERY_CODE",
+        "SESAME_LOCK_TIMEOUT",
+        "SESAME_AUTO_BACKUPS",
+        "SESAME_ACCEPT_KDF_COST",
+        "BAO_ADDR",
+    ] {
+        assert!(main.contains(var), "{var} missing from sesame --help");
+    }
+    for code in [
+        "0 ok",
+        "1 error",
+        "2 usage",
+        "3 wrong",
+        "4 damaged",
+        "5 vault",
+        "6 vault busy",
+        "10 rotation",
+        "11 a stored",
+        "126 command",
+        "127 command",
+    ] {
+        assert!(main.contains(code), "exit code {code} missing");
+    }
+    for command in [
+        "init",
+        "add",
+        "get",
+        "list",
+        "edit",
+        "rm",
+        "show",
+        "rotate",
+        "history",
+        "rollback",
+        "check",
+        "passwd",
+        "recover",
+        "rekey",
+        "run",
+        "profile",
+        "log",
+        "backup",
+        "backups",
+        "verify",
+        "restore",
+        "import",
+        "export",
+        "unlock",
+        "lock",
+        "status",
+        "slot",
+        "push",
+        "pull",
+        "completions",
+        "man",
+    ] {
+        let text = stdout(&sb.bare().args([command, "--help"]).assert().success());
+        assert!(text.contains("Examples:"), "{command} has no example");
+        if text.contains("<LABEL>") {
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("<LABEL>"))
+                .unwrap_or_default();
+            assert!(line.trim() != "<LABEL>", "{command}: LABEL not described");
+        }
+    }
+}
