@@ -505,6 +505,99 @@ pub(crate) fn warn(message: impl std::fmt::Display) {
 }
 
 #[cfg(test)]
+mod docs {
+    //! docs/CLI.md against the clap definition: a command or flag added without documentation,
+    //! or documentation of a flag that does not exist, fails here.
+
+    use std::collections::BTreeSet;
+
+    const CLI_MD: &str = include_str!("../../docs/CLI.md");
+
+    /// The text under `### NAME` (up to the next heading).
+    fn section<'a>(name: &str) -> Option<&'a str> {
+        let start = CLI_MD.find(&format!("\n### {name}"))?;
+        let rest = &CLI_MD[start + 1..];
+        let end = rest[4..].find("\n#").map_or(rest.len(), |i| i + 4);
+        Some(&rest[..end])
+    }
+
+    fn long_flags(cmd: &clap::Command) -> Vec<String> {
+        cmd.get_arguments()
+            .filter(|a| !a.is_global_set() && !a.is_hide_set())
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .filter(|l| l != "--help" && l != "--version")
+            .collect()
+    }
+
+    #[test]
+    fn cli_md_matches_the_clap_definition() {
+        let cmd = super::command();
+        let mut missing = Vec::new();
+        let mut defined: BTreeSet<String> = BTreeSet::new();
+        for a in cmd.get_arguments() {
+            if let Some(l) = a.get_long() {
+                defined.insert(format!("--{l}"));
+                if !CLI_MD.contains(&format!("`--{l}")) {
+                    missing.push(format!("global --{l}"));
+                }
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let name = sub.get_name();
+            if name == "help" {
+                continue;
+            }
+            let Some(text) = section(name) else {
+                missing.push(format!("### {name}"));
+                continue;
+            };
+            let mut commands = vec![sub];
+            commands.extend(sub.get_subcommands().filter(|s| s.get_name() != "help"));
+            for c in commands {
+                if c.get_name() != name && !text.contains(&format!("{name} {}", c.get_name())) {
+                    missing.push(format!("sesame {name} {}", c.get_name()));
+                }
+                for a in c.get_arguments() {
+                    if let Some(l) = a.get_long() {
+                        defined.insert(format!("--{l}"));
+                    }
+                }
+                for flag in long_flags(c) {
+                    let found = text.match_indices(&flag).any(|(i, _)| {
+                        !text[i + flag.len()..]
+                            .starts_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '-')
+                    });
+                    if !found {
+                        missing.push(format!("{name}: {flag}"));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "docs/CLI.md lacks: {missing:?}");
+        // Every --flag the page names exists somewhere.
+        let mut unknown = BTreeSet::new();
+        for (i, _) in CLI_MD.match_indices("--") {
+            let flag: String = CLI_MD[i + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                .collect();
+            let flag = flag.trim_end_matches('-');
+            if flag.is_empty() {
+                continue; // `-- CMD`
+            }
+            let flag = format!("--{flag}");
+            if !defined.contains(&flag) && flag != "--help" && flag != "--version" {
+                unknown.insert(flag);
+            }
+        }
+        assert!(
+            unknown.is_empty(),
+            "docs/CLI.md names flags sesame does not have: {unknown:?}"
+        );
+    }
+}
+
+#[cfg(test)]
 mod tests {
     #[test]
     fn tables_are_coloured_only_when_asked_and_keep_their_columns() {
