@@ -14,11 +14,17 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    #[error("invalid label {label:?}: {rule}")]
+    #[error("invalid label \"{label}\": {rule}")]
     InvalidLabel { label: String, rule: &'static str },
 
-    #[error("invalid environment variable name {name:?}: {rule}")]
+    #[error("invalid environment variable name \"{name}\": {rule}")]
     InvalidEnvName { name: String, rule: &'static str },
+
+    #[error("invalid profile name \"{name}\": {rule}")]
+    InvalidProfileName { name: String, rule: &'static str },
+
+    #[error("no vault at {}; create one with `sesame --vault {} init`", path.display(), path.display())]
+    VaultNotFoundAt { path: PathBuf },
 
     #[error(
         "a secret labelled {label:?} already exists; use `sesame rotate {label}` to change its value"
@@ -117,7 +123,7 @@ pub enum Error {
     VaultChanged { path: PathBuf },
 
     #[error(
-        "the verify command rejected the new value for {label:?} ({status}); nothing was changed"
+        "the verify command rejected the new value for {label:?}: it {status}; nothing was changed"
     )]
     Verification { label: String, status: String },
 
@@ -196,6 +202,7 @@ impl Error {
             Error::Usage(_)
             | Error::InvalidLabel { .. }
             | Error::InvalidEnvName { .. }
+            | Error::InvalidProfileName { .. }
             | Error::LabelExists { .. }
             | Error::VaultExists { .. }
             | Error::NoPassphraseSource
@@ -209,6 +216,7 @@ impl Error {
             | Error::NewerFormat { .. }
             | Error::Tampered { .. } => 4,
             Error::VaultNotFound { .. }
+            | Error::VaultNotFoundAt { .. }
             | Error::LabelNotFound { .. }
             | Error::VersionNotFound { .. }
             | Error::ProfileNotFound { .. }

@@ -219,6 +219,7 @@ fn single_line(mut bytes: Zeroizing<Vec<u8>>, what: &str) -> Result<Passphrase> 
 fn from_file(path: &Path, var: &str) -> Result<Passphrase> {
     let file = File::open(path)
         .map_err(|e| Error::io(format!("cannot read {var} ({})", path.display()), e))?;
+    warn_if_readable_by_others(&file, path, var);
     match read_bounded(file, 64 * 1024) {
         Ok(Some(bytes)) => single_line(bytes, var),
         Ok(None) => Err(too_long(var)),
@@ -226,6 +227,28 @@ fn from_file(path: &Path, var: &str) -> Result<Passphrase> {
             format!("cannot read {var} ({})", path.display()),
             e,
         )),
+    }
+}
+
+/// A passphrase file that group or others can read is a passphrase they can read: say so (it
+/// still works — refusing would break a setup at the worst moment, and the owner may mean it).
+fn warn_if_readable_by_others(file: &File, path: &Path, var: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = file.metadata() {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o044 != 0 {
+            eprintln!(
+                "sesame: warning: {var} ({}) can be read by {} (mode {mode:04o}); \
+                 `chmod 600 {}` keeps the passphrase yours",
+                path.display(),
+                if mode & 0o004 != 0 {
+                    "every user"
+                } else {
+                    "its group"
+                },
+                path.display()
+            );
+        }
     }
 }
 
@@ -276,6 +299,17 @@ fn prompt(text: &str) -> Result<Passphrase> {
         return Err(too_long("the terminal"));
     }
     Ok(pass)
+}
+
+/// How many times a prompt asks (a wrong passphrase, a mismatched repeat) before giving up.
+pub const PROMPT_TRIES: u32 = 3;
+
+/// Where a passphrase came from: a prompt may be asked again, a given source may not (asking a
+/// file or a variable again gives the same answer).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Given,
+    Prompt,
 }
 
 /// Where one kind of secret input may come from, in the SPEC's order of precedence.
@@ -353,25 +387,43 @@ impl Sources {
         ))
     }
 
-    /// Reads from the sources, else prompts on the terminal (twice when `confirm`).
+    /// Reads from the sources, else prompts on the terminal (twice when `confirm`, asking again
+    /// after a mismatched repeat, [`PROMPT_TRIES`] times in all, as `sudo` does).
     fn get(&self, fds: &SecretFds, prompt_text: &str, confirm: bool) -> Result<Passphrase> {
+        self.get_sourced(fds, prompt_text, confirm)
+            .map(|(secret, _)| secret)
+    }
+
+    /// [`Sources::get`], also saying whether the secret was typed at the prompt.
+    fn get_sourced(
+        &self,
+        fds: &SecretFds,
+        prompt_text: &str,
+        confirm: bool,
+    ) -> Result<(Passphrase, Origin)> {
         if let Some(secret) = self.read(fds)? {
-            return Ok(secret);
+            return Ok((secret, Origin::Given));
         }
         if !have_terminal() {
             return Err(self.missing());
         }
-        let first = prompt(prompt_text)?;
-        if confirm {
+        for attempt in 1..=PROMPT_TRIES {
+            let first = prompt(prompt_text)?;
+            if !confirm {
+                return Ok((first, Origin::Prompt));
+            }
             let again = prompt(&format!("Repeat the {}: ", self.what))?;
-            if first.expose() != again.expose() {
-                return Err(Error::usage(format!(
-                    "the two {}s differ; nothing was changed",
-                    self.what
-                )));
+            if first.expose() == again.expose() {
+                return Ok((first, Origin::Prompt));
+            }
+            if attempt < PROMPT_TRIES {
+                eprintln!("The two {}s differ; try again.", self.what);
             }
         }
-        Ok(first)
+        Err(Error::usage(format!(
+            "the two {}s differed {PROMPT_TRIES} times; nothing was changed",
+            self.what
+        )))
     }
 }
 
@@ -385,6 +437,37 @@ pub fn passphrase(fds: &SecretFds, vault: &Path, confirm: bool) -> Result<Passph
         format!("Passphrase for {}: ", vault.display())
     };
     CURRENT.get(fds, &text, confirm)
+}
+
+/// [`passphrase`] (never confirmed), also saying whether it was typed at the prompt.
+pub fn passphrase_sourced(fds: &SecretFds, vault: &Path) -> Result<(Passphrase, Origin)> {
+    CURRENT.get_sourced(fds, &format!("Passphrase for {}: ", vault.display()), false)
+}
+
+/// The passphrase `init` sets: a new-passphrase source first (`--new-passphrase-fd`,
+/// `SESAME_NEW_PASSPHRASE_FILE`, `SESAME_NEW_PASSPHRASE`), then the current-passphrase sources
+/// (what a script that later opens the vault already sets), else asked twice on the terminal.
+pub fn init_passphrase(fds: &SecretFds, vault: &Path) -> Result<Passphrase> {
+    if let Some(pass) = NEW.read(fds)? {
+        return Ok(pass);
+    }
+    if let Some(pass) = CURRENT.read(fds)? {
+        return Ok(pass);
+    }
+    if !have_terminal() {
+        return Err(Error::usage(format!(
+            "no passphrase for the new vault {}: run `sesame init` on a terminal, or give it with \
+             --new-passphrase-fd N, SESAME_NEW_PASSPHRASE_FILE, SESAME_NEW_PASSPHRASE, \
+             --passphrase-fd N, SESAME_PASSPHRASE_FILE, SESAME_PASSPHRASE_COMMAND or \
+             SESAME_PASSPHRASE",
+            vault.display()
+        )));
+    }
+    CURRENT.get(
+        fds,
+        &format!("New passphrase for {}: ", vault.display()),
+        true,
+    )
 }
 
 /// The passphrase from a non-interactive source, if one is set (never prompts).

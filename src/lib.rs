@@ -27,6 +27,7 @@ pub mod recovery;
 pub mod secret;
 pub mod slots;
 pub mod store;
+pub mod strength;
 pub mod supervise;
 pub mod sys;
 pub mod transaction;

@@ -2,13 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::{ContextKind, ErrorKind};
-use sesame::cli::{self, Cli};
+use sesame::cli;
 
 fn main() -> ExitCode {
     sesame::hardening::harden_process();
-    let parsed = match Cli::try_parse() {
+    let parsed = match cli::parse() {
         Ok(cli) => cli,
         Err(e) => {
             return match e.kind() {

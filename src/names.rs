@@ -53,6 +53,18 @@ impl Label {
     }
 }
 
+/// A profile name: the same rule as a label, but called what it is in the error.
+pub fn profile_name(s: &str) -> Result<Label> {
+    check_label(s).map_err(|_| Error::InvalidProfileName {
+        name: printable(s),
+        rule: PROFILE_RULE,
+    })?;
+    Ok(Label(s.to_string()))
+}
+
+const PROFILE_RULE: &str =
+    "a profile name is 1-128 characters of A-Z a-z 0-9 . _ / -, starting with a letter or digit";
+
 fn check_label(s: &str) -> std::result::Result<(), &'static str> {
     let ok_len = (1..=MAX_LABEL_LEN).contains(&s.len());
     let ok_first = s.starts_with(|c: char| c.is_ascii_alphanumeric());
@@ -143,9 +155,17 @@ impl std::fmt::Display for EnvName {
     }
 }
 
-/// A rejected name, shortened and with control characters escaped, fit for an error message.
-fn printable(s: &str) -> String {
-    let mut out: String = s.chars().take(64).flat_map(char::escape_default).collect();
+/// A rejected name, shortened, fit for an error message: printed as typed (`é` stays `é`), only
+/// control characters escaped, so a name cannot move the cursor or recolour the terminal.
+pub fn printable(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().take(64) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
     if s.chars().count() > 64 {
         out.push('…');
     }

@@ -78,6 +78,34 @@ pub fn format_duration(secs: u64) -> String {
     out
 }
 
+/// The unit a size was written in (`KiB`, `MiB` or `GiB`; `MiB` when unclear), so a message can
+/// answer in it.
+pub fn size_unit(text: &str) -> &'static str {
+    let unit = text
+        .trim()
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim();
+    match unit {
+        "KiB" | "K" | "k" => "KiB",
+        "GiB" | "G" | "g" => "GiB",
+        _ => "MiB",
+    }
+}
+
+/// `kib` in `unit` (`KiB`, `MiB` or `GiB`), with a decimal when it is not a whole number of it.
+pub fn format_size_in(kib: u32, unit: &str) -> String {
+    let per = match unit {
+        "GiB" => 1024 * 1024,
+        "KiB" => 1,
+        _ => 1024,
+    };
+    if kib.is_multiple_of(per) {
+        format!("{}{unit}", kib / per)
+    } else {
+        format!("{:.2}{unit}", f64::from(kib) / f64::from(per))
+    }
+}
+
 /// A size in KiB as the largest exact unit, e.g. `64MiB`, `1GiB`, `1000KiB`.
 pub fn format_size_kib(kib: u32) -> String {
     if kib.is_multiple_of(1024 * 1024) {

@@ -133,6 +133,9 @@ pub struct AgentStatus {
     pub seconds_left: u64,
     pub pid: u32,
     pub vault_path: String,
+    /// The agent's own timeout (what a plain `unlock` renews it by). Appended after the path;
+    /// `None` from an agent older than this field.
+    pub timeout_secs: Option<u64>,
 }
 
 impl AgentStatus {
@@ -146,6 +149,9 @@ impl AgentStatus {
         b.extend_from_slice(&self.pid.to_le_bytes());
         b.extend_from_slice(&(path.len() as u16).to_le_bytes());
         b.extend_from_slice(path);
+        if let Some(timeout) = self.timeout_secs {
+            b.extend_from_slice(&timeout.to_le_bytes());
+        }
         b
     }
 
@@ -162,6 +168,10 @@ impl AgentStatus {
             seconds_left: u64::from_le_bytes(rest[20..28].try_into().ok()?),
             pid: u32::from_le_bytes(rest[28..32].try_into().ok()?),
             vault_path: String::from_utf8_lossy(path).into_owned(),
+            timeout_secs: rest
+                .get(34 + path_len..34 + path_len + 8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes),
         })
     }
 }
@@ -231,8 +241,20 @@ mod tests {
             seconds_left: 3,
             pid: 4,
             vault_path: "/home/a/v.sesame".into(),
+            timeout_secs: Some(8 * 3600),
         };
-        assert_eq!(AgentStatus::decode(&s.encode()), Some(s));
+        let bytes = s.encode();
+        // An older agent sends no timeout: still understood.
+        let old = AgentStatus {
+            timeout_secs: None,
+            vault_path: s.vault_path.clone(),
+            ..s
+        };
+        assert_eq!(
+            AgentStatus::decode(&bytes).map(|d| d.timeout_secs),
+            Some(Some(8 * 3600))
+        );
+        assert_eq!(AgentStatus::decode(&old.encode()), Some(old));
     }
 
     #[test]

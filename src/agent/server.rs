@@ -43,6 +43,8 @@ struct State {
     socket_inode: (u64, u64),
     /// When the agent ends, on the [`boot_clock`].
     expires: Mutex<Duration>,
+    /// Its own timeout: from `unlock --timeout`, changed by a renewal with an explicit one.
+    timeout_secs: Mutex<u64>,
     connections: AtomicUsize,
     /// Open connections per peer process id.
     per_process: Mutex<HashMap<i32, usize>>,
@@ -111,6 +113,7 @@ pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
         socket,
         socket_inode: (meta.dev(), meta.ino()),
         expires: Mutex::new(boot_clock() + Duration::from_secs(timeout_secs.min(MAX_TIMEOUT_SECS))),
+        timeout_secs: Mutex::new(timeout_secs.min(MAX_TIMEOUT_SECS)),
         connections: AtomicUsize::new(0),
         per_process: Mutex::new(HashMap::new()),
     });
@@ -282,6 +285,9 @@ fn serve(mut stream: UnixStream, state: &State) {
                     seconds_left: state.seconds_left(),
                     pid: std::process::id(),
                     vault_path: state.vault.to_string_lossy().into_owned(),
+                    timeout_secs: Some(
+                        *state.timeout_secs.lock().unwrap_or_else(|p| p.into_inner()),
+                    ),
                 };
                 if write_frame(&mut stream, &status.encode()).is_err() {
                     return;
@@ -310,8 +316,10 @@ fn serve(mut stream: UnixStream, state: &State) {
                 }
             }
             Request::Renew { timeout_secs } => {
-                let until = boot_clock() + Duration::from_secs(timeout_secs.min(MAX_TIMEOUT_SECS));
+                let secs = timeout_secs.min(MAX_TIMEOUT_SECS);
+                let until = boot_clock() + Duration::from_secs(secs);
                 *state.expires.lock().unwrap_or_else(|p| p.into_inner()) = until;
+                *state.timeout_secs.lock().unwrap_or_else(|p| p.into_inner()) = secs;
                 if write_frame(&mut stream, &[protocol::OK]).is_err() {
                     return;
                 }

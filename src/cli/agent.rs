@@ -20,9 +20,10 @@ const READY_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Args)]
 pub struct UnlockArgs {
-    /// How long the agent keeps the key, from now
-    #[arg(long, value_name = "DURATION", default_value = "15m")]
-    timeout: String,
+    /// How long the agent keeps the key, from now [default: 15m; renewing a running agent: its
+    /// own timeout]
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
 }
 
 #[derive(Args)]
@@ -59,11 +60,16 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
             what: "the agent (it needs SO_PEERCRED to check who connects)",
         });
     }
-    let secs = timeout_secs(&args.timeout)?;
+    let asked = args.timeout.as_deref().map(timeout_secs).transpose()?;
     let bytes = store::read(&ctx.path)?;
     let header = inspect(&bytes, &ctx.path)?.header;
     if let Some(status) = client::status(&ctx.path) {
         if status.vault_id == header.vault_id && status.key_generation == header.key_generation {
+            // A plain `unlock` renews by the agent's own timeout: one started with
+            // `--timeout 8h` is not cut to the default.
+            let secs = asked
+                .or(status.timeout_secs)
+                .unwrap_or(agent::DEFAULT_TIMEOUT_SECS);
             if client::renew(&ctx.path, secs) {
                 eprintln!(
                     "{} stays unlocked for {} more.",
@@ -78,6 +84,7 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
     }
     // The passphrase sources, or a `bao-transit` slot with an OpenBao token.
     let unlocked = ctx.unlock_local()?;
+    let secs = asked.unwrap_or(agent::DEFAULT_TIMEOUT_SECS);
     start_agent(ctx, &unlocked, secs)?;
     eprintln!(
         "Unlocked {} for {}; `sesame lock` locks it now.",
@@ -167,7 +174,9 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
         None => match input::passphrase_if_available(&ctx.fds)? {
             Some(pass) => {
                 ctx.confirm_kdf_cost(header)?;
-                Some(UnlockedVault::open(&bytes, &pass, &ctx.path)?)
+                Some(super::context::open_showing_status(
+                    &bytes, &pass, &ctx.path, header,
+                )?)
             }
             None => None,
         },

@@ -134,10 +134,9 @@ impl Context {
     /// [`Context::unlock`], also returning the passphrase (for `rekey`, which re-wraps under it).
     pub fn unlock_keeping_passphrase(&self) -> Result<(UnlockedVault, Passphrase)> {
         let bytes = store::read(&self.path)?;
-        self.confirm_kdf_cost(&inspect(&bytes, &self.path)?.header)?;
-        let passphrase = input::passphrase(&self.fds, &self.path, false)?;
-        let unlocked = UnlockedVault::open(&bytes, &passphrase, &self.path)?;
-        Ok((unlocked, passphrase))
+        let header = inspect(&bytes, &self.path)?.header;
+        self.confirm_kdf_cost(&header)?;
+        open_asking_again(&self.fds, &bytes, &self.path, &header)
     }
 
     /// Checks what the vault's passphrase slot will cost before any passphrase is asked for or
@@ -191,13 +190,14 @@ impl Context {
         path: &Path,
         may_prompt: bool,
     ) -> Result<Option<UnlockedVault>> {
-        self.confirm_kdf_cost(&inspect(bytes, path)?.header)?;
-        let pass = match input::passphrase_if_available(&self.fds)? {
-            Some(p) => p,
-            None if may_prompt => input::passphrase(&self.fds, path, false)?,
-            None => return Ok(None),
-        };
-        UnlockedVault::open(bytes, &pass, path).map(Some)
+        let header = inspect(bytes, path)?.header;
+        self.confirm_kdf_cost(&header)?;
+        match input::passphrase_if_available(&self.fds)? {
+            Some(pass) => open_showing_status(bytes, &pass, path, &header).map(Some),
+            None if may_prompt => open_asking_again(&self.fds, bytes, path, &header)
+                .map(|(unlocked, _)| Some(unlocked)),
+            None => Ok(None),
+        }
     }
 
     /// Applies `change` to the newest vault under the write lock and saves it
@@ -220,6 +220,44 @@ impl Context {
             Ok(None) => {}
             Ok(Some(aside)) => warn(aside),
             Err(e) => warn(format!("the usage log was not written: {e}")),
+        }
+    }
+}
+
+/// [`UnlockedVault::open`] with the "unlocking …" status line while Argon2 runs.
+pub fn open_showing_status(
+    bytes: &[u8],
+    passphrase: &Passphrase,
+    path: &Path,
+    header: &Header,
+) -> Result<UnlockedVault> {
+    let kdf = passphrase_slot(header).map(|s| s.kdf);
+    super::with_kdf_status("unlocking", path, kdf, || {
+        UnlockedVault::open(bytes, passphrase, path)
+    })
+}
+
+/// Opens with the passphrase from its sources; when it was typed at the prompt and is wrong,
+/// asks again, [`input::PROMPT_TRIES`] times in all (like `sudo`). Whatever the command read
+/// before (a value on stdin) is untouched: only the passphrase is asked again.
+fn open_asking_again(
+    fds: &input::SecretFds,
+    bytes: &[u8],
+    path: &Path,
+    header: &Header,
+) -> Result<(UnlockedVault, Passphrase)> {
+    let mut attempt = 1;
+    loop {
+        let (passphrase, origin) = input::passphrase_sourced(fds, path)?;
+        match open_showing_status(bytes, &passphrase, path, header) {
+            Ok(unlocked) => return Ok((unlocked, passphrase)),
+            Err(Error::WrongPassphrase { .. })
+                if origin == input::Origin::Prompt && attempt < input::PROMPT_TRIES =>
+            {
+                eprintln!("Wrong passphrase; try again.");
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
 }

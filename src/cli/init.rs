@@ -39,7 +39,7 @@ impl KdfArgs {
         }
         let kdf = KdfParams {
             memory_kib: match &self.kdf_memory {
-                Some(text) => units::parse_size_kib(text)?,
+                Some(text) => memory_flag(text)?,
                 None => base.memory_kib,
             },
             iterations: self.kdf_iterations.unwrap_or(base.iterations),
@@ -115,6 +115,27 @@ impl KdfArgs {
     }
 }
 
+/// `--kdf-memory SIZE`, bounded with the message in the unit the user typed ("5GiB is over the
+/// 4GiB limit", not "5242880 KiB is outside 32..=4194304 KiB").
+fn memory_flag(text: &str) -> Result<u32> {
+    let kib = units::parse_size_kib(text)?;
+    let typed = text.trim();
+    let unit = units::size_unit(typed);
+    if kib > KdfParams::MAX_MEMORY_KIB {
+        return Err(Error::usage(format!(
+            "--kdf-memory {typed} is over the {} limit",
+            units::format_size_in(KdfParams::MAX_MEMORY_KIB, unit)
+        )));
+    }
+    if kib < KdfParams::MIN_MEMORY_KIB {
+        return Err(Error::usage(format!(
+            "--kdf-memory {typed} is under the {} minimum",
+            units::format_size_in(KdfParams::MIN_MEMORY_KIB, unit)
+        )));
+    }
+    Ok(kib)
+}
+
 /// `--kdf-target` bounds: below 10 ms nothing but the defaults fits; above a minute is a typo.
 const MIN_TARGET: Duration = Duration::from_millis(10);
 const MAX_TARGET: Duration = Duration::from_secs(60);
@@ -147,6 +168,25 @@ pub struct InitArgs {
     /// Replace an existing vault (its secrets are lost)
     #[arg(long)]
     force: bool,
+    /// Accept a passphrase that zxcvbn rates easy to guess (below 3 of 4)
+    #[arg(long)]
+    allow_weak: bool,
+}
+
+/// Refuses an easily guessed new passphrase unless `allow_weak` (see [`crate::strength`]).
+pub fn check_strength(
+    passphrase: &crate::secret::Passphrase,
+    path: &std::path::Path,
+    allow_weak: bool,
+) -> Result<()> {
+    if allow_weak {
+        return Ok(());
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::strength::check(passphrase, &["sesame", "vault", &stem], "passphrase")
 }
 
 pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
@@ -155,13 +195,16 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
         return Err(Error::VaultExists { path: path.clone() });
     }
     let kdf = args.kdf.resolve(KdfParams::DEFAULT)?;
-    let passphrase = input::passphrase(&ctx.fds, path, true)?;
+    let passphrase = input::init_passphrase(&ctx.fds, path)?;
     if passphrase.is_empty() {
         return Err(Error::usage(
             "the passphrase is empty; choose a long passphrase",
         ));
     }
-    let (mut vault, code) = UnlockedVault::create(&passphrase, kdf, !args.no_recovery)?;
+    check_strength(&passphrase, path, args.allow_weak)?;
+    let (mut vault, code) = super::with_kdf_status("creating", path, Some(kdf), || {
+        UnlockedVault::create(&passphrase, kdf, !args.no_recovery)
+    })?;
     let done = transaction::create(path, &mut vault, args.force)?;
     super::context::report(&done);
     if let Some(kept) = &done.generation {

@@ -21,6 +21,16 @@ pub struct PasswdArgs {
     /// New Argon2id parameters for the passphrase slot (default: keep the current ones)
     #[command(flatten)]
     kdf: KdfArgs,
+    /// Accept a new passphrase that zxcvbn rates easy to guess (below 3 of 4)
+    #[arg(long)]
+    allow_weak: bool,
+}
+
+#[derive(Args)]
+pub struct RecoverArgs {
+    /// Accept a new passphrase that zxcvbn rates easy to guess (below 3 of 4)
+    #[arg(long)]
+    allow_weak: bool,
 }
 
 #[derive(Args)]
@@ -42,9 +52,13 @@ fn set_new_passphrase(
     unlocked: UnlockedVault,
     kdf: KdfParams,
     action: &str,
+    allow_weak: bool,
 ) -> Result<()> {
     let new = input::new_passphrase(&ctx.fds, &ctx.path)?;
-    let slot = unlocked.wrap_passphrase(&new, kdf)?;
+    super::init::check_strength(&new, &ctx.path, allow_weak)?;
+    let slot = super::with_kdf_status("protecting", &ctx.path, Some(kdf), || {
+        unlocked.wrap_passphrase(&new, kdf)
+    })?;
     ctx.commit(unlocked, Event::new(action, Vec::new()), |u| {
         u.replace_passphrase_slot(slot);
         Ok(())
@@ -57,13 +71,13 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
     let kdf = args
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
-    set_new_passphrase(ctx, unlocked, kdf, "passwd")?;
+    set_new_passphrase(ctx, unlocked, kdf, "passwd", args.allow_weak)?;
     eprintln!("Passphrase changed (Argon2id {}).", describe_kdf(kdf));
     warn_about_old_copies(ctx, "passphrase");
     Ok(())
 }
 
-pub fn recover(ctx: &Context) -> Result<()> {
+pub fn recover(ctx: &Context, args: RecoverArgs) -> Result<()> {
     let bytes = store::read(&ctx.path)?;
     // The new passphrase slot keeps the current parameters: their cost is spent on wrapping it.
     ctx.confirm_kdf_cost(&crate::container::inspect(&bytes, &ctx.path)?.header)?;
@@ -71,7 +85,7 @@ pub fn recover(ctx: &Context) -> Result<()> {
     let code = RecoveryCode::parse(typed.expose())?;
     let unlocked = UnlockedVault::open_with_recovery(&bytes, &code, &ctx.path)?;
     let kdf = unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT);
-    set_new_passphrase(ctx, unlocked, kdf, "recover")?;
+    set_new_passphrase(ctx, unlocked, kdf, "recover", args.allow_weak)?;
     eprintln!(
         "New passphrase set. The recovery code still works; `sesame rekey` replaces it if it may \
          have been seen."

@@ -73,7 +73,7 @@ pub fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
         if !status.success() {
             return Err(Error::Verification {
                 label: label.to_string(),
-                status: status.to_string(),
+                status: describe_exit(status),
             });
         }
     }
@@ -194,4 +194,28 @@ pub fn check(ctx: &Context, args: CheckArgs) -> Result<u8> {
         eprintln!("Rotate with `sesame rotate LABEL`.");
     }
     Ok(if overdue.is_empty() { 0 } else { 10 })
+}
+
+/// What a finished command's status means, in words: "exited with 7", "was killed by signal 9
+/// (SIGKILL)" — not Rust's "exit status: 7".
+pub(crate) fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(code) = status.code() {
+        return format!("exited with {code}");
+    }
+    let Some(signal) = status.signal() else {
+        return "ended abnormally".to_string();
+    };
+    let name = match signal {
+        1 => " (SIGHUP)",
+        2 => " (SIGINT)",
+        3 => " (SIGQUIT)",
+        6 => " (SIGABRT)",
+        9 => " (SIGKILL)",
+        11 => " (SIGSEGV)",
+        13 => " (SIGPIPE)",
+        15 => " (SIGTERM)",
+        _ => "",
+    };
+    format!("was killed by signal {signal}{name}")
 }

@@ -10,6 +10,7 @@ mod keys;
 mod lifecycle;
 mod run;
 mod secrets;
+mod shell;
 mod slot;
 mod team;
 
@@ -19,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use context::Context;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -29,9 +30,7 @@ use crate::error::Result;
     about = "An encrypted local vault for API keys and other secrets",
     long_about = "sesame keeps API keys and tokens in one encrypted file (Argon2id + AES-256-GCM) \
                   and hands them to programs without writing them to disk or to a command line.",
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 wrong passphrase, 4 damaged or not a vault, \
-                  5 vault or label not found, 6 vault busy, 10 rotation overdue, 126 command not \
-                  executable, 127 command not found."
+    after_help = FOOTER
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -40,8 +39,34 @@ pub struct Cli {
     pub command: Command,
 }
 
+const FOOTER: &str = "\
+Environment:
+  SESAME_VAULT                 the vault file (after --vault)
+  SESAME_PASSPHRASE_FILE       a file whose one line is the passphrase (mode 0600)
+  SESAME_PASSPHRASE_COMMAND    a command (sh -c) that prints the passphrase, e.g. a keychain call
+  SESAME_PASSPHRASE            the passphrase itself (the least safe choice)
+  SESAME_NEW_PASSPHRASE_FILE   the passphrase being set by init, passwd, recover (a file)
+  SESAME_NEW_PASSPHRASE        the passphrase being set by init, passwd, recover
+  SESAME_RECOVERY_CODE         the recovery code, for recover
+  SESAME_LOCK_TIMEOUT          how long to wait for the vault's write lock (default 10s)
+  SESAME_AUTO_BACKUPS          automatic copies kept before each change (default 10, 0 for none)
+  SESAME_ACCEPT_KDF_COST       1: open a vault whose Argon2 cost is over the budget, unasked
+  NO_COLOR                     no colours in tables
+  BAO_ADDR, BAO_TOKEN, BAO_CACERT, BAO_NAMESPACE (else VAULT_*): OpenBao, for team use
+Passphrase order: --passphrase-fd, a running agent (sesame unlock), an OpenBao transit slot,
+SESAME_PASSPHRASE_FILE, SESAME_PASSPHRASE_COMMAND, SESAME_PASSPHRASE, the prompt.
+
+Exit codes:
+  0 ok   1 error   2 usage   3 wrong passphrase or recovery code (or OpenBao refused the token)
+  4 damaged, tampered or not a vault   5 vault, label, profile or reference not found
+  6 vault busy   10 rotation overdue (check)   11 a stored value was found (scan)
+  126 command not executable   127 command not found (run, rotate --verify)
+
+Docs: sesame man, docs/CLI.md. First steps: sesame init, then sesame add LABEL.";
+
 /// Options accepted before or after the subcommand.
 #[derive(Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Vault file [default: $SESAME_VAULT, else $XDG_DATA_HOME/sesame/vault.sesame]
     #[arg(long, global = true, value_name = "PATH")]
@@ -49,11 +74,11 @@ pub struct GlobalArgs {
     /// Read the passphrase from file descriptor N (one line)
     #[arg(long, global = true, value_name = "N")]
     pub passphrase_fd: Option<i32>,
-    /// Read a new passphrase from file descriptor N (one line)
-    #[arg(long, global = true, value_name = "N")]
+    /// Read a new passphrase from file descriptor N (one line); shown on init, passwd, recover
+    #[arg(long, global = true, value_name = "N", hide = true)]
     pub new_passphrase_fd: Option<i32>,
-    /// Read the recovery code from file descriptor N (one line)
-    #[arg(long, global = true, value_name = "N")]
+    /// Read the recovery code from file descriptor N (one line); shown on recover
+    #[arg(long, global = true, value_name = "N", hide = true)]
     pub recovery_code_fd: Option<i32>,
     /// Open a vault whose passphrase slot asks for more Argon2 work than sesame spends unasked
     /// (over 1GiB, over 10 passes, or over 1GiB x 4 passes)
@@ -97,7 +122,7 @@ pub enum Command {
     /// Change the passphrase (the data key stays; its slot is re-wrapped)
     Passwd(keys::PasswdArgs),
     /// Set a new passphrase with the recovery code
-    Recover,
+    Recover(keys::RecoverArgs),
     /// New data key: re-encrypt everything and print a new recovery code
     Rekey(keys::RekeyArgs),
     /// Run a command with chosen secrets in its environment
@@ -132,44 +157,214 @@ pub enum Command {
     Push(team::PushArgs),
     /// Add the fields of an OpenBao KV v2 secret as secrets
     Pull(team::PullArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
     #[command(name = "__agent", hide = true)]
     Agent(agent::AgentArgs),
+    /// For completion scripts: labels or profile names, through a running agent only
+    #[command(name = "__complete", hide = true)]
+    Complete(shell::CompleteArgs),
+}
+
+/// The command-line definition, as parsed and as documented (help, man page, completions).
+///
+/// `--new-passphrase-fd` and `--recovery-code-fd` stay global (SPEC: accepted before or after
+/// the subcommand) but are hidden, then declared again, visible, on the commands that read them:
+/// clap does not copy a global argument into a subcommand that has one of the same id, and it
+/// hands the value up to [`GlobalArgs`] by id, so `sesame recover --recovery-code-fd 3` and
+/// `sesame --recovery-code-fd 3 recover` both work, and `sesame get --help` does not list flags
+/// that `get` never reads.
+pub fn command() -> clap::Command {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let fd_arg = |id: &'static str, long: &'static str, help: &'static str| {
+        clap::Arg::new(id)
+            .long(long)
+            .value_name("N")
+            .value_parser(clap::value_parser!(i32))
+            .help(help)
+            .help_heading("Global options")
+    };
+    for (sub, fds) in [
+        ("init", &["new"][..]),
+        ("passwd", &["new"][..]),
+        ("recover", &["new", "recovery"][..]),
+    ] {
+        cmd = cmd.mut_subcommand(sub, |mut c| {
+            for fd in fds {
+                c = c.arg(match *fd {
+                    "new" => fd_arg(
+                        "new_passphrase_fd",
+                        "new-passphrase-fd",
+                        "Read the passphrase being set from file descriptor N (one line)",
+                    ),
+                    _ => fd_arg(
+                        "recovery_code_fd",
+                        "recovery-code-fd",
+                        "Read the recovery code from file descriptor N (one line)",
+                    ),
+                });
+            }
+            c
+        });
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |mut c| {
+            let unexplained_label = c
+                .get_arguments()
+                .any(|a| a.get_id() == "label" && a.get_help().is_none());
+            if unexplained_label {
+                c = c.mut_arg("label", |a| {
+                    a.help("The secret's label, e.g. openai/prod (see `sesame list`)")
+                });
+            }
+            // Appended to a command's own after-help (run's precedence rule), unless it has
+            // examples of its own (list).
+            let own = c.get_after_help().map(|h| h.to_string());
+            match (examples(c.get_name()), own) {
+                (Some(_), Some(own)) if own.contains("Examples:") => c,
+                (Some(text), Some(own)) => c.after_help(format!("{own}\n\nExamples:\n{text}")),
+                (Some(text), None) => c.after_help(format!("Examples:\n{text}")),
+                (None, _) => c,
+            }
+        });
+    }
+    cmd
+}
+
+/// An example for each command, shown after its help.
+fn examples(command: &str) -> Option<&'static str> {
+    Some(match command {
+        "init" => "  sesame init\n  sesame --vault ~/work.sesame init --kdf-target 1s",
+        "add" => {
+            "  sesame add openai/prod                 (type the value at the hidden prompt)\n  \
+                  pbpaste | sesame add stripe/test --env STRIPE_KEY --rotate-every 90d"
+        }
+        "get" => "  sesame get openai/prod\n  sesame get openai/prod --version 2 -n | pbcopy",
+        "edit" => {
+            "  sesame edit openai/prod --env OPENAI_API_KEY --note \"billing account\"\n  \
+                   sesame edit openai/prod --rename openai/main"
+        }
+        "rm" => "  sesame rm stripe/test\n  sesame rm stripe/test --yes             (no question)",
+        "show" => "  sesame show openai/prod\n  sesame show openai/prod --json",
+        "rotate" => {
+            "  pbpaste | sesame rotate openai/prod\n  \
+                     sesame rotate openai/prod --verify 'curl -fsS -H \"Authorization: Bearer $OPENAI_PROD\" https://api.openai.com/v1/models'"
+        }
+        "history" => "  sesame history openai/prod",
+        "rollback" => "  sesame rollback openai/prod\n  sesame rollback openai/prod --to 2",
+        "check" => "  sesame check || echo \"rotations are due\"",
+        "passwd" => "  sesame passwd\n  sesame passwd --kdf-memory 256MiB",
+        "recover" => {
+            "  sesame recover                         (asks for the code, then a new passphrase)"
+        }
+        "rekey" => "  sesame rekey > new-recovery-code.txt",
+        "run" => {
+            "  sesame run --env OPENAI_API_KEY=openai/prod -- python app.py\n  \
+                  sesame run --profile web --mask -- npm start\n  \
+                  sesame run --env-file app.env -- ./deploy.sh"
+        }
+        "profile" => {
+            "  sesame profile set web OPENAI_API_KEY=openai/prod STRIPE_KEY=stripe/test\n  \
+                      sesame profile list\n  sesame profile rm web"
+        }
+        "log" => "  sesame log\n  sesame log openai/prod --json",
+        "backup" => "  sesame backup\n  sesame backup /mnt/usb/",
+        "backups" => "  sesame backups\n  sesame backups --json",
+        "verify" => "  sesame verify\n  sesame verify /mnt/usb/vault-20261125T161515Z.sesame",
+        "restore" => {
+            "  sesame restore ~/.local/share/sesame/backups/auto/vault-20261125T161515.902Z.sesame"
+        }
+        "import" => "  sesame import --dotenv .env --prefix myapp",
+        "export" => "  sesame export --dotenv > app.env        (references, safe to commit)",
+        "unlock" => "  sesame unlock\n  sesame unlock --timeout 8h",
+        "lock" => "  sesame lock\n  sesame lock --all",
+        "status" => "  sesame status\n  sesame status --json",
+        "slot" => {
+            "  sesame slot list\n  sesame slot add bao-transit --key sesame\n  sesame slot rm 3"
+        }
+        "push" => "  sesame push openai/prod stripe/test --to bao://secret/team/app",
+        "pull" => "  sesame pull bao://secret/team/app --prefix team",
+        "completions" => {
+            "  sesame completions bash > ~/.local/share/bash-completion/completions/sesame\n  \
+                          sesame completions zsh > ~/.zfunc/_sesame"
+        }
+        "man" => "  sesame man > ~/.local/share/man/man1/sesame.1",
+        _ => return None,
+    })
+}
+
+/// Parses the process arguments with [`command`].
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let matches = command().try_get_matches()?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// Runs a parsed command; returns the exit code for success paths that are not 0.
 pub fn run(cli: Cli) -> Result<u8> {
-    let ctx = Context::new(&cli.global)?;
+    // These need no vault, and must not warn about one.
     match cli.command {
-        Command::Init(args) => init::run(&ctx, args),
-        Command::Add(args) => secrets::add(&ctx, args),
-        Command::Get(args) => secrets::get(&ctx, args),
-        Command::List(args) => secrets::list(&ctx, args),
-        Command::Edit(args) => secrets::edit(&ctx, args),
-        Command::Rm(args) => secrets::rm(&ctx, args),
-        Command::Show(args) => secrets::show(&ctx, args),
-        Command::Rotate(args) => lifecycle::rotate(&ctx, args),
-        Command::History(args) => lifecycle::history(&ctx, args),
-        Command::Rollback(args) => lifecycle::rollback(&ctx, args),
-        Command::Check(args) => return lifecycle::check(&ctx, args),
-        Command::Passwd(args) => keys::passwd(&ctx, args),
-        Command::Recover => keys::recover(&ctx),
-        Command::Rekey(args) => keys::rekey(&ctx, args),
-        Command::Run(args) => return run::run(&ctx, args),
-        Command::Profile(command) => run::profile(&ctx, command),
-        Command::Log(args) => run::log(&ctx, args),
-        Command::Backup(args) => backup::backup(&ctx, args),
-        Command::Backups(args) => backup::backups(&ctx, args),
-        Command::Verify(args) => backup::verify(&ctx, args),
-        Command::Restore(args) => backup::restore(&ctx, args),
-        Command::Import(args) => dotenv::import(&ctx, args),
-        Command::Export(args) => dotenv::export(&ctx, args),
-        Command::Unlock(args) => agent::unlock(&ctx, args),
-        Command::Lock(args) => agent::lock(&ctx, args),
-        Command::Status(args) => agent::status(&ctx, args),
-        Command::Slot(command) => slot::run(&ctx, command),
-        Command::Push(args) => team::push(&ctx, args),
-        Command::Pull(args) => team::pull(&ctx, args),
-        Command::Agent(args) => agent::serve(&ctx, args),
+        Command::Completions(args) => return shell::completions(args).map(|()| 0),
+        Command::Man => return shell::man().map(|()| 0),
+        Command::Complete(args) => return shell::complete(cli.global.vault, args).map(|()| 0),
+        _ => {}
+    }
+    // A profile name is checked here, before run.rs takes it as a label, so that a bad one is
+    // called a profile name.
+    if let Command::Profile(
+        run::ProfileCommand::Set { name, .. } | run::ProfileCommand::Rm { name, .. },
+    ) = &cli.command
+    {
+        crate::names::profile_name(name)?;
+    }
+    let vault_flag = cli.global.vault.is_some();
+    let ctx = Context::new(&cli.global)?;
+    dispatch(&ctx, cli.command).map_err(|e| match e {
+        // The hint names the vault the user typed, so `sesame init` alone would miss it.
+        Error::VaultNotFound { path } if vault_flag => Error::VaultNotFoundAt { path },
+        e => e,
+    })
+}
+
+fn dispatch(ctx: &Context, command: Command) -> Result<u8> {
+    match command {
+        Command::Init(args) => init::run(ctx, args),
+        Command::Add(args) => secrets::add(ctx, args),
+        Command::Get(args) => secrets::get(ctx, args),
+        Command::List(args) => secrets::list(ctx, args),
+        Command::Edit(args) => secrets::edit(ctx, args),
+        Command::Rm(args) => secrets::rm(ctx, args),
+        Command::Show(args) => secrets::show(ctx, args),
+        Command::Rotate(args) => lifecycle::rotate(ctx, args),
+        Command::History(args) => lifecycle::history(ctx, args),
+        Command::Rollback(args) => lifecycle::rollback(ctx, args),
+        Command::Check(args) => return lifecycle::check(ctx, args),
+        Command::Passwd(args) => keys::passwd(ctx, args),
+        Command::Recover(args) => keys::recover(ctx, args),
+        Command::Rekey(args) => keys::rekey(ctx, args),
+        Command::Run(args) => return run::run(ctx, args),
+        Command::Profile(command) => run::profile(ctx, command),
+        Command::Log(args) => run::log(ctx, args),
+        Command::Backup(args) => backup::backup(ctx, args),
+        Command::Backups(args) => backup::backups(ctx, args),
+        Command::Verify(args) => backup::verify(ctx, args),
+        Command::Restore(args) => backup::restore(ctx, args),
+        Command::Import(args) => dotenv::import(ctx, args),
+        Command::Export(args) => dotenv::export(ctx, args),
+        Command::Unlock(args) => agent::unlock(ctx, args),
+        Command::Lock(args) => agent::lock(ctx, args),
+        Command::Status(args) => agent::status(ctx, args),
+        Command::Slot(command) => slot::run(ctx, command),
+        Command::Push(args) => team::push(ctx, args),
+        Command::Pull(args) => team::pull(ctx, args),
+        Command::Agent(args) => agent::serve(ctx, args),
+        Command::Completions(_) | Command::Man | Command::Complete(_) => Ok(()),
     }?;
     Ok(0)
 }
@@ -193,8 +388,63 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
-/// Left-aligned columns separated by two spaces, trailing spaces trimmed.
+/// Runs `work` (an Argon2 derivation) with a one-line status on stderr when stderr is a terminal
+/// — "unlocking vault.sesame (Argon2id, 64 MiB, 3 passes)…" — erased (`\r`, clear line) when it
+/// is done, so a second of silence does not look like a hang. Nothing when stderr is not a
+/// terminal: logs and pipes get no control characters.
+pub(crate) fn with_kdf_status<T>(
+    verb: &str,
+    path: &std::path::Path,
+    kdf: Option<crate::crypto::KdfParams>,
+    work: impl FnOnce() -> T,
+) -> T {
+    use std::io::{IsTerminal, Write};
+    let Some(kdf) = kdf.filter(|_| std::io::stderr().is_terminal()) else {
+        return work();
+    };
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let size = crate::units::format_size_kib(kdf.memory_kib);
+    let size = size
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(size.clone(), |i| format!("{} {}", &size[..i], &size[i..]));
+    let passes = if kdf.iterations == 1 {
+        "pass"
+    } else {
+        "passes"
+    };
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "{verb} {name} (Argon2id, {size}, {} {passes})\u{2026}",
+        kdf.iterations
+    );
+    let _ = err.flush();
+    let out = work();
+    let _ = write!(err, "\r\x1b[2K");
+    let _ = err.flush();
+    out
+}
+
+/// Colours for tables: only when stdout is a terminal and `NO_COLOR` is not set (no-color.org).
+fn colour_on() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[31m";
+const RESET: &str = "\x1b[0m";
+
+/// Left-aligned columns separated by two spaces, trailing spaces trimmed. On a colour terminal
+/// the header is bold and an `OVERDUE` cell red; widths are counted on the plain text.
 pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    render_table_styled(header, rows, colour_on())
+}
+
+fn render_table_styled(header: &[&str], rows: &[Vec<String>], colour: bool) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -203,13 +453,26 @@ pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     // Written straight into one string (a `log` of 10,000 rows is rendered in a few ms).
     let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 8));
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+    let mut line = |cells: &mut dyn Iterator<Item = &str>, is_header: bool| {
         let start = out.len();
         for (i, (cell, width)) in cells.zip(&widths).enumerate() {
             if i > 0 {
                 out.push_str("  ");
             }
-            out.push_str(cell);
+            let style = match () {
+                _ if !colour || cell.is_empty() => None,
+                _ if is_header => Some(BOLD),
+                _ if cell.starts_with("OVERDUE") => Some(RED),
+                _ => None,
+            };
+            match style {
+                Some(style) => {
+                    out.push_str(style);
+                    out.push_str(cell);
+                    out.push_str(RESET);
+                }
+                None => out.push_str(cell),
+            }
             let pad = width.saturating_sub(cell.chars().count());
             out.extend(std::iter::repeat_n(' ', pad));
         }
@@ -217,9 +480,9 @@ pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.truncate(start + kept);
         out.push('\n');
     };
-    line(&mut header.iter().copied());
+    line(&mut header.iter().copied(), true);
     for row in rows {
-        line(&mut row.iter().map(String::as_str));
+        line(&mut row.iter().map(String::as_str), false);
     }
     out
 }
@@ -250,11 +513,120 @@ pub(crate) fn warn(message: impl std::fmt::Display) {
 }
 
 #[cfg(test)]
+mod docs {
+    //! docs/CLI.md against the clap definition: a command or flag added without documentation,
+    //! or documentation of a flag that does not exist, fails here.
+
+    use std::collections::BTreeSet;
+
+    const CLI_MD: &str = include_str!("../../docs/CLI.md");
+
+    /// The text under `### NAME` (up to the next heading).
+    fn section<'a>(name: &str) -> Option<&'a str> {
+        let start = CLI_MD.find(&format!("\n### {name}"))?;
+        let rest = &CLI_MD[start + 1..];
+        let end = rest[4..].find("\n#").map_or(rest.len(), |i| i + 4);
+        Some(&rest[..end])
+    }
+
+    fn long_flags(cmd: &clap::Command) -> Vec<String> {
+        cmd.get_arguments()
+            .filter(|a| !a.is_global_set() && !a.is_hide_set())
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .filter(|l| l != "--help" && l != "--version")
+            .collect()
+    }
+
+    #[test]
+    fn cli_md_matches_the_clap_definition() {
+        let cmd = super::command();
+        let mut missing = Vec::new();
+        let mut defined: BTreeSet<String> = BTreeSet::new();
+        for a in cmd.get_arguments() {
+            if let Some(l) = a.get_long() {
+                defined.insert(format!("--{l}"));
+                if !CLI_MD.contains(&format!("`--{l}")) {
+                    missing.push(format!("global --{l}"));
+                }
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let name = sub.get_name();
+            if name == "help" {
+                continue;
+            }
+            let Some(text) = section(name) else {
+                missing.push(format!("### {name}"));
+                continue;
+            };
+            let mut commands = vec![sub];
+            commands.extend(sub.get_subcommands().filter(|s| s.get_name() != "help"));
+            for c in commands {
+                if c.get_name() != name && !text.contains(&format!("{name} {}", c.get_name())) {
+                    missing.push(format!("sesame {name} {}", c.get_name()));
+                }
+                for a in c.get_arguments() {
+                    if let Some(l) = a.get_long() {
+                        defined.insert(format!("--{l}"));
+                    }
+                }
+                for flag in long_flags(c) {
+                    let found = text.match_indices(&flag).any(|(i, _)| {
+                        !text[i + flag.len()..]
+                            .starts_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '-')
+                    });
+                    if !found {
+                        missing.push(format!("{name}: {flag}"));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "docs/CLI.md lacks: {missing:?}");
+        // Every --flag the page names exists somewhere.
+        let mut unknown = BTreeSet::new();
+        for (i, _) in CLI_MD.match_indices("--") {
+            let flag: String = CLI_MD[i + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                .collect();
+            let flag = flag.trim_end_matches('-');
+            if flag.is_empty() {
+                continue; // `-- CMD`
+            }
+            let flag = format!("--{flag}");
+            if !defined.contains(&flag) && flag != "--help" && flag != "--version" {
+                unknown.insert(flag);
+            }
+        }
+        assert!(
+            unknown.is_empty(),
+            "docs/CLI.md names flags sesame does not have: {unknown:?}"
+        );
+    }
+}
+
+#[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    #[test]
+    fn tables_are_coloured_only_when_asked_and_keep_their_columns() {
+        let rows = vec![
+            vec!["a".to_string(), "OVERDUE 2026-01-01".to_string()],
+            vec!["long-label".to_string(), "-".to_string()],
+        ];
+        let plain = super::render_table_styled(&["LABEL", "DUE"], &rows, false);
+        assert!(!plain.contains('\x1b'));
+        let coloured = super::render_table_styled(&["LABEL", "DUE"], &rows, true);
+        assert!(coloured.contains("\x1b[1mLABEL\x1b[0m"));
+        assert!(coloured.contains("\x1b[31mOVERDUE 2026-01-01\x1b[0m"));
+        let stripped = coloured
+            .replace(super::BOLD, "")
+            .replace(super::RED, "")
+            .replace(super::RESET, "");
+        assert_eq!(stripped, plain);
+    }
 
     #[test]
     fn the_command_line_definition_is_consistent() {
-        super::Cli::command().debug_assert();
+        super::command().debug_assert();
     }
 }

@@ -433,14 +433,14 @@ fn passwd_skips_the_agent_and_needs_the_current_passphrase() {
     let sb = unlocked("5m");
     fails(
         no_pass(&sb)
-            .env("SESAME_NEW_PASSPHRASE", "new")
+            .env("SESAME_NEW_PASSPHRASE", "new phrase lima")
             .arg("passwd")
             .assert(),
         2,
         "no passphrase source",
     );
     sb.cmd()
-        .env("SESAME_NEW_PASSPHRASE", "new")
+        .env("SESAME_NEW_PASSPHRASE", "new phrase lima")
         .arg("passwd")
         .assert()
         .success();

@@ -70,12 +70,12 @@ fn passwd_changes_the_passphrase_and_keeps_the_data_key() {
     sb.add("k", "value");
     let before = parse_file(&sb.vault_bytes()).unwrap().header;
     sb.cmd()
-        .env("SESAME_NEW_PASSPHRASE", "new pass")
+        .env("SESAME_NEW_PASSPHRASE", "new pass phrase tango")
         .arg("passwd")
         .assert()
         .success();
     fails(sb.cmd().arg("list").assert(), 3, "wrong passphrase");
-    with_pass(&sb, "new pass", &["get", "k"])
+    with_pass(&sb, "new pass phrase tango", &["get", "k"])
         .success()
         .stdout("value\n");
     let bytes = sb.vault_bytes();
@@ -90,15 +90,15 @@ fn passwd_changes_the_passphrase_and_keeps_the_data_key() {
         "the recovery slot is untouched"
     );
     // The recovery code still opens it.
-    recover(&sb, &code, "third pass").success();
-    with_pass(&sb, "third pass", &["get", "k"]).success();
+    recover(&sb, &code, "third pass phrase kilo").success();
+    with_pass(&sb, "third pass phrase kilo", &["get", "k"]).success();
 }
 
 #[test]
 fn passwd_can_upgrade_the_kdf_parameters() {
     let sb = Sandbox::new();
     sb.cmd()
-        .env("SESAME_NEW_PASSPHRASE", "p2")
+        .env("SESAME_NEW_PASSPHRASE", "second passphrase delta")
         .args(["passwd", "--kdf-memory", "16MiB", "--kdf-iterations", "2"])
         .assert()
         .success();
@@ -112,7 +112,7 @@ fn passwd_can_upgrade_the_kdf_parameters() {
         ),
         (16384, 2, 1)
     );
-    with_pass(&sb, "p2", &["list"]).success();
+    with_pass(&sb, "second passphrase delta", &["list"]).success();
 }
 
 #[test]
@@ -131,19 +131,19 @@ fn passwd_needs_a_new_passphrase_source_and_the_current_passphrase() {
     // The new passphrase may also come from a descriptor (here stdin) or a file.
     sb.cmd()
         .args(["passwd", "--new-passphrase-fd", "0"])
-        .write_stdin("from fd\n")
+        .write_stdin("from the fd echo\n")
         .assert()
         .success();
-    with_pass(&sb, "from fd", &["list"]).success();
+    with_pass(&sb, "from the fd echo", &["list"]).success();
     let file = sb.path("newpass");
-    std::fs::write(&file, "from file\n").unwrap();
+    write_private(&file, "from the file foxtrot\n");
     sb.cmd()
-        .env("SESAME_PASSPHRASE", "from fd")
+        .env("SESAME_PASSPHRASE", "from the fd echo")
         .env("SESAME_NEW_PASSPHRASE_FILE", &file)
         .arg("passwd")
         .assert()
         .success();
-    with_pass(&sb, "from file", &["list"]).success();
+    with_pass(&sb, "from the file foxtrot", &["list"]).success();
 }
 
 #[test]
@@ -154,20 +154,29 @@ fn recover_tells_a_typo_from_a_wrong_code() {
     let mut typo = code.clone().into_bytes();
     typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
     let typo = String::from_utf8(typo).unwrap();
-    let a = recover(&sb, &typo, "new");
+    let a = recover(&sb, &typo, "new phrase lima");
     if a.get_output().status.code() == Some(2) {
         assert!(stderr(&a).contains("typo"), "{}", stderr(&a));
     } else {
         // 1 typo in 1024 passes the checksum; then it is simply a wrong code.
         a.code(3);
     }
-    fails(recover(&sb, "ABCD-EFGH", "new"), 2, "typo");
+    fails(recover(&sb, "ABCD-EFGH", "new phrase lima"), 2, "typo");
     // A well-formed code of another vault: wrong code (exit 3).
     let (_, other) = with_recovery();
-    fails(recover(&sb, &other, "new"), 3, "wrong recovery code");
+    fails(
+        recover(&sb, &other, "new phrase lima"),
+        3,
+        "wrong recovery code",
+    );
     // Sloppy typing of the right code still works.
-    recover(&sb, &code.to_lowercase().replace('-', " "), "new").success();
-    with_pass(&sb, "new", &["get", "k"])
+    recover(
+        &sb,
+        &code.to_lowercase().replace('-', " "),
+        "new phrase lima",
+    )
+    .success();
+    with_pass(&sb, "new phrase lima", &["get", "k"])
         .success()
         .stdout("value\n");
 }
@@ -177,12 +186,12 @@ fn recover_reads_the_code_from_a_descriptor() {
     let (sb, code) = with_recovery();
     sb.cmd()
         .env_remove("SESAME_PASSPHRASE")
-        .env("SESAME_NEW_PASSPHRASE", "via fd")
+        .env("SESAME_NEW_PASSPHRASE", "via the fd golf")
         .args(["recover", "--recovery-code-fd", "0"])
         .write_stdin(format!("{code}\n"))
         .assert()
         .success();
-    with_pass(&sb, "via fd", &["list"]).success();
+    with_pass(&sb, "via the fd golf", &["list"]).success();
     fails(
         sb.cmd()
             .env_remove("SESAME_PASSPHRASE")
@@ -220,8 +229,8 @@ fn rekey_changes_the_data_key_and_retires_the_old_recovery_code() {
         .assert()
         .stdout("beta\n");
     fails(recover(&sb, &old_code, "x"), 3, "wrong recovery code");
-    recover(&sb, new_code, "fresh").success();
-    with_pass(&sb, "fresh", &["get", "b"])
+    recover(&sb, new_code, "fresh phrase hotel").success();
+    with_pass(&sb, "fresh phrase hotel", &["get", "b"])
         .success()
         .stdout("beta-2\n");
 }

@@ -17,5 +17,7 @@ mod run;
 mod run_env;
 mod run_mask;
 mod secrets;
+mod shell;
+mod terminal;
 mod ux;
 mod vectors;

@@ -37,14 +37,14 @@ fn passphrase_file_may_end_in_one_newline_or_crlf() {
     let sb = Sandbox::new();
     let file = sb.path("pass.txt");
     for content in [format!("{PASS}\r\n"), format!("{PASS}\n"), PASS.to_string()] {
-        std::fs::write(&file, content).unwrap();
+        write_private(&file, content);
         no_source(&sb)
             .env("SESAME_PASSPHRASE_FILE", &file)
             .arg("list")
             .assert()
             .success();
     }
-    std::fs::write(&file, "not it\n").unwrap();
+    write_private(&file, "not it\n");
     fails(
         no_source(&sb)
             .env("SESAME_PASSPHRASE_FILE", &file)
@@ -82,7 +82,7 @@ fn a_second_line_in_a_passphrase_source_is_refused_not_cut_off() {
     // so `SESAME_NEW_PASSPHRASE=$'a\nb' sesame passwd` set the passphrase `a`.
     let sb = Sandbox::new();
     let file = sb.path("pass.txt");
-    std::fs::write(&file, format!("{PASS}\nsecond line\n")).unwrap();
+    write_private(&file, format!("{PASS}\nsecond line\n"));
     fails(
         no_source(&sb)
             .env("SESAME_PASSPHRASE_FILE", &file)
@@ -189,8 +189,8 @@ fn sources_are_tried_in_the_documented_order() {
     let sb = Sandbox::new();
     let good = sb.path("good");
     let bad = sb.path("bad");
-    std::fs::write(&good, PASS).unwrap();
-    std::fs::write(&bad, "bad").unwrap();
+    write_private(&good, PASS);
+    write_private(&bad, "bad");
     // fd beats file, file beats command, command beats the variable.
     sb.cmd()
         .env("SESAME_PASSPHRASE", "bad")
@@ -275,4 +275,93 @@ fn the_passphrase_command_does_not_see_sesame_secret_variables() {
         !env.contains("leak-me") && !env.contains("SESAME_PASSPHRASE_COMMAND"),
         "{env}"
     );
+}
+
+/// A weak passphrase was accepted at `init`, `passwd` and `recover`: Argon2 slows each guess
+/// but cannot save "password1". Refused with the reason (exit 2) unless `--allow-weak`.
+#[test]
+fn a_weak_passphrase_is_refused_at_init_passwd_and_recover_unless_allow_weak() {
+    let sb = Sandbox::empty();
+    let weak = |cmd: &mut assert_cmd::Command| {
+        cmd.env("SESAME_PASSPHRASE", "password1");
+    };
+    let mut init = sb.cmd();
+    weak(&mut init);
+    let a = fails(
+        init.args(["init", "--no-recovery"]).assert(),
+        2,
+        "too easy to guess",
+    );
+    assert!(stderr(&a).contains("--allow-weak"), "{}", stderr(&a));
+    assert!(!stderr(&a).contains("password1"));
+    assert!(!sb.vault.exists(), "nothing was created");
+    let mut init = sb.cmd();
+    weak(&mut init);
+    init.args(FAST_KDF)
+        .args(["--allow-weak"])
+        .assert()
+        .success();
+
+    let sb = Sandbox::new();
+    let before = sb.vault_bytes();
+    fails(
+        sb.cmd()
+            .env("SESAME_NEW_PASSPHRASE", "qwerty123")
+            .arg("passwd")
+            .assert(),
+        2,
+        "--allow-weak",
+    );
+    assert_eq!(sb.vault_bytes(), before);
+    sb.cmd()
+        .env("SESAME_NEW_PASSPHRASE", "qwerty123")
+        .args(["passwd", "--allow-weak"])
+        .assert()
+        .success();
+
+    let sb = Sandbox::empty();
+    let a = sb.cmd().args(FAST_KDF).assert().success();
+    let code = String::from_utf8_lossy(&a.get_output().stdout)
+        .trim()
+        .to_string();
+    let recover = |extra: &[&str]| {
+        sb.cmd()
+            .env_remove("SESAME_PASSPHRASE")
+            .env("SESAME_RECOVERY_CODE", &code)
+            .env("SESAME_NEW_PASSPHRASE", "letmein")
+            .arg("recover")
+            .args(extra)
+            .assert()
+    };
+    fails(recover(&[]), 2, "too easy to guess");
+    recover(&["--allow-weak"]).success();
+}
+
+/// A passphrase file others can read is a passphrase others can read: warn (it still works).
+#[test]
+fn a_passphrase_file_readable_by_others_gets_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let file = sb.path("pass.txt");
+    write_private(&file, PASS);
+    let a = no_source(&sb)
+        .env("SESAME_PASSPHRASE_FILE", &file)
+        .arg("list")
+        .assert()
+        .success();
+    assert!(!stderr(&a).contains("warning"), "{}", stderr(&a));
+    for (mode, who) in [(0o640, "its group"), (0o644, "every user")] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let a = no_source(&sb)
+            .env("SESAME_PASSPHRASE_FILE", &file)
+            .arg("list")
+            .assert()
+            .success();
+        let err = stderr(&a);
+        assert!(
+            err.contains("sesame: warning: SESAME_PASSPHRASE_FILE") && err.contains(who),
+            "{err}"
+        );
+        assert!(err.contains("chmod 600"), "{err}");
+    }
 }

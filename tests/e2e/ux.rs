@@ -163,3 +163,321 @@ fn add_and_edit_warn_when_an_env_name_is_already_used() {
         stderr(&a)
     );
 }
+
+/// `init` with no passphrase source and no terminal said "run `sesame unlock` on a terminal
+/// first": wrong advice for a vault that does not exist yet.
+#[test]
+fn init_without_a_terminal_names_the_sources_of_a_new_passphrase() {
+    let sb = Sandbox::empty();
+    let a = fails(
+        sb.bare()
+            .env("SESAME_VAULT", &sb.vault)
+            .args(["init", "--no-recovery"])
+            .assert(),
+        2,
+        "no passphrase for the new vault",
+    );
+    let err = stderr(&a);
+    assert!(!err.contains("sesame unlock"), "{err}");
+    for source in [
+        "--new-passphrase-fd",
+        "SESAME_NEW_PASSPHRASE",
+        "sesame init` on a terminal",
+    ] {
+        assert!(err.contains(source), "{source} missing: {err}");
+    }
+}
+
+/// `init` ignored `--new-passphrase-fd` and `SESAME_NEW_PASSPHRASE`, the sources documented for
+/// a passphrase being set.
+#[test]
+fn init_honours_new_passphrase_fd_and_variables() {
+    let new = "vivid otter mango quartz";
+    let opens_with = |sb: &Sandbox, pass: &str| {
+        sb.bare()
+            .env("SESAME_VAULT", &sb.vault)
+            .env("SESAME_PASSPHRASE", pass)
+            .arg("list")
+            .assert()
+            .success();
+    };
+    let sb = Sandbox::empty();
+    sb.bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(FAST_KDF)
+        .args(["--no-recovery", "--new-passphrase-fd", "0"])
+        .write_stdin(format!("{new}\n"))
+        .assert()
+        .success();
+    opens_with(&sb, new);
+    let sb = Sandbox::empty();
+    // SESAME_NEW_PASSPHRASE wins over SESAME_PASSPHRASE for the passphrase init sets.
+    sb.cmd()
+        .env("SESAME_NEW_PASSPHRASE", new)
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .assert()
+        .success();
+    opens_with(&sb, new);
+    let sb = Sandbox::empty();
+    let file = sb.path("new-pass");
+    write_private(&file, format!("{new}\n"));
+    sb.bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .env("SESAME_NEW_PASSPHRASE_FILE", &file)
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .assert()
+        .success();
+    opens_with(&sb, new);
+}
+
+/// A plain `unlock` on an agent started with `--timeout 8h` cut it to the default 15 minutes.
+#[test]
+fn a_plain_unlock_keeps_the_agents_own_timeout() {
+    let sb = Sandbox::new();
+    sb.cmd()
+        .args(["unlock", "--timeout", "8h"])
+        .assert()
+        .success();
+    let left = || {
+        let a = sb
+            .cmd()
+            .env_remove("SESAME_PASSPHRASE")
+            .args(["status", "--json"])
+            .assert()
+            .success();
+        let json: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        json["seconds_left"].as_u64().expect("unlocked")
+    };
+    let a = sb
+        .cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .arg("unlock")
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("8h"), "{}", stderr(&a));
+    assert!(left() > 7 * 3600, "renewed by 8h, not 15m");
+    // An explicit --timeout still sets it.
+    sb.cmd()
+        .args(["unlock", "--timeout", "1h"])
+        .assert()
+        .success();
+    assert!(left() <= 3600);
+}
+
+/// Labels and names were printed with Rust escapes (`"\u{e9}"`) instead of as typed.
+#[test]
+fn names_in_errors_are_printed_as_typed_with_only_control_characters_escaped() {
+    let sb = Sandbox::new();
+    let a = fails(
+        sb.cmd().args(["add", "café"]).assert(),
+        2,
+        "invalid label \"café\"",
+    );
+    assert!(!stderr(&a).contains("\\u{e9}"), "{}", stderr(&a));
+    let a = fails(
+        sb.cmd().args(["add", "x\x1b[31my"]).assert(),
+        2,
+        "invalid label",
+    );
+    assert!(!stderr(&a).contains('\x1b'), "{}", stderr(&a));
+    fails(
+        sb.cmd()
+            .args(["add", "ok", "--env", "ÉNV"])
+            .write_stdin("v")
+            .assert(),
+        2,
+        "invalid environment variable name \"ÉNV\"",
+    );
+}
+
+/// `profile set "bad name"` said "invalid label".
+#[test]
+fn a_bad_profile_name_is_called_a_profile_name() {
+    let sb = Sandbox::new();
+    sb.add("api", "v");
+    let a = fails(
+        sb.cmd()
+            .args(["profile", "set", "bad name", "K=api"])
+            .assert(),
+        2,
+        "invalid profile name \"bad name\"",
+    );
+    assert!(!stderr(&a).contains("invalid label"), "{}", stderr(&a));
+}
+
+/// With `--vault other.sesame`, "create one with `sesame init`" created the default vault.
+#[test]
+fn the_init_hint_names_the_vault_given_with_vault() {
+    let sb = Sandbox::empty();
+    let other = sb.path("other.sesame");
+    let a = fails(
+        sb.bare().arg("--vault").arg(&other).arg("list").assert(),
+        5,
+        "no vault at",
+    );
+    let want = format!("`sesame --vault {} init`", other.display());
+    assert!(stderr(&a).contains(&want), "{}", stderr(&a));
+}
+
+/// "Argon2 memory 5242880 KiB is outside 32..=4194304 KiB" for `--kdf-memory 5GiB`.
+#[test]
+fn kdf_memory_limits_are_said_in_the_unit_typed() {
+    let sb = Sandbox::empty();
+    fails(
+        sb.cmd().args(["init", "--kdf-memory", "5GiB"]).assert(),
+        2,
+        "--kdf-memory 5GiB is over the 4GiB limit",
+    );
+    fails(
+        sb.cmd().args(["init", "--kdf-memory", "4MiB"]).assert(),
+        2,
+        "--kdf-memory 4MiB is under the 8MiB minimum",
+    );
+    fails(
+        sb.cmd()
+            .args(["init", "--kdf-memory", "5000000KiB"])
+            .assert(),
+        2,
+        "over the 4194304KiB limit",
+    );
+}
+
+/// A failed `rotate --verify` said "(exit status: 7)", Rust's wording, not what happened.
+#[test]
+fn a_failed_verify_command_says_how_it_exited() {
+    let sb = Sandbox::new();
+    sb.add("api", "old");
+    let a = fails(
+        sb.cmd()
+            .args(["rotate", "api", "--verify", "exit 7"])
+            .write_stdin("new")
+            .assert(),
+        1,
+        "it exited with 7; nothing was changed",
+    );
+    assert!(!stderr(&a).contains("exit status"), "{}", stderr(&a));
+    let a = fails(
+        sb.cmd()
+            .args(["rotate", "api", "--verify", "kill -9 $$"])
+            .write_stdin("new")
+            .assert(),
+        1,
+        "was killed by signal 9 (SIGKILL)",
+    );
+    assert!(!stderr(&a).contains("exit status"), "{}", stderr(&a));
+    assert_eq!(sb.get("api"), "old\n");
+}
+
+/// `--new-passphrase-fd` and `--recovery-code-fd` were listed on every command; now only where
+/// they are read, and still accepted before or after the subcommand (SPEC).
+#[test]
+fn fd_flags_are_shown_only_where_used_and_accepted_before_or_after_the_subcommand() {
+    let sb = Sandbox::new();
+    let help = |args: &[&str]| stdout(&sb.bare().args(args).assert().success());
+    let get = help(&["get", "--help"]);
+    assert!(!get.contains("--new-passphrase-fd") && !get.contains("--recovery-code-fd"));
+    assert!(get.contains("Global options:") && get.contains("--passphrase-fd"));
+    assert!(help(&["passwd", "--help"]).contains("--new-passphrase-fd"));
+    let recover = help(&["recover", "--help"]);
+    assert!(recover.contains("--new-passphrase-fd") && recover.contains("--recovery-code-fd"));
+    let new = "vivid otter mango quartz";
+    sb.cmd()
+        .args(["--new-passphrase-fd", "0", "passwd"])
+        .write_stdin(format!("{new}\n"))
+        .assert()
+        .success();
+    sb.cmd()
+        .env("SESAME_PASSPHRASE", new)
+        .args(["passwd", "--new-passphrase-fd", "0"])
+        .write_stdin(format!("{PASS}\n"))
+        .assert()
+        .success();
+    // Accepted (and ignored) where it is not read, as before.
+    sb.cmd()
+        .args(["list", "--recovery-code-fd", "0"])
+        .assert()
+        .success();
+}
+
+/// Every command has an example, LABEL is explained wherever it is taken, and the main help
+/// lists every SESAME_* variable and every exit code.
+#[test]
+fn help_teaches_examples_labels_variables_and_exit_codes() {
+    let sb = Sandbox::empty();
+    let main = stdout(&sb.bare().arg("--help").assert().success());
+    for var in [
+        "SESAME_VAULT",
+        "SESAME_PASSPHRASE ",
+        "SESAME_PASSPHRASE_FILE",
+        "SESAME_PASSPHRASE_COMMAND",
+        "SESAME_NEW_PASSPHRASE ",
+        "SESAME_NEW_PASSPHRASE_FILE",
+        "SESAME_RECOVERY_CODE",
+        "SESAME_LOCK_TIMEOUT",
+        "SESAME_AUTO_BACKUPS",
+        "SESAME_ACCEPT_KDF_COST",
+        "BAO_ADDR",
+    ] {
+        assert!(main.contains(var), "{var} missing from sesame --help");
+    }
+    for code in [
+        "0 ok",
+        "1 error",
+        "2 usage",
+        "3 wrong",
+        "4 damaged",
+        "5 vault",
+        "6 vault busy",
+        "10 rotation",
+        "11 a stored",
+        "126 command",
+        "127 command",
+    ] {
+        assert!(main.contains(code), "exit code {code} missing");
+    }
+    for command in [
+        "init",
+        "add",
+        "get",
+        "list",
+        "edit",
+        "rm",
+        "show",
+        "rotate",
+        "history",
+        "rollback",
+        "check",
+        "passwd",
+        "recover",
+        "rekey",
+        "run",
+        "profile",
+        "log",
+        "backup",
+        "backups",
+        "verify",
+        "restore",
+        "import",
+        "export",
+        "unlock",
+        "lock",
+        "status",
+        "slot",
+        "push",
+        "pull",
+        "completions",
+        "man",
+    ] {
+        let text = stdout(&sb.bare().args([command, "--help"]).assert().success());
+        assert!(text.contains("Examples:"), "{command} has no example");
+        if text.contains("<LABEL>") {
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("<LABEL>"))
+                .unwrap_or_default();
+            assert!(line.trim() != "<LABEL>", "{command}: LABEL not described");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! What sesame does on a terminal: the status line while Argon2 runs, colours, and (later) the
+//! prompts. Each test runs sesame on a pseudo-terminal through util-linux `script`, with its
+//! input fed through a pipe; without `script` the tests say so and pass.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use super::harness::*;
+
+const SCRIPT: &str = "/usr/bin/script";
+
+/// Runs the shell command `line` (`$SESAME` is the binary under test) on a pseudo-terminal,
+/// writes `input` to it, and returns everything the terminal showed. `None` without `script`.
+fn on_terminal(sb: &Sandbox, line: &str, input: &str, env: &[(&str, &str)]) -> Option<String> {
+    if !Path::new(SCRIPT).exists() {
+        eprintln!("skipped: {SCRIPT} is not installed");
+        return None;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("sesame");
+    let mut cmd = std::process::Command::new(SCRIPT);
+    cmd.args(["-qfec", line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sb.dir.path())
+        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
+        .env("SESAME_VAULT", &sb.vault)
+        .env("SESAME", &bin)
+        .env("TERM", "xterm")
+        .current_dir(sb.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("input");
+    drop(stdin);
+    let out = child.wait_with_output().expect("script output");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Argon2 takes about a second at the defaults: on a terminal, say so while it runs, then erase
+/// the line so it does not stay in the scrollback.
+#[test]
+fn the_unlock_status_line_shows_on_a_terminal_and_is_erased() {
+    let sb = Sandbox::new();
+    sb.add("api", "sk-status-line");
+    let pass = [("SESAME_PASSPHRASE", PASS)];
+    let Some(shown) = on_terminal(&sb, "\"$SESAME\" get api", "", &pass) else {
+        return;
+    };
+    assert!(
+        shown.contains("unlocking vault.sesame (Argon2id, 8 MiB, 1 pass)\u{2026}\r\x1b[2K"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("sk-status-line"), "{shown:?}");
+    // Not on a pipe: no status, no control characters.
+    let a = sb.cmd().args(["get", "api"]).assert().success();
+    assert_eq!(stderr(&a), "");
+}
+
+/// Colours only when stdout is a terminal, never with NO_COLOR, never into a pipe.
+#[test]
+fn tables_are_coloured_only_on_a_terminal_without_no_color() {
+    let sb = Sandbox::new();
+    sb.add("api", "v");
+    let pass = ("SESAME_PASSPHRASE", PASS);
+    let Some(shown) = on_terminal(&sb, "\"$SESAME\" list", "", &[pass]) else {
+        return;
+    };
+    assert!(shown.contains("\x1b[1mLABEL\x1b[0m"), "{shown:?}");
+    let plain = on_terminal(
+        &sb,
+        "\"$SESAME\" list 2>/dev/null",
+        "",
+        &[pass, ("NO_COLOR", "1")],
+    )
+    .unwrap_or_default();
+    assert!(
+        !plain.contains('\x1b') && plain.contains("LABEL"),
+        "{plain:?}"
+    );
+    let piped =
+        on_terminal(&sb, "\"$SESAME\" list 2>/dev/null | cat", "", &[pass]).unwrap_or_default();
+    assert!(
+        !piped.contains('\x1b') && piped.contains("LABEL"),
+        "{piped:?}"
+    );
+}
+
+/// A typo in the passphrase at the prompt cost the whole command, and with `echo v | sesame add`
+/// the value piped in with it. Now the prompt asks again (3 tries, like sudo); the value, read
+/// from stdin once, is stored.
+#[test]
+fn a_wrong_passphrase_at_the_prompt_is_asked_again_and_the_piped_value_is_kept() {
+    let sb = Sandbox::new();
+    let Some(shown) = on_terminal(
+        &sb,
+        "echo piped-value | \"$SESAME\" add api; echo \"exit=$?\"",
+        &format!("wrong guess\n{PASS}\n"),
+        &[],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        shown.matches("Wrong passphrase; try again.").count(),
+        1,
+        "{shown:?}"
+    );
+    assert!(shown.contains("exit=0"), "{shown:?}");
+    assert_eq!(sb.get("api"), "piped-value\n");
+}
+
+#[test]
+fn three_wrong_passphrases_at_the_prompt_exit_3() {
+    let sb = Sandbox::new();
+    let Some(shown) = on_terminal(
+        &sb,
+        "\"$SESAME\" list; echo \"exit=$?\"",
+        "one\ntwo\nthree\n",
+        &[],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        shown.matches("Wrong passphrase; try again.").count(),
+        2,
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("sesame: error: wrong passphrase"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("exit=3"), "{shown:?}");
+}
+
+/// A passphrase from a variable or file is never asked again: the same source gives the same
+/// answer, and a script must fail fast.
+#[test]
+fn a_wrong_passphrase_from_a_variable_is_not_asked_again() {
+    let sb = Sandbox::new();
+    let Some(shown) = on_terminal(
+        &sb,
+        "\"$SESAME\" list; echo \"exit=$?\"",
+        "",
+        &[("SESAME_PASSPHRASE", "not the passphrase")],
+    ) else {
+        return;
+    };
+    assert!(!shown.contains("Wrong passphrase; try again."), "{shown:?}");
+    assert!(!shown.contains("Passphrase for"), "{shown:?}");
+    assert!(shown.contains("exit=3"), "{shown:?}");
+}
+
+/// A mismatched repeat at `init` ended the command; now it asks for both again.
+#[test]
+fn a_mismatched_repeat_at_init_asks_again() {
+    let sb = Sandbox::empty();
+    let Some(shown) = on_terminal(
+        &sb,
+        "\"$SESAME\" init --kdf-memory 8MiB --kdf-iterations 1 --no-recovery; echo \"exit=$?\"",
+        &format!("{PASS}\n{PASS} typo\n{PASS}\n{PASS}\n"),
+        &[],
+    ) else {
+        return;
+    };
+    assert!(
+        shown.contains("The two passphrases differ; try again."),
+        "{shown:?}"
+    );
+    assert!(shown.contains("exit=0"), "{shown:?}");
+    sb.cmd().arg("list").assert().success();
+}
