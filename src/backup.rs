@@ -57,7 +57,7 @@ pub fn auto_keep() -> Result<usize> {
 
 /// `20261125T161500Z` (or with milliseconds, `20261125T161500.123Z`): sortable, no `:` (which
 /// some file systems and sync tools refuse).
-fn stamp(time: SystemTime, millis: bool) -> String {
+pub fn stamp(time: SystemTime, millis: bool) -> String {
     let text = if millis {
         humantime::format_rfc3339_millis(time).to_string()
     } else {
@@ -66,12 +66,20 @@ fn stamp(time: SystemTime, millis: bool) -> String {
     text.chars().filter(|c| !matches!(c, '-' | ':')).collect()
 }
 
+/// `<stem>-<stamp>.sesame`, or `<stem>-<stamp>-<n>.sesame` for the n-th copy within one stamp.
+pub fn copy_file_name(stem: &str, stamp: &str, n: Option<u32>) -> String {
+    match n {
+        None => format!("{stem}-{stamp}.{EXTENSION}"),
+        Some(n) => format!("{stem}-{stamp}-{n}.{EXTENSION}"),
+    }
+}
+
 /// `folder/<stem>-<stamp>.sesame`, with `-2`, `-3`… when that name is taken.
 fn fresh_name(folder: &Path, stem: &str, stamp: &str) -> PathBuf {
-    let mut candidate = folder.join(format!("{stem}-{stamp}.{EXTENSION}"));
+    let mut candidate = folder.join(copy_file_name(stem, stamp, None));
     let mut n = 2;
     while store::exists(&candidate) {
-        candidate = folder.join(format!("{stem}-{stamp}-{n}.{EXTENSION}"));
+        candidate = folder.join(copy_file_name(stem, stamp, Some(n)));
         n += 1;
     }
     candidate
@@ -215,19 +223,51 @@ pub struct Copy {
     pub header: Option<Header>,
 }
 
-/// Copies of the vault named `stem` in `folder` (regular files `<stem>-<digits>…​.sesame`).
+/// True when the file name `name` is a copy of the vault whose stem is `stem`: exactly what
+/// [`copy_file_name`] writes, `<stem>-<stamp>[-<n>].sesame`. Pruning deletes what this accepts, so
+/// it must not take the copies of `work-2.sesame` for copies of `work.sesame`, which share the
+/// folder: the rest after `<stem>-` has to be a whole stamp, not merely start with a digit.
+pub fn is_copy_of(name: &str, stem: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix(stem)
+        .and_then(|r| r.strip_prefix('-'))
+        .and_then(|r| r.strip_suffix(EXTENSION))
+        .and_then(|r| r.strip_suffix('.'))
+    else {
+        return false;
+    };
+    let (stamp, n) = match rest.split_once('-') {
+        Some((stamp, n)) => (stamp, Some(n)),
+        None => (rest, None),
+    };
+    is_stamp(stamp) && n.is_none_or(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `YYYYMMDDTHHMMSSZ` or `YYYYMMDDTHHMMSS.mmmZ`, as [`stamp`] writes them.
+fn is_stamp(text: &str) -> bool {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let Some(body) = text.strip_suffix('Z') else {
+        return false;
+    };
+    let (seconds, millis) = match body.split_once('.') {
+        Some((seconds, millis)) => (seconds, Some(millis)),
+        None => (body, None),
+    };
+    seconds
+        .split_once('T')
+        .is_some_and(|(date, time)| digits(date, 8) && digits(time, 6))
+        && millis.is_none_or(|m| digits(m, 3))
+}
+
+/// Copies of the vault named `stem` in `folder` (regular files named as [`is_copy_of`] says).
 fn copies_in(folder: &Path, stem: &str) -> Vec<Copy> {
     let Ok(entries) = fs::read_dir(folder) else {
         return Vec::new();
     };
-    let prefix = format!("{stem}-");
     let mut out = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name
-            .strip_prefix(&prefix)
-            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
-            && name.ends_with(&format!(".{EXTENSION}"));
+        let ours = is_copy_of(&name, stem);
         let Ok(meta) = entry.path().symlink_metadata() else {
             continue;
         };
@@ -303,5 +343,38 @@ mod link_tests {
             1
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `backup_file` fuzz target's first finding (see `fuzz/README.md`): the copies of a vault
+    /// whose stem extends another's with `-` and a digit were taken for the other's copies.
+    #[test]
+    fn a_copy_belongs_to_one_vault_only() {
+        let time = UNIX_EPOCH + std::time::Duration::from_millis(1_795_000_000_123);
+        for n in [None, Some(2), Some(17)] {
+            for millis in [false, true] {
+                let name = copy_file_name("work-2", &stamp(time, millis), n);
+                assert!(is_copy_of(&name, "work-2"), "{name}");
+                assert!(!is_copy_of(&name, "work"), "{name}");
+                assert!(!is_copy_of(&name, "work-2-"), "{name}");
+            }
+        }
+        let found = "v-19700101T000000.000Z.v-v-62040323T160125Z.sesame";
+        assert!(is_copy_of(found, "v-19700101T000000.000Z.v-v"));
+        assert!(!is_copy_of(found, "v"));
+        for not_ours in [
+            "work-1.sesame",
+            "work-20261125T161500Z.sesame.tmp",
+            "work-20261125T161500Z-.sesame",
+            "work-20261125T161500.12Z.sesame",
+            "work-2026112T161500Z.sesame",
+            "work.sesame",
+        ] {
+            assert!(!is_copy_of(not_ours, "work"), "{not_ours}");
+        }
     }
 }

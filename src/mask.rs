@@ -8,7 +8,7 @@
 
 use std::io::{self, Read, Write};
 
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::secret::SecretValue;
 
@@ -159,7 +159,6 @@ pub(crate) fn releasable(values: &[Zeroizing<Vec<u8>>], held: &[u8]) -> bool {
 /// ends at the longest tail of those bytes that begins a value; the failure links then give every
 /// shorter such tail, longest first. Linear in the bytes scanned, whatever the values' lengths.
 /// Zeroized on drop: the edges spell the values.
-#[derive(Zeroize, ZeroizeOnDrop)]
 struct Prefixes {
     /// The byte on the edge into each node (unused for the root).
     byte: Vec<u8>,
@@ -172,6 +171,18 @@ struct Prefixes {
     /// The nearest node on the failure chain, this one included, that some value goes on past:
     /// the longest tail that could still grow into a value.
     growable: Vec<u32>,
+}
+
+/// Written out rather than derived: the derive would pull a second `syn` into the build.
+impl Drop for Prefixes {
+    fn drop(&mut self) {
+        self.byte.zeroize();
+        self.first_child.zeroize();
+        self.next_sibling.zeroize();
+        self.depth.zeroize();
+        self.fail.zeroize();
+        self.growable.zeroize();
+    }
 }
 
 const ROOT: u32 = 0;

@@ -161,7 +161,12 @@ impl AgentStatus {
             return None;
         }
         let path_len = u16::from_le_bytes(rest[32..34].try_into().ok()?) as usize;
-        let path = rest.get(34..34 + path_len)?;
+        // Canonical answers only: after the path comes the agent's timeout (8 bytes) or nothing
+        // (an older agent); any other length is not what an agent sends.
+        if rest.len() != 34 + path_len && rest.len() != 34 + path_len + 8 {
+            return None;
+        }
+        let path = rest.get(34..)?;
         Some(AgentStatus {
             vault_id: rest[..16].try_into().ok()?,
             key_generation: u32::from_le_bytes(rest[16..20].try_into().ok()?),
@@ -186,13 +191,19 @@ pub fn refused(message: &str) -> Vec<u8> {
 }
 
 /// A response body: `Ok(rest)` after an OK byte, `Err(message)` for a refusal.
+///
+/// The message comes from whatever answered on the socket and may reach the user's terminal, so
+/// control characters (escape sequences that could rewrite the screen) become `?`.
 pub fn split_response(body: &[u8]) -> Result<&[u8], String> {
     match body.split_first() {
         Some((&OK, rest)) => Ok(rest),
         Some((&REFUSED, rest)) if rest.len() >= 2 => {
             let len = u16::from_le_bytes([rest[0], rest[1]]) as usize;
             let msg = rest.get(2..2 + len).unwrap_or_default();
-            Err(String::from_utf8_lossy(msg).into_owned())
+            Err(String::from_utf8_lossy(msg)
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect())
         }
         _ => Err("malformed answer".into()),
     }
@@ -255,6 +266,35 @@ mod tests {
             Some(Some(8 * 3600))
         );
         assert_eq!(AgentStatus::decode(&old.encode()), Some(old));
+    }
+
+    /// Found by the `agent_protocol` fuzz target: a refusal's message went to the user's terminal
+    /// as the peer sent it, escape sequences included.
+    #[test]
+    fn a_hostile_agents_refusal_reaches_the_terminal_without_control_characters() {
+        let mut body = vec![REFUSED, 11, 0];
+        body.extend_from_slice(b"\x1b[2Jgone\0\x07\n");
+        let message = split_response(&body).err().unwrap_or_default();
+        assert_eq!(message, "?[2Jgone???");
+        assert_eq!(split_response(&refused("no key")), Err("no key".into()));
+    }
+
+    /// Found by the `agent_protocol` fuzz target: a status answer with bytes after the path was
+    /// accepted, so two different answers decoded to the same status.
+    #[test]
+    fn a_status_answer_with_trailing_bytes_is_refused() {
+        let s = AgentStatus {
+            vault_id: [1; 16],
+            key_generation: 2,
+            seconds_left: 3,
+            pid: 4,
+            vault_path: "/v".into(),
+            timeout_secs: None,
+        };
+        let mut body = s.encode();
+        assert!(AgentStatus::decode(&body).is_some());
+        body.push(0);
+        assert_eq!(AgentStatus::decode(&body), None);
     }
 
     #[test]

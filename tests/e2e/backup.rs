@@ -615,3 +615,66 @@ fn an_automatic_generation_is_the_replaced_vault_file_itself_not_a_copy() {
     assert_ne!(std::fs::metadata(&sb.vault).unwrap().ino(), before.ino());
     assert_eq!(kept.mode() & 0o777, 0o600);
 }
+
+/// Found by the `backup_file` fuzz target: two vaults in one folder, `work.sesame` and
+/// `work-2.sesame`, share `backups/auto/`, and a name starting `work-` plus a digit was taken for
+/// a copy of `work`. So pruning `work`'s generations deleted `work-2`'s, and `backups` listed them
+/// as `work`'s. A copy now belongs to a vault only when the rest of its name is a whole stamp.
+#[test]
+fn pruning_one_vaults_generations_keeps_those_of_a_vault_whose_name_extends_it() {
+    let sb = Sandbox::new();
+    let work = sb.vault.parent().unwrap().join("work.sesame");
+    let work2 = sb.vault.parent().unwrap().join("work-2.sesame");
+    for vault in [&work2, &work] {
+        sb.cmd()
+            .arg("--vault")
+            .arg(vault)
+            .args(FAST_KDF)
+            .arg("--no-recovery")
+            .assert()
+            .success();
+    }
+    let add = |vault: &Path, label: &str| {
+        sb.cmd()
+            .arg("--vault")
+            .arg(vault)
+            .env("SESAME_AUTO_BACKUPS", "1")
+            .args(["add", label])
+            .write_stdin("value")
+            .assert()
+            .success();
+    };
+    let auto = sb.vault.parent().unwrap().join("backups/auto");
+    let of = |stem: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&auto)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("{stem}-20")))
+            .collect();
+        names.sort();
+        names
+    };
+    add(&work2, "a");
+    let kept = of("work-2");
+    assert_eq!(kept.len(), 1);
+    add(&work, "a");
+    add(&work, "b");
+    assert_eq!(of("work").len(), 1, "work keeps one generation");
+    assert_eq!(
+        of("work-2"),
+        kept,
+        "work's pruning deleted work-2's generation"
+    );
+    let listed = sb
+        .cmd()
+        .arg("--vault")
+        .arg(&work)
+        .args(["backups"])
+        .assert()
+        .success();
+    assert!(
+        !stdout(&listed).contains("work-2-"),
+        "work lists work-2's copies: {}",
+        stdout(&listed)
+    );
+}

@@ -8,6 +8,10 @@ use sesame::format::codec;
 use sesame::format::read::parse_file;
 use sesame::format::write::encode_header;
 
+/// The properties the fuzz targets assert, shared so the replay checks exactly the same thing.
+#[path = "../../fuzz/properties.rs"]
+mod properties;
+
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
@@ -62,4 +66,36 @@ fn mask_corpus_streams_the_same_as_masking_the_whole_output() {
         eprintln!("{}", path.display());
         sesame::mask::property::check_fuzz_input(&bytes);
     }
+}
+
+/// Replays a corpus through its target's property, naming the input that fails.
+fn replay(target: &str, property: fn(&[u8])) {
+    for (path, bytes) in corpus(target) {
+        let caught = std::panic::catch_unwind(|| property(&bytes));
+        assert!(
+            caught.is_ok(),
+            "{} fails the {target} property",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn agent_protocol_corpus_keeps_frames_canonical_and_refusals_printable() {
+    replay("agent_protocol", properties::agent_protocol);
+}
+
+#[test]
+fn text_inputs_corpus_round_trips_codes_units_names_and_references() {
+    replay("text_inputs", properties::text_inputs);
+}
+
+#[test]
+fn dotenv_import_corpus_reads_back_what_export_writes() {
+    replay("dotenv_import", properties::dotenv_import);
+}
+
+#[test]
+fn backup_file_corpus_never_takes_one_vaults_copy_for_anothers() {
+    replay("backup_file", properties::backup_file);
 }
