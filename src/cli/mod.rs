@@ -9,6 +9,7 @@ mod init;
 mod keys;
 mod lifecycle;
 mod run;
+mod scan;
 mod secrets;
 mod slot;
 mod team;
@@ -132,6 +133,8 @@ pub enum Command {
     Push(team::PushArgs),
     /// Add the fields of an OpenBao KV v2 secret as secrets
     Pull(team::PullArgs),
+    /// Find stored values hard-coded in files, git history or shell history (exit 11 if found)
+    Scan(scan::ScanArgs),
     #[command(name = "__agent", hide = true)]
     Agent(agent::AgentArgs),
 }
@@ -169,6 +172,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Slot(command) => slot::run(&ctx, command),
         Command::Push(args) => team::push(&ctx, args),
         Command::Pull(args) => team::pull(&ctx, args),
+        Command::Scan(args) => return scan::scan(&ctx, args),
         Command::Agent(args) => agent::serve(&ctx, args),
     }?;
     Ok(0)

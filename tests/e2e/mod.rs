@@ -14,6 +14,7 @@ mod openbao;
 mod passphrase;
 mod properties;
 mod run;
+mod scan;
 mod secrets;
 mod ux;
 mod vectors;
