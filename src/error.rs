@@ -196,7 +196,9 @@ fn suggestion(suggestions: &[String]) -> String {
 }
 
 impl Error {
-    /// The process exit code the SPEC assigns to this error.
+    /// The process exit code the SPEC assigns to this error. The codes that report a result
+    /// rather than an error — 10 (`check`: a rotation is overdue) and 11 (`scan`: a stored value
+    /// was found) — are returned by those commands as `Ok`, never through an `Error`.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_)

@@ -24,6 +24,7 @@ pub mod matcher;
 pub mod names;
 pub mod openbao;
 pub mod recovery;
+pub mod scan;
 pub mod secret;
 pub mod slots;
 pub mod store;

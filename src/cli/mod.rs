@@ -9,6 +9,7 @@ mod init;
 mod keys;
 mod lifecycle;
 mod run;
+mod scan;
 mod secrets;
 mod shell;
 mod slot;
@@ -161,6 +162,8 @@ pub enum Command {
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff)
     Man,
+    /// Find stored values hard-coded in files, git history or shell history (exit 11 if found)
+    Scan(scan::ScanArgs),
     #[command(name = "__agent", hide = true)]
     Agent(agent::AgentArgs),
     /// For completion scripts: labels or profile names, through a running agent only
@@ -363,6 +366,7 @@ fn dispatch(ctx: &Context, command: Command) -> Result<u8> {
         Command::Slot(command) => slot::run(ctx, command),
         Command::Push(args) => team::push(ctx, args),
         Command::Pull(args) => team::pull(ctx, args),
+        Command::Scan(args) => return scan::scan(ctx, args),
         Command::Agent(args) => agent::serve(ctx, args),
         Command::Completions(_) | Command::Man | Command::Complete(_) => Ok(()),
     }?;

@@ -16,6 +16,7 @@ mod properties;
 mod run;
 mod run_env;
 mod run_mask;
+mod scan;
 mod secrets;
 mod shell;
 mod terminal;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `sesame scan` beside ripgrep (needs hyperfine and rg): a tree of about 200 MB of source files
+# (Rust, TOML and Markdown from cargo's registry copies, repeated) and a vault of 100 stored
+# values, unlocked through the agent; then `scan --git` on a repository of 10,000 commits beside
+# `git log --all -p | rg -F -f values`.
+#
+# rg searches the 100 values as-is; sesame searches every form of them (as-is, JSON, URL,
+# base64 x 3 alignments x 2 alphabets; see README), so it looks for several times more strings.
+#
+# Usage: benches/scan.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+command -v rg >/dev/null || { echo "rg is needed: apt-get install ripgrep" >&2; exit 1; }
+
+work=$(mktemp -d)
+export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/vault.sesame
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+trap '"$bin" lock --all >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+echo bench > "$work/pass"
+SESAME_PASSPHRASE_FILE=$work/pass "$bin" init --no-recovery 2>/dev/null
+SESAME_PASSPHRASE_FILE=$work/pass "$bin" unlock --timeout 30m 2>/dev/null
+
+# 100 random 40-character keys, stored, and written one a line for rg -f.
+python3 - "$work/values" <<'EOF'
+import secrets, string, sys
+alphabet = string.ascii_letters + string.digits
+with open(sys.argv[1], "w") as f:
+    for i in range(100):
+        f.write("sk-" + "".join(secrets.choice(alphabet) for _ in range(37)) + "\n")
+EOF
+i=0
+while read -r value; do
+    i=$((i + 1))
+    printf '%s' "$value" | "$bin" add "bench/key$i" 2>/dev/null
+done < "$work/values"
+
+# The tree: source files from cargo's registry, copied until there are 200 MB.
+registry=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ | head -1)
+tree=$work/tree
+mkdir -p "$tree"
+copy=0
+while [ "$(du -sm "$tree" | cut -f1)" -lt 200 ]; do
+    copy=$((copy + 1))
+    mkdir -p "$tree/copy$copy"
+    (cd "$registry" && find . -type f \( -name '*.rs' -o -name '*.toml' -o -name '*.md' \) -size -1000k -print0 |
+        xargs -0 cp --parents -t "$tree/copy$copy")
+done
+# A few planted keys, so both tools have something to print.
+sed -n '7p' "$work/values" > "$tree/copy1/planted.env"
+echo "files: $(find "$tree" -type f | wc -l), $(du -sh "$tree" | cut -f1); cores: $(nproc)"
+
+cd "$work"
+hyperfine -N -i --warmup 2 --runs 10 \
+    "rg -F -f $work/values tree" \
+    "rg -F -j1 -f $work/values tree" \
+    "$bin scan tree"
+
+# A repository of 10,000 commits over 500 files, written with git fast-import; one commit adds a
+# key and a later one removes it.
+repo=$work/repo
+git init -q -b main "$repo"
+python3 - "$work/values" <<'EOF' | git -C "$repo" fast-import --quiet
+import sys
+key = open(sys.argv[1]).read().split()[41]
+out = sys.stdout
+for n in range(1, 10001):
+    path = f"src/module{n % 500:03}.rs"
+    body = f"// revision {n}\npub fn f{n}() -> u64 {{ {n} }}\n" * 20
+    if n == 5000:
+        body += f'const KEY: &str = "{key}";\n'
+    data = body.encode()
+    out.write(f"commit refs/heads/main\ncommitter b <b@example.com> {1700000000 + n} +0000\n")
+    out.write(f"data 2\nc\n")
+    out.write(f"M 644 inline {path}\ndata {len(data)}\n")
+    out.flush()
+    sys.stdout.buffer.write(data)
+    out.write("\n")
+EOF
+git -C "$repo" gc -q
+echo "repository: $(git -C "$repo" rev-list --all | wc -l) commits, $(du -sh "$repo/.git" | cut -f1) packed"
+hyperfine -N -i --warmup 1 --runs 5 \
+    "$bin scan --git $repo" \
+    "sh -c 'git -C $repo log --all -p | rg -F -f $work/values'"

@@ -1,0 +1,440 @@
+//! scan: stored values found in files, git history and shell history — where and which label,
+//! never the value; exit 0 when nothing is found, 11 when something is.
+
+use std::path::Path;
+
+use assert_cmd::assert::Assert;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+use super::harness::*;
+
+const OPENAI: &str = "sk-proj-Abc123Def456Ghi789Jkl0";
+/// Needs JSON and URL escaping: a quote, a slash, a space, an `@`.
+const DB: &str = "p@ss w/rd\"quoted\"!";
+const STRIPE: &str = "rk_live_51HbQ9vZ0123456789";
+
+fn write(path: &Path, bytes: impl AsRef<[u8]>) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env("HOME", dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+fn scan(sb: &Sandbox, args: &[&str]) -> Assert {
+    sb.cmd().arg("scan").args(args).assert()
+}
+
+fn findings(a: &Assert) -> Vec<serde_json::Value> {
+    serde_json::from_slice::<serde_json::Value>(&a.get_output().stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Every form of every value must stay out of stdout and stderr.
+fn assert_no_value(a: &Assert, values: &[&str]) {
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    let err = stderr(a);
+    for value in values {
+        let forms = [
+            value.to_string(),
+            STANDARD.encode(value),
+            URL_SAFE_NO_PAD.encode(value),
+            value.chars().skip(4).collect::<String>(),
+        ];
+        for form in forms {
+            assert!(
+                !out.contains(&form) && !err.contains(&form),
+                "a value reached the output:\n{out}\n{err}"
+            );
+        }
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn places(rows: &[serde_json::Value]) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["label"].as_str().unwrap().to_string(),
+                r["encoding"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn vault_with_keys() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.add("openai", OPENAI);
+    sb.add("db", DB);
+    sb.add("stripe", STRIPE);
+    sb
+}
+
+#[test]
+fn scan_finds_keys_in_several_file_types_and_encodings_and_skips_ignored_and_binary_files() {
+    let sb = vault_with_keys();
+    let tree = sb.path("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    git(&tree, &["init", "-q"]);
+    write(&tree.join(".gitignore"), "*.log\n");
+    write(
+        &tree.join("src/app.py"),
+        format!("import os\n\nclient = OpenAI(api_key=\"{OPENAI}\")\n"),
+    );
+    write(
+        &tree.join("config/settings.json"),
+        format!(
+            "{{\n  \"password\": {}\n}}\n",
+            serde_json::to_string(DB).unwrap()
+        ),
+    );
+    let url_db = "p%40ss%20w%2Frd%22quoted%22%21";
+    write(
+        &tree.join(".env"),
+        format!("DATABASE_URL=postgres://app:{url_db}@db:5432/app\n"),
+    );
+    write(
+        &tree.join("deploy/secret.yaml"),
+        format!("data:\n  key: {}\n", STANDARD.encode(STRIPE)),
+    );
+    // Basic auth: the value sits at an odd offset inside a longer base64 text.
+    write(
+        &tree.join("notes.md"),
+        format!(
+            "curl -H 'Authorization: Basic {}'\n",
+            STANDARD.encode(format!("user:{OPENAI}"))
+        ),
+    );
+    write(&tree.join("debug.log"), format!("key={OPENAI}\n"));
+    let mut binary = b"\x7fELF\0\0\0".to_vec();
+    binary.extend_from_slice(STRIPE.as_bytes());
+    write(&tree.join("app.bin"), &binary);
+    write(&tree.join("clean.txt"), "nothing to see\n");
+
+    let a = scan(&sb, &["tree", "--json"]).code(11);
+    assert_no_value(&a, &[OPENAI, DB, STRIPE]);
+    let rows = findings(&a);
+    assert_eq!(
+        places(&rows),
+        vec![
+            ("tree/.env".into(), "db".into(), "url-encoded".into()),
+            (
+                "tree/config/settings.json".into(),
+                "db".into(),
+                "json-escaped".into()
+            ),
+            (
+                "tree/deploy/secret.yaml".into(),
+                "stripe".into(),
+                "base64".into()
+            ),
+            ("tree/notes.md".into(), "openai".into(), "base64".into()),
+            ("tree/src/app.py".into(), "openai".into(), "as-is".into()),
+        ]
+    );
+    let app = rows
+        .iter()
+        .find(|r| r["path"] == "tree/src/app.py")
+        .unwrap();
+    assert_eq!(app["line"], 3);
+    assert_eq!(app["column"], 26);
+    assert_eq!(app["version"], 1);
+    assert_eq!(app["current"], true);
+    assert_eq!(app["source"], "file");
+    assert!(
+        stderr(&a).contains("; 1 skipped as binary"),
+        "{}",
+        stderr(&a)
+    );
+
+    // The text form: path:line:column, label, version; and what to do.
+    let a = scan(&sb, &["tree"]).code(11);
+    assert_no_value(&a, &[OPENAI, DB, STRIPE]);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        out.contains("tree/src/app.py:3:26: openai version 1 (current), as-is"),
+        "{out}"
+    );
+    let err = stderr(&a);
+    assert!(
+        err.contains("sesame rotate openai") && err.contains("sesame rotate db"),
+        "{err}"
+    );
+
+    // What was left out is searched when asked.
+    let a = scan(&sb, &["tree", "--json", "--no-ignore", "--binary"]).code(11);
+    assert_no_value(&a, &[OPENAI, DB, STRIPE]);
+    let paths: Vec<String> = places(&findings(&a)).into_iter().map(|p| p.0).collect();
+    assert!(paths.contains(&"tree/debug.log".to_string()), "{paths:?}");
+    assert!(paths.contains(&"tree/app.bin".to_string()), "{paths:?}");
+}
+
+#[test]
+fn scan_exits_0_when_nothing_is_found_and_11_when_a_value_is() {
+    let sb = vault_with_keys();
+    write(&sb.path("tree/a.txt"), "no keys here\n");
+    let a = scan(&sb, &["tree"]).code(0);
+    assert!(a.get_output().stdout.is_empty());
+    assert!(
+        stderr(&a).contains("no stored value found"),
+        "{}",
+        stderr(&a)
+    );
+    let a = scan(&sb, &["tree", "--json"]).code(0);
+    assert!(findings(&a).is_empty());
+
+    write(&sb.path("tree/b.txt"), format!("{STRIPE}\n"));
+    scan(&sb, &["tree"]).code(11);
+    scan(&sb, &["tree/b.txt"]).code(11);
+    scan(&sb, &["tree/a.txt"]).code(0);
+
+    // Errors keep their codes: a missing path is 1, a wrong passphrase 3.
+    fails(scan(&sb, &["no-such-folder"]), 1, "no-such-folder");
+    fails(
+        sb.cmd()
+            .env("SESAME_PASSPHRASE", "wrong")
+            .args(["scan", "tree"])
+            .assert(),
+        3,
+        "wrong passphrase",
+    );
+}
+
+#[test]
+fn an_old_version_of_a_rotated_key_is_reported_as_not_current() {
+    let sb = Sandbox::new();
+    sb.add("svc", "old-key-0123456789abcdef");
+    sb.cmd()
+        .args(["rotate", "svc"])
+        .write_stdin("new-key-0123456789abcdef")
+        .assert()
+        .success();
+    write(
+        &sb.path("tree/x.sh"),
+        "export SVC=old-key-0123456789abcdef\n",
+    );
+    let a = scan(&sb, &["tree", "--json"]).code(11);
+    assert_no_value(
+        &a,
+        &["old-key-0123456789abcdef", "new-key-0123456789abcdef"],
+    );
+    let rows = findings(&a);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["label"], "svc");
+    assert_eq!(rows[0]["version"], 1);
+    assert_eq!(rows[0]["current"], false);
+    assert_eq!(rows[0]["column"], 12);
+    let a = scan(&sb, &["tree"]).code(11);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("svc version 1 (old)"), "{out}");
+    assert!(stderr(&a).contains("old versions were found (svc version 1)"));
+}
+
+#[test]
+fn a_key_committed_and_later_removed_is_found_with_git_only() {
+    let sb = vault_with_keys();
+    let repo = sb.path("repo");
+    write(&repo.join("README"), "hello\n");
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "first"]);
+    write(
+        &repo.join("src/config.toml"),
+        format!("[api]\nkey = \"{OPENAI}\"\n"),
+    );
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "oops"]);
+    let leaked = String::from_utf8(
+        std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(&repo)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    write(&repo.join("src/config.toml"), "[api]\nkey = env\n");
+    git(&repo, &["commit", "-q", "-am", "remove the key"]);
+    // Many commits after it: each blob is still searched once.
+    for i in 0..20 {
+        write(&repo.join("counter"), format!("{i}\n"));
+        git(&repo, &["add", "."]);
+        git(&repo, &["commit", "-q", "-m", "bump"]);
+    }
+
+    let a = scan(&sb, &["repo"]).code(0);
+    assert_no_value(&a, &[OPENAI]);
+    let a = scan(&sb, &["repo", "--git", "--json"]).code(11);
+    assert_no_value(&a, &[OPENAI]);
+    let rows = findings(&a);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["source"], "git");
+    assert_eq!(rows[0]["path"], "src/config.toml");
+    assert_eq!(rows[0]["commit"], leaked.as_str());
+    assert_eq!(rows[0]["line"], 2);
+    assert_eq!(rows[0]["column"], 8);
+    let a = scan(&sb, &["repo", "--git"]).code(11);
+    let err = stderr(&a);
+    assert!(err.contains("git filter-repo"), "{err}");
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        out.contains(&format!(
+            "git {}:src/config.toml:2:8: openai",
+            &leaked[..12]
+        )),
+        "{out}"
+    );
+
+    // Outside a repository, --git is a usage error.
+    write(&sb.path("plain/a.txt"), "x\n");
+    let plain = tempfile::tempdir().unwrap();
+    write(&plain.path().join("a.txt"), "x\n");
+    fails(
+        scan(&sb, &[plain.path().to_str().unwrap(), "--git"]),
+        2,
+        "not in a git repository",
+    );
+}
+
+#[test]
+fn shell_history_files_are_searched_with_history() {
+    let sb = vault_with_keys();
+    let home = sb.dir.path();
+    write(
+        &home.join(".bash_history"),
+        format!("ls\ncurl -H 'Authorization: Bearer {OPENAI}' https://api\n"),
+    );
+    // zsh's extended format, with a metafied "é" (0xc3 0xa9 stored as 0xc3 0x83 0x89) before the key.
+    let mut zsh = b": 1700000000:0;echo caf\xc3\x83\x89 ".to_vec();
+    zsh.extend_from_slice(STRIPE.as_bytes());
+    zsh.push(b'\n');
+    write(&home.join(".zsh_history"), &zsh);
+    write(
+        &home.join(".local/share/fish/fish_history"),
+        format!("- cmd: export DB_PASSWORD={}\n  when: 1700000000\n", DB),
+    );
+    write(&sb.path("tree/a.txt"), "clean\n");
+
+    scan(&sb, &["tree"]).code(0);
+    let a = scan(&sb, &["tree", "--history", "--json"]).code(11);
+    assert_no_value(&a, &[OPENAI, DB, STRIPE]);
+    let rows = findings(&a);
+    let home_text = home.display().to_string();
+    let mut got: Vec<(String, String, u64, u64)> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r["source"], "history");
+            (
+                r["path"].as_str().unwrap().replace(&home_text, "~"),
+                r["label"].as_str().unwrap().to_string(),
+                r["line"].as_u64().unwrap(),
+                r["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("~/.bash_history".into(), "openai".into(), 2, 32),
+            (
+                "~/.local/share/fish/fish_history".into(),
+                "db".into(),
+                1,
+                27
+            ),
+            // Column counts the unmetafied bytes: "é" is 2 bytes there.
+            ("~/.zsh_history".into(), "stripe".into(), 1, 27),
+        ]
+    );
+    let a = scan(&sb, &["tree", "--history"]).code(11);
+    assert!(stderr(&a).contains("shell history"), "{}", stderr(&a));
+}
+
+#[test]
+fn values_shorter_than_8_bytes_are_skipped_with_a_note() {
+    let sb = Sandbox::new();
+    sb.add("pin", "1234567");
+    sb.add("long", "long-enough-value");
+    write(&sb.path("tree/a.txt"), "pin 1234567 here\n");
+    let a = scan(&sb, &["tree"]).code(0);
+    let err = stderr(&a);
+    assert!(
+        err.contains("not searched, being shorter than 8 bytes") && err.contains("pin version 1"),
+        "{err}"
+    );
+    assert!(!err.contains("1234567"), "{err}");
+
+    // Only short values: nothing to search for, exit 0.
+    let sb = Sandbox::new();
+    sb.add("pin", "1234567");
+    write(&sb.path("tree/a.txt"), "pin 1234567 here\n");
+    let a = scan(&sb, &["tree"]).code(0);
+    assert!(
+        stderr(&a).contains("nothing to search for"),
+        "{}",
+        stderr(&a)
+    );
+}
+
+#[test]
+fn scan_follows_no_symbolic_link_out_of_the_tree() {
+    let sb = vault_with_keys();
+    write(&sb.path("outside/keys.txt"), format!("{OPENAI}\n"));
+    std::fs::create_dir_all(sb.path("tree")).unwrap();
+    std::os::unix::fs::symlink(sb.path("outside"), sb.path("tree/linked-dir")).unwrap();
+    std::os::unix::fs::symlink(sb.path("outside/keys.txt"), sb.path("tree/linked-file.txt"))
+        .unwrap();
+    scan(&sb, &["tree"]).code(0);
+    scan(&sb, &["outside"]).code(11);
+}
+
+#[test]
+fn scan_writes_nothing_to_the_vault() {
+    let sb = vault_with_keys();
+    write(&sb.path("tree/a.txt"), format!("{OPENAI}\n"));
+    let before = sb.vault_bytes();
+    let files_before = std::fs::read_dir(sb.vault.parent().unwrap())
+        .unwrap()
+        .count();
+    scan(&sb, &["tree"]).code(11);
+    assert_eq!(sb.vault_bytes(), before);
+    assert_eq!(
+        std::fs::read_dir(sb.vault.parent().unwrap())
+            .unwrap()
+            .count(),
+        files_before
+    );
+}
