@@ -465,6 +465,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "an 8 MiB Argon2 derivation is too slow under Miri")]
     fn a_new_vault_opens_with_its_passphrase_only() -> Result<()> {
         let path = Path::new("v.sesame");
         let (mut v, _) = UnlockedVault::create(&pass("correct horse"), FAST, false)?;
@@ -477,6 +478,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "an 8 MiB Argon2 derivation is too slow under Miri")]
     fn every_write_uses_a_fresh_salt_and_nonce() -> Result<()> {
         let (mut v, _) = UnlockedVault::create(&pass("p"), FAST, false)?;
         let a = v.seal()?;
