@@ -78,6 +78,12 @@ pub enum ProfileCommand {
 pub struct LogArgs {
     /// Only events that concern this label
     label: Option<String>,
+    /// Only events newer than this, e.g. 24h, 7d
+    #[arg(long, value_name = "DURATION")]
+    since: Option<String>,
+    /// At most N events, the newest
+    #[arg(short = 'n', value_name = "N")]
+    limit: Option<usize>,
     /// Machine-readable output
     #[arg(long)]
     json: bool,
@@ -389,10 +395,30 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
             .as_ref()
             .is_none_or(|l| labels.iter().any(|x| x == l.as_str()))
     };
+    // A label that is neither in the vault nor anywhere in the log is a typo: say so (exit 5).
+    if let Some(l) = &label
+        && unlocked.vault.get(l).is_err()
+        && !contents
+            .events()
+            .any(|e| e.labels.iter().any(|x| x == l.as_str()))
+        && !contents
+            .summaries()
+            .is_some_and(|s| s.labels.iter().any(|x| x.label == l.as_str()))
+    {
+        return Err(unlocked.vault.not_found(l));
+    }
+    let since = match &args.since {
+        Some(text) => {
+            let secs = crate::units::parse_duration(text)?.as_secs();
+            crate::units::now().saturating_sub(i64::try_from(secs).unwrap_or(i64::MAX))
+        }
+        None => i64::MIN,
+    };
     let events: Vec<&Event> = contents
         .events()
         .rev()
-        .filter(|e| names(&e.labels))
+        .filter(|e| names(&e.labels) && e.time >= since)
+        .take(args.limit.unwrap_or(usize::MAX))
         .collect();
     // What compaction removed, after (older than) every event still in the log: one row a label.
     let compacted: Vec<(i64, Vec<String>, u64, String)> = contents
@@ -419,6 +445,12 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
                 .collect()
         })
         .unwrap_or_default();
+    // Compacted rows are older than every event kept: not within --since, nor among the newest N.
+    let compacted = if args.since.is_some() || args.limit.is_some() {
+        Vec::new()
+    } else {
+        compacted
+    };
     if args.json {
         let rows: Vec<_> = events
             .iter()

@@ -481,3 +481,35 @@ fn help_teaches_examples_labels_variables_and_exit_codes() {
         }
     }
 }
+
+/// `log nope/x` said "No events recorded yet" (exit 0) for a label that never existed, and
+/// `log` had no way to show only recent events.
+#[test]
+fn log_of_an_unknown_label_exits_5_and_since_and_n_limit_the_events() {
+    let sb = Sandbox::new();
+    sb.add("a", "value-a");
+    sb.get("a");
+    sb.get("a");
+    fails(
+        sb.cmd().args(["log", "nope/x"]).assert(),
+        5,
+        "no secret labelled",
+    );
+    let json = |args: &[&str]| -> usize {
+        let a = sb
+            .cmd()
+            .arg("log")
+            .args(args)
+            .arg("--json")
+            .assert()
+            .success();
+        let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        v.as_array().unwrap().len()
+    };
+    assert_eq!(json(&["a"]), 3, "add and two gets");
+    assert_eq!(json(&["-n", "2"]), 2);
+    assert_eq!(json(&["--since", "1h", "a"]), 3);
+    // A label removed since still has its history in the log.
+    sb.cmd().args(["rm", "a"]).assert().success();
+    assert_eq!(json(&["a"]), 4);
+}
