@@ -15,7 +15,7 @@ use crate::names::{EnvName, Label};
 use crate::secret::SecretValue;
 use crate::units;
 use crate::usage::Event;
-use crate::vault::{DEFAULT_KEEP, MAX_VALUE_LEN, Secret, Version};
+use crate::vault::MAX_VALUE_LEN;
 
 /// A usage record lists at most this many labels (the record must stay small).
 const MAX_LOGGED_LABELS: usize = 500;
@@ -178,38 +178,16 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
     let event = Event::new("import", labels).detail(detail);
     let overwrite = args.overwrite;
     let now = units::now();
-    let (added, rotated, existing, same) = ctx.commit(unlocked, event, move |u| {
-        let (mut added, mut rotated, mut existing, mut same) = (0, 0, Vec::new(), 0);
-        for p in planned {
-            match u.vault.find_mut(&p.label) {
-                Some(secret) if secret.current.value.expose() == p.value.expose() => same += 1,
-                Some(secret) if overwrite => {
-                    secret.rotate(p.value, now, DEFAULT_KEEP);
-                    rotated += 1;
-                }
-                Some(_) => existing.push(p.label.to_string()),
-                None => {
-                    u.vault.insert(Secret {
-                        label: p.label,
-                        env_name: p.env,
-                        note: None,
-                        rotate_every: None,
-                        created: now,
-                        updated: now,
-                        current: Version {
-                            number: 1,
-                            value: p.value,
-                            created: now,
-                            retired: None,
-                        },
-                        history: Vec::new(),
-                    })?;
-                    added += 1;
-                }
-            }
-        }
-        Ok((added, rotated, existing, same))
+    let merged = ctx.commit(unlocked, event, move |u| {
+        let incoming = planned.into_iter().map(|p| (p.label, p.env, p.value));
+        u.vault.merge(incoming, overwrite, now)
     })?;
+    let (added, rotated, existing, same) = (
+        merged.added,
+        merged.rotated,
+        merged.skipped,
+        merged.unchanged,
+    );
     if !existing.is_empty() {
         let mut shown: Vec<&str> = existing.iter().take(5).map(String::as_str).collect();
         if existing.len() > 5 {

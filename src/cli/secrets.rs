@@ -13,7 +13,7 @@ use crate::input;
 use crate::names::{EnvName, Label};
 use crate::units::{self, format_duration, format_time};
 use crate::usage::{self, Event};
-use crate::vault::{MAX_NOTE_LEN, Secret, Version};
+use crate::vault::{MAX_NOTE_LEN, Secret};
 
 #[derive(Args)]
 pub struct AddArgs {
@@ -179,21 +179,9 @@ pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
     warn_shared_env(&unlocked.vault, &label, &env_name);
     let value = input::value(label.as_str(), args.raw)?;
     let now = units::now();
-    let secret = Secret {
-        label: label.clone(),
-        env_name: env_name.clone(),
-        note,
-        rotate_every,
-        created: now,
-        updated: now,
-        current: Version {
-            number: 1,
-            value,
-            created: now,
-            retired: None,
-        },
-        history: Vec::new(),
-    };
+    let mut secret = Secret::first(label.clone(), env_name.clone(), value, now);
+    secret.note = note;
+    secret.rotate_every = rotate_every;
     let event = Event::new("add", vec![label.to_string()]);
     ctx.commit(unlocked, event, |u| u.vault.insert(secret))?;
     eprintln!("Added {label} (env {env_name}).");

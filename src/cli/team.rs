@@ -12,7 +12,7 @@ use crate::openbao::reference::KvPath;
 use crate::secret::SecretValue;
 use crate::units;
 use crate::usage::Event;
-use crate::vault::{DEFAULT_KEEP, MAX_VALUE_LEN, Secret, Version};
+use crate::vault::MAX_VALUE_LEN;
 
 #[derive(Args)]
 pub struct PushArgs {
@@ -113,38 +113,19 @@ pub fn pull(ctx: &Context, args: PullArgs) -> Result<()> {
         Event::new("pull", labels).detail(format!("from {source} (version {})", secret.version));
     let overwrite = args.overwrite;
     let now = units::now();
-    let (added, rotated, existing, same) = ctx.commit(unlocked, event, move |u| {
-        let (mut added, mut rotated, mut existing, mut same) = (0, 0, Vec::new(), 0);
-        for (label, value) in planned {
-            match u.vault.find_mut(&label) {
-                Some(s) if s.current.value.expose() == value.expose() => same += 1,
-                Some(s) if overwrite => {
-                    s.rotate(value, now, DEFAULT_KEEP);
-                    rotated += 1;
-                }
-                Some(_) => existing.push(label.to_string()),
-                None => {
-                    u.vault.insert(Secret {
-                        env_name: label.default_env_name(),
-                        label,
-                        note: None,
-                        rotate_every: None,
-                        created: now,
-                        updated: now,
-                        current: Version {
-                            number: 1,
-                            value,
-                            created: now,
-                            retired: None,
-                        },
-                        history: Vec::new(),
-                    })?;
-                    added += 1;
-                }
-            }
-        }
-        Ok((added, rotated, existing, same))
+    let merged = ctx.commit(unlocked, event, move |u| {
+        let incoming = planned.into_iter().map(|(label, value)| {
+            let env = label.default_env_name();
+            (label, env, value)
+        });
+        u.vault.merge(incoming, overwrite, now)
     })?;
+    let (added, rotated, existing, same) = (
+        merged.added,
+        merged.rotated,
+        merged.skipped,
+        merged.unchanged,
+    );
     for label in &existing {
         warn(format!(
             "{label} skipped: it exists; --overwrite rotates it to the pulled value"
