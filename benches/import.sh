@@ -15,7 +15,7 @@ with open(sys.argv[1], "w") as f:
     for i in range(10000):
         f.write(f"KEY_{i:05d}=sk-{secrets.token_hex(20)}\n")
 PY
-export SESAME_PASSPHRASE=bench
+export SESAME_PASSPHRASE='bench: correct horse battery staple'
 init="$bin init --kdf-memory 8MiB --kdf-iterations 1 --kdf-parallelism 1 --no-recovery"
 fresh="rm -rf $work/v; SESAME_VAULT=$work/v/vault.sesame $init >/dev/null 2>&1"
 hyperfine --warmup 2 --runs 20 \

@@ -14,7 +14,7 @@ work=$(mktemp -d)
 mkdir -p -m 700 "$work/run"
 export XDG_RUNTIME_DIR=$work/run
 trap 'for v in "$work"/v*/vault.sesame; do SESAME_VAULT=$v "$bin" lock >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
-echo bench > "$work/pass"
+echo "bench: correct horse battery staple" > "$work/pass"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(uname -sr)"
 echo "sesame: $bin ($("$bin" --version))"
 

@@ -10,8 +10,8 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SESAME_VAULT=$work/vault.sesame SESAME_PASSPHRASE=bench
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+export SESAME_VAULT=$work/vault.sesame SESAME_PASSPHRASE='bench: correct horse battery staple'
 "$bin" init --kdf-memory 8MiB --kdf-iterations 1 --kdf-parallelism 1 --no-recovery 2>/dev/null
 python3 - "$work" <<'PY'
 import random, string, sys

@@ -21,7 +21,7 @@ mkdir -p "$out" -m 700 "$work/run"
 export XDG_RUNTIME_DIR=$work/run
 trap 'for v in "$work"/v*/vault.sesame; do SESAME_VAULT=$v "$bin" lock >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
 cc -O2 -o "$work/sodium_kdf" benches/sodium_kdf.c -lsodium
-echo bench > "$work/pass"
+echo "bench: correct horse battery staple" > "$work/pass"
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(uname -sr)"
 
 new_vault() { # new_vault DIR SECRETS: a vault with the defaults and SECRETS secrets, unlocked

@@ -14,7 +14,7 @@ source "$(dirname "$0")/common.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export SESAME_VAULT=$work/vault.sesame SESAME_PASSPHRASE=bench
+export SESAME_VAULT=$work/vault.sesame SESAME_PASSPHRASE='bench: correct horse battery staple'
 "$bin" init --kdf-memory 8MiB --kdf-iterations 1 --kdf-parallelism 1 --no-recovery 2>/dev/null
 printf 'sk-bench-0123456789abcdef' | "$bin" add bench/key 2>/dev/null
 

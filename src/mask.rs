@@ -671,6 +671,34 @@ mod tests {
         assert!(out.is_empty());
     }
 
+    /// An output made of `pieces` (a symbol, or a piece of a value), split into reads at `cuts`,
+    /// each followed by a pause or not.
+    fn reads(
+        values: &[Vec<u8>],
+        pieces: &[(usize, usize, usize, u8)],
+        cuts: Vec<usize>,
+        pauses: &[bool],
+    ) -> Vec<(Vec<u8>, bool)> {
+        let mut output = Vec::new();
+        for &(which, from, len, symbol) in pieces {
+            if which % 3 == 0 {
+                output.push(symbol);
+            } else {
+                let v = &values[which % values.len()];
+                let from = from.min(v.len() - 1);
+                output.extend_from_slice(&v[from..(from + len).min(v.len())]);
+            }
+        }
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (output.len() + 1)).collect();
+        cuts.push(0);
+        cuts.push(output.len());
+        cuts.sort_unstable();
+        cuts.windows(2)
+            .zip(pauses)
+            .map(|(w, &pause)| (output[w[0]..w[1]].to_vec(), pause))
+            .collect()
+    }
+
     fn symbols() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(prop::sample::select(b"abcxq".to_vec()), 1..7)
     }
@@ -688,26 +716,19 @@ mod tests {
             cuts in prop::collection::vec(any::<usize>(), 0..8),
             pauses in prop::collection::vec(any::<bool>(), 9),
         ) {
-            let mut output = Vec::new();
-            for (which, from, len, symbol) in pieces {
-                if which % 3 == 0 {
-                    output.push(symbol);
-                } else {
-                    let v = &values[which % values.len()];
-                    let from = from.min(v.len() - 1);
-                    output.extend_from_slice(&v[from..(from + len).min(v.len())]);
-                }
-            }
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (output.len() + 1)).collect();
-            cuts.push(0);
-            cuts.push(output.len());
-            cuts.sort_unstable();
-            let reads: Vec<(Vec<u8>, bool)> = cuts
-                .windows(2)
-                .zip(&pauses)
-                .map(|(w, &pause)| (output[w[0]..w[1]].to_vec(), pause))
-                .collect();
-            property::check_with_pauses(&values, &reads);
+            property::check_with_pauses(&values, &reads(&values, &pieces, cuts, &pauses));
+        }
+
+        /// The same with many long values, where the matcher chooses its packed or sampled
+        /// searcher instead of the automaton alone.
+        #[test]
+        fn streaming_equals_masking_the_whole_output_for_many_long_values(
+            values in prop::collection::vec(prop::collection::vec(prop::sample::select(b"abcx".to_vec()), 8..20), 2..80),
+            pieces in prop::collection::vec((any::<usize>(), 0usize..20, 0usize..20, prop::sample::select(b"abcxq ".to_vec())), 0..24),
+            cuts in prop::collection::vec(any::<usize>(), 0..8),
+            pauses in prop::collection::vec(any::<bool>(), 9),
+        ) {
+            property::check_with_pauses(&values, &reads(&values, &pieces, cuts, &pauses));
         }
     }
 }

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aho_corasick::AhoCorasick;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
@@ -80,7 +79,7 @@ pub struct Patterns {
     owners: Vec<Vec<usize>>,
     needles: Vec<Needle>,
     skipped: Vec<Skipped>,
-    automaton: Option<AhoCorasick>,
+    automaton: Option<crate::matcher::Searcher>,
     longest: usize,
 }
 
@@ -102,6 +101,8 @@ impl Patterns {
                     });
                     continue;
                 }
+                // A needle is (label, version, encoding): only this version's can repeat.
+                let this_version = needles.len();
                 for (encoding, bytes) in encodings(value) {
                     let needle = Needle {
                         label: secret.label.clone(),
@@ -109,8 +110,8 @@ impl Patterns {
                         current: version.retired.is_none(),
                         encoding,
                     };
-                    let index = match needles.iter().position(|n| *n == needle) {
-                        Some(index) => index,
+                    let index = match needles[this_version..].iter().position(|n| *n == needle) {
+                        Some(index) => this_version + index,
                         None => {
                             needles.push(needle);
                             needles.len() - 1
@@ -139,7 +140,7 @@ impl Patterns {
         let automaton = if bytes.is_empty() {
             None
         } else {
-            let built = crate::matcher::build(bytes.iter().map(|b| b.as_slice()))
+            let built = crate::matcher::searcher(bytes.iter().map(|b| b.as_slice()))
                 .map_err(|e| Error::io("cannot build the matcher over the stored values", e))?;
             Some(built)
         };
@@ -891,7 +892,7 @@ mod tests {
     #[test]
     fn a_match_across_piece_boundaries_is_found_once_at_its_place() -> io::Result<()> {
         let mut vault_patterns = vec![Zeroizing::new(b"0123456789abcdef".to_vec())];
-        let automaton = crate::matcher::build(vault_patterns.iter().map(|p| p.as_slice()))?;
+        let automaton = crate::matcher::searcher(vault_patterns.iter().map(|p| p.as_slice()))?;
         let patterns = Patterns {
             owners: vec![vec![0]],
             needles: Vec::new(),
