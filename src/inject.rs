@@ -153,22 +153,7 @@ impl Selection {
         reference: BaoRef,
         origin: String,
     ) -> Result<()> {
-        let first = self
-            .entries
-            .iter()
-            .find(|(s, n, _, _)| *s == source && *n == name)
-            .map(|(_, _, _, o)| o)
-            .or_else(|| {
-                self.references
-                    .iter()
-                    .find(|(s, n, _, _)| *s == source && *n == name)
-                    .map(|(_, _, _, o)| o)
-            });
-        if let Some(first) = first {
-            return Err(Error::usage(format!(
-                "{name} is selected twice ({first} and {origin}); keep one"
-            )));
-        }
+        self.refuse_twice(source, &name, &origin)?;
         self.references.push((source, name, reference, origin));
         Ok(())
     }
@@ -181,17 +166,26 @@ impl Selection {
         label: Label,
         origin: String,
     ) -> Result<()> {
-        if let Some((_, _, _, first)) = self
-            .entries
-            .iter()
-            .find(|(s, n, _, _)| *s == source && *n == name)
-        {
-            return Err(Error::usage(format!(
-                "{name} is selected twice ({first} and {origin}); keep one"
-            )));
-        }
+        self.refuse_twice(source, &name, &origin)?;
         self.entries.push((source, name, label, origin));
         Ok(())
+    }
+
+    /// The same variable twice within one form (as a label or a `bao://` reference, in either
+    /// order) is ambiguous: refused, naming both.
+    fn refuse_twice(&self, source: Source, name: &EnvName, origin: &str) -> Result<()> {
+        let first = self
+            .entries
+            .iter()
+            .map(|(s, n, _, o)| (s, n, o))
+            .chain(self.references.iter().map(|(s, n, _, o)| (s, n, o)))
+            .find(|(s, n, _)| **s == source && *n == name);
+        match first {
+            Some((_, _, first)) => Err(Error::usage(format!(
+                "{name} is selected twice ({first} and {origin}); keep one"
+            ))),
+            None => Ok(()),
+        }
     }
 
     pub fn select_all(&mut self) {

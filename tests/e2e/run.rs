@@ -316,6 +316,18 @@ fn stronger_forms_win_when_two_name_the_same_variable() {
         2,
         "selected twice",
     );
+    // A label and a bao:// reference for one variable too, in either order (no server needed:
+    // the selection is refused before anything is resolved).
+    for pair in [
+        ["V=gh", "V=bao://secret/app#k"],
+        ["V=bao://secret/app#k", "V=gh"],
+    ] {
+        fails(
+            run_sh(&sb, &["--env", pair[0], "--env", pair[1]], "true"),
+            2,
+            "selected twice",
+        );
+    }
 }
 
 #[test]
