@@ -491,9 +491,10 @@ pub fn new_passphrase(fds: &SecretFds, vault: &Path) -> Result<Passphrase> {
     Ok(pass)
 }
 
-/// A recovery code as typed: `--recovery-code-fd`, `SESAME_RECOVERY_CODE`, else the terminal.
-pub fn recovery_code(fds: &SecretFds) -> Result<Passphrase> {
-    RECOVERY.get(fds, "Recovery code: ", false)
+/// A recovery code as typed: `--recovery-code-fd`, `SESAME_RECOVERY_CODE`, else the terminal;
+/// also saying whether it was typed at the prompt (and so may be asked again).
+pub fn recovery_code_sourced(fds: &SecretFds) -> Result<(Passphrase, Origin)> {
+    RECOVERY.get_sourced(fds, "Recovery code: ", false)
 }
 
 /// Reads a secret value: from stdin when it is not a terminal, else from a hidden prompt.

@@ -81,9 +81,7 @@ pub fn recover(ctx: &Context, args: RecoverArgs) -> Result<()> {
     let bytes = store::read(&ctx.path)?;
     // The new passphrase slot keeps the current parameters: their cost is spent on wrapping it.
     ctx.confirm_kdf_cost(&crate::container::inspect(&bytes, &ctx.path)?.header)?;
-    let typed = input::recovery_code(&ctx.fds)?;
-    let code = RecoveryCode::parse(typed.expose())?;
-    let unlocked = UnlockedVault::open_with_recovery(&bytes, &code, &ctx.path)?;
+    let unlocked = open_with_recovery_asking_again(ctx, &bytes)?;
     let kdf = unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT);
     set_new_passphrase(ctx, unlocked, kdf, "recover", args.allow_weak)?;
     eprintln!(
@@ -91,6 +89,37 @@ pub fn recover(ctx: &Context, args: RecoverArgs) -> Result<()> {
          have been seen."
     );
     Ok(())
+}
+
+/// Opens with the recovery code; a code typed at the prompt that is mistyped (a wrong check
+/// symbol, a wrong length) or wrong is asked again, [`input::PROMPT_TRIES`] times in all, as a
+/// passphrase is. A code from a descriptor or the environment is tried once.
+fn open_with_recovery_asking_again(ctx: &Context, bytes: &[u8]) -> Result<UnlockedVault> {
+    let mut attempt = 1;
+    loop {
+        let (typed, origin) = input::recovery_code_sourced(&ctx.fds)?;
+        let opened = RecoveryCode::parse(typed.expose())
+            .and_then(|code| UnlockedVault::open_with_recovery(bytes, &code, &ctx.path));
+        match opened {
+            Err(e @ (Error::WrongRecoveryCode { .. } | Error::Usage(_)))
+                if origin == input::Origin::Prompt && attempt < input::PROMPT_TRIES =>
+            {
+                eprintln!("{}; try again.", without_advice(&e.to_string()));
+                attempt += 1;
+            }
+            opened => return opened,
+        }
+    }
+}
+
+/// An error's message up to its first `;` (without its advice), capitalised.
+fn without_advice(text: &str) -> String {
+    let head = text.split(';').next().unwrap_or(text);
+    let mut chars = head.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {

@@ -6,10 +6,6 @@ use std::time::Duration;
 
 use super::harness::*;
 
-fn stdout(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
 /// The vault's automatic generations, oldest first.
 fn generations(sb: &Sandbox) -> Vec<PathBuf> {
     let folder = sb.vault.parent().unwrap().join("backups/auto");

@@ -128,6 +128,10 @@ impl Drop for Sandbox {
 }
 
 /// stderr of a finished command, as text.
+pub fn stdout(a: &Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
 pub fn stderr(a: &Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }

@@ -33,10 +33,6 @@ fn masked_sh(sb: &Sandbox, script: &str) -> std::process::Command {
     cmd
 }
 
-fn stdout(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
 #[test]
 fn env_flag_puts_the_value_in_the_named_variable() {
     let sb = vault_with_secrets();

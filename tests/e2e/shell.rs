@@ -4,10 +4,6 @@ use std::path::Path;
 
 use super::harness::*;
 
-fn stdout(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
 /// PATH with the sesame under test first, as an installed sesame would be for a shell.
 fn path_with_sesame() -> std::ffi::OsString {
     let bin = assert_cmd::cargo::cargo_bin("sesame");

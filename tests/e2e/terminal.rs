@@ -174,3 +174,42 @@ fn a_mismatched_repeat_at_init_asks_again() {
     assert!(shown.contains("exit=0"), "{shown:?}");
     sb.cmd().arg("list").assert().success();
 }
+
+/// A recovery code typed at the prompt with a typo, or the code of another vault, is asked
+/// again (3 tries, as a passphrase is); the right one then sets the new passphrase.
+#[test]
+fn a_mistyped_or_wrong_recovery_code_at_the_prompt_is_asked_again() {
+    let code_of = |sb: &Sandbox| {
+        let a = sb.cmd().args(FAST_KDF).assert().success();
+        String::from_utf8_lossy(&a.get_output().stdout)
+            .trim()
+            .to_string()
+    };
+    let sb = Sandbox::empty();
+    let code = code_of(&sb);
+    let other = code_of(&Sandbox::empty());
+    sb.add("api", "sk-recovered");
+    let new = "a brand new passphrase for the recovered vault";
+    let Some(shown) = on_terminal(
+        &sb,
+        "\"$SESAME\" recover; echo \"exit=$?\"",
+        &format!("ABCD-EFGH\n{other}\n{code}\n{new}\n{new}\n"),
+        &[],
+    ) else {
+        return;
+    };
+    assert!(
+        shown.contains("A recovery code has 28 characters"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("Wrong recovery code for"), "{shown:?}");
+    assert_eq!(shown.matches("; try again.").count(), 2, "{shown:?}");
+    assert!(shown.contains("exit=0"), "{shown:?}");
+    let a = sb
+        .cmd()
+        .env("SESAME_PASSPHRASE", new)
+        .args(["get", "api"])
+        .assert()
+        .success();
+    assert_eq!(stdout(&a), "sk-recovered\n");
+}

@@ -2,10 +2,6 @@
 
 use super::harness::*;
 
-fn stdout(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
 /// Rotating to the value already current used to be accepted and reset the due date, which
 /// silenced `check` while the old key stayed in use.
 #[test]
