@@ -17,9 +17,6 @@ use crate::units;
 use crate::usage::Event;
 use crate::vault::MAX_VALUE_LEN;
 
-/// A usage record lists at most this many labels (the record must stay small).
-const MAX_LOGGED_LABELS: usize = 500;
-
 #[derive(Args)]
 #[command(
     after_help = "Each NAME=value becomes a secret with env name NAME and label `name` \
@@ -161,20 +158,13 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
     }
 
     let unlocked = ctx.unlock()?;
-    let mut labels: Vec<String> = planned.iter().map(|p| p.label.to_string()).collect();
-    let total = labels.len();
-    labels.truncate(MAX_LOGGED_LABELS);
+    // Every label, however many: one record (as `run --all` logs), so `log LABEL` finds it.
+    let labels: Vec<String> = planned.iter().map(|p| p.label.to_string()).collect();
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut detail = format!("from {file_name}");
-    if total > MAX_LOGGED_LABELS {
-        detail.push_str(&format!(
-            " ({} labels not listed)",
-            total - MAX_LOGGED_LABELS
-        ));
-    }
+    let detail = format!("from {file_name}");
     let event = Event::new("import", labels).detail(detail);
     let overwrite = args.overwrite;
     let now = units::now();
@@ -258,7 +248,6 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<()> {
         exported.push(label.to_string());
     }
     if args.plaintext {
-        exported.truncate(MAX_LOGGED_LABELS);
         ctx.record(
             &unlocked,
             Event::new("export", exported).detail("plaintext"),

@@ -508,6 +508,10 @@ fn importing_10000_lines_is_one_transaction() {
     assert_eq!(generations(&sb).len(), gens + 1);
     assert_eq!(sb.list_json().as_array().unwrap().len(), 10_000);
     assert_eq!(sb.get("key-09999"), "value-number-09999-0123456789\n");
+    // One log record names every label, the last one too (it used to stop at 500).
+    let log = sb.cmd().args(["log", "key-09999"]).assert().success();
+    assert!(stdout(&log).contains("import"), "{}", stdout(&log));
+    assert!(stdout(&log).contains("from big.env"), "{}", stdout(&log));
 }
 
 #[test]
