@@ -13,8 +13,8 @@
 //!
 //! Random output hits the set rarely (the set is sized at 32 bits an entry), and a value of 36
 //! bytes with 8-byte grams is sampled every 29 bytes, so the haystack is mostly skipped. On
-//! output made to hit (the values' own grams repeated), every window is verified: about
-//! `(stride + longest) / stride` times the automaton's work, never worse.
+//! output made to hit (the values' own grams repeated), the windows verified grow while the hits
+//! keep coming, so the automaton reads such output about once (see [`Sampled::find`]).
 
 use aho_corasick::{AhoCorasick, Input, Match};
 use zeroize::Zeroize;
@@ -22,6 +22,8 @@ use zeroize::Zeroize;
 /// The bit set's size: 32 bits an entry, within these bounds (4 KiB to 2 MiB of memory).
 const MIN_BITS: u32 = 15;
 const MAX_BITS: u32 = 24;
+/// The most starts verified at once past a hit (see [`Sampled::find`]).
+const MAX_AHEAD: usize = 64 * 1024;
 /// Fibonacci hashing's multiplier (2^64 / φ).
 const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -142,17 +144,35 @@ impl Sampled {
     }
 
     /// The leftmost-longest match starting at `from` or later.
+    ///
+    /// A hit is verified together with `ahead` more starts after it. `ahead` is 0 while hits are
+    /// isolated (ordinary output) and doubles while each hit falls inside the window just
+    /// verified (output made of the values' grams), so that such output is searched by the
+    /// automaton about once a byte instead of once a window, capped at [`MAX_AHEAD`].
     pub fn find(&self, haystack: &[u8], mut from: usize) -> Option<Match> {
         let mut at = from;
+        let mut ahead = 0usize;
+        let mut verified_to = 0usize;
         while let Some(hit) = self.next_hit(haystack, at) {
+            ahead = if hit < verified_to {
+                ahead
+                    .saturating_mul(2)
+                    .saturating_add(self.stride)
+                    .min(MAX_AHEAD)
+            } else {
+                0
+            };
+            let last_start = hit.saturating_add(ahead);
             let start = from.max((hit + 1).saturating_sub(self.stride));
-            let end = haystack.len().min(hit.saturating_add(self.longest));
+            let end = haystack.len().min(last_start.saturating_add(self.longest));
             let input = Input::new(haystack).span(start..end);
             match self.verify.find(input) {
-                Some(m) if m.start() <= hit => return Some(m),
-                _ => from = hit + 1,
+                Some(m) if m.start() <= last_start => return Some(m),
+                // No value starts in `start..=last_start`: sampling resumes after it.
+                _ => from = last_start.saturating_add(1),
             }
-            at = hit + self.stride;
+            verified_to = end;
+            at = from;
         }
         None
     }

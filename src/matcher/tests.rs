@@ -118,5 +118,16 @@ fn a_match_past_the_sampled_window_is_not_cut_short() -> io::Result<()> {
     let sampled = searcher_of_kind(Kind::Sampled, values)?;
     let sampled = sampled.ok_or_else(|| io::Error::other("no sampled searcher"))?;
     assert_eq!(spans(&sampled, text), vec![(8, text.len())]);
+    // The same one start past the window: the sample at 0 hits on "zabc", the window's starts
+    // end at 0, and the longest value starting at 1 runs one byte past the window's end.
+    let values = [
+        &b"abcdefgh"[..],
+        b"abcdefgh-and-a-much-longer-tail",
+        b"zabcXXXX",
+    ];
+    let text = b"zabcdefgh-and-a-much-longer-tail";
+    let sampled = searcher_of_kind(Kind::Sampled, values)?;
+    let sampled = sampled.ok_or_else(|| io::Error::other("no sampled searcher"))?;
+    assert_eq!(spans(&sampled, text), vec![(1, text.len())]);
     Ok(())
 }
