@@ -6,6 +6,8 @@ use std::io;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Match, MatchKind, packed};
 
+#[doc(hidden)]
+pub mod property;
 pub mod sampled;
 
 /// Past this length of one value the automaton is a contiguous NFA instead of a DFA: building a

@@ -1,34 +1,7 @@
 use proptest::prelude::*;
 
+use super::property::spans;
 use super::*;
-
-/// Leftmost-longest by hand: at each position, the longest value that starts there.
-fn by_hand(patterns: &[Vec<u8>], haystack: &[u8]) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at < haystack.len() {
-        let longest = patterns
-            .iter()
-            .filter(|p| haystack[at..].starts_with(p))
-            .map(|p| p.len())
-            .max();
-        match longest {
-            Some(len) => {
-                found.push((at, at + len));
-                at += len;
-            }
-            None => at += 1,
-        }
-    }
-    found
-}
-
-fn spans(searcher: &Searcher, haystack: &[u8]) -> Vec<(usize, usize)> {
-    searcher
-        .find_iter(haystack)
-        .map(|m| (m.start(), m.end()))
-        .collect()
-}
 
 /// Values over a small alphabet with shared beginnings, so that they overlap, nest and follow
 /// each other in the haystack far more often than at random.
@@ -73,14 +46,13 @@ proptest! {
     ) {
         let text = haystack(&values, &pieces);
         let text = &text[skip.min(text.len())..];
-        let expected = by_hand(&values, text);
-        let patterns = || values.iter().map(|v| v.as_slice());
-        for kind in [Kind::Packed, Kind::Sampled, Kind::Automaton] {
-            if let Some(searcher) = searcher_of_kind(kind, patterns())? {
-                prop_assert_eq!(&spans(&searcher, text), &expected, "{:?}", kind);
-            }
-        }
-        prop_assert_eq!(&spans(&searcher(patterns())?, text), &expected);
+        property::check(&values, text);
+    }
+
+    /// The fuzz target's decoding of raw bytes, driven here too.
+    #[test]
+    fn the_fuzz_property_holds_for_any_input(data in prop::collection::vec(any::<u8>(), 0..600)) {
+        property::check_fuzz_input(&data);
     }
 }
 
