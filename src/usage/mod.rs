@@ -146,7 +146,73 @@ pub fn log_path(vault: &Path) -> PathBuf {
     vault.with_file_name(name)
 }
 
-// ---- which vault a log belongs to ----
+// ---- header ----
+
+/// A log's header, as parsed from its first bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogHeader {
+    pub version: u16,
+    pub vault_id: [u8; VAULT_ID_LEN],
+    /// Versions 2 and 3.
+    pub key_generation: Option<u32>,
+    /// Version 3: the salt of the log key.
+    pub salt: Option<[u8; SALT_LEN]>,
+    /// Version 3: the log's length when it was last written whole (0 in earlier versions).
+    pub rewritten_len: u64,
+    /// The header's own length: where the records start.
+    pub len: usize,
+}
+
+/// Parses the header at the start of `bytes` (the whole log, or at least its first
+/// [`LOG_HEADER_LEN`] bytes). The error says what is wrong, in words that follow "the usage log".
+pub fn parse_header(bytes: &[u8]) -> std::result::Result<LogHeader, &'static str> {
+    if bytes.len() < 10 || bytes[..8] != LOG_MAGIC {
+        return Err("is not a sesame usage log");
+    }
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    let len = match version {
+        1 => LOG_V1_HEADER_LEN,
+        2 => LOG_V2_HEADER_LEN,
+        LOG_VERSION => LOG_HEADER_LEN,
+        v if v > LOG_VERSION => return Err("was written by a newer sesame"),
+        _ => return Err("has an unknown version"),
+    };
+    let Some(head) = bytes.get(..len) else {
+        return Err("has a header that is cut short");
+    };
+    let mut vault_id = [0u8; VAULT_ID_LEN];
+    vault_id.copy_from_slice(&head[10..10 + VAULT_ID_LEN]);
+    let rest = &head[10 + VAULT_ID_LEN..];
+    let key_generation = (version >= 2).then(|| u32_at(rest, 0));
+    let (salt, rewritten_len) = if version == LOG_VERSION {
+        let mut salt = [0u8; SALT_LEN];
+        salt.copy_from_slice(&rest[4..4 + SALT_LEN]);
+        (Some(salt), u64_at(rest, 4 + SALT_LEN))
+    } else {
+        (None, 0)
+    };
+    Ok(LogHeader {
+        version,
+        vault_id,
+        key_generation,
+        salt,
+        rewritten_len,
+        len,
+    })
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
 /// What a log's header says about it, compared with the open vault.
 enum Belonging {
     /// Version 3, this vault id and key generation.
@@ -191,6 +257,161 @@ fn encode_header(vault: &UnlockedVault, salt: &[u8; SALT_LEN], rewritten_len: u6
     h.extend_from_slice(salt);
     h.extend_from_slice(&rewritten_len.to_le_bytes());
     h
+}
+
+// ---- framing ----
+
+/// One record as framed in the file, not yet opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The record's place in the log, 0 for the first after the header (in clear, and in the AAD).
+    pub index: u64,
+    pub nonce: [u8; NONCE_LEN],
+    /// Ciphertext ‖ tag.
+    pub sealed: &'a [u8],
+    /// The record's whole length in the file, both length fields included.
+    pub len: u64,
+}
+
+/// Why reading a log stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadProblem {
+    /// The file ends inside a record: the trace of a crash during an append.
+    CutShort,
+    /// A length, or an index, no writer produces.
+    Malformed,
+    /// A record does not authenticate.
+    Unauthentic,
+    /// A record authenticated but is not a [`Record`].
+    Undecodable,
+}
+
+impl fmt::Display for ReadProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReadProblem::CutShort => "the last usage record is cut short",
+            ReadProblem::Malformed => "a usage record is malformed",
+            ReadProblem::Unauthentic => {
+                "a usage record failed authentication (the log was changed); later records are \
+                 not shown"
+            }
+            ReadProblem::Undecodable => "a usage record cannot be decoded",
+        })
+    }
+}
+
+/// Parses `record`, exactly one record's bytes: both lengths must equal its length, and the index
+/// must be `expected` when given.
+fn parse_record(
+    record: &[u8],
+    expected: Option<u64>,
+) -> std::result::Result<Frame<'_>, ReadProblem> {
+    let len = record.len();
+    if (len as u64) < MIN_RECORD_LEN
+        || len as u64 > MAX_RECORD_LEN
+        || u32_at(record, 0) as usize != len
+        || u32_at(record, len - 4) as usize != len
+    {
+        return Err(ReadProblem::Malformed);
+    }
+    let index = u64_at(record, 4);
+    if expected.is_some_and(|e| e != index) {
+        return Err(ReadProblem::Malformed);
+    }
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&record[12..12 + NONCE_LEN]);
+    Ok(Frame {
+        index,
+        nonce,
+        sealed: &record[12 + NONCE_LEN..len - 4],
+        len: len as u64,
+    })
+}
+
+/// The records of a version 3 log, front to back, from their leading lengths. Stops after the
+/// first problem (a record running past the end is [`ReadProblem::CutShort`]).
+pub struct Frames<'a> {
+    rest: &'a [u8],
+    index: u64,
+    /// Bytes of whole records walked so far.
+    walked: u64,
+    done: bool,
+}
+
+/// Walks `records`: a version 3 log without its header ([`LogHeader::len`] bytes).
+pub fn frames(records: &[u8]) -> Frames<'_> {
+    Frames {
+        rest: records,
+        index: 0,
+        walked: 0,
+        done: false,
+    }
+}
+
+impl Frames<'_> {
+    /// Where the whole records walked so far end, counted from the first record.
+    pub fn walked(&self) -> u64 {
+        self.walked
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = std::result::Result<Frame<'a>, ReadProblem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.rest.is_empty() {
+            return None;
+        }
+        let result = match self.rest.get(..4) {
+            None => Err(ReadProblem::CutShort),
+            Some(head) => {
+                let len = u64::from(u32_at(head, 0));
+                if !(MIN_RECORD_LEN..=MAX_RECORD_LEN).contains(&len) {
+                    Err(ReadProblem::Malformed)
+                } else {
+                    match self.rest.get(..len as usize) {
+                        None => Err(ReadProblem::CutShort),
+                        Some(record) => parse_record(record, Some(self.index)),
+                    }
+                }
+            }
+        };
+        match result {
+            Ok(frame) => {
+                self.rest = &self.rest[frame.len as usize..];
+                self.index += 1;
+                self.walked += frame.len;
+            }
+            Err(_) => self.done = true,
+        }
+        Some(result)
+    }
+}
+
+/// The last record of `tail` (the end of a log, holding at least its last record), found from
+/// its trailing length alone; `None` when the trailing length does not frame a record there.
+pub fn last_frame(tail: &[u8]) -> Option<Frame<'_>> {
+    let at = tail.len().checked_sub(4)?;
+    let len = u32_at(tail, at) as usize;
+    let start = tail.len().checked_sub(len)?;
+    parse_record(&tail[start..], None).ok()
+}
+
+fn encode_frame(index: u64, nonce: &[u8; NONCE_LEN], sealed: &[u8]) -> Result<Vec<u8>> {
+    let len = 4 + 8 + NONCE_LEN + sealed.len() + 4;
+    if len as u64 > MAX_RECORD_LEN {
+        return Err(Error::usage(
+            "this event is too large for the usage log (64 MiB)",
+        ));
+    }
+    let len32 = (len as u32).to_le_bytes();
+    let mut record = Vec::with_capacity(len);
+    record.extend_from_slice(&len32);
+    record.extend_from_slice(&index.to_le_bytes());
+    record.extend_from_slice(nonce);
+    record.extend_from_slice(sealed);
+    record.extend_from_slice(&len32);
+    Ok(record)
 }
 
 // ---- keys ----
@@ -407,11 +628,326 @@ mod summary;
 
 pub use summary::{Uses, compact, uses_by_label};
 
-mod frame;
-mod write;
+// ---- writing ----
 
-pub use frame::*;
-pub use write::*;
+/// `records` as a whole new log under `vault`'s key (a fresh salt, so a fresh key).
+fn encode_log(vault: &UnlockedVault, records: &[Record]) -> Result<Vec<u8>> {
+    let salt: [u8; SALT_LEN] = crypto::random_array()?;
+    let key = LogKey::derive(vault, &salt)?;
+    let mut bytes = encode_header(vault, &salt, 0);
+    for (index, record) in records.iter().enumerate() {
+        bytes.extend_from_slice(&key.seal(index as u64, record)?);
+        if bytes.len() as u64 > MAX_LOG_LEN {
+            return Err(Error::usage("the usage log would grow past 64 MiB"));
+        }
+    }
+    let len = (bytes.len() as u64).to_le_bytes();
+    bytes[LOG_HEADER_LEN - 8..LOG_HEADER_LEN].copy_from_slice(&len);
+    Ok(bytes)
+}
+
+/// `records` as a whole new log, compacted when it is larger than [`COMPACT_AT_LEAST`] (or
+/// always, with `force`), keeping fewer events per label until it fits in half the cap.
+fn encode_bounded(vault: &UnlockedVault, records: &[Record], force: bool) -> Result<Vec<u8>> {
+    if !force {
+        let bytes = encode_log(vault, records);
+        if bytes
+            .as_ref()
+            .is_ok_and(|b| b.len() as u64 <= COMPACT_AT_LEAST)
+        {
+            return bytes;
+        }
+    }
+    let now = crate::units::now();
+    for keep in [KEEP_PER_LABEL, 5, 1, 0] {
+        if let Ok(bytes) = encode_log(vault, &compact(records, keep, now))
+            && bytes.len() as u64 <= COMPACTED_MAX
+        {
+            return Ok(bytes);
+        }
+    }
+    Err(Error::usage(
+        "the usage log cannot be compacted below 32 MiB",
+    ))
+}
+
+/// A log that was set aside rather than appended to.
+#[derive(Debug)]
+pub struct SetAside {
+    pub kept_as: PathBuf,
+    pub reason: &'static str,
+}
+
+impl fmt::Display for SetAside {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the usage log {}; it was kept as {} and a new log started",
+            self.reason,
+            self.kept_as.display()
+        )
+    }
+}
+
+fn open_log(path: &Path) -> Result<(File, u64)> {
+    let ctx = |what: &str| format!("cannot {what} the usage log {}", path.display());
+    let file = store::open_regular(
+        path,
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600),
+    )
+    .map_err(|e| Error::io(ctx("open"), e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(ctx("read"), e))?
+        .len();
+    Ok((file, len))
+}
+
+/// Renames the log to the first free name of `<log>.old`, `<log>.old.2`, … so an earlier one is
+/// never overwritten. Under the write lock, so no other sesame races for the name.
+fn set_aside(path: &Path, reason: &'static str) -> Result<SetAside> {
+    for n in 1..=MAX_ASIDE {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(".old");
+        if n > 1 {
+            name.push(format!(".{n}"));
+        }
+        let kept_as = PathBuf::from(name);
+        if fs::symlink_metadata(&kept_as).is_ok() {
+            continue;
+        }
+        fs::rename(path, &kept_as).map_err(|e| {
+            Error::io(
+                format!("cannot set aside the usage log {}", path.display()),
+                e,
+            )
+        })?;
+        return Ok(SetAside { kept_as, reason });
+    }
+    Err(Error::usage(format!(
+        "the usage log {} cannot be read by this vault and {MAX_ASIDE} earlier logs are already \
+         kept beside it; move them away",
+        path.display()
+    )))
+}
+
+/// Appends `event`. The caller holds the vault's write lock, which serializes appends with
+/// compaction and with the rewrite `rekey` does.
+///
+/// A version 3 log of this vault id and key generation is appended to after reading its header
+/// and last record; past its compaction size it is compacted instead (atomically). A version 1 or
+/// 2 log of this vault whose records all open is rewritten as version 3. Any other log (another
+/// vault, another key generation, a newer or unknown version, a damaged record, larger than
+/// [`MAX_LOG_LEN`]) is set aside (returned, for the caller to say so) and a new log started.
+pub fn append(vault_path: &Path, vault: &UnlockedVault, event: &Event) -> Result<Option<SetAside>> {
+    let path = log_path(vault_path);
+    let ctx = |what: &str| format!("cannot {what} the usage log {}", path.display());
+    let (mut file, len) = open_log(&path)?;
+    let mut aside = None;
+    if len > 0 {
+        let mut head = vec![0u8; LOG_HEADER_LEN.min(len as usize)];
+        file.read_exact(&mut head)
+            .map_err(|e| Error::io(ctx("read"), e))?;
+        let reason = match belonging(&head, vault) {
+            _ if len > MAX_LOG_LEN => "is full (64 MiB)",
+            Belonging::Current(header) => {
+                match append_v3(vault_path, &mut file, len, &header, vault, event)? {
+                    None => return Ok(None),
+                    Some(reason) => reason,
+                }
+            }
+            Belonging::Older(header) => {
+                drop(file);
+                let old = read(vault_path, vault)?;
+                if old.problem.is_none() {
+                    let mut records = old.records;
+                    records.push(Record::Event(event.clone()));
+                    rewrite(vault_path, vault, &records, false)?;
+                    return Ok(None);
+                }
+                if header.version == 1 {
+                    "is in format 1 and cannot be read whole by this vault"
+                } else {
+                    "is in format 2 and cannot be read whole by this vault"
+                }
+            }
+            Belonging::Other(reason) => reason,
+        };
+        aside = Some(set_aside(&path, reason)?);
+        let (new_file, new_len) = open_log(&path)?;
+        if new_len != 0 {
+            return Err(Error::usage(format!(
+                "the usage log {} reappeared while it was set aside",
+                path.display()
+            )));
+        }
+        file = new_file;
+    }
+    let bytes = encode_log(vault, &[Record::Event(event.clone())])?;
+    file.write_all(&bytes)
+        .map_err(|e| Error::io(ctx("write"), e))?;
+    Ok(aside)
+}
+
+/// Appends to a version 3 log of this vault: `Ok(None)` when done, `Ok(Some(reason))` when the log
+/// is damaged and must be set aside.
+fn append_v3(
+    vault_path: &Path,
+    file: &mut File,
+    len: u64,
+    header: &LogHeader,
+    vault: &UnlockedVault,
+    event: &Event,
+) -> Result<Option<&'static str>> {
+    let path = log_path(vault_path);
+    let ctx = |what: &str| format!("cannot {what} the usage log {}", path.display());
+    let salt = header.salt.unwrap_or_default();
+    let key = LogKey::derive(vault, &salt)?;
+    let start = header.len as u64;
+    // The fast way: the last record, found from its trailing length, opens at its index.
+    let mut found = None;
+    if len == start {
+        found = Some((0, len));
+    } else if let Some(tail) = read_tail(file, len, start).map_err(|e| Error::io(ctx("read"), e))?
+        && let Some(frame) = last_frame(&tail)
+        && key.open(&frame).is_ok()
+    {
+        found = Some((frame.index + 1, len));
+    }
+    // Otherwise walk the records from the front: a record running past the end is a crash during
+    // an append, cut off here; anything else is damage.
+    let (next, end) = match found {
+        Some(found) => found,
+        None => {
+            let bytes = read_all(file, len).map_err(|e| Error::io(ctx("read"), e))?;
+            let mut walk = frames(&bytes[header.len..]);
+            let mut last = None;
+            for frame in walk.by_ref() {
+                match frame {
+                    Ok(frame) => last = Some(frame),
+                    Err(ReadProblem::CutShort) => break,
+                    Err(_) => return Ok(Some("has a damaged record")),
+                }
+            }
+            let end = start + walk.walked();
+            if end == len || last.is_some_and(|f| key.open(&f).is_err()) {
+                // Whole to the end, yet its last record did not open: not a crash.
+                return Ok(Some("has a damaged record"));
+            }
+            file.set_len(end).map_err(|e| Error::io(ctx("repair"), e))?;
+            (last.map_or(0, |f| f.index + 1), end)
+        }
+    };
+    let record = key.seal(next, &Record::Event(event.clone()))?;
+    let limit = header
+        .rewritten_len
+        .saturating_mul(2)
+        .clamp(COMPACT_AT_LEAST, MAX_LOG_LEN);
+    if end + record.len() as u64 > limit {
+        let contents = parse(
+            &read_all(file, end).map_err(|e| Error::io(ctx("read"), e))?,
+            vault,
+        );
+        if contents.problem.is_some() {
+            return Ok(Some("has a record that does not open"));
+        }
+        let mut records = contents.records;
+        records.push(Record::Event(event.clone()));
+        rewrite(vault_path, vault, &records, true)?;
+        return Ok(None);
+    }
+    file.write_all_at(&record, end)
+        .map_err(|e| Error::io(ctx("write"), e))?;
+    Ok(None)
+}
+
+/// The end of the log holding its last record, by its trailing length; `None` when that length
+/// cannot be a record's.
+fn read_tail(file: &File, len: u64, start: u64) -> std::io::Result<Option<Vec<u8>>> {
+    if len < start + 4 {
+        return Ok(None);
+    }
+    let mut trailer = [0u8; 4];
+    file.read_exact_at(&mut trailer, len - 4)?;
+    let record_len = u64::from(u32::from_le_bytes(trailer));
+    if !(MIN_RECORD_LEN..=MAX_RECORD_LEN).contains(&record_len) || record_len > len - start {
+        return Ok(None);
+    }
+    let mut tail = vec![0u8; record_len as usize];
+    file.read_exact_at(&mut tail, len - record_len)?;
+    Ok(Some(tail))
+}
+
+fn read_all(file: &mut File, len: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; len.min(MAX_LOG_LEN) as usize];
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Writes `records` as a new log under `vault`'s current key, atomically (compacted if large, or
+/// always with `compact`). Under the write lock.
+fn rewrite(
+    vault_path: &Path,
+    vault: &UnlockedVault,
+    records: &[Record],
+    compact: bool,
+) -> Result<()> {
+    let bytes = encode_bounded(vault, records, compact)?;
+    store::write_atomic(&log_path(vault_path), &bytes)
+}
+
+/// The usage log re-sealed under a new data key by `rekey`, written beside the old log but not yet
+/// in place.
+///
+/// `rekey` prepares it before saving the vault and puts it in place right after, so a crash leaves
+/// either both old (the rekey did not happen) or the new vault with the old log, which the next
+/// append sees is of another key generation and keeps aside (it still opens with a backup of the
+/// old vault). It is never appended to under the new key.
+pub struct Resealed {
+    staged: store::Staged,
+    /// The old log could not be read whole: keep it rather than drop what was not read.
+    keep_old: Option<&'static str>,
+    path: PathBuf,
+}
+
+/// Seals `old` (read under the old key), then `event`, under `vault`'s new key. Under the lock.
+pub fn reseal(
+    vault_path: &Path,
+    vault: &UnlockedVault,
+    old: LogContents,
+    event: Event,
+) -> Result<Resealed> {
+    let mut records = old.records;
+    records.push(Record::Event(event));
+    let bytes = encode_bounded(vault, &records, false)?;
+    Ok(Resealed {
+        staged: store::stage(&log_path(vault_path), &bytes)?,
+        keep_old: old
+            .problem
+            .map(|_| "could not be read whole before the rekey"),
+        path: log_path(vault_path),
+    })
+}
+
+impl Resealed {
+    /// Puts the re-sealed log in place (keeping an old log that was not read whole aside).
+    pub fn commit(self) -> Result<Option<SetAside>> {
+        let aside = match self.keep_old {
+            Some(reason) if fs::symlink_metadata(&self.path).is_ok() => {
+                Some(set_aside(&self.path, reason)?)
+            }
+            _ => None,
+        };
+        self.staged.commit()?;
+        Ok(aside)
+    }
+}
 
 #[cfg(test)]
 mod tests;
