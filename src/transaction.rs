@@ -79,6 +79,13 @@ impl Transaction {
     /// Replaces the vault with `file` (the sealed form of `vault`): the old file is kept as a
     /// generation first, then the new one is written atomically, then the log is updated under
     /// `vault`'s key. With `stop_agent`, an agent of this vault is told to lock.
+    ///
+    /// The lock is released as soon as the new file is renamed into place, the log updated and
+    /// the agent told: the fsync of the folder that makes the rename durable, and the pruning of
+    /// old generations, happen after it (both before this returns). A writer that takes the lock
+    /// meanwhile reads the new file and builds on it, so a crash before either fsync leaves the
+    /// vault as one of the files that were in place, each whole and each holding every change
+    /// before it; a write is reported done only once its own fsync returned.
     pub fn commit(
         self,
         file: &[u8],
@@ -94,7 +101,7 @@ impl Transaction {
             LogUpdate::Append(event) => Err(event),
             LogUpdate::Reseal(old, event) => Ok(usage::reseal(&self.path, vault, old, event)),
         };
-        store::write_atomic(&self.path, file)?;
+        let renamed = store::stage(&self.path, file)?.rename()?;
         let logged = match resealed {
             Err(event) => usage::append(&self.path, vault, &event),
             Ok(staged) => staged.and_then(usage::Resealed::commit),
@@ -108,6 +115,11 @@ impl Transaction {
         }
         if stop_agent {
             done.agent_stopped = agent::client::lock(&self.path);
+        }
+        drop(self._lock);
+        renamed.sync()?;
+        if done.generation.is_some() {
+            backup::prune_generations(&self.path);
         }
         Ok(done)
     }
