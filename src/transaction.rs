@@ -29,8 +29,8 @@ pub struct Transaction {
 
 /// What happens to the usage log when a transaction commits.
 pub enum LogUpdate {
-    /// One more record, sealed under the committed vault's key.
-    Append(Event),
+    /// One more record, sealed under the committed vault's key (derived ahead, if given).
+    Append(Event, Option<Box<usage::LogKeyAhead>>),
     /// The whole log (read under the old key) re-sealed under a new key, then `Event` (`rekey`).
     /// The new log is staged before the vault is written and put in place right after, so a
     /// crash between the two leaves a log the next append sets aside, never one it appends to.
@@ -98,12 +98,14 @@ impl Transaction {
             done.generation = backup::keep_generation(&self.path, old)?;
         }
         let resealed = match log {
-            LogUpdate::Append(event) => Err(event),
+            LogUpdate::Append(event, ahead) => Err((event, ahead)),
             LogUpdate::Reseal(old, event) => Ok(usage::reseal(&self.path, vault, old, event)),
         };
         let renamed = store::stage(&self.path, file)?.rename()?;
         let logged = match resealed {
-            Err(event) => usage::append(&self.path, vault, &event),
+            Err((event, ahead)) => {
+                usage::append_ahead(&self.path, vault, &event, ahead.map(|a| *a))
+            }
             Ok(staged) => staged.and_then(usage::Resealed::commit),
         };
         match logged {
@@ -136,11 +138,16 @@ pub fn transact<T>(
     event: Event,
     change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
 ) -> Result<(T, Committed)> {
+    // Every key the write needs is derived before the lock (through the agent, a round trip to
+    // a process the scheduler has to run): under the lock, other writers wait for each one.
+    let mut unlocked = unlocked;
+    unlocked.prepare_seal()?;
+    let log_key = usage::key_ahead(path, &unlocked).map(Box::new);
     let tx = Transaction::begin(path)?;
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
     let out = change(&mut current)?;
     let file = current.seal()?;
-    let done = tx.commit(&file, &current, LogUpdate::Append(event), false)?;
+    let done = tx.commit(&file, &current, LogUpdate::Append(event, log_key), false)?;
     Ok((out, done))
 }
 
@@ -177,7 +184,7 @@ pub fn create(path: &Path, vault: &mut UnlockedVault, force: bool) -> Result<Com
     tx.commit(
         &file,
         vault,
-        LogUpdate::Append(Event::new("init", Vec::new())),
+        LogUpdate::Append(Event::new("init", Vec::new()), None),
         true,
     )
 }
@@ -193,7 +200,7 @@ pub fn restore(
 ) -> Result<Committed> {
     store::ensure_folder(path)?;
     let tx = Transaction::begin(path)?;
-    tx.commit(file, opened, LogUpdate::Append(event), true)
+    tx.commit(file, opened, LogUpdate::Append(event, None), true)
 }
 
 /// Replaces the vault's contents with `contents` (`restore` of a copy), keeping the vault's keys
@@ -208,7 +215,7 @@ pub fn replace_contents(
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
     current.vault = contents;
     let file = current.seal()?;
-    tx.commit(&file, &current, LogUpdate::Append(event), true)
+    tx.commit(&file, &current, LogUpdate::Append(event, None), true)
 }
 
 /// Records a use (`run`, `get`) in the usage log, waiting at most a second for the lock. An
@@ -226,7 +233,7 @@ mod tests {
 
     use zeroize::Zeroizing;
 
-    use crate::container::{KeyHolder, LocalKey, UnlockedVault};
+    use crate::container::{KeyHolder, LocalKey, UnlockedVault, inspect};
     use crate::crypto::KdfParams;
     use crate::error::Result;
     use crate::format::Purpose;
@@ -280,6 +287,36 @@ mod tests {
         let n = decrypts.load(Ordering::SeqCst);
         again.reopen(&second, path)?;
         assert_eq!(decrypts.load(Ordering::SeqCst), n + 1);
+        // A seal prepared before the lock derives its key then; the seal itself derives none,
+        // survives a reopen of changed bytes, and is used once (the next seal draws anew).
+        let mut prepared =
+            UnlockedVault::open_with(&first, Box::new(Counting(key()?, decrypts.clone())), path)?;
+        prepared.prepare_seal()?;
+        let n = decrypts.load(Ordering::SeqCst);
+        let mut prepared = prepared.reopen(&second, path)?;
+        assert_eq!(
+            decrypts.load(Ordering::SeqCst),
+            n + 1,
+            "the reopen decrypted"
+        );
+        let sealed = prepared.seal()?;
+        assert_eq!(
+            decrypts.load(Ordering::SeqCst),
+            n + 1,
+            "the seal derived a key"
+        );
+        let resealed = prepared.seal()?;
+        assert_eq!(decrypts.load(Ordering::SeqCst), n + 2);
+        let (a, b) = (
+            inspect(&sealed, path)?.header,
+            inspect(&resealed, path)?.header,
+        );
+        assert_ne!(a.payload_salt, b.payload_salt, "a salt used twice");
+        assert_ne!(a.payload_nonce, b.payload_nonce, "a nonce used twice");
+        for file in [&sealed, &resealed] {
+            // Sealed under the key of its own salt: it authenticates.
+            UnlockedVault::open_with(file, Box::new(key()?), path)?;
+        }
         // Once sealed, the opened bytes no longer describe it: reopening them decrypts.
         reopened.seal()?;
         let n = decrypts.load(Ordering::SeqCst);
