@@ -94,14 +94,29 @@ impl Transaction {
         stop_agent: bool,
     ) -> Result<Committed> {
         let mut done = Committed::default();
-        if let Some(old) = &self.current {
-            done.generation = backup::keep_generation(&self.path, old)?;
-        }
         let resealed = match log {
             LogUpdate::Append(event, ahead) => Err((event, ahead)),
             LogUpdate::Reseal(old, event) => Ok(usage::reseal(&self.path, vault, old, event)),
         };
-        let renamed = store::stage(&self.path, file)?.rename()?;
+        // The generation (a link, fsynced in its folder) and the new file (written and fsynced
+        // beside the vault) are independent until the rename, which needs both: their two disk
+        // flushes run at once, and the lock holder waits for the disk once instead of twice.
+        let (generation, staged) = std::thread::scope(|scope| {
+            let kept = self
+                .current
+                .as_deref()
+                .map(|old| scope.spawn(|| backup::keep_generation(&self.path, old)));
+            let staged = store::stage(&self.path, file);
+            let generation = match kept {
+                Some(thread) => thread.join().unwrap_or_else(|_| {
+                    Err(Error::usage("keeping the automatic generation failed"))
+                }),
+                None => Ok(None),
+            };
+            (generation, staged)
+        });
+        done.generation = generation?;
+        let renamed = staged?.rename()?;
         let logged = match resealed {
             Err((event, ahead)) => {
                 usage::append_ahead(&self.path, vault, &event, ahead.map(|a| *a))
