@@ -276,7 +276,6 @@ pub fn argon2_fast(
         .memory(Memory::kib(u64::from(params.memory_kib)))
         .passes(params.iterations)
         .lanes(params.parallelism)
-        .threads(worker_threads(params.parallelism))
         .build()
         .map_err(|e| Error::Kdf(e.to_string()))?;
     let mut kek = Zeroizing::new([0u8; KEY_LEN]);
@@ -290,17 +289,6 @@ pub fn argon2_fast(
             other => Error::Kdf(other.to_string()),
         })?;
     Ok(kek)
-}
-
-/// How many threads compute `lanes` lanes: one per core this process may run on, at most one per
-/// lane. The tag depends on the lanes only. More threads than cores made every slice boundary (the
-/// lanes meet there, 4 × t times) wait for a thread the scheduler had parked: p = 4 on two cores
-/// took up to 1.5 times as long as two threads whenever anything else ran.
-#[cfg(feature = "fast-argon2")]
-fn worker_threads(lanes: u32) -> u32 {
-    std::thread::available_parallelism()
-        .map_or(1, |cores| u32::try_from(cores.get()).unwrap_or(u32::MAX))
-        .clamp(1, lanes.max(1))
 }
 
 /// Argon2id through RustCrypto `argon2` (the reference of the differential test, and the KDF of
