@@ -50,15 +50,17 @@ for n in 100 1000 10000; do
         -n get "$bin get key-00042" \
         -n list "$bin list"
     hyperfine --warmup 3 --runs 20 --export-json "$out/write-$n.json" \
-        -n rotate "printf v | $bin rotate key-00043"
+        -n rotate "printf v | $bin rotate --same key-00043"
 done
 
 echo "== 3. 8 parallel writers against one (100 secrets, 40 writes)"
 cat > "$work/writers.sh" <<'SH'
 #!/bin/sh
-# writers.sh BIN CLIENTS WRITES: CLIENTS processes, each rotating its own secret WRITES times.
+# writers.sh BIN CLIENTS WRITES [start]: CLIENTS processes, each rotating its own secret WRITES
+# times; with `start`, each runs `BIN --version` instead (process start alone: the reference).
 for c in $(seq 1 "$2"); do
-    ( for i in $(seq 1 "$3"); do printf 'v%s' "$i" | "$1" rotate "key-0000$c" >/dev/null 2>&1; done ) &
+    if [ "$4" = start ]; then args=--version; else args="rotate key-0000$c"; fi
+    ( for i in $(seq 1 "$3"); do printf 'v%s' "$i" | "$1" $args >/dev/null 2>&1; done ) &
 done
 wait
 SH
@@ -66,6 +68,8 @@ chmod +x "$work/writers.sh"
 export SESAME_VAULT=$work/v100/vault.sesame
 hyperfine --warmup 1 --runs 10 --export-json "$out/parallel.json" \
     -n "1 writer x 40" "$work/writers.sh $bin 1 40" \
-    -n "8 writers x 5" "$work/writers.sh $bin 8 5"
+    -n "8 writers x 5" "$work/writers.sh $bin 8 5" \
+    -n "1 x 40 --version" "$work/writers.sh $bin 1 40 start" \
+    -n "8 x 5 --version" "$work/writers.sh $bin 8 5 start"
 
-python3 benches/report.py "$out" "$machine" "$($bin --version)"
+python3 benches/report.py "$out" "$machine, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end" "$($bin --version)"

@@ -109,8 +109,9 @@ fn write_checked(dest: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Keeps `bytes` (the vault about to be replaced) as the newest automatic generation and prunes
-/// the oldest beyond [`auto_keep`]. `None` when generations are turned off.
+/// Keeps `bytes` (the vault about to be replaced) as the newest automatic generation. `None` when
+/// generations are turned off. The oldest beyond [`auto_keep`] are removed by [`prune_generations`]
+/// once the vault is written, after the write lock is released.
 pub fn keep_generation(vault: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
     let keep = auto_keep()?;
     if keep == 0 {
@@ -120,7 +121,6 @@ pub fn keep_generation(vault: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
     ensure_private_folder(&folder)?;
     let dest = fresh_name(&folder, &stem(vault), &stamp(SystemTime::now(), true));
     if link_checked(vault, &dest, bytes) {
-        prune(&folder, vault, keep);
         return Ok(Some(dest));
     }
     write_checked(&dest, bytes).map_err(|e| {
@@ -133,8 +133,21 @@ pub fn keep_generation(vault: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
             std::io::Error::other("automatic backup failed"),
         )
     })?;
-    prune(&folder, vault, keep);
     Ok(Some(dest))
+}
+
+/// Removes the oldest generations beyond [`auto_keep`] (none when generations are turned off).
+///
+/// Safe without the write lock, which the transaction has released by then, so listing the folder
+/// and removing a file hold up no other writer: generations are only
+/// added, each newer than all before it, so a listing taken before another writer added one can
+/// only rank a file as new as, or newer than, a later listing does, and removes no file the later
+/// one would keep. Two writers pruning at once remove the same oldest files.
+pub fn prune_generations(vault: &Path) {
+    match auto_keep() {
+        Ok(keep) if keep > 0 => prune(&auto_folder(vault), vault, keep),
+        _ => {}
+    }
 }
 
 /// Removes the oldest generations beyond `keep`.

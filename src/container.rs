@@ -53,6 +53,15 @@ pub struct UnlockedVault {
     /// The file this was opened from (ciphertext only), so [`UnlockedVault::reopen`] of the same
     /// bytes skips the second decrypt; `None` once sealed or made anew.
     opened_from: Option<Vec<u8>>,
+    /// What [`UnlockedVault::prepare_seal`] drew for the next seal.
+    next_seal: Option<NextSeal>,
+}
+
+/// A payload salt and nonce drawn, and the payload key derived from them, before a seal.
+struct NextSeal {
+    salt: [u8; crypto::SALT_LEN],
+    nonce: [u8; crypto::NONCE_LEN],
+    key: Zeroizing<[u8; KEY_LEN]>,
 }
 
 /// Maps a parse failure of the file at `path` to the user-facing error.
@@ -105,6 +114,7 @@ impl UnlockedVault {
             key: Box::new(LocalKey(data_key)),
             vault: Vault::default(),
             opened_from: None,
+            next_seal: None,
         };
         let code = if with_recovery {
             Some(unlocked.new_recovery_code()?)
@@ -170,7 +180,10 @@ impl UnlockedVault {
                 path: path.to_path_buf(),
             });
         }
-        Self::open_payload(bytes, parsed, self.key, path)
+        // The same data key derives the payload key, so a prepared seal stays valid.
+        let mut reopened = Self::open_payload(bytes, parsed, self.key, path)?;
+        reopened.next_seal = self.next_seal;
+        Ok(reopened)
     }
 
     fn open_payload(
@@ -185,6 +198,7 @@ impl UnlockedVault {
             key: key_holder,
             vault,
             opened_from: Some(bytes.to_vec()),
+            next_seal: None,
         })
     }
 
@@ -212,16 +226,35 @@ impl UnlockedVault {
             ));
         }
         self.opened_from = None;
-        self.header.payload_salt = crypto::random_array()?;
-        self.header.payload_nonce = crypto::random_array()?;
+        let next = match self.next_seal.take() {
+            Some(next) => next,
+            None => self.draw_seal()?,
+        };
+        self.header.payload_salt = next.salt;
+        self.header.payload_nonce = next.nonce;
         self.header.payload_len = sealed_len as u32;
-        let key = self
-            .key
-            .subkey(&self.header.payload_salt, Purpose::Payload)?;
+        let key = next.key;
         let mut file = encode_header(&self.header);
         let ciphertext = crypto::seal(&key, &self.header.payload_nonce, &file, &plaintext);
         file.extend_from_slice(&ciphertext);
         Ok(file)
+    }
+
+    /// Draws the next seal's fresh payload salt and nonce and derives its key now: a seal under
+    /// the write lock then asks the agent for nothing (`transaction::transact`). Each drawn salt
+    /// and nonce seals at most once.
+    pub fn prepare_seal(&mut self) -> Result<()> {
+        self.next_seal = Some(self.draw_seal()?);
+        Ok(())
+    }
+
+    fn draw_seal(&self) -> Result<NextSeal> {
+        let salt = crypto::random_array()?;
+        Ok(NextSeal {
+            salt,
+            nonce: crypto::random_array()?,
+            key: self.key.subkey(&salt, Purpose::Payload)?,
+        })
     }
 
     /// A key derived from the data key for another purpose (the usage log): HKDF-SHA256 with a
@@ -360,6 +393,8 @@ impl UnlockedVault {
         self.header.key_generation = key_generation;
         self.header.slots = new_slots;
         self.key = Box::new(LocalKey(data_key));
+        // A prepared seal's key came from the old data key.
+        self.next_seal = None;
         Ok(Rekeyed {
             unknown_dropped: unknown,
             skipped,

@@ -1,7 +1,8 @@
 //! Where passphrases and secret values come from (SPEC, "Passphrase sources" and "Values").
 //!
-//! Every byte read here goes straight into a zeroizing buffer allocated once at its maximum size,
-//! read without an intermediate `BufReader`, so no copy of a secret is left in freed memory.
+//! Every byte read here goes straight into a zeroizing buffer (a larger one replaces it, wiped,
+//! when it fills), read without an intermediate `BufReader`, so no copy of a secret is left in
+//! freed memory.
 
 use std::fs::File;
 use std::io::{IsTerminal, Read};
@@ -30,15 +31,26 @@ pub const SECRET_ENV_VARS: &[&str] = &[
 ];
 
 /// Reads up to `limit` bytes; `None` if there were more.
+///
+/// The buffer starts at [`FIRST_READ`] bytes and doubles: one of `limit` bytes (1 MiB for a value)
+/// would be wiped whole when dropped, since zeroizing a `Vec` clears its spare capacity too, which
+/// touched 256 pages to wipe a 40-byte key (about a tenth of a write's CPU time). Each larger buffer
+/// is a new zeroizing one that the bytes are copied into before the smaller one is wiped; a `Vec`
+/// is never grown in place, which would free the old copy unwiped.
 fn read_bounded(
     mut reader: impl Read,
     limit: usize,
 ) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
-    let mut buf = Zeroizing::new(vec![0u8; limit + 1]);
+    let mut buf = Zeroizing::new(vec![0u8; (limit + 1).min(FIRST_READ)]);
     let mut filled = 0;
     loop {
         if filled == buf.len() {
-            return Ok(None);
+            if filled > limit {
+                return Ok(None);
+            }
+            let mut bigger = Zeroizing::new(vec![0u8; (filled * 2).min(limit + 1)]);
+            bigger[..filled].copy_from_slice(&buf[..filled]);
+            buf = bigger;
         }
         match reader.read(&mut buf[filled..]) {
             Ok(0) => break,
@@ -50,6 +62,9 @@ fn read_bounded(
     buf.truncate(filled);
     Ok(Some(buf))
 }
+
+/// The first buffer [`read_bounded`] reads into: room for any key or passphrase.
+const FIRST_READ: usize = 4096;
 
 /// The three flags that name a descriptor to read a secret from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -533,4 +548,25 @@ pub fn value(label: &str, raw: bool) -> Result<SecretValue> {
 
 fn value_too_large() -> Error {
     Error::usage("the value is larger than 1 MiB, the most a secret may hold")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bounded_read_keeps_every_byte_across_its_growing_buffers() -> std::io::Result<()> {
+        // Across the doublings from FIRST_READ up to the limit, and read in odd-sized chunks.
+        let limit = 3 * FIRST_READ + 5;
+        let data: Vec<u8> = (0..=limit).map(|i| (i % 251) as u8).collect();
+        for len in [0, 1, FIRST_READ - 1, FIRST_READ, FIRST_READ + 1, limit] {
+            let read = read_bounded(
+                std::io::Read::chain(&data[..len / 2], &data[len / 2..len]),
+                limit,
+            )?;
+            assert_eq!(read.as_deref().map(Vec::as_slice), Some(&data[..len]));
+        }
+        assert!(read_bounded(&data[..=limit], limit)?.is_none());
+        Ok(())
+    }
 }

@@ -280,10 +280,30 @@ pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
 impl Staged {
     /// Renames the staged file over its target, then fsyncs the folder.
     pub fn commit(self) -> Result<()> {
+        self.rename()?.sync()
+    }
+
+    /// Renames the staged file over its target: the first half of [`Staged::commit`]. Every
+    /// reader sees the new file from now on; it survives a crash once [`Renamed::sync`] returns.
+    pub fn rename(self) -> Result<Renamed> {
         let Staged { temp, path } = self;
         temp.persist(&path)
             .map_err(|e| Error::io(format!("cannot replace {}", path.display()), e.error))?;
-        sync_folder(folder_of(&path))
+        Ok(Renamed { path })
+    }
+}
+
+/// A file renamed into place whose folder is not yet fsynced: a crash now may still bring back
+/// the file it replaced (whole; the new one's bytes were fsynced before the rename).
+#[must_use = "the rename is durable only once the folder is synced"]
+pub struct Renamed {
+    path: PathBuf,
+}
+
+impl Renamed {
+    /// Fsyncs the folder, so the rename survives a crash.
+    pub fn sync(self) -> Result<()> {
+        sync_folder(folder_of(&self.path))
     }
 }
 

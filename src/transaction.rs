@@ -29,8 +29,8 @@ pub struct Transaction {
 
 /// What happens to the usage log when a transaction commits.
 pub enum LogUpdate {
-    /// One more record, sealed under the committed vault's key.
-    Append(Event),
+    /// One more record, sealed under the committed vault's key (derived ahead, if given).
+    Append(Event, Option<Box<usage::LogKeyAhead>>),
     /// The whole log (read under the old key) re-sealed under a new key, then `Event` (`rekey`).
     /// The new log is staged before the vault is written and put in place right after, so a
     /// crash between the two leaves a log the next append sets aside, never one it appends to.
@@ -79,6 +79,13 @@ impl Transaction {
     /// Replaces the vault with `file` (the sealed form of `vault`): the old file is kept as a
     /// generation first, then the new one is written atomically, then the log is updated under
     /// `vault`'s key. With `stop_agent`, an agent of this vault is told to lock.
+    ///
+    /// The lock is released as soon as the new file is renamed into place, the log updated and
+    /// the agent told: the fsync of the folder that makes the rename durable, and the pruning of
+    /// old generations, happen after it (both before this returns). A writer that takes the lock
+    /// meanwhile reads the new file and builds on it, so a crash before either fsync leaves the
+    /// vault as one of the files that were in place, each whole and each holding every change
+    /// before it; a write is reported done only once its own fsync returned.
     pub fn commit(
         self,
         file: &[u8],
@@ -87,16 +94,33 @@ impl Transaction {
         stop_agent: bool,
     ) -> Result<Committed> {
         let mut done = Committed::default();
-        if let Some(old) = &self.current {
-            done.generation = backup::keep_generation(&self.path, old)?;
-        }
         let resealed = match log {
-            LogUpdate::Append(event) => Err(event),
+            LogUpdate::Append(event, ahead) => Err((event, ahead)),
             LogUpdate::Reseal(old, event) => Ok(usage::reseal(&self.path, vault, old, event)),
         };
-        store::write_atomic(&self.path, file)?;
+        // The generation (a link, fsynced in its folder) and the new file (written and fsynced
+        // beside the vault) are independent until the rename, which needs both: their two disk
+        // flushes run at once, and the lock holder waits for the disk once instead of twice.
+        let (generation, staged) = std::thread::scope(|scope| {
+            let kept = self
+                .current
+                .as_deref()
+                .map(|old| scope.spawn(|| backup::keep_generation(&self.path, old)));
+            let staged = store::stage(&self.path, file);
+            let generation = match kept {
+                Some(thread) => thread.join().unwrap_or_else(|_| {
+                    Err(Error::usage("keeping the automatic generation failed"))
+                }),
+                None => Ok(None),
+            };
+            (generation, staged)
+        });
+        done.generation = generation?;
+        let renamed = staged?.rename()?;
         let logged = match resealed {
-            Err(event) => usage::append(&self.path, vault, &event),
+            Err((event, ahead)) => {
+                usage::append_ahead(&self.path, vault, &event, ahead.map(|a| *a))
+            }
             Ok(staged) => staged.and_then(usage::Resealed::commit),
         };
         match logged {
@@ -108,6 +132,11 @@ impl Transaction {
         }
         if stop_agent {
             done.agent_stopped = agent::client::lock(&self.path);
+        }
+        drop(self._lock);
+        renamed.sync()?;
+        if done.generation.is_some() {
+            backup::prune_generations(&self.path);
         }
         Ok(done)
     }
@@ -124,11 +153,16 @@ pub fn transact<T>(
     event: Event,
     change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
 ) -> Result<(T, Committed)> {
+    // Every key the write needs is derived before the lock (through the agent, a round trip to
+    // a process the scheduler has to run): under the lock, other writers wait for each one.
+    let mut unlocked = unlocked;
+    unlocked.prepare_seal()?;
+    let log_key = usage::key_ahead(path, &unlocked).map(Box::new);
     let tx = Transaction::begin(path)?;
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
     let out = change(&mut current)?;
     let file = current.seal()?;
-    let done = tx.commit(&file, &current, LogUpdate::Append(event), false)?;
+    let done = tx.commit(&file, &current, LogUpdate::Append(event, log_key), false)?;
     Ok((out, done))
 }
 
@@ -165,7 +199,7 @@ pub fn create(path: &Path, vault: &mut UnlockedVault, force: bool) -> Result<Com
     tx.commit(
         &file,
         vault,
-        LogUpdate::Append(Event::new("init", Vec::new())),
+        LogUpdate::Append(Event::new("init", Vec::new()), None),
         true,
     )
 }
@@ -181,7 +215,7 @@ pub fn restore(
 ) -> Result<Committed> {
     store::ensure_folder(path)?;
     let tx = Transaction::begin(path)?;
-    tx.commit(file, opened, LogUpdate::Append(event), true)
+    tx.commit(file, opened, LogUpdate::Append(event, None), true)
 }
 
 /// Replaces the vault's contents with `contents` (`restore` of a copy), keeping the vault's keys
@@ -196,7 +230,7 @@ pub fn replace_contents(
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
     current.vault = contents;
     let file = current.seal()?;
-    tx.commit(&file, &current, LogUpdate::Append(event), true)
+    tx.commit(&file, &current, LogUpdate::Append(event, None), true)
 }
 
 /// Records a use (`run`, `get`) in the usage log, waiting at most a second for the lock. An
@@ -214,7 +248,7 @@ mod tests {
 
     use zeroize::Zeroizing;
 
-    use crate::container::{KeyHolder, LocalKey, UnlockedVault};
+    use crate::container::{KeyHolder, LocalKey, UnlockedVault, inspect};
     use crate::crypto::KdfParams;
     use crate::error::Result;
     use crate::format::Purpose;
@@ -268,6 +302,36 @@ mod tests {
         let n = decrypts.load(Ordering::SeqCst);
         again.reopen(&second, path)?;
         assert_eq!(decrypts.load(Ordering::SeqCst), n + 1);
+        // A seal prepared before the lock derives its key then; the seal itself derives none,
+        // survives a reopen of changed bytes, and is used once (the next seal draws anew).
+        let mut prepared =
+            UnlockedVault::open_with(&first, Box::new(Counting(key()?, decrypts.clone())), path)?;
+        prepared.prepare_seal()?;
+        let n = decrypts.load(Ordering::SeqCst);
+        let mut prepared = prepared.reopen(&second, path)?;
+        assert_eq!(
+            decrypts.load(Ordering::SeqCst),
+            n + 1,
+            "the reopen decrypted"
+        );
+        let sealed = prepared.seal()?;
+        assert_eq!(
+            decrypts.load(Ordering::SeqCst),
+            n + 1,
+            "the seal derived a key"
+        );
+        let resealed = prepared.seal()?;
+        assert_eq!(decrypts.load(Ordering::SeqCst), n + 2);
+        let (a, b) = (
+            inspect(&sealed, path)?.header,
+            inspect(&resealed, path)?.header,
+        );
+        assert_ne!(a.payload_salt, b.payload_salt, "a salt used twice");
+        assert_ne!(a.payload_nonce, b.payload_nonce, "a nonce used twice");
+        for file in [&sealed, &resealed] {
+            // Sealed under the key of its own salt: it authenticates.
+            UnlockedVault::open_with(file, Box::new(key()?), path)?;
+        }
         // Once sealed, the opened bytes no longer describe it: reopening them decrypts.
         reopened.seal()?;
         let n = decrypts.load(Ordering::SeqCst);

@@ -745,6 +745,39 @@ fn set_aside(path: &Path, reason: &'static str) -> Result<SetAside> {
 /// vault, another key generation, a newer or unknown version, a damaged record, larger than
 /// [`MAX_LOG_LEN`]) is set aside (returned, for the caller to say so) and a new log started.
 pub fn append(vault_path: &Path, vault: &UnlockedVault, event: &Event) -> Result<Option<SetAside>> {
+    append_ahead(vault_path, vault, event, None)
+}
+
+/// The key of a version 3 log derived before the write lock is taken ([`key_ahead`]), so the
+/// append under the lock asks the agent for nothing: a round trip to another process that has to
+/// be scheduled, while every other writer waits. Used only if the log still has this salt.
+pub struct LogKeyAhead {
+    salt: [u8; SALT_LEN],
+    key: LogKey,
+}
+
+/// Reads the log's header (without the lock) and derives its key, if it is a version 3 log of
+/// this vault and key generation; `None` otherwise, or on any error (the append derives it then).
+pub fn key_ahead(vault_path: &Path, vault: &UnlockedVault) -> Option<LogKeyAhead> {
+    let mut file =
+        store::open_regular(&log_path(vault_path), OpenOptions::new().read(true)).ok()?;
+    let mut head = [0u8; LOG_HEADER_LEN];
+    file.read_exact(&mut head).ok()?;
+    let Belonging::Current(header) = belonging(&head, vault) else {
+        return None;
+    };
+    let salt = header.salt?;
+    let key = LogKey::derive(vault, &salt).ok()?;
+    Some(LogKeyAhead { salt, key })
+}
+
+/// [`append`], with the log key derived ahead if the caller has it.
+pub fn append_ahead(
+    vault_path: &Path,
+    vault: &UnlockedVault,
+    event: &Event,
+    ahead: Option<LogKeyAhead>,
+) -> Result<Option<SetAside>> {
     let path = log_path(vault_path);
     let ctx = |what: &str| format!("cannot {what} the usage log {}", path.display());
     let (mut file, len) = open_log(&path)?;
@@ -756,7 +789,7 @@ pub fn append(vault_path: &Path, vault: &UnlockedVault, event: &Event) -> Result
         let reason = match belonging(&head, vault) {
             _ if len > MAX_LOG_LEN => "is full (64 MiB)",
             Belonging::Current(header) => {
-                match append_v3(vault_path, &mut file, len, &header, vault, event)? {
+                match append_v3(vault_path, &mut file, len, &header, vault, event, ahead)? {
                     None => return Ok(None),
                     Some(reason) => reason,
                 }
@@ -803,11 +836,17 @@ fn append_v3(
     header: &LogHeader,
     vault: &UnlockedVault,
     event: &Event,
+    ahead: Option<LogKeyAhead>,
 ) -> Result<Option<&'static str>> {
     let path = log_path(vault_path);
     let ctx = |what: &str| format!("cannot {what} the usage log {}", path.display());
     let salt = header.salt.unwrap_or_default();
-    let key = LogKey::derive(vault, &salt)?;
+    // `belonging` checked the header's vault id and key generation against `vault`'s, which
+    // `key_ahead` checked against those of the vault it derived with.
+    let key = match ahead {
+        Some(ahead) if ahead.salt == salt => ahead.key,
+        _ => LogKey::derive(vault, &salt)?,
+    };
     let start = header.len as u64;
     // The fast way: the last record, found from its trailing length, opens at its index.
     let mut found = None;

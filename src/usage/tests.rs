@@ -221,6 +221,28 @@ fn reading_a_log_derives_one_key_not_one_per_record() {
 }
 
 #[test]
+fn a_log_key_derived_ahead_is_used_only_while_the_log_keeps_its_salt() {
+    // A write derives the log key before taking the lock, so its append asks the agent for
+    // nothing under the lock. If the log was replaced in between (compacted, set aside, deleted:
+    // a new salt), the key derived ahead would seal a record no reader could open.
+    let (vault, derived, _dir, path) = vault();
+    assert!(key_ahead(&path, &vault).is_none(), "no log yet");
+    append(&path, &vault, &event("init", &[], 0)).unwrap();
+    let ahead = key_ahead(&path, &vault).unwrap();
+    derived.store(0, Ordering::SeqCst);
+    append_ahead(&path, &vault, &event("add", &["a"], 1), Some(ahead)).unwrap();
+    assert_eq!(derived.load(Ordering::SeqCst), 0, "the key derived ahead");
+    let stale = key_ahead(&path, &vault).unwrap();
+    fs::remove_file(log_path(&path)).unwrap();
+    append(&path, &vault, &event("add", &["b"], 2)).unwrap();
+    append_ahead(&path, &vault, &event("add", &["c"], 3), Some(stale)).unwrap();
+    let contents = read(&path, &vault).unwrap();
+    assert!(contents.problem.is_none(), "{:?}", contents.problem);
+    let labels: Vec<&str> = contents.events().map(|e| e.labels[0].as_str()).collect();
+    assert_eq!(labels, ["b", "c"]);
+}
+
+#[test]
 fn an_append_reads_the_header_and_the_last_record_not_the_whole_log() {
     // What broke: every `get` walked the whole log to find its end (15.8 ms at 584k
     // records). Damage in the middle of the log, which only a whole read sees, does not stop

@@ -17,23 +17,6 @@ fn generations(sb: &Sandbox) -> Vec<PathBuf> {
     all
 }
 
-/// Labels of the vault file at `path`, opened with the sandbox's passphrase.
-fn labels_of(sb: &Sandbox, path: &Path) -> Vec<String> {
-    let out = sb
-        .cmd()
-        .arg("--vault")
-        .arg(path)
-        .args(["list", "--json"])
-        .assert()
-        .success();
-    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    json.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["label"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn backup_writes_a_checked_0600_copy_to_a_file_a_folder_or_the_default_place() {
     let sb = Sandbox::new();
@@ -63,7 +46,7 @@ fn backup_writes_a_checked_0600_copy_to_a_file_a_folder_or_the_default_place() {
     for copy in [&to_file, &in_folder, &default] {
         assert_eq!(std::fs::read(copy).unwrap(), sb.vault_bytes());
         assert_eq!(mode(copy), 0o600);
-        assert_eq!(labels_of(&sb, copy), vec!["openai/prod"]);
+        assert_eq!(sb.labels_of(copy), vec!["openai/prod"]);
     }
     // An existing file is never overwritten.
     fails(
@@ -83,7 +66,7 @@ fn every_write_keeps_the_replaced_vault_and_rm_can_be_undone_with_restore() {
     let gens = generations(&sb);
     assert_eq!(gens.len(), before_rm + 1, "rm kept one generation");
     let newest = gens.last().unwrap();
-    assert_eq!(labels_of(&sb, newest), vec!["keep", "precious"]);
+    assert_eq!(sb.labels_of(newest), vec!["keep", "precious"]);
     assert_eq!(mode(newest), 0o600);
 
     let listed = sb.cmd().args(["backups", "--json"]).assert().success();
@@ -104,7 +87,7 @@ fn every_write_keeps_the_replaced_vault_and_rm_can_be_undone_with_restore() {
     assert_eq!(sb.get("precious"), "value-precious\n");
     // The vault that restore replaced is itself kept.
     let last = generations(&sb).last().cloned().unwrap();
-    assert_eq!(labels_of(&sb, &last), vec!["keep"]);
+    assert_eq!(sb.labels_of(&last), vec!["keep"]);
 }
 
 #[test]
@@ -121,8 +104,8 @@ fn generations_keep_the_newest_n_and_sesame_auto_backups_0_turns_them_off() {
     let gens = generations(&sb);
     assert_eq!(gens.len(), 3);
     // The newest three: the vault before the 3rd, 4th and 5th add.
-    assert_eq!(labels_of(&sb, &gens[0]), vec!["k0", "k1"]);
-    assert_eq!(labels_of(&sb, &gens[2]), vec!["k0", "k1", "k2", "k3"]);
+    assert_eq!(sb.labels_of(&gens[0]), vec!["k0", "k1"]);
+    assert_eq!(sb.labels_of(&gens[2]), vec!["k0", "k1", "k2", "k3"]);
 
     sb.cmd()
         .env("SESAME_AUTO_BACKUPS", "0")

@@ -101,12 +101,19 @@ impl Sandbox {
     }
 
     pub fn labels(&self) -> Vec<String> {
-        self.list_json()
-            .as_array()
-            .expect("array")
-            .iter()
-            .map(|s| s["label"].as_str().expect("label").to_string())
-            .collect()
+        labels_in(&self.list_json())
+    }
+
+    /// Labels of the vault file at `path` (a copy or generation), opened with [`PASS`].
+    pub fn labels_of(&self, path: &Path) -> Vec<String> {
+        let out = self
+            .cmd()
+            .arg("--vault")
+            .arg(path)
+            .args(["list", "--json"])
+            .assert()
+            .success();
+        labels_in(&serde_json::from_slice(&out.get_output().stdout).expect("list --json is JSON"))
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -125,6 +132,14 @@ impl Drop for Sandbox {
             let _ = self.bare().args(["lock", "--all"]).output();
         }
     }
+}
+
+fn labels_in(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["label"].as_str().expect("label").to_string())
+        .collect()
 }
 
 /// stderr of a finished command, as text.
