@@ -19,11 +19,11 @@ use crate::openbao::reference::{self as bao, BaoRef};
 use crate::secret::SecretValue;
 use crate::vault::Vault;
 
-pub const REFERENCE_PREFIX: &str = "sesame://";
-/// The largest env file `--env-file` reads: far more than any list of references needs, and small
-/// enough that a path to a huge or endless file (`/dev/zero`) fails at once.
-pub const MAX_ENV_FILE_LEN: u64 = 1024 * 1024;
+mod env_file;
 
+pub use env_file::{EnvFileValue, MAX_ENV_FILE_LEN, format_env_file};
+
+pub const REFERENCE_PREFIX: &str = "sesame://";
 /// Variables that make a program load or run code (or change which program runs): an env file or
 /// an inherited reference may not set them, since such a file is often someone else's (committed to
 /// a repository) and a secret's value in one of them becomes a library path, a command or a shell
@@ -265,54 +265,6 @@ impl Selection {
         Ok(())
     }
 
-    /// Reads one env file in the dotenv dialect of [`crate::dotenv`] (BOM, CRLF, comments,
-    /// `export`, quotes, multi-line quoted values). A value `sesame://LABEL` or `bao://…` is a
-    /// reference; any other value passes through as written. A later file overrides an earlier
-    /// one; a name twice within one file keeps the last with a warning.
-    pub fn add_env_file(&mut self, path: &Path) -> Result<()> {
-        let text = Zeroizing::new(read_env_file(path)?);
-        let at = |line: usize| format!("{}:{line}", path.display());
-        let parsed = crate::dotenv::parse(&text)
-            .map_err(|e| Error::usage(format!("{}: {}", at(e.line), e.reason)))?;
-        for w in parsed.warnings {
-            self.warnings
-                .push(format!("env file {}, {w}", path.display()));
-        }
-        for entry in parsed.entries {
-            let origin = at(entry.line);
-            let env =
-                EnvName::parse(&entry.name).map_err(|e| Error::usage(format!("{origin}: {e}")))?;
-            if loads_or_runs_code(env.as_str()) {
-                return Err(Error::usage(format!(
-                    "{origin}: {env} makes programs load or run code, so an env file may not set \
-                     it; use --env {env}=LABEL on the command line if you mean it"
-                )));
-            }
-            // A later file overrides an earlier one.
-            self.entries
-                .retain(|(s, n, _, _)| !(*s == Source::EnvFile && *n == env));
-            self.references
-                .retain(|(s, n, _, _)| !(*s == Source::EnvFile && *n == env));
-            self.plain.retain(|(n, _)| *n != env);
-            let value: &str = &entry.value;
-            if bao::is_reference(value) {
-                let reference =
-                    BaoRef::parse(value).map_err(|e| Error::usage(format!("{origin}: {e}")))?;
-                self.add_reference(Source::EnvFile, env, reference, origin)?;
-            } else if let Some(label) = value.strip_prefix(REFERENCE_PREFIX) {
-                let label = Label::parse(label).map_err(|e| {
-                    Error::usage(format!(
-                        "{origin}: {e}; a sesame:// value must be a reference to a label"
-                    ))
-                })?;
-                self.add(Source::EnvFile, env, label, origin)?;
-            } else {
-                self.plain.push((env, entry.value));
-            }
-        }
-        Ok(())
-    }
-
     /// The final choice: each variable with the label and delivery of its strongest source.
     /// `bao://` references are left out; [`Selection::resolve_with_references`] includes them.
     pub fn resolve(&self, vault: &Vault) -> Result<BTreeMap<EnvName, (Label, Delivery)>> {
@@ -436,47 +388,6 @@ pub type Resolved = (
     BTreeMap<EnvName, (Label, Delivery)>,
     BTreeMap<EnvName, BaoRef>,
 );
-
-/// Reads an env file: a regular file (a symlink to one is fine) of at most [`MAX_ENV_FILE_LEN`].
-/// The type and size are checked on the opened file, so the path cannot be swapped in between;
-/// it is opened non-blocking, so a FIFO is refused instead of waiting for a writer.
-fn read_env_file(path: &Path) -> Result<String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let cannot = |e| Error::io(format!("cannot read env file {}", path.display()), e);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .map_err(cannot)?;
-    let meta = file.metadata().map_err(cannot)?;
-    if !meta.is_file() {
-        return Err(Error::usage(format!(
-            "env file {} is not a regular file (a device, FIFO or folder); give a file of \
-             NAME=sesame://LABEL lines",
-            path.display()
-        )));
-    }
-    let too_big = || {
-        Error::usage(format!(
-            "env file {} is larger than 1 MiB, the most an env file may be; it should hold only \
-             NAME=sesame://LABEL lines",
-            path.display()
-        ))
-    };
-    if meta.len() > MAX_ENV_FILE_LEN {
-        return Err(too_big());
-    }
-    let mut text = String::new();
-    // One byte past the limit: a file that grew after the check is refused, not cut short.
-    file.take(MAX_ENV_FILE_LEN + 1)
-        .read_to_string(&mut text)
-        .map_err(cannot)?;
-    if text.len() as u64 > MAX_ENV_FILE_LEN {
-        return Err(too_big());
-    }
-    Ok(text)
-}
 
 /// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token.
 pub fn scrub_env(command: &mut Command) {
