@@ -380,7 +380,10 @@ pub fn env_file(data: &[u8]) {
             Some(EnvFileValue::Bao(reference)) => assert_eq!(reference.to_string(), value),
             Some(EnvFileValue::Plain(plain)) => {
                 assert!(plain == value, "a plain value changed");
-                assert!(!plain.starts_with(REFERENCE_PREFIX) && !plain.starts_with("bao://"));
+                assert!(
+                    !plain.starts_with(REFERENCE_PREFIX)
+                        && !plain.starts_with(sesame::openbao::reference::PREFIX)
+                );
             }
             None => panic!("{} is missing", entry.name),
         }
