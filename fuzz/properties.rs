@@ -13,10 +13,20 @@ use sesame::agent::protocol::{
 };
 use sesame::backup::{copy_file_name, is_copy_of, stamp};
 use sesame::dotenv::{self, format_entry};
-use sesame::inject::{REFERENCE_PREFIX, Selection, parse_binding};
+use sesame::inject::{
+    EnvFileValue, REFERENCE_PREFIX, Selection, format_env_file, loads_or_runs_code, parse_binding,
+};
 use sesame::names::{EnvName, Label};
+use sesame::openbao::response::{
+    MAX_REASON_CHARS, Malformed, kv_secret, kv_version, server_errors, transit_ciphertext,
+    transit_plaintext,
+};
 use sesame::recovery::RecoveryCode;
 use sesame::units::{format_duration, format_size_kib, parse_duration, parse_size_kib};
+use sesame::usage::{
+    ReadProblem, decode_record, encode_frame, encode_record, frames, last_frame, parse_header,
+    read_records,
+};
 
 /// True when `text` has a control character other than a line break: what a message shown on a
 /// terminal must not carry from input (escape sequences could rewrite the screen).
@@ -331,6 +341,358 @@ pub fn backup_file(data: &[u8]) {
                 !is_copy_of(&written, stem2),
                 "{written:?} (of {stem1:?}) taken as a copy of {stem2:?}"
             );
+        }
+    }
+}
+
+/// An env file as `run --env-file` reads it (the file may come from a cloned repository): no
+/// panic; an error names the file and line and carries no control characters; what is accepted is
+/// exactly what `dotenv::parse` reads, each value classed as a `sesame://` label, a `bao://`
+/// reference or a plain value, no variable that loads code; and the bindings, written back with
+/// `format_env_file`, read back as the same bindings.
+pub fn env_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut first = Selection::default();
+    if let Err(e) = first.add_env_text(text, "f.env") {
+        let message = e.to_string();
+        assert!(message.starts_with("f.env:"), "{message:?}");
+        assert!(!has_control(&message), "{message:?}");
+        return;
+    }
+    let Ok(parsed) = dotenv::parse(text) else {
+        panic!("an env file dotenv::parse refuses was accepted");
+    };
+    let bindings = first.env_file_bindings();
+    assert_eq!(bindings.len(), parsed.entries.len());
+    for entry in &parsed.entries {
+        assert!(!loads_or_runs_code(&entry.name), "{} was set", entry.name);
+        let bound = bindings
+            .iter()
+            .find(|(name, _)| name.as_str() == entry.name)
+            .map(|(_, value)| *value);
+        let value: &str = &entry.value;
+        match bound {
+            Some(EnvFileValue::Secret(label)) => {
+                assert_eq!(format!("{REFERENCE_PREFIX}{label}"), value)
+            }
+            Some(EnvFileValue::Bao(reference)) => assert_eq!(reference.to_string(), value),
+            Some(EnvFileValue::Plain(plain)) => {
+                assert!(plain == value, "a plain value changed");
+                assert!(
+                    !plain.starts_with(REFERENCE_PREFIX)
+                        && !plain.starts_with(sesame::openbao::reference::PREFIX)
+                );
+            }
+            None => panic!("{} is missing", entry.name),
+        }
+    }
+    let written = format_env_file(bindings.iter().map(|(n, v)| (*n, *v)));
+    let mut again = Selection::default();
+    if let Err(e) = again.add_env_text(&written, "again.env") {
+        panic!("the written env file is refused: {e}");
+    }
+    assert!(again.warnings().is_empty(), "written back, a name repeats");
+    assert!(
+        again.env_file_bindings() == bindings,
+        "written back, the bindings change"
+    );
+    // A second file with the same bindings overrides the first without a complaint.
+    if let Err(e) = first.add_env_text(&written, "again.env") {
+        panic!("the same bindings in a second file are refused: {e}");
+    }
+    assert!(first.env_file_bindings() == again.env_file_bindings());
+}
+
+/// The usage log's header, framing and record decoding, without a key (a record's sealed bytes
+/// taken as its plaintext): a header that parses re-encodes to its bytes; the walk from the front
+/// yields records of consecutive indices that re-frame to exactly their bytes, stops at the first
+/// problem, and says "cut short" only when the bytes run out; the walk from the end finds the same
+/// record at every record boundary; the reading loop (`read_records`) keeps exactly the records
+/// the walk and the decoder accept, and reports the problem where they stop; an accepted record
+/// plaintext re-encodes to the same bytes; and records written back read back the same.
+pub fn usage_log(data: &[u8]) {
+    let records = match parse_header(data) {
+        Ok(header) => {
+            assert!(header.len <= data.len());
+            assert_eq!(
+                header.encode(),
+                &data[..header.len],
+                "a parsed header re-encodes to other bytes"
+            );
+            &data[header.len..]
+        }
+        Err(reason) => {
+            assert!(!has_control(reason));
+            data
+        }
+    };
+
+    let mut walk = frames(records);
+    let mut framed = Vec::new();
+    let mut stopped = None;
+    let mut at = 0usize;
+    for frame in walk.by_ref() {
+        match frame {
+            Ok(frame) => {
+                assert_eq!(frame.index, framed.len() as u64, "an index out of order");
+                let len = frame.len as usize;
+                let again = encode_frame(frame.index, &frame.nonce, frame.sealed).ok();
+                assert_eq!(
+                    again.as_deref(),
+                    Some(&records[at..at + len]),
+                    "a frame re-encodes to other bytes"
+                );
+                at += len;
+                assert_eq!(
+                    last_frame(&records[..at]),
+                    Some(frame),
+                    "the walk from the end finds another record"
+                );
+                framed.push(frame);
+            }
+            Err(problem) => {
+                assert!(stopped.is_none(), "the walk went on after a problem");
+                stopped = Some(problem);
+            }
+        }
+    }
+    assert_eq!(walk.walked(), at as u64);
+    match stopped {
+        None => {
+            assert_eq!(
+                at,
+                records.len(),
+                "the walk stopped early without a problem"
+            );
+            if let Some(last) = framed.last() {
+                assert_eq!(last_frame(records), Some(*last));
+            }
+        }
+        Some(ReadProblem::CutShort) => {
+            let rest = &records[at..];
+            let declared = rest
+                .get(..4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+            assert!(
+                declared.is_none_or(|len| len > rest.len()),
+                "cut short, yet the record is all there"
+            );
+        }
+        Some(ReadProblem::Malformed) => assert!(at < records.len()),
+        Some(other) => panic!("the walk reported {other:?}"),
+    }
+
+    // The reading loop agrees with the walk and the decoder.
+    let (read, problem) = read_records(records, |frame| decode_record(frame.sealed));
+    let decoded: Vec<_> = framed.iter().map(|f| decode_record(f.sealed)).collect();
+    let accepted = decoded.iter().take_while(|d| d.is_ok()).count();
+    assert_eq!(read.len(), accepted, "read_records kept other records");
+    for (record, frame) in read.iter().zip(&framed) {
+        assert_eq!(Some(record), decode_record(frame.sealed).ok().as_ref());
+    }
+    let expected = match decoded.get(accepted) {
+        Some(Err(p)) => Some(*p),
+        _ => stopped,
+    };
+    assert_eq!(problem, expected, "read_records stopped elsewhere");
+
+    // Decoding is canonical: what decodes re-encodes to the same bytes.
+    for plaintext in framed.iter().map(|f| f.sealed).chain([records, data]) {
+        if let Ok(record) = decode_record(plaintext) {
+            let again = encode_record(&record).ok();
+            assert_eq!(
+                again.as_deref(),
+                Some(plaintext),
+                "a record re-encodes to other bytes"
+            );
+        }
+    }
+
+    // What was read, written back as a log, reads back the same.
+    let mut log = Vec::new();
+    for (index, record) in read.iter().enumerate() {
+        let (Ok(plaintext), Some(frame)) = (encode_record(record), framed.get(index)) else {
+            panic!("a record that was read cannot be written");
+        };
+        match encode_frame(index as u64, &frame.nonce, &plaintext) {
+            Ok(bytes) => log.extend_from_slice(&bytes),
+            Err(_) => panic!("a record that was read cannot be framed"),
+        }
+    }
+    let (again, problem) = read_records(&log, |frame| decode_record(frame.sealed));
+    assert_eq!(problem, None);
+    assert_eq!(again, read, "written back, the records change");
+}
+
+/// Text values in an OpenBao answer that are long and odd enough not to be part of one of
+/// sesame's own messages: what an error must not repeat.
+fn secret_looking(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s)
+            if s.len() >= 8
+                && s.chars()
+                    .any(|c| !(c.is_ascii_alphanumeric() || " .,:;/'`()-_\"".contains(c))) =>
+        {
+            out.push(s.clone());
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| secret_looking(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| secret_looking(v, out)),
+        _ => {}
+    }
+}
+
+/// Transit and KV answers from a hostile or broken OpenBao server: no panic; what is accepted is
+/// what the JSON says (the ciphertext, the plaintext's base64, every KV field, the version) and
+/// no more than the answer's size allows; an accepted answer, written again by a JSON formatter,
+/// reads back the same; a refused answer's error repeats none of its values; and a server's
+/// `errors` reach the terminal bounded and without control characters.
+pub fn openbao_response(data: &[u8]) {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use serde_json::{Value, json};
+
+    let doc: Option<Value> = serde_json::from_slice(data).ok();
+    let at = |pointer: &str| doc.as_ref().and_then(|d| d.pointer(pointer));
+    let mut secrets = Vec::new();
+    if let Some(doc) = &doc {
+        secret_looking(doc, &mut secrets);
+    }
+    let refused = |m: Malformed| {
+        let message = m
+            .into_error("https://bao.test", "the thing asked".into())
+            .to_string();
+        for s in &secrets {
+            assert!(!message.contains(s.as_str()), "an error repeats a value");
+        }
+        assert!(!has_control(&message));
+    };
+
+    match transit_ciphertext(data) {
+        Ok(ciphertext) => {
+            assert!(ciphertext.len() <= data.len());
+            if doc.is_some() {
+                assert_eq!(
+                    at("/data/ciphertext"),
+                    Some(&Value::from(ciphertext.as_str()))
+                );
+            }
+            let again = json!({ "data": { "ciphertext": ciphertext } }).to_string();
+            assert_eq!(transit_ciphertext(again.as_bytes()).ok(), Some(ciphertext));
+        }
+        Err(m) => refused(m),
+    }
+
+    match transit_plaintext(data) {
+        Ok(plaintext) => {
+            assert!(plaintext.len() <= data.len());
+            let encoded = BASE64.encode(&*plaintext);
+            if doc.is_some() {
+                // The decoder is strict: one base64 text per plaintext.
+                assert!(
+                    at("/data/plaintext") == Some(&Value::from(encoded.as_str())),
+                    "the plaintext is not the base64 the answer held"
+                );
+            }
+            let again = json!({ "data": { "plaintext": encoded } }).to_string();
+            assert!(
+                transit_plaintext(again.as_bytes()).ok() == Some(plaintext),
+                "a written plaintext reads back otherwise"
+            );
+        }
+        Err(m) => refused(m),
+    }
+
+    match kv_secret(data) {
+        Ok(None) => {
+            if doc.is_some() {
+                assert!(matches!(at("/data/data"), None | Some(Value::Null)));
+            }
+        }
+        Ok(Some(secret)) => {
+            let total: usize = secret
+                .fields
+                .iter()
+                .map(|(name, value)| name.len() + value.len())
+                .sum();
+            // A number may grow when written as text (`1e15` is 1000000000000000.0), by less than 4 times.
+            assert!(total <= 4 * data.len() + 64, "{total} bytes of fields");
+            if doc.is_some() {
+                assert_eq!(
+                    at("/data/metadata/version").and_then(Value::as_u64),
+                    Some(secret.version)
+                );
+                let Some(Value::Object(fields)) = at("/data/data") else {
+                    panic!("fields read from an answer without data.data");
+                };
+                assert_eq!(fields.len(), secret.fields.len());
+                for (name, value) in fields {
+                    let expected = match value {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    assert!(
+                        secret.fields.get(name).map(|v| v.expose()) == Some(expected.as_bytes()),
+                        "a field is not what the answer held"
+                    );
+                }
+            }
+            // Written again (every value as text), it reads back the same.
+            let mut fields = serde_json::Map::new();
+            for (name, value) in &secret.fields {
+                let Ok(text) = std::str::from_utf8(value.expose()) else {
+                    panic!("a field read from JSON is not text");
+                };
+                fields.insert(name.clone(), Value::from(text));
+            }
+            let again =
+                json!({ "data": { "data": fields, "metadata": { "version": secret.version } } })
+                    .to_string();
+            let Ok(Some(back)) = kv_secret(again.as_bytes()) else {
+                panic!("a written KV answer is refused");
+            };
+            assert_eq!(back.version, secret.version);
+            assert!(
+                back.fields.len() == secret.fields.len()
+                    && back
+                        .fields
+                        .iter()
+                        .zip(&secret.fields)
+                        .all(|((n1, v1), (n2, v2))| n1 == n2 && v1.expose() == v2.expose()),
+                "a written KV answer reads back otherwise"
+            );
+        }
+        Err(m) => refused(m),
+    }
+
+    match kv_version(data) {
+        Ok(version) => {
+            if doc.is_some() {
+                assert_eq!(at("/data/version").and_then(Value::as_u64), Some(version));
+            }
+            let again = json!({ "data": { "version": version } }).to_string();
+            assert_eq!(kv_version(again.as_bytes()).ok(), Some(version));
+        }
+        Err(m) => refused(m),
+    }
+
+    // A failed request's reasons: one bounded line; each word is one the server sent.
+    let reason = server_errors(data);
+    assert!(reason.chars().count() <= MAX_REASON_CHARS);
+    assert!(!reason.is_empty() && !has_control(&reason) && !reason.contains('\n'));
+    if let Some(Value::Array(errors)) = at("/errors")
+        && let Some(texts) = errors.iter().map(Value::as_str).collect::<Option<Vec<_>>>()
+        && doc.as_ref().is_some_and(Value::is_object)
+    {
+        let sent = texts.join("; ");
+        // (A refused answer, e.g. one naming `errors` twice, gives "no reason given".)
+        if reason != "no reason given" {
+            for word in reason.split(' ') {
+                assert!(sent.contains(word), "a word the server did not send");
+            }
+            let again = json!({ "errors": texts }).to_string();
+            assert_eq!(server_errors(again.as_bytes()), reason);
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::inject::{exit_code, start_error};
 use crate::mask::Masker;
 use crate::secret::SecretValue;
+use zeroize::Zeroize;
 
 /// How long output must pause before a held-back tail may be released (see
 /// [`Masker::release_idle`]): long enough that a program writing a value in pieces is not
@@ -43,7 +44,8 @@ type ChildPid = Arc<Mutex<Option<Pid>>>;
 
 /// Spawns `command` with its stdout and stderr masked; returns the exit code to exit with, or
 /// dies of the signal that killed the child.
-pub fn run_masked(command: Command, values: &[&SecretValue]) -> Result<u8> {
+/// `values` are dropped (wiped) once the maskers hold their copies, before the child starts.
+pub fn run_masked(command: Command, values: Vec<SecretValue>) -> Result<u8> {
     let (status, broken) = supervise(command, values)?;
     // The terminal is restored by now (the guard lives in `supervise`).
     if let Some(e) = broken {
@@ -128,9 +130,8 @@ struct Channel {
 }
 
 impl Channel {
-    fn new(fd: OwnedFd, sink: Sink, values: &[&SecretValue]) -> Result<Channel> {
-        let masker =
-            Masker::new(values.iter().copied()).map_err(|e| Error::io("cannot mask", e))?;
+    fn new(fd: OwnedFd, sink: Sink, values: &[SecretValue]) -> Result<Channel> {
+        let masker = Masker::new(values).map_err(|e| Error::io("cannot mask", e))?;
         Ok(Channel {
             fd: Some(fd),
             sink,
@@ -153,7 +154,10 @@ impl Channel {
             Err(e) => return Err(e.into()),
         };
         self.idle_tried = false;
-        if let Err(e) = self.sink.feed(&mut self.masker, &buf[..n]) {
+        let fed = self.sink.feed(&mut self.masker, &buf[..n]);
+        // The output may hold a value (that is why it is masked): not left in the buffer.
+        buf[..n].zeroize();
+        if let Err(e) = fed {
             self.fd = None;
             self.failed = true;
             return Err(e);
@@ -241,7 +245,7 @@ fn lock(pid: &ChildPid) -> std::sync::MutexGuard<'_, Option<Pid>> {
 /// other than a closed reader.
 fn supervise(
     mut command: Command,
-    values: &[&SecretValue],
+    values: Vec<SecretValue>,
 ) -> Result<(ExitStatus, Option<io::Error>)> {
     let on_terminal = isatty(io::stdout());
     let forward_input = on_terminal && isatty(io::stdin());
@@ -274,7 +278,7 @@ fn supervise(
         } else {
             let (r, w) = pipe()?;
             command.stderr(Stdio::from(w));
-            channels.push(Channel::new(r, Sink::Stderr, values)?);
+            channels.push(Channel::new(r, Sink::Stderr, &values)?);
         }
         drop(slave);
         crate::sys::start_on_terminal(&mut command, 1);
@@ -287,7 +291,7 @@ fn supervise(
                     .try_clone_to_owned()
                     .map_err(|e| Error::io("cannot set up the command's terminal", e))?,
                 Sink::Stdout,
-                values,
+                &values,
             )?,
         );
         master = Some(m);
@@ -301,11 +305,14 @@ fn supervise(
         } else {
             let (r2, w2) = pipe()?;
             command.stderr(Stdio::from(w2));
-            channels.push(Channel::new(r2, Sink::Stderr, values)?);
+            channels.push(Channel::new(r2, Sink::Stderr, &values)?);
         }
         command.stdout(Stdio::from(w));
-        channels.insert(0, Channel::new(r, Sink::Stdout, values)?);
+        channels.insert(0, Channel::new(r, Sink::Stdout, &values)?);
     }
+
+    // The maskers hold what they need: no other copy of the values stays while the child runs.
+    drop(values);
 
     let child_pid: ChildPid = Arc::new(Mutex::new(None));
     let mut signals = SignalsInfo::<WithOrigin>::new(&wanted)

@@ -239,10 +239,14 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
     ctx.record(&unlocked, event);
-    let values: Vec<&crate::secret::SecretValue> = values.into_iter().map(|(_, v)| v).collect();
-
     if args.mask {
-        let code = crate::supervise::run_masked(command, &values);
+        // sesame stays while the command runs: it keeps copies of the injected values (for the
+        // maskers) and wipes the rest, the vault's other secrets and its data key included.
+        let values = values.iter().map(|(_, v)| v.duplicate()).collect();
+        drop(in_env);
+        drop(fetched);
+        drop(unlocked);
+        let code = crate::supervise::run_masked(command, values);
         drop(files);
         return code;
     }

@@ -14,6 +14,11 @@ use crate::secret::SecretValue;
 
 pub const REPLACEMENT: &[u8] = b"<concealed by sesame>";
 
+/// The most bytes [`Masker::feed`] adds to its held bytes at once, so that they never outgrow the
+/// buffer allocated in [`Masker::new`]: a reallocation would leave behind an unwiped copy of
+/// output that may hold a value.
+const FEED_PIECE: usize = 64 * 1024;
+
 /// A streaming replacer for one output stream.
 ///
 /// Why the output equals a whole-stream replacement: `pending` always starts where the
@@ -64,12 +69,20 @@ impl Masker {
             shown: 0,
             prefixes,
             longest,
-            pending: Zeroizing::new(Vec::with_capacity(64 * 1024 + longest)),
+            // Held bytes are fewer than `longest` after each piece (see `feed_piece`).
+            pending: Zeroizing::new(Vec::with_capacity(FEED_PIECE + longest)),
         }))
     }
 
     /// Feeds bytes; writes what is certain to `out` (with values replaced).
     pub fn feed(&mut self, input: &[u8], out: &mut impl Write) -> io::Result<()> {
+        for piece in input.chunks(FEED_PIECE) {
+            self.feed_piece(piece, out)?;
+        }
+        Ok(())
+    }
+
+    fn feed_piece(&mut self, input: &[u8], out: &mut impl Write) -> io::Result<()> {
         self.pending.extend_from_slice(input);
         let buf = &self.pending[..];
         let end = buf.len();
@@ -94,7 +107,12 @@ impl Masker {
         }
         out.write_all(unshown(pos, hold))?;
         out.flush()?;
-        self.pending.drain(..hold);
+        // Moved down in place and the vacated bytes wiped (`drain` would leave them, output that
+        // may hold a value, in the spare capacity).
+        let kept = self.pending.len() - hold;
+        self.pending.copy_within(hold.., 0);
+        self.pending[kept..].zeroize();
+        self.pending.truncate(kept);
         self.shown = shown.saturating_sub(hold);
         Ok(())
     }

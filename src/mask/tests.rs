@@ -200,3 +200,29 @@ proptest! {
         property::check_with_pauses(&values, &reads(&values, &pieces, cuts, &pauses));
     }
 }
+
+#[test]
+fn a_read_larger_than_the_held_bytes_buffer_is_masked_without_growing_it() {
+    // Broke (memory): `run --mask` reads up to 1 MiB at once, which was appended whole to the
+    // held bytes; their buffer then reallocated and left an unwiped copy of the output, values
+    // included, in freed memory. Now a read is fed in pieces that fit the first allocation.
+    let mut m = masker(&["sk-secret-value", "other"]);
+    let capacity = m.pending.capacity();
+    let line = "text sk-secret-value, other; more\n"; // 34 bytes: values cross every piece boundary
+    let output = line.repeat(1024 * 1024 / line.len() + 1);
+    let mut out = Vec::new();
+    m.feed(output.as_bytes(), &mut out).ok();
+    assert_eq!(
+        m.pending.capacity(),
+        capacity,
+        "the held bytes' buffer grew"
+    );
+    m.finish(&mut out).ok();
+    let expected = output
+        .replace("sk-secret-value", "<concealed by sesame>")
+        .replace("other", "<concealed by sesame>");
+    assert!(
+        String::from_utf8_lossy(&out) == expected,
+        "masked otherwise"
+    );
+}

@@ -5,6 +5,7 @@
 //! only in the `X-Vault-Token` header to the configured address, never in a message or a log.
 
 pub mod reference;
+pub mod response;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -12,7 +13,6 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -164,7 +164,7 @@ impl Connection {
         if (200..300).contains(&status) {
             Ok((status, bytes))
         } else {
-            Err(Failure::Status(status, server_errors(&bytes)))
+            Err(Failure::Status(status, response::server_errors(&bytes)))
         }
     }
 
@@ -202,16 +202,7 @@ impl Connection {
         let (_, bytes) = self
             .request("POST", &format!("{mount}/encrypt/{key}"), Some(&body))
             .map_err(|f| self.error(&what, f))?;
-        #[derive(Deserialize)]
-        struct Data {
-            ciphertext: String,
-        }
-        #[derive(Deserialize)]
-        struct Reply {
-            data: Data,
-        }
-        let reply: Reply = parse(&bytes, &what, &self.addr)?;
-        Ok(reply.data.ciphertext)
+        response::transit_ciphertext(&bytes).map_err(|m| m.into_error(&self.addr, what))
     }
 
     /// `POST MOUNT/decrypt/KEY`: the plaintext of a Transit ciphertext.
@@ -226,24 +217,7 @@ impl Connection {
         let (_, bytes) = self
             .request("POST", &format!("{mount}/decrypt/{key}"), Some(&body))
             .map_err(|f| self.error(&what, f))?;
-        #[derive(Deserialize)]
-        struct Data {
-            plaintext: Zeroizing<String>,
-        }
-        #[derive(Deserialize)]
-        struct Reply {
-            data: Data,
-        }
-        let reply: Reply = parse(&bytes, &what, &self.addr)?;
-        BASE64
-            .decode(reply.data.plaintext.as_bytes())
-            .map(Zeroizing::new)
-            .map_err(|_| Error::Bao {
-                addr: self.addr.clone(),
-                what,
-                status: 200,
-                reason: "the plaintext is not base64".into(),
-            })
+        response::transit_plaintext(&bytes).map_err(|m| m.into_error(&self.addr, what))
     }
 
     /// `GET MOUNT/data/PATH` (KV version 2): every field of the current version, and the version
@@ -255,31 +229,7 @@ impl Connection {
             Err(Failure::Status(404, _)) => return Ok(None),
             Err(f) => return Err(self.error(&what, f)),
         };
-        #[derive(Deserialize)]
-        struct Metadata {
-            version: u64,
-        }
-        #[derive(Deserialize)]
-        struct Data {
-            data: Option<BTreeMap<String, Field>>,
-            metadata: Metadata,
-        }
-        #[derive(Deserialize)]
-        struct Reply {
-            data: Data,
-        }
-        let reply: Reply = parse(&bytes, &what, &self.addr)?;
-        let Some(fields) = reply.data.data else {
-            return Ok(None);
-        };
-        let fields = fields
-            .into_iter()
-            .map(|(name, field)| (name, field.into_value()))
-            .collect();
-        Ok(Some(KvSecret {
-            fields,
-            version: reply.data.metadata.version,
-        }))
+        response::kv_secret(&bytes).map_err(|m| m.into_error(&self.addr, what))
     }
 
     /// `POST MOUNT/data/PATH` (KV version 2): a new version holding exactly `fields`. With `cas`,
@@ -313,16 +263,7 @@ impl Connection {
         let (_, bytes) = self
             .request("POST", &format!("{mount}/data/{path}"), Some(&body))
             .map_err(|f| self.error(&what, f))?;
-        #[derive(Deserialize)]
-        struct Data {
-            version: u64,
-        }
-        #[derive(Deserialize)]
-        struct Reply {
-            data: Data,
-        }
-        let reply: Reply = parse(&bytes, &what, &self.addr)?;
-        Ok(reply.data.version)
+        response::kv_version(&bytes).map_err(|m| m.into_error(&self.addr, what))
     }
 }
 
@@ -330,23 +271,6 @@ impl Connection {
 pub struct KvSecret {
     pub fields: BTreeMap<String, SecretValue>,
     pub version: u64,
-}
-
-/// A KV field as JSON: text (kept in a zeroizing buffer), or any other JSON value.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Field {
-    Text(Zeroizing<String>),
-    Other(serde_json::Value),
-}
-
-impl Field {
-    fn into_value(self) -> SecretValue {
-        match self {
-            Field::Text(text) => SecretValue::new(Zeroizing::new(text.as_bytes().to_vec())),
-            Field::Other(value) => SecretValue::new(Zeroizing::new(value.to_string().into_bytes())),
-        }
-    }
 }
 
 /// The token as the `bao` CLI finds it: `BAO_TOKEN`, else `VAULT_TOKEN`, else `~/.vault-token`.
@@ -434,40 +358,6 @@ fn json_body(fields: &[(&str, &str)]) -> Result<Zeroizing<Vec<u8>>> {
     }
     body.push(b'}');
     Ok(body)
-}
-
-fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str, addr: &str) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|_| Error::Bao {
-        addr: addr.to_string(),
-        what: what.to_string(),
-        status: 200,
-        reason: "the answer is not what OpenBao sends".into(),
-    })
-}
-
-/// The `errors` OpenBao sends with a failed request, shortened; never the request itself.
-fn server_errors(bytes: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct Errors {
-        errors: Vec<String>,
-    }
-    let text = serde_json::from_slice::<Errors>(bytes)
-        .map(|e| e.errors.join("; "))
-        .unwrap_or_default();
-    // OpenBao wraps reasons as "1 error occurred:\n\t* permission denied": one line here.
-    let text = text.replace(|c: char| c.is_control() || c == '*', " ");
-    let text: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(200)
-        .collect();
-    if text.is_empty() {
-        "no reason given".into()
-    } else {
-        text
-    }
 }
 
 fn describe_transport(e: ureq::Error) -> Failure {

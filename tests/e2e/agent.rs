@@ -448,56 +448,33 @@ fn passwd_skips_the_agent_and_needs_the_current_passphrase() {
     no_pass(&sb).args(["get", "api/key"]).assert().success();
 }
 
-/// The vault's data key, opened in the test through the library (never through the CLI).
-fn data_key_hex(sb: &Sandbox) -> String {
-    use sesame::container::UnlockedVault;
-    use sesame::secret::Passphrase;
-    let pass = Passphrase::new(zeroize::Zeroizing::new(PASS.as_bytes().to_vec()));
-    let unlocked = UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
-    let key = unlocked.data_key().unwrap().expose();
-    key.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[test]
 fn the_agent_holds_its_data_key_once_in_memory() {
     // Broke: the hand-off was read through std's buffered stdin, which left a second, unlocked
     // (swappable) and never-wiped copy of the data key in its 8 KiB heap buffer.
-    if !rustix::process::getuid().is_root() {
-        eprintln!("skipped: reading a non-dumpable agent's memory needs root (CAP_SYS_PTRACE)");
-        return;
-    }
     let sb = unlocked("5m");
     let pid = agent_pid(&sb);
-    let key = data_key_hex(&sb);
-    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/scan_agent_memory.py");
-    let out = match std::process::Command::new("python3")
-        .arg(&tool)
-        .arg(pid.to_string())
-        .arg(&key)
-        .output()
-    {
-        Ok(out) if out.status.success() => out,
-        other => {
-            eprintln!("skipped: tools/scan_agent_memory.py could not run: {other:?}");
-            return;
-        }
+    let key = sb.data_key_hex();
+    // The passphrase never reaches the agent, and it never opens the payload.
+    let needles = [
+        ("key", key.as_str()),
+        ("passphrase", &hex(PASS.as_bytes())),
+        ("value", &hex(b"sk-agent-0123456789")),
+    ];
+    let Some(report) = scan_memory(pid, &needles) else {
+        return;
     };
-    let report = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
-        report.trim(),
-        "copies=1",
+        report, "key copies=1\npassphrase copies=0\nvalue copies=0",
         "the agent's memory holds: {report}"
     );
     // Serving subkeys (HKDF of the key) leaves no copy behind either.
     no_pass(&sb).args(["get", "api/key"]).assert().success();
-    let out = std::process::Command::new("python3")
-        .arg(&tool)
-        .arg(pid.to_string())
-        .arg(&key)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(report.trim(), "copies=1", "after a derive: {report}");
+    let report = scan_memory(pid, &needles).unwrap();
+    assert_eq!(
+        report, "key copies=1\npassphrase copies=0\nvalue copies=0",
+        "after a derive: {report}"
+    );
 }
 
 #[test]

@@ -99,3 +99,18 @@ fn dotenv_import_corpus_reads_back_what_export_writes() {
 fn backup_file_corpus_never_takes_one_vaults_copy_for_anothers() {
     replay("backup_file", properties::backup_file);
 }
+
+#[test]
+fn env_file_corpus_reads_back_what_format_env_file_writes() {
+    replay("env_file", properties::env_file);
+}
+
+#[test]
+fn usage_log_corpus_framing_reading_and_decoding_agree() {
+    replay("usage_log", properties::usage_log);
+}
+
+#[test]
+fn openbao_response_corpus_yields_what_the_json_says() {
+    replay("openbao_response", properties::openbao_response);
+}

@@ -123,6 +123,49 @@ impl Sandbox {
     pub fn vault_bytes(&self) -> Vec<u8> {
         std::fs::read(&self.vault).expect("vault file")
     }
+
+    /// The vault's data key in hex, opened in the test through the library (never the CLI).
+    pub fn data_key_hex(&self) -> String {
+        use sesame::container::UnlockedVault;
+        use sesame::secret::Passphrase;
+        let pass = Passphrase::new(zeroize::Zeroizing::new(PASS.as_bytes().to_vec()));
+        let unlocked = UnlockedVault::open(&self.vault_bytes(), &pass, &self.vault).unwrap();
+        hex(unlocked.data_key().unwrap().expose())
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Counts the copies of each `(name, hex)` needle in process `pid`'s memory with
+/// `tools/scan_agent_memory.py` (one line `NAME copies=N` each, or `copies=N` for a lone
+/// unnamed needle). `None`, with a note, where the scan cannot run: reading the memory of
+/// sesame (non-dumpable) needs root, and the tool needs python3.
+pub fn scan_memory(pid: u32, needles: &[(&str, &str)]) -> Option<String> {
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: reading a non-dumpable process's memory needs root (CAP_SYS_PTRACE)");
+        return None;
+    }
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/scan_agent_memory.py");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(&tool).arg(pid.to_string());
+    for (name, needle) in needles {
+        if name.is_empty() {
+            cmd.arg(needle);
+        } else {
+            cmd.arg(format!("{name}={needle}"));
+        }
+    }
+    match cmd.output() {
+        Ok(out) if out.status.success() => {
+            Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
+        other => {
+            eprintln!("skipped: tools/scan_agent_memory.py could not run: {other:?}");
+            None
+        }
+    }
 }
 
 impl Drop for Sandbox {

@@ -308,3 +308,86 @@ fn a_held_back_byte_is_released_when_the_output_pauses() {
     );
     child.wait().unwrap();
 }
+
+/// Counts `NAME` in a report of `tools/scan_agent_memory.py` (`NAME copies=N` lines).
+fn copies(report: &str, name: &str) -> usize {
+    report
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} copies=")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count for {name} in {report:?}"))
+}
+
+#[test]
+fn the_masking_process_keeps_no_key_no_passphrase_and_only_the_maskers_copies_of_values() {
+    // Broke: while the command ran, the sesame process that masks its output held the whole
+    // opened vault (every secret, injected or not, and the data key), and the output it had
+    // masked stayed in its read buffer and in the spare room of the masker's held bytes: 7 copies
+    // of an injected value, 1 of a secret the command never got, 1 of the data key.
+    const TOKEN: &str = "sk-mask-scan-0123456789abcdef";
+    const DB: &str = "db-pass-FEDCBA9876543210-xyz";
+    const UNUSED: &str = "unused-value-5a5a5a5a5a5a5a5a";
+    let sb = Sandbox::new();
+    sb.add("app/token", TOKEN);
+    sb.add("db/pass", DB);
+    sb.add("other/unused", UNUSED);
+    let key = sb.data_key_hex();
+    let file = sb.path("passphrase");
+    write_private(&file, PASS);
+    let mut child = sb
+        .process()
+        .env_remove("SESAME_PASSPHRASE")
+        .env("SESAME_PASSPHRASE_FILE", &file)
+        .args([
+            "run",
+            "--mask",
+            "--env",
+            "TOKEN=app/token",
+            "--env",
+            "DB=db/pass",
+        ])
+        .args([
+            "--",
+            "sh",
+            "-c",
+            r#"printf '%s|%s\n' "$TOKEN" "$DB"; exec sleep 60"#,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The masked line has come through: the maskers are built and have run.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "<concealed by sesame>|<concealed by sesame>\n");
+    let needles = [
+        ("key", key.as_str()),
+        ("passphrase", &hex(PASS.as_bytes())),
+        ("token", &hex(TOKEN.as_bytes())),
+        ("db", &hex(DB.as_bytes())),
+        ("unused", &hex(UNUSED.as_bytes())),
+    ];
+    let report = scan_memory(child.id(), &needles);
+    // SIGTERM reaches the command through sesame, and both end.
+    let _ = rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::TERM,
+    );
+    let _ = child.wait();
+    let Some(report) = report else {
+        return;
+    };
+    eprintln!("{report}");
+    assert_eq!(copies(&report, "key"), 0, "{report}");
+    assert_eq!(copies(&report, "passphrase"), 0, "{report}");
+    assert_eq!(copies(&report, "unused"), 0, "{report}");
+    // stdout and stderr are two files here, so two maskers: each keeps the values (for its
+    // idle-release rule) and its searcher may keep one more. Nothing else may.
+    for value in ["token", "db"] {
+        assert!(copies(&report, value) <= 4, "{report}");
+    }
+}

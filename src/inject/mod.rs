@@ -1,0 +1,581 @@
+//! Handing secrets to child processes (`run`, `rotate --verify`): which secrets a child gets, how
+//! they reach it (environment variables, or in-memory files on Linux), and how it is started.
+//!
+//! Values go only into the child's environment or a sealed memfd, never onto a command line, and
+//! sesame's own passphrase variables never reach a child.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Command, ExitStatus};
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::input::SECRET_ENV_VARS;
+use crate::names::{EnvName, Label};
+use crate::openbao::reference::{self as bao, BaoRef};
+use crate::secret::SecretValue;
+use crate::vault::Vault;
+
+mod env_file;
+
+pub use env_file::{EnvFileValue, MAX_ENV_FILE_LEN, format_env_file};
+
+pub const REFERENCE_PREFIX: &str = "sesame://";
+/// Variables that make a program load or run code (or change which program runs): an env file or
+/// an inherited reference may not set them, since such a file is often someone else's (committed to
+/// a repository) and a secret's value in one of them becomes a library path, a command or a shell
+/// option. An explicit `--env NAME=LABEL` on the command line still may. Documented in
+/// docs/SECURITY.md; keep the two in step.
+const CODE_LOADING_PREFIXES: [&str; 4] = [
+    "LD_",        // the dynamic loader: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, ...
+    "DYLD_",      // macOS's loader
+    "BASH_FUNC_", // bash imports these as functions
+    "GIT_CONFIG", // any git setting, core.pager and core.sshCommand included
+];
+const CODE_LOADING_NAMES: [&str; 40] = [
+    "PATH",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "SHELL",
+    "GCONV_PATH",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "PYTHONSTARTUP",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONUSERBASE",
+    "PERL5OPT",
+    "PERL5LIB",
+    "PERLLIB",
+    "PERL5DB",
+    "RUBYOPT",
+    "RUBYLIB",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_PAGER",
+    "GIT_EDITOR",
+    "GIT_ASKPASS",
+    "GIT_EXEC_PATH",
+    "GIT_PROXY_COMMAND",
+    "GIT_TEMPLATE_DIR",
+    "SSH_ASKPASS",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "LESSOPEN",
+];
+
+/// True when `name` is one of the variables env files and inherited references may not set.
+pub fn loads_or_runs_code(name: &str) -> bool {
+    CODE_LOADING_NAMES.contains(&name) || CODE_LOADING_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+/// What `--clean-env` keeps from sesame's own environment.
+pub const CLEAN_ENV_KEEP: [&str; 5] = ["PATH", "HOME", "USER", "LANG", "TERM"];
+
+/// How a selected secret reaches the child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// `NAME=value`.
+    Env,
+    /// `NAME=/proc/PID/fd/K`, the value in a sealed in-memory file.
+    File,
+}
+
+/// Where a selection came from, in increasing precedence: when two forms name the same variable,
+/// the later one in this list wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    All,
+    Profile,
+    Inherited,
+    EnvFile,
+    EnvFlag,
+    FileFlag,
+}
+
+/// The selection a user asked for, before it meets the vault.
+#[derive(Default)]
+pub struct Selection {
+    entries: Vec<(Source, EnvName, Label, String)>,
+    /// `bao://MOUNT/PATH#FIELD` references (`crate::openbao`), resolved at run time.
+    references: Vec<(Source, EnvName, BaoRef, String)>,
+    /// Plain values from env files (`LOG_LEVEL=debug`), passed through as written.
+    plain: Vec<(EnvName, Zeroizing<String>)>,
+    /// Things worth a warning that did not stop the run (a duplicate in an env file, an inherited
+    /// `sesame://` value that names no label).
+    warnings: Vec<String>,
+    all: bool,
+    profile: Option<Label>,
+}
+
+/// Parses `NAME=LABEL`.
+pub fn parse_binding(text: &str, flag: &str) -> Result<(EnvName, Label)> {
+    let (name, label) = text.split_once('=').ok_or_else(|| {
+        Error::usage(format!(
+            "{flag} takes NAME=LABEL (e.g. OPENAI_API_KEY=openai/prod), got {text:?}"
+        ))
+    })?;
+    Ok((EnvName::parse(name)?, Label::parse(label)?))
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+            && self.references.is_empty()
+            && self.plain.is_empty()
+            && !self.all
+            && self.profile.is_none()
+    }
+
+    /// What the selection noticed without refusing it; the caller prints these.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Adds one `bao://` reference, by the same rule as [`Selection::add`].
+    pub fn add_reference(
+        &mut self,
+        source: Source,
+        name: EnvName,
+        reference: BaoRef,
+        origin: String,
+    ) -> Result<()> {
+        self.refuse_twice(source, &name, &origin)?;
+        self.references.push((source, name, reference, origin));
+        Ok(())
+    }
+
+    /// Adds one binding; the same variable twice within one form is ambiguous and refused.
+    pub fn add(
+        &mut self,
+        source: Source,
+        name: EnvName,
+        label: Label,
+        origin: String,
+    ) -> Result<()> {
+        self.refuse_twice(source, &name, &origin)?;
+        self.entries.push((source, name, label, origin));
+        Ok(())
+    }
+
+    /// The same variable twice within one form (as a label or a `bao://` reference, in either
+    /// order) is ambiguous: refused, naming both.
+    fn refuse_twice(&self, source: Source, name: &EnvName, origin: &str) -> Result<()> {
+        let first = self
+            .entries
+            .iter()
+            .map(|(s, n, _, o)| (s, n, o))
+            .chain(self.references.iter().map(|(s, n, _, o)| (s, n, o)))
+            .find(|(s, n, _)| **s == source && *n == name);
+        match first {
+            Some((_, _, first)) => Err(Error::usage(format!(
+                "{name} is selected twice ({first} and {origin}); keep one"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    pub fn select_all(&mut self) {
+        self.all = true;
+    }
+
+    pub fn use_profile(&mut self, name: Label) {
+        self.profile = Some(name);
+    }
+
+    /// Every inherited variable whose whole value is a reference. The rule is exact: a value
+    /// `sesame://` followed by a valid label (or a valid `bao://MOUNT/PATH#FIELD`) is replaced by
+    /// that secret; any other value that merely starts like one (`DOC='sesame://see the wiki'`)
+    /// is left to the child as it is, with a warning naming the variable.
+    pub fn add_inherited(
+        &mut self,
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Result<()> {
+        for (name, value) in vars {
+            let Some(text) = value.to_str() else {
+                continue;
+            };
+            let is_bao = bao::is_reference(text);
+            let Some(reference) = text.strip_prefix(REFERENCE_PREFIX) else {
+                if !is_bao {
+                    continue;
+                }
+                // bao:// below
+                let name = name.to_string_lossy().into_owned();
+                let Some(env) = EnvName::inherited(&name) else {
+                    continue;
+                };
+                let Ok(parsed) = BaoRef::parse(text) else {
+                    self.warnings.push(format!(
+                        "the inherited variable {} starts with bao:// but is not a reference                          (bao://MOUNT/PATH#FIELD); it is passed on as it is",
+                        name.escape_debug()
+                    ));
+                    continue;
+                };
+                if loads_or_runs_code(&name) {
+                    return Err(Error::usage(format!(
+                        "the inherited variable {} holds a bao:// reference, but it makes                          programs load or run code, so only --env on the command line may set it",
+                        name.escape_debug()
+                    )));
+                }
+                let origin = format!("the inherited variable {name}");
+                self.add_reference(Source::Inherited, env, parsed, origin)?;
+                continue;
+            };
+            let name = name.to_string_lossy().into_owned();
+            let Some(env) = EnvName::inherited(&name) else {
+                continue;
+            };
+            let Ok(label) = Label::parse(reference) else {
+                self.warnings.push(format!(
+                    "the inherited variable {} starts with sesame:// but what follows is not a                      label, so it is passed on as it is (a reference is the whole value                      sesame://LABEL)",
+                    name.escape_debug()
+                ));
+                continue;
+            };
+            if loads_or_runs_code(&name) {
+                return Err(Error::usage(format!(
+                    "the inherited variable {} holds a sesame:// reference, but {} makes programs \
+                     load or run code, so only --env {}=LABEL on the command line may set it",
+                    name.escape_debug(),
+                    name.escape_debug(),
+                    name.escape_debug()
+                )));
+            }
+            self.add(
+                Source::Inherited,
+                env,
+                label,
+                format!("the inherited variable {name}"),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The final choice: each variable with the label and delivery of its strongest source.
+    /// `bao://` references are left out; [`Selection::resolve_with_references`] includes them.
+    pub fn resolve(&self, vault: &Vault) -> Result<BTreeMap<EnvName, (Label, Delivery)>> {
+        self.resolve_with_references(vault)
+            .map(|(chosen, _)| chosen)
+    }
+
+    /// [`Selection::resolve`], and the variables whose strongest source is a `bao://` reference.
+    pub fn resolve_with_references(&self, vault: &Vault) -> Result<Resolved> {
+        self.resolve_everything(vault)
+            .map(|c| (c.secrets, c.references))
+    }
+
+    /// Everything the child gets: secrets, `bao://` references and plain env-file values, each
+    /// variable from its strongest source. Two secrets claiming one variable under `--all` (with
+    /// no stronger form naming it) is ambiguous and refused.
+    pub fn resolve_everything(&self, vault: &Vault) -> Result<Chosen> {
+        let mut chosen: BTreeMap<EnvName, (Source, Label, Delivery)> = BTreeMap::new();
+        let mut put = |source: Source, name: &EnvName, label: &Label| {
+            let delivery = if source == Source::FileFlag {
+                Delivery::File
+            } else {
+                Delivery::Env
+            };
+            match chosen.get(name) {
+                Some((existing, _, _)) if *existing > source => {}
+                _ => {
+                    chosen.insert(name.clone(), (source, label.clone(), delivery));
+                }
+            }
+        };
+        let mut claimed: BTreeMap<&EnvName, &Label> = BTreeMap::new();
+        let mut collisions: Vec<(&EnvName, &Label, &Label)> = Vec::new();
+        if self.all {
+            for secret in &vault.secrets {
+                if let Some(first) = claimed.insert(&secret.env_name, &secret.label) {
+                    collisions.push((&secret.env_name, first, &secret.label));
+                }
+                put(Source::All, &secret.env_name, &secret.label);
+            }
+        }
+        if let Some(name) = &self.profile {
+            let profile = vault
+                .profiles
+                .iter()
+                .find(|p| &p.name == name)
+                .ok_or_else(|| Error::ProfileNotFound {
+                    name: name.to_string(),
+                })?;
+            for binding in &profile.bindings {
+                put(Source::Profile, &binding.env_name, &binding.label);
+            }
+        }
+        let mut ordered: Vec<_> = self.entries.iter().collect();
+        ordered.sort_by_key(|(source, ..)| *source);
+        for (source, name, label, _) in ordered {
+            put(*source, name, label);
+        }
+        // A reference wins over a label of a weaker source, and loses to a stronger one.
+        let mut references: BTreeMap<EnvName, (Source, BaoRef)> = BTreeMap::new();
+        let mut by_source: Vec<_> = self.references.iter().collect();
+        by_source.sort_by_key(|(source, ..)| *source);
+        for (source, name, reference, _) in by_source {
+            if chosen.get(name).is_some_and(|(s, _, _)| s > source) {
+                continue;
+            }
+            chosen.remove(name);
+            references.insert(name.clone(), (*source, reference.clone()));
+        }
+        // Plain env-file values: as strong as the env file's references.
+        let mut plain = BTreeMap::new();
+        for (name, value) in &self.plain {
+            if chosen
+                .get(name)
+                .is_some_and(|(s, _, _)| *s > Source::EnvFile)
+                || references
+                    .get(name)
+                    .is_some_and(|(s, _)| *s > Source::EnvFile)
+            {
+                continue;
+            }
+            chosen.remove(name);
+            references.remove(name);
+            plain.insert(name.clone(), value.clone());
+        }
+        for (name, first, second) in collisions {
+            if chosen.get(name).is_some_and(|(s, _, _)| *s == Source::All) {
+                return Err(Error::usage(format!(
+                    "--all selects two secrets for {name}: {first} and {second}; give one of them \
+                     another name (`sesame edit {second} --env NAME`), or choose with --env \
+                     {name}=LABEL"
+                )));
+            }
+        }
+        for (_, label, _) in chosen.values() {
+            vault.get(label)?;
+        }
+        Ok(Chosen {
+            secrets: chosen
+                .into_iter()
+                .map(|(name, (_, label, delivery))| (name, (label, delivery)))
+                .collect(),
+            references: references.into_iter().map(|(n, (_, r))| (n, r)).collect(),
+            plain,
+        })
+    }
+}
+
+/// What a child gets, by variable name.
+pub struct Chosen {
+    /// Secrets from the vault, and how each is delivered.
+    pub secrets: BTreeMap<EnvName, (Label, Delivery)>,
+    /// Variables whose value is a `bao://` reference, read at run time.
+    pub references: BTreeMap<EnvName, BaoRef>,
+    /// Plain values from env files, passed through as written.
+    pub plain: BTreeMap<EnvName, Zeroizing<String>>,
+}
+
+/// The secrets chosen from the vault, and the variables whose value is a `bao://` reference.
+pub type Resolved = (
+    BTreeMap<EnvName, (Label, Delivery)>,
+    BTreeMap<EnvName, BaoRef>,
+);
+
+/// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token.
+pub fn scrub_env(command: &mut Command) {
+    // An OpenBao token too: a child gets one only when it is selected (set after this).
+    for var in SECRET_ENV_VARS
+        .iter()
+        .chain(&crate::openbao::TOKEN_ENV_VARS)
+    {
+        command.env_remove(var);
+    }
+}
+
+/// The longest `NAME=value` string Linux lets into a program's environment (`MAX_ARG_STRLEN`,
+/// 32 pages, the terminating NUL included): `execve` fails with E2BIG ("Argument list too long")
+/// past it, however small the rest of the environment.
+pub const MAX_ENV_STRING: usize = 32 * 4096;
+
+/// Puts `value` into `command`'s environment as `name`. A value an environment variable cannot
+/// carry (a NUL byte; longer than [`MAX_ENV_STRING`]) is refused with a message naming `label`
+/// and suggesting `--file`, rather than truncated or left to fail as "not executable".
+pub fn set_secret_env(
+    command: &mut Command,
+    name: &EnvName,
+    label: &str,
+    value: &SecretValue,
+) -> Result<()> {
+    if value.expose().contains(&0) {
+        return Err(Error::usage(format!(
+            "the value of {label} contains a NUL byte, which an environment variable cannot hold; \
+             use --file {name}={label} (the command then reads it from a file)"
+        )));
+    }
+    if name.as_str().len() + 1 + value.len() + 1 > MAX_ENV_STRING {
+        return Err(Error::usage(format!(
+            "the value of {label} ({}) is too large for an environment variable: a program's \
+             environment holds at most {} KiB per variable, so the command could not be started \
+             (\"Argument list too long\"); use --file {name}={label}, which gives the command the \
+             path of an in-memory file holding the value",
+            crate::units::format_size_kib(
+                u32::try_from(value.len().div_ceil(1024)).unwrap_or(u32::MAX)
+            ),
+            MAX_ENV_STRING / 1024
+        )));
+    }
+    command.env(name.as_str(), OsStr::from_bytes(value.expose()));
+    Ok(())
+}
+
+/// Checks, the way `execvp` searches, that `program` names an executable file: through `PATH`
+/// (`path`, the child's) when it has no `/`. Run before a use is recorded, so a command that
+/// cannot start is never logged; a file changed between this check and the start can still fail
+/// then (reported the same way, after the record).
+pub fn check_program(program: &OsStr, path: Option<&OsStr>) -> Result<()> {
+    use rustix::fs::{Access, access};
+    let executable = |p: &Path| -> std::io::Result<()> {
+        let meta = std::fs::metadata(p)?;
+        if meta.is_dir() {
+            return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        }
+        access(p, Access::EXEC_OK).map_err(std::io::Error::from)
+    };
+    if program.as_bytes().contains(&b'/') {
+        return executable(Path::new(program)).map_err(|e| start_error(program, e));
+    }
+    let path = path.unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin"));
+    let mut denied = None;
+    for dir in path.as_bytes().split(|&b| b == b':') {
+        let dir = if dir.is_empty() { b".".as_slice() } else { dir };
+        let candidate = Path::new(OsStr::from_bytes(dir)).join(program);
+        match executable(&candidate) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => denied = Some(e),
+            Err(_) => {}
+        }
+    }
+    Err(start_error(
+        program,
+        denied.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)),
+    ))
+}
+
+/// Starts the environment from nothing but `PATH`, `HOME`, `USER`, `LANG` and `TERM`.
+pub fn clean_env(command: &mut Command) {
+    command.env_clear();
+    for var in CLEAN_ENV_KEEP {
+        if let Some(value) = std::env::var_os(var) {
+            command.env(var, value);
+        }
+    }
+}
+
+/// Runs `script` with `sh -c`, inheriting the terminal, with `value` in the variable `name`.
+pub fn run_with_secret(script: &str, name: &EnvName, value: &SecretValue) -> Result<ExitStatus> {
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(script);
+    scrub_env(&mut command);
+    set_secret_env(&mut command, name, name.as_str(), value)?;
+    command
+        .status()
+        .map_err(|e| Error::io("cannot start `sh` to run the command", e))
+}
+
+/// An in-memory file holding a value, sealed read-only, inherited by the child as descriptor K.
+#[cfg(target_os = "linux")]
+pub struct MemFile(std::os::fd::OwnedFd);
+
+#[cfg(target_os = "linux")]
+impl MemFile {
+    pub fn new(name: &EnvName, value: &SecretValue) -> Result<MemFile> {
+        use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
+        use std::os::unix::fs::FileExt;
+        let fail =
+            |e: std::io::Error| Error::io(format!("cannot make an in-memory file for {name}"), e);
+        // No MFD_CLOEXEC: the child must inherit it.
+        let fd = memfd_create(format!("sesame:{name}"), MemfdFlags::ALLOW_SEALING)
+            .map_err(|e| fail(e.into()))?;
+        let file = std::fs::File::from(fd);
+        // pwrite leaves the offset at 0, so a child reading the descriptor itself starts at the top.
+        file.write_all_at(value.expose(), 0).map_err(fail)?;
+        fcntl_add_seals(
+            &file,
+            SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+        )
+        .map_err(|e| fail(e.into()))?;
+        Ok(MemFile(file.into()))
+    }
+
+    /// The descriptor number the child inherits.
+    pub fn fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
+    }
+
+    /// `/proc/PID/fd/K`, the path the child and its descendants open, where PID is the process
+    /// that holds descriptor K open: the child (see `docs/SECURITY.md`, "--file").
+    pub fn path_in(&self, pid: u32) -> String {
+        format!("/proc/{pid}/fd/{}", self.fd())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub struct MemFile;
+
+#[cfg(not(target_os = "linux"))]
+impl MemFile {
+    pub fn new(_name: &EnvName, _value: &SecretValue) -> Result<MemFile> {
+        Err(Error::Unsupported {
+            what: "--file (in-memory files need Linux memfd_create); use --env",
+        })
+    }
+
+    pub fn fd(&self) -> i32 {
+        -1
+    }
+
+    pub fn path_in(&self, _pid: u32) -> String {
+        String::new()
+    }
+}
+
+/// Maps a failure to start `program` to the SPEC's 127 (not found) and 126 (not executable).
+pub fn start_error(program: &OsStr, e: std::io::Error) -> Error {
+    let program = program.to_string_lossy().into_owned();
+    match e.kind() {
+        std::io::ErrorKind::NotFound => Error::CommandNotStarted {
+            program,
+            reason: "command not found".into(),
+            code: 127,
+        },
+        std::io::ErrorKind::PermissionDenied => Error::CommandNotStarted {
+            program,
+            reason: "permission denied (not executable)".into(),
+            code: 126,
+        },
+        _ => Error::CommandNotStarted {
+            program,
+            reason: e.to_string(),
+            code: 126,
+        },
+    }
+}
+
+/// The exit code a shell would report for the child's status: its code, or 128+N for signal N.
+pub fn exit_code(status: ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => u8::try_from(code & 0xFF).unwrap_or(1),
+        (None, Some(signal)) => u8::try_from(128 + (signal & 0x7F)).unwrap_or(255),
+        _ => 1,
+    }
+}
