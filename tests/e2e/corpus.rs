@@ -68,6 +68,11 @@ fn mask_corpus_streams_the_same_as_masking_the_whole_output() {
     }
 }
 
+#[test]
+fn matcher_corpus_finds_what_a_by_hand_search_finds() {
+    replay("matcher", sesame::matcher::property::check_fuzz_input);
+}
+
 /// Replays a corpus through its target's property, naming the input that fails.
 fn replay(target: &str, property: fn(&[u8])) {
     for (path, bytes) in corpus(target) {
