@@ -176,29 +176,18 @@ fn replace_whole(
     released: &[bool],
 ) -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
     let (mut out, mut runs) = (Vec::new(), Vec::new());
-    let (mut i, mut run_start) = (0, 0);
-    while i < text.len() {
-        let longest = values
-            .iter()
-            .filter(|v| text[i..].starts_with(v))
-            .map(|v| v.len())
-            .max();
-        match longest {
-            Some(len) => {
-                out.extend_from_slice(&text[run_start..i]);
-                runs.push(run_start..i);
-                let shown = (i..i + len).take_while(|&j| released[j]).count();
-                assert!(
-                    (i..i + len).skip(shown).all(|j| !released[j]),
-                    "released bytes of a match are not a prefix of it"
-                );
-                out.extend_from_slice(&text[i..i + shown]);
-                out.extend_from_slice(REPLACEMENT);
-                i += len;
-                run_start = i;
-            }
-            None => i += 1,
-        }
+    let mut run_start = 0;
+    for (start, end) in crate::matcher::property::by_hand(values, text) {
+        out.extend_from_slice(&text[run_start..start]);
+        runs.push(run_start..start);
+        let shown = (start..end).take_while(|&j| released[j]).count();
+        assert!(
+            (start..end).skip(shown).all(|j| !released[j]),
+            "released bytes of a match are not a prefix of it"
+        );
+        out.extend_from_slice(&text[start..start + shown]);
+        out.extend_from_slice(REPLACEMENT);
+        run_start = end;
     }
     out.extend_from_slice(&text[run_start..]);
     runs.push(run_start..text.len());
