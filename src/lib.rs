@@ -23,6 +23,7 @@ pub mod mask;
 pub mod matcher;
 pub mod names;
 pub mod openbao;
+pub mod printable;
 pub mod recovery;
 pub mod scan;
 pub mod secret;

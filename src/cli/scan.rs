@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{Context, print_json, warn};
 use crate::error::{Error, Result};
+use crate::printable;
 use crate::scan::{self, Patterns, Place, Report, WalkOptions};
 
 /// Exit code when a stored value was found.
@@ -16,7 +17,8 @@ pub const FOUND: u8 = 11;
 
 #[derive(Args)]
 #[command(
-    after_help = "Searches for every version of every stored value (values of 8 bytes or more), \
+    after_help = "Searches for every version of every stored value (values of 16 bytes or more; \
+                  8 or more with --short), \
                   as-is, JSON-escaped, URL-encoded and base64 (standard and URL-safe, also inside \
                   longer base64 text). Folders are walked as ripgrep walks them: .gitignore \
                   respected, hidden files searched, .git and symbolic links left out, binary \
@@ -41,6 +43,10 @@ pub struct ScanArgs {
     /// Also search files that .gitignore, .ignore and git's excludes leave out
     #[arg(long)]
     no_ignore: bool,
+    /// Also search values of 8 to 15 bytes (a search for a short value tells whoever chose the
+    /// searched files whether one of their guesses is stored)
+    #[arg(long)]
+    short: bool,
     /// Machine-readable output
     #[arg(long)]
     json: bool,
@@ -60,14 +66,23 @@ pub fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     }
     let patterns = {
         let unlocked = ctx.unlock()?;
-        Patterns::new(&unlocked.vault)?
+        let min_len = if args.short {
+            scan::SHORT_MIN_VALUE_LEN
+        } else {
+            scan::MIN_VALUE_LEN
+        };
+        Patterns::new(&unlocked.vault, min_len)?
         // The vault (every value) is wiped here; only the patterns live on.
     };
-    note_skipped(&patterns);
+    note_skipped(&patterns, args.short);
     if patterns.pattern_count() == 0 {
         eprintln!(
             "sesame: no stored value is {} bytes or longer: nothing to search for.",
-            scan::MIN_VALUE_LEN
+            if args.short {
+                scan::SHORT_MIN_VALUE_LEN
+            } else {
+                scan::MIN_VALUE_LEN
+            }
         );
         if args.json {
             print_json(&Vec::<serde_json::Value>::new())?;
@@ -116,7 +131,7 @@ pub fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
         if files.is_empty() {
             eprintln!(
                 "sesame: note: no shell history file found under {}.",
-                home.display()
+                printable::path(&home)
             );
         }
         report.merge_from(scan::scan_history(&patterns, &files));
@@ -126,16 +141,17 @@ pub fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     for error in &report.errors {
         warn(format!("not searched: {error}"));
     }
+    note_passed_over(&report.passed_over);
     if args.json {
         print_json(&json_rows(&patterns, &report))?;
     } else {
-        print_text(&patterns, &report);
+        print_text(&patterns, &report)?;
     }
     summarize(&patterns, &report);
     Ok(if report.findings.is_empty() { 0 } else { FOUND })
 }
 
-fn note_skipped(patterns: &Patterns) {
+fn note_skipped(patterns: &Patterns, short: bool) {
     let skipped = patterns.skipped();
     if skipped.is_empty() {
         return;
@@ -144,24 +160,56 @@ fn note_skipped(patterns: &Patterns) {
         .iter()
         .map(|s| format!("{} version {}", s.label, s.version))
         .collect();
-    eprintln!(
-        "sesame: note: not searched, being shorter than {} bytes (they would match almost \
-         anywhere): {}.",
-        scan::MIN_VALUE_LEN,
-        list.join(", ")
-    );
-}
-
-fn place_text(place: &Place) -> String {
-    match place {
-        Place::File(path) | Place::History(path) => path.display().to_string(),
-        Place::Git { commit, path, .. } => {
-            format!("{}:{path}", commit.get(..12).unwrap_or(commit))
-        }
+    if short {
+        eprintln!(
+            "sesame: note: not searched, being shorter than {} bytes (they would match almost \
+             anywhere): {}.",
+            scan::SHORT_MIN_VALUE_LEN,
+            list.join(", ")
+        );
+    } else {
+        eprintln!(
+            "sesame: note: not searched, being shorter than {} bytes: {} (--short searches \
+             those of {} bytes or more; a search for a short value tells whoever chose the \
+             files whether their guess is stored).",
+            scan::MIN_VALUE_LEN,
+            list.join(", "),
+            scan::SHORT_MIN_VALUE_LEN
+        );
     }
 }
 
-fn print_text(patterns: &Patterns, report: &Report) {
+/// One note for each reason something was passed over on purpose (special files, kernel
+/// files, huge blobs): the first few places named, then how many more (`scan /proc` passes
+/// over thousands).
+fn note_passed_over(passed_over: &[(String, String)]) {
+    const SHOWN: usize = 5;
+    let mut by_reason: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (place, why) in passed_over {
+        by_reason.entry(why).or_default().push(place);
+    }
+    for (why, mut places) in by_reason {
+        places.sort_unstable();
+        let more = places.len().saturating_sub(SHOWN);
+        places.truncate(SHOWN);
+        let mut text = places.join(", ");
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
+        eprintln!(
+            "sesame: note: not searched, {why}: {}.",
+            printable::printable(&text)
+        );
+    }
+}
+
+/// A finding's place as the text output shows it, control characters escaped: a file name can
+/// hold a newline, which would otherwise forge a finding line of its own.
+fn place_text(place: &Place) -> String {
+    printable::printable(&scan::place_name(place)).into_owned()
+}
+
+fn print_text(patterns: &Patterns, report: &Report) -> Result<()> {
     for finding in &report.findings {
         let needle = patterns.needle(finding.needle);
         let source = match finding.place {
@@ -169,7 +217,7 @@ fn print_text(patterns: &Patterns, report: &Report) {
             Place::Git { .. } => "git ",
             Place::History(_) => "history ",
         };
-        println!(
+        super::outln!(
             "{source}{}:{}:{}: {} version {} ({}), {}",
             place_text(&finding.place),
             finding.line,
@@ -178,8 +226,9 @@ fn print_text(patterns: &Patterns, report: &Report) {
             needle.version,
             if needle.current { "current" } else { "old" },
             needle.encoding.name(),
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn json_rows(patterns: &Patterns, report: &Report) -> Vec<serde_json::Value> {
@@ -226,7 +275,7 @@ fn summarize(patterns: &Patterns, report: &Report) {
         let names: Vec<String> = report
             .history_files
             .iter()
-            .map(|p| p.display().to_string())
+            .map(|p| printable::path(p))
             .collect();
         what.push_str(&format!(", shell history ({})", names.join(", ")));
     }

@@ -1,11 +1,12 @@
 //! `scan --history`: the shells' history files, decoded as each shell writes them.
 
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::{Patterns, Place, Report};
+use super::{Patterns, Place, Report, Searchable, open_searchable};
 
 /// A shell's history file, and how it stores text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,43 +53,82 @@ pub fn history_files(
         .collect()
 }
 
-/// Undoes zsh's metafication: 0x83 followed by `b ^ 0x20` stands for the byte `b`.
-fn unmetafy(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
-    const META: u8 = 0x83;
-    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
-    let mut iter = bytes.iter();
-    while let Some(&b) = iter.next() {
-        if b == META {
-            if let Some(&next) = iter.next() {
-                out.push(next ^ 0x20);
-            }
-        } else {
-            out.push(b);
-        }
-    }
-    out
+/// zsh's meta byte: 0x83 followed by `b ^ 0x20` stands for the byte `b`.
+const META: u8 = 0x83;
+
+/// A reader that undoes zsh's metafication as it reads, so a history file of any size is
+/// searched in bounded memory (it used to be read whole, then copied once more decoded).
+struct Unmetafy<R> {
+    inner: R,
+    /// The last byte read was a meta byte: the next one is to be decoded.
+    pending: bool,
 }
 
-/// Searches shell history files (see [`history_files`]); their bytes are read into memory only.
+impl<R: Read> Read for Unmetafy<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.inner.read(out)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            // Decoded in place: the output is never longer than the input read so far.
+            let mut kept = 0;
+            for i in 0..n {
+                let b = out[i];
+                if self.pending {
+                    out[kept] = b ^ 0x20;
+                    kept += 1;
+                    self.pending = false;
+                } else if b == META {
+                    self.pending = true;
+                } else {
+                    out[kept] = b;
+                    kept += 1;
+                }
+            }
+            // A read of a lone meta byte yields nothing yet; 0 would mean the end of the file.
+            if kept > 0 {
+                return Ok(kept);
+            }
+        }
+    }
+}
+
+/// Searches shell history files (see [`history_files`]), streaming each through the search as
+/// a plain file is searched: memory stays bounded by the search's pieces, whatever the size.
 pub fn scan_history(patterns: &Patterns, files: &[(PathBuf, Shell)]) -> Report {
     let mut report = Report::default();
+    let mut buf = Zeroizing::new(Vec::new());
     for (path, shell) in files {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => Zeroizing::new(bytes),
+        let file = match open_searchable(path) {
+            Ok(Searchable::File(file)) => file,
+            Ok(Searchable::Not(why)) => {
+                report
+                    .passed_over
+                    .push((path.display().to_string(), why.to_string()));
+                continue;
+            }
             Err(e) => {
                 report.errors.push(format!("{}: {e}", path.display()));
                 continue;
             }
         };
-        let text = match shell {
-            Shell::Zsh => unmetafy(&bytes),
-            Shell::Bash | Shell::Fish => bytes,
+        let mut reader: Box<dyn Read> = match shell {
+            Shell::Zsh => Box::new(Unmetafy {
+                inner: file,
+                pending: false,
+            }),
+            Shell::Bash | Shell::Fish => Box::new(file),
         };
         let place = Place::History(path.clone());
         let mut found = Vec::new();
-        patterns.search_slice(&text, &mut |l, c, p| {
+        let searched = patterns.search_reader(&mut reader, &mut buf, false, &mut |l, c, p| {
             patterns.findings_at(&place, l, c, p, &mut found)
         });
+        if let Err(e) = searched {
+            report.errors.push(format!("{}: {e}", path.display()));
+            continue;
+        }
         report.findings.extend(found);
         report.history_files.push(path.clone());
     }
@@ -99,9 +139,35 @@ pub fn scan_history(patterns: &Patterns, files: &[(PathBuf, Shell)]) -> Report {
 mod tests {
     use super::*;
 
+    /// Reads `bytes` through [`Unmetafy`], `piece` bytes at a time.
+    fn unmetafy(bytes: &[u8], piece: usize) -> Vec<u8> {
+        struct Pieces<'a>(&'a [u8], usize);
+        impl Read for Pieces<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(out.len()).min(self.0.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        let mut reader = Unmetafy {
+            inner: Pieces(bytes, piece),
+            pending: false,
+        };
+        reader.read_to_end(&mut out).unwrap_or_default();
+        out
+    }
+
     #[test]
-    fn zsh_history_is_unmetafied() {
-        // "é" is 0xc3 0xa9; zsh stores 0xa9 as 0x83 0x89 (0xa9 ^ 0x20).
-        assert_eq!(unmetafy(b"x\xc3\x83\x89y").as_slice(), b"x\xc3\xa9y");
+    fn zsh_history_is_unmetafied_across_reads() {
+        // "é" is 0xc3 0xa9; zsh stores 0xa9 as 0x83 0x89 (0xa9 ^ 0x20). Read one byte at a time,
+        // the meta byte and the byte it qualifies arrive in two reads.
+        for piece in [1, 2, 3, 64] {
+            assert_eq!(
+                unmetafy(b"x\xc3\x83\x89y\x83\xa3", piece),
+                b"x\xc3\xa9y\x83"
+            );
+        }
     }
 }

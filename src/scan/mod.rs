@@ -3,9 +3,10 @@
 //! all of them (built by [`crate::matcher`], as for `run --mask`) searches every byte once.
 //! A finding names a place, a label and a version, never the value; nothing is written to disk.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,11 +21,16 @@ mod git;
 mod history;
 
 use encodings::encodings;
-pub use git::{git_repository, scan_git};
+pub use git::{MAX_BLOB_LEN, git_repository, place_name, scan_git};
 pub use history::{Shell, history_files, scan_history};
 
-/// Values shorter than this many bytes are not searched: they would match everywhere.
-pub const MIN_VALUE_LEN: usize = 8;
+/// Values shorter than this many bytes are not searched unless asked (`scan --short`): a short
+/// value would match almost anywhere, and a search for it tells whoever chose the searched files
+/// which of their guesses is stored (docs/SECURITY.md, "scan as an oracle").
+pub const MIN_VALUE_LEN: usize = 16;
+
+/// With `scan --short`: values shorter than this are never searched (they match everywhere).
+pub const SHORT_MIN_VALUE_LEN: usize = 8;
 
 /// Files are read and searched in pieces of this size (a typical source file in one piece), so a
 /// file of any size is searched in bounded memory.
@@ -68,7 +74,7 @@ pub struct Needle {
     pub encoding: Encoding,
 }
 
-/// A version that is not searched, being shorter than [`MIN_VALUE_LEN`].
+/// A version that is not searched, being shorter than the minimum length asked for.
 #[derive(Clone, Debug)]
 pub struct Skipped {
     pub label: Label,
@@ -89,17 +95,19 @@ pub struct Patterns {
 }
 
 impl Patterns {
-    /// Derives the patterns of every version of every secret in `vault` and builds the automaton
-    /// once. Identical bytes (a value kept under two labels, an encoding equal to the value) are
-    /// one pattern with several owners.
-    pub fn new(vault: &Vault) -> Result<Patterns> {
+    /// Derives the patterns of every version of every secret in `vault` that is at least
+    /// `min_len` bytes long ([`MIN_VALUE_LEN`], or [`SHORT_MIN_VALUE_LEN`] with `--short`) and
+    /// builds the automaton once. Identical bytes (a value kept under two labels, an encoding
+    /// equal to the value) are one pattern with several owners.
+    pub fn new(vault: &Vault, min_len: usize) -> Result<Patterns> {
+        let min_len = min_len.max(SHORT_MIN_VALUE_LEN);
         let mut needles = Vec::new();
         let mut skipped = Vec::new();
         let mut forms: Vec<(Zeroizing<Vec<u8>>, usize)> = Vec::new();
         for secret in &vault.secrets {
             for version in std::iter::once(&secret.current).chain(&secret.history) {
                 let value = version.value.expose();
-                if value.len() < MIN_VALUE_LEN {
+                if value.len() < min_len {
                     skipped.push(Skipped {
                         label: secret.label.clone(),
                         version: version.number,
@@ -230,6 +238,10 @@ impl Patterns {
             if eof {
                 return Ok(true);
             }
+            // The newlines of the part dropped now are counted now: a piece with no match (or
+            // text after its last match) used to be dropped uncounted, and every later line
+            // number came out short.
+            lines.position(buf, base, resume);
             buf.drain(..resume);
             base += resume as u64;
         }
@@ -328,6 +340,10 @@ pub struct Report {
     pub binary_skipped: usize,
     /// Files that could not be read, with the reason (the search went on).
     pub errors: Vec<String>,
+    /// What was passed over on purpose, each with why: FIFOs, devices and sockets, files of a
+    /// kernel file system (`/proc`, `/sys`), git blobs over [`MAX_BLOB_LEN`].
+    /// Each as (place, why).
+    pub passed_over: Vec<(String, String)>,
     /// Files searched (not counting binary ones skipped).
     pub searched: usize,
     /// Git blobs searched.
@@ -342,6 +358,7 @@ impl Report {
         self.findings.extend(other.findings);
         self.binary_skipped += other.binary_skipped;
         self.errors.extend(other.errors);
+        self.passed_over.extend(other.passed_over);
         self.searched += other.searched;
         self.git_blobs += other.git_blobs;
         self.history_files.extend(other.history_files);
@@ -405,17 +422,34 @@ pub fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOptions) 
                     return ignore::WalkState::Continue;
                 }
             };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                return ignore::WalkState::Continue;
-            }
             let path = entry.path();
+            match entry.file_type() {
+                Some(t) if t.is_file() => {}
+                // Folders are walked, symbolic links never followed; anything else is named.
+                Some(t) if t.is_dir() || t.is_symlink() => return ignore::WalkState::Continue,
+                None => return ignore::WalkState::Continue,
+                Some(_) => {
+                    push_passed_over(report, path, NOT_REGULAR);
+                    return ignore::WalkState::Continue;
+                }
+            }
             let mut found = Vec::new();
             let place = Place::File(path.to_path_buf());
-            let result = File::open(path).and_then(|mut file| {
+            let mut file = match open_searchable(path) {
+                Ok(Searchable::File(file)) => file,
+                Ok(Searchable::Not(why)) => {
+                    push_passed_over(report, path, why);
+                    return ignore::WalkState::Continue;
+                }
+                Err(e) => {
+                    push_error(report, format!("{}: {e}", path.display()));
+                    return ignore::WalkState::Continue;
+                }
+            };
+            let result =
                 patterns.search_reader(&mut file, &mut buf, !options.binary, &mut |l, c, p| {
                     patterns.findings_at(&place, l, c, p, &mut found)
-                })
-            });
+                });
             match result {
                 Ok(true) => {
                     searched.fetch_add(1, Ordering::Relaxed);
@@ -445,9 +479,101 @@ fn push_error(report: &Mutex<Report>, message: String) {
     }
 }
 
+fn push_passed_over(report: &Mutex<Report>, path: &Path, why: &str) {
+    if let Ok(mut report) = report.lock() {
+        report
+            .passed_over
+            .push((path.display().to_string(), why.to_string()));
+    }
+}
+
+/// A file opened for searching, or why it is not searched.
+pub(crate) enum Searchable {
+    File(File),
+    Not(&'static str),
+}
+
+const NOT_REGULAR: &str = "a FIFO, device or socket";
+const KERNEL_FILE: &str = "a file of a kernel file system (/proc, /sys)";
+
+/// Opens `path` to search it without ever blocking on it: `O_NONBLOCK` (a FIFO put where the
+/// walk saw a file opens at once instead of waiting for a writer), no symbolic link followed,
+/// and the type checked on the opened file, so it cannot change between the check and the read.
+/// Files of kernel file systems are passed over too: `/proc/kmsg` blocks a reader (and, with
+/// `O_NONBLOCK`, fails), `/proc/kcore` is as large as the address space.
+pub(crate) fn open_searchable(path: &Path) -> io::Result<Searchable> {
+    use rustix::fs::OFlags;
+    let flags = OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::NOCTTY;
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+    {
+        Ok(file) => file,
+        // A socket (or a FIFO nobody writes to, on some systems) cannot be opened at all.
+        Err(e) if rustix::io::Errno::from_io_error(&e) == Some(rustix::io::Errno::NXIO) => {
+            return Ok(Searchable::Not(NOT_REGULAR));
+        }
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() {
+        return Ok(Searchable::Not(NOT_REGULAR));
+    }
+    if is_kernel_file_system(&file) {
+        return Ok(Searchable::Not(KERNEL_FILE));
+    }
+    Ok(Searchable::File(file))
+}
+
+/// True for the kernel's pseudo file systems, whose "files" are interfaces, not stored text.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn is_kernel_file_system(file: &File) -> bool {
+    // statfs(2) magic numbers: proc, sysfs, debugfs, tracefs, securityfs, cgroup, cgroup2,
+    // configfs, bpf, pstore, efivarfs.
+    const KERNEL: [u64; 11] = [
+        0x9fa0,
+        0x6265_6572,
+        0x6462_6720,
+        0x7472_6163,
+        0x7363_6673,
+        0x0027_e0eb,
+        0x6367_7270,
+        0x6265_6570,
+        0xcafe_4a11,
+        0x6165_676c,
+        0xde5e_81e4,
+    ];
+    #[allow(clippy::unnecessary_cast)]
+    rustix::fs::fstatfs(file).is_ok_and(|st| KERNEL.contains(&((st.f_type as u64) & 0xffff_ffff)))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn is_kernel_file_system(_file: &File) -> bool {
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_swapped_for_a_fifo_after_the_walk_is_passed_over_without_blocking() -> io::Result<()>
+    {
+        // The walk saw a file; by the time it is opened a FIFO with no writer stands there.
+        // Opening it for reading used to block until a writer came (7 hangs in 30 runs).
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("swapped");
+        let made = std::process::Command::new("mkfifo").arg(&path).status()?;
+        assert!(made.success());
+        assert!(matches!(
+            open_searchable(&path)?,
+            Searchable::Not(NOT_REGULAR)
+        ));
+        std::fs::remove_file(&path)?;
+        std::fs::write(&path, b"text")?;
+        assert!(matches!(open_searchable(&path)?, Searchable::File(_)));
+        Ok(())
+    }
 
     #[test]
     fn lines_and_columns_are_counted_across_pieces() {

@@ -384,18 +384,40 @@ fn shell_history_files_are_searched_with_history() {
 }
 
 #[test]
-fn values_shorter_than_8_bytes_are_skipped_with_a_note() {
+fn values_under_16_bytes_are_searched_only_with_short_and_under_8_never() {
+    // A search for a short value is an oracle: whoever wrote 2M candidate lines learnt which
+    // one is a stored 12-byte value from the finding. Under 16 bytes, only `--short` searches.
     let sb = Sandbox::new();
     sb.add("pin", "1234567");
+    sb.add("twelve", "abcdef123456");
     sb.add("long", "long-enough-value");
-    write(&sb.path("tree/a.txt"), "pin 1234567 here\n");
+    write(
+        &sb.path("tree/a.txt"),
+        "pin 1234567 here\ncandidate abcdef123456\n",
+    );
     let a = scan(&sb, &["tree"]).code(0);
+    let err = stderr(&a);
+    assert!(
+        err.contains("not searched, being shorter than 16 bytes")
+            && err.contains("pin version 1")
+            && err.contains("twelve version 1")
+            && err.contains("--short"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("1234567") && !err.contains("abcdef123456"),
+        "{err}"
+    );
+
+    let a = scan(&sb, &["tree", "--short", "--json"]).code(11);
+    let rows = findings(&a);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["label"], "twelve");
     let err = stderr(&a);
     assert!(
         err.contains("not searched, being shorter than 8 bytes") && err.contains("pin version 1"),
         "{err}"
     );
-    assert!(!err.contains("1234567"), "{err}");
 
     // Only short values: nothing to search for, exit 0.
     let sb = Sandbox::new();
@@ -406,6 +428,125 @@ fn values_shorter_than_8_bytes_are_skipped_with_a_note() {
         stderr(&a).contains("nothing to search for"),
         "{}",
         stderr(&a)
+    );
+}
+
+#[test]
+fn scan_escapes_control_characters_in_file_and_git_paths() {
+    // A file name with a newline forged a whole finding line of its own; one with an escape
+    // sequence reached the terminal as one.
+    let sb = vault_with_keys();
+    let tree = sb.path("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    git(&tree, &["init", "-q"]);
+    let name = "x\nforged.txt:9:9: stripe version 1 (current), as-is\x1b[2J";
+    write(&tree.join(name), format!("{OPENAI}\n"));
+    git(&tree, &["add", "-A"]);
+    git(&tree, &["commit", "-q", "-m", "one"]);
+    let a = scan(&sb, &["tree", "--git"]).code(11);
+    let out = stdout(&a);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "one line per finding (file, git):\n{out}");
+    for line in &lines {
+        assert!(
+            line.contains(
+                "x\\nforged.txt:9:9: stripe version 1 (current), as-is\\x1b[2J:1:1: openai"
+            ),
+            "{line}"
+        );
+    }
+    assert!(
+        !out.contains('\x1b') && !stderr(&a).contains('\x1b'),
+        "{out}"
+    );
+    // JSON keeps the name as it is (its encoder escapes it).
+    let rows = findings(&scan(&sb, &["tree", "--json"]).code(11));
+    assert_eq!(rows[0]["path"], format!("tree/{name}"));
+}
+
+#[test]
+fn scan_passes_over_fifos_and_kernel_files_with_a_note_instead_of_hanging() {
+    // A FIFO put where the walk saw a file, /proc/kmsg and /proc/kcore used to block the scan
+    // (or read the address space). They are opened without blocking, their type checked on
+    // the opened file, and passed over with a note.
+    let sb = vault_with_keys();
+    write(&sb.path("tree/a.txt"), format!("{OPENAI}\n"));
+    let fifo = sb.path("tree/pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut cmd = sb.cmd();
+    cmd.timeout(std::time::Duration::from_secs(60));
+    let mut args = vec!["scan", "tree", "tree/pipe"];
+    for kernel in ["/proc/kmsg", "/proc/self/status", "/sys/kernel/mm"] {
+        if Path::new(kernel).exists() {
+            args.push(kernel);
+        }
+    }
+    let a = cmd.args(&args).assert().code(11);
+    let err = stderr(&a);
+    assert!(
+        err.contains("not searched, a FIFO, device or socket: tree/pipe, tree/pipe."),
+        "{err}"
+    );
+    if Path::new("/proc/self/status").exists() {
+        assert!(
+            err.contains("not searched, a file of a kernel file system (/proc, /sys): ")
+                && err.contains("/proc/self/status"),
+            "{err}"
+        );
+    }
+    assert_eq!(findings(&scan(&sb, &["tree", "--json"]).code(11)).len(), 1);
+}
+
+#[test]
+fn scan_counts_lines_after_the_first_8_mib_piece() {
+    // Newlines in a piece with no match were not counted: line 155,219 was reported for
+    // 700,001. The file is searched in 8 MiB pieces; the value sits in the second one.
+    let sb = vault_with_keys();
+    let filler = "0123456789abcd\n".repeat(700_000);
+    assert!(filler.len() > 8 << 20);
+    write(
+        &sb.path("tree/big.txt"),
+        format!("{filler}..{OPENAI}\nnext\n{OPENAI}\n"),
+    );
+    let rows = findings(&scan(&sb, &["tree", "--json"]).code(11));
+    let at: Vec<(u64, u64)> = rows
+        .iter()
+        .filter(|r| r["encoding"] == "as-is")
+        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, vec![(700_001, 3), (700_003, 1)]);
+}
+
+#[test]
+fn scan_passes_over_git_blobs_over_64_mib_without_inflating_them() {
+    // A 1 GiB blob of zeros was inflated whole (2.2 s, 1.03 GiB) before being found binary.
+    // The size comes from the object header; a blob over the cap is named in a note.
+    let sb = vault_with_keys();
+    let tree = sb.path("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    git(&tree, &["init", "-q"]);
+    let big = std::fs::File::create(tree.join("zeros.bin")).unwrap();
+    big.set_len(65 << 20).unwrap();
+    drop(big);
+    write(&tree.join("key.txt"), format!("{OPENAI}\n"));
+    git(&tree, &["add", "-A"]);
+    git(&tree, &["commit", "-q", "-m", "big"]);
+    std::fs::remove_file(tree.join("zeros.bin")).unwrap();
+    let a = scan(&sb, &["tree", "--git", "--binary", "--json"]).code(11);
+    let err = stderr(&a);
+    assert!(
+        err.contains("not searched, being git blobs over 64 MiB")
+            && err.contains(":zeros.bin (68157440 bytes)."),
+        "{err}"
+    );
+    let rows = findings(&a);
+    assert!(
+        rows.iter()
+            .any(|r| r["source"] == "git" && r["path"] == "key.txt")
     );
 }
 
