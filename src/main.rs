@@ -49,7 +49,11 @@ fn main() -> ExitCode {
     match cli::run(parsed) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("sesame: error: {e}");
+            // A path in the message may hold control characters: escaped, never interpreted.
+            eprintln!(
+                "sesame: error: {}",
+                sesame::printable::printable(&e.to_string())
+            );
             ExitCode::from(e.exit_code())
         }
     }

@@ -164,7 +164,7 @@ impl Context {
         let question = format!(
             "{} asks Argon2id for {} ({} times the work and up to {} times the memory of the \
              defaults) before its passphrase can be checked. Continue? [y/N] ",
-            self.path.display(),
+            crate::printable::path(&self.path),
             describe_kdf(kdf),
             kdf.times_default_work(),
             kdf.memory_kib.div_ceil(KdfParams::DEFAULT.memory_kib),

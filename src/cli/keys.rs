@@ -236,7 +236,7 @@ fn warn_about_old_copies(ctx: &Context, what: &str) {
             "{old} cop{} of the vault in {} still open{} with the old {what}; \
              `sesame backups --prune` removes {}.",
             if old == 1 { "y" } else { "ies" },
-            crate::backup::folder(&ctx.path).display(),
+            crate::printable::path(&crate::backup::folder(&ctx.path)),
             if old == 1 { "s" } else { "" },
             if old == 1 { "it" } else { "them" },
         );

@@ -126,10 +126,9 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<()> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        render_table(&["VERSION", "STATE", "CREATED", "RETIRED", "HINT"], &rows)
-    );
+    super::write_stdout(
+        render_table(&["VERSION", "STATE", "CREATED", "RETIRED", "HINT"], &rows).as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -190,7 +189,7 @@ pub fn check(ctx: &Context, args: CheckArgs) -> Result<u8> {
                 ]
             })
             .collect();
-        print!("{}", render_table(&["LABEL", "DUE", "OVERDUE BY"], &rows));
+        super::write_stdout(render_table(&["LABEL", "DUE", "OVERDUE BY"], &rows).as_bytes())?;
         eprintln!("Rotate with `sesame rotate LABEL`.");
     }
     Ok(if overdue.is_empty() { 0 } else { 10 })

@@ -386,11 +386,34 @@ pub fn first_steps() -> Option<String> {
 
 /// Pretty JSON on stdout.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
+    let mut text = serde_json::to_string_pretty(value)
         .map_err(|e| crate::Error::io("cannot render JSON", std::io::Error::other(e)))?;
-    println!("{text}");
-    Ok(())
+    text.push('\n');
+    write_stdout(text.as_bytes())
 }
+
+/// Every byte a command prints on stdout goes through here. A reader that went away (EPIPE:
+/// `sesame list | head -1`, a pager quit early) ends the output quietly, as it ends `cat`'s:
+/// what is left is not printed, nothing is said, and the command finishes with its own exit code
+/// (`println!` panicked instead, exit 101). Any other write error is reported.
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write to stdout", e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `println!` through [`write_stdout`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format!("{}\n", format_args!($($arg)*)).as_bytes())
+    };
+}
+pub(crate) use outln;
 
 /// Runs `work` (an Argon2 derivation) with a one-line status on stderr when stderr is a terminal
 /// — "unlocking vault.sesame (Argon2id, 64 MiB, 3 passes)…" — erased (`\r`, clear line) when it
@@ -449,8 +472,14 @@ pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 fn render_table_styled(header: &[&str], rows: &[Vec<String>], colour: bool) -> String {
+    // A cell can quote a name from outside (a path, a program): no control character reaches
+    // the terminal, and none breaks the table into forged rows.
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| crate::printable::printable(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -485,8 +514,8 @@ fn render_table_styled(header: &[&str], rows: &[Vec<String>], colour: bool) -> S
         out.push('\n');
     };
     line(&mut header.iter().copied(), true);
-    for row in rows {
-        line(&mut row.iter().map(String::as_str), false);
+    for row in &rows {
+        line(&mut row.iter().map(|c| c.as_ref()), false);
     }
     out
 }
@@ -511,9 +540,13 @@ pub(crate) fn confirm(question: &str) -> Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
-/// A warning on stderr, in the same voice as errors.
+/// A warning on stderr, in the same voice as errors. Control characters (from a file name the
+/// warning quotes) are escaped ([`crate::printable`]).
 pub(crate) fn warn(message: impl std::fmt::Display) {
-    eprintln!("sesame: warning: {message}");
+    eprintln!(
+        "sesame: warning: {}",
+        crate::printable::printable(&message.to_string())
+    );
 }
 
 #[cfg(test)]

@@ -363,7 +363,7 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
                     .iter()
                     .map(|b| format!("{}={}", b.env_name, b.label))
                     .collect();
-                println!("{}  {}", p.name, bindings.join(" "));
+                super::outln!("{}  {}", p.name, bindings.join(" "))?;
             }
             Ok(())
         }
@@ -506,10 +506,9 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
             ]
         }))
         .collect();
-    print!(
-        "{}",
-        render_table(&["TIME", "ACTION", "LABELS", "PROGRAM/DETAIL"], &rows)
-    );
+    super::write_stdout(
+        render_table(&["TIME", "ACTION", "LABELS", "PROGRAM/DETAIL"], &rows).as_bytes(),
+    )?;
     Ok(())
 }
 

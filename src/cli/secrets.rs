@@ -1,7 +1,8 @@
 //! `add`, `get`, `list`, `edit`, `rm`: the everyday commands on secrets.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::fmt::Write;
+use std::io::IsTerminal;
 
 use clap::Args;
 use serde_json::json;
@@ -204,18 +205,11 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<()> {
         event = event.detail(format!("version {n}"));
     }
     ctx.record(&unlocked, event);
-    let mut out = std::io::stdout().lock();
-    let written = out
-        .write_all(version.value.expose())
-        .and_then(|()| {
-            if args.no_newline {
-                Ok(())
-            } else {
-                out.write_all(b"\n")
-            }
-        })
-        .and_then(|()| out.flush());
-    written.map_err(|e| Error::io("cannot write the value to stdout", e))
+    super::write_stdout(version.value.expose())?;
+    if !args.no_newline {
+        super::write_stdout(b"\n")?;
+    }
+    Ok(())
 }
 
 /// Per label: how many times it was used (`run`, `get`) and when last (`usage::uses_by_label`:
@@ -316,7 +310,7 @@ pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
         "ROTATION DUE",
         "LAST USED",
     ];
-    print!("{}", render_table(&header, &rows));
+    super::write_stdout(render_table(&header, &rows).as_bytes())?;
     Ok(())
 }
 
@@ -429,7 +423,7 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
             "profiles": profiles,
         }));
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = String::new();
     let mut line = |k: &str, v: String| writeln!(out, "{k:<13} {v}");
     let shown_versions: Vec<String> = versions.iter().map(u32::to_string).collect();
     let written = line("label", secret.label.to_string())
@@ -482,5 +476,6 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
                 },
             )
         });
-    written.map_err(|e| Error::io("cannot write to stdout", e))
+    written.map_err(|e| Error::io("cannot render", std::io::Error::other(e)))?;
+    super::write_stdout(out.as_bytes())
 }

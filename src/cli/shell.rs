@@ -3,8 +3,6 @@
 //! them only through a running agent: it never prompts, never reads a passphrase variable, and
 //! prints nothing when the vault is locked.
 
-use std::io::Write;
-
 use clap::{Args, ValueEnum};
 use clap_complete::Shell;
 
@@ -40,7 +38,7 @@ pub fn completions(args: CompletionsArgs) -> Result<()> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "sesame", &mut script);
     script.extend_from_slice(dynamic_part(args.shell).as_bytes());
-    write_stdout(&script)
+    super::write_stdout(&script)
 }
 
 pub fn man() -> Result<()> {
@@ -48,18 +46,7 @@ pub fn man() -> Result<()> {
     clap_mangen::Man::new(super::command())
         .render(&mut page)
         .map_err(|e| Error::io("cannot render the man page", e))?;
-    write_stdout(&page)
-}
-
-fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        // `sesame completions bash | head` is not an error.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::io("cannot write to stdout", e))
-        }
-        _ => Ok(()),
-    }
+    super::write_stdout(&page)
 }
 
 /// `__complete labels|profiles`: one name per line, from the agent only; nothing on any failure
@@ -71,7 +58,7 @@ pub fn complete(vault: Option<std::path::PathBuf>, args: CompleteArgs) -> Result
         text.push_str(&name);
         text.push('\n');
     }
-    write_stdout(text.as_bytes())
+    super::write_stdout(text.as_bytes())
 }
 
 fn names(vault: Option<std::path::PathBuf>, what: Completable) -> Option<Vec<String>> {

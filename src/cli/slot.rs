@@ -92,10 +92,7 @@ fn list(ctx: &Context, as_json: bool) -> Result<()> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        render_table(&["N", "KIND", "DETAILS", "CREATED"], &table)
-    );
+    super::write_stdout(render_table(&["N", "KIND", "DETAILS", "CREATED"], &table).as_bytes())?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod init;
 mod keys;
 mod lifecycle;
 mod openbao;
+mod output;
 mod passphrase;
 mod properties;
 mod run;
