@@ -68,15 +68,24 @@ fn lock_socket(socket: &Path) -> bool {
 }
 
 /// Asks the agent of `vault` to wipe its key and end. False if none was running.
+///
+/// Unlike every other request, this one is sent even when the socket folder fails
+/// [`checked_folder`] (its mode was changed, say): a lock request carries nothing and gets
+/// nothing back, the peer must still run as this user (`SO_PEERCRED`), and an agent has to stay
+/// stoppable whatever happened to its folder (`lock` used to say "not unlocked" while it ran).
 pub fn lock(vault: &Path) -> bool {
-    checked_folder(false).is_ok() && lock_socket(&socket_path(vault))
+    lock_socket(&socket_path(vault))
 }
 
-/// Ends every agent of this user; returns how many answered. Stale sockets are removed.
+/// Ends every agent of this user; returns how many answered. Stale sockets are removed, but
+/// only from a folder that passes [`checked_folder`]; agents are found (and, being ours, told to
+/// lock, as [`lock`] says) in one that does not.
 pub fn lock_all() -> Result<usize> {
-    let Ok(folder) = checked_folder(false) else {
+    let folder = super::socket_folder();
+    let private = checked_folder(false).is_ok();
+    if !fs_is_dir(&folder) {
         return Ok(0);
-    };
+    }
     let mut count = 0;
     let entries = std::fs::read_dir(&folder)
         .map_err(|e| Error::io(format!("cannot read {}", folder.display()), e))?;
@@ -91,11 +100,16 @@ pub fn lock_all() -> Result<usize> {
         }
         if lock_socket(&path) {
             count += 1;
-        } else {
+        } else if private {
             let _ = std::fs::remove_file(&path);
         }
     }
     Ok(count)
+}
+
+/// A folder, and not a link to one.
+fn fs_is_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
 }
 
 /// Subkeys from the agent, for one vault identity. Never holds the data key.

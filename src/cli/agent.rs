@@ -1,5 +1,6 @@
 //! `unlock`, `lock`, `status`, and the hidden `__agent` that `unlock` starts.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -73,7 +74,7 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
             if client::renew(&ctx.path, secs) {
                 eprintln!(
                     "{} stays unlocked for {} more.",
-                    ctx.path.display(),
+                    crate::printable::path(&ctx.path),
                     units::format_duration(secs)
                 );
                 return Ok(());
@@ -88,7 +89,7 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
     start_agent(ctx, &unlocked, secs)?;
     eprintln!(
         "Unlocked {} for {}; `sesame lock` locks it now.",
-        ctx.path.display(),
+        crate::printable::path(&ctx.path),
         units::format_duration(secs)
     );
     Ok(())
@@ -98,8 +99,12 @@ pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
 fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()> {
     agent::checked_folder(true)?;
     let exe = std::env::current_exe().map_err(|e| Error::io("cannot find the sesame binary", e))?;
-    let vault = std::fs::canonicalize(&ctx.path)
-        .map_err(|e| Error::io(format!("cannot resolve {}", ctx.path.display()), e))?;
+    let vault = std::fs::canonicalize(&ctx.path).map_err(|e| {
+        Error::io(
+            format!("cannot resolve {}", crate::printable::path(&ctx.path)),
+            e,
+        )
+    })?;
     let mut command = Command::new(exe);
     command
         .arg("__agent")
@@ -143,15 +148,25 @@ fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()>
 }
 
 pub fn lock(ctx: &Context, args: LockArgs) -> Result<()> {
+    // Agents are stopped even when their folder is not private (any more); what is wrong with
+    // it is said, since no other command uses an agent there.
+    let folder = crate::agent::socket_folder();
+    if std::fs::symlink_metadata(&folder).is_ok()
+        && let Err(problem) = crate::agent::checked_folder(false)
+    {
+        warn(format!(
+            "the agents' folder cannot be used, so no command finds an agent there: {problem}"
+        ));
+    }
     if args.all {
         let n = client::lock_all()?;
         eprintln!("Locked {n} agent{}.", if n == 1 { "" } else { "s" });
         return Ok(());
     }
     if client::lock(&ctx.path) {
-        eprintln!("Locked {}.", ctx.path.display());
+        eprintln!("Locked {}.", crate::printable::path(&ctx.path));
     } else {
-        eprintln!("{} was not unlocked.", ctx.path.display());
+        eprintln!("{} was not unlocked.", crate::printable::path(&ctx.path));
     }
     Ok(())
 }
@@ -210,11 +225,11 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
             "overdue": overdue,
         }));
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = String::new();
     let mut line = |k: &str, v: String| {
         let _ = writeln!(out, "{k:<10} {v}");
     };
-    line("vault", ctx.path.display().to_string());
+    line("vault", crate::printable::path(&ctx.path));
     line("format", header.version.to_string());
     line(
         "kdf",
@@ -249,7 +264,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
             "? (unlock, or set a passphrase source, to count them)".into(),
         ),
     }
-    Ok(())
+    super::write_stdout(out.as_bytes())
 }
 
 /// The hidden `__agent` entry point.

@@ -179,6 +179,35 @@ fn lock_stops_this_vaults_agent_and_lock_all_stops_every_agent() {
 }
 
 #[test]
+fn lock_stops_an_agent_whose_socket_folder_changed_mode_and_says_what_is_wrong() {
+    // After `chmod 755` of the socket folder, `lock` said "was not unlocked" and `lock --all`
+    // "Locked 0 agents" while the agent ran on, holding the key.
+    use std::os::unix::fs::PermissionsExt;
+    let sb = unlocked("5m");
+    let folder = sb.runtime_dir().join("sesame");
+    let pid = agent_pid(&sb);
+    let chmod = |mode| std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode));
+    chmod(0o755).unwrap();
+    let a = sb.cmd().arg("lock").assert().success();
+    let err = stderr(&a);
+    assert!(err.contains("Locked "), "{err}");
+    assert!(
+        err.contains("the agents' folder cannot be used") && err.contains("mode 0700"),
+        "{err}"
+    );
+    let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
+    wait_until("the agent to end", || !alive());
+
+    chmod(0o700).unwrap();
+    sb.cmd().arg("unlock").assert().success();
+    chmod(0o750).unwrap();
+    let a = sb.cmd().args(["lock", "--all"]).assert().success();
+    assert!(stderr(&a).contains("Locked 1 agent."), "{}", stderr(&a));
+    chmod(0o700).unwrap();
+    assert_eq!(status(&sb)["unlocked"], false);
+}
+
+#[test]
 fn a_stale_socket_of_a_killed_agent_is_detected_and_replaced() {
     let sb = unlocked("5m");
     let pid = agent_pid(&sb);
