@@ -11,9 +11,11 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::container::inspect;
+use std::io::Read;
+
+use crate::container::{format_error, inspect};
 use crate::error::{Error, Result};
-use crate::format::Header;
+use crate::format::{Header, MAX_HEADER_LEN, read};
 use crate::store;
 
 /// Generations kept when `SESAME_AUTO_BACKUPS` is not set.
@@ -22,6 +24,35 @@ pub const DEFAULT_AUTO_BACKUPS: usize = 10;
 pub const MAX_AUTO_BACKUPS: usize = 1000;
 /// The extension of every copy.
 pub const EXTENSION: &str = "sesame";
+
+/// Opens the file at `path` and checks its header, reading at most [`MAX_HEADER_LEN`] bytes:
+/// the magic, the fixed fields and the slots, and that the file's length is the header's plus
+/// the payload length the header announces. Returns the header and the bytes read (the header
+/// and whatever of the payload came with it) with the still open file.
+fn read_header(path: &Path) -> Result<(Header, Vec<u8>, std::fs::File)> {
+    let (file, len) = store::open_vault_file(path)?;
+    let mut head = Vec::with_capacity(len.min(MAX_HEADER_LEN) as usize);
+    (&file)
+        .take(MAX_HEADER_LEN)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let (header, header_len) = read::parse_head(&head).map_err(|e| format_error(path, e))?;
+    read::check_length(&header, header_len, len).map_err(|e| format_error(path, e))?;
+    Ok((header, head, file))
+}
+
+/// Reads a file offered as a copy of a vault (`verify FILE`, `restore FILE`, a copy in the
+/// backups folders) whole, but only once its header is checked ([`read_header`]): a file that
+/// is not a vault, or whose length is not the one its header announces, is refused after at
+/// most 64 KiB read, whatever its size (a planted 256 MiB file used to be read whole first).
+pub fn read_copy(path: &Path) -> Result<Vec<u8>> {
+    let (_, mut bytes, file) = read_header(path)?;
+    (&file)
+        .take(crate::format::MAX_FILE_LEN)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    Ok(bytes)
+}
 
 /// `<vault folder>/backups`.
 pub fn folder(vault: &Path) -> PathBuf {
@@ -93,6 +124,55 @@ fn ensure_private_folder(folder: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot create folder {}", folder.display()), e))
 }
 
+/// Refuses a `backups` or `backups/auto` folder that is a symbolic link (or not a folder at
+/// all). Copies are written, listed and pruned by name inside these folders: through a link,
+/// whoever placed it would have sesame write vault copies wherever it points, and pruning
+/// delete files there. A missing folder is fine (it is created when needed).
+pub fn check_folders(vault: &Path) -> Result<()> {
+    for folder in [folder(vault), auto_folder(vault)] {
+        let Ok(meta) = fs::symlink_metadata(&folder) else {
+            continue;
+        };
+        let problem = if meta.file_type().is_symlink() {
+            "it is a symbolic link"
+        } else if !meta.is_dir() {
+            "it is not a folder"
+        } else {
+            continue;
+        };
+        return Err(Error::io(
+            format!("{} cannot hold the vault's copies", folder.display()),
+            std::io::Error::other(format!(
+                "{problem}, and sesame writes, lists and prunes copies only in a real folder; \
+                 remove it, or put a folder of your own in its place (SESAME_AUTO_BACKUPS=0 \
+                 writes without automatic copies)"
+            )),
+        ));
+    }
+    Ok(())
+}
+
+/// True when `path` is a copy in a backups folder: a file named as [`copy_file_name`] names
+/// copies, in a folder `backups` or `backups/auto`. Such a file is opened read-only: a command
+/// that would write it is refused, and reading it records no use, so no lock or log file is
+/// created beside the copies (pruning would never remove them), and no `backups/` beside them.
+pub fn is_copy_in_backups(path: &Path) -> bool {
+    let name_of = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    let folder = store::folder_of(path);
+    let in_backups = match name_of(folder).as_deref() {
+        Some("backups") => true,
+        Some("auto") => folder.parent().and_then(name_of).as_deref() == Some("backups"),
+        _ => false,
+    };
+    let Some(name) = name_of(path) else {
+        return false;
+    };
+    in_backups
+        && name
+            .match_indices('-')
+            .any(|(i, _)| i > 0 && is_copy_of(&name, &name[..i]))
+}
+
 /// Writes `bytes` to `dest` atomically (0600), then reads it back and checks it is the same
 /// bytes and a well-formed vault. A copy that fails the check is removed and reported.
 fn write_checked(dest: &Path, bytes: &[u8]) -> Result<()> {
@@ -118,7 +198,10 @@ pub fn keep_generation(vault: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
         return Ok(None);
     }
     let folder = auto_folder(vault);
+    check_folders(vault)?;
     ensure_private_folder(&folder)?;
+    // Again once made: a link put in place meanwhile is refused too.
+    check_folders(vault)?;
     let dest = fresh_name(&folder, &stem(vault), &stamp(SystemTime::now(), true));
     if link_checked(vault, &dest, bytes) {
         return Ok(Some(dest));
@@ -150,8 +233,11 @@ pub fn prune_generations(vault: &Path) {
     }
 }
 
-/// Removes the oldest generations beyond `keep`.
+/// Removes the oldest generations beyond `keep`; nothing when a backups folder is a link.
 fn prune(folder: &Path, vault: &Path, keep: usize) {
+    if check_folders(vault).is_err() {
+        return;
+    }
     let mut copies = copies_in(folder, &stem(vault));
     copies.sort_by(|a, b| b.order.cmp(&a.order).then(b.path.cmp(&a.path)));
     for old in copies.iter().skip(keep) {
@@ -194,7 +280,12 @@ pub fn destination(vault: &Path, dest: Option<&Path>) -> Result<PathBuf> {
         Ok(fresh_name(folder, &stem(vault), &stamp(now, false)))
     };
     match dest {
-        None => name_in(&folder(vault)),
+        None => {
+            check_folders(vault)?;
+            let made = name_in(&folder(vault))?;
+            check_folders(vault)?;
+            Ok(made)
+        }
         Some(d) if d.is_dir() => name_in(d),
         Some(d) if store::exists(d) => Err(Error::usage(format!(
             "{} already exists; name a new file or a folder",
@@ -273,7 +364,11 @@ fn is_stamp(text: &str) -> bool {
 }
 
 /// Copies of the vault named `stem` in `folder` (regular files named as [`is_copy_of`] says).
+/// None in a folder that is a symbolic link ([`check_folders`]).
 fn copies_in(folder: &Path, stem: &str) -> Vec<Copy> {
+    if fs::symlink_metadata(folder).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Vec::new();
+    }
     let Ok(entries) = fs::read_dir(folder) else {
         return Vec::new();
     };
@@ -322,9 +417,7 @@ pub fn list(vault: &Path) -> Vec<Copy> {
         all.push(copy);
     }
     for copy in &mut all {
-        copy.header = store::read(&copy.path)
-            .ok()
-            .and_then(|bytes| inspect(&bytes, &copy.path).ok().map(|p| p.header));
+        copy.header = read_header(&copy.path).ok().map(|(header, _, _)| header);
     }
     all.sort_by(|a, b| b.order.cmp(&a.order).then(b.path.cmp(&a.path)));
     all

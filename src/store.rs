@@ -201,6 +201,17 @@ pub fn lock_waiting(path: &Path, wait: Duration) -> Result<WriteLock> {
 /// anything but a regular file (a FIFO would hang every command; a symlink here was not resolved
 /// by [`resolve_vault_path`], so its target is missing or it was put there since).
 pub fn read(path: &Path) -> Result<Vec<u8>> {
+    let (file, len) = open_vault_file(path)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    Ok(bytes)
+}
+
+/// Opens a vault file for reading as [`read`] does (no symlink, regular files only, no more
+/// than the format allows); returns it with its length.
+pub fn open_vault_file(path: &Path) -> Result<(File, u64)> {
     let not_a_vault = |reason: String| Error::NotAVault {
         path: path.to_path_buf(),
         reason,
@@ -224,11 +235,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
             ),
         });
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_FILE_LEN + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    Ok(bytes)
+    Ok((file, meta.len()))
 }
 
 /// Replaces `path` with `bytes` atomically and durably: a 0600 temp file in the same folder,

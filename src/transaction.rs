@@ -51,6 +51,7 @@ pub struct Committed {
 impl Transaction {
     /// Takes the write lock (waiting as `store::lock` does) and reads the vault, if there is one.
     pub fn begin(path: &Path) -> Result<Transaction> {
+        refuse_copy(path)?;
         let lock = store::lock(path)?;
         let current = if store::exists(path) {
             Some(store::read(path)?)
@@ -140,6 +141,19 @@ impl Transaction {
         }
         Ok(done)
     }
+}
+
+/// Refuses to write a copy in a backups folder ([`backup::is_copy_in_backups`]).
+fn refuse_copy(path: &Path) -> Result<()> {
+    if backup::is_copy_in_backups(path) {
+        return Err(Error::usage(format!(
+            "{} is a copy in a backups folder, which sesame opens read-only; to bring it back, \
+             `sesame restore {}`; to change it, copy it out of the backups folder first",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Applies `change` to the newest vault under the write lock and saves it: the everyday write.
@@ -237,6 +251,10 @@ pub fn replace_contents(
 /// error, or the note that an unreadable log was set aside, is for a warning only: the user's
 /// command goes on.
 pub fn record(path: &Path, unlocked: &UnlockedVault, event: &Event) -> Result<Option<String>> {
+    // A copy in a backups folder is read-only: no lock file, no log beside it.
+    if backup::is_copy_in_backups(path) {
+        return Ok(None);
+    }
     let _lock = store::lock_waiting(path, RECORD_LOCK_WAIT)?;
     Ok(usage::append(path, unlocked, event)?.map(|aside| aside.to_string()))
 }

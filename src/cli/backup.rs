@@ -88,7 +88,7 @@ pub fn backup(ctx: &Context, args: BackupArgs) -> Result<()> {
         }
         _ => None,
     };
-    println!("{}", dest.display());
+    super::outln!("{}", crate::printable::path(&dest))?;
     let checked = match secrets {
         Some(n) => format!("{n} secret{}, opened and checked", plural(n)),
         None => "read back and checked".to_string(),
@@ -96,7 +96,7 @@ pub fn backup(ctx: &Context, args: BackupArgs) -> Result<()> {
     eprintln!(
         "Backed up {} ({checked}). The copy opens with the vault's current passphrase, also after \
          a later `sesame passwd`.",
-        ctx.path.display()
+        crate::printable::path(&ctx.path)
     );
     Ok(())
 }
@@ -125,6 +125,7 @@ pub(crate) fn opens_with(copy: Option<&Header>, current: Option<&Header>) -> &'s
 }
 
 pub fn backups(ctx: &Context, args: BackupsArgs) -> Result<()> {
+    backup::check_folders(&ctx.path)?;
     let current_bytes = store::read(&ctx.path).ok();
     let current_header = current_bytes
         .as_deref()
@@ -141,7 +142,11 @@ pub fn backups(ctx: &Context, args: BackupsArgs) -> Result<()> {
         .map(|c| {
             let opens = opens_with(c.header.as_ref(), current_header.as_ref());
             let secrets = unlocked.as_ref().and_then(|u| {
-                let bytes = store::read(&c.path).ok()?;
+                // Only a copy whose header is sound and of this vault's key is read whole.
+                if !matches!(opens, "the current passphrase" | "an older passphrase") {
+                    return None;
+                }
+                let bytes = backup::read_copy(&c.path).ok()?;
                 u.open_copy(&bytes, &c.path).ok().flatten()
             });
             (c, opens, secrets.map(|v| v.secrets.len()))
@@ -171,8 +176,8 @@ pub fn backups(ctx: &Context, args: BackupsArgs) -> Result<()> {
         eprintln!(
             "No copies of {} yet. Automatic ones appear in {} after the next change; \
              `sesame backup` makes one now.",
-            ctx.path.display(),
-            backup::auto_folder(&ctx.path).display()
+            crate::printable::path(&ctx.path),
+            crate::printable::path(&backup::auto_folder(&ctx.path))
         );
         return Ok(());
     }
@@ -189,13 +194,13 @@ pub fn backups(ctx: &Context, args: BackupsArgs) -> Result<()> {
             ]
         })
         .collect();
-    print!(
-        "{}",
+    super::write_stdout(
         render_table(
             &["TIME", "KIND", "BYTES", "SECRETS", "OPENS WITH", "PATH"],
-            &table
+            &table,
         )
-    );
+        .as_bytes(),
+    )?;
     if unlocked.is_none() {
         eprintln!("Secret counts need the key: `sesame unlock` first, or a passphrase source.");
     }
@@ -242,8 +247,12 @@ fn prune(rows: &[(backup::Copy, &'static str, Option<usize>)], yes: bool) -> Res
         }
     }
     for copy in &stale {
-        std::fs::remove_file(&copy.path)
-            .map_err(|e| Error::io(format!("cannot remove {}", copy.path.display()), e))?;
+        std::fs::remove_file(&copy.path).map_err(|e| {
+            Error::io(
+                format!("cannot remove {}", crate::printable::path(&copy.path)),
+                e,
+            )
+        })?;
     }
     eprintln!(
         "Removed {} cop{}.",
@@ -257,7 +266,7 @@ fn prune(rows: &[(backup::Copy, &'static str, Option<usize>)], yes: bool) -> Res
 /// terminal), a full authenticated open and a decode of every secret.
 pub fn verify(ctx: &Context, args: VerifyArgs) -> Result<()> {
     let path = args.file.clone().unwrap_or_else(|| ctx.path.clone());
-    let bytes = store::read(&path)?;
+    let bytes = backup::read_copy(&path)?;
     let parsed = inspect(&bytes, &path)?;
     let header = parsed.header.clone();
     let kinds: Vec<String> = header.slots.iter().map(slot_name).collect();
@@ -280,15 +289,15 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> Result<()> {
             "profiles": contents.as_ref().map(|v| v.profiles.len()),
         }));
     }
-    println!(
+    super::outln!(
         "structure  ok (format {}, {} slot{}: {}; payload {payload} bytes)",
         header.version,
         kinds.len(),
         plural(kinds.len()),
         kinds.join(", ")
-    );
+    )?;
     match &contents {
-        Some(v) => println!(
+        Some(v) => super::outln!(
             "contents   ok (authenticated; {} secret{}, {} version{}, {} profile{})",
             v.secrets.len(),
             plural(v.secrets.len()),
@@ -296,9 +305,9 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> Result<()> {
             plural(count_versions(v)),
             v.profiles.len(),
             plural(v.profiles.len())
-        ),
+        )?,
         None => {
-            println!("contents   not checked (no key)");
+            super::outln!("contents   not checked (no key)")?;
             if !args.structure_only {
                 eprintln!(
                     "For a full check, `sesame unlock` first or give a passphrase source \
@@ -361,7 +370,7 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             "restore replaces the vault: confirm on a terminal, or pass --force",
         ));
     }
-    let bytes = store::read(file)?;
+    let bytes = backup::read_copy(file)?;
     inspect(&bytes, file)?;
     // The vault as it is now, if it is there and opens (a broken vault is what restore is for).
     let current = match store::read(&ctx.path) {
@@ -394,10 +403,10 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             let (only_copy, _) = differences(&restored, &cur.vault);
             eprintln!(
                 "{} holds {} secret{}; {} holds {}.",
-                ctx.path.display(),
+                crate::printable::path(&ctx.path),
                 cur.vault.secrets.len(),
                 plural(cur.vault.secrets.len()),
-                file.display(),
+                crate::printable::path(file),
                 restored.secrets.len()
             );
             if !only_copy.is_empty() {
@@ -416,13 +425,16 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
                 eprintln!("  a different current value: {}", list_some(&changed));
             }
             if cur.header.vault_id != inspect(&bytes, file)?.header.vault_id {
-                crate::cli::warn(format!("{} is a copy of another vault", file.display()));
+                crate::cli::warn(format!(
+                    "{} is a copy of another vault",
+                    crate::printable::path(file)
+                ));
             }
         }
         None => eprintln!(
             "{} is missing or damaged; {} holds {} secret{}.",
-            ctx.path.display(),
-            file.display(),
+            crate::printable::path(&ctx.path),
+            crate::printable::path(file),
             restored.secrets.len(),
             plural(restored.secrets.len())
         ),
@@ -448,8 +460,8 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             eprintln!(
                 "Restored the contents of {} into {} ({count} secret{}); its passphrase and \
                  recovery code are unchanged.",
-                file.display(),
-                ctx.path.display(),
+                crate::printable::path(file),
+                crate::printable::path(&ctx.path),
                 plural(count)
             );
             done
@@ -461,8 +473,8 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             eprintln!(
                 "Restored {} from {} ({count} secret{}). It opens with the passphrase the copy \
                  was made with.",
-                ctx.path.display(),
-                file.display(),
+                crate::printable::path(&ctx.path),
+                crate::printable::path(file),
                 plural(count)
             );
             done
@@ -470,7 +482,10 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
         (None, None) => return Err(Error::usage("nothing to restore with")),
     };
     if let Some(kept) = &done.generation {
-        eprintln!("The replaced vault is kept as {}.", kept.display());
+        eprintln!(
+            "The replaced vault is kept as {}.",
+            crate::printable::path(kept)
+        );
     }
     if done.agent_stopped {
         eprintln!("The agent was stopped; `sesame unlock` again.");

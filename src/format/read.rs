@@ -72,10 +72,6 @@ impl<'a> Cursor<'a> {
     fn u32(&mut self, what: &'static str) -> Result<u32, FormatError> {
         Ok(u32::from_le_bytes(self.array(what)?))
     }
-
-    fn remaining(&self) -> usize {
-        self.bytes.len().saturating_sub(self.pos)
-    }
 }
 
 /// Parses a whole vault file (`docs/FORMAT.md`, "Reader rules").
@@ -86,6 +82,27 @@ pub fn parse_file(bytes: &[u8]) -> Result<ParsedFile<'_>, FormatError> {
             bytes.len()
         )));
     }
+    let (header, header_len) = parse_head(bytes)?;
+    // "After the last slot, exactly `payload length` bytes MUST remain."
+    check_length(&header, header_len, bytes.len() as u64)?;
+    let mut cur = Cursor {
+        bytes,
+        pos: header_len,
+    };
+    let ciphertext = cur.take(header.payload_len as usize, "the encrypted payload")?;
+    Ok(ParsedFile {
+        header,
+        header_bytes: &bytes[..header_len],
+        ciphertext,
+    })
+}
+
+/// Parses the header (magic, fixed fields, slots) at the start of `bytes`, which may be only
+/// the file's first bytes; returns it and its length. The payload is not looked at: a reader
+/// holding [`super::MAX_HEADER_LEN`] bytes of a file (or all of a shorter one) can check the
+/// header, and that the file's length is the header's plus the payload length it announces,
+/// before it reads the rest ([`check_length`]).
+pub fn parse_head(bytes: &[u8]) -> Result<(Header, usize), FormatError> {
     // "A file shorter than 8 bytes whose bytes are a prefix of the magic is reported as truncated."
     if bytes.len() < MAGIC.len() {
         return Err(if MAGIC.starts_with(bytes) && !bytes.is_empty() {
@@ -140,22 +157,8 @@ pub fn parse_file(bytes: &[u8]) -> Result<ParsedFile<'_>, FormatError> {
         slots.push(parse_slot(&mut cur, index)?);
     }
     let header_len = cur.pos;
-
-    // "After the last slot, exactly `payload length` bytes MUST remain."
-    let remaining = cur.remaining();
-    let expected = payload_len as usize;
-    if remaining < expected {
-        return Err(FormatError::Truncated("the encrypted payload"));
-    }
-    if remaining > expected {
-        return Err(FormatError::Invalid(format!(
-            "{} unexpected bytes follow the payload",
-            remaining - expected
-        )));
-    }
-    let ciphertext = cur.take(expected, "the encrypted payload")?;
-    Ok(ParsedFile {
-        header: Header {
+    Ok((
+        Header {
             version,
             vault_id,
             key_generation,
@@ -164,9 +167,24 @@ pub fn parse_file(bytes: &[u8]) -> Result<ParsedFile<'_>, FormatError> {
             payload_len,
             slots,
         },
-        header_bytes: &bytes[..header_len],
-        ciphertext,
-    })
+        header_len,
+    ))
+}
+
+/// The rule [`parse_file`] checks on a whole file, for a file of `file_len` bytes whose header
+/// ([`parse_head`]) is `header_len` bytes: exactly the payload length remains after it.
+pub fn check_length(header: &Header, header_len: usize, file_len: u64) -> Result<(), FormatError> {
+    let expected = header_len as u64 + u64::from(header.payload_len);
+    if file_len < expected {
+        return Err(FormatError::Truncated("the encrypted payload"));
+    }
+    if file_len > expected {
+        return Err(FormatError::Invalid(format!(
+            "{} unexpected bytes follow the payload",
+            file_len - expected
+        )));
+    }
+    Ok(())
 }
 
 /// One slot record: kind, body length (≤ 4096), body.

@@ -2,6 +2,7 @@ mod harness;
 
 mod agent;
 mod backup;
+mod backup_folders;
 mod concurrency;
 mod corpus;
 mod damage;
