@@ -2,7 +2,7 @@
 //! Parsing and formatting live in `crate::dotenv`; the import is one transaction.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -192,12 +192,12 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
     }
     eprintln!(
         "Imported {}: {added} added, {rotated} rotated, {same} unchanged, {} skipped.",
-        path.display(),
+        crate::printable::path(path),
         existing.len() + skipped
     );
     eprintln!(
         "The values are in the vault now; delete the plaintext file: `shred -u {}` (or `rm`).",
-        path.display()
+        crate::printable::path(path)
     );
     Ok(())
 }
@@ -217,7 +217,8 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<()> {
         out.push_str(&format!(
             "# sesame references ({}): safe to commit; `sesame run --env-file FILE -- CMD` \
              resolves them\n",
-            ctx.path.display()
+            // A newline in the vault's path would start a line of its own in the env file.
+            crate::printable::path(&ctx.path)
         ));
     }
     let mut exported = Vec::new();
@@ -253,9 +254,5 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<()> {
             Event::new("export", exported).detail("plaintext"),
         );
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::io("cannot write to stdout", e))
+    super::write_stdout(out.as_bytes())
 }

@@ -92,3 +92,38 @@ fn log_escapes_control_characters_in_program_names() {
         "{out}"
     );
 }
+
+#[test]
+fn import_and_export_escape_control_characters_in_file_names() {
+    // A newline in the vault's path started a line of its own in `export`'s env file (a
+    // variable the next `run --env-file` would set); an import file's name reached stderr raw.
+    let sb = Sandbox::empty();
+    let folder = sb.path("data\nLD_PRELOAD=/tmp/evil.so #");
+    let vault = folder.join("vault.sesame");
+    let cmd = || {
+        let mut cmd = sb.bare();
+        cmd.env("SESAME_VAULT", &vault)
+            .env("SESAME_PASSPHRASE", PASS);
+        cmd
+    };
+    cmd().args(FAST_KDF).arg("--no-recovery").assert().success();
+    let env_file = sb.path("app\u{1b}]0;pwned\u{7}.env");
+    std::fs::write(&env_file, "API_KEY=value-0123456789abcdef\n").unwrap();
+    let a = cmd()
+        .args(["import", "--dotenv"])
+        .arg(&env_file)
+        .assert()
+        .success();
+    let err = stderr(&a);
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err}");
+    assert!(err.contains("app\\x1b]0;pwned\\x07.env"), "{err}");
+    let a = cmd().args(["export", "--dotenv"]).assert().success();
+    let out = stdout(&a);
+    for line in out.lines() {
+        assert!(
+            line.starts_with('#') || line.starts_with("API_KEY=sesame://"),
+            "a forged line: {line:?}"
+        );
+    }
+    assert!(out.contains("data\\nLD_PRELOAD=/tmp/evil.so #"), "{out}");
+}
