@@ -429,9 +429,10 @@ pub(crate) fn with_kdf_status<T>(
     let Some(kdf) = kdf.filter(|_| std::io::stderr().is_terminal()) else {
         return work();
     };
+    // Shown on a terminal: an escape sequence in the file name must not reach it as one.
     let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
+        || crate::printable::path(path),
+        |n| crate::printable::printable(&n.to_string_lossy()).into_owned(),
     );
     let size = crate::units::format_size_kib(kdf.memory_kib);
     let size = size
