@@ -280,6 +280,12 @@ pub fn destination(vault: &Path, dest: Option<&Path>) -> Result<PathBuf> {
         Ok(fresh_name(folder, &stem(vault), &stamp(now, false)))
     };
     match dest {
+        // A copy's own backups folder would be a `backups/` inside the backups folder.
+        None if is_copy_in_backups(vault) => Err(Error::usage(format!(
+            "{} is itself a copy in a backups folder; name where the new copy goes: \
+             `sesame backup DEST`",
+            vault.display()
+        ))),
         None => {
             check_folders(vault)?;
             let made = name_in(&folder(vault))?;

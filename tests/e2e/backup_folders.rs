@@ -114,6 +114,18 @@ fn a_copy_in_a_backups_folder_opens_read_only_with_no_files_beside_it() {
         2,
         "sesame restore",
     );
+    fails(
+        sb.cmd().env("SESAME_VAULT", &copy).arg("backup").assert(),
+        2,
+        "name where the new copy goes",
+    );
+    let elsewhere = sb.path("kept.sesame");
+    sb.cmd()
+        .env("SESAME_VAULT", &copy)
+        .arg("backup")
+        .arg(&elsewhere)
+        .assert()
+        .success();
     assert_eq!(listing(&auto), before, "files appeared beside the copies");
     // A manual copy in backups/ too.
     let a = sb.cmd().arg("backup").assert().success();
