@@ -22,7 +22,7 @@ mod open;
 use encodings::encodings;
 pub use git::{MAX_BLOB_LEN, git_repository, place_name, scan_git};
 pub use history::{Shell, history_files, scan_history};
-use open::{NOT_REGULAR, Searchable, open_searchable};
+use open::{KERNEL_FILE, NOT_REGULAR, Searchable, is_kernel_path, open_searchable};
 
 /// Values shorter than this many bytes are not searched unless asked (`scan --short`): a short
 /// value would match almost anywhere, and a search for it tells whoever chose the searched files
@@ -387,8 +387,19 @@ pub struct WalkOptions {
 /// files searched (keys hide in `.env` and `.npmrc`) but `.git` folders left to [`scan_git`],
 /// symbolic links never followed, binary files skipped unless asked.
 pub fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOptions) -> Report {
+    // Kernel file systems are passed over whole, at the PATHs given and wherever the walk meets
+    // one (a folder's file system is checked before the walk enters it).
+    let kernel_folders = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let (kernel, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        paths.iter().partition(|p| p.is_dir() && is_kernel_path(p));
     let Some((first, rest)) = paths.split_first() else {
-        return Report::default();
+        return Report {
+            passed_over: kernel
+                .iter()
+                .map(|p| (p.display().to_string(), KERNEL_FILE.to_string()))
+                .collect(),
+            ..Report::default()
+        };
     };
     let mut builder = ignore::WalkBuilder::new(first);
     for path in rest {
@@ -399,7 +410,22 @@ pub fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOptions) 
         .follow_links(false)
         .standard_filters(!options.no_ignore)
         .hidden(false)
-        .filter_entry(|entry| entry.file_name() != ".git")
+        .filter_entry({
+            let kernel_folders = kernel_folders.clone();
+            move |entry| {
+                if entry.file_name() == ".git" {
+                    return false;
+                }
+                let folder = entry.file_type().is_some_and(|t| t.is_dir());
+                if folder && is_kernel_path(entry.path()) {
+                    if let Ok(mut found) = kernel_folders.lock() {
+                        found.push(entry.path().to_path_buf());
+                    }
+                    return false;
+                }
+                true
+            }
+        })
         .threads(
             std::thread::available_parallelism()
                 .map(usize::from)
@@ -468,6 +494,16 @@ pub fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOptions) 
         })
     });
     let mut report = report.into_inner().unwrap_or_else(|e| e.into_inner());
+    for folder in kernel.into_iter().cloned().chain(
+        kernel_folders
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default(),
+    ) {
+        report
+            .passed_over
+            .push((folder.display().to_string(), KERNEL_FILE.to_string()));
+    }
     report.searched = searched.into_inner();
     report.binary_skipped = binary.into_inner();
     report

@@ -12,7 +12,7 @@ pub(crate) enum Searchable {
 }
 
 pub(crate) const NOT_REGULAR: &str = "a FIFO, device or socket";
-const KERNEL_FILE: &str = "a file of a kernel file system (/proc, /sys)";
+pub(crate) const KERNEL_FILE: &str = "on a kernel file system (/proc, /sys)";
 
 /// Opens `path` to search it without ever blocking on it: `O_NONBLOCK` (a FIFO put where the
 /// walk saw a file opens at once instead of waiting for a writer), no symbolic link followed,
@@ -37,15 +37,22 @@ pub(crate) fn open_searchable(path: &Path) -> io::Result<Searchable> {
     if !file.metadata()?.is_file() {
         return Ok(Searchable::Not(NOT_REGULAR));
     }
-    if is_kernel_file_system(&file) {
+    if rustix::fs::fstatfs(&file).is_ok_and(|st| is_kernel_magic(&st)) {
         return Ok(Searchable::Not(KERNEL_FILE));
     }
     Ok(Searchable::File(file))
 }
 
+/// True when `path` (a folder the walk is about to enter, a PATH given) is on one of the kernel's
+/// pseudo file systems: `scan /proc` (or `scan /`) does not walk the 26,000 entries there, most of
+/// them unreadable or gone by the time they are opened.
+pub(crate) fn is_kernel_path(path: &Path) -> bool {
+    rustix::fs::statfs(path).is_ok_and(|st| is_kernel_magic(&st))
+}
+
 /// True for the kernel's pseudo file systems, whose "files" are interfaces, not stored text.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn is_kernel_file_system(file: &File) -> bool {
+fn is_kernel_magic(st: &rustix::fs::StatFs) -> bool {
     // statfs(2) magic numbers: proc, sysfs, debugfs, tracefs, securityfs, cgroup, cgroup2,
     // configfs, bpf, pstore, efivarfs.
     const KERNEL: [u64; 11] = [
@@ -62,11 +69,11 @@ fn is_kernel_file_system(file: &File) -> bool {
         0xde5e_81e4,
     ];
     #[allow(clippy::unnecessary_cast)]
-    rustix::fs::fstatfs(file).is_ok_and(|st| KERNEL.contains(&((st.f_type as u64) & 0xffff_ffff)))
+    KERNEL.contains(&((st.f_type as u64) & 0xffff_ffff))
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn is_kernel_file_system(_file: &File) -> bool {
+fn is_kernel_magic(_st: &rustix::fs::StatFs) -> bool {
     false
 }
 

@@ -493,7 +493,7 @@ fn scan_passes_over_fifos_and_kernel_files_with_a_note_instead_of_hanging() {
     );
     if Path::new("/proc/self/status").exists() {
         assert!(
-            err.contains("not searched, a file of a kernel file system (/proc, /sys): ")
+            err.contains("not searched, on a kernel file system (/proc, /sys): ")
                 && err.contains("/proc/self/status"),
             "{err}"
         );
