@@ -64,6 +64,12 @@ pub fn auto_folder(vault: &Path) -> PathBuf {
     folder(vault).join("auto")
 }
 
+/// `<vault folder>/backups/damaged`: vault files that did not parse when a write replaced them.
+/// Not generations: they are never listed as copies, counted for pruning, or pruned.
+pub fn damaged_folder(vault: &Path) -> PathBuf {
+    folder(vault).join("damaged")
+}
+
 /// The vault's file name without its extension: `vault` for `vault.sesame`.
 fn stem(vault: &Path) -> String {
     vault
@@ -124,12 +130,12 @@ fn ensure_private_folder(folder: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot create folder {}", folder.display()), e))
 }
 
-/// Refuses a `backups` or `backups/auto` folder that is a symbolic link (or not a folder at
-/// all). Copies are written, listed and pruned by name inside these folders: through a link,
+/// Refuses a `backups`, `backups/auto` or `backups/damaged` folder that is a symbolic link (or
+/// not a folder at all). Copies are written, listed and pruned by name inside these folders: through a link,
 /// whoever placed it would have sesame write vault copies wherever it points, and pruning
 /// delete files there. A missing folder is fine (it is created when needed).
 pub fn check_folders(vault: &Path) -> Result<()> {
-    for folder in [folder(vault), auto_folder(vault)] {
+    for folder in [folder(vault), auto_folder(vault), damaged_folder(vault)] {
         let Ok(meta) = fs::symlink_metadata(&folder) else {
             continue;
         };
@@ -161,7 +167,7 @@ pub fn is_copy_in_backups(path: &Path) -> bool {
     let folder = store::folder_of(path);
     let in_backups = match name_of(folder).as_deref() {
         Some("backups") => true,
-        Some("auto") => folder.parent().and_then(name_of).as_deref() == Some("backups"),
+        Some("auto" | "damaged") => folder.parent().and_then(name_of).as_deref() == Some("backups"),
         _ => false,
     };
     let Some(name) = name_of(path) else {
@@ -185,8 +191,71 @@ fn write_checked(dest: &Path, bytes: &[u8]) -> Result<()> {
             std::io::Error::other("read-back mismatch"),
         ));
     }
-    inspect(&back, dest)?;
+    // A copy that is not a well-formed vault is not left behind to be taken for one.
+    inspect(&back, dest).inspect_err(|_| {
+        let _ = fs::remove_file(dest);
+    })?;
     Ok(())
+}
+
+/// Keeps the vault file a write is about to replace: a well-formed one as the newest
+/// generation ([`keep_generation`]); a damaged one (it does not parse: truncated, emptied,
+/// overwritten) set aside in [`damaged_folder`] instead, once, so `restore` and `init --force`
+/// over it go ahead and no damaged file ever stands in for a generation.
+pub fn keep_replaced(vault: &Path, bytes: &[u8]) -> Result<Kept> {
+    if inspect(bytes, vault).is_ok() {
+        return keep_generation(vault, bytes).map(|g| g.map_or(Kept::Nothing, Kept::Generation));
+    }
+    set_aside_damaged(vault, bytes).map(|d| d.map_or(Kept::Nothing, Kept::Damaged))
+}
+
+/// Where [`keep_replaced`] put the replaced file.
+pub enum Kept {
+    /// Generations are off (`SESAME_AUTO_BACKUPS=0`), or the damaged file was empty or already
+    /// set aside.
+    Nothing,
+    Generation(PathBuf),
+    Damaged(PathBuf),
+}
+
+/// Copies a damaged vault file into [`damaged_folder`] unless it is empty or a file there
+/// already holds the same bytes (ten failed restores keep it once). Its bytes are written as
+/// they are: nothing can be checked, and they may be all that is left of the secrets.
+fn set_aside_damaged(vault: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let folder = damaged_folder(vault);
+    check_folders(vault)?;
+    ensure_private_folder(&folder)?;
+    check_folders(vault)?;
+    let stem = stem(vault);
+    let already = fs::read_dir(&folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| is_copy_of(&e.file_name().to_string_lossy(), &stem))
+        .filter(|e| {
+            e.path()
+                .symlink_metadata()
+                .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        })
+        .any(|e| fs::read(e.path()).is_ok_and(|b| b == bytes));
+    if already {
+        return Ok(None);
+    }
+    let dest = fresh_name(&folder, &stem, &stamp(SystemTime::now(), true));
+    store::write_atomic(&dest, bytes).map_err(|e| {
+        Error::io(
+            format!(
+                "the vault was not changed: it is damaged, and setting it aside in {} failed \
+                 ({e}); free some space and try again",
+                folder.display()
+            ),
+            std::io::Error::other("setting the damaged vault aside failed"),
+        )
+    })?;
+    Ok(Some(dest))
 }
 
 /// Keeps `bytes` (the vault about to be replaced) as the newest automatic generation. `None` when
@@ -233,15 +302,29 @@ pub fn prune_generations(vault: &Path) {
     }
 }
 
-/// Removes the oldest generations beyond `keep`; nothing when a backups folder is a link.
+/// Removes the oldest generations beyond `keep`; nothing when a backups folder is a link. Only
+/// sound generations (their header and length check out, as [`read_header`] reads them: at most
+/// 64 KiB each) count and are removed: a damaged file in the folder is neither a generation nor
+/// pruned, so damaged files can never push the last sound generations out.
 fn prune(folder: &Path, vault: &Path, keep: usize) {
     if check_folders(vault).is_err() {
         return;
     }
     let mut copies = copies_in(folder, &stem(vault));
     copies.sort_by(|a, b| b.order.cmp(&a.order).then(b.path.cmp(&a.path)));
-    for old in copies.iter().skip(keep) {
-        let _ = fs::remove_file(&old.path);
+    // The header is enough: a whole read of each would make every write read every planted
+    // 256 MiB file (docs/SECURITY.md, Audit 2, item 12).
+    let sound = |copy: &Copy| read_header(&copy.path).is_ok();
+    let mut kept = 0;
+    for copy in &copies {
+        if !sound(copy) {
+            continue;
+        }
+        if kept < keep {
+            kept += 1;
+        } else {
+            let _ = fs::remove_file(&copy.path);
+        }
     }
 }
 

@@ -107,6 +107,7 @@ impl Context {
                 e @ (Error::BaoRefused { .. }
                 | Error::BaoUnreachable { .. }
                 | Error::BaoNotFound { .. }
+                | Error::BaoMountNotAllowed { .. }
                 | Error::Bao { .. }),
             ) => {
                 warn(format!(
@@ -266,6 +267,13 @@ fn open_asking_again(
 pub fn report(done: &Committed) {
     for warning in &done.warnings {
         warn(warning);
+    }
+    if let Some(aside) = &done.damaged {
+        eprintln!(
+            "The damaged vault file it replaced is set aside as {} (not a backup: it does not \
+             open).",
+            aside.display()
+        );
     }
 }
 
