@@ -2,7 +2,7 @@
 # Time and peak memory of the hostile inputs of audit 2, item 12 (docs/SECURITY.md, "Audit 2"):
 # a 1 GiB blob of zeros for `scan --git`, a 512 MiB HISTFILE, a 256 MiB file without the magic
 # for `verify` and `restore`, 20 sparse 256 MiB "copies" in backups/auto for `backups` and
-# `passwd`. Each through a running agent, so no Argon2 runs in the measured process (but
+# `passwd` and for the pruning after a write. Each through a running agent, so no Argon2 runs in the measured process (but
 # passwd's). Needs GNU time (/usr/bin/time -v); uses about 1.6 GiB of disk, mostly sparse.
 #
 # Usage: benches/hostile_inputs.sh path/to/sesame
@@ -50,5 +50,7 @@ for i in $(seq -w 1 20); do
   truncate -s 256M "$work/data/backups/auto/vault-202001${i}T000000Z.sesame"
 done
 measure "backups, 20 sparse 256 MiB copies" "${agent[@]}" "$bin" backups
+measure "add (then pruning), the same 20 copies" \
+  sh -c 'echo third-value-0123456789abcdef | env -u SESAME_PASSPHRASE "$0" add third' "$bin"
 measure "passwd (Argon2 8 MiB), the same 20 copies" \
   env SESAME_NEW_PASSPHRASE='another horse battery staple 42' "$bin" passwd "${fast[@]}"
