@@ -462,6 +462,14 @@ fn scan_escapes_control_characters_in_file_and_git_paths() {
     // JSON keeps the name as it is (its encoder escapes it).
     let rows = findings(&scan(&sb, &["tree", "--json"]).code(11));
     assert_eq!(rows[0]["path"], format!("tree/{name}"));
+    // A name in an error (no finding needed) is escaped the same way.
+    let a = scan(&sb, &["missing\nsesame: found nothing\x1b[2J"]);
+    let err = stderr(&fails(a, 1, "cannot search"));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("missing\\nsesame: found nothing\\x1b[2J"),
+        "{err}"
+    );
 }
 
 #[test]
