@@ -45,6 +45,31 @@ fn header_corpus_parses_or_fails_cleanly_and_round_trips() {
 }
 
 #[test]
+fn the_header_check_on_a_files_first_64_kib_agrees_with_parsing_the_whole_file() {
+    // `verify`, `restore`, `backups` and pruning judge a file by its first 64 KiB and its length
+    // (`parse_head`, `check_length`) before reading the rest: on every input the fuzzer kept, the
+    // verdict and the error are those of `parse_file` on the whole file.
+    use sesame::format::MAX_HEADER_LEN;
+    use sesame::format::read::{check_length, parse_head};
+    for (path, bytes) in corpus("header").into_iter().chain(corpus("backup_file")) {
+        let head = &bytes[..bytes.len().min(MAX_HEADER_LEN as usize)];
+        let by_head = parse_head(head).and_then(|(header, len)| {
+            check_length(&header, len, bytes.len() as u64).map(|()| header)
+        });
+        match (parse_file(&bytes), by_head) {
+            (Ok(whole), Ok(header)) => assert_eq!(whole.header, header, "{}", path.display()),
+            (Err(a), Err(b)) => assert_eq!(a, b, "{}", path.display()),
+            (whole, head) => panic!(
+                "{}: whole file {:?}, first 64 KiB {:?}",
+                path.display(),
+                whole.err(),
+                head.err()
+            ),
+        }
+    }
+}
+
+#[test]
 fn payload_corpus_decodes_or_fails_cleanly_and_round_trips() {
     for (path, bytes) in corpus("payload") {
         if let Ok(vault) = codec::decode(&bytes) {
