@@ -34,6 +34,7 @@ impl std::fmt::Display for FormatError {
 }
 
 /// A parsed vault file: the header, the exact header bytes (the payload's AAD) and the ciphertext.
+#[derive(Clone)]
 pub struct ParsedFile<'a> {
     pub header: Header,
     pub header_bytes: &'a [u8],
