@@ -78,9 +78,16 @@ pub fn format_error(path: &Path, e: FormatError) -> Error {
     }
 }
 
-/// Parses a file's structure without any key: what `verify` and `status` can say unlocked.
+/// Parses a file's structure without any key: what `verify` and `status` can say unlocked. Every
+/// slot of a known kind is checked by its kind ("a known kind with the wrong body length is
+/// damage"; its bounds before any derivation).
 pub fn inspect<'a>(bytes: &'a [u8], path: &Path) -> Result<ParsedFile<'a>> {
-    parse_file(bytes).map_err(|e| format_error(path, e))
+    let parsed = parse_file(bytes).map_err(|e| format_error(path, e))?;
+    for (index, slot) in parsed.header.slots.iter().enumerate() {
+        let index = u16::try_from(index).unwrap_or(u16::MAX);
+        slots::check(index, slot).map_err(|e| format_error(path, e))?;
+    }
+    Ok(parsed)
 }
 
 impl UnlockedVault {

@@ -6,7 +6,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::GlobalArgs;
-use super::init::describe_kdf;
 use crate::agent::client::AgentKey;
 use crate::container::{UnlockedVault, inspect, passphrase_slot};
 use crate::crypto::KdfParams;
@@ -141,7 +140,7 @@ impl Context {
         }
         let refuse = |how| Error::KdfCostNotAccepted {
             path: self.path.clone(),
-            params: describe_kdf(kdf),
+            params: kdf.describe(),
             times: kdf.times_default_work(),
             how,
         };
@@ -154,7 +153,7 @@ impl Context {
             "{} asks Argon2id for {} ({} times the work and up to {} times the memory of the \
              defaults) before its passphrase can be checked. Continue? [y/N] ",
             self.path.display(),
-            describe_kdf(kdf),
+            kdf.describe(),
             kdf.times_default_work(),
             kdf.memory_kib.div_ceil(KdfParams::DEFAULT.memory_kib),
         );

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::Context;
-use super::init::{KdfArgs, describe_kdf, show_recovery_code};
+use super::init::{KdfArgs, show_recovery_code};
 use crate::container::UnlockedVault;
 use crate::crypto::KdfParams;
 use crate::error::{Error, Result};
@@ -70,7 +70,7 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
     set_new_passphrase(ctx, unlocked, kdf, "passwd", args.allow_weak)?;
-    eprintln!("Passphrase changed (Argon2id {}).", describe_kdf(kdf));
+    eprintln!("Passphrase changed (Argon2id {}).", kdf.describe());
     warn_about_old_copies(ctx, "passphrase");
     Ok(())
 }
