@@ -8,7 +8,6 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
-use super::init::describe_kdf;
 use super::{Context, print_json, warn};
 use crate::agent::{self, client};
 use crate::container::{UnlockedVault, inspect};
@@ -233,7 +232,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
     line("format", header.version.to_string());
     line(
         "kdf",
-        kdf.map_or("-".into(), |k| format!("Argon2id {}", describe_kdf(k))),
+        kdf.map_or("-".into(), |k| format!("Argon2id {}", k.describe())),
     );
     line("slots", slots.join(", "));
     line(

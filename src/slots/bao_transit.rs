@@ -6,9 +6,10 @@
 use std::cell::RefCell;
 use std::path::Path;
 
+use clap::{Arg, ArgMatches};
 use zeroize::Zeroizing;
 
-use super::{BodyReader, SlotKind, Unwrapper, Wrapper};
+use super::{BodyReader, External, SlotKind, Unwrapper, Wrapper};
 use crate::error::{Error, Result};
 use crate::openbao::{Connection, check_path};
 use crate::secret::{DataKey, KEY_LEN};
@@ -31,6 +32,79 @@ pub static KIND_INFO: SlotKind = SlotKind {
         Ok(slot) => format!("{} mount={} key={}", slot.addr, slot.mount, slot.key),
         Err(e) => e,
     },
+    created: |body| TransitSlot::parse(body).ok().map(|slot| slot.created),
+    external: Some(&EXTERNAL),
+};
+
+/// Tried after the ssh-agent and age kinds, when an OpenBao token is available.
+static EXTERNAL: External = External {
+    order: 30,
+    unwrapper: |_| {
+        let conn = Connection::from_env()?;
+        Ok(conn
+            .has_token()
+            .then(|| Box::new(TransitUnwrapper::new(conn)) as Box<dyn Unwrapper>))
+    },
+    rewrapper: |body, _, optional| {
+        let slot = TransitSlot::parse(body).map_err(Error::usage)?;
+        let conn = Connection::from_env()?;
+        if !conn.has_token() && !optional {
+            return Err(Error::usage(
+                "this vault has bao-transit slots and rekey must re-wrap the new key through \
+                 OpenBao: set BAO_TOKEN (or VAULT_TOKEN), or pass --drop-unreachable to remove \
+                 those slots; nothing was changed",
+            ));
+        }
+        Ok(Box::new(TransitWrapper {
+            conn,
+            mount: slot.mount,
+            key: slot.key,
+            optional,
+        }))
+    },
+    add_command: || {
+        clap::Command::new("bao-transit")
+            .about("The data key wrapped by OpenBao's Transit engine (a token opens the vault)")
+            .arg(
+                Arg::new("key")
+                    .long("key")
+                    .value_name("NAME")
+                    .required(true)
+                    .help("The Transit key's name"),
+            )
+            .arg(
+                Arg::new("mount")
+                    .long("mount")
+                    .value_name("MOUNT")
+                    .default_value(DEFAULT_MOUNT)
+                    .help("The Transit engine's mount (listed in SESAME_BAO_TRANSIT_MOUNTS)"),
+            )
+    },
+    add: |args: &ArgMatches, _| {
+        let text = |name: &str| args.get_one::<String>(name).cloned().unwrap_or_default();
+        let (mount, key) = (text("mount"), text("key"));
+        check_path(&mount, "mount")?;
+        check_path(&key, "key name")?;
+        let conn = Connection::from_env()?;
+        if !conn.has_token() {
+            return Err(Error::usage(
+                "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN), or log in with `bao login`",
+            ));
+        }
+        let said = format!(
+            "the data key wrapped by {}/{mount}/encrypt/{key}. A token whose policy allows \
+             {mount}/decrypt/{key} now opens this vault with no passphrase",
+            conn.addr()
+        );
+        let wrapper = TransitWrapper {
+            conn,
+            mount,
+            key,
+            optional: false,
+        };
+        Ok((Box::new(wrapper) as Box<dyn Wrapper>, said))
+    },
+    add_again_hint: "`sesame slot add bao-transit --key NAME` adds one again",
 };
 
 /// A Transit slot's body. Holds no secret: the ciphertext opens only through OpenBao.
@@ -177,13 +251,13 @@ fn prove_transit(conn: &Connection, mount: &str, key: &str) -> Result<()> {
 
 /// Opens Transit slots through an OpenBao connection: every Transit slot in turn (no Argon2 cost
 /// to multiply), but after the server was unreachable once, the others are not tried.
-pub struct TransitUnwrapper<'a> {
-    conn: &'a Connection,
+pub struct TransitUnwrapper {
+    conn: Connection,
     unreachable: RefCell<Option<String>>,
 }
 
-impl<'a> TransitUnwrapper<'a> {
-    pub fn new(conn: &'a Connection) -> Self {
+impl TransitUnwrapper {
+    pub fn new(conn: Connection) -> Self {
         TransitUnwrapper {
             conn,
             unreachable: RefCell::new(None),
@@ -191,7 +265,7 @@ impl<'a> TransitUnwrapper<'a> {
     }
 }
 
-impl Unwrapper for TransitUnwrapper<'_> {
+impl Unwrapper for TransitUnwrapper {
     fn kind(&self) -> u16 {
         KIND
     }
@@ -248,15 +322,15 @@ impl Unwrapper for TransitUnwrapper<'_> {
 }
 
 /// Wraps the data key through `MOUNT/encrypt/KEY`.
-pub struct TransitWrapper<'a> {
-    pub conn: &'a Connection,
+pub struct TransitWrapper {
+    pub conn: Connection,
     pub mount: String,
     pub key: String,
     /// `rekey --drop-unreachable`: a failure drops the slot instead of failing the rekey.
     pub optional: bool,
 }
 
-impl Wrapper for TransitWrapper<'_> {
+impl Wrapper for TransitWrapper {
     fn kind(&self) -> u16 {
         KIND
     }
@@ -265,7 +339,7 @@ impl Wrapper for TransitWrapper<'_> {
         // The mount comes from the command line (`slot add`) or from the file (`rekey`): either
         // way it must be allowed, and prove to be Transit, before the data key goes to it.
         let proven = check_mount_allowed(&self.mount)
-            .and_then(|()| prove_transit(self.conn, &self.mount, &self.key));
+            .and_then(|()| prove_transit(&self.conn, &self.mount, &self.key));
         match proven {
             Ok(()) => {}
             Err(_) if self.optional => return Ok(None),

@@ -422,7 +422,7 @@ fn the_v3_record_vector_in_format_md_opens() {
     };
     let data_key: [u8; KEY_LEN] = core::array::from_fn(|i| 0x20 + i as u8);
     let salt: Vec<u8> = (0x40..0x60).collect();
-    let log_key = crypto::hkdf_key(&data_key, &salt, LOG_INFO);
+    let log_key = crypto::hkdf_key(&data_key, &salt, crate::format::LOG_INFO);
     assert_eq!(
         log_key[..],
         unhex("20e7c239fa7d7d3c91b6a89979874d5e480765d249533bd15b087742c99405c0")[..]

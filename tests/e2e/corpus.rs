@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
+use sesame::container::inspect;
 use sesame::format::codec;
-use sesame::format::read::parse_file;
 use sesame::format::write::encode_header;
 
 /// The properties the fuzz targets assert, shared so the replay checks exactly the same thing.
@@ -33,7 +33,7 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn header_corpus_parses_or_fails_cleanly_and_round_trips() {
     for (path, bytes) in corpus("header") {
-        if let Ok(parsed) = parse_file(&bytes) {
+        if let Ok(parsed) = inspect(&bytes, &path) {
             assert_eq!(
                 encode_header(&parsed.header),
                 parsed.header_bytes,
@@ -50,7 +50,7 @@ fn the_header_check_on_a_files_first_64_kib_agrees_with_parsing_the_whole_file()
     // (`parse_head`, `check_length`) before reading the rest: on every input the fuzzer kept, the
     // verdict and the error are those of `parse_file` on the whole file.
     use sesame::format::MAX_HEADER_LEN;
-    use sesame::format::read::{check_length, parse_head};
+    use sesame::format::read::{check_length, parse_file, parse_head};
     for (path, bytes) in corpus("header").into_iter().chain(corpus("backup_file")) {
         let head = &bytes[..bytes.len().min(MAX_HEADER_LEN as usize)];
         let by_head = parse_head(head).and_then(|(header, len)| {

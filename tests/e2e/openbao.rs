@@ -259,7 +259,7 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
         .assert()
         .success();
     assert!(
-        stderr(&a).contains("OpenBao key slot was not used"),
+        stderr(&a).contains("bao-transit key slot was not used"),
         "{}",
         stderr(&a)
     );
@@ -643,7 +643,8 @@ fn a_transit_answer_of_the_wrong_length_falls_through_to_the_passphrase() {
         assert_eq!(a.get_output().stdout, b"sk-length-0001\n");
         let err = stderr(&a);
         assert!(
-            err.contains("OpenBao key slot was not used") && err.contains("not this vault's key"),
+            err.contains("bao-transit key slot was not used")
+                && err.contains("not this vault's key"),
             "{len}: {err}"
         );
         assert!(!err.contains("backup"), "{len}: {err}");
