@@ -1,17 +1,9 @@
 //! The backups folders as someone else may have left them: a `backups` or `backups/auto` that
 //! is a symbolic link, copies opened as vaults, files planted where copies go.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::harness::*;
-
-fn listing(folder: &Path) -> Vec<PathBuf> {
-    let mut all: Vec<PathBuf> = std::fs::read_dir(folder)
-        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    all.sort();
-    all
-}
 
 #[test]
 fn a_backups_folder_that_is_a_symbolic_link_is_refused_and_nothing_is_written_or_pruned_through_it()
@@ -41,8 +33,8 @@ fn a_backups_folder_that_is_a_symbolic_link_is_refused_and_nothing_is_written_or
         std::fs::create_dir_all(target.join("auto")).unwrap();
         std::os::unix::fs::symlink(&target, &folder).unwrap();
         let before = (
-            listing(&target),
-            listing(&target.join("auto")),
+            files_in(&target),
+            files_in(&target.join("auto")),
             sb.vault_bytes(),
         );
 
@@ -57,8 +49,8 @@ fn a_backups_folder_that_is_a_symbolic_link_is_refused_and_nothing_is_written_or
         }
         fails(sb.cmd().arg("backups").assert(), 1, "is a symbolic link");
         let after = (
-            listing(&target),
-            listing(&target.join("auto")),
+            files_in(&target),
+            files_in(&target.join("auto")),
             sb.vault_bytes(),
         );
         assert!(
@@ -73,7 +65,7 @@ fn a_backups_folder_that_is_a_symbolic_link_is_refused_and_nothing_is_written_or
             .write_stdin("value-abcdef0123456789")
             .assert()
             .success();
-        assert_eq!(listing(&target), before.0);
+        assert_eq!(files_in(&target), before.0);
     }
 }
 
@@ -85,7 +77,7 @@ fn a_copy_in_a_backups_folder_opens_read_only_with_no_files_beside_it() {
     sb.add("svc", "value-0123456789abcdef");
     sb.add("other", "value-abcdef0123456789");
     let auto = sb.vault.parent().unwrap().join("backups/auto");
-    let before = listing(&auto);
+    let before = files_in(&auto);
     let copy = before.last().unwrap().clone();
     let a = sb
         .cmd()
@@ -126,11 +118,11 @@ fn a_copy_in_a_backups_folder_opens_read_only_with_no_files_beside_it() {
         .arg(&elsewhere)
         .assert()
         .success();
-    assert_eq!(listing(&auto), before, "files appeared beside the copies");
+    assert_eq!(files_in(&auto), before, "files appeared beside the copies");
     // A manual copy in backups/ too.
     let a = sb.cmd().arg("backup").assert().success();
     let manual = PathBuf::from(stdout(&a).trim());
-    let manual_folder = listing(manual.parent().unwrap());
+    let manual_folder = files_in(manual.parent().unwrap());
     sb.cmd()
         .env("SESAME_VAULT", &manual)
         .args(["get", "svc"])
@@ -145,7 +137,7 @@ fn a_copy_in_a_backups_folder_opens_read_only_with_no_files_beside_it() {
         2,
         "opens read-only",
     );
-    assert_eq!(listing(manual.parent().unwrap()), manual_folder);
+    assert_eq!(files_in(manual.parent().unwrap()), manual_folder);
     // The vault itself is untouched and still writable.
     sb.add("third", "value-1111111111111111");
 }

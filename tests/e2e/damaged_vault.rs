@@ -2,17 +2,9 @@
 //! damaged vault is set aside once in `backups/damaged/`, never kept as a generation, and pruning
 //! never trades a sound generation for a damaged file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::harness::*;
-
-fn files_in(folder: &Path) -> Vec<PathBuf> {
-    let mut all: Vec<PathBuf> = std::fs::read_dir(folder)
-        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    all.sort();
-    all
-}
 
 /// Truncated, emptied or overwritten with garbage: `restore --force COPY` failed with "keeping its
 /// previous version … failed" and left a damaged "generation" at every try.

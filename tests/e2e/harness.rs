@@ -216,6 +216,15 @@ pub fn fails(a: Assert, code: i32, needle: &str) -> Assert {
     a
 }
 
+/// The entries of `folder`, sorted (none when it cannot be read).
+pub fn files_in(folder: &Path) -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = std::fs::read_dir(folder)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    all.sort();
+    all
+}
+
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path)
