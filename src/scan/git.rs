@@ -1,10 +1,16 @@
-//! `scan --git`: every blob reachable from any ref of a repository, each searched once.
+//! `scan --git`: every blob reachable from any ref of a repository, each searched once, read by
+//! `git` itself in child processes. sesame parses no git object: `git log --all --raw` lists the
+//! commits and the blobs each adds, `git cat-file --batch-check` gives their sizes, and `git
+//! cat-file --batch` streams their contents; this process only matches bytes.
+//! The children start from an empty environment (plus `PATH`, `HOME` and a few settings that keep
+//! git quiet), so they never see a passphrase variable or a token, and they hold no secret: they
+//! are handed object names and hand back repository bytes.
 
 use std::collections::HashSet;
-use std::io;
+use std::ffi::OsString;
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Child, Command, Stdio};
 
 use zeroize::Zeroizing;
 
@@ -12,121 +18,138 @@ use crate::error::{Error, Result};
 
 use super::{Patterns, Place, Report};
 
-/// Blobs larger than this are not searched (each is named in a note). A blob is inflated whole
-/// before it is searched, so this bounds the memory of each searching thread; the size is read
-/// from the object's header, which costs no inflating. A value hidden in a file that large is
-/// still found by a plain `scan` of a checkout of it, which streams.
+/// Blobs larger than this are not searched (each is named in a note): it bounds the time one
+/// blob can take (a 1 GiB blob of zeros). The size comes from the object's header, so passing one
+/// over costs nothing. A value hidden in a file that large is still found by a plain `scan` of a
+/// checkout of it. Searched blobs are streamed, so memory does not grow with their size.
 pub const MAX_BLOB_LEN: u64 = 64 << 20;
 
-/// A blob to search, with the first commit and path the walk found it at.
+/// A blob to search: its id, the commit the walk first met it under, and its path there.
 struct GitBlob {
-    id: gix::ObjectId,
+    id: String,
+    size: u64,
     commit: usize,
-    path: Vec<u8>,
+    path: String,
+}
+
+/// `git` with an environment of nothing but what it needs: no `GIT_*` variable of the user's
+/// (which could point it elsewhere), no sesame or OpenBao secret, no pager, no prompt.
+fn git(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.env_clear();
+    for keep in ["PATH", "HOME", "XDG_CONFIG_HOME"] {
+        if let Some(value) = std::env::var_os(keep) {
+            cmd.env(keep, value);
+        }
+    }
+    cmd.env("LC_ALL", "C")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .env("GIT_PAGER", "cat")
+        .arg("--no-pager")
+        .arg("-C")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs a short git command and returns its first line of output.
+fn git_line(dir: &Path, args: &[&str]) -> std::result::Result<String, String> {
+    let out = git(dir)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git ({e}); is git installed?"))?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        return Err(said
+            .lines()
+            .next()
+            .unwrap_or("git failed")
+            .trim()
+            .to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string())
 }
 
 /// The git folder of the repository that holds `start` (canonical, so two paths in one
 /// repository name it alike).
 pub fn git_repository(start: &Path) -> Result<PathBuf> {
-    let repo = gix::discover(start).map_err(|e| {
+    let dir = if start.is_dir() {
+        start
+    } else {
+        start.parent().unwrap_or(Path::new("."))
+    };
+    let git_dir = git_line(dir, &["rev-parse", "--absolute-git-dir"]).map_err(|why| {
         Error::usage(format!(
-            "--git: {} is not in a git repository ({e}); leave out --git, or give a PATH inside one",
+            "--git: {} is not in a git repository ({why}); leave out --git, or give a PATH \
+             inside one",
             start.display()
         ))
     })?;
-    let git_dir = repo.git_dir();
-    Ok(std::fs::canonicalize(git_dir).unwrap_or_else(|_| git_dir.to_path_buf()))
+    let git_dir = PathBuf::from(git_dir);
+    Ok(std::fs::canonicalize(&git_dir).unwrap_or(git_dir))
 }
 
 /// Searches every blob reachable from any ref (branches, tags, remotes, the stash, `HEAD`) of
-/// the repository at `git_dir` (see [`git_repository`]), each blob once. The walk goes from
-/// `HEAD`, then the refs in name order, back through parents; a blob is reported at the first
-/// commit and path the walk meets it at — usually the newest commit that still holds it.
+/// the repository at `git_dir` (see [`git_repository`]), each blob once, reported at the first
+/// commit and path git's walk meets it at (newest commits first: usually the newest commit that
+/// still holds it).
 pub fn scan_git(patterns: &Patterns, git_dir: &Path, binary: bool) -> Result<Report> {
-    let repo = gix::open(git_dir).map_err(|e| {
-        Error::io(
-            format!("cannot open the git repository at {}", git_dir.display()),
-            io::Error::other(e),
-        )
-    })?;
-    let workdir = repo
-        .workdir()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| repo.git_dir().to_path_buf());
-    let git_error = |what: &str, e: &dyn std::fmt::Display| {
+    let workdir = git_line(git_dir, &["rev-parse", "--show-toplevel"])
+        .ok()
+        .filter(|w| !w.is_empty())
+        .map_or_else(|| git_dir.to_path_buf(), PathBuf::from);
+    let failed = |what: &str, why: String| {
         Error::io(
             format!("cannot read the git repository at {}", workdir.display()),
-            io::Error::other(format!("{what}: {e}")),
+            io::Error::other(format!("{what}: {why}")),
         )
     };
-    let (commits, blobs) = reachable_blobs(&repo).map_err(|e| git_error("walking history", &e))?;
-    let commit_names: Vec<String> = commits.iter().map(|c| c.to_string()).collect();
-    let sync = repo.into_sync();
-    let next = AtomicUsize::new(0);
-    let report = Mutex::new(Report::default());
-    let threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .clamp(1, 12);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                use gix::objs::{FindExt, FindHeader};
-                let repo = sync.to_thread_local();
-                let mut buf = Zeroizing::new(Vec::new());
-                let mut local = Report::default();
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(blob) = blobs.get(index) else { break };
-                    let place = || Place::Git {
-                        repo: workdir.clone(),
-                        commit: commit_names[blob.commit].clone(),
-                        path: String::from_utf8_lossy(&blob.path).into_owned(),
-                    };
-                    match repo.objects.try_header(&blob.id) {
-                        Ok(Some(header)) if header.size > MAX_BLOB_LEN => {
-                            local.passed_over.push((
-                                format!("git {} ({} bytes)", place_name(&place()), header.size),
-                                format!(
-                                    "being git blobs over {} MiB (`scan PATH` searches a \
-                                     checkout of them)",
-                                    MAX_BLOB_LEN >> 20
-                                ),
-                            ));
-                            continue;
-                        }
-                        _ => {}
-                    }
-                    let data = match repo.objects.find(&blob.id, &mut buf) {
-                        Ok(data) => data.data,
-                        Err(e) => {
-                            local.errors.push(format!("git blob {}: {e}", blob.id));
-                            continue;
-                        }
-                    };
-                    if !binary && memchr::memchr(0, data).is_some() {
-                        local.binary_skipped += 1;
-                        continue;
-                    }
-                    local.git_blobs += 1;
-                    let mut found = Vec::new();
-                    let mut found_at = None;
-                    patterns.search_slice(data, &mut |l, c, p| {
-                        let at = found_at.get_or_insert_with(place);
-                        patterns.findings_at(at, l, c, p, &mut found)
-                    });
-                    local.findings.extend(found);
-                }
-                if let Ok(mut report) = report.lock() {
-                    report.merge_from(local);
-                }
-            });
+    let (commits, blobs) =
+        reachable_blobs(git_dir).map_err(|why| failed("listing objects", why))?;
+    let mut report = Report::default();
+    let mut wanted = Vec::with_capacity(blobs.len());
+    for blob in &blobs {
+        if blob.size > MAX_BLOB_LEN {
+            let place = place_of(&workdir, &commits, blob);
+            report.passed_over.push((
+                format!("git {} ({} bytes)", place_name(&place), blob.size),
+                format!(
+                    "being git blobs over {} MiB (`scan PATH` searches a checkout of them)",
+                    MAX_BLOB_LEN >> 20
+                ),
+            ));
+        } else {
+            wanted.push(blob);
         }
-    });
-    Ok(report.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+    search_blobs(
+        patterns,
+        git_dir,
+        &workdir,
+        &commits,
+        &wanted,
+        binary,
+        &mut report,
+    )
+    .map_err(|e| failed("reading blobs", e.to_string()))?;
+    Ok(report)
 }
 
-/// `commit:path` as `scan` names a git place (the commit shortened to 12 digits).
+fn place_of(workdir: &Path, commits: &[String], blob: &GitBlob) -> Place {
+    Place::Git {
+        repo: workdir.to_path_buf(),
+        commit: commits.get(blob.commit).cloned().unwrap_or_default(),
+        path: blob.path.clone(),
+    }
+}
+
+/// How a git place is named in notes: `<commit, 12 digits>:<path>`, or the file's path.
 pub fn place_name(place: &Place) -> String {
     match place {
         Place::Git { commit, path, .. } => format!("{}:{path}", commit.get(..12).unwrap_or(commit)),
@@ -134,89 +157,227 @@ pub fn place_name(place: &Place) -> String {
     }
 }
 
-type GitWalkError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The commits reachable from any ref, and the blobs their trees hold, each blob once with the
-/// first commit and path it was met at. A tree already walked is not walked again: every blob
-/// under it is known.
-fn reachable_blobs(
-    repo: &gix::Repository,
-) -> std::result::Result<(Vec<gix::ObjectId>, Vec<GitBlob>), GitWalkError> {
-    use gix::objs::FindExt;
-    let hash = repo.object_hash();
-    let mut tips: Vec<gix::ObjectId> = Vec::new();
-    if let Ok(head) = repo.head_id() {
-        tips.push(head.detach());
+/// Waits for a child and turns a failure into its first line of stderr.
+fn finish(mut child: Child, what: &str) -> std::result::Result<(), String> {
+    let mut said = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.by_ref().take(64 * 1024).read_to_string(&mut said);
     }
-    let mut refs: Vec<(String, gix::ObjectId)> = Vec::new();
-    for reference in repo.references()?.all()? {
-        let mut reference = reference?;
-        let name = reference.name().as_bstr().to_string();
-        if let Ok(id) = reference.peel_to_id() {
-            refs.push((name, id.detach()));
-        }
+    let status = child.wait().map_err(|e| format!("{what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        let first = said.lines().next().unwrap_or("").trim();
+        Err(format!("{what} failed ({status}): {first}"))
     }
-    refs.sort();
-    tips.extend(refs.into_iter().map(|(_, id)| id));
+}
 
-    let mut commits: Vec<gix::ObjectId> = Vec::new();
+/// Every blob reachable from any ref's commits, each once, with the commit and path it was first
+/// met at: `git log --all --raw -m --root -z` lists, newest commit first, each commit and the
+/// blobs its tree gained against each parent (every file of a root commit), with NUL-ended paths
+/// (a path may hold a newline); `git cat-file --batch-check` then gives each blob's size.
+fn reachable_blobs(git_dir: &Path) -> std::result::Result<(Vec<String>, Vec<GitBlob>), String> {
+    let mut log = git(git_dir)
+        .args([
+            "log",
+            "--all",
+            "-m",
+            "--root",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--no-renames",
+            "--format=%x01%H",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run git ({e}); is git installed?"))?;
+    let out = log
+        .stdout
+        .take()
+        .ok_or_else(|| "git log gave no output".to_string())?;
+    let mut commits: Vec<String> = Vec::new();
     let mut blobs: Vec<GitBlob> = Vec::new();
-    let mut seen_objects: HashSet<gix::ObjectId> = HashSet::new();
-    let mut queue: std::collections::VecDeque<gix::ObjectId> = tips.into_iter().collect();
-    let mut buf = Vec::new();
-    let mut tree_buf = Vec::new();
-    let mut trees: Vec<(gix::ObjectId, Vec<u8>)> = Vec::new();
-    while let Some(id) = queue.pop_front() {
-        if !seen_objects.insert(id) {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut tokens = BufReader::new(out).split(b'\0');
+    while let Some(token) = tokens.next() {
+        let token = token.map_err(|e| e.to_string())?;
+        let token = token.strip_prefix(b"\n").unwrap_or(&token);
+        if let Some(commit) = token.strip_prefix(b"\x01") {
+            commits.push(String::from_utf8_lossy(commit).into_owned());
             continue;
         }
-        let object = repo.objects.find(&id, &mut buf)?;
-        let root = match object.kind {
-            gix::objs::Kind::Commit => {
-                let mut commit = gix::objs::CommitRefIter::from_bytes(object.data, hash);
-                let tree = commit.tree_id()?;
-                queue.extend(commit.parent_ids());
-                tree
-            }
-            gix::objs::Kind::Tree => id,
-            gix::objs::Kind::Blob => {
-                commits.push(id);
-                blobs.push(GitBlob {
-                    id,
-                    commit: commits.len() - 1,
-                    path: Vec::new(),
-                });
-                continue;
-            }
-            gix::objs::Kind::Tag => continue,
+        let Some(meta) = token.strip_prefix(b":") else {
+            continue;
         };
-        commits.push(id);
-        let commit = commits.len() - 1;
-        trees.push((root, Vec::new()));
-        while let Some((tree, prefix)) = trees.pop() {
-            if tree == gix::ObjectId::empty_tree(hash) || !seen_objects.insert(tree) {
-                continue;
-            }
-            let data = repo.objects.find(&tree, &mut tree_buf)?;
-            for entry in gix::objs::TreeRefIter::from_bytes(data.data, hash) {
-                let entry = entry?;
-                let mut path = prefix.clone();
-                if !path.is_empty() {
-                    path.push(b'/');
-                }
-                path.extend_from_slice(entry.filename);
-                let oid = entry.oid.to_owned();
-                if entry.mode.is_tree() {
-                    trees.push((oid, path));
-                } else if entry.mode.is_blob_or_symlink() && seen_objects.insert(oid) {
-                    blobs.push(GitBlob {
-                        id: oid,
-                        commit,
-                        path,
-                    });
-                }
-            }
+        // `:SRCMODE DSTMODE SRCID DSTID STATUS`, then the path as the next token.
+        let path = match tokens.next() {
+            Some(path) => path.map_err(|e| e.to_string())?,
+            None => break,
+        };
+        let meta = String::from_utf8_lossy(meta);
+        let fields: Vec<&str> = meta.split(' ').collect();
+        let [_, mode, _, id, status] = fields[..] else {
+            continue;
+        };
+        let is_blob = matches!(mode, "100644" | "100755" | "100664" | "120000");
+        if !is_blob || status.starts_with('D') || commits.is_empty() || !seen.insert(id.to_string())
+        {
+            continue;
         }
+        blobs.push(GitBlob {
+            id: id.to_string(),
+            size: 0,
+            commit: commits.len() - 1,
+            path: String::from_utf8_lossy(&path).into_owned(),
+        });
     }
+    finish(log, "git log")?;
+    sizes(git_dir, &mut blobs)?;
     Ok((commits, blobs))
+}
+
+/// Fills in each blob's size from `git cat-file --batch-check` (the object's header only).
+fn sizes(git_dir: &Path, blobs: &mut [GitBlob]) -> std::result::Result<(), String> {
+    if blobs.is_empty() {
+        return Ok(());
+    }
+    let mut check = git(git_dir)
+        .args(["cat-file", "--batch-check=%(objectname) %(objectsize)"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run git ({e})"))?;
+    let mut stdin = check.stdin.take().ok_or("git cat-file has no input")?;
+    let stdout = check.stdout.take().ok_or("git cat-file has no output")?;
+    let names: Vec<String> = blobs.iter().map(|b| b.id.clone()).collect();
+    let read = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut input = io::BufWriter::new(&mut stdin);
+            for name in &names {
+                if writeln!(input, "{name}").is_err() {
+                    break;
+                }
+            }
+            let _ = input.flush();
+        });
+        let mut lines = BufReader::new(stdout).lines();
+        for blob in blobs.iter_mut() {
+            let line = match lines.next() {
+                Some(line) => line.map_err(|e| e.to_string())?,
+                None => return Err("git cat-file --batch-check ended early".to_string()),
+            };
+            let mut fields = line.split(' ');
+            if fields.next() != Some(blob.id.as_str()) {
+                return Err(format!("git cat-file --batch-check answered {line:?}"));
+            }
+            blob.size = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        }
+        Ok(())
+    });
+    if read.is_err() {
+        let _ = check.kill();
+    }
+    let finished = finish(check, "git cat-file --batch-check");
+    read.and(finished)
+}
+
+/// Streams the contents of `blobs` from one `git cat-file --batch` and searches each as it
+/// arrives, piece by piece (the same search as files), so memory stays at one piece however
+/// large a blob is. The blob names are written by a second thread: git answers while it reads.
+fn search_blobs(
+    patterns: &Patterns,
+    git_dir: &Path,
+    workdir: &Path,
+    commits: &[String],
+    blobs: &[&GitBlob],
+    binary: bool,
+    report: &mut Report,
+) -> io::Result<()> {
+    if blobs.is_empty() {
+        return Ok(());
+    }
+    let mut cat = git(git_dir)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut stdin = cat
+        .stdin
+        .take()
+        .ok_or_else(|| io::Error::other("git cat-file has no input"))?;
+    let stdout = cat
+        .stdout
+        .take()
+        .ok_or_else(|| io::Error::other("git cat-file has no output"))?;
+    let names: Vec<OsString> = blobs.iter().map(|b| OsString::from(&b.id)).collect();
+    let result = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut input = io::BufWriter::new(&mut stdin);
+            for name in &names {
+                let line = name.to_string_lossy();
+                if input
+                    .write_all(line.as_bytes())
+                    .and_then(|()| input.write_all(b"\n"))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            let _ = input.flush();
+            drop(input);
+            drop(stdin);
+        });
+        let read = || -> io::Result<()> {
+            let mut out = BufReader::with_capacity(1 << 16, stdout);
+            let mut buf = Zeroizing::new(Vec::new());
+            let mut head = Vec::new();
+            for blob in blobs {
+                head.clear();
+                out.read_until(b'\n', &mut head)?;
+                let text = String::from_utf8_lossy(&head);
+                let mut fields = text.trim_end().split(' ');
+                let (id, kind, size) = (fields.next(), fields.next(), fields.next());
+                if id != Some(blob.id.as_str()) || kind != Some("blob") {
+                    if kind == Some("missing") {
+                        report.errors.push(format!("git blob {}: missing", blob.id));
+                        continue;
+                    }
+                    return Err(io::Error::other(format!(
+                        "git cat-file answered {:?} for blob {}",
+                        text.trim_end(),
+                        blob.id
+                    )));
+                }
+                let size: u64 = size.and_then(|s| s.parse().ok()).unwrap_or(0);
+                let mut content = (&mut out).take(size);
+                let mut place = None;
+                let mut found = Vec::new();
+                let searched =
+                    patterns.search_reader(&mut content, &mut buf, !binary, &mut |l, c, p| {
+                        let place = place.get_or_insert_with(|| place_of(workdir, commits, blob));
+                        patterns.findings_at(place, l, c, p, &mut found)
+                    })?;
+                // What the search did not read (a binary blob stops at its first piece).
+                io::copy(&mut content, &mut io::sink())?;
+                let mut newline = [0u8; 1];
+                out.read_exact(&mut newline)?;
+                if searched {
+                    report.git_blobs += 1;
+                    report.findings.extend(found);
+                } else {
+                    report.binary_skipped += 1;
+                }
+            }
+            Ok(())
+        };
+        let read = read();
+        if read.is_err() {
+            // The thread writing names may be blocked on a full pipe: end git so it stops.
+            let _ = cat.kill();
+        }
+        read
+    });
+    let finished = finish(cat, "git cat-file --batch").map_err(io::Error::other);
+    result.and(finished)
 }

@@ -247,18 +247,6 @@ impl Patterns {
         }
     }
 
-    /// Searches bytes held in memory (a git blob, a decoded history file).
-    fn search_slice(&self, text: &[u8], found: &mut dyn FnMut(u64, u64, usize)) {
-        let Some(automaton) = &self.automaton else {
-            return;
-        };
-        let mut lines = LineCounter::default();
-        for m in automaton.find_iter(text) {
-            let (line, column) = lines.position(text, 0, m.start());
-            found(line, column, m.pattern().as_usize());
-        }
-    }
-
     fn findings_at(
         &self,
         place: &Place,
