@@ -175,13 +175,7 @@ fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
     let zero = sb.path("zero.env");
     std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
     let fifo = sb.path("fifo.env");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(command("mkfifo").arg(&fifo).status().unwrap().success());
     for path in [zero, fifo, sb.dir.path().to_path_buf()] {
         fails(
             sb.cmd()

@@ -23,13 +23,13 @@ fn vault() -> Sandbox {
 /// binary and the sandbox's vault and passphrase in the environment. Returns what the terminal
 /// showed, `\r\n` turned into `\n`.
 fn on_terminal(sb: &Sandbox, script: &str) -> String {
-    let mut cmd = Command::new("script");
+    let mut cmd = command("script");
     cmd.args(["-qfec", script, "/dev/null"])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", sb.dir.path())
         .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .env("SESAME", assert_cmd::cargo::cargo_bin("sesame"))
+        .env("SESAME", sesame_path())
         .env("SESAME_VAULT", &sb.vault)
         .env("SESAME_PASSPHRASE", PASS)
         .env("TERM", "xterm")
@@ -172,7 +172,7 @@ fn sesame_dies_of_the_signal_that_killed_the_masked_child() {
 #[test]
 fn an_ignored_sighup_stays_ignored_for_the_masked_child() {
     let sb = vault();
-    let mut cmd = Command::new("sh");
+    let mut cmd = command("sh");
     cmd.arg("-c")
         .arg(
             "trap '' HUP; exec \"$SESAME\" run --mask --env K=gh -- \
@@ -181,7 +181,7 @@ fn an_ignored_sighup_stays_ignored_for_the_masked_child() {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", sb.dir.path())
-        .env("SESAME", assert_cmd::cargo::cargo_bin("sesame"))
+        .env("SESAME", sesame_path())
         .env("SESAME_VAULT", &sb.vault)
         .env("SESAME_PASSPHRASE", PASS);
     let out = with_deadline(cmd);

@@ -17,8 +17,8 @@ fn on_terminal(sb: &Sandbox, line: &str, input: &str, env: &[(&str, &str)]) -> O
         eprintln!("skipped: {SCRIPT} is not installed");
         return None;
     }
-    let bin = assert_cmd::cargo::cargo_bin("sesame");
-    let mut cmd = std::process::Command::new(SCRIPT);
+    let bin = sesame_path();
+    let mut cmd = command(SCRIPT);
     cmd.args(["-qfec", line, "/dev/null"])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
