@@ -512,6 +512,13 @@ pub fn recovery_code_sourced(fds: &SecretFds) -> Result<(Passphrase, Origin)> {
     RECOVERY.get_sourced(fds, "Recovery code: ", false)
 }
 
+/// What to do about an empty value, with the clipboard command of the platform.
+#[cfg(target_os = "macos")]
+const EMPTY_VALUE_HINT: &str = "the value is empty; pipe it on stdin (e.g. `pbpaste | sesame add LABEL`) or type it at the prompt";
+#[cfg(not(target_os = "macos"))]
+const EMPTY_VALUE_HINT: &str = "the value is empty; pipe it on stdin (e.g. `wl-paste | sesame add LABEL`, or \
+     `xclip -selection clipboard -o | sesame add LABEL`) or type it at the prompt";
+
 /// Reads a secret value: from stdin when it is not a terminal, else from a hidden prompt.
 /// Exactly one trailing `\n` or `\r\n` is stripped unless `raw`.
 pub fn value(label: &str, raw: bool) -> Result<SecretValue> {
@@ -537,7 +544,7 @@ pub fn value(label: &str, raw: bool) -> Result<SecretValue> {
     if bytes.is_empty() {
         return Err(Error::NoInput {
             what: "value",
-            hint: "the value is empty; pipe it on stdin (e.g. `pbpaste | sesame add LABEL`) or type it at the prompt",
+            hint: EMPTY_VALUE_HINT,
         });
     }
     if bytes.len() > MAX_VALUE_LEN {

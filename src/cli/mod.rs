@@ -329,10 +329,31 @@ pub fn run(cli: Cli) -> Result<u8> {
     let vault_flag = cli.global.vault.is_some();
     let ctx = Context::new(&cli.global)?;
     dispatch(&ctx, cli.command).map_err(|e| match e {
-        // The hint names the vault the user typed, so `sesame init` alone would miss it.
-        Error::VaultNotFound { path } if vault_flag => Error::VaultNotFoundAt { path },
+        Error::VaultNotFound { path } => vault_not_found(path, vault_flag),
         e => e,
     })
+}
+
+/// "No vault" says what to do next: restore a copy when sesame has one (a vault deleted by
+/// mistake), else create one. The hint names the vault the user typed with --vault, so
+/// `sesame init` alone would miss it.
+fn vault_not_found(path: std::path::PathBuf, vault_flag: bool) -> Error {
+    let copies = crate::backup::list(&path);
+    let sesame = if vault_flag {
+        format!("sesame --vault {}", path.display())
+    } else {
+        "sesame".to_string()
+    };
+    match copies.first() {
+        Some(newest) => Error::VaultMissingWithCopies {
+            newest: newest.path.clone(),
+            copies: copies.len(),
+            path,
+            sesame,
+        },
+        None if vault_flag => Error::VaultNotFoundAt { path },
+        None => Error::VaultNotFound { path },
+    }
 }
 
 fn dispatch(ctx: &Context, command: Command) -> Result<u8> {

@@ -372,13 +372,10 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
             let unlocked = ctx.unlock()?;
             let event = Event::new("profile-rm", Vec::new()).detail(name.to_string());
             ctx.commit(unlocked, event, |u| {
-                let before = u.vault.profiles.len();
-                u.vault.profiles.retain(|p| p.name != name);
-                if u.vault.profiles.len() == before {
-                    return Err(Error::ProfileNotFound {
-                        name: name.to_string(),
-                    });
+                if !u.vault.profiles.iter().any(|p| p.name == name) {
+                    return Err(u.vault.profile_not_found(name.as_str()));
                 }
+                u.vault.profiles.retain(|p| p.name != name);
                 Ok(())
             })?;
             eprintln!("Removed profile {name}.");

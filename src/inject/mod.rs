@@ -220,14 +220,16 @@ impl Selection {
                 };
                 let Ok(parsed) = BaoRef::parse(text) else {
                     self.warnings.push(format!(
-                        "the inherited variable {} starts with bao:// but is not a reference                          (bao://MOUNT/PATH#FIELD); it is passed on as it is",
+                        "the inherited variable {} starts with bao:// but is not a reference \
+                         (bao://MOUNT/PATH#FIELD); it is passed on as it is",
                         name.escape_debug()
                     ));
                     continue;
                 };
                 if loads_or_runs_code(&name) {
                     return Err(Error::usage(format!(
-                        "the inherited variable {} holds a bao:// reference, but it makes                          programs load or run code, so only --env on the command line may set it",
+                        "the inherited variable {} holds a bao:// reference, but it makes \
+                         programs load or run code, so only --env on the command line may set it",
                         name.escape_debug()
                     )));
                 }
@@ -241,7 +243,9 @@ impl Selection {
             };
             let Ok(label) = Label::parse(reference) else {
                 self.warnings.push(format!(
-                    "the inherited variable {} starts with sesame:// but what follows is not a                      label, so it is passed on as it is (a reference is the whole value                      sesame://LABEL)",
+                    "the inherited variable {} starts with sesame:// but what follows is not a \
+                     label, so it is passed on as it is (a reference is the whole value \
+                     sesame://LABEL)",
                     name.escape_debug()
                 ));
                 continue;
@@ -311,9 +315,7 @@ impl Selection {
                 .profiles
                 .iter()
                 .find(|p| &p.name == name)
-                .ok_or_else(|| Error::ProfileNotFound {
-                    name: name.to_string(),
-                })?;
+                .ok_or_else(|| vault.profile_not_found(name.as_str()))?;
             for binding in &profile.bindings {
                 put(Source::Profile, &binding.env_name, &binding.label);
             }
@@ -359,8 +361,20 @@ impl Selection {
                 )));
             }
         }
-        for (_, label, _) in chosen.values() {
-            vault.get(label)?;
+        for (name, (source, label, _)) in &chosen {
+            vault.get(label).map_err(|e| {
+                // A label from an env file is named with its FILE:LINE, as its other errors are.
+                let origin = self.entries.iter().find(|(s, n, l, _)| {
+                    *s == Source::EnvFile && s == source && n == name && l == label
+                });
+                match origin {
+                    Some((.., at)) => Error::At {
+                        at: at.clone(),
+                        error: Box::new(e),
+                    },
+                    None => e,
+                }
+            })?;
         }
         Ok(Chosen {
             secrets: chosen

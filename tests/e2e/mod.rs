@@ -10,6 +10,7 @@ mod files;
 mod init;
 mod keys;
 mod lifecycle;
+mod messages;
 mod openbao;
 mod passphrase;
 mod properties;

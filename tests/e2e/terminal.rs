@@ -213,3 +213,33 @@ fn a_mistyped_or_wrong_recovery_code_at_the_prompt_is_asked_again() {
         .success();
     assert_eq!(stdout(&a), "sk-recovered\n");
 }
+
+/// `restore` asked "The current one is kept" when there was no current vault to keep.
+#[test]
+fn restore_promises_to_keep_the_vault_only_when_there_is_one() {
+    let sb = Sandbox::new();
+    sb.add("api", "v1");
+    sb.cmd().args(["backup"]).assert().success();
+    let copy = std::fs::read_dir(sb.dir.path().join("data/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_file())
+        .expect("a manual copy");
+    let line = format!("\"$SESAME\" restore '{}'", copy.display());
+    let pass = [("SESAME_PASSPHRASE", PASS)];
+    let Some(shown) = on_terminal(&sb, &line, "n\n", &pass) else {
+        return;
+    };
+    assert!(
+        shown.contains("Replace the vault with this copy? The current one is kept. [y/N]"),
+        "{shown:?}"
+    );
+    std::fs::remove_file(&sb.vault).unwrap();
+    let shown = on_terminal(&sb, &line, "n\n", &pass).expect("script");
+    assert!(shown.contains("is missing or damaged"), "{shown:?}");
+    assert!(
+        shown.contains("Replace the vault with this copy? [y/N]"),
+        "{shown:?}"
+    );
+    assert!(!shown.contains("kept"), "{shown:?}");
+}
