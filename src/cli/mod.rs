@@ -246,9 +246,11 @@ fn examples(command: &str) -> Option<&'static str> {
         "init" => "  sesame init\n  sesame --vault ~/work.sesame init --kdf-target 1s",
         "add" => {
             "  sesame add openai/prod                 (type the value at the hidden prompt)\n  \
-                  pbpaste | sesame add stripe/test --env STRIPE_KEY --rotate-every 90d"
+                  echo \"$STRIPE_KEY\" | sesame add stripe/test --env STRIPE_KEY --rotate-every 90d"
         }
-        "get" => "  sesame get openai/prod\n  sesame get openai/prod --version 2 -n | pbcopy",
+        "get" => {
+            "  sesame get openai/prod\n  sesame get openai/prod --version 2     (an older value)"
+        }
         "edit" => {
             "  sesame edit openai/prod --env OPENAI_API_KEY --note \"billing account\"\n  \
                    sesame edit openai/prod --rename openai/main"
@@ -256,7 +258,7 @@ fn examples(command: &str) -> Option<&'static str> {
         "rm" => "  sesame rm stripe/test\n  sesame rm stripe/test --yes             (no question)",
         "show" => "  sesame show openai/prod\n  sesame show openai/prod --json",
         "rotate" => {
-            "  pbpaste | sesame rotate openai/prod\n  \
+            "  sesame rotate openai/prod                (type the new value at the hidden prompt)\n  \
                      sesame rotate openai/prod --verify 'curl -fsS -H \"Authorization: Bearer $OPENAI_PROD\" https://api.openai.com/v1/models'"
         }
         "history" => "  sesame history openai/prod",
@@ -268,7 +270,7 @@ fn examples(command: &str) -> Option<&'static str> {
         }
         "rekey" => "  sesame rekey > new-recovery-code.txt",
         "run" => {
-            "  sesame run --env OPENAI_API_KEY=openai/prod -- python app.py\n  \
+            "  sesame run --env OPENAI_API_KEY=openai/prod -- python3 app.py\n  \
                   sesame run --profile web --mask -- npm start\n  \
                   sesame run --env-file app.env -- ./deploy.sh"
         }

@@ -173,3 +173,36 @@ fn a_mistyped_profile_name_gets_a_did_you_mean() {
         "no profile named \"zzz\"; `sesame profile list` shows them",
     );
 }
+
+/// The README's examples used `python` (exit 127 on Debian, which has only `python3`) and macOS's
+/// `pbpaste`: every example, in the README, the docs and `--help`, uses what Linux has.
+#[test]
+fn examples_use_commands_a_linux_user_has() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut texts = vec![(
+        "README.md".to_string(),
+        std::fs::read_to_string(root.join("README.md")).unwrap(),
+    )];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        texts.push((
+            path.display().to_string(),
+            std::fs::read_to_string(&path).unwrap(),
+        ));
+    }
+    let sb = Sandbox::empty();
+    for command in ["add", "get", "rotate", "run", "import", "export"] {
+        let help = stdout(&sb.bare().args([command, "--help"]).assert().success());
+        texts.push((format!("sesame {command} --help"), help));
+    }
+    for (name, text) in &texts {
+        for line in text.lines().filter(|l| !l.contains("macOS")) {
+            let words: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || c == '`' || c == '(')
+                .collect();
+            for missing in ["python", "pbpaste", "pbcopy"] {
+                assert!(!words.contains(&missing), "{name}: {missing} in {line:?}");
+            }
+        }
+    }
+}
