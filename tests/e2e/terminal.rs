@@ -243,3 +243,32 @@ fn restore_promises_to_keep_the_vault_only_when_there_is_one() {
     );
     assert!(!shown.contains("kept"), "{shown:?}");
 }
+
+/// `init` asked for the passphrase twice, then refused a weak one and exited 2: now the first
+/// entry is judged at once and asked again (3 tries), before the repeat is asked for.
+#[test]
+fn init_judges_the_passphrase_before_asking_for_the_repeat() {
+    let sb = Sandbox::empty();
+    let init = "\"$SESAME\" init --no-recovery --kdf-memory 8MiB --kdf-iterations 1 \
+                --kdf-parallelism 1; echo \"exit=$?\"";
+    let Some(shown) = on_terminal(&sb, init, &format!("password1\n{PASS}\n{PASS}\n"), &[]) else {
+        return;
+    };
+    assert_eq!(shown.matches("too easy to guess").count(), 1, "{shown:?}");
+    assert!(shown.contains("Choose another passphrase."), "{shown:?}");
+    assert_eq!(
+        shown.matches("Repeat the passphrase:").count(),
+        1,
+        "{shown:?}"
+    );
+    assert!(shown.contains("exit=0"), "{shown:?}");
+    assert_eq!(sb.labels(), Vec::<String>::new());
+
+    // Three weak ones: exit 2, never asked to repeat one, nothing created.
+    let sb = Sandbox::empty();
+    let shown = on_terminal(&sb, init, "password1\nqwerty123\nsesame\n", &[]).expect("script");
+    assert_eq!(shown.matches("too easy to guess").count(), 3, "{shown:?}");
+    assert!(!shown.contains("Repeat"), "{shown:?}");
+    assert!(shown.contains("exit=2"), "{shown:?}");
+    assert!(!sb.vault.exists());
+}
