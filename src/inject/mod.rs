@@ -376,7 +376,13 @@ impl Selection {
                 }
             })?;
         }
+        let only_all = chosen
+            .iter()
+            .filter(|(_, (source, _, _))| *source == Source::All)
+            .map(|(name, _)| name.clone())
+            .collect();
         Ok(Chosen {
+            only_all,
             secrets: chosen
                 .into_iter()
                 .map(|(name, (_, label, delivery))| (name, (label, delivery)))
@@ -395,6 +401,8 @@ pub struct Chosen {
     pub references: BTreeMap<EnvName, BaoRef>,
     /// Plain values from env files, passed through as written.
     pub plain: BTreeMap<EnvName, Zeroizing<String>>,
+    /// The secrets' variables that only `--all` chose (no other form named them).
+    pub only_all: std::collections::BTreeSet<EnvName>,
 }
 
 /// The secrets chosen from the vault, and the variables whose value is a `bao://` reference.

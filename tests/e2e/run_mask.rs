@@ -391,3 +391,51 @@ fn the_masking_process_keeps_no_key_no_passphrase_and_only_the_maskers_copies_of
         assert!(copies(&report, value) <= 4, "{report}");
     }
 }
+
+/// An imported `DEBUG=true` under `run --mask --all` silently turned "construe" into
+/// `cons<concealed by sesame>`. Chosen by --all alone, a value of 4 bytes or fewer is now left
+/// unmasked with a note; named by --env or --profile, it is masked with a warning.
+#[test]
+fn short_values_are_left_unmasked_under_all_and_warned_about_elsewhere() {
+    let sb = vault();
+    sb.cmd()
+        .args(["add", "debug", "--env", "DEBUG"])
+        .write_stdin("true")
+        .assert()
+        .success();
+    sb.cmd()
+        .args(["profile", "set", "dev", "DEBUG=debug"])
+        .assert()
+        .success();
+    let line = "echo construe $GH_TOKEN";
+    let all = sb
+        .cmd()
+        .args(["run", "--mask", "--all", "--", "sh", "-c", line])
+        .assert()
+        .success();
+    assert_eq!(stdout(&all), "construe <concealed by sesame>\n");
+    assert!(
+        stderr(&all).contains("note: DEBUG (4 bytes) is not masked: --all leaves out"),
+        "{}",
+        stderr(&all)
+    );
+    for selection in [&["--profile", "dev"][..], &["--env", "DEBUG=debug"][..]] {
+        let a = sb
+            .cmd()
+            .args(["run", "--mask", "--all"])
+            .args(selection)
+            .args(["--", "sh", "-c", line])
+            .assert()
+            .success();
+        assert_eq!(
+            stdout(&a),
+            "cons<concealed by sesame> <concealed by sesame>\n",
+            "{selection:?}"
+        );
+        assert!(
+            stderr(&a).contains("warning: the value of DEBUG is only 4 bytes long"),
+            "{selection:?}: {}",
+            stderr(&a)
+        );
+    }
+}
