@@ -90,6 +90,24 @@ impl Sandbox {
         cmd
     }
 
+    /// `script -qfec LINE /dev/null`: the shell line LINE on a pseudo-terminal of its own, with
+    /// `$SESAME` the binary under test and this sandbox's vault and passphrase in its
+    /// environment, `TERM=xterm`, in the sandbox's folder.
+    pub fn on_pty(&self, line: &str) -> std::process::Command {
+        let mut cmd = command("script");
+        cmd.args(["-qfec", line, "/dev/null"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
+            .env("SESAME", sesame_path())
+            .env("SESAME_VAULT", &self.vault)
+            .env("SESAME_PASSPHRASE", PASS)
+            .env("TERM", "xterm")
+            .current_dir(self.dir.path());
+        cmd
+    }
+
     pub fn add(&self, label: &str, value: &str) {
         self.cmd()
             .args(["add", label])

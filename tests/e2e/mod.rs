@@ -10,6 +10,7 @@ mod files;
 mod init;
 mod keys;
 mod lifecycle;
+mod mask_terminal;
 mod messages;
 mod openbao;
 mod passphrase;

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::harness::*;
 
-fn vault() -> Sandbox {
+/// A vault holding `gh` (env GH_TOKEN) = `ghp_token_abc`.
+pub(super) fn vault() -> Sandbox {
     let sb = Sandbox::new();
     sb.cmd()
         .args(["add", "gh", "--env", "GH_TOKEN"])
@@ -23,17 +24,8 @@ fn vault() -> Sandbox {
 /// binary and the sandbox's vault and passphrase in the environment. Returns what the terminal
 /// showed, `\r\n` turned into `\n`.
 fn on_terminal(sb: &Sandbox, script: &str) -> String {
-    let mut cmd = command("script");
-    cmd.args(["-qfec", script, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sb.dir.path())
-        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .env("SESAME", sesame_path())
-        .env("SESAME_VAULT", &sb.vault)
-        .env("SESAME_PASSPHRASE", PASS)
-        .env("TERM", "xterm")
-        .current_dir(sb.dir.path())
+    let mut cmd = sb.on_pty(script);
+    cmd
         // An input that stays open and empty: at end of input `script` types a NUL, which the
         // terminal echoes as `^@`.
         .stdin(Stdio::piped());
