@@ -132,7 +132,14 @@ struct Channel {
 
 impl Channel {
     fn new(fd: OwnedFd, sink: Sink, values: &[SecretValue]) -> Result<Channel> {
-        let masker = Masker::new(values).map_err(|e| Error::io("cannot mask", e))?;
+        // Output that ends on a terminal is matched as the terminal shows it (escape sequences
+        // inside a value do not hide it).
+        let masker = if isatty(sink.out().0) {
+            Masker::for_terminal(values)
+        } else {
+            Masker::new(values)
+        }
+        .map_err(|e| Error::io("cannot mask", e))?;
         Ok(Channel {
             fd: Some(fd),
             sink,

@@ -181,3 +181,36 @@ stty -a | grep -q -- -icanon || echo cooked again"
     assert!(repaired.contains("\x1b[?1049l"), "{repaired:?}");
     assert!(repaired.contains("cooked again"), "{repaired:?}");
 }
+
+/// A value split by escape sequences reached the screen whole: `grep --color` highlighting part
+/// of it, a program printing a colour change in its middle. On a terminal the match is on what
+/// the terminal shows, and the whole span is concealed (its colours replayed after the mark). A
+/// redraw by cursor movement stays possible, as documented.
+#[test]
+fn a_value_split_by_colour_sequences_is_concealed_on_a_terminal() {
+    let sb = vault();
+    std::fs::write(sb.path("notes.txt"), "the key is ghp_token_abc here\n").unwrap();
+    std::fs::write(
+        sb.path("show.sh"),
+        "grep --color=always tok notes.txt\n\
+         printf 'ghp_tok\\033[32men_abc\\033[0m\\n'\n\
+         printf 'ghp_tok\\rXXXX\\033[7Cen_abc\\n'\n",
+    )
+    .unwrap();
+    let Some(term) = LiveTerminal::start(&sb, "\"$SESAME\" run --mask --env K=gh -- sh show.sh")
+    else {
+        return;
+    };
+    let shown = term.finish();
+    assert!(
+        shown.contains("the key is <concealed by sesame>\x1b[01;31m\x1b[m here"),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("\n<concealed by sesame>\x1b[32m\x1b[0m\r\n"),
+        "{shown:?}"
+    );
+    // Not concealed: the pieces are apart in the output (a carriage return between them).
+    assert!(shown.contains("ghp_tok\rXXXX\x1b[7Cen_abc"), "{shown:?}");
+    assert!(!shown.contains("ghp_\x1b[01;31m"), "{shown:?}");
+}
