@@ -564,6 +564,7 @@ fn a_client_refuses_an_agent_socket_of_another_user() {
     let Ok(mut fake) = command("python3")
         .args(["-c", &script])
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
     else {
         eprintln!("skipped: python3 missing");

@@ -298,7 +298,11 @@ pub fn write_private(path: &Path, content: impl AsRef<[u8]>) {
 /// terminal, with stdin at /dev/null.
 #[test]
 fn test_processes_run_detached_from_the_terminal() {
-    let mut child = command("sleep").arg("30").spawn().expect("sleep");
+    let mut child = command("sleep")
+        .arg("30")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sleep");
     let pid = child.id();
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
     let stdin = std::fs::read_link(format!("/proc/{pid}/fd/0")).expect("/proc fd");
@@ -339,9 +343,23 @@ fn every_test_process_is_started_through_the_harness() {
                 strays.push(format!("{}: {needle}", path.display()));
             }
         }
+        // A spawned process's stderr is the terminal unless the test sets it: a sesame there
+        // draws its unlock status line on the developer's screen. (`output()` captures it.)
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let before = &lines[i.saturating_sub(30)..=i];
+            if line.contains(".spawn()") && !before.iter().any(|l| l.contains("stderr(")) {
+                strays.push(format!(
+                    "{}:{}: spawn without stderr",
+                    path.display(),
+                    i + 1
+                ));
+            }
+        }
     }
     assert!(
         strays.is_empty(),
-        "start processes with harness::command / sesame() / Sandbox::cmd instead: {strays:?}"
+        "start processes with harness::command / sesame() / Sandbox::cmd, and set stderr \
+         before spawn(): {strays:?}"
     );
 }

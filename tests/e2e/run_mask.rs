@@ -241,6 +241,7 @@ fn a_closed_reader_ends_the_masked_child_as_in_a_pipeline() {
         .process()
         .args(["run", "--mask", "--env", "K=gh", "--", "yes"])
         .stdout(Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
@@ -272,6 +273,7 @@ fn a_held_back_byte_is_released_when_the_output_pauses() {
         .args(["run", "--mask", "--env", "K=key", "--", "sh", "-c"])
         .arg("printf 'Uploading assets'; while [ ! -e go ]; do sleep 0.02; done; echo \" $K\"")
         .stdout(Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
