@@ -118,25 +118,34 @@ impl Screen {
     /// Reads `output` afresh. At the end of the stream (`at_end`), an unfinished sequence is
     /// ordinary bytes.
     pub fn read(&mut self, output: &[u8], at_end: bool) {
-        self.shown.zeroize();
+        // Only the used part: the spare capacity was wiped when it was last used (wiping all of
+        // it on each read cost more than the reading).
+        self.shown.as_mut_slice().zeroize();
+        self.shown.clear();
         self.at.clear();
         self.cut = output.len();
         let mut i = 0;
         while i < output.len() {
-            if output[i] == ESC {
-                match sequence(&output[i..]) {
-                    Sequence::Whole { len, .. } => {
-                        i += len;
-                        continue;
-                    }
-                    Sequence::Unfinished if !at_end => {
-                        self.cut = i;
-                        return;
-                    }
-                    Sequence::Unfinished | Sequence::Not => {}
-                }
+            // The bytes up to the next ESC are shown as they are, in one piece.
+            let next = memchr::memchr(ESC, &output[i..]).map_or(output.len(), |k| i + k);
+            self.shown.extend_from_slice(&output[i..next]);
+            self.at.extend(i..next);
+            i = next;
+            if i == output.len() {
+                break;
             }
-            self.shown.push(output[i]);
+            match sequence(&output[i..]) {
+                Sequence::Whole { len, .. } => {
+                    i += len;
+                    continue;
+                }
+                Sequence::Unfinished if !at_end => {
+                    self.cut = i;
+                    return;
+                }
+                Sequence::Unfinished | Sequence::Not => {}
+            }
+            self.shown.push(ESC);
             self.at.push(i);
             i += 1;
         }
