@@ -193,3 +193,90 @@ fn replace_whole(
     runs.push(run_start..text.len());
     (out, runs)
 }
+
+/// The terminal masker's property ([`Masker::for_terminal`]), on the same fuzz inputs decoded
+/// another way: values of the symbols `xq12` (none of them in [`REPLACEMENT`]), and an output of
+/// those symbols and escape-sequence pieces (colours, a reset, an OSC title, a lone ESC, `[`, `;`),
+/// so values arrive split by sequences, whole and unfinished. Panics unless:
+/// 1. the output does not depend on the split into reads (it equals one whole read's);
+/// 2. what a terminal shows of the output (its CSI and OSC sequences taken out) holds no value.
+pub fn check_terminal_fuzz_input(data: &[u8]) {
+    const VALUE: &[u8; 4] = b"xq12";
+    const OUTPUT: [&[u8]; 8] = [
+        b"x",
+        b"q",
+        b"1",
+        b"2",
+        b"\x1b[31m",
+        b"\x1b[m",
+        b"\x1b]0;t\x07",
+        b"\x1b",
+    ];
+    let Some((&count, mut rest)) = data.split_first() else {
+        return;
+    };
+    let mut values = Vec::new();
+    for _ in 0..1 + count % 4 {
+        let Some((&len, tail)) = rest.split_first() else {
+            return;
+        };
+        let len = 1 + usize::from(len % 8);
+        if tail.len() < len {
+            return;
+        }
+        values.push(
+            tail[..len]
+                .iter()
+                .map(|&b| VALUE[usize::from(b & 3)])
+                .collect::<Vec<u8>>(),
+        );
+        rest = &tail[len..];
+    }
+    let (mut reads, mut read) = (Vec::new(), Vec::new());
+    for &b in rest {
+        // Bit 3 turns a lone ESC into `[` or `;`, so unfinished CSI sequences come up too.
+        match (b & 7, b & 8 != 0) {
+            (7, true) => read.extend_from_slice(if b & 16 != 0 { b"[" } else { b";" }),
+            (i, _) => read.extend_from_slice(OUTPUT[usize::from(i)]),
+        }
+        if b & 0x80 != 0 {
+            reads.push(std::mem::take(&mut read));
+        }
+    }
+    reads.push(read);
+    let secrets: Vec<SecretValue> = values
+        .iter()
+        .map(|v| SecretValue::new(Zeroizing::new(v.clone())))
+        .collect();
+    let run = |reads: &[Vec<u8>]| {
+        let Ok(Some(mut masker)) = Masker::for_terminal(&secrets) else {
+            panic!("no terminal masker");
+        };
+        let mut out = Vec::new();
+        for read in reads {
+            masker
+                .feed(read, &mut out)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        masker.finish(&mut out).unwrap_or_else(|e| panic!("{e}"));
+        out
+    };
+    let streamed = run(&reads);
+    let whole = run(&[reads.concat()]);
+    let show = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert_eq!(
+        show(&streamed),
+        show(&whole),
+        "values {values:?}, reads {reads:?}"
+    );
+    let mut screen = super::Screen::with_capacity(streamed.len() + 1);
+    screen.read(&streamed, true);
+    for v in &values {
+        assert!(
+            !screen.shown.windows(v.len()).any(|w| w == &v[..]),
+            "values {values:?}, reads {reads:?}: {} shows on the terminal: {}",
+            show(v),
+            show(&streamed)
+        );
+    }
+}

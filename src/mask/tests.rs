@@ -349,3 +349,14 @@ proptest! {
         prop_assert!(!shown.contains("abcab") && !shown.contains("cabc"), "{:?}", shown);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    /// The terminal half of the `mask` fuzz target, on random inputs.
+    #[test]
+    fn terminal_fuzz_property_holds_on_random_inputs(
+        data in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        property::check_terminal_fuzz_input(&data);
+    }
+}
