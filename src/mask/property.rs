@@ -15,21 +15,9 @@ const SYMBOLS: &[u8; 8] = b"abcxq<e>";
 /// with bit 6 set as well, the output pauses after that read (an idle release is tried).
 pub fn check_fuzz_input(data: &[u8]) {
     let symbol = |b: u8| SYMBOLS[usize::from(b & 7)];
-    let Some((&count, mut rest)) = data.split_first() else {
+    let Some((values, rest)) = decode_values(data, symbol) else {
         return;
     };
-    let mut values = Vec::new();
-    for _ in 0..1 + count % 4 {
-        let Some((&len, tail)) = rest.split_first() else {
-            return;
-        };
-        let len = 1 + usize::from(len % 8);
-        if tail.len() < len {
-            return;
-        }
-        values.push(tail[..len].iter().map(|&b| symbol(b)).collect::<Vec<u8>>());
-        rest = &tail[len..];
-    }
     let (mut reads, mut read) = (Vec::new(), Vec::new());
     for &b in rest {
         read.push(symbol(b));
@@ -39,6 +27,23 @@ pub fn check_fuzz_input(data: &[u8]) {
     }
     reads.push((read, false));
     check_with_pauses(&values, &reads);
+}
+
+/// The values at the start of a fuzz input (byte 0: 1 to 4 values; then per value a length byte,
+/// 1 to 8, and that many bytes, each mapped by `symbol`), and the rest of the input.
+fn decode_values(data: &[u8], symbol: impl Fn(u8) -> u8) -> Option<(Vec<Vec<u8>>, &[u8])> {
+    let (&count, mut rest) = data.split_first()?;
+    let mut values = Vec::new();
+    for _ in 0..1 + count % 4 {
+        let (&len, tail) = rest.split_first()?;
+        let len = 1 + usize::from(len % 8);
+        if tail.len() < len {
+            return None;
+        }
+        values.push(tail[..len].iter().map(|&b| symbol(b)).collect());
+        rest = &tail[len..];
+    }
+    Some((values, rest))
 }
 
 /// [`check_with_pauses`] without pauses.
@@ -212,26 +217,9 @@ pub fn check_terminal_fuzz_input(data: &[u8]) {
         b"\x1b]0;t\x07",
         b"\x1b",
     ];
-    let Some((&count, mut rest)) = data.split_first() else {
+    let Some((values, rest)) = decode_values(data, |b| VALUE[usize::from(b & 3)]) else {
         return;
     };
-    let mut values = Vec::new();
-    for _ in 0..1 + count % 4 {
-        let Some((&len, tail)) = rest.split_first() else {
-            return;
-        };
-        let len = 1 + usize::from(len % 8);
-        if tail.len() < len {
-            return;
-        }
-        values.push(
-            tail[..len]
-                .iter()
-                .map(|&b| VALUE[usize::from(b & 3)])
-                .collect::<Vec<u8>>(),
-        );
-        rest = &tail[len..];
-    }
     let (mut reads, mut read) = (Vec::new(), Vec::new());
     for &b in rest {
         // Bit 3 turns a lone ESC into `[` or `;`, so unfinished CSI sequences come up too.
