@@ -33,6 +33,12 @@ pub fn auto_folder(vault: &Path) -> PathBuf {
     folder(vault).join("auto")
 }
 
+/// `<vault folder>/backups/damaged`: vault files that did not parse when a write replaced them.
+/// Not generations: they are never listed as copies, counted for pruning, or pruned.
+pub fn damaged_folder(vault: &Path) -> PathBuf {
+    folder(vault).join("damaged")
+}
+
 /// The vault's file name without its extension: `vault` for `vault.sesame`.
 fn stem(vault: &Path) -> String {
     vault
@@ -105,8 +111,69 @@ fn write_checked(dest: &Path, bytes: &[u8]) -> Result<()> {
             std::io::Error::other("read-back mismatch"),
         ));
     }
-    inspect(&back, dest)?;
+    // A copy that is not a well-formed vault is not left behind to be taken for one.
+    inspect(&back, dest).inspect_err(|_| {
+        let _ = fs::remove_file(dest);
+    })?;
     Ok(())
+}
+
+/// Keeps the vault file a write is about to replace: a well-formed one as the newest
+/// generation ([`keep_generation`]); a damaged one (it does not parse: truncated, emptied,
+/// overwritten) set aside in [`damaged_folder`] instead, once, so `restore` and `init --force`
+/// over it go ahead and no damaged file ever stands in for a generation.
+pub fn keep_replaced(vault: &Path, bytes: &[u8]) -> Result<Kept> {
+    if inspect(bytes, vault).is_ok() {
+        return keep_generation(vault, bytes).map(|g| g.map_or(Kept::Nothing, Kept::Generation));
+    }
+    set_aside_damaged(vault, bytes).map(|d| d.map_or(Kept::Nothing, Kept::Damaged))
+}
+
+/// Where [`keep_replaced`] put the replaced file.
+pub enum Kept {
+    /// Generations are off (`SESAME_AUTO_BACKUPS=0`), or the damaged file was empty or already
+    /// set aside.
+    Nothing,
+    Generation(PathBuf),
+    Damaged(PathBuf),
+}
+
+/// Copies a damaged vault file into [`damaged_folder`] unless it is empty or a file there
+/// already holds the same bytes (ten failed restores keep it once). Its bytes are written as
+/// they are: nothing can be checked, and they may be all that is left of the secrets.
+fn set_aside_damaged(vault: &Path, bytes: &[u8]) -> Result<Option<PathBuf>> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let folder = damaged_folder(vault);
+    ensure_private_folder(&folder)?;
+    let stem = stem(vault);
+    let already = fs::read_dir(&folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| is_copy_of(&e.file_name().to_string_lossy(), &stem))
+        .filter(|e| {
+            e.path()
+                .symlink_metadata()
+                .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        })
+        .any(|e| fs::read(e.path()).is_ok_and(|b| b == bytes));
+    if already {
+        return Ok(None);
+    }
+    let dest = fresh_name(&folder, &stem, &stamp(SystemTime::now(), true));
+    store::write_atomic(&dest, bytes).map_err(|e| {
+        Error::io(
+            format!(
+                "the vault was not changed: it is damaged, and setting it aside in {} failed \
+                 ({e}); free some space and try again",
+                folder.display()
+            ),
+            std::io::Error::other("setting the damaged vault aside failed"),
+        )
+    })?;
+    Ok(Some(dest))
 }
 
 /// Keeps `bytes` (the vault about to be replaced) as the newest automatic generation. `None` when
@@ -150,12 +217,25 @@ pub fn prune_generations(vault: &Path) {
     }
 }
 
-/// Removes the oldest generations beyond `keep`.
+/// Removes the oldest generations beyond `keep`. Only sound generations (they read and parse
+/// as a vault) count and are removed: a damaged file in the folder is neither a generation nor
+/// pruned, so damaged files can never push the last sound generations out.
 fn prune(folder: &Path, vault: &Path, keep: usize) {
     let mut copies = copies_in(folder, &stem(vault));
     copies.sort_by(|a, b| b.order.cmp(&a.order).then(b.path.cmp(&a.path)));
-    for old in copies.iter().skip(keep) {
-        let _ = fs::remove_file(&old.path);
+    let sound = |copy: &Copy| {
+        store::read(&copy.path).is_ok_and(|bytes| inspect(&bytes, &copy.path).is_ok())
+    };
+    let mut kept = 0;
+    for copy in &copies {
+        if !sound(copy) {
+            continue;
+        }
+        if kept < keep {
+            kept += 1;
+        } else {
+            let _ = fs::remove_file(&copy.path);
+        }
     }
 }
 

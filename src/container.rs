@@ -16,7 +16,7 @@ use crate::format::{
 };
 use crate::recovery::RecoveryCode;
 use crate::secret::{DataKey, KEY_LEN, Passphrase};
-use crate::slots::passphrase::{PassphraseSlot, PassphraseUnwrapper, PassphraseWrapper};
+use crate::slots::passphrase::{PassphraseSlot, PassphraseUnwrapper};
 use crate::slots::recovery::{RecoveryUnwrapper, RecoveryWrapper};
 use crate::slots::{self, Unwrapper, Wrapper, slot_aad};
 
@@ -78,9 +78,16 @@ pub fn format_error(path: &Path, e: FormatError) -> Error {
     }
 }
 
-/// Parses a file's structure without any key: what `verify` and `status` can say unlocked.
+/// Parses a file's structure without any key: what `verify` and `status` can say unlocked. Every
+/// slot of a known kind is checked by its kind ("a known kind with the wrong body length is
+/// damage"; its bounds before any derivation).
 pub fn inspect<'a>(bytes: &'a [u8], path: &Path) -> Result<ParsedFile<'a>> {
-    parse_file(bytes).map_err(|e| format_error(path, e))
+    let parsed = parse_file(bytes).map_err(|e| format_error(path, e))?;
+    for (index, slot) in parsed.header.slots.iter().enumerate() {
+        let index = u16::try_from(index).unwrap_or(u16::MAX);
+        slots::check(index, slot).map_err(|e| format_error(path, e))?;
+    }
+    Ok(parsed)
 }
 
 impl UnlockedVault {
@@ -147,14 +154,53 @@ impl UnlockedVault {
         unwrappers: &[&dyn Unwrapper],
         path: &Path,
     ) -> Result<Self> {
-        let parsed = inspect(bytes, path)?;
+        Self::open_parsed(bytes, inspect(bytes, path)?, unwrappers, path)
+    }
+
+    /// [`UnlockedVault::open_with_unwrappers`] on a file already parsed (no second parse).
+    pub fn open_parsed(
+        bytes: &[u8],
+        parsed: ParsedFile<'_>,
+        unwrappers: &[&dyn Unwrapper],
+        path: &Path,
+    ) -> Result<Self> {
         let data_key = unwrap_data_key(&parsed.header, unwrappers, path)?;
+        Self::open_with_key(bytes, parsed, data_key, path)
+    }
+
+    /// Opens a parsed file's payload with a data key already unwrapped: it must authenticate
+    /// the whole header and payload (a wrong key or a changed byte is [`Error::Tampered`]).
+    pub fn open_with_key(
+        bytes: &[u8],
+        parsed: ParsedFile<'_>,
+        data_key: DataKey,
+        path: &Path,
+    ) -> Result<Self> {
         Self::open_payload(bytes, parsed, Box::new(LocalKey(data_key)), path)
+    }
+
+    /// The data key from the first slot one of `unwrappers` opens (see
+    /// [`UnlockedVault::open_with_unwrappers`]), without opening the payload.
+    pub fn unwrap_key(
+        header: &Header,
+        unwrappers: &[&dyn Unwrapper],
+        path: &Path,
+    ) -> Result<DataKey> {
+        unwrap_data_key(header, unwrappers, path)
     }
 
     /// Opens a vault file with keys from `holder` (the agent).
     pub fn open_with(bytes: &[u8], holder: Box<dyn KeyHolder>, path: &Path) -> Result<Self> {
-        let parsed = inspect(bytes, path)?;
+        Self::open_payload(bytes, inspect(bytes, path)?, holder, path)
+    }
+
+    /// [`UnlockedVault::open_with`] on a file already parsed.
+    pub fn open_parsed_with(
+        bytes: &[u8],
+        parsed: ParsedFile<'_>,
+        holder: Box<dyn KeyHolder>,
+        path: &Path,
+    ) -> Result<Self> {
         Self::open_payload(bytes, parsed, holder, path)
     }
 
@@ -374,7 +420,7 @@ impl UnlockedVault {
         let data_key = DataKey::from_bytes(crypto::random_key()?);
         let key_generation = self.header.key_generation.wrapping_add(1).max(1);
         let mut new_slots = Vec::with_capacity(wrappers.len());
-        let mut skipped = 0;
+        let mut skipped = Vec::new();
         for wrapper in wrappers {
             let aad = slot_aad(&self.header.vault_id, key_generation, wrapper.kind());
             match wrapper.wrap(&data_key, &aad)? {
@@ -382,7 +428,7 @@ impl UnlockedVault {
                     kind: wrapper.kind(),
                     body,
                 }),
-                None => skipped += 1,
+                None => skipped.push(wrapper.kind()),
             }
         }
         if new_slots.is_empty() {
@@ -400,38 +446,15 @@ impl UnlockedVault {
             skipped,
         })
     }
-
-    /// [`UnlockedVault::rekey`] with a passphrase slot and, when `with_recovery`, a recovery slot
-    /// for a new code, which is returned.
-    pub fn rekey_local(
-        &mut self,
-        passphrase: &Passphrase,
-        kdf: KdfParams,
-        with_recovery: bool,
-    ) -> Result<(Option<RecoveryCode>, Rekeyed)> {
-        let code = if with_recovery {
-            Some(RecoveryCode::generate()?)
-        } else {
-            None
-        };
-        let pass = PassphraseWrapper { passphrase, kdf };
-        let recovery = code.as_ref().map(RecoveryWrapper);
-        let mut wrappers: Vec<&dyn Wrapper> = vec![&pass];
-        if let Some(r) = &recovery {
-            wrappers.push(r);
-        }
-        let done = self.rekey(&wrappers)?;
-        Ok((code, done))
-    }
 }
 
 /// What [`UnlockedVault::rekey`] did besides the new key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rekeyed {
     /// Old slots of kinds this build does not know: they wrapped the old key and are gone.
     pub unknown_dropped: usize,
-    /// Wrappers that skipped (their slot is gone).
-    pub skipped: usize,
+    /// The kinds of the wrappers that skipped (`rekey --drop-unreachable`): their slots are gone.
+    pub skipped: Vec<u16>,
 }
 
 /// Authenticates and decrypts a parsed file's payload (AAD = the whole header) and decodes it.

@@ -32,6 +32,16 @@ pub struct KdfParams {
 }
 
 impl KdfParams {
+    /// `m=64MiB, t=3, p=4`: how messages and `status` show the parameters.
+    pub fn describe(&self) -> String {
+        format!(
+            "m={}, t={}, p={}",
+            crate::units::format_size_kib(self.memory_kib),
+            self.iterations,
+            self.parallelism
+        )
+    }
+
     /// RFC 9106's second recommended option: 64 MiB, 3 passes, 4 lanes.
     pub const DEFAULT: KdfParams = KdfParams {
         memory_kib: 64 * 1024,

@@ -9,8 +9,9 @@
 
 use zeroize::Zeroizing;
 
-/// Longest dotenv file read (a `.env` is small; this also bounds a symlink to `/dev/zero`).
-pub const MAX_DOTENV_LEN: u64 = 64 * 1024 * 1024;
+/// Longest dotenv file `import` reads: 16 MiB, some 400,000 lines of API keys (a `.env` is
+/// small; this also bounds what a mistaken path costs before it is refused).
+pub const MAX_DOTENV_LEN: u64 = 16 * 1024 * 1024;
 
 /// One `NAME=value` line (or several, for a quoted multi-line value).
 pub struct Entry {

@@ -196,6 +196,13 @@ pub enum Error {
     #[error("{what} does not exist on OpenBao at {addr}; check the mount, path and field")]
     BaoNotFound { addr: String, what: String },
 
+    #[error(
+        "the key slot names the OpenBao mount {mount:?}, which is not one sesame may use for \
+         Transit ({allowed}); a slot could otherwise make sesame send requests to any mount. If \
+         {mount:?} really is a Transit mount, add it to SESAME_BAO_TRANSIT_MOUNTS (comma-separated)"
+    )]
+    BaoMountNotAllowed { mount: String, allowed: String },
+
     #[error("OpenBao at {addr} answered {status} for {what}: {reason}")]
     Bao {
         addr: String,
@@ -268,6 +275,7 @@ impl Error {
             | Error::Kdf(_)
             | Error::BaoUnreachable { .. }
             | Error::Bao { .. } => 1,
+            Error::BaoMountNotAllowed { .. } => 2,
         }
     }
 

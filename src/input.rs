@@ -270,8 +270,12 @@ fn warn_if_readable_by_others(file: &File, path: &Path, var: &str) {
 fn from_command(command: &str, var: &str) -> Result<Passphrase> {
     let mut child = Command::new("sh");
     child.arg("-c").arg(command);
-    // "None of the SESAME_*PASSPHRASE* variables reaches a child process", this one included.
-    for secret_var in SECRET_ENV_VARS {
+    // "None of the SESAME_*PASSPHRASE* variables reaches a child process", this one included;
+    // nor an OpenBao token, which the command has no use for.
+    for secret_var in SECRET_ENV_VARS
+        .iter()
+        .chain(&crate::openbao::TOKEN_ENV_VARS)
+    {
         child.env_remove(secret_var);
     }
     let mut child = child

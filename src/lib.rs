@@ -33,6 +33,7 @@ pub mod supervise;
 pub mod sys;
 pub mod transaction;
 pub mod units;
+pub mod unlock;
 pub mod usage;
 pub mod vault;
 

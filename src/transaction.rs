@@ -42,6 +42,8 @@ pub enum LogUpdate {
 pub struct Committed {
     /// The automatic generation that now holds the replaced vault, if one was kept.
     pub generation: Option<PathBuf>,
+    /// Where the replaced vault was set aside because it was damaged (`backups/damaged/`).
+    pub damaged: Option<PathBuf>,
     /// True when a running agent was stopped because it held keys of the replaced file.
     pub agent_stopped: bool,
     /// Best-effort steps that failed (the usage log); the vault itself was written.
@@ -105,17 +107,24 @@ impl Transaction {
             let kept = self
                 .current
                 .as_deref()
-                .map(|old| scope.spawn(|| backup::keep_generation(&self.path, old)));
+                .map(|old| scope.spawn(|| backup::keep_replaced(&self.path, old)));
             let staged = store::stage(&self.path, file);
             let generation = match kept {
                 Some(thread) => thread.join().unwrap_or_else(|_| {
-                    Err(Error::usage("keeping the automatic generation failed"))
+                    Err(Error::io(
+                        "keeping the automatic generation failed",
+                        std::io::Error::other("the thread keeping it stopped"),
+                    ))
                 }),
-                None => Ok(None),
+                None => Ok(backup::Kept::Nothing),
             };
             (generation, staged)
         });
-        done.generation = generation?;
+        match generation? {
+            backup::Kept::Nothing => {}
+            backup::Kept::Generation(path) => done.generation = Some(path),
+            backup::Kept::Damaged(path) => done.damaged = Some(path),
+        }
         let renamed = staged?.rename()?;
         let logged = match resealed {
             Err((event, ahead)) => {

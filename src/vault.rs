@@ -5,6 +5,8 @@
 //! structs) applies it on both encode and decode. None of these types implements `Debug` or
 //! `Serialize`, so a value cannot reach a log or a JSON dump by accident.
 
+use std::collections::BTreeMap;
+
 use crate::error::{Error, Result};
 use crate::names::{EnvName, Label};
 use crate::secret::SecretValue;
@@ -228,7 +230,9 @@ impl Vault {
 
     /// Adds each `(label, env name, value)`: a new label as a new secret; an existing one with
     /// the same value is left as it is; with another value it is rotated (history kept) when
-    /// `overwrite`, else skipped. One pass, no "did you mean" search: fit for 10,000 entries.
+    /// `overwrite`, else skipped. A label given twice counts its first occurrence. Linear: new
+    /// secrets are gathered in order and merged into the sorted list once, instead of each
+    /// inserted into the middle of it (quadratic: 160,000 lines took a minute).
     pub fn merge(
         &mut self,
         incoming: impl IntoIterator<Item = (Label, EnvName, SecretValue)>,
@@ -236,7 +240,12 @@ impl Vault {
         now: i64,
     ) -> Result<Merged> {
         let mut done = Merged::default();
+        let mut new: BTreeMap<Label, Secret> = BTreeMap::new();
         for (label, env_name, value) in incoming {
+            if new.contains_key(&label) {
+                done.skipped.push(label.to_string());
+                continue;
+            }
             match self.find_mut(&label) {
                 Some(s) if s.current.value.expose() == value.expose() => done.unchanged += 1,
                 Some(s) if overwrite => {
@@ -245,10 +254,23 @@ impl Vault {
                 }
                 Some(_) => done.skipped.push(label.to_string()),
                 None => {
-                    self.insert(Secret::first(label, env_name, value, now))?;
+                    new.insert(label.clone(), Secret::first(label, env_name, value, now));
                     done.added += 1;
                 }
             }
+        }
+        if !new.is_empty() {
+            let old = std::mem::take(&mut self.secrets);
+            let mut merged = Vec::with_capacity(old.len() + new.len());
+            let mut old = old.into_iter().peekable();
+            for (label, secret) in new {
+                while let Some(before) = old.next_if(|s| s.label < label) {
+                    merged.push(before);
+                }
+                merged.push(secret);
+            }
+            merged.extend(old);
+            self.secrets = merged;
         }
         Ok(done)
     }

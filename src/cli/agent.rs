@@ -7,12 +7,11 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
-use super::init::describe_kdf;
 use super::{Context, print_json, warn};
 use crate::agent::{self, client};
 use crate::container::{UnlockedVault, inspect};
 use crate::error::{Error, Result};
-use crate::input::{self, SECRET_ENV_VARS};
+use crate::input;
 use crate::{store, units};
 
 /// How long `unlock` waits for a new agent to say it is serving.
@@ -111,9 +110,9 @@ fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()>
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    for var in SECRET_ENV_VARS {
-        command.env_remove(var);
-    }
+    // Neither passphrase variables nor an OpenBao token stay in the agent's environment, where
+    // they would sit for the agent's whole life (it never talks to OpenBao).
+    crate::inject::scrub_env(&mut command);
     let mut child = command
         .spawn()
         .map_err(|e| Error::io("cannot start the agent", e))?;
@@ -218,7 +217,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
     line("format", header.version.to_string());
     line(
         "kdf",
-        kdf.map_or("-".into(), |k| format!("Argon2id {}", describe_kdf(k))),
+        kdf.map_or("-".into(), |k| format!("Argon2id {}", k.describe())),
     );
     line("slots", slots.join(", "));
     line(

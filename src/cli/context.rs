@@ -6,19 +6,18 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::GlobalArgs;
-use super::init::describe_kdf;
 use crate::agent::client::AgentKey;
 use crate::container::{UnlockedVault, inspect, passphrase_slot};
 use crate::crypto::KdfParams;
 use crate::error::{Error, Result};
 use crate::format::Header;
+use crate::format::read::ParsedFile;
 use crate::input::{FdFlag, SecretFds};
-use crate::openbao::Connection;
 use crate::secret::Passphrase;
-use crate::slots::{self, bao_transit, bao_transit::TransitUnwrapper};
+use crate::slots::Inputs;
 use crate::transaction::{self, Committed};
 use crate::usage::Event;
-use crate::{input, store};
+use crate::{input, store, unlock};
 
 use super::warn;
 
@@ -28,6 +27,9 @@ pub struct Context {
     pub fds: SecretFds,
     /// `--accept-kdf-cost` / `SESAME_ACCEPT_KDF_COST`: spend a costly slot's Argon2 work unasked.
     pub accept_kdf_cost: bool,
+    /// What the command line adds for the slot kinds that open the vault from what the user
+    /// carries.
+    pub inputs: Inputs,
 }
 
 impl Context {
@@ -49,89 +51,75 @@ impl Context {
             path,
             fds,
             accept_kdf_cost: global.accept_kdf_cost,
+            inputs: Inputs::default(),
         })
     }
 
-    /// Reads and opens the vault. The file is checked (exists, is a vault) before a passphrase is
-    /// asked for, so a typo in the path does not cost a prompt and an Argon2 run.
+    /// Reads and opens the vault. The file is read and parsed once, and checked (exists, is a
+    /// vault) before a passphrase is asked for, so a typo in the path does not cost a prompt and
+    /// an Argon2 run.
     ///
-    /// Sources in the SPEC's order: `--passphrase-fd`, then a running agent for this vault, then
-    /// the vault's `bao-transit` slots when an OpenBao token is available, then the others. An
-    /// agent that is gone or refuses (the vault was rekeyed) is skipped; a Transit slot that
-    /// cannot be used is skipped with one line on stderr saying why.
+    /// Sources in the order of `docs/CLI.md`: `--passphrase-fd`, then a running agent for this
+    /// vault, then the registered kinds that open it from what the user carries (an OpenBao
+    /// token, ...; `crate::unlock`), then the passphrase sources and the prompt. An agent that is
+    /// gone or refuses (the vault was rekeyed) is skipped; a kind whose inputs are present but
+    /// fail is skipped with one line on stderr saying why.
     pub fn unlock(&self) -> Result<UnlockedVault> {
-        if self.fds.given(FdFlag::Passphrase).is_none() {
-            let bytes = store::read(&self.path)?;
-            if let Some(unlocked) = self.unlock_with_agent(&bytes)? {
-                return Ok(unlocked);
-            }
-        }
-        self.unlock_local()
+        self.open_vault(true)
     }
 
     /// Opens the vault with its data key in this process (never through the agent, which does
-    /// not hand the key out): `--passphrase-fd`, else a `bao-transit` slot, else the passphrase.
+    /// not hand the key out): `--passphrase-fd`, else a slot of an external kind, else the
+    /// passphrase.
     pub fn unlock_local(&self) -> Result<UnlockedVault> {
+        self.open_vault(false)
+    }
+
+    /// The unlock chain, on one read and one parse of the file.
+    fn open_vault(&self, with_agent: bool) -> Result<UnlockedVault> {
+        let bytes = store::read(&self.path)?;
+        let parsed = inspect(&bytes, &self.path)?;
         if self.fds.given(FdFlag::Passphrase).is_none() {
-            let bytes = store::read(&self.path)?;
-            if let Some(unlocked) = self.unlock_with_transit(&bytes)? {
+            if with_agent && let Some(unlocked) = self.open_with_agent(&bytes, &parsed)? {
+                return Ok(unlocked);
+            }
+            let mut notes = Vec::new();
+            let opened =
+                unlock::open_external(&bytes, &parsed, &self.inputs, &self.path, &mut notes);
+            for note in notes {
+                warn(note.0);
+            }
+            if let Some(unlocked) = opened? {
                 return Ok(unlocked);
             }
         }
-        self.unlock_keeping_passphrase()
+        self.confirm_kdf_cost(&parsed.header)?;
+        open_asking_again(&self.fds, &bytes, &self.path, &parsed.header)
             .map(|(unlocked, _)| unlocked)
-    }
-
-    /// Opens `bytes` through its `bao-transit` slots; `None` when it has none, when no OpenBao
-    /// token is available, or when OpenBao refused or could not be reached (said on stderr).
-    pub fn unlock_with_transit(&self, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
-        let parsed = inspect(bytes, &self.path)?;
-        if slots::bodies(&parsed.header, bao_transit::KIND)
-            .next()
-            .is_none()
-        {
-            return Ok(None);
-        }
-        let conn = match Connection::from_env() {
-            Ok(conn) if conn.has_token() => conn,
-            Ok(_) => return Ok(None),
-            Err(e) => {
-                warn(format!("the OpenBao key slot was not used: {e}"));
-                return Ok(None);
-            }
-        };
-        let unwrapper = TransitUnwrapper::new(&conn);
-        match UnlockedVault::open_with_unwrappers(bytes, &[&unwrapper], &self.path) {
-            Ok(unlocked) => Ok(Some(unlocked)),
-            Err(
-                e @ (Error::BaoRefused { .. }
-                | Error::BaoUnreachable { .. }
-                | Error::BaoNotFound { .. }
-                | Error::Bao { .. }),
-            ) => {
-                warn(format!(
-                    "the OpenBao key slot was not used, trying the passphrase: {e}"
-                ));
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
     }
 
     /// Opens `bytes` through this vault's agent; `None` when there is no usable agent.
     pub fn unlock_with_agent(&self, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
-        let parsed = inspect(bytes, &self.path)?;
+        self.open_with_agent(bytes, &inspect(bytes, &self.path)?)
+    }
+
+    fn open_with_agent(
+        &self,
+        bytes: &[u8],
+        parsed: &ParsedFile<'_>,
+    ) -> Result<Option<UnlockedVault>> {
         let Some(agent) = AgentKey::connect(&self.path, &parsed.header) else {
             return Ok(None);
         };
-        match UnlockedVault::open_with(bytes, Box::new(agent), &self.path) {
+        match UnlockedVault::open_parsed_with(bytes, parsed.clone(), Box::new(agent), &self.path) {
             Ok(unlocked) => Ok(Some(unlocked)),
             Err(Error::AgentUnavailable(_)) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// [`Context::unlock`], also returning the passphrase (for `rekey`, which re-wraps under it).
+    /// Opens the vault with the passphrase only (no agent, no other kind), also returning it:
+    /// `passwd` proves the old passphrase, `rekey` re-wraps the new key under it.
     pub fn unlock_keeping_passphrase(&self) -> Result<(UnlockedVault, Passphrase)> {
         let bytes = store::read(&self.path)?;
         let header = inspect(&bytes, &self.path)?.header;
@@ -152,7 +140,7 @@ impl Context {
         }
         let refuse = |how| Error::KdfCostNotAccepted {
             path: self.path.clone(),
-            params: describe_kdf(kdf),
+            params: kdf.describe(),
             times: kdf.times_default_work(),
             how,
         };
@@ -165,7 +153,7 @@ impl Context {
             "{} asks Argon2id for {} ({} times the work and up to {} times the memory of the \
              defaults) before its passphrase can be checked. Continue? [y/N] ",
             self.path.display(),
-            describe_kdf(kdf),
+            kdf.describe(),
             kdf.times_default_work(),
             kdf.memory_kib.div_ceil(KdfParams::DEFAULT.memory_kib),
         );
@@ -266,6 +254,13 @@ fn open_asking_again(
 pub fn report(done: &Committed) {
     for warning in &done.warnings {
         warn(warning);
+    }
+    if let Some(aside) = &done.damaged {
+        eprintln!(
+            "The damaged vault file it replaced is set aside as {} (not a backup: it does not \
+             open).",
+            aside.display()
+        );
     }
 }
 

@@ -1,7 +1,7 @@
 //! `import --dotenv` and `export --dotenv`: moving secrets between sesame and `.env` files.
 //! Parsing and formatting live in `crate::dotenv`; the import is one transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 use super::{Context, warn};
 use crate::dotenv::{self, MAX_DOTENV_LEN};
 use crate::error::{Error, Result};
+use crate::inject::{REFERENCE_PREFIX, loads_or_runs_code};
 use crate::names::{EnvName, Label};
+use crate::openbao::reference::is_reference as is_bao_reference;
 use crate::secret::SecretValue;
 use crate::units;
 use crate::usage::Event;
@@ -61,30 +63,40 @@ fn label_for(name: &str, prefix: Option<&str>) -> Result<Label> {
     }
 }
 
-/// Reads the file whole into a zeroizing buffer: a regular file of at most 64 MiB.
+/// Reads the file whole into a zeroizing buffer: a regular file of at most
+/// [`MAX_DOTENV_LEN`]. It is opened without blocking and its type checked on the opened
+/// descriptor, so a FIFO (or a file swapped for one) is refused instead of waiting for a writer.
 fn read_dotenv(path: &PathBuf) -> Result<Zeroizing<String>> {
+    use std::os::unix::fs::OpenOptionsExt;
     let shown = path.display();
-    let file =
-        std::fs::File::open(path).map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
+    let cap = units::format_size_kib((MAX_DOTENV_LEN / 1024) as u32);
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
     let meta = file
         .metadata()
         .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
     if !meta.is_file() {
-        return Err(Error::usage(format!("{shown} is not a regular file")));
-    }
-    if meta.len() > MAX_DOTENV_LEN {
         return Err(Error::usage(format!(
-            "{shown} is larger than the 64 MiB a dotenv file may be"
+            "{shown} is not a regular file (a FIFO, device or folder); import reads a .env file"
         )));
+    }
+    let too_large = || {
+        Error::usage(format!(
+            "{shown} is larger than the {cap} a dotenv file may be; split it"
+        ))
+    };
+    if meta.len() > MAX_DOTENV_LEN {
+        return Err(too_large());
     }
     let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize + 1));
     file.take(MAX_DOTENV_LEN + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
     if bytes.len() as u64 > MAX_DOTENV_LEN {
-        return Err(Error::usage(format!(
-            "{shown} is larger than the 64 MiB a dotenv file may be"
-        )));
+        return Err(too_large());
     }
     match std::str::from_utf8(&bytes) {
         Ok(_) => {
@@ -96,6 +108,38 @@ fn read_dotenv(path: &PathBuf) -> Result<Zeroizing<String>> {
     }
 }
 
+/// The most warnings of one kind an import prints; past it, one line counts the rest.
+const MAX_WARNINGS_SHOWN: usize = 10;
+
+/// Warnings of one import, printed as they come up to [`MAX_WARNINGS_SHOWN`], then counted:
+/// a file of a million repeated lines gets eleven lines on stderr, not a million.
+#[derive(Default)]
+struct Warnings {
+    shown: usize,
+    hidden: usize,
+}
+
+impl Warnings {
+    fn warn(&mut self, message: impl std::fmt::Display) {
+        if self.shown < MAX_WARNINGS_SHOWN {
+            warn(message);
+            self.shown += 1;
+        } else {
+            self.hidden += 1;
+        }
+    }
+
+    fn finish(self) {
+        if self.hidden > 0 {
+            warn(format!(
+                "{} more warning{} not shown",
+                self.hidden,
+                if self.hidden == 1 { "" } else { "s" }
+            ));
+        }
+    }
+}
+
 struct Planned {
     label: Label,
     env: EnvName,
@@ -104,29 +148,47 @@ struct Planned {
 
 pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
     let path = &args.dotenv;
+    let shown = path.display();
     let text = read_dotenv(path)?;
     let parsed = dotenv::parse(&text)
-        .map_err(|e| Error::usage(format!("{}:{}: {}", path.display(), e.line, e.reason)))?;
+        .map_err(|e| Error::usage(format!("{shown}:{}: {}", e.line, e.reason)))?;
+    let mut warnings = Warnings::default();
     for w in &parsed.warnings {
-        warn(format!("{}: {w}", path.display()));
+        warnings.warn(format!("{shown}: {w}"));
     }
     let mut planned: Vec<Planned> = Vec::new();
-    let mut labels_seen: BTreeMap<Label, String> = BTreeMap::new();
+    let mut labels_seen: HashMap<Label, String> = HashMap::new();
     let mut skipped = 0usize;
+    let mut references = 0usize;
     for entry in &parsed.entries {
-        let at = format!("{}:{}", path.display(), entry.line);
+        let at = format!("{shown}:{}", entry.line);
+        // `NAME=sesame://LABEL` is what `export` writes: a pointer to a secret already stored,
+        // not a value. Storing the text would make a junk secret; it is skipped and counted.
+        if entry.value.starts_with(REFERENCE_PREFIX) || is_bao_reference(&entry.value) {
+            references += 1;
+            continue;
+        }
         let label = match label_for(&entry.name, args.prefix.as_deref()) {
             Ok(l) => l,
             Err(e) => {
-                warn(format!("{at}: {} skipped: {e}", entry.name));
+                warnings.warn(format!("{at}: {} skipped: {e}", entry.name));
                 skipped += 1;
                 continue;
             }
         };
         let env = EnvName::parse(&entry.name)?;
+        if loads_or_runs_code(env.as_str()) {
+            warnings.warn(format!(
+                "{at}: {env} skipped: it makes programs load or run code (like LD_PRELOAD, PATH \
+                 or BASH_ENV), and a file never sets it; if it really is a secret, add it by \
+                 hand: `sesame add {label} --env {env} --allow-loader-env`"
+            ));
+            skipped += 1;
+            continue;
+        }
         let bytes = entry.value.as_bytes();
         if bytes.is_empty() || bytes.len() > MAX_VALUE_LEN {
-            warn(format!(
+            warnings.warn(format!(
                 "{at}: {} skipped: a value is 1 byte to 1 MiB",
                 entry.name
             ));
@@ -134,7 +196,7 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
             continue;
         }
         if let Some(other) = labels_seen.get(&label) {
-            warn(format!(
+            warnings.warn(format!(
                 "{at}: {} skipped: {other} already maps to the label {label}",
                 entry.name
             ));
@@ -151,13 +213,45 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
     drop(parsed);
     drop(text);
     if planned.is_empty() {
+        warnings.finish();
+        let why = if references > 0 {
+            format!(
+                "only references ({references} NAME=sesame://LABEL or bao:// line{}, as \
+                 `export` writes them: they point at secrets, they are not values)",
+                if references == 1 { "" } else { "s" }
+            )
+        } else {
+            "no NAME=value line".to_string()
+        };
         return Err(Error::usage(format!(
-            "{} holds no NAME=value line to import",
-            path.display()
+            "{shown} holds {why}; nothing to import"
         )));
+    }
+    if references > 0 {
+        eprintln!(
+            "Skipped {references} reference{} (NAME=sesame://LABEL or bao://, as `export` writes \
+             them): they point at secrets, they are not values.",
+            if references == 1 { "" } else { "s" }
+        );
     }
 
     let unlocked = ctx.unlock()?;
+    // An env name another secret already has: `run --all` would refuse the pair (as `add` warns).
+    let mut env_owner: HashMap<&EnvName, &Label> = HashMap::new();
+    for secret in &unlocked.vault.secrets {
+        env_owner.insert(&secret.env_name, &secret.label);
+    }
+    for p in &planned {
+        if let Some(owner) = env_owner.get(&p.env).filter(|owner| ***owner != p.label) {
+            warnings.warn(format!(
+                "{owner} already uses the env name {}; `run --all` refuses a selection holding \
+                 both {owner} and {} (change one with `sesame edit LABEL --env NAME`)",
+                p.env, p.label
+            ));
+        }
+    }
+    drop(env_owner);
+    warnings.finish();
     // Every label, however many: one record (as `run --all` logs), so `log LABEL` finds it.
     let labels: Vec<String> = planned.iter().map(|p| p.label.to_string()).collect();
     let file_name = path
@@ -179,26 +273,27 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
         merged.unchanged,
     );
     if !existing.is_empty() {
-        let mut shown: Vec<&str> = existing.iter().take(5).map(String::as_str).collect();
+        let mut listed: Vec<&str> = existing.iter().take(5).map(String::as_str).collect();
         if existing.len() > 5 {
-            shown.push("…");
+            listed.push("…");
         }
         eprintln!(
             "Skipped {} existing label{} ({}); --overwrite rotates them to the file's value.",
             existing.len(),
             if existing.len() == 1 { "" } else { "s" },
-            shown.join(", ")
+            listed.join(", ")
         );
     }
     eprintln!(
-        "Imported {}: {added} added, {rotated} rotated, {same} unchanged, {} skipped.",
-        path.display(),
-        existing.len() + skipped
+        "Imported {shown}: {added} added, {rotated} rotated, {same} unchanged, {} skipped.",
+        existing.len() + skipped + references
     );
-    eprintln!(
-        "The values are in the vault now; delete the plaintext file: `shred -u {}` (or `rm`).",
-        path.display()
-    );
+    if added + rotated > 0 {
+        eprintln!(
+            "The values are in the vault now; delete the plaintext file: `shred -u {shown}` (or \
+             `rm`)."
+        );
+    }
     Ok(())
 }
 

@@ -53,7 +53,7 @@ impl KdfArgs {
             warn(format!(
                 "Argon2id parameters below the defaults ({}; defaults 64MiB, t=3, p=4) make a \
                  stolen vault cheaper to attack",
-                describe_kdf(kdf)
+                kdf.describe()
             ));
         }
         if asked && kdf.exceeds_budget() {
@@ -61,7 +61,7 @@ impl KdfArgs {
                 "Argon2id {} is more work than sesame spends unasked (over 1GiB, over 10 passes \
                  or over 1GiB x 4 passes): every open will ask you to confirm, unless you pass \
                  --accept-kdf-cost or set SESAME_ACCEPT_KDF_COST=1",
-                describe_kdf(kdf)
+                kdf.describe()
             ));
         }
         Ok(kdf)
@@ -85,7 +85,7 @@ impl KdfArgs {
         let kdf = tuned.params;
         eprintln!(
             "Argon2id {} takes {} ms here (target {} ms).",
-            describe_kdf(kdf),
+            kdf.describe(),
             tuned.measured.as_millis(),
             target.as_millis()
         );
@@ -139,15 +139,6 @@ fn memory_flag(text: &str) -> Result<u32> {
 /// `--kdf-target` bounds: below 10 ms nothing but the defaults fits; above a minute is a typo.
 const MIN_TARGET: Duration = Duration::from_millis(10);
 const MAX_TARGET: Duration = Duration::from_secs(60);
-
-pub fn describe_kdf(kdf: KdfParams) -> String {
-    format!(
-        "m={}, t={}, p={}",
-        units::format_size_kib(kdf.memory_kib),
-        kdf.iterations,
-        kdf.parallelism
-    )
-}
 
 /// Prints a new recovery code alone on one stdout line; the explanation goes to stderr.
 pub fn show_recovery_code(code: &RecoveryCode) {
@@ -211,11 +202,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
     if let Some(kept) = &done.generation {
         eprintln!("The replaced vault is kept as {}.", kept.display());
     }
-    eprintln!(
-        "Created {} (Argon2id {}).",
-        path.display(),
-        describe_kdf(kdf)
-    );
+    eprintln!("Created {} (Argon2id {}).", path.display(), kdf.describe());
     if let Some(code) = code {
         show_recovery_code(&code);
     }

@@ -3,18 +3,16 @@
 use clap::Args;
 
 use super::Context;
-use super::init::{KdfArgs, describe_kdf, show_recovery_code};
+use super::init::{KdfArgs, show_recovery_code};
 use crate::container::UnlockedVault;
 use crate::crypto::KdfParams;
 use crate::error::{Error, Result};
-use crate::openbao::Connection;
 use crate::recovery::RecoveryCode;
-use crate::slots::bao_transit::{self, TransitSlot, TransitWrapper};
 use crate::slots::passphrase::PassphraseWrapper;
 use crate::slots::recovery::RecoveryWrapper;
 use crate::slots::{self, Wrapper};
 use crate::usage::Event;
-use crate::{input, store, transaction};
+use crate::{input, store, transaction, unlock};
 
 #[derive(Args)]
 pub struct PasswdArgs {
@@ -73,7 +71,7 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
     set_new_passphrase(ctx, unlocked, kdf, "passwd", args.allow_weak)?;
-    eprintln!("Passphrase changed (Argon2id {}).", describe_kdf(kdf));
+    eprintln!("Passphrase changed (Argon2id {}).", kdf.describe());
     warn_about_old_copies(ctx, "passphrase");
     Ok(())
 }
@@ -129,47 +127,19 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
         .kdf
         .resolve(unlocked.passphrase_kdf().unwrap_or(KdfParams::DEFAULT))?;
     let event = Event::new("rekey", Vec::new());
-    // Every bao-transit slot is re-wrapped through OpenBao; without a token, or when a slot
-    // cannot be re-wrapped, rekey refuses (nothing changed) unless --drop-unreachable.
-    let has_transit = slots::bodies(&unlocked.header, bao_transit::KIND)
-        .next()
-        .is_some();
-    let conn = if has_transit {
-        match Connection::from_env() {
-            Ok(conn) if conn.has_token() => Some(conn),
-            _ if args.drop_unreachable => None,
-            Ok(_) => {
-                return Err(Error::usage(
-                    "this vault has bao-transit slots and rekey must re-wrap the new key through \
-                     OpenBao: set BAO_TOKEN (or VAULT_TOKEN), or pass --drop-unreachable to \
-                     remove those slots; nothing was changed",
-                ));
-            }
-            Err(e) => return Err(e),
-        }
-    } else {
-        None
-    };
     let code = if args.no_recovery {
         None
     } else {
         Some(RecoveryCode::generate()?)
     };
-    let ((dropped, transit_dropped, generation), done) =
+    // Every slot of an external kind (bao-transit, ...) is re-made for the new key by its kind;
+    // when one cannot be, rekey refuses (nothing changed) unless --drop-unreachable.
+    let ((dropped, lost, generation), done) =
         transaction::transact_keys(&ctx.path, unlocked, event, |u| {
-            let transit: Vec<TransitWrapper<'_>> = match &conn {
-                Some(conn) => slots::bodies(&u.header, bao_transit::KIND)
-                    .filter_map(|b| TransitSlot::parse(b).ok())
-                    .map(|t| TransitWrapper {
-                        conn,
-                        mount: t.mount,
-                        key: t.key,
-                        optional: args.drop_unreachable,
-                    })
-                    .collect(),
-                None => Vec::new(),
-            };
-            let transit_slots = slots::bodies(&u.header, bao_transit::KIND).count();
+            let unlock::Rewrap {
+                wrappers: external,
+                dropped: mut lost,
+            } = unlock::rewrappers(u, &ctx.inputs, args.drop_unreachable)?;
             let pass = PassphraseWrapper {
                 passphrase: &passphrase,
                 kdf,
@@ -179,14 +149,10 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
             if let Some(r) = &recovery {
                 wrappers.push(r);
             }
-            wrappers.extend(transit.iter().map(|t| t as &dyn Wrapper));
+            wrappers.extend(external.iter().map(Box::as_ref));
             let done = u.rekey(&wrappers)?;
-            let transit_dropped = transit_slots - (transit.len() - done.skipped);
-            Ok((
-                done.unknown_dropped,
-                transit_dropped,
-                u.header.key_generation,
-            ))
+            lost.extend(done.skipped.iter().filter_map(|k| slots::kind_info(*k)));
+            Ok((done.unknown_dropped, lost, u.header.key_generation))
         })?;
     super::context::report(&done);
     if done.agent_stopped {
@@ -198,11 +164,14 @@ pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
         "New data key (generation {generation}); every secret is re-encrypted and the old \
          recovery code no longer works."
     );
-    if transit_dropped > 0 {
-        super::warn(format!(
-            "{transit_dropped} bao-transit slot(s) could not be re-wrapped through OpenBao and were \
-             removed; `sesame slot add bao-transit --key NAME` adds one again"
-        ));
+    for kind in slots::KINDS {
+        let count = lost.iter().filter(|k| k.kind == kind.kind).count();
+        if let (true, Some(external)) = (count > 0, kind.external) {
+            super::warn(format!(
+                "{count} {} slot(s) could not be re-made for the new key and were removed; {}",
+                kind.name, external.add_again_hint
+            ));
+        }
     }
     if dropped > 0 {
         super::warn(format!(

@@ -586,11 +586,20 @@ mod docs {
                 missing.push(format!("### {name}"));
                 continue;
             };
-            let mut commands = vec![sub];
-            commands.extend(sub.get_subcommands().filter(|s| s.get_name() != "help"));
-            for c in commands {
-                if c.get_name() != name && !text.contains(&format!("{name} {}", c.get_name())) {
-                    missing.push(format!("sesame {name} {}", c.get_name()));
+            // Every level: `slot add bao-transit` is a subcommand of a subcommand.
+            let mut commands = vec![(name.to_string(), sub)];
+            let mut at = 0;
+            while let Some((path, c)) = commands.get(at).cloned() {
+                commands.extend(
+                    c.get_subcommands()
+                        .filter(|s| s.get_name() != "help")
+                        .map(|s| (format!("{path} {}", s.get_name()), s)),
+                );
+                at += 1;
+            }
+            for (path, c) in commands {
+                if path != name && !text.contains(&path) {
+                    missing.push(format!("sesame {path}"));
                 }
                 for a in c.get_arguments() {
                     if let Some(l) = a.get_long() {

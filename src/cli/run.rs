@@ -47,6 +47,9 @@ pub struct RunArgs {
     /// Start the child from an empty environment plus PATH, HOME, USER, LANG, TERM
     #[arg(long)]
     clean_env: bool,
+    /// Let --all and --profile set variables that make programs load or run code (LD_*, PATH, BASH_ENV, ...)
+    #[arg(long)]
+    allow_loader_env: bool,
     /// The command and its arguments (after `--`)
     #[arg(
         value_name = "CMD",
@@ -96,6 +99,9 @@ fn selection(args: &RunArgs) -> Result<Selection> {
     }
     if let Some(profile) = &args.profile {
         sel.use_profile(Label::parse(profile)?);
+    }
+    if args.allow_loader_env {
+        sel.allow_loader_env();
     }
     sel.add_inherited(std::env::vars_os())?;
     for path in &args.env_file {

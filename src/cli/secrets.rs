@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{Context, print_json, render_table, short_time};
 use crate::container::UnlockedVault;
 use crate::error::{Error, Result};
+use crate::inject::{check_stored_env_name, loads_or_runs_code};
 use crate::input;
 use crate::names::{EnvName, Label};
 use crate::units::{self, format_duration, format_time};
@@ -31,6 +32,9 @@ pub struct AddArgs {
     /// Keep a trailing newline in the value
     #[arg(long)]
     raw: bool,
+    /// Allow an env name that makes programs load or run code (LD_*, PATH, BASH_ENV, ...)
+    #[arg(long)]
+    allow_loader_env: bool,
 }
 
 #[derive(Args)]
@@ -80,6 +84,9 @@ pub struct EditArgs {
     /// New label
     #[arg(long, value_name = "NEW")]
     rename: Option<String>,
+    /// Allow an env name that makes programs load or run code (LD_*, PATH, BASH_ENV, ...)
+    #[arg(long)]
+    allow_loader_env: bool,
 }
 
 #[derive(Args)]
@@ -116,6 +123,16 @@ pub(crate) fn label_matches(pattern: &str, label: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Records in the log that the user allowed an env name that loads or runs code (the flag was
+/// checked by [`check_stored_env_name`] already).
+fn loader_env_allowed(event: Event, env: &EnvName) -> Event {
+    if loads_or_runs_code(env.as_str()) {
+        event.detail(format!("env {env} allowed with --allow-loader-env"))
+    } else {
+        event
+    }
 }
 
 /// Warns when another secret already uses `env` (a `run` selecting both would be ambiguous).
@@ -164,6 +181,7 @@ pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
         Some(name) => EnvName::parse(name)?,
         None => label.default_env_name(),
     };
+    check_stored_env_name(&env_name, args.allow_loader_env)?;
     let note = parse_note(args.note)?;
     let rotate_every = match &args.rotate_every {
         Some(text) => parse_period(text)?,
@@ -192,7 +210,7 @@ pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
     let mut secret = Secret::first(label.clone(), env_name.clone(), value, now);
     secret.note = note;
     secret.rotate_every = rotate_every;
-    let event = Event::new("add", vec![label.to_string()]);
+    let event = loader_env_allowed(Event::new("add", vec![label.to_string()]), &env_name);
     ctx.commit(unlocked, event, |u| u.vault.insert(secret))?;
     eprintln!("Added {label} (env {env_name}).");
     Ok(())
@@ -333,6 +351,9 @@ pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
 pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let env_name = args.env.as_deref().map(EnvName::parse).transpose()?;
+    if let Some(env) = &env_name {
+        check_stored_env_name(env, args.allow_loader_env)?;
+    }
     let note = args.note.map(|n| parse_note(Some(n))).transpose()?;
     let rotate_every = args.rotate_every.as_deref().map(parse_period).transpose()?;
     let rename = args.rename.as_deref().map(Label::parse).transpose()?;
@@ -348,8 +369,16 @@ pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
         warn_shared_env(&unlocked.vault, &label, env);
     }
     let mut event = Event::new("edit", vec![label.to_string()]);
+    if let Some(env) = &env_name {
+        event = loader_env_allowed(event, env);
+    }
     if let Some(to) = &rename {
-        event = event.detail(format!("renamed to {to}"));
+        let renamed = format!("renamed to {to}");
+        let detail = match event.detail.take() {
+            Some(env) => format!("{renamed}; {env}"),
+            None => renamed,
+        };
+        event = event.detail(detail);
         event.labels.push(to.to_string());
     }
     ctx.commit(unlocked, event, |u| {

@@ -1,14 +1,13 @@
-//! `slot list`, `slot add bao-transit`, `slot rm`: the vault's key slots.
+//! `slot list`, `slot add KIND`, `slot rm`: the vault's key slots. `slot add` takes its kinds and
+//! their arguments from the slot registry (`crate::slots::KINDS`): this file names no kind.
 
-use clap::{Args, Subcommand};
+use clap::{ArgMatches, FromArgMatches, Subcommand};
 use serde_json::json;
 
 use super::{Context, print_json, render_table, short_time};
 use crate::container::inspect;
 use crate::error::{Error, Result};
-use crate::openbao::{Connection, check_path};
-use crate::slots::bao_transit::{self, TransitSlot, TransitWrapper};
-use crate::slots::{self, kind_name};
+use crate::slots::{self, SlotKind, kind_name};
 use crate::store;
 use crate::usage::Event;
 
@@ -20,8 +19,12 @@ pub enum SlotCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Add a key slot (kind: bao-transit)
-    Add(AddArgs),
+    /// Add a key slot of a kind that opens the vault from something you carry
+    #[command(subcommand_value_name = "KIND", subcommand_help_heading = "Kinds")]
+    Add {
+        #[command(subcommand)]
+        kind: AddSlot,
+    },
     /// Remove slot N (not the last one that can open the vault)
     Rm {
         /// The slot number `slot list` shows
@@ -29,22 +32,60 @@ pub enum SlotCommand {
     },
 }
 
-#[derive(Args)]
-pub struct AddArgs {
-    /// The kind of slot: bao-transit (the data key wrapped by OpenBao's Transit engine)
-    kind: String,
-    /// The Transit key's name
-    #[arg(long, value_name = "NAME")]
-    key: String,
-    /// The Transit engine's mount
-    #[arg(long, value_name = "MOUNT", default_value = "transit")]
-    mount: String,
+/// `slot add KIND ARGS`: one subcommand per registered kind that can be added, with the
+/// arguments the kind declares.
+pub struct AddSlot {
+    kind: &'static SlotKind,
+    args: ArgMatches,
+}
+
+fn addable() -> impl Iterator<Item = (&'static SlotKind, &'static slots::External)> {
+    slots::externals().into_iter()
+}
+
+impl FromArgMatches for AddSlot {
+    fn from_arg_matches(matches: &ArgMatches) -> std::result::Result<Self, clap::Error> {
+        let missing = || clap::Error::new(clap::error::ErrorKind::MissingSubcommand);
+        let (name, args) = matches.subcommand().ok_or_else(missing)?;
+        let kind = addable()
+            .find(|(k, _)| k.name == name)
+            .map(|(k, _)| k)
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidSubcommand))?;
+        Ok(AddSlot {
+            kind,
+            args: args.clone(),
+        })
+    }
+
+    fn update_from_arg_matches(
+        &mut self,
+        matches: &ArgMatches,
+    ) -> std::result::Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Subcommand for AddSlot {
+    fn augment_subcommands(command: clap::Command) -> clap::Command {
+        addable().fold(command, |c, (_, external)| {
+            c.subcommand((external.add_command)())
+        })
+    }
+
+    fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_subcommands(command)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        addable().any(|(k, _)| k.name == name)
+    }
 }
 
 pub fn run(ctx: &Context, command: SlotCommand) -> Result<()> {
     match command {
         SlotCommand::List { json } => list(ctx, json),
-        SlotCommand::Add(args) => add(ctx, args),
+        SlotCommand::Add { kind } => add(ctx, kind),
         SlotCommand::Rm { number } => rm(ctx, number),
     }
 }
@@ -61,9 +102,7 @@ fn list(ctx: &Context, as_json: bool) -> Result<()> {
                 || format!("{} bytes", s.body.len()),
                 |k| (k.details)(&s.body),
             );
-            let created = (s.kind == bao_transit::KIND)
-                .then(|| TransitSlot::parse(&s.body).ok().map(|t| t.created))
-                .flatten();
+            let created = slots::kind_info(s.kind).and_then(|k| (k.created)(&s.body));
             (i, kind_name(s.kind), details, created)
         })
         .collect();
@@ -99,46 +138,26 @@ fn list(ctx: &Context, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-fn add(ctx: &Context, args: AddArgs) -> Result<()> {
-    if args.kind != "bao-transit" {
-        return Err(Error::usage(format!(
-            "sesame can add slots of kind bao-transit, not {:?}; the passphrase slot changes with \
-             `sesame passwd`, the recovery slot with `sesame rekey`",
-            args.kind
-        )));
-    }
-    check_path(&args.mount, "mount")?;
-    check_path(&args.key, "key name")?;
-    let conn = Connection::from_env()?;
-    if !conn.has_token() {
-        return Err(Error::usage(
-            "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN), or log in with `bao login`",
-        ));
-    }
+fn add(ctx: &Context, add: AddSlot) -> Result<()> {
+    let external = add
+        .kind
+        .external
+        .ok_or_else(|| Error::usage(format!("slots of kind {} are not added", add.kind.name)))?;
+    let (wrapper, what) = (external.add)(&add.args, &ctx.inputs)?;
     // The data key is needed here, so not through the agent (it never hands the key out).
     let unlocked = ctx.unlock_local()?;
-    let wrapper = TransitWrapper {
-        conn: &conn,
-        mount: args.mount.clone(),
-        key: args.key.clone(),
-        optional: false,
+    let Some(slot) = unlocked.wrap_slot(wrapper.as_ref())? else {
+        return Err(Error::usage(format!(
+            "the {} slot could not be made",
+            add.kind.name
+        )));
     };
-    let Some(slot) = unlocked.wrap_slot(&wrapper)? else {
-        return Err(Error::usage("the Transit slot could not be made"));
-    };
-    let number = ctx.commit(unlocked, Event::new("slot add", Vec::new()), |u| {
+    let event = Event::new("slot add", Vec::new()).detail(add.kind.name);
+    let number = ctx.commit(unlocked, event, |u| {
         u.add_slot(slot)?;
         Ok(u.header.slots.len() - 1)
     })?;
-    eprintln!(
-        "Added slot {number}: the data key wrapped by {}/{}/encrypt/{}. A token whose policy \
-         allows {}/decrypt/{} now opens this vault with no passphrase.",
-        conn.addr(),
-        args.mount,
-        args.key,
-        args.mount,
-        args.key
-    );
+    eprintln!("Added slot {number}: {what}.");
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::{Context, warn};
 use crate::error::{Error, Result};
+use crate::inject::loads_or_runs_code;
 use crate::names::Label;
 use crate::openbao::Connection;
 use crate::openbao::reference::KvPath;
@@ -98,6 +99,15 @@ pub fn pull(ctx: &Context, args: PullArgs) -> Result<()> {
                 continue;
             }
         };
+        let env = label.default_env_name();
+        if loads_or_runs_code(env.as_str()) {
+            warn(format!(
+                "field {field:?} skipped: its env name {env} makes programs load or run code \
+                 (like LD_PRELOAD, PATH or BASH_ENV), and a shared KV path never sets it"
+            ));
+            skipped += 1;
+            continue;
+        }
         if value.is_empty() || value.len() > MAX_VALUE_LEN {
             warn(format!(
                 "field {field:?} skipped: a value is 1 byte to 1 MiB"

@@ -28,13 +28,16 @@ pub const MAX_HEADER_LEN: u64 =
 pub const SLOT_AAD_PREFIX: &[u8] = b"sesame v1 slot";
 pub const PAYLOAD_INFO: &[u8] = b"sesame v1 payload";
 pub const RECOVERY_INFO: &[u8] = b"sesame v1 recovery";
+/// The HKDF info of the usage log's key (`docs/FORMAT.md`, "Usage log"): part of the key
+/// hierarchy, so it lives with the others rather than in `crate::usage`.
+pub const LOG_INFO: &[u8] = b"sesame v1 usage log";
 
 /// What a key derived from the data key is for; each purpose has its own HKDF `info`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
     /// The payload key (`PAYLOAD_INFO`).
     Payload,
-    /// A usage-log record key (`crate::usage::LOG_INFO`).
+    /// A usage-log record key (`LOG_INFO`).
     UsageLog,
 }
 
@@ -42,7 +45,7 @@ impl Purpose {
     pub fn info(self) -> &'static [u8] {
         match self {
             Purpose::Payload => PAYLOAD_INFO,
-            Purpose::UsageLog => crate::usage::LOG_INFO,
+            Purpose::UsageLog => LOG_INFO,
         }
     }
 }
@@ -73,5 +76,3 @@ impl Slot {
         self.kind
     }
 }
-
-pub use crate::slots::slot_aad;

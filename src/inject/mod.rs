@@ -82,6 +82,21 @@ const CODE_LOADING_NAMES: [&str; 40] = [
 pub fn loads_or_runs_code(name: &str) -> bool {
     CODE_LOADING_NAMES.contains(&name) || CODE_LOADING_PREFIXES.iter().any(|p| name.starts_with(p))
 }
+
+/// Refuses `name` as the env name a secret is stored under when it makes programs load or run
+/// code, unless the user said `--allow-loader-env` on the command line (`add`, `edit`): `run
+/// --all` would otherwise hand the secret's value to every child under that name. `import` and
+/// `pull`, whose names come from a file or a shared KV path, skip such names instead.
+pub fn check_stored_env_name(name: &EnvName, allowed: bool) -> Result<()> {
+    if allowed || !loads_or_runs_code(name.as_str()) {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "{name} makes programs load or run code (like LD_PRELOAD, PATH or BASH_ENV), so a secret \
+         is not stored under it by default: `run --all` would hand its value to every command. \
+         Choose another name with --env NAME, or pass --allow-loader-env if this is really meant"
+    )))
+}
 /// What `--clean-env` keeps from sesame's own environment.
 pub const CLEAN_ENV_KEEP: [&str; 5] = ["PATH", "HOME", "USER", "LANG", "TERM"];
 
@@ -119,6 +134,8 @@ pub struct Selection {
     warnings: Vec<String>,
     all: bool,
     profile: Option<Label>,
+    /// `run --allow-loader-env`: `--all` and `--profile` may set variables that load or run code.
+    allow_loader_env: bool,
 }
 
 /// Parses `NAME=LABEL`.
@@ -194,6 +211,12 @@ impl Selection {
 
     pub fn use_profile(&mut self, name: Label) {
         self.profile = Some(name);
+    }
+
+    /// Lets `--all` and `--profile` set variables that make programs load or run code (`run
+    /// --allow-loader-env`); without it such a secret is refused with its label named.
+    pub fn allow_loader_env(&mut self) {
+        self.allow_loader_env = true;
     }
 
     /// Every inherited variable whose whole value is a reference. The rule is exact: a value
@@ -375,6 +398,21 @@ impl Selection {
                     None => e,
                 }
             })?;
+            if matches!(source, Source::All | Source::Profile)
+                && !self.allow_loader_env
+                && loads_or_runs_code(name.as_str())
+            {
+                let (form, owner) = match (source, &self.profile) {
+                    (Source::Profile, Some(p)) => ("--profile", format!("the profile {p} binds")),
+                    _ => ("--all", format!("the secret {label} has the env name")),
+                };
+                return Err(Error::usage(format!(
+                    "{owner} {name}, which makes programs load or run code (like LD_PRELOAD, \
+                     PATH or BASH_ENV), so {form} does not set it. Name it on the command line \
+                     (--env {name}={label}), give the secret another name (`sesame edit {label} \
+                     --env NAME`), or pass --allow-loader-env to run"
+                )));
+            }
         }
         let only_all = chosen
             .iter()

@@ -24,6 +24,8 @@ pub const TOKEN_ENV_VARS: [&str; 2] = ["BAO_TOKEN", "VAULT_TOKEN"];
 pub const DEFAULT_ADDR: &str = "https://127.0.0.1:8200";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Set once this process has warned that it sends the token over plain http.
+static PLAIN_HTTP_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// The most sesame reads of one response: KV secrets are small, Transit answers tiny.
 const MAX_RESPONSE: u64 = 4 * 1024 * 1024;
 
@@ -33,6 +35,8 @@ pub struct Token(Zeroizing<String>);
 /// Where sesame talks to OpenBao, and with which token.
 pub struct Connection {
     addr: String,
+    /// Plain `http://` (to this machine): whoever listens on that port gets the token.
+    plain_http: bool,
     token: Option<Token>,
     namespace: Option<String>,
     agent: ureq::Agent,
@@ -101,6 +105,7 @@ impl Connection {
             config = config.proxy(None);
         }
         Ok(Connection {
+            plain_http: addr.starts_with("http://"),
             addr,
             token,
             namespace,
@@ -131,6 +136,15 @@ impl Connection {
                 "no token (set BAO_TOKEN or log in with `bao login`)".into(),
             ));
         };
+        if self.plain_http && !PLAIN_HTTP_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            // Said by every command that sends the token in clear (once, however many requests
+            // it makes): each request hands it to whoever owns the port.
+            eprintln!(
+                "sesame: warning: sending the OpenBao token over plain http to {}: any program \
+                 of any user listening on that port receives it; use https",
+                self.addr
+            );
+        }
         let url = format!("{}/v1/{path}", self.addr);
         let builder = match method {
             "POST" => ureq::http::Request::post(&url),
@@ -164,7 +178,8 @@ impl Connection {
         if (200..300).contains(&status) {
             Ok((status, bytes))
         } else {
-            Err(Failure::Status(status, response::server_errors(&bytes)))
+            let text = Zeroizing::new(response::server_errors(&bytes));
+            Err(Failure::Status(status, redact(&text, token.0.as_str())))
         }
     }
 
@@ -277,7 +292,10 @@ pub struct KvSecret {
 fn read_token() -> Option<Token> {
     for var in TOKEN_ENV_VARS {
         if let Some(value) = std::env::var_os(var) {
-            let text = Zeroizing::new(value.to_string_lossy().trim().to_string());
+            // The copy `var_os` made is wiped once read (the process's own environment block
+            // is not: see docs/SECURITY.md).
+            let raw = Zeroizing::new(std::os::unix::ffi::OsStringExt::into_vec(value));
+            let text = Zeroizing::new(String::from_utf8_lossy(&raw).trim().to_string());
             if !text.is_empty() {
                 return Some(Token(text));
             }
@@ -341,6 +359,15 @@ pub fn check_path(text: &str, what: &str) -> Result<()> {
     }
 }
 
+/// `text` (a server's error message) with every occurrence of the token replaced: a server or a
+/// proxy may echo the request, and a message is printed, logged by CI and pasted into issues.
+fn redact(text: &str, token: &str) -> String {
+    if token.is_empty() {
+        return text.to_string();
+    }
+    text.replace(token, "<token>")
+}
+
 /// A JSON object of string fields, in a zeroizing buffer.
 fn json_body(fields: &[(&str, &str)]) -> Result<Zeroizing<Vec<u8>>> {
     let mut body = Zeroizing::new(Vec::with_capacity(128));
@@ -398,6 +425,16 @@ mod tests {
         ] {
             assert!(check_address(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn server_errors_never_repeat_the_token() {
+        let said = redact(
+            "permission denied for token s.abc123 (s.abc123)",
+            "s.abc123",
+        );
+        assert_eq!(said, "permission denied for token <token> (<token>)");
+        assert_eq!(redact("no token here", "s.abc123"), "no token here");
     }
 
     #[test]

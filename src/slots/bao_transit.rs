@@ -6,14 +6,19 @@
 use std::cell::RefCell;
 use std::path::Path;
 
+use clap::{Arg, ArgMatches};
 use zeroize::Zeroizing;
 
-use super::{BodyReader, SlotKind, Unwrapper, Wrapper};
+use super::{BodyReader, External, SlotKind, Unwrapper, Wrapper};
 use crate::error::{Error, Result};
 use crate::openbao::{Connection, check_path};
 use crate::secret::{DataKey, KEY_LEN};
 
 pub const KIND: u16 = 3;
+/// The variable naming the mounts a Transit slot may use (comma-separated).
+pub const MOUNTS_ENV: &str = "SESAME_BAO_TRANSIT_MOUNTS";
+/// The one mount allowed when [`MOUNTS_ENV`] is not set: OpenBao's default Transit path.
+pub const DEFAULT_MOUNT: &str = "transit";
 /// The longest address, mount or key name a slot records.
 pub const MAX_NAME_LEN: usize = 512;
 /// The longest Transit ciphertext a slot holds (`vault:vN:` and base64 of 68 bytes is ~110).
@@ -27,6 +32,79 @@ pub static KIND_INFO: SlotKind = SlotKind {
         Ok(slot) => format!("{} mount={} key={}", slot.addr, slot.mount, slot.key),
         Err(e) => e,
     },
+    created: |body| TransitSlot::parse(body).ok().map(|slot| slot.created),
+    external: Some(&EXTERNAL),
+};
+
+/// Tried after the ssh-agent and age kinds, when an OpenBao token is available.
+static EXTERNAL: External = External {
+    order: 30,
+    unwrapper: |_| {
+        let conn = Connection::from_env()?;
+        Ok(conn
+            .has_token()
+            .then(|| Box::new(TransitUnwrapper::new(conn)) as Box<dyn Unwrapper>))
+    },
+    rewrapper: |body, _, optional| {
+        let slot = TransitSlot::parse(body).map_err(Error::usage)?;
+        let conn = Connection::from_env()?;
+        if !conn.has_token() && !optional {
+            return Err(Error::usage(
+                "this vault has bao-transit slots and rekey must re-wrap the new key through \
+                 OpenBao: set BAO_TOKEN (or VAULT_TOKEN), or pass --drop-unreachable to remove \
+                 those slots; nothing was changed",
+            ));
+        }
+        Ok(Box::new(TransitWrapper {
+            conn,
+            mount: slot.mount,
+            key: slot.key,
+            optional,
+        }))
+    },
+    add_command: || {
+        clap::Command::new("bao-transit")
+            .about("The data key wrapped by OpenBao's Transit engine (a token opens the vault)")
+            .arg(
+                Arg::new("key")
+                    .long("key")
+                    .value_name("NAME")
+                    .required(true)
+                    .help("The Transit key's name"),
+            )
+            .arg(
+                Arg::new("mount")
+                    .long("mount")
+                    .value_name("MOUNT")
+                    .default_value(DEFAULT_MOUNT)
+                    .help("The Transit engine's mount (listed in SESAME_BAO_TRANSIT_MOUNTS)"),
+            )
+    },
+    add: |args: &ArgMatches, _| {
+        let text = |name: &str| args.get_one::<String>(name).cloned().unwrap_or_default();
+        let (mount, key) = (text("mount"), text("key"));
+        check_path(&mount, "mount")?;
+        check_path(&key, "key name")?;
+        let conn = Connection::from_env()?;
+        if !conn.has_token() {
+            return Err(Error::usage(
+                "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN), or log in with `bao login`",
+            ));
+        }
+        let said = format!(
+            "the data key wrapped by {}/{mount}/encrypt/{key}. A token whose policy allows \
+             {mount}/decrypt/{key} now opens this vault with no passphrase",
+            conn.addr()
+        );
+        let wrapper = TransitWrapper {
+            conn,
+            mount,
+            key,
+            optional: false,
+        };
+        Ok((Box::new(wrapper) as Box<dyn Wrapper>, said))
+    },
+    add_again_hint: "`sesame slot add bao-transit --key NAME` adds one again",
 };
 
 /// A Transit slot's body. Holds no secret: the ciphertext opens only through OpenBao.
@@ -103,15 +181,83 @@ impl TransitSlot {
     }
 }
 
+/// The mounts a Transit slot may name: [`MOUNTS_ENV`], else `transit`. A slot is read from the
+/// vault file, which may be someone else's copy: without this list, opening it would POST to
+/// `MOUNT/decrypt/KEY` for any mount the file names (a KV v1 mount takes that as a write), and
+/// `rekey` would send the data key to `MOUNT/encrypt/KEY`.
+pub fn allowed_mounts() -> Vec<String> {
+    let listed: Vec<String> = std::env::var(MOUNTS_ENV)
+        .unwrap_or_default()
+        .split(',')
+        .map(|m| m.trim().trim_matches('/').to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    if listed.is_empty() {
+        vec![DEFAULT_MOUNT.to_string()]
+    } else {
+        listed
+    }
+}
+
+/// Fails unless `mount` is one of [`allowed_mounts`].
+pub fn check_mount_allowed(mount: &str) -> Result<()> {
+    let allowed = allowed_mounts();
+    if allowed.iter().any(|m| m == mount) {
+        return Ok(());
+    }
+    let listed = if std::env::var_os(MOUNTS_ENV).is_some() {
+        format!("{MOUNTS_ENV} lists {}", allowed.join(", "))
+    } else {
+        format!("{MOUNTS_ENV} is not set, so only {DEFAULT_MOUNT:?}")
+    };
+    Err(Error::BaoMountNotAllowed {
+        mount: mount.to_string(),
+        allowed: listed,
+    })
+}
+
+/// Proves that `MOUNT/encrypt/KEY` is a Transit key before the data key is sent there: 32 random
+/// bytes are encrypted, the answer must be a Transit ciphertext (`vault:vN:`), and it must decrypt
+/// to the same bytes. Needs only the `encrypt` and `decrypt` rights a least-privilege policy
+/// grants. Another engine mounted there (KV v1 takes the POST as a write) fails this with only
+/// the random bytes exposed, and the message says where they may now sit.
+fn prove_transit(conn: &Connection, mount: &str, key: &str) -> Result<()> {
+    // Random, and of no use to anyone: the value that may end up written elsewhere is this one.
+    let probe = crate::crypto::random_key()?;
+    let not_transit = |reason: String| Error::Bao {
+        addr: conn.addr().to_string(),
+        what: format!("Transit key {mount}/keys/{key}"),
+        status: 200,
+        reason: format!(
+            "{reason}: {mount:?} does not behave as a Transit mount, so the vault's key was not \
+             sent. A throwaway random value (not a secret) may now sit at {mount}/encrypt/{key}; \
+             check with `bao secrets list` which engine is mounted at {mount}/"
+        ),
+    };
+    let ciphertext = conn
+        .transit_encrypt(mount, key, &probe[..])
+        .map_err(|e| match e {
+            Error::Bao { reason, .. } => not_transit(reason),
+            other => other,
+        })?;
+    let back = conn.transit_decrypt(mount, key, &ciphertext)?;
+    if back.as_slice() != &probe[..] {
+        return Err(not_transit(
+            "a test value did not decrypt to what was encrypted".to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Opens Transit slots through an OpenBao connection: every Transit slot in turn (no Argon2 cost
 /// to multiply), but after the server was unreachable once, the others are not tried.
-pub struct TransitUnwrapper<'a> {
-    conn: &'a Connection,
+pub struct TransitUnwrapper {
+    conn: Connection,
     unreachable: RefCell<Option<String>>,
 }
 
-impl<'a> TransitUnwrapper<'a> {
-    pub fn new(conn: &'a Connection) -> Self {
+impl TransitUnwrapper {
+    pub fn new(conn: Connection) -> Self {
         TransitUnwrapper {
             conn,
             unreachable: RefCell::new(None),
@@ -119,7 +265,7 @@ impl<'a> TransitUnwrapper<'a> {
     }
 }
 
-impl Unwrapper for TransitUnwrapper<'_> {
+impl Unwrapper for TransitUnwrapper {
     fn kind(&self) -> u16 {
         KIND
     }
@@ -139,6 +285,7 @@ impl Unwrapper for TransitUnwrapper<'_> {
             path: path.to_path_buf(),
             reason,
         })?;
+        check_mount_allowed(&slot.mount)?;
         let plaintext = self
             .conn
             .transit_decrypt(&slot.mount, &slot.key, &slot.ciphertext)
@@ -148,12 +295,23 @@ impl Unwrapper for TransitUnwrapper<'_> {
                 }
             })?;
         // The plaintext starts with the slot AAD: a ciphertext of another vault or another key
-        // generation, pasted into this slot, is refused here rather than tried as a key.
+        // generation, pasted into this slot, is refused here rather than tried as a key. Either
+        // that or a plaintext of the wrong length is a bad answer for this slot, not damage to
+        // the file (the payload is authenticated by whatever key opens it): the next Transit
+        // slot is tried, then the passphrase.
         let key = plaintext
             .strip_prefix(aad)
             .and_then(|k| <[u8; KEY_LEN]>::try_from(k).ok())
-            .ok_or_else(|| Error::Tampered {
-                path: path.to_path_buf(),
+            .ok_or_else(|| Error::Bao {
+                addr: self.conn.addr().to_string(),
+                what: format!("Transit key {}/keys/{}", slot.mount, slot.key),
+                status: 200,
+                reason: format!(
+                    "the plaintext ({} bytes) is not this vault's key for this slot (32 bytes \
+                     after the slot's {}-byte binding)",
+                    plaintext.len(),
+                    aad.len()
+                ),
             })?;
         Ok(DataKey::from_bytes(Zeroizing::new(key)))
     }
@@ -164,20 +322,29 @@ impl Unwrapper for TransitUnwrapper<'_> {
 }
 
 /// Wraps the data key through `MOUNT/encrypt/KEY`.
-pub struct TransitWrapper<'a> {
-    pub conn: &'a Connection,
+pub struct TransitWrapper {
+    pub conn: Connection,
     pub mount: String,
     pub key: String,
     /// `rekey --drop-unreachable`: a failure drops the slot instead of failing the rekey.
     pub optional: bool,
 }
 
-impl Wrapper for TransitWrapper<'_> {
+impl Wrapper for TransitWrapper {
     fn kind(&self) -> u16 {
         KIND
     }
 
     fn wrap(&self, data_key: &DataKey, aad: &[u8]) -> Result<Option<Vec<u8>>> {
+        // The mount comes from the command line (`slot add`) or from the file (`rekey`): either
+        // way it must be allowed, and prove to be Transit, before the data key goes to it.
+        let proven = check_mount_allowed(&self.mount)
+            .and_then(|()| prove_transit(&self.conn, &self.mount, &self.key));
+        match proven {
+            Ok(()) => {}
+            Err(_) if self.optional => return Ok(None),
+            Err(e) => return Err(e),
+        }
         let mut plaintext = Zeroizing::new(Vec::with_capacity(aad.len() + KEY_LEN));
         plaintext.extend_from_slice(aad);
         plaintext.extend_from_slice(data_key.expose());

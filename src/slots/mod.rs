@@ -1,10 +1,13 @@
 //! Key slot kinds as plug-ins, in the manner of age's identities and recipients. The format
 //! (`crate::format`) carries every slot as a generic record (kind, body); each kind lives in one
 //! module here that knows its body's layout and can wrap the data key into a slot ([`Wrapper`]) and
-//! unwrap it from one ([`Unwrapper`]). Opening a vault takes the unwrappers to try, `rekey` the
-//! wrappers to write. Adding a kind is one new module and one word in the `kinds!` line below.
+//! unwrap it from one ([`Unwrapper`]). A kind that opens the vault from something the user carries
+//! (an OpenBao token, an age identity, an ssh-agent key) also says, in its [`External`], how it
+//! finds that in the environment, how `slot add` makes one and how `rekey` re-wraps one; the
+//! unlock chain (`crate::unlock`), `rekey` and the `slot add` command are driven by this registry
+//! and name no kind. Adding a kind is one new module and one word in the `kinds!` line below.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
@@ -24,6 +27,50 @@ pub struct SlotKind {
     pub check: fn(&[u8]) -> std::result::Result<(), String>,
     /// One line of details for `slot list` (KDF parameters, Transit key): never a secret.
     pub details: fn(&[u8]) -> String,
+    /// When the slot was made, for the kinds whose body records it.
+    pub created: fn(&[u8]) -> Option<i64>,
+    /// How a kind opened by something the user carries takes part in unlocking, `rekey` and
+    /// `slot add`; `None` for the passphrase and recovery kinds, which the passphrase sources and
+    /// `recover` open and which `rekey` makes anew itself.
+    pub external: Option<&'static External>,
+}
+
+/// What the command line adds to the environment for the external kinds (none yet: a kind reads
+/// its variables itself; identities given with flags will travel here).
+#[derive(Default, Clone)]
+pub struct Inputs {
+    /// Identity files named on the command line.
+    pub identities: Vec<PathBuf>,
+}
+
+/// A kind's unwrapper for the inputs at hand (see [`External::unwrapper`]).
+pub type UnwrapperFor = fn(&Inputs) -> Result<Option<Box<dyn Unwrapper>>>;
+/// A kind's wrapper re-making slot `body` for a new key (see [`External::rewrapper`]).
+pub type RewrapperFor =
+    fn(body: &[u8], inputs: &Inputs, optional: bool) -> Result<Box<dyn Wrapper>>;
+/// A kind's wrapper for `slot add` and what it says the new slot does (see [`External::add`]).
+pub type AddFrom = fn(&clap::ArgMatches, &Inputs) -> Result<(Box<dyn Wrapper>, String)>;
+
+/// The part of a slot kind that opens the vault from something the user carries.
+pub struct External {
+    /// Its place in the unlock order (lower first), after `--passphrase-fd` and the agent and
+    /// before the passphrase sources (`docs/CLI.md`, "Passphrase order").
+    pub order: u8,
+    /// An unwrapper when this kind's inputs are at hand (a token, an identity, an agent socket):
+    /// `Ok(None)` when they are absent (the kind is not tried and nothing is said), `Err` when
+    /// they are present but cannot be used (said on one line; the next source is tried).
+    pub unwrapper: UnwrapperFor,
+    /// For `rekey`: a wrapper that writes a slot like `body` (same server, recipients or key)
+    /// for the new data key, or why it cannot (then `rekey` refuses, or drops the slot with
+    /// `--drop-unreachable`).
+    pub rewrapper: RewrapperFor,
+    /// `slot add KIND`: the arguments it takes.
+    pub add_command: fn() -> clap::Command,
+    /// `slot add KIND ARGS`: the wrapper for the parsed arguments, and one sentence saying what
+    /// now opens the vault.
+    pub add: AddFrom,
+    /// What to suggest when no slot of this kind can be re-made (`rekey --drop-unreachable`).
+    pub add_again_hint: &'static str,
 }
 
 /// Declares the slot kind modules and registers them, in one line.
@@ -36,6 +83,21 @@ macro_rules! kinds {
 }
 
 kinds!(passphrase, recovery, bao_transit);
+
+/// The registered kinds that open the vault from something the user carries, in unlock order.
+pub fn externals() -> Vec<(&'static SlotKind, &'static External)> {
+    let mut list: Vec<_> = KINDS
+        .iter()
+        .filter_map(|k| k.external.map(|e| (*k, e)))
+        .collect();
+    list.sort_by_key(|(_, e)| e.order);
+    list
+}
+
+/// The registered kind named `name` (`bao-transit`).
+pub fn kind_named(name: &str) -> Option<&'static SlotKind> {
+    KINDS.iter().copied().find(|k| k.name == name)
+}
 
 /// The registered kind with number `kind`.
 pub fn kind_info(kind: u16) -> Option<&'static SlotKind> {

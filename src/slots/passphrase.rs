@@ -23,6 +23,8 @@ pub static KIND_INFO: SlotKind = SlotKind {
         ),
         Err(e) => e,
     },
+    created: |_| None,
+    external: None,
 };
 
 /// A passphrase slot's body. Holds no secret: the wrapped key is ciphertext.

@@ -18,6 +18,8 @@ pub static KIND_INFO: SlotKind = SlotKind {
     name: "recovery",
     check: |body| RecoverySlot::parse(body).map(|_| ()),
     details: |_| "recovery code".to_string(),
+    created: |_| None,
+    external: None,
 };
 
 /// A recovery slot's body.

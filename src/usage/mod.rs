@@ -54,7 +54,6 @@ const V2_MIN_BODY_LEN: u64 = (SALT_LEN + NONCE_LEN + TAG_LEN) as u64;
 const V2_MAX_BODY_LEN: u64 = 64 * 1024;
 /// How many `<vault>.log.old[.N]` files may be kept before setting one more aside fails.
 const MAX_ASIDE: u32 = 100;
-pub const LOG_INFO: &[u8] = b"sesame v1 usage log";
 pub const LOG_AAD_PREFIX: &[u8] = b"sesame v1 log";
 
 /// One event. `action` is a word (`run`, `get`, `add`, …) so later builds can add actions that

@@ -407,3 +407,45 @@ fn records_encode_as_docs_format_md_says() {
         Ok(summaries)
     );
 }
+
+/// The whole v3 record in `docs/FORMAT.md` ("A whole record"), made by a Python script from the
+/// document alone: the log key derived as documented opens it at index 0 into the documented
+/// event, and it frames as one record of 95 bytes.
+#[test]
+fn the_v3_record_vector_in_format_md_opens() {
+    let unhex = |s: &str| -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let data_key: [u8; KEY_LEN] = core::array::from_fn(|i| 0x20 + i as u8);
+    let salt: Vec<u8> = (0x40..0x60).collect();
+    let log_key = crypto::hkdf_key(&data_key, &salt, crate::format::LOG_INFO);
+    assert_eq!(
+        log_key[..],
+        unhex("20e7c239fa7d7d3c91b6a89979874d5e480765d249533bd15b087742c99405c0")[..]
+    );
+    let key = LogKey {
+        cipher: crypto::Aead::new(&log_key),
+        vault_id: core::array::from_fn(|i| i as u8),
+        generation: 1,
+    };
+    assert_eq!(
+        key.aad(0),
+        unhex("736573616d65207631206c6f67000102030405060708090a0b0c0d0e0f010000000000000000000000")
+    );
+    let record = unhex(
+        "5f000000 0000000000000000 606162636465666768696a6b
+         82362c5b0f1ab6af6e3155e79f1e5a6a12a3f88d0f61ce013114826bbd80d7182c488c08b2a268f3a37be083
+         8122526cac7b357a69aa0070b960ba862141be9ef80c14 5f000000",
+    );
+    assert_eq!(record.len(), 95);
+    let mut walk = framing::frames(&record);
+    let frame = walk.next().unwrap().unwrap();
+    assert!(walk.next().is_none());
+    let mut get = event("get", &["a"], 1);
+    get.detail = Some("v".into());
+    assert_eq!(key.open(&frame).ok(), Some(Record::Event(get)));
+}

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
+use sesame::container::inspect;
 use sesame::format::codec;
-use sesame::format::read::parse_file;
 use sesame::format::write::encode_header;
 
 /// The properties the fuzz targets assert, shared so the replay checks exactly the same thing.
@@ -33,7 +33,7 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn header_corpus_parses_or_fails_cleanly_and_round_trips() {
     for (path, bytes) in corpus("header") {
-        if let Ok(parsed) = parse_file(&bytes) {
+        if let Ok(parsed) = inspect(&bytes, &path) {
             assert_eq!(
                 encode_header(&parsed.header),
                 parsed.header_bytes,

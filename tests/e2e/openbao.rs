@@ -213,7 +213,10 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
         .assert()
         .success();
     assert_eq!(got.get_output().stdout, b"sk-transit-0001\n");
-    assert!(stderr(&got).is_empty(), "{}", stderr(&got));
+    // Nothing on stderr but the one line every plain-http command says (the dev server).
+    let said = stderr(&got);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("over plain http"), "{said}");
 
     // A token without the decrypt policy: refused, so the passphrase opens it, said on stderr.
     let nobody = server.token(&[]);
@@ -277,7 +280,7 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
         .assert()
         .success();
     assert!(
-        stderr(&a).contains("OpenBao key slot was not used"),
+        stderr(&a).contains("bao-transit key slot was not used"),
         "{}",
         stderr(&a)
     );
@@ -501,4 +504,177 @@ fn push_and_pull_round_trip_through_a_kv_secret() {
         5,
         "does not exist",
     );
+}
+
+/// `pull` from a team KV path anyone on the team can write: a field `LD_AUDIT` reached ld.so
+/// and `PATH` replaced the child's PATH under `run --all`. Such fields are skipped, named.
+#[test]
+fn pull_skips_fields_that_load_or_run_code() {
+    let Some(server) = BaoServer::start() else {
+        return;
+    };
+    server.ok(&[
+        "kv",
+        "put",
+        "secret/hostile",
+        "LD_AUDIT=/tmp/evil.so",
+        "PATH=/tmp/evil",
+        "bash_env=/tmp/evil.sh",
+        "api=sk-pulled-0001",
+    ]);
+    let token = server.token(&["kv"]);
+    let sb = Sandbox::new();
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", &token)
+        .args(["pull", "bao://secret/hostile"])
+        .assert()
+        .success();
+    let err = stderr(&a);
+    for field in ["LD_AUDIT", "PATH", "bash_env"] {
+        assert!(
+            err.contains(&format!("field \"{field}\" skipped")),
+            "{field}: {err}"
+        );
+    }
+    assert_eq!(sb.labels(), ["api"]);
+}
+
+/// `slot add bao-transit --mount kv1` on a KV version 1 mount wrote `{"plaintext": base64(AAD ‖
+/// data key)}` into KV. Now a random test value goes first and must come back as a Transit
+/// ciphertext that decrypts to it; KV answers otherwise, so the data key is never sent.
+#[test]
+fn slot_add_on_a_kv_mount_never_sends_the_data_key() {
+    let Some(server) = BaoServer::start() else {
+        return;
+    };
+    server.ok(&["secrets", "enable", "-path=kv1", "-version=1", "kv"]);
+    let sb = Sandbox::new();
+    sb.add("api", "sk-never-in-kv-0001");
+    let a = fails(
+        sb.cmd()
+            .env("BAO_ADDR", &server.addr)
+            .env("BAO_TOKEN", ROOT)
+            .env("SESAME_BAO_TRANSIT_MOUNTS", "transit,kv1")
+            .args([
+                "slot",
+                "add",
+                "bao-transit",
+                "--mount",
+                "kv1",
+                "--key",
+                "sesame",
+            ])
+            .assert(),
+        1,
+        "does not behave as a Transit mount, so the vault's key was not sent",
+    );
+    assert!(stderr(&a).contains("kv1/encrypt/sesame"), "{}", stderr(&a));
+    // Whatever KV now holds there is the random test value, not the data key.
+    let stored = server.bao(&["read", "-field=plaintext", "kv1/encrypt/sesame"]);
+    let text = String::from_utf8_lossy(&stored.stdout).trim().to_string();
+    let key = sb.data_key_hex();
+    let decoded = base64_decode(&text);
+    assert!(
+        !super::harness::hex(&decoded).contains(&key),
+        "the data key was written to KV"
+    );
+    let list = sb.cmd().args(["slot", "list"]).assert().success();
+    assert!(!String::from_utf8_lossy(&list.get_output().stdout).contains("bao-transit"));
+}
+
+/// A slot is read from the vault file, which may be someone else's: its mount is used only when
+/// allowed (default `transit`, more through SESAME_BAO_TRANSIT_MOUNTS). A slot naming another
+/// mount is not tried (nothing is sent there) and the passphrase opens the vault.
+#[test]
+fn a_transit_slot_naming_a_mount_not_allowed_is_not_tried() {
+    let Some(server) = BaoServer::start() else {
+        return;
+    };
+    server.ok(&["secrets", "enable", "-path=team-transit", "transit"]);
+    server.ok(&["write", "-f", "team-transit/keys/sesame"]);
+    let sb = Sandbox::new();
+    sb.add("api", "sk-mount-0001");
+    sb.cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", ROOT)
+        .env("SESAME_BAO_TRANSIT_MOUNTS", "team-transit")
+        .args([
+            "slot",
+            "add",
+            "bao-transit",
+            "--mount",
+            "team-transit",
+            "--key",
+            "sesame",
+        ])
+        .assert()
+        .success();
+    // Allowed: opens with the token alone.
+    let got = with_token(&sb, &server, ROOT)
+        .env("SESAME_BAO_TRANSIT_MOUNTS", "transit, team-transit")
+        .args(["get", "api"])
+        .assert()
+        .success();
+    assert_eq!(got.get_output().stdout, b"sk-mount-0001\n");
+    // Not allowed: not tried; one line, then the passphrase.
+    let a = with_token(&sb, &server, ROOT)
+        .env("SESAME_PASSPHRASE", PASS)
+        .args(["get", "api"])
+        .assert()
+        .success();
+    let err = stderr(&a);
+    assert!(
+        err.contains("names the OpenBao mount \"team-transit\"")
+            && err.contains("SESAME_BAO_TRANSIT_MOUNTS"),
+        "{err}"
+    );
+}
+
+/// A Transit answer whose plaintext has the wrong length exited 4 ("restore it from a backup"):
+/// the file is fine, the answer is bad. One line, then the passphrase.
+#[test]
+fn a_transit_answer_of_the_wrong_length_falls_through_to_the_passphrase() {
+    use base64::Engine;
+    let Some(server) = BaoServer::start() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    sb.add("api", "sk-length-0001");
+    sb.cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", ROOT)
+        .args(["slot", "add", "bao-transit", "--key", "sesame"])
+        .assert()
+        .success();
+    for len in [31usize, 33, 70] {
+        let plaintext = base64::engine::general_purpose::STANDARD.encode(vec![7u8; len]);
+        let fake = super::openbao_client::FakeBao::start(vec![(
+            200,
+            format!(r#"{{"data":{{"plaintext":"{plaintext}"}}}}"#),
+        )]);
+        let a = sb
+            .cmd()
+            .env("BAO_ADDR", &fake.addr)
+            .env("BAO_TOKEN", ROOT)
+            .args(["get", "api"])
+            .assert()
+            .success();
+        assert_eq!(a.get_output().stdout, b"sk-length-0001\n");
+        let err = stderr(&a);
+        assert!(
+            err.contains("bao-transit key slot was not used")
+                && err.contains("not this vault's key"),
+            "{len}: {err}"
+        );
+        assert!(!err.contains("backup"), "{len}: {err}");
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_default()
 }

@@ -8,10 +8,11 @@ use serde_json::{Value, json};
 use super::harness::*;
 use sesame::crypto::{derive_kek, hkdf_key, hkdf_key_from, open};
 use sesame::format::read::parse_file;
-use sesame::format::{PAYLOAD_INFO, RECOVERY_INFO, Slot, slot_aad};
+use sesame::format::{PAYLOAD_INFO, RECOVERY_INFO, Slot};
 use sesame::recovery::RecoveryCode;
 use sesame::slots::passphrase::{KIND as SLOT_KIND_PASSPHRASE, PassphraseSlot};
 use sesame::slots::recovery::{KIND as SLOT_KIND_RECOVERY, RecoverySlot};
+use sesame::slots::slot_aad;
 
 /// (name, passphrase, recovery code)
 const VECTORS: [(&str, &str, Option<&str>); 2] = [

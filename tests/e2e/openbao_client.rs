@@ -1,0 +1,197 @@
+//! sesame's OpenBao client against a stand-in server on loopback (no `bao` needed): what it does
+//! with a server's error text, plain http, and where the token may not go.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use super::harness::{PASS, Sandbox, fails, stderr};
+
+/// A one-shot HTTP server on a free loopback port: answers each of `answers` (status, JSON body)
+/// to one request in turn, and sends the request lines and headers it received.
+pub(super) struct FakeBao {
+    pub addr: String,
+    pub requests: mpsc::Receiver<String>,
+    _thread: JoinHandle<()>,
+}
+
+impl FakeBao {
+    pub(super) fn start(answers: Vec<(u16, String)>) -> FakeBao {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (tx, requests) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            for (status, body) in answers {
+                let Ok((stream, _)) = listener.accept() else {
+                    return;
+                };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut head = String::new();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                }
+                let mut request_body = vec![0u8; length];
+                let _ = reader.read_exact(&mut request_body);
+                head.push_str(&String::from_utf8_lossy(&request_body));
+                let _ = tx.send(head);
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        FakeBao {
+            addr: format!("http://127.0.0.1:{port}"),
+            requests,
+            _thread: thread,
+        }
+    }
+}
+
+const TOKEN: &str = "s.sesame-test-token-0123456789";
+
+/// A server (or a proxy in front of it) that echoes the request in its error text repeated the
+/// token on 403 and 500. The message says what the server said, with the token cut out.
+#[test]
+fn server_error_text_never_repeats_the_token() {
+    let sb = Sandbox::new();
+    for status in [403, 500] {
+        let fake = FakeBao::start(vec![(
+            status,
+            format!(r#"{{"errors":["permission denied for token {TOKEN} on secret/data/app"]}}"#),
+        )]);
+        let a = sb
+            .cmd()
+            .env("BAO_ADDR", &fake.addr)
+            .env("BAO_TOKEN", TOKEN)
+            .args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
+            .assert()
+            .code(if status == 403 { 3 } else { 1 });
+        let err = stderr(&a);
+        assert!(err.contains("permission denied for token <token>"), "{err}");
+        assert!(!err.contains(TOKEN), "the token in a message: {err}");
+        // The token did go to the server, in the header and nowhere else.
+        let request = fake.requests.recv().expect("a request");
+        assert!(
+            request.contains(&format!("x-vault-token: {TOKEN}")),
+            "{request}"
+        );
+    }
+}
+
+/// Plain http is allowed to loopback only, yet whoever listens on that port (another uid got the
+/// token in the audit) receives the token: every plain-http request says so.
+#[test]
+fn every_plain_http_request_warns_that_the_port_owner_gets_the_token() {
+    let sb = Sandbox::new();
+    let fake = FakeBao::start(vec![(
+        200,
+        r#"{"data":{"data":{"key":"kv-value-0001"},"metadata":{"version":1}}}"#.to_string(),
+    )]);
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &fake.addr)
+        .env("BAO_TOKEN", TOKEN)
+        .args([
+            "run",
+            "--env",
+            "K=bao://secret/app#key",
+            "--",
+            "printenv",
+            "K",
+        ])
+        .assert()
+        .success();
+    assert_eq!(a.get_output().stdout, b"kv-value-0001\n");
+    let err = stderr(&a);
+    assert!(
+        err.contains(&format!(
+            "sending the OpenBao token over plain http to {}",
+            fake.addr
+        )),
+        "{err}"
+    );
+}
+
+/// `BAO_TOKEN` stayed in the agent's environment for the agent's life, and the
+/// `SESAME_PASSPHRASE_COMMAND` shell saw it. Neither gets it now.
+#[test]
+fn the_agent_and_the_passphrase_command_never_see_the_token() {
+    let sb = Sandbox::new();
+    let seen = sb.path("command-env");
+    let command = format!("env > '{}'; printf '%s' '{PASS}'", seen.display());
+    let mut unlock = sb.bare();
+    unlock
+        .env("SESAME_VAULT", &sb.vault)
+        .env("SESAME_PASSPHRASE_COMMAND", &command)
+        .env("BAO_TOKEN", TOKEN)
+        .env("VAULT_TOKEN", TOKEN)
+        .args(["unlock", "--timeout", "1m"])
+        .assert()
+        .success();
+    let env = std::fs::read_to_string(&seen).expect("the command ran");
+    assert!(env.contains("PATH="), "{env}");
+    assert!(!env.contains(TOKEN), "the passphrase command saw the token");
+    let status = sb
+        .bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(["status", "--json"])
+        .assert()
+        .success();
+    let status: serde_json::Value =
+        serde_json::from_slice(&status.get_output().stdout).expect("JSON");
+    let pid = status["agent_pid"].as_u64().expect("an agent pid");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("the agent's environ");
+    assert!(
+        !environ.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+        "the agent keeps the token in its environment"
+    );
+    sb.bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .arg("lock")
+        .assert()
+        .success();
+}
+
+/// Without a Transit slot nothing is asked of OpenBao; with `slot add` on a mount not in
+/// SESAME_BAO_TRANSIT_MOUNTS nothing is sent at all (the server here would answer anything).
+#[test]
+fn slot_add_on_a_mount_not_allowed_sends_nothing() {
+    let sb = Sandbox::new();
+    let fake = FakeBao::start(vec![(204, String::new())]);
+    fails(
+        sb.cmd()
+            .env("BAO_ADDR", &fake.addr)
+            .env("BAO_TOKEN", TOKEN)
+            .args([
+                "slot",
+                "add",
+                "bao-transit",
+                "--mount",
+                "kv1",
+                "--key",
+                "sesame",
+            ])
+            .assert(),
+        2,
+        "SESAME_BAO_TRANSIT_MOUNTS",
+    );
+    assert!(
+        fake.requests
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err(),
+        "a request was sent"
+    );
+}
