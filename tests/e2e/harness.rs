@@ -337,6 +337,29 @@ fn test_processes_run_detached_from_the_terminal() {
     assert!(!inherited_by_mistake(OsStr::new("PATH")));
 }
 
+/// Whether the command spawned on the last of `lines` had its stderr set: within its statement
+/// (from the last `let`), or, for `let child = cmd.spawn()`, since `let mut cmd`.
+fn builder_sets_stderr(lines: &[&str]) -> bool {
+    let last = lines.len() - 1;
+    let start = lines.iter().rposition(|l| l.contains("let ")).unwrap_or(0);
+    if lines[start..].iter().any(|l| l.contains("stderr(")) {
+        return true;
+    }
+    let Some(var) = lines[last]
+        .split(".spawn()")
+        .next()
+        .and_then(|s| s.rsplit(['=', ' ']).next())
+        .filter(|v| !v.is_empty())
+    else {
+        return false;
+    };
+    let built = format!("let mut {var} ");
+    lines
+        .iter()
+        .rposition(|l| l.contains(&built))
+        .is_some_and(|from| lines[from..].iter().any(|l| l.contains("stderr(")))
+}
+
 /// The detachment above holds only if no test starts a process by itself.
 #[test]
 fn every_test_process_is_started_through_the_harness() {
@@ -356,9 +379,12 @@ fn every_test_process_is_started_through_the_harness() {
         // A spawned process's stderr is the terminal unless the test sets it: a sesame there
         // draws its unlock status line on the developer's screen. (`output()` captures it.)
         let lines: Vec<&str> = text.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let before = &lines[i.saturating_sub(30)..=i];
-            if line.contains(".spawn()") && !before.iter().any(|l| l.contains("stderr(")) {
+        for (i, _) in lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains(".spawn()"))
+        {
+            if !builder_sets_stderr(&lines[..=i]) {
                 strays.push(format!(
                     "{}:{}: spawn without stderr",
                     path.display(),

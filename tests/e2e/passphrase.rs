@@ -243,6 +243,7 @@ fn a_passphrase_from_a_pipe_descriptor_works_like_ssh_askpass() {
         .env("SESAME_VAULT", &sb.vault)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     child
