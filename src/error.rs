@@ -101,6 +101,27 @@ pub enum Error {
     #[error("no vault at {}; create one with `sesame init`", path.display())]
     VaultNotFound { path: PathBuf },
 
+    /// An error about one line of a file the user gave (`FILE:LINE`); exits as `error` does.
+    #[error("{at}: {error}")]
+    At { at: String, error: Box<Error> },
+
+    /// The vault is gone but sesame still has copies of it (`backups/auto`, `backups/`).
+    #[error(
+        "no vault at {}, but sesame keeps {copies} cop{} of it; put the newest back with \
+         `{sesame} restore {}` (`{sesame} backups` lists them all), or start a new vault with \
+         `{sesame} init`",
+        path.display(),
+        if *copies == 1 { "y" } else { "ies" },
+        newest.display()
+    )]
+    VaultMissingWithCopies {
+        path: PathBuf,
+        copies: usize,
+        newest: PathBuf,
+        /// `sesame`, or `sesame --vault PATH` when the vault was named with --vault.
+        sesame: String,
+    },
+
     #[error("no secret labelled {label:?}{}", suggestion(suggestions))]
     LabelNotFound {
         label: String,
@@ -127,8 +148,11 @@ pub enum Error {
     )]
     Verification { label: String, status: String },
 
-    #[error("no profile named {name:?}; `sesame profile list` shows them")]
-    ProfileNotFound { name: String },
+    #[error("no profile named {name:?}{}", profile_suggestion(suggestions))]
+    ProfileNotFound {
+        name: String,
+        suggestions: Vec<String>,
+    },
 
     #[error("cannot run {program:?}: {reason}")]
     CommandNotStarted {
@@ -189,8 +213,16 @@ pub enum Error {
 }
 
 fn suggestion(suggestions: &[String]) -> String {
+    did_you_mean(suggestions, "; `sesame list` shows the labels")
+}
+
+fn profile_suggestion(suggestions: &[String]) -> String {
+    did_you_mean(suggestions, "; `sesame profile list` shows them")
+}
+
+fn did_you_mean(suggestions: &[String], otherwise: &str) -> String {
     match suggestions {
-        [] => "; `sesame list` shows the labels".to_string(),
+        [] => otherwise.to_string(),
         [one] => format!("; did you mean {one:?}?"),
         many => format!(
             "; did you mean one of {}?",
@@ -226,11 +258,13 @@ impl Error {
             | Error::Tampered { .. } => 4,
             Error::VaultNotFound { .. }
             | Error::VaultNotFoundAt { .. }
+            | Error::VaultMissingWithCopies { .. }
             | Error::LabelNotFound { .. }
             | Error::VersionNotFound { .. }
             | Error::ProfileNotFound { .. }
             | Error::BaoNotFound { .. } => 5,
             Error::CommandNotStarted { code, .. } => *code,
+            Error::At { error, .. } => error.exit_code(),
             Error::Busy { .. } => 6,
             Error::Io { .. }
             | Error::Unsupported { .. }

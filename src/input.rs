@@ -426,14 +426,35 @@ impl Sources {
         if !have_terminal() {
             return Err(self.missing());
         }
+        self.prompt_new(prompt_text, confirm, &|_| Ok(()))
+            .map(|secret| (secret, Origin::Prompt))
+    }
+
+    /// Prompts on the terminal; with `confirm`, judges the first entry with `judge` (a weak
+    /// passphrase is refused at once, before the repeat is asked for) and then asks for the
+    /// repeat. A refused or mismatched entry is asked again, [`PROMPT_TRIES`] times in all.
+    fn prompt_new(
+        &self,
+        prompt_text: &str,
+        confirm: bool,
+        judge: &dyn Fn(&Passphrase) -> Result<()>,
+    ) -> Result<Passphrase> {
         for attempt in 1..=PROMPT_TRIES {
             let first = prompt(prompt_text)?;
             if !confirm {
-                return Ok((first, Origin::Prompt));
+                return Ok(first);
+            }
+            if let Err(refused) = judge(&first) {
+                if attempt == PROMPT_TRIES {
+                    return Err(refused);
+                }
+                eprintln!("{refused}");
+                eprintln!("Choose another {}.", self.what);
+                continue;
             }
             let again = prompt(&format!("Repeat the {}: ", self.what))?;
             if first.expose() == again.expose() {
-                return Ok((first, Origin::Prompt));
+                return Ok(first);
             }
             if attempt < PROMPT_TRIES {
                 eprintln!("The two {}s differ; try again.", self.what);
@@ -466,11 +487,19 @@ pub fn passphrase_sourced(fds: &SecretFds, vault: &Path) -> Result<(Passphrase, 
 /// The passphrase `init` sets: a new-passphrase source first (`--new-passphrase-fd`,
 /// `SESAME_NEW_PASSPHRASE_FILE`, `SESAME_NEW_PASSPHRASE`), then the current-passphrase sources
 /// (what a script that later opens the vault already sets), else asked twice on the terminal.
-pub fn init_passphrase(fds: &SecretFds, vault: &Path) -> Result<Passphrase> {
+/// `judge` refuses a passphrase (empty, too weak) whatever its source; at the prompt it is
+/// applied to the first entry, which is asked again before the repeat.
+pub fn init_passphrase(
+    fds: &SecretFds,
+    vault: &Path,
+    judge: &dyn Fn(&Passphrase) -> Result<()>,
+) -> Result<Passphrase> {
     if let Some(pass) = NEW.read(fds)? {
+        judge(&pass)?;
         return Ok(pass);
     }
     if let Some(pass) = CURRENT.read(fds)? {
+        judge(&pass)?;
         return Ok(pass);
     }
     if !have_terminal() {
@@ -482,10 +511,10 @@ pub fn init_passphrase(fds: &SecretFds, vault: &Path) -> Result<Passphrase> {
             vault.display()
         )));
     }
-    CURRENT.get(
-        fds,
+    CURRENT.prompt_new(
         &format!("New passphrase for {}: ", vault.display()),
         true,
+        judge,
     )
 }
 
@@ -495,19 +524,33 @@ pub fn passphrase_if_available(fds: &SecretFds) -> Result<Option<Passphrase>> {
 }
 
 /// A new passphrase (`passwd`, `recover`): `--new-passphrase-fd`, `SESAME_NEW_PASSPHRASE_FILE`,
-/// `SESAME_NEW_PASSPHRASE`, else asked twice on the terminal. Never empty.
-pub fn new_passphrase(fds: &SecretFds, vault: &Path) -> Result<Passphrase> {
-    let pass = NEW.get(
-        fds,
+/// `SESAME_NEW_PASSPHRASE`, else asked twice on the terminal. Never empty; `judge` refuses one
+/// (too weak) as in [`init_passphrase`].
+pub fn new_passphrase(
+    fds: &SecretFds,
+    vault: &Path,
+    judge: &dyn Fn(&Passphrase) -> Result<()>,
+) -> Result<Passphrase> {
+    let judge = |pass: &Passphrase| {
+        if pass.is_empty() {
+            return Err(Error::usage(
+                "the new passphrase is empty; choose a long passphrase",
+            ));
+        }
+        judge(pass)
+    };
+    if let Some(pass) = NEW.read(fds)? {
+        judge(&pass)?;
+        return Ok(pass);
+    }
+    if !have_terminal() {
+        return Err(NEW.missing());
+    }
+    NEW.prompt_new(
         &format!("New passphrase for {}: ", vault.display()),
         true,
-    )?;
-    if pass.is_empty() {
-        return Err(Error::usage(
-            "the new passphrase is empty; choose a long passphrase",
-        ));
-    }
-    Ok(pass)
+        &judge,
+    )
 }
 
 /// A recovery code as typed: `--recovery-code-fd`, `SESAME_RECOVERY_CODE`, else the terminal;
@@ -515,6 +558,13 @@ pub fn new_passphrase(fds: &SecretFds, vault: &Path) -> Result<Passphrase> {
 pub fn recovery_code_sourced(fds: &SecretFds) -> Result<(Passphrase, Origin)> {
     RECOVERY.get_sourced(fds, "Recovery code: ", false)
 }
+
+/// What to do about an empty value, with the clipboard command of the platform.
+#[cfg(target_os = "macos")]
+const EMPTY_VALUE_HINT: &str = "the value is empty; pipe it on stdin (e.g. `pbpaste | sesame add LABEL`) or type it at the prompt";
+#[cfg(not(target_os = "macos"))]
+const EMPTY_VALUE_HINT: &str = "the value is empty; pipe it on stdin (e.g. `wl-paste | sesame add LABEL`, or \
+     `xclip -selection clipboard -o | sesame add LABEL`) or type it at the prompt";
 
 /// Reads a secret value: from stdin when it is not a terminal, else from a hidden prompt.
 /// Exactly one trailing `\n` or `\r\n` is stripped unless `raw`.
@@ -541,7 +591,7 @@ pub fn value(label: &str, raw: bool) -> Result<SecretValue> {
     if bytes.is_empty() {
         return Err(Error::NoInput {
             what: "value",
-            hint: "the value is empty; pipe it on stdin (e.g. `pbpaste | sesame add LABEL`) or type it at the prompt",
+            hint: EMPTY_VALUE_HINT,
         });
     }
     if bytes.len() > MAX_VALUE_LEN {

@@ -1,8 +1,9 @@
 //! `run --mask`: sesame stays the parent, passes signals on, and filters the child's output.
 //!
 //! When sesame's stdout is a terminal the child runs on a pseudo-terminal of its own (size kept in
-//! step, ours in raw mode while it runs, restored on every way out), so it behaves as on a
-//! terminal; otherwise it gets pipes. stdout and stderr share one channel when they are the same
+//! step, ours in raw mode while it runs, restored on every way out sesame can see: not `kill -9`),
+//! so it behaves as on a terminal, job control included (the child stopped by Ctrl-Z stops
+//! sesame with it; `fg` continues both); otherwise it gets pipes. stdout and stderr share one channel when they are the same
 //! file, so their order is kept. One thread reads every channel (`poll`), so a pause can release
 //! held-back bytes and the child's exit ends the run even if a process it left behind still holds
 //! the channel open. A child killed by signal N makes sesame die of N, as a shell expects.
@@ -131,7 +132,14 @@ struct Channel {
 
 impl Channel {
     fn new(fd: OwnedFd, sink: Sink, values: &[SecretValue]) -> Result<Channel> {
-        let masker = Masker::new(values).map_err(|e| Error::io("cannot mask", e))?;
+        // Output that ends on a terminal is matched as the terminal shows it (escape sequences
+        // inside a value do not hide it).
+        let masker = if isatty(sink.out().0) {
+            Masker::for_terminal(values)
+        } else {
+            Masker::new(values)
+        }
+        .map_err(|e| Error::io("cannot mask", e))?;
         Ok(Channel {
             fd: Some(fd),
             sink,
@@ -185,6 +193,46 @@ impl RawMode {
 impl Drop for RawMode {
     fn drop(&mut self) {
         let _ = tcsetattr(io::stdin(), OptionalActions::Drain, &self.saved);
+    }
+}
+
+/// What sesame needs to follow the child into a stop and out of it (`fg`).
+struct JobControl {
+    /// Our terminal's settings before raw mode.
+    saved: Termios,
+    master: Option<Arc<OwnedFd>>,
+}
+
+impl JobControl {
+    /// The child (in front on its own terminal) was stopped by `signal`: put our terminal back
+    /// and stop sesame with the same signal, so the shell sees the job stop. When continued
+    /// (`fg`), raw mode again, the child's process group continued and told to redraw.
+    fn stop_with_child(&self, child: Pid, signal: i32) {
+        let _ = tcsetattr(io::stdin(), OptionalActions::Drain, &self.saved);
+        // SIGSTOP becomes SIGTSTP: the kernel does not stop an orphaned process group (no shell
+        // to continue it) with SIGTSTP, SIGTTIN or SIGTTOU, and sesame then goes straight on,
+        // where SIGSTOP would leave it stopped for good. Default action: every thread of sesame
+        // stops here until SIGCONT.
+        let stop = Signal::from_named_raw(signal)
+            .filter(|s| *s != Signal::STOP)
+            .unwrap_or(Signal::TSTP);
+        // raise(3), not kill(2): sent to this thread, which then stops before its next
+        // instruction; a signal sent to the process could be taken by another thread while this
+        // one went on to put raw mode back before the stop.
+        let _ = signal_hook::low_level::raise(stop.as_raw());
+        let mut raw = self.saved.clone();
+        raw.make_raw();
+        let _ = tcsetattr(io::stdin(), OptionalActions::Drain, &raw);
+        // The keeper continues the program's group.
+        let _ = kill_process(child, Signal::CONT);
+        if let Some(m) = &self.master {
+            copy_size(&**m);
+            // The size may be unchanged, and then the kernel sends no SIGWINCH: a redraw is
+            // wanted anyway (the screen shows the shell's lines since the stop).
+            if let Ok(group) = rustix::termios::tcgetpgrp(&**m) {
+                let _ = rustix::process::kill_process_group(group, Signal::WINCH);
+            }
+        }
     }
 }
 
@@ -337,7 +385,16 @@ fn supervise(
                 }
                 let pid = lock(&child_pid);
                 if let (Some(pid), Some(signal)) = (*pid, Signal::from_named_raw(origin.signal)) {
-                    let _ = kill_process(pid, signal);
+                    // On its own terminal the program runs under a keeper (`sys::start_on_terminal`),
+                    // in the group in front there: the group gets it, as from its terminal.
+                    match master.as_deref().map(rustix::termios::tcgetpgrp) {
+                        Some(Ok(group)) if group != pid => {
+                            let _ = rustix::process::kill_process_group(group, signal);
+                        }
+                        _ => {
+                            let _ = kill_process(pid, signal);
+                        }
+                    }
                 }
             }
         });
@@ -364,14 +421,33 @@ fn supervise(
 
     // The waiter: learns of the exit without reaping (WNOWAIT), forgets the PID, then wakes the
     // loop; only after that is the child reaped, so its PID cannot be reused while signalled.
+    // On its own terminal the child may also stop (Ctrl-Z reaches it there, not us): sesame then
+    // stops too, so that the shell's job control works as without --mask.
     let (exited_r, exited_w) = pipe()?;
     {
         let child_pid = Arc::clone(&child_pid);
+        let job = raw.as_ref().map(|r| JobControl {
+            saved: r.saved.clone(),
+            master: master.clone(),
+        });
         thread::spawn(move || {
-            while let Err(Errno::INTR) = waitid(
-                WaitId::Pid(pid),
-                WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
-            ) {}
+            let mut wanted = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
+            if job.is_some() {
+                wanted |= WaitIdOptions::STOPPED;
+            }
+            loop {
+                match waitid(WaitId::Pid(pid), wanted) {
+                    Err(Errno::INTR) => continue,
+                    Ok(Some(status)) if status.stopped() => {
+                        // Taken off the queue (without WNOWAIT), else the next call sees it again.
+                        let _ = waitid(WaitId::Pid(pid), WaitIdOptions::STOPPED);
+                        if let (Some(job), Some(signal)) = (&job, status.stopping_signal()) {
+                            job.stop_with_child(pid, signal);
+                        }
+                    }
+                    _ => break,
+                }
+            }
             *lock(&child_pid) = None;
             let _ = rustix::io::write(&exited_w, b"x");
         });

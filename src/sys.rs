@@ -1,7 +1,7 @@
 //! The one module allowed `unsafe`: taking ownership of descriptors sesame inherited by number
 //! (`--passphrase-fd N` and friends), the agent closing every descriptor it inherited, and for
 //! `run --mask` reading a signal's inherited disposition and giving the child a controlling
-//! terminal. rustix 1.x has no safe `close_range` or `sigaction`, std can only own a raw
+//! terminal (with a keeper process between sesame and the program, for job control). rustix 1.x has no safe `close_range` or `sigaction`, std can only own a raw
 //! descriptor through `from_raw_fd`, and a child's session is set up in `pre_exec`.
 
 #![allow(unsafe_code)]
@@ -72,18 +72,104 @@ pub fn signal_is_ignored(signal: i32) -> bool {
 
 /// Makes the child `command` starts the leader of a new session whose controlling terminal is
 /// the terminal on descriptor `terminal_fd` *in the child* (after its stdio is set up), as a
-/// login or `script` does: the child's job-control signals then come from that terminal.
+/// login or `script` does, and runs the program itself one level further down, in a process
+/// group of its own in front on that terminal, as a shell runs a job.
+///
+/// Why two processes: a session leader's process group has no parent in its session, so it is
+/// *orphaned*, and the kernel discards the terminal's SIGTSTP for an orphaned group (Ctrl-Z did
+/// nothing). The leader (the "keeper", the process sesame started) forks the program, waits for
+/// it and passes on what happens to it: the program stopped makes the keeper stop (SIGSTOP),
+/// which sesame sees; continued by sesame, the keeper continues the program's group; the
+/// program's exit status or deadly signal becomes the keeper's, so sesame sees it as before.
 pub fn start_on_terminal(command: &mut std::process::Command, terminal_fd: RawFd) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs in the forked child before exec and only makes two system calls
-    // (setsid, ioctl TIOCSCTTY), both async-signal-safe, with no allocation or lock;
+    // SAFETY: the closure runs in the forked child before exec and makes only async-signal-safe
+    // system calls (setsid, ioctl, fork, setpgid, sigprocmask, tcsetpgrp, and in the keeper
+    // close_range/close, signal, waitpid, kill, _exit), with no allocation or lock;
     // `terminal_fd` is one of the child's standard descriptors, open for the closure's duration.
     unsafe {
         command.pre_exec(move || {
             rustix::process::setsid()?;
             let fd = std::os::fd::BorrowedFd::borrow_raw(terminal_fd);
             rustix::process::ioctl_tiocsctty(fd)?;
-            Ok(())
+            match libc::fork() {
+                -1 => Err(std::io::Error::last_os_error()),
+                0 => {
+                    // The program: a group of its own, put in front on the terminal (with
+                    // SIGTTOU blocked, as a shell does: it is not in front yet), then exec.
+                    libc::setpgid(0, 0);
+                    let mut ttou: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut ttou);
+                    libc::sigaddset(&mut ttou, libc::SIGTTOU);
+                    libc::sigprocmask(libc::SIG_BLOCK, &ttou, std::ptr::null_mut());
+                    libc::tcsetpgrp(terminal_fd, libc::getpid());
+                    libc::sigprocmask(libc::SIG_UNBLOCK, &ttou, std::ptr::null_mut());
+                    Ok(())
+                }
+                program => keep(program),
+            }
         });
+    }
+}
+
+/// The keeper's life (see [`start_on_terminal`]); never returns. Runs between fork and exec, so
+/// it makes only async-signal-safe calls.
+///
+/// # Safety
+/// Only in a freshly forked child, whose other threads do not exist.
+unsafe fn keep(program: libc::pid_t) -> ! {
+    // SAFETY: all of these are async-signal-safe system calls on this process's own state.
+    unsafe {
+        // Nothing of sesame's stays open here: the pipe through which std learns that exec
+        // succeeded must close, and the program's output channels must end when it does.
+        #[cfg(target_os = "linux")]
+        let closed = libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32) == 0;
+        #[cfg(not(target_os = "linux"))]
+        let closed = false;
+        if !closed {
+            for fd in 0..1024 {
+                libc::close(fd);
+            }
+        }
+        // sesame's signal handlers were inherited: the keeper takes the default actions.
+        for signal in [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGWINCH,
+            libc::SIGCONT,
+        ] {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+        let mut status = 0;
+        loop {
+            let r = libc::waitpid(program, &mut status, libc::WUNTRACED);
+            if r == -1 {
+                // Reads errno: no allocation.
+                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                libc::_exit(1);
+            }
+            if libc::WIFSTOPPED(status) {
+                // SIGSTOP: the keeper's group is orphaned, SIGTSTP would be discarded.
+                libc::kill(libc::getpid(), libc::SIGSTOP);
+                // Continued (sesame's SIGCONT): continue the program's group.
+                libc::kill(-program, libc::SIGCONT);
+                continue;
+            }
+            if libc::WIFSIGNALED(status) {
+                let signal = libc::WTERMSIG(status);
+                libc::signal(signal, libc::SIG_DFL);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, signal);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::kill(libc::getpid(), signal);
+                libc::_exit(128 + signal);
+            }
+            libc::_exit(libc::WEXITSTATUS(status));
+        }
     }
 }

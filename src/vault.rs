@@ -327,25 +327,20 @@ impl Vault {
 
     /// A "not found" error that suggests up to three labels close to the one asked for.
     pub fn not_found(&self, label: &Label) -> Error {
-        let wanted = label.as_str().to_lowercase();
-        let mut close: Vec<(f64, &str)> = self
-            .secrets
-            .iter()
-            .map(|s| {
-                let have = s.label.as_str().to_lowercase();
-                let score = if have.contains(&wanted) || wanted.contains(&have) {
-                    1.0
-                } else {
-                    strsim::jaro_winkler(&wanted, &have)
-                };
-                (score, s.label.as_str())
-            })
-            .filter(|(score, _)| *score >= 0.8)
-            .collect();
-        close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
         Error::LabelNotFound {
             label: label.to_string(),
-            suggestions: close.iter().take(3).map(|(_, l)| l.to_string()).collect(),
+            suggestions: closest(
+                label.as_str(),
+                self.secrets.iter().map(|s| s.label.as_str()),
+            ),
+        }
+    }
+
+    /// A "no such profile" error that suggests up to three profile names close to `name`.
+    pub fn profile_not_found(&self, name: &str) -> Error {
+        Error::ProfileNotFound {
+            name: name.to_string(),
+            suggestions: closest(name, self.profiles.iter().map(|p| p.name.as_str())),
         }
     }
 
@@ -403,4 +398,27 @@ impl Vault {
         }
         Ok(())
     }
+}
+
+/// Up to three of `names` close to `wanted` (one contains the other, one typo apart, or
+/// Jaro-Winkler >= 0.8),
+/// closest first: the "did you mean" of a mistyped label or profile name.
+fn closest<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let wanted = wanted.to_lowercase();
+    let mut close: Vec<(f64, &str)> = names
+        .map(|name| {
+            let have = name.to_lowercase();
+            let score = if have.contains(&wanted) || wanted.contains(&have) {
+                1.0
+            } else if strsim::osa_distance(&wanted, &have) <= 1 {
+                0.95 // one typo: a letter missing, added, changed or two swapped
+            } else {
+                strsim::jaro_winkler(&wanted, &have)
+            };
+            (score, name)
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    close.iter().take(3).map(|(_, n)| n.to_string()).collect()
 }

@@ -373,7 +373,14 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
     let bytes = backup::read_copy(file)?;
     inspect(&bytes, file)?;
     // The vault as it is now, if it is there and opens (a broken vault is what restore is for).
-    let current = match store::read(&ctx.path) {
+    let read_now = store::read(&ctx.path);
+    // The file as it is now (even damaged) becomes a generation; a missing one cannot.
+    let kept = if read_now.is_ok() {
+        " The current one is kept."
+    } else {
+        ""
+    };
+    let current = match read_now {
         Ok(b) if inspect(&b, &ctx.path).is_ok() => match ctx.unlock() {
             Ok(unlocked) => Some(unlocked),
             Err(Error::Tampered { .. } | Error::NotAVault { .. }) => None,
@@ -439,9 +446,7 @@ pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             plural(restored.secrets.len())
         ),
     }
-    if !args.force
-        && !super::confirm("Replace the vault with this copy? The current one is kept. [y/N] ")?
-    {
+    if !args.force && !super::confirm(&format!("Replace the vault with this copy?{kept} [y/N] "))? {
         eprintln!("Nothing changed.");
         return Ok(());
     }

@@ -310,11 +310,17 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<()> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     let mut out = Zeroizing::new(String::new());
     if !args.plaintext {
+        // The vault's file name only: a path would put the user's home folder in a committed file.
         out.push_str(&format!(
-            "# sesame references ({}): safe to commit; `sesame run --env-file FILE -- CMD` \
+            "# sesame references (from {}): safe to commit; `sesame run --env-file FILE -- CMD` \
              resolves them\n",
-            // A newline in the vault's path would start a line of its own in the env file.
-            crate::printable::path(&ctx.path)
+            // The file name only, escaped: a newline in it would start a line of its own.
+            crate::printable::printable(
+                &ctx.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )
         ));
     }
     let mut exported = Vec::new();

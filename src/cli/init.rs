@@ -186,13 +186,14 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
         return Err(Error::VaultExists { path: path.clone() });
     }
     let kdf = args.kdf.resolve(KdfParams::DEFAULT)?;
-    let passphrase = input::init_passphrase(&ctx.fds, path)?;
-    if passphrase.is_empty() {
-        return Err(Error::usage(
-            "the passphrase is empty; choose a long passphrase",
-        ));
-    }
-    check_strength(&passphrase, path, args.allow_weak)?;
+    let passphrase = input::init_passphrase(&ctx.fds, path, &|pass| {
+        if pass.is_empty() {
+            return Err(Error::usage(
+                "the passphrase is empty; choose a long passphrase",
+            ));
+        }
+        check_strength(pass, path, args.allow_weak)
+    })?;
     let (mut vault, code) = super::with_kdf_status("creating", path, Some(kdf), || {
         UnlockedVault::create(&passphrase, kdf, !args.no_recovery)
     })?;

@@ -52,8 +52,9 @@ fn set_new_passphrase(
     action: &str,
     allow_weak: bool,
 ) -> Result<()> {
-    let new = input::new_passphrase(&ctx.fds, &ctx.path)?;
-    super::init::check_strength(&new, &ctx.path, allow_weak)?;
+    let new = input::new_passphrase(&ctx.fds, &ctx.path, &|pass| {
+        super::init::check_strength(pass, &ctx.path, allow_weak)
+    })?;
     let slot = super::with_kdf_status("protecting", &ctx.path, Some(kdf), || {
         unlocked.wrap_passphrase(&new, kdf)
     })?;

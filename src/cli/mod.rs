@@ -248,9 +248,11 @@ fn examples(command: &str) -> Option<&'static str> {
         "init" => "  sesame init\n  sesame --vault ~/work.sesame init --kdf-target 1s",
         "add" => {
             "  sesame add openai/prod                 (type the value at the hidden prompt)\n  \
-                  pbpaste | sesame add stripe/test --env STRIPE_KEY --rotate-every 90d"
+                  echo \"$STRIPE_KEY\" | sesame add stripe/test --env STRIPE_KEY --rotate-every 90d"
         }
-        "get" => "  sesame get openai/prod\n  sesame get openai/prod --version 2 -n | pbcopy",
+        "get" => {
+            "  sesame get openai/prod\n  sesame get openai/prod --version 2     (an older value)"
+        }
         "edit" => {
             "  sesame edit openai/prod --env OPENAI_API_KEY --note \"billing account\"\n  \
                    sesame edit openai/prod --rename openai/main"
@@ -258,7 +260,7 @@ fn examples(command: &str) -> Option<&'static str> {
         "rm" => "  sesame rm stripe/test\n  sesame rm stripe/test --yes             (no question)",
         "show" => "  sesame show openai/prod\n  sesame show openai/prod --json",
         "rotate" => {
-            "  pbpaste | sesame rotate openai/prod\n  \
+            "  sesame rotate openai/prod                (type the new value at the hidden prompt)\n  \
                      sesame rotate openai/prod --verify 'curl -fsS -H \"Authorization: Bearer $OPENAI_PROD\" https://api.openai.com/v1/models'"
         }
         "history" => "  sesame history openai/prod",
@@ -270,7 +272,7 @@ fn examples(command: &str) -> Option<&'static str> {
         }
         "rekey" => "  sesame rekey > new-recovery-code.txt",
         "run" => {
-            "  sesame run --env OPENAI_API_KEY=openai/prod -- python app.py\n  \
+            "  sesame run --env OPENAI_API_KEY=openai/prod -- python3 app.py\n  \
                   sesame run --profile web --mask -- npm start\n  \
                   sesame run --env-file app.env -- ./deploy.sh"
         }
@@ -331,10 +333,31 @@ pub fn run(cli: Cli) -> Result<u8> {
     let vault_flag = cli.global.vault.is_some();
     let ctx = Context::new(&cli.global)?;
     dispatch(&ctx, cli.command).map_err(|e| match e {
-        // The hint names the vault the user typed, so `sesame init` alone would miss it.
-        Error::VaultNotFound { path } if vault_flag => Error::VaultNotFoundAt { path },
+        Error::VaultNotFound { path } => vault_not_found(path, vault_flag),
         e => e,
     })
+}
+
+/// "No vault" says what to do next: restore a copy when sesame has one (a vault deleted by
+/// mistake), else create one. The hint names the vault the user typed with --vault, so
+/// `sesame init` alone would miss it.
+fn vault_not_found(path: std::path::PathBuf, vault_flag: bool) -> Error {
+    let copies = crate::backup::list(&path);
+    let sesame = if vault_flag {
+        format!("sesame --vault {}", path.display())
+    } else {
+        "sesame".to_string()
+    };
+    match copies.first() {
+        Some(newest) => Error::VaultMissingWithCopies {
+            newest: newest.path.clone(),
+            copies: copies.len(),
+            path,
+            sesame,
+        },
+        None if vault_flag => Error::VaultNotFoundAt { path },
+        None => Error::VaultNotFound { path },
+    }
 }
 
 fn dispatch(ctx: &Context, command: Command) -> Result<u8> {

@@ -133,7 +133,8 @@ fn selection(args: &RunArgs) -> Result<Selection> {
 /// run` nested inside can say why it finds no passphrase. It holds no secret.
 const NESTED_MARKER: &str = "SESAME_NESTED";
 
-/// Below this many bytes a masked value is likely to occur by chance in ordinary output.
+/// A masked value of at most this many bytes (`true`, `dev`, `1`) is likely to occur by chance in
+/// ordinary output, inside other words: masking it breaks the output and protects little.
 const SHORT_MASKED_VALUE: usize = 4;
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
@@ -219,16 +220,31 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         .unwrap_or_else(|| std::env::var_os("PATH"));
     inject::check_program(&program, path.as_deref())?;
     if args.mask {
-        for (name, value) in &values {
-            if value.len() < SHORT_MASKED_VALUE {
-                super::warn(format!(
-                    "the value of {name} is only {} byte{} long; masking replaces it wherever \
-                     those characters appear in the output, inside other words too",
-                    value.len(),
-                    if value.len() == 1 { "" } else { "s" }
-                ));
+        // Chosen by --all alone, a short value is left unmasked (with a note); named by any
+        // other form, it is masked with a warning.
+        values.retain(|(name, value)| {
+            if value.len() > SHORT_MASKED_VALUE {
+                return true;
             }
-        }
+            let bytes = format!(
+                "{} byte{}",
+                value.len(),
+                if value.len() == 1 { "" } else { "s" }
+            );
+            if chosen.only_all.contains(*name) {
+                eprintln!(
+                    "sesame: note: {name} ({bytes}) is not masked: --all leaves out values this \
+                     short, which would be replaced inside ordinary words; name it with --env \
+                     {name}=LABEL to mask it anyway"
+                );
+                return false;
+            }
+            super::warn(format!(
+                "the value of {name} is only {bytes} long; masking replaces it wherever those \
+                 characters appear in the output, inside other words too"
+            ));
+            true
+        });
     }
 
     // References are logged as written (`bao://MOUNT/PATH#FIELD`), never with their value.
@@ -378,13 +394,10 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
             let unlocked = ctx.unlock()?;
             let event = Event::new("profile-rm", Vec::new()).detail(name.to_string());
             ctx.commit(unlocked, event, |u| {
-                let before = u.vault.profiles.len();
-                u.vault.profiles.retain(|p| p.name != name);
-                if u.vault.profiles.len() == before {
-                    return Err(Error::ProfileNotFound {
-                        name: name.to_string(),
-                    });
+                if !u.vault.profiles.iter().any(|p| p.name == name) {
+                    return Err(u.vault.profile_not_found(name.as_str()));
                 }
+                u.vault.profiles.retain(|p| p.name != name);
                 Ok(())
             })?;
             eprintln!("Removed profile {name}.");

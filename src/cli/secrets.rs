@@ -188,15 +188,25 @@ pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
         Some(text) => parse_period(text)?,
         None => None,
     };
+    // A piped value is read (and an empty one refused) before the passphrase is asked for;
+    // a typed one after the unlock, so that a label already taken fails before it is typed.
+    let piped = !std::io::stdin().is_terminal()
+        && ctx.fds.given(input::FdFlag::Passphrase) != Some(0)
+        && ctx.fds.given(input::FdFlag::NewPassphrase) != Some(0);
+    let value = piped
+        .then(|| input::value(label.as_str(), args.raw))
+        .transpose()?;
     let unlocked = ctx.unlock()?;
-    // Fail before asking for the value.
     if unlocked.vault.get(&label).is_ok() {
         return Err(Error::LabelExists {
             label: label.to_string(),
         });
     }
     warn_shared_env(&unlocked.vault, &label, &env_name);
-    let value = input::value(label.as_str(), args.raw)?;
+    let value = match value {
+        Some(value) => value,
+        None => input::value(label.as_str(), args.raw)?,
+    };
     let now = units::now();
     let mut secret = Secret::first(label.clone(), env_name.clone(), value, now);
     secret.note = note;

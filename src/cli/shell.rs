@@ -34,19 +34,134 @@ pub const LABEL_COMMANDS: &[&str] = &[
 ];
 
 pub fn completions(args: CompletionsArgs) -> Result<()> {
-    let mut command = super::command();
+    let mut command = visible(&super::command());
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "sesame", &mut script);
     script.extend_from_slice(dynamic_part(args.shell).as_bytes());
     super::write_stdout(&script)
 }
 
+/// `cmd` without its hidden subcommands and flags (`__agent`, `__complete`, the fd flags where
+/// they are not read): clap_complete lists everything it is given, hidden or not.
+fn visible(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new(cmd.get_name().to_string())
+        .visible_aliases(cmd.get_visible_aliases().map(str::to_string))
+        .args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned())
+        .subcommands(
+            cmd.get_subcommands()
+                .filter(|s| !s.is_hide_set())
+                .map(visible),
+        );
+    if let Some(text) = cmd.get_about() {
+        out = out.about(text.clone());
+    }
+    if let Some(text) = cmd.get_long_about() {
+        out = out.long_about(text.clone());
+    }
+    if let Some(text) = cmd.get_after_help() {
+        out = out.after_help(text.clone());
+    }
+    if let Some(text) = cmd.get_after_long_help() {
+        out = out.after_long_help(text.clone());
+    }
+    if let Some(version) = cmd.get_version() {
+        out = out.version(version.to_string());
+    }
+    out
+}
+
+/// One page: clap_mangen's overview (synopsis, global options, the command list), then a
+/// COMMAND DETAILS section with every command's usage and every flag it takes, so that
+/// `man sesame` answers "what was that flag" for any command.
 pub fn man() -> Result<()> {
+    let mut root = visible(&super::command());
+    root.build();
+    let man = clap_mangen::Man::new(root.clone());
     let mut page = Vec::new();
-    clap_mangen::Man::new(super::command())
-        .render(&mut page)
-        .map_err(|e| Error::io("cannot render the man page", e))?;
+    let render = |page: &mut Vec<u8>| -> std::io::Result<()> {
+        man.render_title(page)?;
+        man.render_name_section(page)?;
+        man.render_synopsis_section(page)?;
+        man.render_description_section(page)?;
+        man.render_options_section(page)?;
+        man.render_subcommands_section(page)?;
+        page.extend_from_slice(b".SH \"COMMAND DETAILS\"\n");
+        for sub in root.get_subcommands() {
+            command_details(page, sub);
+        }
+        man.render_extra_section(page)?;
+        man.render_version_section(page)
+    };
+    render(&mut page).map_err(|e| Error::io("cannot render the man page", e))?;
     super::write_stdout(&page)
+}
+
+/// `.SS` for one command (and its own subcommands): about, usage, then each of its arguments.
+fn command_details(page: &mut Vec<u8>, cmd: &clap::Command) {
+    let name = cmd.get_bin_name().unwrap_or(cmd.get_name());
+    let mut text = format!(".SS \"{}\"\n", roff_escape(name));
+    if let Some(about) = cmd.get_long_about().or(cmd.get_about()) {
+        text.push_str(&roff_lines(&about.to_string()));
+    }
+    let usage = cmd.clone().render_usage().to_string();
+    text.push_str(".PP\n");
+    text.push_str(&roff_lines(usage.trim_start_matches("Usage: ").trim()));
+    for arg in cmd.get_arguments() {
+        if arg.is_hide_set() || arg.is_global_set() || arg.get_id() == "help" {
+            continue;
+        }
+        text.push_str(".TP\n");
+        let value = arg
+            .get_value_names()
+            .map(|names| {
+                names
+                    .iter()
+                    .map(|n| format!("<{n}>"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        let long = arg.get_long().map(roff_escape);
+        let head = match (arg.get_short(), long) {
+            (_, Some(long)) if arg.get_num_args().is_some_and(|n| n.takes_values()) => {
+                format!("\\fB\\-\\-{long}\\fR \\fI{}\\fR", roff_escape(&value))
+            }
+            (Some(short), Some(long)) => format!("\\fB\\-{short}\\fR, \\fB\\-\\-{long}\\fR"),
+            (_, Some(long)) => format!("\\fB\\-\\-{long}\\fR"),
+            _ => format!("\\fI{}\\fR", roff_escape(&value)),
+        };
+        text.push_str(&head);
+        text.push('\n');
+        if let Some(help) = arg.get_long_help().or(arg.get_help()) {
+            text.push_str(&roff_lines(&help.to_string()));
+        }
+    }
+    page.extend_from_slice(text.as_bytes());
+    for sub in cmd.get_subcommands() {
+        command_details(page, sub);
+    }
+}
+
+/// Text as roff lines: backslashes escaped, and no line starting with a control character.
+fn roff_lines(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            out.push_str(".PP\n");
+            continue;
+        }
+        let line = roff_escape(line.trim_end());
+        if line.starts_with('.') || line.starts_with('\'') {
+            out.push_str("\\&");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+fn roff_escape(text: &str) -> String {
+    text.replace('\\', "\\e").replace('-', "\\-")
 }
 
 /// `__complete labels|profiles`: one name per line, from the agent only; nothing on any failure
@@ -83,8 +198,9 @@ fn names(vault: Option<std::path::PathBuf>, what: Completable) -> Option<Vec<Str
     })
 }
 
-/// What each script adds to clap's static completion: labels after a LABEL command, profile
-/// names after `--profile` and `profile rm`. The `--vault` typed on the line is passed on.
+/// What each script adds to clap's static completion: labels after a LABEL command and after
+/// `--env NAME=` / `--file NAME=`, profile names after `--profile` and `profile rm`; never file
+/// names there. The `--vault` typed on the line is passed on.
 fn dynamic_part(shell: Shell) -> String {
     let commands = LABEL_COMMANDS.join(" ");
     match shell {
@@ -109,11 +225,25 @@ _sesame_dynamic() {{
             *) sub=$w; break ;;
         esac
     done
+    # Where a name is expected, a locked vault offers nothing: not file names.
     if [[ $prev == --profile ]] || [[ $sub == profile && $prev == rm ]]; then
+        compopt +o default +o bashdefault 2>/dev/null
         COMPREPLY=($(compgen -W "$(_sesame_names profiles)" -- "$cur"))
         return 0
     fi
+    # --env NAME=LABEL and --file NAME=LABEL: bash splits the word at `=`, so the label is the
+    # word after a `=` (or the `=` itself, right after it is typed).
+    local flag=""
+    if ((COMP_CWORD >= 3)) && [[ $cur == = ]]; then flag=${{COMP_WORDS[COMP_CWORD-2]}}; cur=""
+    elif ((COMP_CWORD >= 4)) && [[ $prev == = ]]; then flag=${{COMP_WORDS[COMP_CWORD-3]}}
+    fi
+    if [[ $flag == --env || $flag == --file ]]; then
+        compopt +o default +o bashdefault 2>/dev/null
+        COMPREPLY=($(compgen -W "$(_sesame_names labels)" -- "$cur"))
+        return 0
+    fi
     if [[ -n $sub && $cur != -* && $prev == "$sub" && " {commands} " == *" $sub "* ]]; then
+        compopt +o default +o bashdefault 2>/dev/null
         COMPREPLY=($(compgen -W "$(_sesame_names labels)" -- "$cur"))
         return 0
     fi
@@ -139,6 +269,11 @@ _sesame_dynamic() {{
         compadd -- ${{(f)"$(sesame __complete profiles 2>/dev/null)"}}
         return
     fi
+    if [[ ${{words[CURRENT-1]}} == (--env|--file) && ${{words[CURRENT]}} == *=* ]]; then
+        compset -P '*='
+        compadd -- ${{(f)"$(sesame __complete labels 2>/dev/null)"}}
+        return
+    fi
     if [[ -n $sub && ${{words[CURRENT]}} != -* && ${{words[CURRENT-1]}} == $sub && " {commands} " == *" $sub "* ]]; then
         compadd -- ${{(f)"$(sesame __complete labels 2>/dev/null)"}}
         return
@@ -154,6 +289,8 @@ compdef _sesame_dynamic sesame
 # nothing is offered while the vault is locked.
 complete -c sesame -n "__fish_seen_subcommand_from {commands}" -f -a "(sesame __complete labels 2>/dev/null)"
 complete -c sesame -l profile -f -a "(sesame __complete profiles 2>/dev/null)"
+complete -c sesame -l env -x -a "(string replace -r '=.*' '' -- (commandline -ct))=(sesame __complete labels 2>/dev/null)"
+complete -c sesame -l file -x -a "(string replace -r '=.*' '' -- (commandline -ct))=(sesame __complete labels 2>/dev/null)"
 "#
         ),
         // Elvish and PowerShell get clap's static completion: commands and flags.

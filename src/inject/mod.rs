@@ -243,14 +243,16 @@ impl Selection {
                 };
                 let Ok(parsed) = BaoRef::parse(text) else {
                     self.warnings.push(format!(
-                        "the inherited variable {} starts with bao:// but is not a reference                          (bao://MOUNT/PATH#FIELD); it is passed on as it is",
+                        "the inherited variable {} starts with bao:// but is not a reference \
+                         (bao://MOUNT/PATH#FIELD); it is passed on as it is",
                         name.escape_debug()
                     ));
                     continue;
                 };
                 if loads_or_runs_code(&name) {
                     return Err(Error::usage(format!(
-                        "the inherited variable {} holds a bao:// reference, but it makes                          programs load or run code, so only --env on the command line may set it",
+                        "the inherited variable {} holds a bao:// reference, but it makes \
+                         programs load or run code, so only --env on the command line may set it",
                         name.escape_debug()
                     )));
                 }
@@ -264,7 +266,9 @@ impl Selection {
             };
             let Ok(label) = Label::parse(reference) else {
                 self.warnings.push(format!(
-                    "the inherited variable {} starts with sesame:// but what follows is not a                      label, so it is passed on as it is (a reference is the whole value                      sesame://LABEL)",
+                    "the inherited variable {} starts with sesame:// but what follows is not a \
+                     label, so it is passed on as it is (a reference is the whole value \
+                     sesame://LABEL)",
                     name.escape_debug()
                 ));
                 continue;
@@ -334,9 +338,7 @@ impl Selection {
                 .profiles
                 .iter()
                 .find(|p| &p.name == name)
-                .ok_or_else(|| Error::ProfileNotFound {
-                    name: name.to_string(),
-                })?;
+                .ok_or_else(|| vault.profile_not_found(name.as_str()))?;
             for binding in &profile.bindings {
                 put(Source::Profile, &binding.env_name, &binding.label);
             }
@@ -383,7 +385,19 @@ impl Selection {
             }
         }
         for (name, (source, label, _)) in &chosen {
-            vault.get(label)?;
+            vault.get(label).map_err(|e| {
+                // A label from an env file is named with its FILE:LINE, as its other errors are.
+                let origin = self.entries.iter().find(|(s, n, l, _)| {
+                    *s == Source::EnvFile && s == source && n == name && l == label
+                });
+                match origin {
+                    Some((.., at)) => Error::At {
+                        at: at.clone(),
+                        error: Box::new(e),
+                    },
+                    None => e,
+                }
+            })?;
             if matches!(source, Source::All | Source::Profile)
                 && !self.allow_loader_env
                 && loads_or_runs_code(name.as_str())
@@ -400,7 +414,13 @@ impl Selection {
                 )));
             }
         }
+        let only_all = chosen
+            .iter()
+            .filter(|(_, (source, _, _))| *source == Source::All)
+            .map(|(name, _)| name.clone())
+            .collect();
         Ok(Chosen {
+            only_all,
             secrets: chosen
                 .into_iter()
                 .map(|(name, (_, label, delivery))| (name, (label, delivery)))
@@ -419,6 +439,8 @@ pub struct Chosen {
     pub references: BTreeMap<EnvName, BaoRef>,
     /// Plain values from env files, passed through as written.
     pub plain: BTreeMap<EnvName, Zeroizing<String>>,
+    /// The secrets' variables that only `--all` chose (no other form named them).
+    pub only_all: std::collections::BTreeSet<EnvName>,
 }
 
 /// The secrets chosen from the vault, and the variables whose value is a `bao://` reference.

@@ -11,6 +11,9 @@ use std::io::{self, Read, Write};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::secret::SecretValue;
+use screen::Screen;
+
+mod screen;
 
 pub const REPLACEMENT: &[u8] = b"<concealed by sesame>";
 
@@ -42,12 +45,34 @@ pub struct Masker {
     /// Bytes read but not yet passed on (a possible start of a value). Zeroized: it may hold
     /// part of a secret.
     pending: Zeroizing<Vec<u8>>,
+    /// On a terminal: what it shows of `pending`, matched instead of `pending` itself, so that
+    /// colour and other escape sequences inside a value do not hide it ([`screen`]).
+    screen: Option<Screen>,
+    /// The most bytes of `pending` kept back for one possible value ([`screen::MAX_INSIDE`] of
+    /// escape sequences over its own length on a terminal; no limit needed on a pipe).
+    held_limit: usize,
 }
 
 impl Masker {
     /// `None` when there is nothing to mask.
     pub fn new<'a>(
         values: impl IntoIterator<Item = &'a SecretValue>,
+    ) -> io::Result<Option<Masker>> {
+        Masker::build(values, false)
+    }
+
+    /// A masker for output shown on a terminal: a value is found even with CSI or OSC escape
+    /// sequences between its bytes (the whole span is concealed, its colours replayed after the
+    /// mark). A value that itself holds an ESC byte makes it match bytes as [`Masker::new`] does.
+    pub fn for_terminal<'a>(
+        values: impl IntoIterator<Item = &'a SecretValue>,
+    ) -> io::Result<Option<Masker>> {
+        Masker::build(values, true)
+    }
+
+    fn build<'a>(
+        values: impl IntoIterator<Item = &'a SecretValue>,
+        terminal: bool,
     ) -> io::Result<Option<Masker>> {
         let mut patterns: Vec<Zeroizing<Vec<u8>>> = values
             .into_iter()
@@ -63,14 +88,24 @@ impl Masker {
         let patterns: Vec<Zeroizing<Vec<u8>>> = patterns;
         let prefixes = Prefixes::new(&patterns)?;
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(1);
+        let terminal = terminal && !patterns.iter().any(|p| p.contains(&0x1b));
+        // Held bytes are fewer than `longest` after each piece (see `feed_piece`); on a terminal,
+        // plus the sequences inside, and an unfinished one at the end.
+        let (held_limit, capacity) = if terminal {
+            let limit = longest + screen::MAX_INSIDE;
+            (limit, FEED_PIECE + limit + screen::MAX_SEQUENCE)
+        } else {
+            (usize::MAX, FEED_PIECE + longest)
+        };
         Ok(Some(Masker {
             automaton,
             values: patterns,
             shown: 0,
             prefixes,
             longest,
-            // Held bytes are fewer than `longest` after each piece (see `feed_piece`).
-            pending: Zeroizing::new(Vec::with_capacity(FEED_PIECE + longest)),
+            pending: Zeroizing::new(Vec::with_capacity(capacity)),
+            screen: terminal.then(|| Screen::with_capacity(capacity)),
+            held_limit,
         }))
     }
 
@@ -84,27 +119,45 @@ impl Masker {
 
     fn feed_piece(&mut self, input: &[u8], out: &mut impl Write) -> io::Result<()> {
         self.pending.extend_from_slice(input);
-        let buf = &self.pending[..];
+        if let Some(screen) = &mut self.screen {
+            screen.read(&self.pending, false);
+        }
+        // The search runs on `buf` (the bytes as shown); writing takes `raw` (the bytes as
+        // written by the program); `place` turns a position in `buf` into one in `raw`.
+        let raw = &self.pending[..];
+        let (buf, place) = view(raw, self.screen.as_ref());
         let end = buf.len();
         // Only the last `longest - 1` bytes can hold a proper prefix of a value.
         let window = end - (self.longest - 1).min(end);
         let mut tails = self.prefixes.tails(buf, window);
-        let mut hold = tails.earliest_from(0);
+        // A tail spread over more than `held_limit` bytes of output is not held back.
+        let limit = self.held_limit;
+        let mut hold_from = |from: usize| {
+            let mut hold = tails.earliest_from(from);
+            while hold < end && raw.len() - place.start(hold) > limit {
+                hold = tails.earliest_from(hold + 1);
+            }
+            hold
+        };
+        let mut hold = hold_from(0);
         let shown = self.shown;
         // Bytes `from..to` not already released.
-        let unshown = |from: usize, to: usize| &buf[from.max(shown).min(to)..to];
-        let mut pos = 0;
+        let unshown = |from: usize, to: usize| &raw[from.max(shown).min(to)..to];
+        let mut pos = 0; // in `raw`
         for m in self.automaton.find_iter(buf) {
             if m.start() >= hold {
                 break; // a match from here on may still run past `end`: wait for more bytes
             }
-            out.write_all(unshown(pos, m.start()))?;
+            let (start, stop) = (place.start(m.start()), place.end(m.end()));
+            out.write_all(unshown(pos, start))?;
             out.write_all(REPLACEMENT)?;
-            pos = m.end();
-            if pos > hold {
-                hold = tails.earliest_from(pos);
+            place.after_mark(&raw[start..stop], out)?;
+            pos = stop;
+            if m.end() > hold {
+                hold = hold_from(m.end());
             }
         }
+        let hold = place.start(hold);
         out.write_all(unshown(pos, hold))?;
         out.flush()?;
         // Moved down in place and the vacated bytes wiped (`drain` would leave them, output that
@@ -133,7 +186,18 @@ impl Masker {
     /// output is then the whole-stream replacement except that a match whose first bytes were
     /// released is written as those bytes followed by the replacement.
     pub fn release_idle(&mut self, out: &mut impl Write) -> io::Result<bool> {
-        if !self.holds_unreleased() || !releasable(&self.values, &self.pending) {
+        if !self.holds_unreleased() {
+            return Ok(false);
+        }
+        // On a terminal the rule is applied to what the terminal would show.
+        let held: &[u8] = match &mut self.screen {
+            Some(screen) => {
+                screen.read(&self.pending, true);
+                &screen.shown
+            }
+            None => &self.pending,
+        };
+        if !releasable(&self.values, held) {
             return Ok(false);
         }
         out.write_all(&self.pending[self.shown..])?;
@@ -144,18 +208,65 @@ impl Masker {
 
     /// End of stream: what was held back cannot become a value any more.
     pub fn finish(&mut self, out: &mut impl Write) -> io::Result<()> {
-        let buf = std::mem::take(&mut *self.pending);
-        let buf = Zeroizing::new(buf);
-        let shown = std::mem::take(&mut self.shown);
-        let unshown = |from: usize, to: usize| &buf[from.max(shown).min(to)..to];
-        let mut pos = 0;
-        for m in self.automaton.find_iter(&buf[..]) {
-            out.write_all(unshown(pos, m.start()))?;
-            out.write_all(REPLACEMENT)?;
-            pos = m.end();
+        let raw = Zeroizing::new(std::mem::take(&mut *self.pending));
+        if let Some(screen) = &mut self.screen {
+            screen.read(&raw, true);
         }
-        out.write_all(unshown(pos, buf.len()))?;
+        let (buf, place) = view(&raw, self.screen.as_ref());
+        let shown = std::mem::take(&mut self.shown);
+        let unshown = |from: usize, to: usize| &raw[from.max(shown).min(to)..to];
+        let mut pos = 0;
+        for m in self.automaton.find_iter(buf) {
+            let (start, stop) = (place.start(m.start()), place.end(m.end()));
+            out.write_all(unshown(pos, start))?;
+            out.write_all(REPLACEMENT)?;
+            place.after_mark(&raw[start..stop], out)?;
+            pos = stop;
+        }
+        out.write_all(unshown(pos, raw.len()))?;
         out.flush()
+    }
+}
+
+/// The bytes a search runs on: `raw` itself on a pipe, what the terminal shows of it on a
+/// terminal; and how positions in them map back to `raw`.
+fn view<'a>(raw: &'a [u8], screen: Option<&'a Screen>) -> (&'a [u8], Place<'a>) {
+    match screen {
+        Some(screen) => (&screen.shown, Place::Screen(screen)),
+        None => (raw, Place::Raw),
+    }
+}
+
+/// Positions in the searched bytes, as positions in the output.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    Raw,
+    Screen(&'a Screen),
+}
+
+impl Place<'_> {
+    /// Where searched byte `i` starts (`i` = their number: where the undecided rest starts).
+    fn start(self, i: usize) -> usize {
+        match self {
+            Place::Raw => i,
+            Place::Screen(screen) => screen.start(i),
+        }
+    }
+
+    /// Where the searched bytes before `end` (> 0) end.
+    fn end(self, end: usize) -> usize {
+        match self {
+            Place::Raw => end,
+            Place::Screen(screen) => screen.end(end),
+        }
+    }
+
+    /// After a mark on a terminal: the colours set inside the concealed `span`.
+    fn after_mark(self, span: &[u8], out: &mut impl Write) -> io::Result<()> {
+        match self {
+            Place::Raw => Ok(()),
+            Place::Screen(_) => screen::replay_colours(span, out),
+        }
     }
 }
 

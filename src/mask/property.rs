@@ -15,21 +15,9 @@ const SYMBOLS: &[u8; 8] = b"abcxq<e>";
 /// with bit 6 set as well, the output pauses after that read (an idle release is tried).
 pub fn check_fuzz_input(data: &[u8]) {
     let symbol = |b: u8| SYMBOLS[usize::from(b & 7)];
-    let Some((&count, mut rest)) = data.split_first() else {
+    let Some((values, rest)) = decode_values(data, symbol) else {
         return;
     };
-    let mut values = Vec::new();
-    for _ in 0..1 + count % 4 {
-        let Some((&len, tail)) = rest.split_first() else {
-            return;
-        };
-        let len = 1 + usize::from(len % 8);
-        if tail.len() < len {
-            return;
-        }
-        values.push(tail[..len].iter().map(|&b| symbol(b)).collect::<Vec<u8>>());
-        rest = &tail[len..];
-    }
     let (mut reads, mut read) = (Vec::new(), Vec::new());
     for &b in rest {
         read.push(symbol(b));
@@ -39,6 +27,23 @@ pub fn check_fuzz_input(data: &[u8]) {
     }
     reads.push((read, false));
     check_with_pauses(&values, &reads);
+}
+
+/// The values at the start of a fuzz input (byte 0: 1 to 4 values; then per value a length byte,
+/// 1 to 8, and that many bytes, each mapped by `symbol`), and the rest of the input.
+fn decode_values(data: &[u8], symbol: impl Fn(u8) -> u8) -> Option<(Vec<Vec<u8>>, &[u8])> {
+    let (&count, mut rest) = data.split_first()?;
+    let mut values = Vec::new();
+    for _ in 0..1 + count % 4 {
+        let (&len, tail) = rest.split_first()?;
+        let len = 1 + usize::from(len % 8);
+        if tail.len() < len {
+            return None;
+        }
+        values.push(tail[..len].iter().map(|&b| symbol(b)).collect());
+        rest = &tail[len..];
+    }
+    Some((values, rest))
 }
 
 /// [`check_with_pauses`] without pauses.
@@ -192,4 +197,74 @@ fn replace_whole(
     out.extend_from_slice(&text[run_start..]);
     runs.push(run_start..text.len());
     (out, runs)
+}
+
+/// The terminal masker's property ([`Masker::for_terminal`]), on the same fuzz inputs decoded
+/// another way: values of the symbols `xq12` (none of them in [`REPLACEMENT`]), and an output of
+/// those symbols and escape-sequence pieces (colours, a reset, an OSC title, a lone ESC, `[`, `;`),
+/// so values arrive split by sequences, whole and unfinished. Panics unless:
+/// 1. the output does not depend on the split into reads (it equals one whole read's);
+/// 2. what a terminal shows of the output (its CSI and OSC sequences taken out) holds no value.
+pub fn check_terminal_fuzz_input(data: &[u8]) {
+    const VALUE: &[u8; 4] = b"xq12";
+    const OUTPUT: [&[u8]; 8] = [
+        b"x",
+        b"q",
+        b"1",
+        b"2",
+        b"\x1b[31m",
+        b"\x1b[m",
+        b"\x1b]0;t\x07",
+        b"\x1b",
+    ];
+    let Some((values, rest)) = decode_values(data, |b| VALUE[usize::from(b & 3)]) else {
+        return;
+    };
+    let (mut reads, mut read) = (Vec::new(), Vec::new());
+    for &b in rest {
+        // Bit 3 turns a lone ESC into `[` or `;`, so unfinished CSI sequences come up too.
+        match (b & 7, b & 8 != 0) {
+            (7, true) => read.extend_from_slice(if b & 16 != 0 { b"[" } else { b";" }),
+            (i, _) => read.extend_from_slice(OUTPUT[usize::from(i)]),
+        }
+        if b & 0x80 != 0 {
+            reads.push(std::mem::take(&mut read));
+        }
+    }
+    reads.push(read);
+    let secrets: Vec<SecretValue> = values
+        .iter()
+        .map(|v| SecretValue::new(Zeroizing::new(v.clone())))
+        .collect();
+    let run = |reads: &[Vec<u8>]| {
+        let Ok(Some(mut masker)) = Masker::for_terminal(&secrets) else {
+            panic!("no terminal masker");
+        };
+        let mut out = Vec::new();
+        for read in reads {
+            masker
+                .feed(read, &mut out)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        masker.finish(&mut out).unwrap_or_else(|e| panic!("{e}"));
+        out
+    };
+    let streamed = run(&reads);
+    let whole = run(&[reads.concat()]);
+    let show = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert_eq!(
+        show(&streamed),
+        show(&whole),
+        "values {values:?}, reads {reads:?}"
+    );
+    let mut screen = super::Screen::with_capacity(streamed.len() + 1);
+    screen.read(&streamed, true);
+    for v in &values {
+        assert!(
+            !screen.shown.windows(v.len()).any(|w| w == &v[..]),
+            "values {values:?}, reads {reads:?}: {} shows on the terminal: {}",
+            show(v),
+            show(&streamed)
+        );
+    }
 }

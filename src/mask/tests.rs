@@ -226,3 +226,137 @@ fn a_read_larger_than_the_held_bytes_buffer_is_masked_without_growing_it() {
         "masked otherwise"
     );
 }
+
+fn terminal_masker(values: &[&str]) -> Masker {
+    let values: Vec<SecretValue> = values
+        .iter()
+        .map(|v| SecretValue::new(Zeroizing::new(v.as_bytes().to_vec())))
+        .collect();
+    Masker::for_terminal(&values)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("a masker"))
+}
+
+/// The cases measured for docs/SECURITY.md: what real programs write when they colour part of a
+/// value, as a terminal masker sees it.
+#[test]
+fn on_a_terminal_a_value_split_by_colours_is_concealed_whole() {
+    let key = "ghp_0123456789abcdef";
+    let cases = [
+        // grep --color=always 0123: the match in bold red, then "erase to end of line".
+        (
+            "ghp_\x1b[01;31m\x1b[K0123\x1b[m\x1b[K456789abcdef\n",
+            "<concealed by sesame>\x1b[01;31m\x1b[m\n",
+        ),
+        // python3 -c 'print(k[:10] + "\033[32m" + k[10:])': green from the middle on.
+        (
+            "ghp_012345\x1b[32m6789abcdef\n",
+            "<concealed by sesame>\x1b[32m\n",
+        ),
+        // less: a search for "6789" in reverse video.
+        (
+            "ghp_012345\x1b[7m6789\x1b[27mabcdef\n",
+            "<concealed by sesame>\x1b[7m\x1b[27m\n",
+        ),
+        // An OSC 8 hyperlink around part of it (dropped with the value).
+        (
+            "ghp_0123\x1b]8;;https://x\x1b\\456789abcdef\n",
+            "<concealed by sesame>\n",
+        ),
+    ];
+    for (written, shown) in cases {
+        let mut m = terminal_masker(&[key]);
+        let (_, all) = run(&mut m, &[written]);
+        assert_eq!(all, shown, "{written:?}");
+        // The same, one byte at a time.
+        let mut m = terminal_masker(&[key]);
+        let bytes: Vec<String> = written.chars().map(String::from).collect();
+        let chunks: Vec<&str> = bytes.iter().map(String::as_str).collect();
+        let (_, all) = run(&mut m, &chunks);
+        assert_eq!(all, shown, "{written:?} byte by byte");
+    }
+    // Not concealed, by design: a redraw by cursor movement puts other bytes (here a carriage
+    // return) between the pieces; and other escape sequences break a value as any byte does.
+    for written in [
+        "ghp_0123456\r\x1b[11C789abcdef\n",
+        "ghp_0123456\x1bc789abcdef\n",
+    ] {
+        let mut m = terminal_masker(&[key]);
+        let (_, all) = run(&mut m, &[written]);
+        assert_eq!(all, written, "{written:?}");
+    }
+    // A pipe masker matches bytes only: the coloured value passes (as before).
+    let mut m = masker(&[key]);
+    let (_, all) = run(&mut m, &["ghp_012345\x1b[32m6789abcdef\n"]);
+    assert_eq!(all, "ghp_012345\x1b[32m6789abcdef\n");
+}
+
+/// Sequences only between a value's bytes belong to its span; the ones around it are kept, and
+/// text that is not part of a value passes at once even on a terminal.
+#[test]
+fn on_a_terminal_sequences_around_a_value_are_kept_and_prompts_pass_at_once() {
+    let mut m = terminal_masker(&["sk-secret"]);
+    let (after, all) = run(
+        &mut m,
+        &[
+            "\x1b[1mPassword: \x1b[0m",
+            "\x1b[32msk-se",
+            "cret\x1b[0m done",
+        ],
+    );
+    assert_eq!(after[0], "\x1b[1mPassword: \x1b[0m");
+    assert_eq!(
+        all,
+        "\x1b[1mPassword: \x1b[0m\x1b[32m<concealed by sesame>\x1b[0m done"
+    );
+}
+
+proptest! {
+    /// On a terminal, however the output is split, the result is that of one whole feed; and
+    /// what a terminal would show of it (sequences taken out) holds no value.
+    #[test]
+    fn terminal_masking_does_not_depend_on_the_split_and_shows_no_value(
+        pieces in proptest::collection::vec(
+            prop_oneof![
+                Just("ab".to_string()), Just("c".to_string()), Just("abc".to_string()),
+                Just("\x1b[31m".to_string()), Just("\x1b[m".to_string()),
+                Just("\x1b]0;t\x07".to_string()), Just("\x1b".to_string()),
+                Just("x".to_string()), Just("\n".to_string()),
+            ],
+            0..40,
+        ),
+        cuts in proptest::collection::vec(0usize..200, 0..8),
+    ) {
+        let text = pieces.concat();
+        let mut whole = terminal_masker(&["abcab", "cabc"]);
+        let (_, expected) = run(&mut whole, &[&text]);
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(text.len())).collect();
+        cuts.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut from = 0;
+        for cut in cuts {
+            chunks.push(&text[from..cut]);
+            from = cut;
+        }
+        chunks.push(&text[from..]);
+        let mut split = terminal_masker(&["abcab", "cabc"]);
+        let (_, got) = run(&mut split, &chunks);
+        prop_assert_eq!(&got, &expected);
+        let mut screen = screen::Screen::with_capacity(got.len() + 1);
+        screen.read(got.as_bytes(), true);
+        let shown = String::from_utf8_lossy(&screen.shown).into_owned();
+        prop_assert!(!shown.contains("abcab") && !shown.contains("cabc"), "{:?}", shown);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    /// The terminal half of the `mask` fuzz target, on random inputs.
+    #[test]
+    fn terminal_fuzz_property_holds_on_random_inputs(
+        data in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        property::check_terminal_fuzz_input(&data);
+    }
+}

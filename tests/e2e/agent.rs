@@ -315,7 +315,7 @@ fn a_client_under_another_uid_is_refused() {
         return;
     }
     let have = |tool: &str| {
-        std::process::Command::new("sh")
+        command("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
             .is_ok_and(|o| o.status.success())
@@ -349,7 +349,7 @@ fn a_client_under_another_uid_is_refused() {
          print(b[0], b[3:].decode())",
         sock = sock.display().to_string()
     );
-    let out = std::process::Command::new("setpriv")
+    let out = command("setpriv")
         .args([
             "--reuid=65534",
             "--regid=65534",
@@ -590,9 +590,10 @@ fn a_client_refuses_an_agent_socket_of_another_user() {
            c.close()\n",
         sock = sock.display().to_string()
     );
-    let Ok(mut fake) = std::process::Command::new("python3")
+    let Ok(mut fake) = command("python3")
         .args(["-c", &script])
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
     else {
         eprintln!("skipped: python3 missing");

@@ -551,9 +551,9 @@ fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
 fn export_plaintext_refuses_a_terminal_unless_forced() {
     let sb = Sandbox::new();
     sb.add("openai/prod", "sk-proj-abc");
-    let bin = assert_cmd::cargo::cargo_bin("sesame");
+    let bin = sesame_path();
     let run = |extra: &str| {
-        std::process::Command::new("script")
+        command("script")
             .args(["-qfec"])
             .arg(format!(
                 "{} export --dotenv --plaintext {extra}",

@@ -93,6 +93,13 @@ fn mask_corpus_streams_the_same_as_masking_the_whole_output() {
     }
 }
 
+/// The same inputs, decoded as output with escape sequences for the terminal masker: the split
+/// does not matter, and nothing a terminal shows holds a value.
+#[test]
+fn mask_corpus_on_a_terminal_shows_no_value_whatever_the_split() {
+    replay("mask", sesame::mask::property::check_terminal_fuzz_input);
+}
+
 #[test]
 fn matcher_corpus_finds_what_a_by_hand_search_finds() {
     replay("matcher", sesame::matcher::property::check_fuzz_input);

@@ -362,9 +362,9 @@ fn a_writer_waits_for_the_lock_then_exits_6() {
 #[test]
 fn kill_9_during_writes_leaves_a_vault_that_opens() {
     let sb = small_vault();
-    let bin = assert_cmd::cargo::cargo_bin("sesame");
+    let bin = sesame_path();
     for round in 0..40u64 {
-        let mut child = std::process::Command::new(&bin)
+        let mut child = command(&bin)
             .env_clear()
             .env("SESAME_VAULT", &sb.vault)
             .env("SESAME_PASSPHRASE", PASS)

@@ -18,8 +18,8 @@ fn with_fds(sb: &Sandbox, args: &[&str], env: &[(&str, &str)], stdin: &str) -> O
     std::fs::write(sb.path("new.txt"), format!("{NEW_PASS}\n")).unwrap();
     std::fs::write(sb.path("code.txt"), format!("{CODE}\n")).unwrap();
     std::fs::write(sb.path("other.txt"), "not a secret\n").unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("sesame");
-    let mut cmd = std::process::Command::new("sh");
+    let bin = sesame_path();
+    let mut cmd = command("sh");
     cmd.arg("-c")
         .arg(r#"exec "$0" "$@" 3<pass.txt 4<new.txt 5<code.txt 6<other.txt"#)
         .arg(&bin)
@@ -188,8 +188,8 @@ fn one_descriptor_for_two_flags_gives_its_first_line_then_its_second() {
     let sb = Sandbox::new();
     let both = sb.path("both.txt");
     std::fs::write(&both, format!("{PASS}\n{NEW_PASS}\n")).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("sesame");
-    let out = std::process::Command::new("sh")
+    let bin = sesame_path();
+    let out = command("sh")
         .arg("-c")
         .arg(r#"exec "$0" --passphrase-fd 3 --new-passphrase-fd 3 passwd 3<"$1""#)
         .arg(&bin)

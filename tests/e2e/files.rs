@@ -11,10 +11,7 @@ use super::harness::*;
 const HANG_GUARD: Duration = Duration::from_secs(30);
 
 fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .unwrap();
+    let status = command("mkfifo").arg(path).status().unwrap();
     assert!(status.success());
 }
 

@@ -1,7 +1,15 @@
 //! A private vault per test: a temp folder, an environment with nothing inherited but `PATH`, and
 //! helpers that run the real binary the way a user would.
+//!
+//! Every process a test starts is made here ([`command`]), detached from the developer's terminal:
+//! a session of its own (no controlling terminal, so no prompt can find `/dev/tty` and Ctrl-C
+//! reaches cargo, not a child), stdin at `/dev/null`, and none of the developer's `SESAME_*`,
+//! `BAO_*`, `VAULT_*` or `SSH_AUTH_SOCK`. A test that needs a terminal makes one of its own
+//! (`script`). `every_test_process_is_started_through_the_harness` keeps it that way.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use assert_cmd::Command;
 use assert_cmd::assert::Assert;
@@ -59,7 +67,7 @@ impl Sandbox {
 
     /// `sesame` with an environment holding only PATH and a private HOME.
     pub fn bare(&self) -> Command {
-        let mut cmd = Command::cargo_bin("sesame").expect("sesame binary");
+        let mut cmd = Command::from_std(sesame());
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
@@ -71,13 +79,31 @@ impl Sandbox {
     /// The same as [`Sandbox::cmd`] as a `std::process::Command`, for tests that talk to a
     /// running sesame through pipes or signals.
     pub fn process(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("sesame"));
+        let mut cmd = sesame();
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .env("SESAME_VAULT", &self.vault)
             .env("SESAME_PASSPHRASE", PASS)
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// `script -qfec LINE /dev/null`: the shell line LINE on a pseudo-terminal of its own, with
+    /// `$SESAME` the binary under test and this sandbox's vault and passphrase in its
+    /// environment, `TERM=xterm`, in the sandbox's folder.
+    pub fn on_pty(&self, line: &str) -> std::process::Command {
+        let mut cmd = command("script");
+        cmd.args(["-qfec", line, "/dev/null"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
+            .env("SESAME", sesame_path())
+            .env("SESAME_VAULT", &self.vault)
+            .env("SESAME_PASSPHRASE", PASS)
+            .env("TERM", "xterm")
             .current_dir(self.dir.path());
         cmd
     }
@@ -137,6 +163,50 @@ impl Sandbox {
         let unlocked = UnlockedVault::open(&self.vault_bytes(), &pass, &self.vault).unwrap();
         hex(unlocked.data_key().unwrap().expose())
     }
+}
+
+/// The variables of the developer's environment no test process may inherit: they would point
+/// sesame at a real vault, agent, OpenBao server or SSH agent.
+fn inherited_by_mistake(name: &OsStr) -> bool {
+    let name = name.to_string_lossy();
+    ["SESAME_", "BAO_", "VAULT_"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        || name == "SSH_AUTH_SOCK"
+}
+
+/// `program`, detached from the terminal the tests were started from (see the module header).
+/// The test may still set stdin, the environment and the working folder as it needs.
+pub fn command(program: impl AsRef<OsStr>) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if inherited_by_mistake(&name) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    // SAFETY: the closure runs in the forked child before exec and only calls setsid(2), which
+    // is async-signal-safe and touches no memory shared with the parent.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::process::setsid()
+                .map(drop)
+                .map_err(std::io::Error::from)
+        });
+    }
+    cmd
+}
+
+/// The binary under test, through [`command`].
+pub fn sesame() -> std::process::Command {
+    command(sesame_path())
+}
+
+/// The path of the binary under test (for a shell line that runs it as `$SESAME`).
+pub fn sesame_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("sesame")
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -240,4 +310,101 @@ pub fn write_private(path: &Path, content: impl AsRef<[u8]>) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, content).expect("write");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+/// A test process that found the developer's terminal would prompt on it and wait (`cargo test`
+/// hung at a terminal): every process runs in a session of its own, so it has no controlling
+/// terminal, with stdin at /dev/null.
+#[test]
+fn test_processes_run_detached_from_the_terminal() {
+    let mut child = command("sleep")
+        .arg("30")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sleep");
+    let pid = child.id();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    let stdin = std::fs::read_link(format!("/proc/{pid}/fd/0")).expect("/proc fd");
+    let _ = child.kill();
+    let _ = child.wait();
+    // After the command name in parentheses: state ppid pgrp session tty_nr ...
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("stat") + 2..]
+        .split(' ')
+        .collect();
+    assert_eq!(fields[3], pid.to_string(), "session: {stat}");
+    assert_eq!(fields[4], "0", "a controlling terminal: {stat}");
+    assert_eq!(stdin, Path::new("/dev/null"));
+    for name in [
+        "SESAME_VAULT",
+        "SESAME_PASSPHRASE",
+        "BAO_TOKEN",
+        "VAULT_ADDR",
+    ] {
+        assert!(inherited_by_mistake(OsStr::new(name)), "{name}");
+    }
+    assert!(inherited_by_mistake(OsStr::new("SSH_AUTH_SOCK")));
+    assert!(!inherited_by_mistake(OsStr::new("PATH")));
+}
+
+/// Whether the command spawned on the last of `lines` had its stderr set: within its statement
+/// (from the last `let`), or, for `let child = cmd.spawn()`, since `let mut cmd`.
+fn builder_sets_stderr(lines: &[&str]) -> bool {
+    let last = lines.len() - 1;
+    let start = lines.iter().rposition(|l| l.contains("let ")).unwrap_or(0);
+    if lines[start..].iter().any(|l| l.contains("stderr(")) {
+        return true;
+    }
+    let Some(var) = lines[last]
+        .split(".spawn()")
+        .next()
+        .and_then(|s| s.rsplit(['=', ' ']).next())
+        .filter(|v| !v.is_empty())
+    else {
+        return false;
+    };
+    let built = format!("let mut {var} ");
+    lines
+        .iter()
+        .rposition(|l| l.contains(&built))
+        .is_some_and(|from| lines[from..].iter().any(|l| l.contains("stderr(")))
+}
+
+/// The detachment above holds only if no test starts a process by itself.
+#[test]
+fn every_test_process_is_started_through_the_harness() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    let mut strays = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("tests/e2e") {
+        let path = entry.expect("entry").path();
+        if path.file_name() == Some(OsStr::new("harness.rs")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("test source");
+        for needle in ["Command::new(", "cargo_bin(", "Command::from_std("] {
+            if text.contains(needle) {
+                strays.push(format!("{}: {needle}", path.display()));
+            }
+        }
+        // A spawned process's stderr is the terminal unless the test sets it: a sesame there
+        // draws its unlock status line on the developer's screen. (`output()` captures it.)
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, _) in lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains(".spawn()"))
+        {
+            if !builder_sets_stderr(&lines[..=i]) {
+                strays.push(format!(
+                    "{}:{}: spawn without stderr",
+                    path.display(),
+                    i + 1
+                ));
+            }
+        }
+    }
+    assert!(
+        strays.is_empty(),
+        "start processes with harness::command / sesame() / Sandbox::cmd, and set stderr \
+         before spawn(): {strays:?}"
+    );
 }

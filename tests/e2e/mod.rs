@@ -14,6 +14,8 @@ mod init;
 mod keys;
 mod lifecycle;
 mod loader_env;
+mod mask_terminal;
+mod messages;
 mod openbao;
 mod openbao_client;
 mod output;

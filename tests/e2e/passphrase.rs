@@ -231,8 +231,8 @@ fn the_passphrase_never_appears_in_errors() {
 fn a_passphrase_from_a_pipe_descriptor_works_like_ssh_askpass() {
     // Run through a shell so descriptor 3 is a real pipe, as a script would use it.
     let sb = Sandbox::new();
-    let bin = assert_cmd::cargo::cargo_bin("sesame");
-    let mut child = std::process::Command::new("sh")
+    let bin = sesame_path();
+    let mut child = command("sh")
         .arg("-c")
         .arg(format!(
             "exec 3<&0; exec '{}' --passphrase-fd 3 list --json </dev/null",
@@ -243,6 +243,7 @@ fn a_passphrase_from_a_pipe_descriptor_works_like_ssh_askpass() {
         .env("SESAME_VAULT", &sb.vault)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     child

@@ -175,13 +175,7 @@ fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
     let zero = sb.path("zero.env");
     std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
     let fifo = sb.path("fifo.env");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(command("mkfifo").arg(&fifo).status().unwrap().success());
     for path in [zero, fifo, sb.dir.path().to_path_buf()] {
         fails(
             sb.cmd()
@@ -369,6 +363,7 @@ fn without_mask_sesame_execs_so_the_child_keeps_its_pid() {
         .process()
         .args(["run", "--env", "K=gh", "--", "sh", "-c", "echo $$"])
         .stdout(Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let pid = child.id();
@@ -393,6 +388,7 @@ fn sigterm_to_sesame_with_mask_reaches_the_child() {
         "trap 'echo got-term $K; exit 7' TERM; echo ready; while :; do sleep 0.1; done",
     )
     .stdout(Stdio::piped())
+    .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -458,6 +454,7 @@ fn mask_passes_prompts_on_without_waiting_for_a_newline() {
     )
     .stdin(Stdio::piped())
     .stdout(Stdio::piped())
+    .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
     let mut stdout = child.stdout.take().unwrap();
@@ -590,6 +587,7 @@ fn sigterm_ends_sesame_with_mask_and_a_200_kb_value() {
             "trap 'exit 7' TERM; {script}; echo ready; while :; do sleep 0.1; done"
         ))
         .stdout(Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();

@@ -162,7 +162,7 @@ fn an_inherited_value_that_only_starts_like_a_reference_is_left_alone_with_a_war
 #[test]
 fn a_nested_run_without_an_agent_says_the_outer_run_removed_the_passphrase() {
     let sb = vault();
-    let sesame = assert_cmd::cargo::cargo_bin("sesame");
+    let sesame = sesame_path();
     let a = sb
         .cmd()
         .env("SESAME", &sesame)

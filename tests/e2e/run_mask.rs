@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::harness::*;
 
-fn vault() -> Sandbox {
+/// A vault holding `gh` (env GH_TOKEN) = `ghp_token_abc`.
+pub(super) fn vault() -> Sandbox {
     let sb = Sandbox::new();
     sb.cmd()
         .args(["add", "gh", "--env", "GH_TOKEN"])
@@ -23,17 +24,8 @@ fn vault() -> Sandbox {
 /// binary and the sandbox's vault and passphrase in the environment. Returns what the terminal
 /// showed, `\r\n` turned into `\n`.
 fn on_terminal(sb: &Sandbox, script: &str) -> String {
-    let mut cmd = Command::new("script");
-    cmd.args(["-qfec", script, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sb.dir.path())
-        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .env("SESAME", assert_cmd::cargo::cargo_bin("sesame"))
-        .env("SESAME_VAULT", &sb.vault)
-        .env("SESAME_PASSPHRASE", PASS)
-        .env("TERM", "xterm")
-        .current_dir(sb.dir.path())
+    let mut cmd = sb.on_pty(script);
+    cmd
         // An input that stays open and empty: at end of input `script` types a NUL, which the
         // terminal echoes as `^@`.
         .stdin(Stdio::piped());
@@ -172,7 +164,7 @@ fn sesame_dies_of_the_signal_that_killed_the_masked_child() {
 #[test]
 fn an_ignored_sighup_stays_ignored_for_the_masked_child() {
     let sb = vault();
-    let mut cmd = Command::new("sh");
+    let mut cmd = command("sh");
     cmd.arg("-c")
         .arg(
             "trap '' HUP; exec \"$SESAME\" run --mask --env K=gh -- \
@@ -181,7 +173,7 @@ fn an_ignored_sighup_stays_ignored_for_the_masked_child() {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", sb.dir.path())
-        .env("SESAME", assert_cmd::cargo::cargo_bin("sesame"))
+        .env("SESAME", sesame_path())
         .env("SESAME_VAULT", &sb.vault)
         .env("SESAME_PASSPHRASE", PASS);
     let out = with_deadline(cmd);
@@ -249,6 +241,7 @@ fn a_closed_reader_ends_the_masked_child_as_in_a_pipeline() {
         .process()
         .args(["run", "--mask", "--env", "K=gh", "--", "yes"])
         .stdout(Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
@@ -280,6 +273,7 @@ fn a_held_back_byte_is_released_when_the_output_pauses() {
         .args(["run", "--mask", "--env", "K=key", "--", "sh", "-c"])
         .arg("printf 'Uploading assets'; while [ ! -e go ]; do sleep 0.02; done; echo \" $K\"")
         .stdout(Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
@@ -389,5 +383,53 @@ fn the_masking_process_keeps_no_key_no_passphrase_and_only_the_maskers_copies_of
     // idle-release rule) and its searcher may keep one more. Nothing else may.
     for value in ["token", "db"] {
         assert!(copies(&report, value) <= 4, "{report}");
+    }
+}
+
+/// An imported `DEBUG=true` under `run --mask --all` silently turned "construe" into
+/// `cons<concealed by sesame>`. Chosen by --all alone, a value of 4 bytes or fewer is now left
+/// unmasked with a note; named by --env or --profile, it is masked with a warning.
+#[test]
+fn short_values_are_left_unmasked_under_all_and_warned_about_elsewhere() {
+    let sb = vault();
+    sb.cmd()
+        .args(["add", "debug", "--env", "DEBUG"])
+        .write_stdin("true")
+        .assert()
+        .success();
+    sb.cmd()
+        .args(["profile", "set", "dev", "DEBUG=debug"])
+        .assert()
+        .success();
+    let line = "echo construe $GH_TOKEN";
+    let all = sb
+        .cmd()
+        .args(["run", "--mask", "--all", "--", "sh", "-c", line])
+        .assert()
+        .success();
+    assert_eq!(stdout(&all), "construe <concealed by sesame>\n");
+    assert!(
+        stderr(&all).contains("note: DEBUG (4 bytes) is not masked: --all leaves out"),
+        "{}",
+        stderr(&all)
+    );
+    for selection in [&["--profile", "dev"][..], &["--env", "DEBUG=debug"][..]] {
+        let a = sb
+            .cmd()
+            .args(["run", "--mask", "--all"])
+            .args(selection)
+            .args(["--", "sh", "-c", line])
+            .assert()
+            .success();
+        assert_eq!(
+            stdout(&a),
+            "cons<concealed by sesame> <concealed by sesame>\n",
+            "{selection:?}"
+        );
+        assert!(
+            stderr(&a).contains("warning: the value of DEBUG is only 4 bytes long"),
+            "{selection:?}: {}",
+            stderr(&a)
+        );
     }
 }

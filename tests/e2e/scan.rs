@@ -22,7 +22,7 @@ fn write(path: &Path, bytes: impl AsRef<[u8]>) {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let status = std::process::Command::new("git")
+    let status = command("git")
         .args([
             "-c",
             "user.name=t",
@@ -275,7 +275,7 @@ fn a_key_committed_and_later_removed_is_found_with_git_only() {
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "oops"]);
     let leaked = String::from_utf8(
-        std::process::Command::new("git")
+        command("git")
             .args(["rev-parse", "HEAD"])
             .current_dir(&repo)
             .output()
@@ -480,10 +480,7 @@ fn scan_passes_over_fifos_and_kernel_files_with_a_note_instead_of_hanging() {
     let sb = vault_with_keys();
     write(&sb.path("tree/a.txt"), format!("{OPENAI}\n"));
     let fifo = sb.path("tree/pipe");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
+    let made = command("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
     let mut cmd = sb.cmd();
     cmd.timeout(std::time::Duration::from_secs(60));

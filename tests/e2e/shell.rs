@@ -6,7 +6,7 @@ use super::harness::*;
 
 /// PATH with the sesame under test first, as an installed sesame would be for a shell.
 fn path_with_sesame() -> std::ffi::OsString {
-    let bin = assert_cmd::cargo::cargo_bin("sesame");
+    let bin = sesame_path();
     let dir = bin.parent().expect("bin folder").to_path_buf();
     let mut dirs = vec![dir];
     dirs.extend(std::env::split_paths(
@@ -46,7 +46,7 @@ fn the_bash_completion_script_loads_in_bash() {
         return;
     }
     let sb = Sandbox::empty();
-    let out = std::process::Command::new("bash")
+    let out = command("bash")
         .args([
             "-c",
             "source <(sesame completions bash) && complete -p sesame",
@@ -71,13 +71,19 @@ fn the_bash_completion_script_loads_in_bash() {
 
 /// What bash offers for `sesame <words> <TAB>`, through the generated script.
 fn bash_offers(sb: &Sandbox, words: &str, with_passphrase: bool) -> Vec<String> {
+    bash_completes(sb, words, with_passphrase, "")
+}
+
+/// Runs `_sesame_dynamic` for COMP_WORDS=(`words`) after the shell code `before`, and returns
+/// the lines printed, then what is offered.
+fn bash_completes(sb: &Sandbox, words: &str, with_passphrase: bool, before: &str) -> Vec<String> {
     let script = format!(
-        "source <(sesame completions bash) && COMP_WORDS=({words}) && \
+        "source <(sesame completions bash) && {before} COMP_WORDS=({words}) && \
          COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)) && \
          _sesame_dynamic sesame \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\" && \
          printf '%s\\n' \"${{COMPREPLY[@]}}\""
     );
-    let mut cmd = std::process::Command::new("bash");
+    let mut cmd = command("bash");
     cmd.args(["-c", &script])
         .env_clear()
         .env("PATH", path_with_sesame())
@@ -148,7 +154,7 @@ fn the_man_page_parses() {
     assert!(text.contains("completions"));
     let run = |program: &str, args: &[&str]| {
         use std::io::Write;
-        let mut child = std::process::Command::new(program)
+        let mut child = command(program)
             .args(args)
             .env("MANPAGER", "cat")
             .env("MANWIDTH", "80")
@@ -179,4 +185,205 @@ fn the_man_page_parses() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("sesame"));
+}
+
+/// `sesame <TAB>` offered `__agent`, `__complete` and the fd flags of other commands: the
+/// scripts list only what `--help` shows.
+#[test]
+fn completion_hides_internal_commands_and_flags() {
+    let sb = Sandbox::empty();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = stdout(&sb.bare().args(["completions", shell]).assert().success());
+        // The bash and zsh scripts' own functions call `sesame __complete`; nothing else may
+        // name an internal command.
+        let offered: String = script
+            .lines()
+            .filter(|l| !l.contains("sesame __complete") && !l.contains("\"$1\" 2>/dev/null"))
+            .collect();
+        assert!(!offered.contains("__agent"), "{shell}");
+        assert!(!offered.contains("__complete"), "{shell}");
+    }
+    if !on_path("bash") {
+        eprintln!("skipped: no bash on PATH");
+        return;
+    }
+    let top = bash_offers(&sb, "sesame ''", false);
+    assert!(top.contains(&"get".to_string()), "{top:?}");
+    for internal in [
+        "__agent",
+        "__complete",
+        "--new-passphrase-fd",
+        "--recovery-code-fd",
+    ] {
+        assert!(!top.contains(&internal.to_string()), "{internal}: {top:?}");
+    }
+    let get = bash_offers(&sb, "sesame get --", false);
+    assert!(!get.contains(&"--new-passphrase-fd".to_string()), "{get:?}");
+    // Where the flag is read, it is still offered.
+    let passwd = bash_offers(&sb, "sesame passwd --", false);
+    assert!(
+        passwd.contains(&"--new-passphrase-fd".to_string()),
+        "{passwd:?}"
+    );
+}
+
+/// [`bash_offers`] with `compopt` recorded: `compopt ARGS` lines first, then what is offered.
+fn bash_completion_trace(sb: &Sandbox, words: &str) -> Vec<String> {
+    bash_completes(
+        sb,
+        words,
+        false,
+        "compopt() { printf 'compopt %s\\n' \"$*\"; } &&",
+    )
+}
+
+/// With the vault locked, `get <TAB>` offered file names (bash's fallback); `--env NAME=<TAB>`
+/// offered no labels. Now: no file fallback where a label goes, and labels after `NAME=`.
+#[test]
+fn completion_offers_labels_after_env_name_and_no_files_for_a_label() {
+    if !on_path("bash") {
+        eprintln!("skipped: no bash on PATH");
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.add("openai/prod", "v1");
+    sb.add("github/ci", "v2");
+    std::fs::write(sb.path("a-file-in-the-folder"), "").unwrap();
+    let no_files = "compopt +o default +o bashdefault".to_string();
+    // Locked: nothing at all, and bash told not to fall back to file names.
+    assert_eq!(
+        bash_completion_trace(&sb, "sesame get ''"),
+        vec![no_files.clone()]
+    );
+    assert_eq!(
+        bash_completion_trace(&sb, "sesame run --env KEY ="),
+        vec![no_files.clone()]
+    );
+    sb.cmd()
+        .args(["unlock", "--timeout", "1m"])
+        .assert()
+        .success();
+    // bash splits `KEY=op` into `KEY`, `=`, `op`: right after the `=`, and within the label.
+    assert_eq!(
+        bash_completion_trace(&sb, "sesame run --env KEY ="),
+        vec![no_files.clone(), "github/ci".into(), "openai/prod".into()]
+    );
+    assert_eq!(
+        bash_completion_trace(&sb, "sesame run --file KEY = op"),
+        vec![no_files.clone(), "openai/prod".into()]
+    );
+    assert_eq!(
+        bash_completion_trace(&sb, "sesame rotate git"),
+        vec![no_files, "github/ci".into()]
+    );
+    for shell in ["zsh", "fish"] {
+        let script = stdout(&sb.bare().args(["completions", shell]).assert().success());
+        assert!(script.contains("__complete labels"), "{shell}");
+        assert!(
+            script.contains("--env") || script.contains("-l env"),
+            "{shell}"
+        );
+    }
+}
+
+/// The man page had no per-command flags (`--rotate-every`, `--kdf-target`, `--clean-env`
+/// appeared nowhere): it now details every command with every flag it takes.
+#[test]
+fn the_man_page_lists_every_command_with_its_flags() {
+    let sb = Sandbox::empty();
+    let page = stdout(&sb.bare().arg("man").assert().success());
+    let help = stdout(&sb.bare().arg("--help").assert().success());
+    assert!(page.contains(".SH \"COMMAND DETAILS\""), "{page}");
+    for flag in [
+        "rotate\\-every",
+        "kdf\\-target",
+        "clean\\-env",
+        "mask",
+        "env\\-file",
+    ] {
+        assert!(
+            page.contains(&format!("\\fB\\-\\-{flag}")),
+            "--{flag} missing"
+        );
+    }
+    // Every command of `--help` has its section.
+    let commands = help
+        .split("Commands:")
+        .nth(1)
+        .expect("command list")
+        .split("\n\n")
+        .next()
+        .expect("commands");
+    let names = commands
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "));
+    for line in names {
+        let name = line.split_whitespace().next().expect("name");
+        if name == "help" {
+            continue;
+        }
+        assert!(page.contains(&format!(".SS \"sesame {name}\"")), "{name}");
+    }
+    assert!(!page.contains("__agent") && !page.contains("__complete"));
+}
+
+/// The README's install lines failed on a fresh HOME (no completion folder) and `man sesame`
+/// found nothing unless `~/.local/share/man` was on MANPATH. They are run here as written, with
+/// the folder `cargo install` uses (`~/.cargo/bin`) on PATH, as after the README's install.
+#[test]
+fn the_readme_man_and_completion_lines_work_on_a_fresh_home() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let lines: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.contains("sesame man >") || l.contains("sesame completions bash >"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let sb = Sandbox::empty();
+    let home = sb.path("home");
+    let cargo_bin = home.join(".cargo/bin");
+    std::fs::create_dir_all(&cargo_bin).unwrap();
+    std::os::unix::fs::symlink(sesame_path(), cargo_bin.join("sesame")).unwrap();
+    let path = std::env::join_paths(std::iter::once(cargo_bin.clone()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let run = |line: &str| {
+        command("sh")
+            .args(["-c", line])
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", &home)
+            .current_dir(&home)
+            .output()
+            .expect("sh")
+    };
+    for line in &lines {
+        let line = line.split("   #").next().unwrap_or(line);
+        let out = run(line);
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        home.join(".local/share/bash-completion/completions/sesame")
+            .is_file()
+    );
+    if !on_path("man") {
+        eprintln!("skipped: `man sesame` (man is not installed)");
+        return;
+    }
+    let out = run("man -w sesame");
+    assert!(
+        out.status.success(),
+        "man -w sesame: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(home.to_str().unwrap()),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -17,8 +17,8 @@ fn on_terminal(sb: &Sandbox, line: &str, input: &str, env: &[(&str, &str)]) -> O
         eprintln!("skipped: {SCRIPT} is not installed");
         return None;
     }
-    let bin = assert_cmd::cargo::cargo_bin("sesame");
-    let mut cmd = std::process::Command::new(SCRIPT);
+    let bin = sesame_path();
+    let mut cmd = command(SCRIPT);
     cmd.args(["-qfec", line, "/dev/null"])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -212,4 +212,63 @@ fn a_mistyped_or_wrong_recovery_code_at_the_prompt_is_asked_again() {
         .assert()
         .success();
     assert_eq!(stdout(&a), "sk-recovered\n");
+}
+
+/// `restore` asked "The current one is kept" when there was no current vault to keep.
+#[test]
+fn restore_promises_to_keep_the_vault_only_when_there_is_one() {
+    let sb = Sandbox::new();
+    sb.add("api", "v1");
+    sb.cmd().args(["backup"]).assert().success();
+    let copy = std::fs::read_dir(sb.dir.path().join("data/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_file())
+        .expect("a manual copy");
+    let line = format!("\"$SESAME\" restore '{}'", copy.display());
+    let pass = [("SESAME_PASSPHRASE", PASS)];
+    let Some(shown) = on_terminal(&sb, &line, "n\n", &pass) else {
+        return;
+    };
+    assert!(
+        shown.contains("Replace the vault with this copy? The current one is kept. [y/N]"),
+        "{shown:?}"
+    );
+    std::fs::remove_file(&sb.vault).unwrap();
+    let shown = on_terminal(&sb, &line, "n\n", &pass).expect("script");
+    assert!(shown.contains("is missing or damaged"), "{shown:?}");
+    assert!(
+        shown.contains("Replace the vault with this copy? [y/N]"),
+        "{shown:?}"
+    );
+    assert!(!shown.contains("kept"), "{shown:?}");
+}
+
+/// `init` asked for the passphrase twice, then refused a weak one and exited 2: now the first
+/// entry is judged at once and asked again (3 tries), before the repeat is asked for.
+#[test]
+fn init_judges_the_passphrase_before_asking_for_the_repeat() {
+    let sb = Sandbox::empty();
+    let init = "\"$SESAME\" init --no-recovery --kdf-memory 8MiB --kdf-iterations 1 \
+                --kdf-parallelism 1; echo \"exit=$?\"";
+    let Some(shown) = on_terminal(&sb, init, &format!("password1\n{PASS}\n{PASS}\n"), &[]) else {
+        return;
+    };
+    assert_eq!(shown.matches("too easy to guess").count(), 1, "{shown:?}");
+    assert!(shown.contains("Choose another passphrase."), "{shown:?}");
+    assert_eq!(
+        shown.matches("Repeat the passphrase:").count(),
+        1,
+        "{shown:?}"
+    );
+    assert!(shown.contains("exit=0"), "{shown:?}");
+    assert_eq!(sb.labels(), Vec::<String>::new());
+
+    // Three weak ones: exit 2, never asked to repeat one, nothing created.
+    let sb = Sandbox::empty();
+    let shown = on_terminal(&sb, init, "password1\nqwerty123\nsesame\n", &[]).expect("script");
+    assert_eq!(shown.matches("too easy to guess").count(), 3, "{shown:?}");
+    assert!(!shown.contains("Repeat"), "{shown:?}");
+    assert!(shown.contains("exit=2"), "{shown:?}");
+    assert!(!sb.vault.exists());
 }

@@ -1,0 +1,208 @@
+//! What a new user reads when something is off: each message says what happened and what to do,
+//! in one sentence, naming the file and line it concerns, and suggests only what exists here.
+
+use super::harness::*;
+
+/// Three warnings had runs of 22-26 spaces inside them (string continuations lost their `\`).
+#[test]
+fn warnings_about_inherited_references_read_as_one_sentence() {
+    let sb = Sandbox::new();
+    let run = |var: &str, value: &str| {
+        let a = sb
+            .cmd()
+            .env(var, value)
+            .args(["run", "--", "true"])
+            .assert();
+        stderr(&a)
+    };
+    for (var, value, says) in [
+        ("TOOL_URL", "bao://not a reference", "is not a reference"),
+        ("DOC", "sesame://see the wiki", "what follows is not a"),
+        (
+            "LD_PRELOAD",
+            "bao://secret/app#key",
+            "makes programs load or run code",
+        ),
+    ] {
+        let err = run(var, value);
+        assert!(err.contains(says), "{var}: {err}");
+        assert!(!err.contains("  "), "{var}: a run of spaces: {err:?}");
+    }
+}
+
+/// A missing label in an env file said only "no secret labelled …"; the LD_PRELOAD error of the
+/// same file named FILE:LINE. Now both do.
+#[test]
+fn a_missing_label_in_an_env_file_is_named_with_its_file_and_line() {
+    let sb = Sandbox::new();
+    sb.add("openai/prod", "v");
+    std::fs::write(
+        sb.path("app.env"),
+        "# the app\nOPENAI_API_KEY=sesame://openai/prod\nGH_TOKEN=sesame://github/ci\n",
+    )
+    .unwrap();
+    fails(
+        sb.cmd()
+            .args(["run", "--env-file", "app.env", "--", "true"])
+            .assert(),
+        5,
+        "app.env:3: no secret labelled \"github/ci\"",
+    );
+}
+
+/// After `rm` of the vault the error said "create one with `sesame init`" although
+/// `backups/auto` held copies of it: it now points to `sesame restore` and the newest copy.
+#[test]
+fn no_vault_points_to_restore_when_sesame_keeps_copies() {
+    let sb = Sandbox::new();
+    sb.add("api", "v1");
+    std::fs::remove_file(&sb.vault).unwrap();
+    let a = fails(
+        sb.cmd().arg("list").assert(),
+        5,
+        "but sesame keeps 1 copy of it; put the newest back with `sesame restore ",
+    );
+    let err = stderr(&a);
+    assert!(err.contains("backups/auto/vault-"), "{err}");
+    assert!(err.contains("`sesame init`"), "{err}");
+    // The copy named restores the vault.
+    let copy = err
+        .split("`sesame restore ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .expect("a path");
+    sb.cmd()
+        .args(["restore", copy, "--force"])
+        .assert()
+        .success();
+    assert_eq!(sb.labels(), Vec::<String>::new());
+    // Named with --vault: the commands name it too.
+    std::fs::remove_file(&sb.vault).unwrap();
+    let a = sb
+        .bare()
+        .arg("--vault")
+        .arg(&sb.vault)
+        .arg("list")
+        .assert()
+        .code(5);
+    assert!(
+        stderr(&a).contains(&format!("`sesame --vault {} restore ", sb.vault.display())),
+        "{}",
+        stderr(&a)
+    );
+    // No copies at all: create one.
+    let fresh = Sandbox::empty();
+    fails(
+        fresh.cmd().arg("list").assert(),
+        5,
+        "create one with `sesame init`",
+    );
+}
+
+/// The "safe to commit" header wrote the vault's absolute path (the user's home folder) into a
+/// file meant for the repository.
+#[test]
+fn export_header_names_the_vault_file_not_its_path() {
+    let sb = Sandbox::new();
+    sb.add("api", "v");
+    let out = stdout(&sb.cmd().args(["export", "--dotenv"]).assert().success());
+    let header = out.lines().next().expect("header");
+    assert!(header.contains("(from vault.sesame)"), "{header}");
+    assert!(!out.contains(&*sb.dir.path().to_string_lossy()), "{out}");
+}
+
+/// `add </dev/null` asked for the passphrase before noticing the value was empty, and its hint
+/// suggested macOS's `pbpaste` on Linux.
+#[test]
+fn add_refuses_an_empty_value_before_asking_for_the_passphrase() {
+    let sb = Sandbox::new();
+    // No passphrase source at all: the empty value is what is reported.
+    let a = fails(
+        sb.bare()
+            .env("SESAME_VAULT", &sb.vault)
+            .args(["add", "api"])
+            .write_stdin("")
+            .assert(),
+        2,
+        "no value: the value is empty",
+    );
+    let err = stderr(&a);
+    if cfg!(target_os = "macos") {
+        assert!(err.contains("pbpaste"), "{err}");
+    } else {
+        assert!(
+            !err.contains("pbpaste") && err.contains("wl-paste"),
+            "{err}"
+        );
+    }
+    // A label already taken is still refused with a piped value.
+    sb.add("api", "v");
+    fails(
+        sb.cmd().args(["add", "api"]).write_stdin("w").assert(),
+        2,
+        "already exists",
+    );
+}
+
+/// A mistyped profile name got no "did you mean", unlike a mistyped label.
+#[test]
+fn a_mistyped_profile_name_gets_a_did_you_mean() {
+    let sb = Sandbox::new();
+    sb.add("api", "v");
+    sb.cmd()
+        .args(["profile", "set", "web", "KEY=api"])
+        .assert()
+        .success();
+    fails(
+        sb.cmd()
+            .args(["run", "--profile", "wbe", "--", "true"])
+            .assert(),
+        5,
+        "no profile named \"wbe\"; did you mean \"web\"?",
+    );
+    fails(
+        sb.cmd().args(["profile", "rm", "webb"]).assert(),
+        5,
+        "did you mean \"web\"?",
+    );
+    fails(
+        sb.cmd()
+            .args(["run", "--profile", "zzz", "--", "true"])
+            .assert(),
+        5,
+        "no profile named \"zzz\"; `sesame profile list` shows them",
+    );
+}
+
+/// The README's examples used `python` (exit 127 on Debian, which has only `python3`) and macOS's
+/// `pbpaste`: every example, in the README, the docs and `--help`, uses what Linux has.
+#[test]
+fn examples_use_commands_a_linux_user_has() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut texts = vec![(
+        "README.md".to_string(),
+        std::fs::read_to_string(root.join("README.md")).unwrap(),
+    )];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        texts.push((
+            path.display().to_string(),
+            std::fs::read_to_string(&path).unwrap(),
+        ));
+    }
+    let sb = Sandbox::empty();
+    for command in ["add", "get", "rotate", "run", "import", "export"] {
+        let help = stdout(&sb.bare().args([command, "--help"]).assert().success());
+        texts.push((format!("sesame {command} --help"), help));
+    }
+    for (name, text) in &texts {
+        for line in text.lines().filter(|l| !l.contains("macOS")) {
+            let words: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || c == '`' || c == '(')
+                .collect();
+            for missing in ["python", "pbpaste", "pbcopy"] {
+                assert!(!words.contains(&missing), "{name}: {missing} in {line:?}");
+            }
+        }
+    }
+}
