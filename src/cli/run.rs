@@ -3,16 +3,14 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{Context, print_json, render_table, short_time};
 use crate::error::{Error, Result};
-use crate::inject::{
-    self, Delivery, MemFile, Selection, Source, clean_env, parse_binding, scrub_env, set_secret_env,
-};
+use crate::inject::child::{Child, ChildOptions, NESTED_MARKER};
+use crate::inject::{self, Selection, Source, parse_binding};
 use crate::names::{EnvName, Label};
 use crate::openbao::Connection;
 use crate::openbao::reference::{self, BaoRef, is_reference};
@@ -129,14 +127,6 @@ fn selection(args: &RunArgs) -> Result<Selection> {
     Ok(sel)
 }
 
-/// Set in a child's environment when sesame removed passphrase variables from it, so a `sesame
-/// run` nested inside can say why it finds no passphrase. It holds no secret.
-const NESTED_MARKER: &str = "SESAME_NESTED";
-
-/// A masked value of at most this many bytes (`true`, `dev`, `1`) is likely to occur by chance in
-/// ordinary output, inside other words: masking it breaks the output and protects little.
-const SHORT_MASKED_VALUE: usize = 4;
-
 pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     let sel = selection(&args)?;
     for warning in sel.warnings() {
@@ -164,107 +154,36 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     } else {
         reference::resolve(&Connection::from_env()?, chosen.references.values())?
     };
-
-    let program = args.command[0].clone();
-    let mut in_env = Vec::new();
-    let mut files = Vec::new();
-    let mut values = Vec::new();
-    for (name, (label, delivery)) in &chosen.secrets {
-        let value = &unlocked.vault.get(label)?.current.value;
-        match delivery {
-            Delivery::Env => in_env.push((name, label.to_string(), value)),
-            Delivery::File => files.push((name.clone(), MemFile::new(name, value)?)),
-        }
-        values.push((name, value));
-    }
-    for (name, r) in &chosen.references {
-        if let Some(value) = fetched.get(r) {
-            in_env.push((name, r.to_string(), value));
-            values.push((name, value));
-        }
-    }
-
-    let mut command = if args.mask && !files.is_empty() {
-        // The child is a new process, so its PID is not known here: a shell sets the paths
-        // from its own PID (`$$`) and `exec`s the command, which keeps that PID.
-        file_path_shell(&args.command, &files)
-    } else {
-        let mut command = Command::new(&program);
-        command.args(&args.command[1..]);
-        if !args.mask {
-            // `exec` keeps sesame's PID, so the child holds descriptor K under this PID.
-            for (name, file) in &files {
-                command.env(name.as_str(), file.path_in(std::process::id()));
-            }
-        }
-        command
+    let options = ChildOptions {
+        mask: args.mask,
+        clean_env: args.clean_env,
     };
-    if args.clean_env {
-        clean_env(&mut command);
+    let child =
+        inject::child::assemble(&args.command, &chosen, &unlocked.vault, &fetched, options)?;
+    for note in &child.notes {
+        eprintln!("sesame: note: {note}");
     }
-    if inject_removes_a_passphrase_variable() {
-        command.env(NESTED_MARKER, "1");
+    for warning in &child.warnings {
+        super::warn(warning);
     }
-    scrub_env(&mut command);
-    for (name, value) in &chosen.plain {
-        command.env(name.as_str(), value.as_str());
-    }
-    for (name, label, value) in &in_env {
-        set_secret_env(&mut command, name, label, value)?;
-    }
-    // The child's PATH, as `execvp` will search it.
-    let path = command
-        .get_envs()
-        .find(|(k, _)| *k == "PATH")
-        .map(|(_, v)| v.map(OsString::from))
-        .unwrap_or_else(|| std::env::var_os("PATH"));
-    inject::check_program(&program, path.as_deref())?;
-    if args.mask {
-        // Chosen by --all alone, a short value is left unmasked (with a note); named by any
-        // other form, it is masked with a warning.
-        values.retain(|(name, value)| {
-            if value.len() > SHORT_MASKED_VALUE {
-                return true;
-            }
-            let bytes = format!(
-                "{} byte{}",
-                value.len(),
-                if value.len() == 1 { "" } else { "s" }
-            );
-            if chosen.only_all.contains(*name) {
-                eprintln!(
-                    "sesame: note: {name} ({bytes}) is not masked: --all leaves out values this \
-                     short, which would be replaced inside ordinary words; name it with --env \
-                     {name}=LABEL to mask it anyway"
-                );
-                return false;
-            }
-            super::warn(format!(
-                "the value of {name} is only {bytes} long; masking replaces it wherever those \
-                 characters appear in the output, inside other words too"
-            ));
-            true
-        });
-    }
-
-    // References are logged as written (`bao://MOUNT/PATH#FIELD`), never with their value.
-    let mut labels: Vec<String> = chosen
-        .secrets
-        .values()
-        .map(|(l, _)| l.to_string())
-        .collect();
-    labels.extend(chosen.references.values().map(BaoRef::to_string));
-    labels.sort();
-    labels.dedup();
-    let mut event = Event::new("run", labels);
+    let program = args.command[0].clone();
+    let mut event = Event::new("run", child.logged.clone());
     event.program = Path::new(&program)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
     ctx.record(&unlocked, event);
+    let Child {
+        mut command,
+        in_env,
+        files,
+        masked,
+        ..
+    } = child;
     if args.mask {
         // sesame stays while the command runs: it keeps copies of the injected values (for the
         // maskers) and wipes the rest, the vault's other secrets and its data key included.
-        let values = values.iter().map(|(_, v)| v.duplicate()).collect();
+        let values = masked.iter().map(|v| v.duplicate()).collect();
+        drop(masked);
         drop(in_env);
         drop(fetched);
         drop(unlocked);
@@ -293,27 +212,6 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         )));
     }
     Err(inject::start_error(&program, error))
-}
-
-/// True when sesame's own environment holds a variable [`scrub_env`] removes from the child's.
-fn inject_removes_a_passphrase_variable() -> bool {
-    crate::input::SECRET_ENV_VARS
-        .iter()
-        .any(|v| std::env::var_os(v).is_some())
-}
-
-/// `sh -c 'export NAME=/proc/$$/fd/K …; exec "$@"' sesame CMD ARGS…`: each `--file` variable
-/// names the descriptor in the process that becomes the command (the shell's PID, kept by exec).
-fn file_path_shell(cmd: &[OsString], files: &[(crate::names::EnvName, MemFile)]) -> Command {
-    let mut script = String::new();
-    for (name, file) in files {
-        // Names are `[A-Za-z_][A-Za-z0-9_]*` and K is a number: nothing here needs quoting.
-        script.push_str(&format!("export {name}=/proc/$$/fd/{}; ", file.fd()));
-    }
-    script.push_str("exec \"$@\"");
-    let mut sh = Command::new("/bin/sh");
-    sh.arg("-c").arg(script).arg("sesame").args(cmd);
-    sh
 }
 
 pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {

@@ -19,6 +19,7 @@ use crate::openbao::reference::{self as bao, BaoRef};
 use crate::secret::SecretValue;
 use crate::vault::Vault;
 
+pub mod child;
 mod env_file;
 
 pub use env_file::{EnvFileValue, MAX_ENV_FILE_LEN, format_env_file};

@@ -335,3 +335,26 @@ fn masking_a_very_short_value_warns() {
         .success();
     assert!(!stderr(&a).contains("warning"), "{}", stderr(&a));
 }
+
+/// `--clean-env` cleared the environment after the `--file` paths were set, so the child got no
+/// path (`X=`): the environment is now assembled in one order, the clean start first.
+#[test]
+fn clean_env_keeps_the_paths_of_file_selections() {
+    let sb = Sandbox::new();
+    sb.add("api", "sk-clean-file-0001");
+    let a = sb
+        .cmd()
+        .args([
+            "run",
+            "--clean-env",
+            "--file",
+            "X=api",
+            "--env",
+            "Y=api",
+            "--",
+        ])
+        .args(["sh", "-c", "cat \"$X\"; echo; printf '%s' \"$Y\""])
+        .assert()
+        .success();
+    assert_eq!(stdout(&a), "sk-clean-file-0001\nsk-clean-file-0001");
+}
