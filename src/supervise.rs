@@ -249,8 +249,8 @@ fn stdout_is_stderr() -> bool {
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| Error::io("cannot make a pipe for the command's output", e.into()))?;
+    let (r, w) = crate::sys::pipe_cloexec()
+        .map_err(|e| Error::io("cannot make a pipe for the command's output", e))?;
     // A larger pipe (Linux: 1 MiB, the unprivileged limit; else as it is) lets each read take
     // more at once: fewer wake-ups per megabyte masked.
     #[cfg(target_os = "linux")]
@@ -260,8 +260,8 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 
 /// A new pseudo-terminal: (master, slave), the slave with our terminal's settings and size.
 fn open_pty() -> io::Result<(OwnedFd, OwnedFd)> {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+    use rustix::pty::{grantpt, ptsname, unlockpt};
+    let master = crate::sys::open_pty_master()?;
     grantpt(&master)?;
     unlockpt(&master)?;
     let name = ptsname(&master, Vec::new())?;

@@ -1,12 +1,121 @@
-//! The one module allowed `unsafe`: taking ownership of descriptors sesame inherited by number
-//! (`--passphrase-fd N` and friends), the agent closing every descriptor it inherited, and for
-//! `run --mask` reading a signal's inherited disposition and giving the child a controlling
-//! terminal (with a keeper process between sesame and the program, for job control). rustix 1.x has no safe `close_range` or `sigaction`, std can only own a raw
+//! The platform seam and the one module allowed `unsafe`.
+//!
+//! Everything that differs between Linux and the other Unixes sesame means to run on (macOS next)
+//! is here behind a small interface — peer credentials, close-on-exec pipes, the pty master,
+//! sealed in-memory files — so a port touches this file: [`peer_uid`], [`peer_pid`],
+//! [`pipe_cloexec`], [`open_pty_master`], [`sealed_memfd`]. Where a facility is missing the
+//! function says so (`ErrorKind::Unsupported`), and the caller tells the user.
+//!
+//! And what needs `unsafe`: taking ownership of descriptors sesame inherited by number
+//! (`--passphrase-fd N` and friends), the agent closing every descriptor it inherited, reading a
+//! signal's inherited disposition, giving a masked child a controlling terminal (with a keeper
+//! process between sesame and the program, for job control), and `getpeereid` where there is no
+//! `SO_PEERCRED`. rustix 1.x has no safe `close_range` or `sigaction`, std can only own a raw
 //! descriptor through `from_raw_fd`, and a child's session is set up in `pre_exec`.
 
 #![allow(unsafe_code)]
 
+use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+/// The uid of the process at the other end of a Unix socket: `SO_PEERCRED` on Linux,
+/// `getpeereid` on macOS and the BSDs. `None` when the system does not say.
+pub(crate) fn peer_uid(stream: &UnixStream) -> Option<u32> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        rustix::net::sockopt::socket_peercred(stream)
+            .ok()
+            .map(|cred| cred.uid.as_raw())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        use std::os::fd::AsRawFd;
+        let (mut uid, mut gid): (libc::uid_t, libc::gid_t) = (0, 0);
+        // SAFETY: the descriptor is the open socket `stream` borrows for this call; `uid` and
+        // `gid` are valid, writable locals.
+        let r = unsafe { libc::getpeereid(stream.as_raw_fd(), &mut uid, &mut gid) };
+        (r == 0).then_some(uid)
+    }
+}
+
+/// The pid of the process at the other end of a Unix socket, where the kernel says (Linux);
+/// `None` elsewhere.
+pub(crate) fn peer_pid(stream: &UnixStream) -> Option<i32> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        rustix::net::sockopt::socket_peercred(stream)
+            .ok()
+            .map(|cred| cred.pid.as_raw_nonzero().get())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = stream;
+        None
+    }
+}
+
+/// A pipe whose two ends are close-on-exec: from birth where the system has `pipe2` (Linux),
+/// else set at once (no other thread of sesame starts a child meanwhile).
+pub(crate) fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let (r, w) = rustix::pipe::pipe()?;
+        for end in [&r, &w] {
+            rustix::io::fcntl_setfd(end, rustix::io::FdFlags::CLOEXEC)?;
+        }
+        Ok((r, w))
+    }
+}
+
+/// A new pseudo-terminal master, read-write, not our controlling terminal, close-on-exec.
+pub(crate) fn open_pty_master() -> io::Result<OwnedFd> {
+    use rustix::pty::{OpenptFlags, openpt};
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        Ok(openpt(
+            OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC,
+        )?)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY)?;
+        rustix::io::fcntl_setfd(&master, rustix::io::FdFlags::CLOEXEC)?;
+        Ok(master)
+    }
+}
+
+/// True where [`sealed_memfd`] can work.
+pub(crate) const HAS_MEMFD: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// An in-memory file holding `bytes`, sealed so nobody can change, grow or shrink it, and left
+/// inheritable (a child must receive it): Linux `memfd_create`. Elsewhere `Unsupported`.
+pub(crate) fn sealed_memfd(name: &str, bytes: &[u8]) -> io::Result<OwnedFd> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
+        use std::os::unix::fs::FileExt;
+        // No MFD_CLOEXEC: the child must inherit it.
+        let fd = memfd_create(format!("sesame:{name}"), MemfdFlags::ALLOW_SEALING)?;
+        let file = std::fs::File::from(fd);
+        // pwrite leaves the offset at 0: a child reading the descriptor itself starts at the top.
+        file.write_all_at(bytes, 0)?;
+        fcntl_add_seals(
+            &file,
+            SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+        )?;
+        Ok(file.into())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (name, bytes);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
 
 /// True when descriptor `fd` is open in this process, checked without touching it: `/dev/fd/N`
 /// exists exactly for the open descriptors (Linux: a link in `/proc/self/fd`; macOS: fdescfs).
@@ -20,7 +129,7 @@ fn is_open(fd: RawFd) -> bool {
 ///
 /// Must be called at start-up, before sesame opens a file, and at most once per number: only then
 /// is the descriptor one that nothing else in the process owns.
-pub fn claim_inherited_fd(fd: RawFd) -> Option<OwnedFd> {
+pub(crate) fn claim_inherited_fd(fd: RawFd) -> Option<OwnedFd> {
     if fd <= 2 || !is_open(fd) {
         return None;
     }
@@ -40,7 +149,7 @@ pub fn claim_inherited_fd(fd: RawFd) -> Option<OwnedFd> {
 /// left open for its whole life). Best effort: where `/dev/fd` cannot be listed nothing is closed.
 ///
 /// Must be called first thing in a process that owns no descriptor above 2 yet.
-pub fn close_inherited_fds() {
+pub(crate) fn close_inherited_fds() {
     let numbers: Vec<RawFd> = match std::fs::read_dir("/dev/fd") {
         Ok(entries) => entries
             .flatten()

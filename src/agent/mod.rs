@@ -66,20 +66,12 @@ fn folder_for(xdg_runtime_dir: Option<std::ffi::OsString>, uid: u32) -> PathBuf 
     }
 }
 
-/// True when the process at the other end of `stream` runs as our own uid (`SO_PEERCRED`). The
-/// agent checks its clients with it, and clients check the agent: a socket another user managed
-/// to put in our folder would otherwise collect what clients send.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// True when the process at the other end of `stream` runs as our own uid (`SO_PEERCRED`, or
+/// `getpeereid` on macOS: `crate::sys::peer_uid`). The agent checks its clients with it, and
+/// clients check the agent: a socket another user managed to put in our folder would otherwise
+/// collect what clients send. A peer the system cannot name is not trusted.
 pub(crate) fn peer_is_us(stream: &std::os::unix::net::UnixStream) -> bool {
-    rustix::net::sockopt::socket_peercred(stream)
-        .map(|cred| cred.uid == rustix::process::getuid())
-        .unwrap_or(false)
-}
-
-/// Without `SO_PEERCRED` no peer can be trusted (and `unlock` starts no agent).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn peer_is_us(_stream: &std::os::unix::net::UnixStream) -> bool {
-    false
+    crate::sys::peer_uid(stream) == Some(rustix::process::getuid().as_raw())
 }
 
 /// The socket of the agent for `vault` (named by a hash of its canonical path).

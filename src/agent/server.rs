@@ -229,14 +229,8 @@ fn spawn_signal_handler(state: Arc<State>) -> Result<()> {
 }
 
 /// The peer's process id (0 when unknown: such peers share one count).
-#[cfg(any(target_os = "linux", target_os = "android"))]
 fn peer_pid(stream: &UnixStream) -> i32 {
-    rustix::net::sockopt::socket_peercred(stream).map_or(0, |cred| cred.pid.as_raw_nonzero().get())
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn peer_pid(_stream: &UnixStream) -> i32 {
-    0
+    crate::sys::peer_pid(stream).unwrap_or(0)
 }
 
 /// Reads from a stream until a fixed moment: each read may wait only for the time left, so a

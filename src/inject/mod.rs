@@ -551,29 +551,20 @@ pub fn run_with_secret(script: &str, name: &EnvName, value: &SecretValue) -> Res
         .map_err(|e| Error::io("cannot start `sh` to run the command", e))
 }
 
-/// An in-memory file holding a value, sealed read-only, inherited by the child as descriptor K.
-#[cfg(target_os = "linux")]
+/// An in-memory file holding a value, sealed read-only, inherited by the child as descriptor K
+/// (`crate::sys::sealed_memfd`: Linux; elsewhere `--file` says it is not available).
 pub struct MemFile(std::os::fd::OwnedFd);
 
-#[cfg(target_os = "linux")]
 impl MemFile {
     pub fn new(name: &EnvName, value: &SecretValue) -> Result<MemFile> {
-        use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
-        use std::os::unix::fs::FileExt;
-        let fail =
-            |e: std::io::Error| Error::io(format!("cannot make an in-memory file for {name}"), e);
-        // No MFD_CLOEXEC: the child must inherit it.
-        let fd = memfd_create(format!("sesame:{name}"), MemfdFlags::ALLOW_SEALING)
-            .map_err(|e| fail(e.into()))?;
-        let file = std::fs::File::from(fd);
-        // pwrite leaves the offset at 0, so a child reading the descriptor itself starts at the top.
-        file.write_all_at(value.expose(), 0).map_err(fail)?;
-        fcntl_add_seals(
-            &file,
-            SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
-        )
-        .map_err(|e| fail(e.into()))?;
-        Ok(MemFile(file.into()))
+        if !crate::sys::HAS_MEMFD {
+            return Err(Error::Unsupported {
+                what: "--file (in-memory files need Linux memfd_create); use --env",
+            });
+        }
+        crate::sys::sealed_memfd(name.as_str(), value.expose())
+            .map(MemFile)
+            .map_err(|e| Error::io(format!("cannot make an in-memory file for {name}"), e))
     }
 
     /// The descriptor number the child inherits.
@@ -586,26 +577,6 @@ impl MemFile {
     /// that holds descriptor K open: the child (see `docs/SECURITY.md`, "--file").
     pub fn path_in(&self, pid: u32) -> String {
         format!("/proc/{pid}/fd/{}", self.fd())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub struct MemFile;
-
-#[cfg(not(target_os = "linux"))]
-impl MemFile {
-    pub fn new(_name: &EnvName, _value: &SecretValue) -> Result<MemFile> {
-        Err(Error::Unsupported {
-            what: "--file (in-memory files need Linux memfd_create); use --env",
-        })
-    }
-
-    pub fn fd(&self) -> i32 {
-        -1
-    }
-
-    pub fn path_in(&self, _pid: u32) -> String {
-        String::new()
     }
 }
 
