@@ -449,6 +449,7 @@ pub fn pump(mut input: impl Read, out: &mut impl Write, masker: &mut Masker) -> 
 /// The masking property, shared by the unit property test, the `mask` fuzz target and the corpus
 /// replay in `tests/`. Not part of sesame's interface.
 #[doc(hidden)]
+#[cfg(any(test, fuzzing))]
 pub mod property;
 
 #[cfg(test)]

@@ -360,3 +360,15 @@ proptest! {
         property::check_terminal_fuzz_input(&data);
     }
 }
+
+#[test]
+fn mask_corpus_streams_the_same_as_masking_the_whole_output() {
+    crate::matcher::property::replay_corpus("mask", property::check_fuzz_input);
+}
+
+/// The same inputs, decoded as output with escape sequences for the terminal masker: the split
+/// does not matter, and nothing a terminal shows holds a value.
+#[test]
+fn mask_corpus_on_a_terminal_shows_no_value_whatever_the_split() {
+    crate::matcher::property::replay_corpus("mask", property::check_terminal_fuzz_input);
+}

@@ -7,6 +7,7 @@ use std::io;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Match, MatchKind, packed};
 
 #[doc(hidden)]
+#[cfg(any(test, fuzzing))]
 pub mod property;
 pub mod sampled;
 

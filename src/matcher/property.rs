@@ -92,3 +92,25 @@ fn symbols(bytes: &[u8]) -> Vec<u8> {
         .map(|&b| SYMBOLS[usize::from(b) % SYMBOLS.len()])
         .collect()
 }
+
+/// Replays every input of a fuzz target's corpus (`fuzz/corpus/TARGET`) through its property,
+/// naming the input that fails: stable-Rust CI covers what the fuzzer kept.
+#[cfg(test)]
+pub(crate) fn replay_corpus(target: &str, property: fn(&[u8])) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut files: Vec<std::path::PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    files.sort();
+    assert!(!files.is_empty(), "the {target} corpus is empty");
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let caught = std::panic::catch_unwind(|| property(&bytes));
+        assert!(
+            caught.is_ok(),
+            "{} fails the {target} property",
+            path.display()
+        );
+    }
+}

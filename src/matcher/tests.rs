@@ -103,3 +103,8 @@ fn a_match_past_the_sampled_window_is_not_cut_short() -> io::Result<()> {
     assert_eq!(spans(&sampled, text), vec![(1, text.len())]);
     Ok(())
 }
+
+#[test]
+fn matcher_corpus_finds_what_a_by_hand_search_finds() {
+    property::replay_corpus("matcher", property::check_fuzz_input);
+}

@@ -1,6 +1,6 @@
 //! The fuzz targets' corpus (`fuzz/corpus/`) run as ordinary tests, so stable-Rust CI covers
-//! every input the fuzzers kept: none may panic, each must round-trip when it parses, and masking
-//! must agree with masking the whole output.
+//! every input the fuzzers kept: none may panic, and each must round-trip when it parses. (The
+//! `mask` and `matcher` corpora are replayed by those modules' unit tests.)
 
 use std::path::PathBuf;
 
@@ -84,26 +84,8 @@ fn payload_corpus_decodes_or_fails_cleanly_and_round_trips() {
     }
 }
 
-#[test]
-fn mask_corpus_streams_the_same_as_masking_the_whole_output() {
-    for (path, bytes) in corpus("mask") {
-        // The property panics with the values and reads when it does not hold.
-        eprintln!("{}", path.display());
-        sesame::mask::property::check_fuzz_input(&bytes);
-    }
-}
-
-/// The same inputs, decoded as output with escape sequences for the terminal masker: the split
-/// does not matter, and nothing a terminal shows holds a value.
-#[test]
-fn mask_corpus_on_a_terminal_shows_no_value_whatever_the_split() {
-    replay("mask", sesame::mask::property::check_terminal_fuzz_input);
-}
-
-#[test]
-fn matcher_corpus_finds_what_a_by_hand_search_finds() {
-    replay("matcher", sesame::matcher::property::check_fuzz_input);
-}
+// The mask and matcher corpora are replayed by the unit tests of `src/mask` and `src/matcher`:
+// their properties are test oracles, compiled only for tests and fuzzing.
 
 /// Replays a corpus through its target's property, naming the input that fails.
 fn replay(target: &str, property: fn(&[u8])) {
