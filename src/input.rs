@@ -18,10 +18,10 @@ use crate::secret::{Passphrase, SecretValue};
 use crate::vault::MAX_VALUE_LEN;
 
 /// Longest passphrase accepted from any source.
-pub const MAX_PASSPHRASE_LEN: usize = 1024;
+pub(crate) const MAX_PASSPHRASE_LEN: usize = 1024;
 
 /// Environment variables that carry secrets to sesame; none of them may reach a child process.
-pub const SECRET_ENV_VARS: &[&str] = &[
+pub(crate) const SECRET_ENV_VARS: &[&str] = &[
     "SESAME_PASSPHRASE",
     "SESAME_PASSPHRASE_FILE",
     "SESAME_PASSPHRASE_COMMAND",
@@ -321,12 +321,12 @@ fn prompt(text: &str) -> Result<Passphrase> {
 }
 
 /// How many times a prompt asks (a wrong passphrase, a mismatched repeat) before giving up.
-pub const PROMPT_TRIES: u32 = 3;
+pub(crate) const PROMPT_TRIES: u32 = 3;
 
 /// Where a passphrase came from: a prompt may be asked again, a given source may not (asking a
 /// file or a variable again gives the same answer).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     Given,
     Prompt,
 }
@@ -407,13 +407,8 @@ impl Sources {
     }
 
     /// Reads from the sources, else prompts on the terminal (twice when `confirm`, asking again
-    /// after a mismatched repeat, [`PROMPT_TRIES`] times in all, as `sudo` does).
-    fn get(&self, fds: &SecretFds, prompt_text: &str, confirm: bool) -> Result<Passphrase> {
-        self.get_sourced(fds, prompt_text, confirm)
-            .map(|(secret, _)| secret)
-    }
-
-    /// [`Sources::get`], also saying whether the secret was typed at the prompt.
+    /// after a mismatched repeat, [`PROMPT_TRIES`] times in all, as `sudo` does), also saying
+    /// whether the secret was typed at the prompt.
     fn get_sourced(
         &self,
         fds: &SecretFds,
@@ -467,20 +462,8 @@ impl Sources {
     }
 }
 
-/// The passphrase of a vault, from the first source present (SPEC order, agent excepted):
-/// `--passphrase-fd`, `SESAME_PASSPHRASE_FILE`, `SESAME_PASSPHRASE_COMMAND`, `SESAME_PASSPHRASE`,
-/// then a prompt on the terminal (asked twice when `confirm`, as for `init`).
-pub fn passphrase(fds: &SecretFds, vault: &Path, confirm: bool) -> Result<Passphrase> {
-    let text = if confirm {
-        format!("New passphrase for {}: ", vault.display())
-    } else {
-        format!("Passphrase for {}: ", vault.display())
-    };
-    CURRENT.get(fds, &text, confirm)
-}
-
 /// [`passphrase`] (never confirmed), also saying whether it was typed at the prompt.
-pub fn passphrase_sourced(fds: &SecretFds, vault: &Path) -> Result<(Passphrase, Origin)> {
+pub(crate) fn passphrase_sourced(fds: &SecretFds, vault: &Path) -> Result<(Passphrase, Origin)> {
     CURRENT.get_sourced(fds, &format!("Passphrase for {}: ", vault.display()), false)
 }
 
@@ -489,7 +472,7 @@ pub fn passphrase_sourced(fds: &SecretFds, vault: &Path) -> Result<(Passphrase, 
 /// (what a script that later opens the vault already sets), else asked twice on the terminal.
 /// `judge` refuses a passphrase (empty, too weak) whatever its source; at the prompt it is
 /// applied to the first entry, which is asked again before the repeat.
-pub fn init_passphrase(
+pub(crate) fn init_passphrase(
     fds: &SecretFds,
     vault: &Path,
     judge: &dyn Fn(&Passphrase) -> Result<()>,
@@ -519,14 +502,14 @@ pub fn init_passphrase(
 }
 
 /// The passphrase from a non-interactive source, if one is set (never prompts).
-pub fn passphrase_if_available(fds: &SecretFds) -> Result<Option<Passphrase>> {
+pub(crate) fn passphrase_if_available(fds: &SecretFds) -> Result<Option<Passphrase>> {
     CURRENT.read(fds)
 }
 
 /// A new passphrase (`passwd`, `recover`): `--new-passphrase-fd`, `SESAME_NEW_PASSPHRASE_FILE`,
 /// `SESAME_NEW_PASSPHRASE`, else asked twice on the terminal. Never empty; `judge` refuses one
 /// (too weak) as in [`init_passphrase`].
-pub fn new_passphrase(
+pub(crate) fn new_passphrase(
     fds: &SecretFds,
     vault: &Path,
     judge: &dyn Fn(&Passphrase) -> Result<()>,
@@ -555,7 +538,7 @@ pub fn new_passphrase(
 
 /// A recovery code as typed: `--recovery-code-fd`, `SESAME_RECOVERY_CODE`, else the terminal;
 /// also saying whether it was typed at the prompt (and so may be asked again).
-pub fn recovery_code_sourced(fds: &SecretFds) -> Result<(Passphrase, Origin)> {
+pub(crate) fn recovery_code_sourced(fds: &SecretFds) -> Result<(Passphrase, Origin)> {
     RECOVERY.get_sourced(fds, "Recovery code: ", false)
 }
 
@@ -568,7 +551,7 @@ const EMPTY_VALUE_HINT: &str = "the value is empty; pipe it on stdin (e.g. `wl-p
 
 /// Reads a secret value: from stdin when it is not a terminal, else from a hidden prompt.
 /// Exactly one trailing `\n` or `\r\n` is stripped unless `raw`.
-pub fn value(label: &str, raw: bool) -> Result<SecretValue> {
+pub(crate) fn value(label: &str, raw: bool) -> Result<SecretValue> {
     let stdin = std::io::stdin();
     let mut bytes = if stdin.is_terminal() {
         let line = rpassword::prompt_password(format!("Value for {label}: "))

@@ -7,6 +7,9 @@
 
 // Unsafe code is denied everywhere but `sys`, the one module that closes raw descriptors.
 #![deny(unsafe_code)]
+// The library's surface is what the binary, the tests and the fuzz targets use; everything
+// else is crate-private, so an unused item is reported as dead code, not hidden by `pub`.
+#![warn(unreachable_pub)]
 
 pub mod agent;
 pub mod backup;
@@ -14,27 +17,35 @@ pub mod cli;
 pub mod container;
 pub mod crypto;
 pub mod dotenv;
-pub mod error;
+mod error;
 pub mod format;
 pub mod hardening;
 pub mod inject;
-pub mod input;
+mod input;
+// Private but for fuzzing, whose targets check its test oracle (`mask::property`).
+#[cfg(fuzzing)]
 pub mod mask;
+#[cfg(not(fuzzing))]
+mod mask;
+// Private but for fuzzing, whose targets check its test oracle (`matcher::property`).
+#[cfg(fuzzing)]
 pub mod matcher;
+#[cfg(not(fuzzing))]
+mod matcher;
 pub mod names;
 pub mod openbao;
 pub mod printable;
 pub mod recovery;
-pub mod scan;
+mod scan;
 pub mod secret;
 pub mod slots;
-pub mod store;
-pub mod strength;
-pub mod supervise;
-pub mod sys;
-pub mod transaction;
+mod store;
+mod strength;
+mod supervise;
+mod sys;
+mod transaction;
 pub mod units;
-pub mod unlock;
+mod unlock;
 pub mod usage;
 pub mod vault;
 

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::format::MAX_FILE_LEN;
 
 /// How long a writer waits for another one before giving up with exit 6.
-pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// Random characters in a temp file's name (`.<name>.XXXXXX.tmp`); stale ones are recognized by it.
 const TEMP_RAND_LEN: usize = 6;
@@ -29,7 +29,7 @@ const TEMP_RAND_LEN: usize = 6;
 /// The vault path: `--vault`, else `SESAME_VAULT`, else `$XDG_DATA_HOME/sesame/vault.sesame`,
 /// else `~/.local/share/sesame/vault.sesame`; a symlink to an existing file is resolved
 /// ([`follow_link`]).
-pub fn resolve_vault_path(flag: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn resolve_vault_path(flag: Option<PathBuf>) -> Result<PathBuf> {
     named_vault_path(flag).map(follow_link)
 }
 
@@ -39,7 +39,7 @@ pub fn resolve_vault_path(flag: Option<PathBuf>) -> Result<PathBuf> {
 /// temp file live beside it, and a write replaces it, not the link. So a link to a synced copy
 /// keeps receiving changes, and every path that reaches one vault takes the same lock. A link
 /// whose target is missing is kept as named: reading it fails, and `init` refuses to replace it.
-pub fn follow_link(path: PathBuf) -> PathBuf {
+pub(crate) fn follow_link(path: PathBuf) -> PathBuf {
     match fs::symlink_metadata(&path) {
         Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&path).unwrap_or(path),
         _ => path,
@@ -67,7 +67,7 @@ fn named_vault_path(flag: Option<PathBuf>) -> Result<PathBuf> {
     Ok(data_home.join("sesame").join("vault.sesame"))
 }
 
-pub fn folder_of(path: &Path) -> &Path {
+pub(crate) fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -86,7 +86,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 /// write the folder could otherwise make sesame create or append to any file the user can write.
 /// `O_NONBLOCK` makes opening a FIFO return at once (it has no effect on regular files); the type
 /// is then checked on the opened file, so it cannot change between the check and the use.
-pub fn open_regular(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
+pub(crate) fn open_regular(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
     let flags = (OFlags::NOFOLLOW | OFlags::NONBLOCK).bits();
     let file = options.custom_flags(flags as i32).open(path).map_err(|e| {
         match Errno::from_io_error(&e) {
@@ -114,7 +114,7 @@ const NOT_REGULAR: &str = "it is not a regular file (a FIFO, device or socket)";
 /// A warning to show when the vault's folder can be written by group or others: they could
 /// replace or delete the vault, and plant files (or symlinks) where sesame keeps its lock, log
 /// and temp files. `None` when the folder is private or does not exist yet.
-pub fn folder_warning(path: &Path) -> Option<String> {
+pub(crate) fn folder_warning(path: &Path) -> Option<String> {
     let folder = folder_of(path);
     let meta = fs::metadata(folder).ok()?;
     if meta.permissions().mode() & 0o022 == 0 {
@@ -129,7 +129,7 @@ pub fn folder_warning(path: &Path) -> Option<String> {
 }
 
 /// Creates the vault's folder (mode 0700) if it does not exist. An existing folder is left as it is.
-pub fn ensure_folder(path: &Path) -> Result<()> {
+pub(crate) fn ensure_folder(path: &Path) -> Result<()> {
     let folder = folder_of(path);
     if folder.is_dir() {
         return Ok(());
@@ -142,12 +142,12 @@ pub fn ensure_folder(path: &Path) -> Result<()> {
 }
 
 /// An exclusive lock on `<vault>.lock`, held until dropped.
-pub struct WriteLock {
+pub(crate) struct WriteLock {
     _file: File,
 }
 
 /// Takes the write lock, waiting up to `SESAME_LOCK_TIMEOUT` (default 10 s), else `Busy` (exit 6).
-pub fn lock(path: &Path) -> Result<WriteLock> {
+pub(crate) fn lock(path: &Path) -> Result<WriteLock> {
     let wait = match std::env::var("SESAME_LOCK_TIMEOUT") {
         Ok(text) if !text.is_empty() => crate::units::parse_duration(&text)?,
         _ => DEFAULT_LOCK_WAIT,
@@ -156,7 +156,7 @@ pub fn lock(path: &Path) -> Result<WriteLock> {
 }
 
 /// Takes the write lock, waiting at most `wait`.
-pub fn lock_waiting(path: &Path, wait: Duration) -> Result<WriteLock> {
+pub(crate) fn lock_waiting(path: &Path, wait: Duration) -> Result<WriteLock> {
     let lock_path = sibling(path, ".lock");
     let file = open_regular(
         &lock_path,
@@ -200,7 +200,7 @@ pub fn lock_waiting(path: &Path, wait: Duration) -> Result<WriteLock> {
 /// Reads a vault file whole, refusing one larger than the format allows before reading it, and
 /// anything but a regular file (a FIFO would hang every command; a symlink here was not resolved
 /// by [`resolve_vault_path`], so its target is missing or it was put there since).
-pub fn read(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     let (file, len) = open_vault_file(path)?;
     let mut bytes = Vec::with_capacity(len as usize);
     file.take(MAX_FILE_LEN + 1)
@@ -211,7 +211,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// Opens a vault file for reading as [`read`] does (no symlink, regular files only, no more
 /// than the format allows); returns it with its length.
-pub fn open_vault_file(path: &Path) -> Result<(File, u64)> {
+pub(crate) fn open_vault_file(path: &Path) -> Result<(File, u64)> {
     let not_a_vault = |reason: String| Error::NotAVault {
         path: path.to_path_buf(),
         reason,
@@ -243,13 +243,13 @@ pub fn open_vault_file(path: &Path) -> Result<(File, u64)> {
 /// survives a crash. At every instant the path holds either the old file or the new one.
 ///
 /// The caller holds the write lock ([`lock`]); see [`stage`].
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     stage(path, bytes)?.commit()
 }
 
 /// A replacement for a file, written and fsynced beside it but not yet renamed into place.
 /// Dropped without [`Staged::commit`], its temp file is removed.
-pub struct Staged {
+pub(crate) struct Staged {
     temp: tempfile::NamedTempFile,
     path: PathBuf,
 }
@@ -259,7 +259,7 @@ pub struct Staged {
 ///
 /// The caller holds the write lock. Only the lock holder writes temp files, so any
 /// `.<name>.XXXXXX.tmp` already in the folder was left by a writer that was killed, and is removed.
-pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
+pub(crate) fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
     let folder = folder_of(path);
     let mut prefix = OsString::from(".");
     prefix.push(path.file_name().unwrap_or_default());
@@ -286,13 +286,13 @@ pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
 
 impl Staged {
     /// Renames the staged file over its target, then fsyncs the folder.
-    pub fn commit(self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
         self.rename()?.sync()
     }
 
     /// Renames the staged file over its target: the first half of [`Staged::commit`]. Every
     /// reader sees the new file from now on; it survives a crash once [`Renamed::sync`] returns.
-    pub fn rename(self) -> Result<Renamed> {
+    pub(crate) fn rename(self) -> Result<Renamed> {
         let Staged { temp, path } = self;
         temp.persist(&path)
             .map_err(|e| Error::io(format!("cannot replace {}", path.display()), e.error))?;
@@ -303,13 +303,13 @@ impl Staged {
 /// A file renamed into place whose folder is not yet fsynced: a crash now may still bring back
 /// the file it replaced (whole; the new one's bytes were fsynced before the rename).
 #[must_use = "the rename is durable only once the folder is synced"]
-pub struct Renamed {
+pub(crate) struct Renamed {
     path: PathBuf,
 }
 
 impl Renamed {
     /// Fsyncs the folder, so the rename survives a crash.
-    pub fn sync(self) -> Result<()> {
+    pub(crate) fn sync(self) -> Result<()> {
         sync_folder(folder_of(&self.path))
     }
 }
@@ -339,7 +339,7 @@ fn remove_stale_temps(folder: &Path, prefix: &OsString) {
 }
 
 /// Fsyncs a folder, so the names created or renamed in it survive a crash.
-pub fn sync_folder(folder: &Path) -> Result<()> {
+pub(crate) fn sync_folder(folder: &Path) -> Result<()> {
     let dir = File::open(folder)
         .map_err(|e| Error::io(format!("cannot open folder {}", folder.display()), e))?;
     match dir.sync_all() {
@@ -355,7 +355,7 @@ pub fn sync_folder(folder: &Path) -> Result<()> {
 
 /// Whether a vault file exists at `path` (a dangling path or a folder counts as existing: `init`
 /// must not silently replace either).
-pub fn exists(path: &Path) -> bool {
+pub(crate) fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 

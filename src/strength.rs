@@ -11,11 +11,11 @@ use crate::secret::Passphrase;
 
 /// zxcvbn's score 3: "safely unguessable: moderate protection from offline slow-hash scenario"
 /// (about 10^10 guesses). Argon2id makes each guess slow; it cannot make a likely one unlikely.
-pub const MIN_SCORE: u8 = 3;
+pub(crate) const MIN_SCORE: u8 = 3;
 
 /// Refuses a passphrase zxcvbn scores below [`MIN_SCORE`], with its reason and a suggestion;
 /// `context` are words an attacker would try first (the vault's file name, "sesame").
-pub fn check(passphrase: &Passphrase, context: &[&str], what: &str) -> Result<()> {
+pub(crate) fn check(passphrase: &Passphrase, context: &[&str], what: &str) -> Result<()> {
     let text = Zeroizing::new(String::from_utf8_lossy(passphrase.expose()).into_owned());
     let estimate = zxcvbn::zxcvbn(&text, context);
     let score = u8::from(estimate.score());

@@ -46,7 +46,7 @@ type ChildPid = Arc<Mutex<Option<Pid>>>;
 /// Spawns `command` with its stdout and stderr masked; returns the exit code to exit with, or
 /// dies of the signal that killed the child.
 /// `values` are dropped (wiped) once the maskers hold their copies, before the child starts.
-pub fn run_masked(command: Command, values: Vec<SecretValue>) -> Result<u8> {
+pub(crate) fn run_masked(command: Command, values: Vec<SecretValue>) -> Result<u8> {
     let (status, broken) = supervise(command, values)?;
     // The terminal is restored by now (the guard lives in `supervise`).
     if let Some(e) = broken {

@@ -170,7 +170,7 @@ pub(crate) fn close_inherited_fds() {
 
 /// True when `signal` was ignored (SIG_IGN) when this process started, e.g. SIGHUP under `nohup`.
 /// Must be called before sesame installs a handler for it.
-pub fn signal_is_ignored(signal: i32) -> bool {
+pub(crate) fn signal_is_ignored(signal: i32) -> bool {
     // SAFETY: `sigaction` is plain data, for which all-zero bytes are a valid value.
     let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: a null `act` only reads the current action into `old`, a valid, writable
@@ -190,7 +190,7 @@ pub fn signal_is_ignored(signal: i32) -> bool {
 /// it and passes on what happens to it: the program stopped makes the keeper stop (SIGSTOP),
 /// which sesame sees; continued by sesame, the keeper continues the program's group; the
 /// program's exit status or deadly signal becomes the keeper's, so sesame sees it as before.
-pub fn start_on_terminal(command: &mut std::process::Command, terminal_fd: RawFd) {
+pub(crate) fn start_on_terminal(command: &mut std::process::Command, terminal_fd: RawFd) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the forked child before exec and makes only async-signal-safe
     // system calls (setsid, ioctl, fork, setpgid, sigprocmask, tcsetpgrp, and in the keeper

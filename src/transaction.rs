@@ -21,14 +21,14 @@ use crate::{agent, backup};
 const RECORD_LOCK_WAIT: Duration = Duration::from_secs(1);
 
 /// The write lock, and the vault file as it was when the lock was taken.
-pub struct Transaction {
+pub(crate) struct Transaction {
     path: PathBuf,
     current: Option<Vec<u8>>,
     _lock: WriteLock,
 }
 
 /// What happens to the usage log when a transaction commits.
-pub enum LogUpdate {
+pub(crate) enum LogUpdate {
     /// One more record, sealed under the committed vault's key (derived ahead, if given).
     Append(Event, Option<Box<usage::LogKeyAhead>>),
     /// The whole log (read under the old key) re-sealed under a new key, then `Event` (`rekey`).
@@ -39,7 +39,7 @@ pub enum LogUpdate {
 
 /// What a commit did besides replacing the vault.
 #[derive(Default)]
-pub struct Committed {
+pub(crate) struct Committed {
     /// The automatic generation that now holds the replaced vault, if one was kept.
     pub generation: Option<PathBuf>,
     /// Where the replaced vault was set aside because it was damaged (`backups/damaged/`).
@@ -52,7 +52,7 @@ pub struct Committed {
 
 impl Transaction {
     /// Takes the write lock (waiting as `store::lock` does) and reads the vault, if there is one.
-    pub fn begin(path: &Path) -> Result<Transaction> {
+    pub(crate) fn begin(path: &Path) -> Result<Transaction> {
         refuse_copy(path)?;
         let lock = store::lock(path)?;
         let current = if store::exists(path) {
@@ -68,12 +68,12 @@ impl Transaction {
     }
 
     /// The vault's bytes as read under the lock; `None` when there is no vault yet.
-    pub fn current(&self) -> Option<&[u8]> {
+    pub(crate) fn current(&self) -> Option<&[u8]> {
         self.current.as_deref()
     }
 
     /// The vault's bytes, or "no vault" (exit 5) for commands that change an existing one.
-    pub fn require_current(&self) -> Result<&[u8]> {
+    pub(crate) fn require_current(&self) -> Result<&[u8]> {
         self.current().ok_or_else(|| Error::VaultNotFound {
             path: self.path.clone(),
         })
@@ -89,7 +89,7 @@ impl Transaction {
     /// meanwhile reads the new file and builds on it, so a crash before either fsync leaves the
     /// vault as one of the files that were in place, each whole and each holding every change
     /// before it; a write is reported done only once its own fsync returned.
-    pub fn commit(
+    pub(crate) fn commit(
         self,
         file: &[u8],
         vault: &UnlockedVault,
@@ -170,7 +170,7 @@ fn refuse_copy(path: &Path) -> Result<()> {
 /// `unlocked` (opened before the lock, so prompts and Argon2 do not hold it) supplies the key; the
 /// file is re-read under the lock, so a change another process saved in the meantime is kept.
 /// `event` goes into the usage log.
-pub fn transact<T>(
+pub(crate) fn transact<T>(
     path: &Path,
     unlocked: UnlockedVault,
     event: Event,
@@ -192,7 +192,7 @@ pub fn transact<T>(
 /// Like [`transact`] for a change of the vault's own keys (`rekey`): the usage log is read with
 /// the old key before `change` and re-sealed with the new one, and the agent, which holds the
 /// old key, is stopped.
-pub fn transact_keys<T>(
+pub(crate) fn transact_keys<T>(
     path: &Path,
     unlocked: UnlockedVault,
     event: Event,
@@ -209,7 +209,7 @@ pub fn transact_keys<T>(
 
 /// Writes a new vault (`init`); an existing one is replaced only with `force` (and then kept as
 /// a generation, and its agent stopped).
-pub fn create(path: &Path, vault: &mut UnlockedVault, force: bool) -> Result<Committed> {
+pub(crate) fn create(path: &Path, vault: &mut UnlockedVault, force: bool) -> Result<Committed> {
     store::ensure_folder(path)?;
     let tx = Transaction::begin(path)?;
     // Checked under the lock: another `init` may have won the race.
@@ -230,7 +230,7 @@ pub fn create(path: &Path, vault: &mut UnlockedVault, force: bool) -> Result<Com
 /// Replaces the vault with `file` exactly as it is (`restore` when there is no sound vault to
 /// keep the keys of). `opened` is `file` opened (its
 /// key seals the log record). The replaced vault is kept as a generation and its agent stopped.
-pub fn restore(
+pub(crate) fn restore(
     path: &Path,
     file: &[u8],
     opened: &UnlockedVault,
@@ -243,7 +243,7 @@ pub fn restore(
 
 /// Replaces the vault's contents with `contents` (`restore` of a copy), keeping the vault's keys
 /// as they are now; the replaced vault is kept as a generation and its agent stopped.
-pub fn replace_contents(
+pub(crate) fn replace_contents(
     path: &Path,
     unlocked: UnlockedVault,
     contents: Vault,
@@ -259,7 +259,11 @@ pub fn replace_contents(
 /// Records a use (`run`, `get`) in the usage log, waiting at most a second for the lock. An
 /// error, or the note that an unreadable log was set aside, is for a warning only: the user's
 /// command goes on.
-pub fn record(path: &Path, unlocked: &UnlockedVault, event: &Event) -> Result<Option<String>> {
+pub(crate) fn record(
+    path: &Path,
+    unlocked: &UnlockedVault,
+    event: &Event,
+) -> Result<Option<String>> {
     // A copy in a backups folder is read-only: no lock file, no log beside it.
     if backup::is_copy_in_backups(path) {
         return Ok(None);

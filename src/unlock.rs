@@ -14,14 +14,14 @@ use crate::format::read::ParsedFile;
 use crate::slots::{self, Inputs, SlotKind, Wrapper};
 
 /// How an external kind's attempt went, when it did not open the vault: one line for stderr.
-pub struct Note(pub String);
+pub(crate) struct Note(pub String);
 
 /// Tries every registered external kind that has a slot in the file and whose inputs are at hand,
 /// in unlock order. `Ok(Some)` from the first that opens the vault; `Ok(None)` when none did,
 /// with a [`Note`] for each that was present but failed (a refused token, an unreachable server,
 /// an identity that opens no slot). An error only when a key was unwrapped and the file then
 /// failed to open with it (it was changed: exit 4), which no other source would mend.
-pub fn open_external(
+pub(crate) fn open_external(
     bytes: &[u8],
     parsed: &ParsedFile<'_>,
     inputs: &Inputs,
@@ -58,7 +58,7 @@ fn not_used(kind: &SlotKind, why: &crate::Error) -> Note {
 }
 
 /// What `rekey` writes for the external kinds: the wrappers, and the kinds of the slots dropped.
-pub struct Rewrap {
+pub(crate) struct Rewrap {
     pub wrappers: Vec<Box<dyn Wrapper>>,
     pub dropped: Vec<&'static SlotKind>,
 }
@@ -69,7 +69,7 @@ pub struct Rewrap {
 /// `drop_unreachable`, a slot whose wrapper cannot be built, or cannot wrap when `rekey` runs,
 /// is dropped instead of failing the rekey; the kinds that lost slots are returned so the user
 /// is told. A registered kind is never dropped silently.
-pub fn rewrappers(
+pub(crate) fn rewrappers(
     vault: &UnlockedVault,
     inputs: &Inputs,
     drop_unreachable: bool,

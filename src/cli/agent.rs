@@ -54,7 +54,7 @@ fn timeout_secs(text: &str) -> Result<u64> {
     Ok(secs)
 }
 
-pub fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
+pub(super) fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
     let asked = args.timeout.as_deref().map(timeout_secs).transpose()?;
     let bytes = store::read(&ctx.path)?;
     let header = inspect(&bytes, &ctx.path)?.header;
@@ -141,7 +141,7 @@ fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()>
     }
 }
 
-pub fn lock(ctx: &Context, args: LockArgs) -> Result<()> {
+pub(super) fn lock(ctx: &Context, args: LockArgs) -> Result<()> {
     // Agents are stopped even when their folder is not private (any more); what is wrong with
     // it is said, since no other command uses an agent there.
     let folder = crate::agent::socket_folder();
@@ -165,7 +165,7 @@ pub fn lock(ctx: &Context, args: LockArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
+pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
     let bytes = store::read(&ctx.path)?;
     let parsed = inspect(&bytes, &ctx.path)?;
     let header = &parsed.header;
@@ -262,7 +262,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
 }
 
 /// The hidden `__agent` entry point.
-pub fn serve(ctx: &Context, args: AgentArgs) -> Result<()> {
+pub(super) fn serve(ctx: &Context, args: AgentArgs) -> Result<()> {
     let result = agent::server::run(&ctx.path, args.timeout);
     if let Err(e) = &result {
         warn(e);

@@ -76,7 +76,7 @@ fn count_versions(vault: &Vault) -> usize {
     vault.secrets.iter().map(|s| 1 + s.history.len()).sum()
 }
 
-pub fn backup(ctx: &Context, args: BackupArgs) -> Result<()> {
+pub(super) fn backup(ctx: &Context, args: BackupArgs) -> Result<()> {
     let bytes = store::read(&ctx.path)?;
     inspect(&bytes, &ctx.path)?;
     let dest = backup::destination(&ctx.path, args.dest.as_deref())?;
@@ -124,7 +124,7 @@ pub(crate) fn opens_with(copy: Option<&Header>, current: Option<&Header>) -> &'s
     }
 }
 
-pub fn backups(ctx: &Context, args: BackupsArgs) -> Result<()> {
+pub(super) fn backups(ctx: &Context, args: BackupsArgs) -> Result<()> {
     backup::check_folders(&ctx.path)?;
     let current_bytes = store::read(&ctx.path).ok();
     let current_header = current_bytes
@@ -264,7 +264,7 @@ fn prune(rows: &[(backup::Copy, &'static str, Option<usize>)], yes: bool) -> Res
 
 /// `verify`: the structure always; with a key (agent, passphrase source, or a prompt on a
 /// terminal), a full authenticated open and a decode of every secret.
-pub fn verify(ctx: &Context, args: VerifyArgs) -> Result<()> {
+pub(super) fn verify(ctx: &Context, args: VerifyArgs) -> Result<()> {
     let path = args.file.clone().unwrap_or_else(|| ctx.path.clone());
     let bytes = backup::read_copy(&path)?;
     let parsed = inspect(&bytes, &path)?;
@@ -363,7 +363,7 @@ fn list_some(labels: &[String]) -> String {
     shown.join(", ")
 }
 
-pub fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
+pub(super) fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
     let file = &args.file;
     if !args.force && !std::io::stdin().is_terminal() {
         return Err(Error::usage(

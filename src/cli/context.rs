@@ -213,7 +213,7 @@ impl Context {
 }
 
 /// [`UnlockedVault::open`] with the "unlocking …" status line while Argon2 runs.
-pub fn open_showing_status(
+pub(super) fn open_showing_status(
     bytes: &[u8],
     passphrase: &Passphrase,
     path: &Path,
@@ -251,7 +251,7 @@ fn open_asking_again(
 }
 
 /// Prints what a commit wants the user to know.
-pub fn report(done: &Committed) {
+pub(super) fn report(done: &Committed) {
     for warning in &done.warnings {
         warn(warning);
     }

@@ -146,7 +146,7 @@ struct Planned {
     value: SecretValue,
 }
 
-pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
+pub(super) fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
     let path = &args.dotenv;
     // Named in every line below; control characters escaped (`crate::printable`).
     let shown = crate::printable::path(path);
@@ -298,7 +298,7 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn export(ctx: &Context, args: ExportArgs) -> Result<()> {
+pub(super) fn export(ctx: &Context, args: ExportArgs) -> Result<()> {
     let _ = args.dotenv;
     if args.plaintext && std::io::stdout().is_terminal() && !args.force {
         return Err(Error::usage(

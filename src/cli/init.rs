@@ -14,7 +14,7 @@ use crate::{input, store, transaction, units};
 
 /// `--kdf-memory`, `--kdf-iterations`, `--kdf-parallelism`, `--kdf-target`.
 #[derive(Args)]
-pub struct KdfArgs {
+pub(super) struct KdfArgs {
     /// Measure this machine and pick the most Argon2id memory (then passes) that opens the vault
     /// within TIME, e.g. 1s or 500ms; never below the defaults, at most 1GiB
     #[arg(long, value_name = "TIME", conflicts_with_all = ["kdf_memory", "kdf_iterations"])]
@@ -33,7 +33,7 @@ pub struct KdfArgs {
 impl KdfArgs {
     /// The parameters asked for, each flag not given taken from `base`; checked, with a warning
     /// when the flags given ask for less than the documented defaults.
-    pub fn resolve(&self, base: KdfParams) -> Result<KdfParams> {
+    pub(super) fn resolve(&self, base: KdfParams) -> Result<KdfParams> {
         if let Some(target) = &self.kdf_target {
             return self.tuned(target, base);
         }
@@ -141,7 +141,7 @@ const MIN_TARGET: Duration = Duration::from_millis(10);
 const MAX_TARGET: Duration = Duration::from_secs(60);
 
 /// Prints a new recovery code alone on one stdout line; the explanation goes to stderr.
-pub fn show_recovery_code(code: &RecoveryCode) {
+pub(super) fn show_recovery_code(code: &RecoveryCode) {
     eprintln!(
         "Recovery code below: it is shown only this once. Write it down and keep it offline; with \
          it, `sesame recover` sets a new passphrase if you forget yours."
@@ -165,7 +165,7 @@ pub struct InitArgs {
 }
 
 /// Refuses an easily guessed new passphrase unless `allow_weak` (see [`crate::strength`]).
-pub fn check_strength(
+pub(super) fn check_strength(
     passphrase: &crate::secret::Passphrase,
     path: &std::path::Path,
     allow_weak: bool,
@@ -180,7 +180,7 @@ pub fn check_strength(
     crate::strength::check(passphrase, &["sesame", "vault", &stem], "passphrase")
 }
 
-pub fn run(ctx: &Context, args: InitArgs) -> Result<()> {
+pub(super) fn run(ctx: &Context, args: InitArgs) -> Result<()> {
     let path = &ctx.path;
     if store::exists(path) && !args.force {
         return Err(Error::VaultExists { path: path.clone() });

@@ -64,7 +64,7 @@ fn set_new_passphrase(
     })
 }
 
-pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
+pub(super) fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
     // Not through the agent: changing the vault's own keys needs the current passphrase.
     let (unlocked, _) = ctx.unlock_keeping_passphrase()?;
     let kdf = args
@@ -76,7 +76,7 @@ pub fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn recover(ctx: &Context, args: RecoverArgs) -> Result<()> {
+pub(super) fn recover(ctx: &Context, args: RecoverArgs) -> Result<()> {
     let bytes = store::read(&ctx.path)?;
     // The new passphrase slot keeps the current parameters: their cost is spent on wrapping it.
     ctx.confirm_kdf_cost(&crate::container::inspect(&bytes, &ctx.path)?.header)?;
@@ -121,7 +121,7 @@ fn without_advice(text: &str) -> String {
         .unwrap_or_default()
 }
 
-pub fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
+pub(super) fn rekey(ctx: &Context, args: RekeyArgs) -> Result<()> {
     let (unlocked, passphrase) = ctx.unlock_keeping_passphrase()?;
     let kdf = args
         .kdf

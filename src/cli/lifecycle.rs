@@ -52,7 +52,7 @@ pub struct CheckArgs {
     json: bool,
 }
 
-pub fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
+pub(super) fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     if args.keep > MAX_KEEP {
         return Err(Error::usage(format!("--keep is at most {MAX_KEEP}")));
@@ -91,7 +91,7 @@ pub fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn history(ctx: &Context, args: HistoryArgs) -> Result<()> {
+pub(super) fn history(ctx: &Context, args: HistoryArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let unlocked = ctx.unlock()?;
     let secret = unlocked.vault.get(&label)?;
@@ -132,7 +132,7 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn rollback(ctx: &Context, args: RollbackArgs) -> Result<()> {
+pub(super) fn rollback(ctx: &Context, args: RollbackArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let unlocked = ctx.unlock()?;
     unlocked.vault.get(&label)?;
@@ -151,7 +151,7 @@ pub fn rollback(ctx: &Context, args: RollbackArgs) -> Result<()> {
 }
 
 /// Exit 10 when a rotation is overdue (for cron and CI), 0 otherwise.
-pub fn check(ctx: &Context, args: CheckArgs) -> Result<u8> {
+pub(super) fn check(ctx: &Context, args: CheckArgs) -> Result<u8> {
     let unlocked = ctx.unlock()?;
     let now = units::now();
     let overdue: Vec<_> = unlocked

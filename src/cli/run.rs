@@ -127,7 +127,7 @@ fn selection(args: &RunArgs) -> Result<Selection> {
     Ok(sel)
 }
 
-pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
+pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     let sel = selection(&args)?;
     for warning in sel.warnings() {
         super::warn(warning);
@@ -214,7 +214,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     Err(inject::start_error(&program, error))
 }
 
-pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
+pub(super) fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
     match command {
         ProfileCommand::Set { name, bindings } => {
             let name = Label::parse(&name)?;
@@ -304,7 +304,7 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
     }
 }
 
-pub fn log(ctx: &Context, args: LogArgs) -> Result<()> {
+pub(super) fn log(ctx: &Context, args: LogArgs) -> Result<()> {
     let label = args.label.as_deref().map(Label::parse).transpose()?;
     let unlocked = ctx.unlock()?;
     let contents = usage::read(&ctx.path, &unlocked)?;

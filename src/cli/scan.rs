@@ -13,7 +13,7 @@ use crate::printable;
 use crate::scan::{self, Patterns, Place, Report, WalkOptions};
 
 /// Exit code when a stored value was found.
-pub const FOUND: u8 = 11;
+pub(super) const FOUND: u8 = 11;
 
 #[derive(Args)]
 #[command(
@@ -52,7 +52,7 @@ pub struct ScanArgs {
     json: bool,
 }
 
-pub fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
+pub(super) fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {

@@ -176,7 +176,7 @@ fn parse_period(text: &str) -> Result<Option<u64>> {
     Ok(Some(secs))
 }
 
-pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
+pub(super) fn add(ctx: &Context, args: AddArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let env_name = match &args.env {
         Some(name) => EnvName::parse(name)?,
@@ -217,7 +217,7 @@ pub fn add(ctx: &Context, args: AddArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn get(ctx: &Context, args: GetArgs) -> Result<()> {
+pub(super) fn get(ctx: &Context, args: GetArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let unlocked = ctx.unlock()?;
     let secret = unlocked.vault.get(&label)?;
@@ -260,7 +260,7 @@ fn usage_by_label(ctx: &Context, unlocked: &UnlockedVault) -> HashMap<String, (u
     }
 }
 
-pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
+pub(super) fn list(ctx: &Context, args: ListArgs) -> Result<()> {
     let unlocked = ctx.unlock()?;
     let now = units::now();
     let secrets: Vec<&Secret> = unlocked
@@ -342,7 +342,7 @@ pub fn list(ctx: &Context, args: ListArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
+pub(super) fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let env_name = args.env.as_deref().map(EnvName::parse).transpose()?;
     if let Some(env) = &env_name {
@@ -397,7 +397,7 @@ pub fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn rm(ctx: &Context, args: RmArgs) -> Result<()> {
+pub(super) fn rm(ctx: &Context, args: RmArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let unlocked = ctx.unlock()?;
     let secret = unlocked.vault.get(&label)?;
@@ -432,7 +432,7 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
+pub(super) fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
     let label = Label::parse(&args.label)?;
     let unlocked = ctx.unlock()?;
     let secret = unlocked.vault.get(&label)?;

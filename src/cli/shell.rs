@@ -29,11 +29,11 @@ enum Completable {
 }
 
 /// Commands whose first positional argument is a LABEL: the scripts offer labels there.
-pub const LABEL_COMMANDS: &[&str] = &[
+pub(super) const LABEL_COMMANDS: &[&str] = &[
     "get", "show", "rm", "edit", "rotate", "history", "rollback", "log", "push",
 ];
 
-pub fn completions(args: CompletionsArgs) -> Result<()> {
+pub(super) fn completions(args: CompletionsArgs) -> Result<()> {
     let mut command = visible(&super::command());
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "sesame", &mut script);
@@ -73,7 +73,7 @@ fn visible(cmd: &clap::Command) -> clap::Command {
 /// One page: clap_mangen's overview (synopsis, global options, the command list), then a
 /// COMMAND DETAILS section with every command's usage and every flag it takes, so that
 /// `man sesame` answers "what was that flag" for any command.
-pub fn man() -> Result<()> {
+pub(super) fn man() -> Result<()> {
     let mut root = visible(&super::command());
     root.build();
     let man = clap_mangen::Man::new(root.clone());
@@ -166,7 +166,7 @@ fn roff_escape(text: &str) -> String {
 
 /// `__complete labels|profiles`: one name per line, from the agent only; nothing on any failure
 /// (no vault, locked, an agent for another key), since a completion must never ask or complain.
-pub fn complete(vault: Option<std::path::PathBuf>, args: CompleteArgs) -> Result<()> {
+pub(super) fn complete(vault: Option<std::path::PathBuf>, args: CompleteArgs) -> Result<()> {
     let names = names(vault, args.what).unwrap_or_default();
     let mut text = String::new();
     for name in names {

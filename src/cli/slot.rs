@@ -82,7 +82,7 @@ impl Subcommand for AddSlot {
     }
 }
 
-pub fn run(ctx: &Context, command: SlotCommand) -> Result<()> {
+pub(super) fn run(ctx: &Context, command: SlotCommand) -> Result<()> {
     match command {
         SlotCommand::List { json } => list(ctx, json),
         SlotCommand::Add { kind } => add(ctx, kind),

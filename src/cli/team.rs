@@ -38,7 +38,7 @@ pub struct PullArgs {
     overwrite: bool,
 }
 
-pub fn push(ctx: &Context, args: PushArgs) -> Result<()> {
+pub(super) fn push(ctx: &Context, args: PushArgs) -> Result<()> {
     let target = KvPath::parse(&args.to)?;
     let labels = args
         .labels
@@ -74,7 +74,7 @@ pub fn push(ctx: &Context, args: PushArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn pull(ctx: &Context, args: PullArgs) -> Result<()> {
+pub(super) fn pull(ctx: &Context, args: PullArgs) -> Result<()> {
     let source = KvPath::parse(&args.from)?;
     let conn = Connection::from_env()?;
     require_token(&conn)?;

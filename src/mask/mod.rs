@@ -6,7 +6,7 @@
 //! caller may release a held tail that is too short to identify any value
 //! ([`Masker::release_idle`]); the guarantee with releases is stated there.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use zeroize::{Zeroize, Zeroizing};
 
@@ -15,7 +15,7 @@ use screen::Screen;
 
 mod screen;
 
-pub const REPLACEMENT: &[u8] = b"<concealed by sesame>";
+pub(crate) const REPLACEMENT: &[u8] = b"<concealed by sesame>";
 
 /// The most bytes [`Masker::feed`] adds to its held bytes at once, so that they never outgrow the
 /// buffer allocated in [`Masker::new`]: a reallocation would leave behind an unwiped copy of
@@ -33,7 +33,7 @@ const FEED_PIECE: usize = 64 * 1024;
 /// on to its end — where `hold` must be looked up again, since the match may have covered it.
 /// Bytes before `hold` that no such match covers start no match at all: they are written as they
 /// are, and `hold` becomes the new start of `pending`.
-pub struct Masker {
+pub(crate) struct Masker {
     automaton: crate::matcher::Searcher,
     /// The values themselves, for the idle-release rule (consulted only when output pauses).
     values: Vec<Zeroizing<Vec<u8>>>,
@@ -55,7 +55,7 @@ pub struct Masker {
 
 impl Masker {
     /// `None` when there is nothing to mask.
-    pub fn new<'a>(
+    pub(crate) fn new<'a>(
         values: impl IntoIterator<Item = &'a SecretValue>,
     ) -> io::Result<Option<Masker>> {
         Masker::build(values, false)
@@ -64,7 +64,7 @@ impl Masker {
     /// A masker for output shown on a terminal: a value is found even with CSI or OSC escape
     /// sequences between its bytes (the whole span is concealed, its colours replayed after the
     /// mark). A value that itself holds an ESC byte makes it match bytes as [`Masker::new`] does.
-    pub fn for_terminal<'a>(
+    pub(crate) fn for_terminal<'a>(
         values: impl IntoIterator<Item = &'a SecretValue>,
     ) -> io::Result<Option<Masker>> {
         Masker::build(values, true)
@@ -110,7 +110,7 @@ impl Masker {
     }
 
     /// Feeds bytes; writes what is certain to `out` (with values replaced).
-    pub fn feed(&mut self, input: &[u8], out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn feed(&mut self, input: &[u8], out: &mut impl Write) -> io::Result<()> {
         for piece in input.chunks(FEED_PIECE) {
             self.feed_piece(piece, out)?;
         }
@@ -171,7 +171,7 @@ impl Masker {
     }
 
     /// True when bytes are held back that [`Masker::release_idle`] has not written yet.
-    pub fn holds_unreleased(&self) -> bool {
+    pub(crate) fn holds_unreleased(&self) -> bool {
         self.pending.len() > self.shown
     }
 
@@ -185,7 +185,7 @@ impl Masker {
     /// at the same place as in a whole-stream pass, and its remaining bytes are replaced. The
     /// output is then the whole-stream replacement except that a match whose first bytes were
     /// released is written as those bytes followed by the replacement.
-    pub fn release_idle(&mut self, out: &mut impl Write) -> io::Result<bool> {
+    pub(crate) fn release_idle(&mut self, out: &mut impl Write) -> io::Result<bool> {
         if !self.holds_unreleased() {
             return Ok(false);
         }
@@ -207,7 +207,7 @@ impl Masker {
     }
 
     /// End of stream: what was held back cannot become a value any more.
-    pub fn finish(&mut self, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn finish(&mut self, out: &mut impl Write) -> io::Result<()> {
         let raw = Zeroizing::new(std::mem::take(&mut *self.pending));
         if let Some(screen) = &mut self.screen {
             screen.read(&raw, true);
@@ -431,25 +431,11 @@ impl Tails<'_> {
     }
 }
 
-/// Copies `input` to `out` through `masker` until end of stream.
-pub fn pump(mut input: impl Read, out: &mut impl Write, masker: &mut Masker) -> io::Result<()> {
-    let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        masker.feed(&buf[..n], out)?;
-    }
-    masker.finish(out)
-}
-
 /// The masking property, shared by the unit property test, the `mask` fuzz target and the corpus
 /// replay in `tests/`. Not part of sesame's interface.
 #[doc(hidden)]
 #[cfg(any(test, fuzzing))]
+#[allow(unreachable_pub)] // `pub` for the fuzz targets, which build with `--cfg fuzzing`
 pub mod property;
 
 #[cfg(test)]

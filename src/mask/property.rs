@@ -46,12 +46,6 @@ fn decode_values(data: &[u8], symbol: impl Fn(u8) -> u8) -> Option<(Vec<Vec<u8>>
     Some((values, rest))
 }
 
-/// [`check_with_pauses`] without pauses.
-pub fn check(values: &[Vec<u8>], reads: &[Vec<u8>]) {
-    let reads: Vec<(Vec<u8>, bool)> = reads.iter().map(|r| (r.clone(), false)).collect();
-    check_with_pauses(values, &reads);
-}
-
 /// Feeds `reads` to a masker for `values` one by one and panics unless:
 /// 1. the output equals a leftmost-longest replacement over the whole output at once,
 ///    computed naively here (independent of the automaton);

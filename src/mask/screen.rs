@@ -19,11 +19,11 @@ const BEL: u8 = 0x07;
 /// The longest escape sequence taken out. Longer ones (an OSC 8 link to a long URL, or bytes that
 /// only look like the start of one) stay in the bytes matched, so a value they split is not
 /// found, as before; the bound keeps the bytes held back for an unfinished sequence small.
-pub const MAX_SEQUENCE: usize = 512;
+pub(super) const MAX_SEQUENCE: usize = 512;
 
 /// The most bytes of escape sequences one value may hold and still be held back whole while it
 /// arrives (a longer run makes the start of the value be written before its end is known).
-pub const MAX_INSIDE: usize = 4096;
+pub(super) const MAX_INSIDE: usize = 4096;
 
 /// What one escape sequence at the start of some bytes is.
 #[derive(Debug, PartialEq, Eq)]
@@ -96,7 +96,7 @@ fn sequence(bytes: &[u8]) -> Sequence {
 /// The bytes the terminal shows of some output: the output with its CSI and OSC sequences taken
 /// out, and where each shown byte is in the output. Buffers are allocated once, at their final
 /// size: growing would leave unwiped copies of output that may hold a value.
-pub struct Screen {
+pub(super) struct Screen {
     /// The shown bytes. Zeroized: they may hold a value.
     pub shown: Zeroizing<Vec<u8>>,
     /// For each shown byte, its index in the output.
@@ -107,7 +107,7 @@ pub struct Screen {
 }
 
 impl Screen {
-    pub fn with_capacity(capacity: usize) -> Screen {
+    pub(super) fn with_capacity(capacity: usize) -> Screen {
         Screen {
             shown: Zeroizing::new(Vec::with_capacity(capacity)),
             at: Vec::with_capacity(capacity),
@@ -117,7 +117,7 @@ impl Screen {
 
     /// Reads `output` afresh. At the end of the stream (`at_end`), an unfinished sequence is
     /// ordinary bytes.
-    pub fn read(&mut self, output: &[u8], at_end: bool) {
+    pub(super) fn read(&mut self, output: &[u8], at_end: bool) {
         // Only the used part: the spare capacity was wiped when it was last used (wiping all of
         // it on each read cost more than the reading).
         self.shown.as_mut_slice().zeroize();
@@ -152,12 +152,12 @@ impl Screen {
     }
 
     /// Where shown byte `i` is in the output; `i` = the number of shown bytes gives [`Screen::cut`].
-    pub fn start(&self, i: usize) -> usize {
+    pub(super) fn start(&self, i: usize) -> usize {
         self.at.get(i).copied().unwrap_or(self.cut)
     }
 
     /// Where the shown bytes before `end` (> 0) end in the output.
-    pub fn end(&self, end: usize) -> usize {
+    pub(super) fn end(&self, end: usize) -> usize {
         self.at[end - 1] + 1
     }
 }
@@ -165,7 +165,7 @@ impl Screen {
 /// Writes the SGR sequences (colours, bold, ...) of a concealed span after its mark, so that the
 /// text after it has the colours the program chose; other sequences of the span (cursor moves,
 /// erasures, titles) are dropped with it.
-pub fn replay_colours(span: &[u8], out: &mut impl Write) -> io::Result<()> {
+pub(super) fn replay_colours(span: &[u8], out: &mut impl Write) -> io::Result<()> {
     let mut i = 0;
     while i < span.len() {
         if span[i] == ESC

@@ -8,8 +8,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, Match, MatchKind, packed};
 
 #[doc(hidden)]
 #[cfg(any(test, fuzzing))]
+#[allow(unreachable_pub)] // `pub` for the fuzz targets, which build with `--cfg fuzzing`
 pub mod property;
-pub mod sampled;
+pub(crate) mod sampled;
 
 /// Past this length of one value the automaton is a contiguous NFA instead of a DFA: building a
 /// DFA takes time quadratic in the length of a value that repeats itself (minutes for 200 KB).
@@ -20,7 +21,9 @@ const DFA_MAX_TOTAL_BYTES: usize = 256 * 1024;
 
 /// Builds the automaton over `patterns` (non-empty byte strings; duplicates allowed). Matches are
 /// leftmost-longest: at the earliest position, the longest value that starts there.
-pub fn build<'a>(patterns: impl IntoIterator<Item = &'a [u8]> + Clone) -> io::Result<AhoCorasick> {
+pub(crate) fn build<'a>(
+    patterns: impl IntoIterator<Item = &'a [u8]> + Clone,
+) -> io::Result<AhoCorasick> {
     automaton(patterns, true)
 }
 
@@ -49,7 +52,7 @@ fn automaton<'a>(
 
 /// The searchers [`searcher`] chooses from, each with the same matches as [`build`]'s automaton.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// SIMD "Teddy": several bytes of every value compared at once. Up to 64 values, on CPUs
     /// with SSSE3 or AVX2.
     Packed,
@@ -68,7 +71,9 @@ pub enum Kind {
 /// searcher whenever every value has 8 bytes or more and either some value is long enough to
 /// sample sparsely or there are too many values for Teddy; the automaton otherwise (a set with a
 /// value of under 8 bytes, or no SIMD).
-pub fn searcher<'a>(patterns: impl IntoIterator<Item = &'a [u8]> + Clone) -> io::Result<Searcher> {
+pub(crate) fn searcher<'a>(
+    patterns: impl IntoIterator<Item = &'a [u8]> + Clone,
+) -> io::Result<Searcher> {
     let (count, shortest) = patterns
         .clone()
         .into_iter()
@@ -90,7 +95,7 @@ pub fn searcher<'a>(patterns: impl IntoIterator<Item = &'a [u8]> + Clone) -> io:
 
 /// The searcher of `kind` over `patterns`, or `None` where that kind cannot search them. For
 /// [`searcher`]'s choice, and for tests and benchmarks that compare the kinds.
-pub fn searcher_of_kind<'a>(
+pub(crate) fn searcher_of_kind<'a>(
     kind: Kind,
     patterns: impl IntoIterator<Item = &'a [u8]> + Clone,
 ) -> io::Result<Option<Searcher>> {
@@ -111,7 +116,7 @@ pub fn searcher_of_kind<'a>(
 }
 
 /// A leftmost-longest multi-value searcher: see [`searcher`].
-pub enum Searcher {
+pub(crate) enum Searcher {
     Packed(packed::Searcher),
     Sampled(sampled::Sampled),
     Automaton(AhoCorasick),
@@ -119,7 +124,7 @@ pub enum Searcher {
 
 impl Searcher {
     /// Every non-overlapping leftmost-longest match in `haystack`, in order.
-    pub fn find_iter<'s, 'h>(&'s self, haystack: &'h [u8]) -> Matches<'s, 'h> {
+    pub(crate) fn find_iter<'s, 'h>(&'s self, haystack: &'h [u8]) -> Matches<'s, 'h> {
         match self {
             Searcher::Packed(s) => Matches::Packed(s.find_iter(haystack)),
             Searcher::Sampled(s) => Matches::Sampled {
@@ -131,7 +136,8 @@ impl Searcher {
         }
     }
 
-    pub fn kind(&self) -> Kind {
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn kind(&self) -> Kind {
         match self {
             Searcher::Packed(_) => Kind::Packed,
             Searcher::Sampled(_) => Kind::Sampled,
@@ -141,7 +147,7 @@ impl Searcher {
 }
 
 /// The matches of a [`Searcher`].
-pub enum Matches<'s, 'h> {
+pub(crate) enum Matches<'s, 'h> {
     Packed(packed::FindIter<'s, 'h>),
     Sampled {
         searcher: &'s sampled::Sampled,

@@ -27,7 +27,7 @@ const MAX_AHEAD: usize = 64 * 1024;
 /// Fibonacci hashing's multiplier (2^64 / φ).
 const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
 
-pub struct Sampled {
+pub(crate) struct Sampled {
     verify: AhoCorasick,
     /// 4 or 8.
     gram: usize,
@@ -48,7 +48,7 @@ impl Sampled {
     /// The sampled searcher over `patterns`, verified by `verify` (built over the same patterns
     /// in the same order), or `None` when the shortest value is under 8 bytes (the stride would
     /// be too short to gain anything).
-    pub fn new<'a>(
+    pub(crate) fn new<'a>(
         patterns: impl IntoIterator<Item = &'a [u8]> + Clone,
         verify: AhoCorasick,
     ) -> Option<Sampled> {
@@ -149,7 +149,7 @@ impl Sampled {
     /// isolated (ordinary output) and doubles while each hit falls inside the window just
     /// verified (output made of the values' grams), so that such output is searched by the
     /// automaton about once a byte instead of once a window, capped at [`MAX_AHEAD`].
-    pub fn find(&self, haystack: &[u8], mut from: usize) -> Option<Match> {
+    pub(crate) fn find(&self, haystack: &[u8], mut from: usize) -> Option<Match> {
         let mut at = from;
         let mut ahead = 0usize;
         let mut verified_to = 0usize;

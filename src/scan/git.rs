@@ -22,7 +22,7 @@ use super::{Patterns, Place, Report};
 /// blob can take (a 1 GiB blob of zeros). The size comes from the object's header, so passing one
 /// over costs nothing. A value hidden in a file that large is still found by a plain `scan` of a
 /// checkout of it. Searched blobs are streamed, so memory does not grow with their size.
-pub const MAX_BLOB_LEN: u64 = 64 << 20;
+pub(crate) const MAX_BLOB_LEN: u64 = 64 << 20;
 
 /// A blob to search: its id, the commit the walk first met it under, and its path there.
 struct GitBlob {
@@ -78,7 +78,7 @@ fn git_line(dir: &Path, args: &[&str]) -> std::result::Result<String, String> {
 
 /// The git folder of the repository that holds `start` (canonical, so two paths in one
 /// repository name it alike).
-pub fn git_repository(start: &Path) -> Result<PathBuf> {
+pub(crate) fn git_repository(start: &Path) -> Result<PathBuf> {
     let dir = if start.is_dir() {
         start
     } else {
@@ -99,7 +99,7 @@ pub fn git_repository(start: &Path) -> Result<PathBuf> {
 /// the repository at `git_dir` (see [`git_repository`]), each blob once, reported at the first
 /// commit and path git's walk meets it at (newest commits first: usually the newest commit that
 /// still holds it).
-pub fn scan_git(patterns: &Patterns, git_dir: &Path, binary: bool) -> Result<Report> {
+pub(crate) fn scan_git(patterns: &Patterns, git_dir: &Path, binary: bool) -> Result<Report> {
     let workdir = git_line(git_dir, &["rev-parse", "--show-toplevel"])
         .ok()
         .filter(|w| !w.is_empty())
@@ -150,7 +150,7 @@ fn place_of(workdir: &Path, commits: &[String], blob: &GitBlob) -> Place {
 }
 
 /// How a git place is named in notes: `<commit, 12 digits>:<path>`, or the file's path.
-pub fn place_name(place: &Place) -> String {
+pub(crate) fn place_name(place: &Place) -> String {
     match place {
         Place::Git { commit, path, .. } => format!("{}:{path}", commit.get(..12).unwrap_or(commit)),
         Place::File(path) | Place::History(path) => path.display().to_string(),

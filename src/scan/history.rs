@@ -10,7 +10,7 @@ use super::{Patterns, Place, Report, Searchable, open_searchable};
 
 /// A shell's history file, and how it stores text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shell {
+pub(crate) enum Shell {
     Bash,
     /// zsh "metafies" bytes 0x83–0xff (and a few others): 0x83, then the byte XOR 0x20.
     Zsh,
@@ -20,7 +20,7 @@ pub enum Shell {
 /// The history files the shells keep by default, and `$HISTFILE` when it is set: bash's
 /// `~/.bash_history`, zsh's `~/.zsh_history` and `~/.zhistory` (in `$ZDOTDIR` when set), fish's
 /// `$XDG_DATA_HOME/fish/fish_history` (default `~/.local/share`). Only files that exist.
-pub fn history_files(
+pub(crate) fn history_files(
     home: &Path,
     histfile: Option<&Path>,
     zdotdir: Option<&Path>,
@@ -96,7 +96,7 @@ impl<R: Read> Read for Unmetafy<R> {
 
 /// Searches shell history files (see [`history_files`]), streaming each through the search as
 /// a plain file is searched: memory stays bounded by the search's pieces, whatever the size.
-pub fn scan_history(patterns: &Patterns, files: &[(PathBuf, Shell)]) -> Report {
+pub(crate) fn scan_history(patterns: &Patterns, files: &[(PathBuf, Shell)]) -> Report {
     let mut report = Report::default();
     let mut buf = Zeroizing::new(Vec::new());
     for (path, shell) in files {

@@ -20,17 +20,17 @@ mod history;
 mod open;
 
 use encodings::encodings;
-pub use git::{MAX_BLOB_LEN, git_repository, place_name, scan_git};
-pub use history::{Shell, history_files, scan_history};
+pub(crate) use git::{git_repository, place_name, scan_git};
+pub(crate) use history::{history_files, scan_history};
 use open::{KERNEL_FILE, NOT_REGULAR, Searchable, is_kernel_path, open_searchable};
 
 /// Values shorter than this many bytes are not searched unless asked (`scan --short`): a short
 /// value would match almost anywhere, and a search for it tells whoever chose the searched files
 /// which of their guesses is stored (docs/SECURITY.md, "scan as an oracle").
-pub const MIN_VALUE_LEN: usize = 16;
+pub(crate) const MIN_VALUE_LEN: usize = 16;
 
 /// With `scan --short`: values shorter than this are never searched (they match everywhere).
-pub const SHORT_MIN_VALUE_LEN: usize = 8;
+pub(crate) const SHORT_MIN_VALUE_LEN: usize = 8;
 
 /// Files are read and searched in pieces of this size (a typical source file in one piece), so a
 /// file of any size is searched in bounded memory.
@@ -38,7 +38,7 @@ const CHUNK_LEN: usize = 8 << 20;
 
 /// How a value appears in the searched text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Encoding {
+pub(crate) enum Encoding {
     /// The value's bytes as stored.
     AsIs,
     /// Inside a JSON string: `"` `\` and control characters escaped (`\n`, `\u001b`); a second
@@ -54,7 +54,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Encoding::AsIs => "as-is",
             Encoding::Json => "json-escaped",
@@ -67,7 +67,7 @@ impl Encoding {
 
 /// What a pattern stands for: a label, a version, and how it is encoded. Never the value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Needle {
+pub(crate) struct Needle {
     pub label: Label,
     pub version: u32,
     pub current: bool,
@@ -76,13 +76,13 @@ pub struct Needle {
 
 /// A version that is not searched, being shorter than the minimum length asked for.
 #[derive(Clone, Debug)]
-pub struct Skipped {
+pub(crate) struct Skipped {
     pub label: Label,
     pub version: u32,
 }
 
 /// Every searched form of every value, and the automaton over them.
-pub struct Patterns {
+pub(crate) struct Patterns {
     /// The distinct pattern bytes, index = the automaton's pattern id. Kept (zeroized on drop)
     /// only as long as the automaton, which holds its own copies (see docs/SECURITY.md).
     bytes: Vec<Zeroizing<Vec<u8>>>,
@@ -99,7 +99,7 @@ impl Patterns {
     /// `min_len` bytes long ([`MIN_VALUE_LEN`], or [`SHORT_MIN_VALUE_LEN`] with `--short`) and
     /// builds the automaton once. Identical bytes (a value kept under two labels, an encoding
     /// equal to the value) are one pattern with several owners.
-    pub fn new(vault: &Vault, min_len: usize) -> Result<Patterns> {
+    pub(crate) fn new(vault: &Vault, min_len: usize) -> Result<Patterns> {
         let min_len = min_len.max(SHORT_MIN_VALUE_LEN);
         let mut needles = Vec::new();
         let mut skipped = Vec::new();
@@ -169,12 +169,12 @@ impl Patterns {
     }
 
     /// Versions too short to search.
-    pub fn skipped(&self) -> &[Skipped] {
+    pub(crate) fn skipped(&self) -> &[Skipped] {
         &self.skipped
     }
 
     /// How many values (label × version) are searched.
-    pub fn searched_values(&self) -> usize {
+    pub(crate) fn searched_values(&self) -> usize {
         let mut seen: Vec<(&Label, u32)> =
             self.needles.iter().map(|n| (&n.label, n.version)).collect();
         seen.sort();
@@ -183,11 +183,11 @@ impl Patterns {
     }
 
     /// How many distinct byte strings the automaton searches for.
-    pub fn pattern_count(&self) -> usize {
+    pub(crate) fn pattern_count(&self) -> usize {
         self.bytes.len()
     }
 
-    pub fn needle(&self, index: usize) -> &Needle {
+    pub(crate) fn needle(&self, index: usize) -> &Needle {
         &self.needles[index]
     }
 
@@ -298,7 +298,7 @@ impl LineCounter {
 
 /// Where a value was found.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Place {
+pub(crate) enum Place {
     File(PathBuf),
     /// A blob of a git repository: a commit that holds it (the first one the walk met) and its
     /// path in that commit.
@@ -312,7 +312,7 @@ pub enum Place {
 
 /// One occurrence of one stored value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub place: Place,
     pub line: u64,
     pub column: u64,
@@ -322,7 +322,7 @@ pub struct Finding {
 
 /// What a search found, and what it passed over.
 #[derive(Default)]
-pub struct Report {
+pub(crate) struct Report {
     pub findings: Vec<Finding>,
     /// Files (or blobs) not searched because they hold a NUL byte (`--binary` searches them).
     pub binary_skipped: usize,
@@ -342,7 +342,7 @@ pub struct Report {
 
 impl Report {
     /// Adds the findings and counts of another search.
-    pub fn merge_from(&mut self, other: Report) {
+    pub(crate) fn merge_from(&mut self, other: Report) {
         self.findings.extend(other.findings);
         self.binary_skipped += other.binary_skipped;
         self.errors.extend(other.errors);
@@ -353,7 +353,7 @@ impl Report {
     }
 
     /// Findings in a stable order: by place, line, column, label, version.
-    pub fn sort(&mut self, patterns: &Patterns) {
+    pub(crate) fn sort(&mut self, patterns: &Patterns) {
         self.findings.sort_by(|a, b| {
             let (na, nb) = (patterns.needle(a.needle), patterns.needle(b.needle));
             (&a.place, a.line, a.column, &na.label, na.version)
@@ -364,7 +364,7 @@ impl Report {
 
 /// How to walk folders.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct WalkOptions {
+pub(crate) struct WalkOptions {
     /// Search files with NUL bytes too.
     pub binary: bool,
     /// Search files that `.gitignore`, `.ignore` and git's excludes leave out.
@@ -374,7 +374,7 @@ pub struct WalkOptions {
 /// Searches files and folders as ripgrep walks them: `.gitignore`/`.ignore` respected, hidden
 /// files searched (keys hide in `.env` and `.npmrc`) but `.git` folders left to [`scan_git`],
 /// symbolic links never followed, binary files skipped unless asked.
-pub fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOptions) -> Report {
+pub(crate) fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOptions) -> Report {
     // Kernel file systems are passed over whole, at the PATHs given and wherever the walk meets
     // one (a folder's file system is checked before the walk enters it).
     let kernel_folders = std::sync::Arc::new(Mutex::new(Vec::new()));
