@@ -180,6 +180,11 @@ pub enum Error {
     #[error("key derivation failed: {0}")]
     Kdf(String),
 
+    /// Something sesame could not do that is not the user's mistake (a log that cannot be
+    /// compacted or set aside, a file that reappeared, a step that produced nothing): exit 1.
+    #[error("{0}")]
+    Failed(String),
+
     #[error("cannot reach OpenBao at {addr}: {reason}; check BAO_ADDR and that the server is up")]
     BaoUnreachable { addr: String, reason: String },
 
@@ -273,6 +278,7 @@ impl Error {
             | Error::VaultChanged { .. }
             | Error::Random
             | Error::Kdf(_)
+            | Error::Failed(_)
             | Error::BaoUnreachable { .. }
             | Error::Bao { .. } => 1,
             Error::BaoMountNotAllowed { .. } => 2,

@@ -484,7 +484,7 @@ pub(super) fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             );
             done
         }
-        (None, None) => return Err(Error::usage("nothing to restore with")),
+        (None, None) => return Err(Error::Failed("nothing to restore with".into())),
     };
     if let Some(kept) = &done.generation {
         eprintln!(

@@ -144,7 +144,7 @@ fn add(ctx: &Context, add: AddSlot) -> Result<()> {
     // The data key is needed here, so not through the agent (it never hands the key out).
     let unlocked = ctx.unlock_local()?;
     let Some(slot) = unlocked.wrap_slot(wrapper.as_ref())? else {
-        return Err(Error::usage(format!(
+        return Err(Error::Failed(format!(
             "the {} slot could not be made",
             add.kind.name
         )));

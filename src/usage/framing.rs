@@ -228,8 +228,8 @@ pub fn last_frame(tail: &[u8]) -> Option<Frame<'_>> {
 pub fn encode_frame(index: u64, nonce: &[u8; NONCE_LEN], sealed: &[u8]) -> Result<Vec<u8>> {
     let len = 4 + 8 + NONCE_LEN + sealed.len() + 4;
     if len as u64 > MAX_RECORD_LEN {
-        return Err(Error::usage(
-            "this event is too large for the usage log (64 MiB)",
+        return Err(Error::Failed(
+            "this event is too large for the usage log (64 MiB)".into(),
         ));
     }
     let len32 = (len as u32).to_le_bytes();

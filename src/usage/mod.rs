@@ -418,7 +418,7 @@ fn encode_log(vault: &UnlockedVault, records: &[Record]) -> Result<Vec<u8>> {
     for (index, record) in records.iter().enumerate() {
         bytes.extend_from_slice(&key.seal(index as u64, record)?);
         if bytes.len() as u64 > MAX_LOG_LEN {
-            return Err(Error::usage("the usage log would grow past 64 MiB"));
+            return Err(Error::Failed("the usage log would grow past 64 MiB".into()));
         }
     }
     let len = (bytes.len() as u64).to_le_bytes();
@@ -446,8 +446,8 @@ fn encode_bounded(vault: &UnlockedVault, records: &[Record], force: bool) -> Res
             return Ok(bytes);
         }
     }
-    Err(Error::usage(
-        "the usage log cannot be compacted below 32 MiB",
+    Err(Error::Failed(
+        "the usage log cannot be compacted below 32 MiB".into(),
     ))
 }
 
@@ -509,7 +509,7 @@ fn set_aside(path: &Path, reason: &'static str) -> Result<SetAside> {
         })?;
         return Ok(SetAside { kept_as, reason });
     }
-    Err(Error::usage(format!(
+    Err(Error::Failed(format!(
         "the usage log {} cannot be read by this vault and {MAX_ASIDE} earlier logs are already \
          kept beside it; move them away",
         path.display()
@@ -594,7 +594,7 @@ pub fn append_ahead(
         aside = Some(set_aside(&path, reason)?);
         let (new_file, new_len) = open_log(&path)?;
         if new_len != 0 {
-            return Err(Error::usage(format!(
+            return Err(Error::Failed(format!(
                 "the usage log {} reappeared while it was set aside",
                 path.display()
             )));
