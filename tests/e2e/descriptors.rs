@@ -156,8 +156,7 @@ fn the_agent_keeps_no_inherited_descriptor() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let status = sb.cmd().args(["status", "--json"]).assert().success();
-    let status: serde_json::Value = serde_json::from_slice(&status.get_output().stdout).unwrap();
+    let status = sb.json(["status", "--json"]);
     let pid = status["agent_pid"].as_u64().expect("an agent");
     let entries = match std::fs::read_dir(format!("/proc/{pid}/fd")) {
         Ok(entries) => entries,
@@ -204,11 +203,7 @@ fn one_descriptor_for_two_flags_gives_its_first_line_then_its_second() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", NEW_PASS)
-        .arg("list")
-        .assert()
-        .success();
+    sb.with_pass(NEW_PASS).arg("list").succeeds();
 }
 
 #[test]
@@ -221,8 +216,5 @@ fn a_descriptor_that_is_not_open_is_reported_when_read() {
         .assert();
     fails(a, 1, "descriptor 77");
     // A command that does not read it does not care.
-    sb.cmd()
-        .args(["--new-passphrase-fd", "77", "list"])
-        .assert()
-        .success();
+    sb.succeeds(["--new-passphrase-fd", "77", "list"]);
 }

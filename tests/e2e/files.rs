@@ -31,13 +31,8 @@ fn a_symlinked_log_or_lock_is_refused_not_followed() {
     let log = sb.vault.with_file_name("vault.sesame.log");
     std::fs::remove_file(&log).unwrap();
     symlink(&victim, &log).unwrap();
-    let a = sb
-        .cmd()
-        .args(["get", "a"])
-        .assert()
-        .success()
-        .stdout("alpha\n");
-    assert!(stderr(&a).contains("symbolic link"), "{}", stderr(&a));
+    let a = sb.succeeds(["get", "a"]).stdout("alpha\n");
+    assert_has(&stderr(&a), "symbolic link");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
     // A lock that is a symlink (here to a file that does not exist yet) is not created through.
     let lock = sb.vault.with_file_name("vault.sesame.lock");
@@ -58,7 +53,7 @@ fn a_vault_folder_open_to_others_gets_one_warning_with_the_fix() {
     let folder = sb.vault.parent().unwrap();
     std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o777)).unwrap();
     for args in [&["list"][..], &["add", "b"]] {
-        let a = sb.cmd().args(args).write_stdin("beta").assert().success();
+        let a = sb.cmd().args(args).write_stdin("beta").succeeds();
         let err = stderr(&a);
         assert_eq!(warnings(&err), 1, "{err}");
         assert!(
@@ -68,7 +63,7 @@ fn a_vault_folder_open_to_others_gets_one_warning_with_the_fix() {
         );
     }
     std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let a = sb.cmd().arg("list").assert().success();
+    let a = sb.succeeds(["list"]);
     assert_eq!(warnings(&stderr(&a)), 0, "{}", stderr(&a));
 }
 
@@ -80,13 +75,8 @@ fn a_fifo_as_vault_log_or_lock_exits_instead_of_hanging() {
     let log = sb.vault.with_file_name("vault.sesame.log");
     std::fs::remove_file(&log).unwrap();
     mkfifo(&log);
-    let a = sb
-        .cmd()
-        .args(["get", "a"])
-        .timeout(HANG_GUARD)
-        .assert()
-        .success();
-    assert!(stderr(&a).contains("not a regular file"), "{}", stderr(&a));
+    let a = sb.cmd().args(["get", "a"]).timeout(HANG_GUARD).succeeds();
+    assert_has(&stderr(&a), "not a regular file");
     let lock = sb.vault.with_file_name("vault.sesame.lock");
     std::fs::remove_file(&lock).unwrap();
     mkfifo(&lock);
@@ -120,8 +110,7 @@ fn a_symlinked_vault_is_written_through_to_its_target() {
         .env("SESAME_VAULT", &synced)
         .args(FAST_KDF)
         .arg("--no-recovery")
-        .assert()
-        .success();
+        .succeeds();
     let link_folder = sb.vault.parent().unwrap();
     std::fs::create_dir(link_folder).unwrap();
     symlink(&synced, &sb.vault).unwrap();
@@ -136,8 +125,7 @@ fn a_symlinked_vault_is_written_through_to_its_target() {
         .cmd()
         .env("SESAME_VAULT", &synced)
         .args(["get", "a"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(through_target.get_output().stdout, b"alpha\n");
     // The lock, the log and the temp file are beside the target, not the link.
     assert_eq!(
@@ -162,7 +150,7 @@ fn a_symlinked_vault_is_written_through_to_its_target() {
     // A link whose target is missing is not followed: reads fail and init will not replace it.
     std::fs::remove_file(&sb.vault).unwrap();
     symlink(sb.path("nowhere"), &sb.vault).unwrap();
-    fails(sb.cmd().arg("list").assert(), 4, "symbolic link");
+    sb.fails_with(["list"], 4, "symbolic link");
     fails(sb.init(), 2, "already exists");
     assert!(!sb.path("nowhere").exists());
 }
@@ -223,27 +211,6 @@ fn as_version_1(log: &[u8]) -> Vec<u8> {
     v1
 }
 
-fn log_actions(sb: &Sandbox) -> (Vec<String>, String) {
-    log_actions_with(sb, PASS)
-}
-
-fn log_actions_with(sb: &Sandbox, pass: &str) -> (Vec<String>, String) {
-    let a = sb
-        .cmd()
-        .env("SESAME_PASSPHRASE", pass)
-        .args(["log", "--json"])
-        .assert()
-        .success();
-    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-    let actions = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect();
-    (actions, stderr(&a))
-}
-
 #[test]
 fn version_1_and_2_logs_are_read_and_upgraded_to_version_3_on_the_next_append() {
     // Logs written before version 3 (one key per record; version 1 also without the key
@@ -272,7 +239,7 @@ fn version_1_and_2_logs_are_read_and_upgraded_to_version_3_on_the_next_append() 
         .unwrap();
         let log = sb.vault.with_file_name("vault.sesame.log");
         std::fs::write(&log, &old).unwrap();
-        let shown = |sb: &Sandbox| log_actions_with(sb, VECTOR_PASS);
+        let shown = |sb: &Sandbox| sb.log_actions_with(VECTOR_PASS);
         let before = vec!["run".to_string(), "get".into(), "get".into()];
         assert_eq!(
             shown(&sb),
@@ -280,19 +247,15 @@ fn version_1_and_2_logs_are_read_and_upgraded_to_version_3_on_the_next_append() 
             "version {version}"
         );
         let a = sb
-            .cmd()
-            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+            .with_pass(VECTOR_PASS)
             .args(["list", "--json"])
-            .assert()
-            .success();
+            .succeeds();
         let list: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
         assert_eq!(list[0]["label"], "github/token");
         assert_eq!(list[0]["use_count"], 2, "version {version}");
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+        sb.with_pass(VECTOR_PASS)
             .args(["get", "openai/prod"])
-            .assert()
-            .success();
+            .succeeds();
         let bytes = std::fs::read(&log).unwrap();
         assert_eq!(bytes[8..10], 3u16.to_le_bytes(), "version {version}");
         let mut after = vec!["get".to_string()];
@@ -324,12 +287,12 @@ fn a_log_of_an_unknown_version_or_damaged_length_is_reported_and_never_appended_
     .enumerate()
     {
         std::fs::write(&log, &bytes).unwrap();
-        let (actions, err) = log_actions(&sb);
+        let (actions, err) = sb.log_actions();
         assert!(actions.is_empty() && err.contains(reason), "{err}");
         sb.add(&format!("s{n}"), "value");
         assert_eq!(std::fs::read(&aside).unwrap(), bytes, "{reason}");
         std::fs::remove_file(&aside).unwrap();
-        assert_eq!(log_actions(&sb), (vec!["add".into()], String::new()));
+        assert_eq!(sb.log_actions(), (vec!["add".into()], String::new()));
     }
 }
 
@@ -354,12 +317,10 @@ fn a_compacted_log_shows_its_summaries_and_keeps_the_use_counts() {
     std::fs::write(&log, vector("v1-basic.log-v3-compacted")).unwrap();
     let json = |args: &[&str]| {
         let a = sb
-            .cmd()
-            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+            .with_pass(VECTOR_PASS)
             .args(args)
             .arg("--json")
-            .assert()
-            .success();
+            .succeeds();
         assert!(stderr(&a).is_empty(), "{}", stderr(&a));
         serde_json::from_slice::<serde_json::Value>(&a.get_output().stdout).unwrap()
     };
@@ -411,11 +372,9 @@ fn a_compacted_log_shows_its_summaries_and_keeps_the_use_counts() {
     let one = json(&["log", "multi.line"]);
     assert_eq!(one.as_array().unwrap().last().unwrap()["events"], 6_166);
     // Appending to it goes on counting.
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", VECTOR_PASS)
+    sb.with_pass(VECTOR_PASS)
         .args(["get", "multi.line"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(
         counts(json(&["list"]))[1],
         ("multi.line".to_string(), 6_201)

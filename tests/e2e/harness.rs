@@ -108,6 +108,128 @@ impl Sandbox {
         cmd
     }
 
+    /// A sandbox with a new vault holding `(label, value)` each, under its default env name.
+    pub fn with_secrets(secrets: &[(&str, &str)]) -> Sandbox {
+        let sb = Sandbox::new();
+        for (label, value) in secrets {
+            sb.add(label, value);
+        }
+        sb
+    }
+
+    /// A sandbox with a new vault holding `openai/prod` = `sk-live-0123456789` and `gh`
+    /// (env `GH_TOKEN`) = `ghp_token_abc`: the two secrets most `run` tests select.
+    pub fn with_run_secrets() -> Sandbox {
+        let sb = Sandbox::new();
+        sb.add("openai/prod", "sk-live-0123456789");
+        sb.add_with_env("gh", "GH_TOKEN", "ghp_token_abc");
+        sb
+    }
+
+    /// A sandbox with a new vault holding only `gh` (env `GH_TOKEN`) = `ghp_token_abc`.
+    pub fn with_gh_token() -> Sandbox {
+        let sb = Sandbox::new();
+        sb.add_with_env("gh", "GH_TOKEN", "ghp_token_abc");
+        sb
+    }
+
+    /// `sesame ARGS`, which must succeed.
+    pub fn succeeds<I, S>(&self, args: I) -> Assert
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd().args(args).assert().success()
+    }
+
+    /// `sesame ARGS`, which must succeed; its stdout.
+    pub fn ok<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        stdout(&self.succeeds(args))
+    }
+
+    /// `sesame ARGS`, which must fail with `code` and an error containing `needle` ([`fails`]).
+    pub fn fails_with<I, S>(&self, args: I, code: i32, needle: &str) -> Assert
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        fails(self.cmd().args(args).assert(), code, needle)
+    }
+
+    /// `sesame` with `pass` as the passphrase in place of [`PASS`].
+    pub fn with_pass(&self, pass: &str) -> Command {
+        let mut cmd = self.cmd();
+        cmd.env("SESAME_PASSPHRASE", pass);
+        cmd
+    }
+
+    /// `sesame run ARGS -- sh -c SCRIPT`, not yet judged.
+    pub fn run_sh(&self, args: &[&str], script: &str) -> Assert {
+        self.cmd()
+            .arg("run")
+            .args(args)
+            .args(["--", "sh", "-c", script])
+            .assert()
+    }
+
+    /// `sesame add LABEL --env NAME` with `value` on stdin.
+    pub fn add_with_env(&self, label: &str, env: &str, value: &str) {
+        self.cmd()
+            .args(["add", label, "--env", env])
+            .write_stdin(value)
+            .assert()
+            .success();
+    }
+
+    /// `sesame passwd` to `new` (small KDF parameters), which must succeed.
+    pub fn passwd(&self, new: &str) -> Assert {
+        self.cmd()
+            .args(["passwd", "--kdf-memory", "8MiB", "--kdf-iterations", "1"])
+            .env("SESAME_NEW_PASSPHRASE", new)
+            .assert()
+            .success()
+    }
+
+    /// The actions `sesame log --json` lists (newest first) with passphrase `pass`, and its stderr.
+    pub fn log_actions_with(&self, pass: &str) -> (Vec<String>, String) {
+        let a = self
+            .with_pass(pass)
+            .args(["log", "--json"])
+            .assert()
+            .success();
+        let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        let actions = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
+        (actions, stderr(&a))
+    }
+
+    /// [`Sandbox::log_actions_with`] the sandbox's passphrase.
+    pub fn log_actions(&self) -> (Vec<String>, String) {
+        self.log_actions_with(PASS)
+    }
+
+    /// What `sesame ARGS` prints, which must succeed and be JSON (`--json` output).
+    pub fn json<I, S>(&self, args: I) -> serde_json::Value
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        serde_json::from_slice(&self.succeeds(args).get_output().stdout).expect("JSON output")
+    }
+
+    /// The entry of `list --json` labelled `label`.
+    pub fn secret_json(&self, label: &str) -> serde_json::Value {
+        labelled(&self.list_json(), label)
+    }
+
     pub fn add(&self, label: &str, value: &str) {
         self.cmd()
             .args(["add", label])
@@ -252,6 +374,16 @@ impl Drop for Sandbox {
     }
 }
 
+/// The entry labelled `label` in a JSON array of secrets (`list --json`).
+pub fn labelled(list: &serde_json::Value, label: &str) -> serde_json::Value {
+    list.as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["label"] == label)
+        .unwrap_or_else(|| panic!("no secret labelled {label:?}: {list}"))
+        .clone()
+}
+
 fn labels_in(list: &serde_json::Value) -> Vec<String> {
     list.as_array()
         .expect("array")
@@ -260,11 +392,55 @@ fn labels_in(list: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// stderr of a finished command, as text.
+/// How a finished `sesame` must have ended, said at the end of the command's builder chain.
+pub trait Ends {
+    /// Runs the command, which must succeed.
+    fn succeeds(&mut self) -> Assert;
+    /// Runs the command, which must fail with `code` and an error containing `needle` ([`fails`]).
+    fn fails_with(&mut self, code: i32, needle: &str) -> Assert;
+}
+
+impl Ends for Command {
+    fn succeeds(&mut self) -> Assert {
+        self.assert().success()
+    }
+    fn fails_with(&mut self, code: i32, needle: &str) -> Assert {
+        fails(self.assert(), code, needle)
+    }
+}
+
+impl Ends for std::process::Command {
+    fn succeeds(&mut self) -> Assert {
+        use assert_cmd::assert::OutputAssertExt;
+        self.assert().success()
+    }
+    fn fails_with(&mut self, code: i32, needle: &str) -> Assert {
+        use assert_cmd::assert::OutputAssertExt;
+        fails(self.assert(), code, needle)
+    }
+}
+
+/// Asserts that `text` contains `needle`, showing `text` when it does not.
+#[track_caller]
+pub fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "expected {needle:?} in: {text}");
+}
+
+/// Asserts that `text` does not contain `needle`, showing `text` when it does.
+#[track_caller]
+pub fn assert_lacks(text: &str, needle: &str) {
+    assert!(
+        !text.contains(needle),
+        "did not expect {needle:?} in: {text}"
+    );
+}
+
+/// stdout of a finished command, as text.
 pub fn stdout(a: &Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
 
+/// stderr of a finished command, as text.
 pub fn stderr(a: &Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::harness::*;
-use super::run_mask::vault;
 
 /// What `Sandbox::on_pty` runs.
 const SCRIPT: &str = "/usr/bin/script";
@@ -113,7 +112,7 @@ impl Drop for LiveTerminal {
 /// brings both back: raw mode again, the child continued and told to redraw (SIGWINCH).
 #[test]
 fn ctrl_z_stops_the_masked_child_and_sesame_and_fg_resumes_both() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     // The child: says when SIGWINCH comes (a redraw), then echoes a line typed after `fg`.
     std::fs::write(
         sb.path("child.sh"),
@@ -138,10 +137,7 @@ echo after fg: $?";
     term.type_keys(b"hello\r");
     term.wait_for("after fg: 0");
     let shown = term.finish();
-    assert!(
-        shown.contains("got hello <concealed by sesame>"),
-        "{shown:?}"
-    );
+    assert_has(&shown, "got hello <concealed by sesame>");
 }
 
 /// `kill -9` cannot be caught: sesame under --mask leaves the terminal raw and on the alternate
@@ -156,7 +152,7 @@ fn after_kill_9_the_readme_line_puts_the_terminal_back() {
         .lines()
         .find(|l| l.starts_with("stty sane"))
         .expect("the README's repair line");
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     std::fs::write(
         sb.path("alternate.sh"),
         "printf '\\033[?1049h'; echo on-the-alternate-screen; sleep 30\n",
@@ -176,10 +172,10 @@ stty -a | grep -q -- -icanon || echo cooked again"
     };
     term.wait_for("on-the-alternate-screen");
     let shown = term.finish();
-    assert!(shown.contains("left raw"), "{shown:?}");
+    assert_has(&shown, "left raw");
     let repaired = &shown[shown.find("left raw").unwrap()..];
-    assert!(repaired.contains("\x1b[?1049l"), "{repaired:?}");
-    assert!(repaired.contains("cooked again"), "{repaired:?}");
+    assert_has(repaired, "\x1b[?1049l");
+    assert_has(repaired, "cooked again");
 }
 
 /// A value split by escape sequences reached the screen whole: `grep --color` highlighting part
@@ -188,7 +184,7 @@ stty -a | grep -q -- -icanon || echo cooked again"
 /// redraw by cursor movement stays possible, as documented.
 #[test]
 fn a_value_split_by_colour_sequences_is_concealed_on_a_terminal() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     std::fs::write(sb.path("notes.txt"), "the key is ghp_token_abc here\n").unwrap();
     std::fs::write(
         sb.path("show.sh"),
@@ -202,15 +198,12 @@ fn a_value_split_by_colour_sequences_is_concealed_on_a_terminal() {
         return;
     };
     let shown = term.finish();
-    assert!(
-        shown.contains("the key is <concealed by sesame>\x1b[01;31m\x1b[m here"),
-        "{shown:?}"
+    assert_has(
+        &shown,
+        "the key is <concealed by sesame>\x1b[01;31m\x1b[m here",
     );
-    assert!(
-        shown.contains("\n<concealed by sesame>\x1b[32m\x1b[0m\r\n"),
-        "{shown:?}"
-    );
+    assert_has(&shown, "\n<concealed by sesame>\x1b[32m\x1b[0m\r\n");
     // Not concealed: the pieces are apart in the output (a carriage return between them).
-    assert!(shown.contains("ghp_tok\rXXXX\x1b[7Cen_abc"), "{shown:?}");
-    assert!(!shown.contains("ghp_\x1b[01;31m"), "{shown:?}");
+    assert_has(&shown, "ghp_tok\rXXXX\x1b[7Cen_abc");
+    assert_lacks(&shown, "ghp_\x1b[01;31m");
 }

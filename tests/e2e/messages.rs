@@ -41,10 +41,8 @@ fn a_missing_label_in_an_env_file_is_named_with_its_file_and_line() {
         "# the app\nOPENAI_API_KEY=sesame://openai/prod\nGH_TOKEN=sesame://github/ci\n",
     )
     .unwrap();
-    fails(
-        sb.cmd()
-            .args(["run", "--env-file", "app.env", "--", "true"])
-            .assert(),
+    sb.fails_with(
+        ["run", "--env-file", "app.env", "--", "true"],
         5,
         "app.env:3: no secret labelled \"github/ci\"",
     );
@@ -57,8 +55,8 @@ fn no_vault_points_to_restore_when_sesame_keeps_copies() {
     let sb = Sandbox::new();
     sb.add("api", "v1");
     std::fs::remove_file(&sb.vault).unwrap();
-    let a = fails(
-        sb.cmd().arg("list").assert(),
+    let a = sb.fails_with(
+        ["list"],
         5,
         "but sesame keeps 1 copy of it; put the newest back with `sesame restore ",
     );
@@ -71,10 +69,7 @@ fn no_vault_points_to_restore_when_sesame_keeps_copies() {
         .nth(1)
         .and_then(|rest| rest.split('`').next())
         .expect("a path");
-    sb.cmd()
-        .args(["restore", copy, "--force"])
-        .assert()
-        .success();
+    sb.succeeds(["restore", copy, "--force"]);
     assert_eq!(sb.labels(), Vec::<String>::new());
     // Named with --vault: the commands name it too.
     std::fs::remove_file(&sb.vault).unwrap();
@@ -85,18 +80,13 @@ fn no_vault_points_to_restore_when_sesame_keeps_copies() {
         .arg("list")
         .assert()
         .code(5);
-    assert!(
-        stderr(&a).contains(&format!("`sesame --vault {} restore ", sb.vault.display())),
-        "{}",
-        stderr(&a)
+    assert_has(
+        &stderr(&a),
+        &format!("`sesame --vault {} restore ", sb.vault.display()),
     );
     // No copies at all: create one.
     let fresh = Sandbox::empty();
-    fails(
-        fresh.cmd().arg("list").assert(),
-        5,
-        "create one with `sesame init`",
-    );
+    fresh.fails_with(["list"], 5, "create one with `sesame init`");
 }
 
 /// The "safe to commit" header wrote the vault's absolute path (the user's home folder) into a
@@ -105,7 +95,7 @@ fn no_vault_points_to_restore_when_sesame_keeps_copies() {
 fn export_header_names_the_vault_file_not_its_path() {
     let sb = Sandbox::new();
     sb.add("api", "v");
-    let out = stdout(&sb.cmd().args(["export", "--dotenv"]).assert().success());
+    let out = stdout(&sb.succeeds(["export", "--dotenv"]));
     let header = out.lines().next().expect("header");
     assert!(header.contains("(from vault.sesame)"), "{header}");
     assert!(!out.contains(&*sb.dir.path().to_string_lossy()), "{out}");
@@ -117,15 +107,12 @@ fn export_header_names_the_vault_file_not_its_path() {
 fn add_refuses_an_empty_value_before_asking_for_the_passphrase() {
     let sb = Sandbox::new();
     // No passphrase source at all: the empty value is what is reported.
-    let a = fails(
-        sb.bare()
-            .env("SESAME_VAULT", &sb.vault)
-            .args(["add", "api"])
-            .write_stdin("")
-            .assert(),
-        2,
-        "no value: the value is empty",
-    );
+    let a = sb
+        .bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(["add", "api"])
+        .write_stdin("")
+        .fails_with(2, "no value: the value is empty");
     let err = stderr(&a);
     if cfg!(target_os = "macos") {
         assert!(err.contains("pbpaste"), "{err}");
@@ -137,11 +124,10 @@ fn add_refuses_an_empty_value_before_asking_for_the_passphrase() {
     }
     // A label already taken is still refused with a piped value.
     sb.add("api", "v");
-    fails(
-        sb.cmd().args(["add", "api"]).write_stdin("w").assert(),
-        2,
-        "already exists",
-    );
+    sb.cmd()
+        .args(["add", "api"])
+        .write_stdin("w")
+        .fails_with(2, "already exists");
 }
 
 /// A mistyped profile name got no "did you mean", unlike a mistyped label.
@@ -149,26 +135,15 @@ fn add_refuses_an_empty_value_before_asking_for_the_passphrase() {
 fn a_mistyped_profile_name_gets_a_did_you_mean() {
     let sb = Sandbox::new();
     sb.add("api", "v");
-    sb.cmd()
-        .args(["profile", "set", "web", "KEY=api"])
-        .assert()
-        .success();
-    fails(
-        sb.cmd()
-            .args(["run", "--profile", "wbe", "--", "true"])
-            .assert(),
+    sb.succeeds(["profile", "set", "web", "KEY=api"]);
+    sb.fails_with(
+        ["run", "--profile", "wbe", "--", "true"],
         5,
         "no profile named \"wbe\"; did you mean \"web\"?",
     );
-    fails(
-        sb.cmd().args(["profile", "rm", "webb"]).assert(),
-        5,
-        "did you mean \"web\"?",
-    );
-    fails(
-        sb.cmd()
-            .args(["run", "--profile", "zzz", "--", "true"])
-            .assert(),
+    sb.fails_with(["profile", "rm", "webb"], 5, "did you mean \"web\"?");
+    sb.fails_with(
+        ["run", "--profile", "zzz", "--", "true"],
         5,
         "no profile named \"zzz\"; `sesame profile list` shows them",
     );
@@ -192,7 +167,7 @@ fn examples_use_commands_a_linux_user_has() {
     }
     let sb = Sandbox::empty();
     for command in ["add", "get", "rotate", "run", "import", "export"] {
-        let help = stdout(&sb.bare().args([command, "--help"]).assert().success());
+        let help = stdout(&sb.bare().args([command, "--help"]).succeeds());
         texts.push((format!("sesame {command} --help"), help));
     }
     for (name, text) in &texts {

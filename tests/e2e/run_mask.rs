@@ -9,17 +9,6 @@ use std::time::Duration;
 
 use super::harness::*;
 
-/// A vault holding `gh` (env GH_TOKEN) = `ghp_token_abc`.
-pub(super) fn vault() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "gh", "--env", "GH_TOKEN"])
-        .write_stdin("ghp_token_abc")
-        .assert()
-        .success();
-    sb
-}
-
 /// `script -qfec SCRIPT /dev/null`: SCRIPT runs in `sh` on a new terminal, with `$SESAME` the
 /// binary and the sandbox's vault and passphrase in the environment. Returns what the terminal
 /// showed, `\r\n` turned into `\n`.
@@ -56,7 +45,7 @@ fn with_deadline(mut cmd: Command) -> std::process::Output {
 /// back as it was, also when the child dies of a signal.
 #[test]
 fn masked_child_runs_on_a_terminal_of_the_same_size_and_ours_is_restored() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     let shown = on_terminal(
         &sb,
         "stty rows 40 cols 100; before=$(stty -g); \
@@ -88,7 +77,7 @@ fn masked_child_runs_on_a_terminal_of_the_same_size_and_ours_is_restored() {
 /// Item 1: a size change of sesame's terminal reaches the child (SIGWINCH, new size).
 #[test]
 fn a_resize_of_our_terminal_reaches_the_masked_child() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     // sesame runs in the background (stdin /dev/null, so no input to pass on); the shell
     // resizes the terminal once the child is ready, and the child prints the size it gets.
     let shown = on_terminal(
@@ -110,7 +99,7 @@ fn a_resize_of_our_terminal_reaches_the_masked_child() {
 /// `>log 2>&1`. When fd 1 and 2 are one file, the child gets one channel for both.
 #[test]
 fn stdout_and_stderr_into_one_file_keep_their_order() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     let log = std::fs::File::create(sb.path("log")).unwrap();
     let mut cmd = sb.process();
     cmd.args(["run", "--mask", "--env", "K=gh", "--", "python3", "-c"])
@@ -134,14 +123,14 @@ fn stdout_and_stderr_into_one_file_keep_their_order() {
         &sb,
         "\"$SESAME\" run --mask --env K=gh -- sh -c 'echo a; echo b >&2; echo c; echo d >&2'",
     );
-    assert!(shown.contains("a\nb\nc\nd\n"), "{shown:?}");
+    assert_has(&shown, "a\nb\nc\nd\n");
 }
 
 /// Item 3: a child killed by SIGINT made sesame exit 130, so a calling loop went on to the next
 /// environment. sesame now dies of the child's signal.
 #[test]
 fn sesame_dies_of_the_signal_that_killed_the_masked_child() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     for (signal, name) in [(2, "INT"), (15, "TERM"), (1, "HUP")] {
         let out = sb
             .process()
@@ -163,7 +152,7 @@ fn sesame_dies_of_the_signal_that_killed_the_masked_child() {
 /// child no longer ignored SIGHUP. Inherited SIG_IGN is left alone.
 #[test]
 fn an_ignored_sighup_stays_ignored_for_the_masked_child() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     let mut cmd = command("sh");
     cmd.arg("-c")
         .arg(
@@ -185,7 +174,7 @@ fn an_ignored_sighup_stays_ignored_for_the_masked_child() {
 /// pipe to close, for as long as that process lived.
 #[test]
 fn sesame_returns_when_the_child_exits_though_a_grandchild_holds_the_output() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     let mut cmd = sb.process();
     cmd.args(["run", "--mask", "--env", "K=gh", "--", "python3", "-c"])
         .arg(
@@ -204,7 +193,7 @@ fn sesame_returns_when_the_child_exits_though_a_grandchild_holds_the_output() {
 /// Item 6: output to a full disk exited 0 with half the bytes written.
 #[test]
 fn a_write_error_on_sesames_output_is_reported() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     let out = sb
         .process()
         .args([
@@ -236,7 +225,7 @@ fn a_write_error_on_sesames_output_is_reported() {
 /// Item 6: a closed reader behaves as in a pipeline: `yes` dies of SIGPIPE, and so does sesame.
 #[test]
 fn a_closed_reader_ends_the_masked_child_as_in_a_pipeline() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     let mut child = sb
         .process()
         .args(["run", "--mask", "--env", "K=gh", "--", "yes"])
@@ -266,7 +255,7 @@ fn a_closed_reader_ends_the_masked_child_as_in_a_pipeline() {
 /// the guard fails it.
 #[test]
 fn a_held_back_byte_is_released_when_the_output_pauses() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     sb.add("key", "sk-proj-0123456789abcdef");
     let mut child = sb
         .process()
@@ -321,10 +310,11 @@ fn the_masking_process_keeps_no_key_no_passphrase_and_only_the_maskers_copies_of
     const TOKEN: &str = "sk-mask-scan-0123456789abcdef";
     const DB: &str = "db-pass-FEDCBA9876543210-xyz";
     const UNUSED: &str = "unused-value-5a5a5a5a5a5a5a5a";
-    let sb = Sandbox::new();
-    sb.add("app/token", TOKEN);
-    sb.add("db/pass", DB);
-    sb.add("other/unused", UNUSED);
+    let sb = Sandbox::with_secrets(&[
+        ("app/token", TOKEN),
+        ("db/pass", DB),
+        ("other/unused", UNUSED),
+    ]);
     let key = sb.data_key_hex();
     let file = sb.path("passphrase");
     write_private(&file, PASS);
@@ -391,27 +381,18 @@ fn the_masking_process_keeps_no_key_no_passphrase_and_only_the_maskers_copies_of
 /// unmasked with a note; named by --env or --profile, it is masked with a warning.
 #[test]
 fn short_values_are_left_unmasked_under_all_and_warned_about_elsewhere() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     sb.cmd()
         .args(["add", "debug", "--env", "DEBUG"])
         .write_stdin("true")
-        .assert()
-        .success();
-    sb.cmd()
-        .args(["profile", "set", "dev", "DEBUG=debug"])
-        .assert()
-        .success();
+        .succeeds();
+    sb.succeeds(["profile", "set", "dev", "DEBUG=debug"]);
     let line = "echo construe $GH_TOKEN";
-    let all = sb
-        .cmd()
-        .args(["run", "--mask", "--all", "--", "sh", "-c", line])
-        .assert()
-        .success();
+    let all = sb.succeeds(["run", "--mask", "--all", "--", "sh", "-c", line]);
     assert_eq!(stdout(&all), "construe <concealed by sesame>\n");
-    assert!(
-        stderr(&all).contains("note: DEBUG (4 bytes) is not masked: --all leaves out"),
-        "{}",
-        stderr(&all)
+    assert_has(
+        &stderr(&all),
+        "note: DEBUG (4 bytes) is not masked: --all leaves out",
     );
     for selection in [&["--profile", "dev"][..], &["--env", "DEBUG=debug"][..]] {
         let a = sb
@@ -419,8 +400,7 @@ fn short_values_are_left_unmasked_under_all_and_warned_about_elsewhere() {
             .args(["run", "--mask", "--all"])
             .args(selection)
             .args(["--", "sh", "-c", line])
-            .assert()
-            .success();
+            .succeeds();
         assert_eq!(
             stdout(&a),
             "cons<concealed by sesame> <concealed by sesame>\n",

@@ -10,23 +10,17 @@ fn rotating_to_the_identical_value_is_refused_unless_same() {
     sb.cmd()
         .args(["add", "api", "--rotate-every", "1s"])
         .write_stdin("sk-unchanged-value")
-        .assert()
-        .success();
+        .succeeds();
     let before = sb.vault_bytes();
-    fails(
-        sb.cmd()
-            .args(["rotate", "api"])
-            .write_stdin("sk-unchanged-value\n")
-            .assert(),
-        2,
-        "--same",
-    );
+    sb.cmd()
+        .args(["rotate", "api"])
+        .write_stdin("sk-unchanged-value\n")
+        .fails_with(2, "--same");
     assert_eq!(sb.vault_bytes(), before);
     sb.cmd()
         .args(["rotate", "api", "--same"])
         .write_stdin("sk-unchanged-value")
-        .assert()
-        .success();
+        .succeeds();
     let list = sb.list_json();
     assert_eq!(list[0]["version"], 2);
 }
@@ -40,19 +34,19 @@ fn a_value_passed_as_an_argument_is_never_echoed() {
         vec!["rotate", "label", "sk-live-SECRET-123"],
         vec!["get", "label", "sk-live-SECRET-123"],
     ] {
-        let a = fails(sb.cmd().args(&args).assert(), 2, "not shown");
-        assert!(!stderr(&a).contains("SECRET"), "{}", stderr(&a));
+        let a = sb.cmd().args(&args).fails_with(2, "not shown");
+        assert_lacks(&stderr(&a), "SECRET");
         assert!(stderr(&a).contains("stdin"));
     }
     // Unknown flags are still named: they are not secrets.
-    fails(sb.cmd().args(["list", "--bogus"]).assert(), 2, "--bogus");
+    sb.fails_with(["list", "--bogus"], 2, "--bogus");
 }
 
 /// Bare `sesame` printed "error: requires a subcommand".
 #[test]
 fn bare_sesame_prints_help_and_suggests_init_when_there_is_no_vault() {
     let sb = Sandbox::empty();
-    let a = sb.bare().assert().success();
+    let a = sb.bare().succeeds();
     let err = stderr(&a);
     assert!(!err.contains("error:"), "{err}");
     let all = format!("{}{err}", stdout(&a));
@@ -73,33 +67,20 @@ fn show_prints_one_secrets_metadata_never_its_value() {
             "90d",
         ])
         .write_stdin("sk-proj-do-not-print")
-        .assert()
-        .success();
-    sb.cmd()
-        .args(["profile", "set", "dev", "OPENAI_API_KEY=openai/prod"])
-        .assert()
-        .success();
+        .succeeds();
+    sb.succeeds(["profile", "set", "dev", "OPENAI_API_KEY=openai/prod"]);
     sb.get("openai/prod");
-    let a = sb.cmd().args(["show", "openai/prod"]).assert().success();
-    let out = stdout(&a);
+    let a = sb.ok(["show", "openai/prod"]);
+    let out = a;
     for want in ["OPENAI_PROD", "billing account", "90d", "dev", "(1×)"] {
         assert!(out.contains(want), "{want} missing from: {out}");
     }
     assert!(!out.contains("sk-proj"));
-    let json = sb
-        .cmd()
-        .args(["show", "openai/prod", "--json"])
-        .assert()
-        .success();
-    let json: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let json = sb.json(["show", "openai/prod", "--json"]);
     assert_eq!(json["note"], "billing account");
     assert_eq!(json["profiles"][0], "dev");
     assert_eq!(json["use_count"], 1);
-    fails(
-        sb.cmd().args(["show", "openai/prd"]).assert(),
-        5,
-        "openai/prod",
-    );
+    sb.fails_with(["show", "openai/prd"], 5, "openai/prod");
 }
 
 #[test]
@@ -109,12 +90,7 @@ fn list_takes_a_substring_or_a_glob() {
         sb.add(label, "v");
     }
     let labels = |pattern: &str| -> Vec<String> {
-        let a = sb
-            .cmd()
-            .args(["list", pattern, "--json"])
-            .assert()
-            .success();
-        let json: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        let json = sb.json(["list", pattern, "--json"]);
         json.as_array()
             .unwrap()
             .iter()
@@ -134,30 +110,16 @@ fn add_and_edit_warn_when_an_env_name_is_already_used() {
     sb.cmd()
         .args(["add", "a", "--env", "DUPX"])
         .write_stdin("1")
-        .assert()
-        .success();
+        .succeeds();
     let a = sb
         .cmd()
         .args(["add", "b", "--env", "DUPX"])
         .write_stdin("2")
-        .assert()
-        .success();
-    assert!(
-        stderr(&a).contains("a already uses the env name DUPX"),
-        "{}",
-        stderr(&a)
-    );
+        .succeeds();
+    assert_has(&stderr(&a), "a already uses the env name DUPX");
     sb.add("c", "3");
-    let a = sb
-        .cmd()
-        .args(["edit", "c", "--env", "DUPX"])
-        .assert()
-        .success();
-    assert!(
-        stderr(&a).contains("a, b already use the env name DUPX"),
-        "{}",
-        stderr(&a)
-    );
+    let a = sb.succeeds(["edit", "c", "--env", "DUPX"]);
+    assert_has(&stderr(&a), "a, b already use the env name DUPX");
 }
 
 /// `init` with no passphrase source and no terminal said "run `sesame unlock` on a terminal
@@ -165,14 +127,11 @@ fn add_and_edit_warn_when_an_env_name_is_already_used() {
 #[test]
 fn init_without_a_terminal_names_the_sources_of_a_new_passphrase() {
     let sb = Sandbox::empty();
-    let a = fails(
-        sb.bare()
-            .env("SESAME_VAULT", &sb.vault)
-            .args(["init", "--no-recovery"])
-            .assert(),
-        2,
-        "no passphrase for the new vault",
-    );
+    let a = sb
+        .bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(["init", "--no-recovery"])
+        .fails_with(2, "no passphrase for the new vault");
     let err = stderr(&a);
     assert!(!err.contains("sesame unlock"), "{err}");
     for source in [
@@ -194,8 +153,7 @@ fn init_honours_new_passphrase_fd_and_variables() {
             .env("SESAME_VAULT", &sb.vault)
             .env("SESAME_PASSPHRASE", pass)
             .arg("list")
-            .assert()
-            .success();
+            .succeeds();
     };
     let sb = Sandbox::empty();
     sb.bare()
@@ -203,8 +161,7 @@ fn init_honours_new_passphrase_fd_and_variables() {
         .args(FAST_KDF)
         .args(["--no-recovery", "--new-passphrase-fd", "0"])
         .write_stdin(format!("{new}\n"))
-        .assert()
-        .success();
+        .succeeds();
     opens_with(&sb, new);
     let sb = Sandbox::empty();
     // SESAME_NEW_PASSPHRASE wins over SESAME_PASSPHRASE for the passphrase init sets.
@@ -212,8 +169,7 @@ fn init_honours_new_passphrase_fd_and_variables() {
         .env("SESAME_NEW_PASSPHRASE", new)
         .args(FAST_KDF)
         .arg("--no-recovery")
-        .assert()
-        .success();
+        .succeeds();
     opens_with(&sb, new);
     let sb = Sandbox::empty();
     let file = sb.path("new-pass");
@@ -223,8 +179,7 @@ fn init_honours_new_passphrase_fd_and_variables() {
         .env("SESAME_NEW_PASSPHRASE_FILE", &file)
         .args(FAST_KDF)
         .arg("--no-recovery")
-        .assert()
-        .success();
+        .succeeds();
     opens_with(&sb, new);
 }
 
@@ -232,17 +187,13 @@ fn init_honours_new_passphrase_fd_and_variables() {
 #[test]
 fn a_plain_unlock_keeps_the_agents_own_timeout() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["unlock", "--timeout", "8h"])
-        .assert()
-        .success();
+    sb.succeeds(["unlock", "--timeout", "8h"]);
     let left = || {
         let a = sb
             .cmd()
             .env_remove("SESAME_PASSPHRASE")
             .args(["status", "--json"])
-            .assert()
-            .success();
+            .succeeds();
         let json: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
         json["seconds_left"].as_u64().expect("unlocked")
     };
@@ -250,15 +201,11 @@ fn a_plain_unlock_keeps_the_agents_own_timeout() {
         .cmd()
         .env_remove("SESAME_PASSPHRASE")
         .arg("unlock")
-        .assert()
-        .success();
-    assert!(stderr(&a).contains("8h"), "{}", stderr(&a));
+        .succeeds();
+    assert_has(&stderr(&a), "8h");
     assert!(left() > 7 * 3600, "renewed by 8h, not 15m");
     // An explicit --timeout still sets it.
-    sb.cmd()
-        .args(["unlock", "--timeout", "1h"])
-        .assert()
-        .success();
+    sb.succeeds(["unlock", "--timeout", "1h"]);
     assert!(left() <= 3600);
 }
 
@@ -266,26 +213,14 @@ fn a_plain_unlock_keeps_the_agents_own_timeout() {
 #[test]
 fn names_in_errors_are_printed_as_typed_with_only_control_characters_escaped() {
     let sb = Sandbox::new();
-    let a = fails(
-        sb.cmd().args(["add", "café"]).assert(),
-        2,
-        "invalid label \"café\"",
-    );
-    assert!(!stderr(&a).contains("\\u{e9}"), "{}", stderr(&a));
-    let a = fails(
-        sb.cmd().args(["add", "x\x1b[31my"]).assert(),
-        2,
-        "invalid label",
-    );
+    let a = sb.fails_with(["add", "café"], 2, "invalid label \"café\"");
+    assert_lacks(&stderr(&a), "\\u{e9}");
+    let a = sb.fails_with(["add", "x\x1b[31my"], 2, "invalid label");
     assert!(!stderr(&a).contains('\x1b'), "{}", stderr(&a));
-    fails(
-        sb.cmd()
-            .args(["add", "ok", "--env", "ÉNV"])
-            .write_stdin("v")
-            .assert(),
-        2,
-        "invalid environment variable name \"ÉNV\"",
-    );
+    sb.cmd()
+        .args(["add", "ok", "--env", "ÉNV"])
+        .write_stdin("v")
+        .fails_with(2, "invalid environment variable name \"ÉNV\"");
 }
 
 /// `profile set "bad name"` said "invalid label".
@@ -293,14 +228,12 @@ fn names_in_errors_are_printed_as_typed_with_only_control_characters_escaped() {
 fn a_bad_profile_name_is_called_a_profile_name() {
     let sb = Sandbox::new();
     sb.add("api", "v");
-    let a = fails(
-        sb.cmd()
-            .args(["profile", "set", "bad name", "K=api"])
-            .assert(),
+    let a = sb.fails_with(
+        ["profile", "set", "bad name", "K=api"],
         2,
         "invalid profile name \"bad name\"",
     );
-    assert!(!stderr(&a).contains("invalid label"), "{}", stderr(&a));
+    assert_lacks(&stderr(&a), "invalid label");
 }
 
 /// With `--vault other.sesame`, "create one with `sesame init`" created the default vault.
@@ -308,33 +241,32 @@ fn a_bad_profile_name_is_called_a_profile_name() {
 fn the_init_hint_names_the_vault_given_with_vault() {
     let sb = Sandbox::empty();
     let other = sb.path("other.sesame");
-    let a = fails(
-        sb.bare().arg("--vault").arg(&other).arg("list").assert(),
-        5,
-        "no vault at",
-    );
+    let a = sb
+        .bare()
+        .arg("--vault")
+        .arg(&other)
+        .arg("list")
+        .fails_with(5, "no vault at");
     let want = format!("`sesame --vault {} init`", other.display());
-    assert!(stderr(&a).contains(&want), "{}", stderr(&a));
+    assert_has(&stderr(&a), &want);
 }
 
 /// "Argon2 memory 5242880 KiB is outside 32..=4194304 KiB" for `--kdf-memory 5GiB`.
 #[test]
 fn kdf_memory_limits_are_said_in_the_unit_typed() {
     let sb = Sandbox::empty();
-    fails(
-        sb.cmd().args(["init", "--kdf-memory", "5GiB"]).assert(),
+    sb.fails_with(
+        ["init", "--kdf-memory", "5GiB"],
         2,
         "--kdf-memory 5GiB is over the 4GiB limit",
     );
-    fails(
-        sb.cmd().args(["init", "--kdf-memory", "4MiB"]).assert(),
+    sb.fails_with(
+        ["init", "--kdf-memory", "4MiB"],
         2,
         "--kdf-memory 4MiB is under the 8MiB minimum",
     );
-    fails(
-        sb.cmd()
-            .args(["init", "--kdf-memory", "5000000KiB"])
-            .assert(),
+    sb.fails_with(
+        ["init", "--kdf-memory", "5000000KiB"],
         2,
         "over the 4194304KiB limit",
     );
@@ -345,24 +277,18 @@ fn kdf_memory_limits_are_said_in_the_unit_typed() {
 fn a_failed_verify_command_says_how_it_exited() {
     let sb = Sandbox::new();
     sb.add("api", "old");
-    let a = fails(
-        sb.cmd()
-            .args(["rotate", "api", "--verify", "exit 7"])
-            .write_stdin("new")
-            .assert(),
-        1,
-        "it exited with 7; nothing was changed",
-    );
-    assert!(!stderr(&a).contains("exit status"), "{}", stderr(&a));
-    let a = fails(
-        sb.cmd()
-            .args(["rotate", "api", "--verify", "kill -9 $$"])
-            .write_stdin("new")
-            .assert(),
-        1,
-        "was killed by signal 9 (SIGKILL)",
-    );
-    assert!(!stderr(&a).contains("exit status"), "{}", stderr(&a));
+    let a = sb
+        .cmd()
+        .args(["rotate", "api", "--verify", "exit 7"])
+        .write_stdin("new")
+        .fails_with(1, "it exited with 7; nothing was changed");
+    assert_lacks(&stderr(&a), "exit status");
+    let a = sb
+        .cmd()
+        .args(["rotate", "api", "--verify", "kill -9 $$"])
+        .write_stdin("new")
+        .fails_with(1, "was killed by signal 9 (SIGKILL)");
+    assert_lacks(&stderr(&a), "exit status");
     assert_eq!(sb.get("api"), "old\n");
 }
 
@@ -371,7 +297,7 @@ fn a_failed_verify_command_says_how_it_exited() {
 #[test]
 fn fd_flags_are_shown_only_where_used_and_accepted_before_or_after_the_subcommand() {
     let sb = Sandbox::new();
-    let help = |args: &[&str]| stdout(&sb.bare().args(args).assert().success());
+    let help = |args: &[&str]| stdout(&sb.bare().args(args).succeeds());
     let get = help(&["get", "--help"]);
     assert!(!get.contains("--new-passphrase-fd") && !get.contains("--recovery-code-fd"));
     assert!(get.contains("Global options:") && get.contains("--passphrase-fd"));
@@ -382,19 +308,13 @@ fn fd_flags_are_shown_only_where_used_and_accepted_before_or_after_the_subcomman
     sb.cmd()
         .args(["--new-passphrase-fd", "0", "passwd"])
         .write_stdin(format!("{new}\n"))
-        .assert()
-        .success();
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", new)
+        .succeeds();
+    sb.with_pass(new)
         .args(["passwd", "--new-passphrase-fd", "0"])
         .write_stdin(format!("{PASS}\n"))
-        .assert()
-        .success();
+        .succeeds();
     // Accepted (and ignored) where it is not read, as before.
-    sb.cmd()
-        .args(["list", "--recovery-code-fd", "0"])
-        .assert()
-        .success();
+    sb.succeeds(["list", "--recovery-code-fd", "0"]);
 }
 
 /// Every command has an example, LABEL is explained wherever it is taken, and the main help
@@ -402,7 +322,7 @@ fn fd_flags_are_shown_only_where_used_and_accepted_before_or_after_the_subcomman
 #[test]
 fn help_teaches_examples_labels_variables_and_exit_codes() {
     let sb = Sandbox::empty();
-    let main = stdout(&sb.bare().arg("--help").assert().success());
+    let main = stdout(&sb.bare().arg("--help").succeeds());
     for var in [
         "SESAME_VAULT",
         "SESAME_PASSPHRASE ",
@@ -466,7 +386,7 @@ fn help_teaches_examples_labels_variables_and_exit_codes() {
         "completions",
         "man",
     ] {
-        let text = stdout(&sb.bare().args([command, "--help"]).assert().success());
+        let text = stdout(&sb.bare().args([command, "--help"]).succeeds());
         assert!(text.contains("Examples:"), "{command} has no example");
         if text.contains("<LABEL>") {
             let line = text
@@ -486,19 +406,9 @@ fn log_of_an_unknown_label_exits_5_and_since_and_n_limit_the_events() {
     sb.add("a", "value-a");
     sb.get("a");
     sb.get("a");
-    fails(
-        sb.cmd().args(["log", "nope/x"]).assert(),
-        5,
-        "no secret labelled",
-    );
+    sb.fails_with(["log", "nope/x"], 5, "no secret labelled");
     let json = |args: &[&str]| -> usize {
-        let a = sb
-            .cmd()
-            .arg("log")
-            .args(args)
-            .arg("--json")
-            .assert()
-            .success();
+        let a = sb.cmd().arg("log").args(args).arg("--json").succeeds();
         let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
         v.as_array().unwrap().len()
     };
@@ -506,6 +416,6 @@ fn log_of_an_unknown_label_exits_5_and_since_and_n_limit_the_events() {
     assert_eq!(json(&["-n", "2"]), 2);
     assert_eq!(json(&["--since", "1h", "a"]), 3);
     // A label removed since still has its history in the log.
-    sb.cmd().args(["rm", "a"]).assert().success();
+    sb.succeeds(["rm", "a"]);
     assert_eq!(json(&["a"]), 4);
 }
