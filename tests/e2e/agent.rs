@@ -374,8 +374,7 @@ fn an_agent_for_an_older_key_generation_is_refused_and_clients_fall_back() {
     let sb = unlocked("5m");
     // Rekey behind the agent's back (as a restore of another copy would): swap the file.
     let before = sb.vault_bytes();
-    let copy = sb.path("copy.sesame");
-    std::fs::write(&copy, &before).unwrap();
+    let copy = sb.write_file("copy.sesame", &before);
     sb.cmd()
         .arg("--vault")
         .arg(&copy)

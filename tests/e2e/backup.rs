@@ -141,16 +141,14 @@ fn verify_checks_structure_without_a_key_and_everything_with_one() {
     let mut damaged = sb.vault_bytes();
     let last = damaged.len() - 1;
     damaged[last] ^= 1;
-    let file = sb.path("damaged.sesame");
-    std::fs::write(&file, &damaged).unwrap();
+    let file = sb.write_file("damaged.sesame", &damaged);
     sb.bare().arg("verify").arg(&file).succeeds();
     sb.cmd()
         .arg("verify")
         .arg(&file)
         .fails_with(4, "failed authentication");
 
-    let truncated = sb.path("truncated.sesame");
-    std::fs::write(&truncated, &sb.vault_bytes()[..60]).unwrap();
+    let truncated = sb.write_file("truncated.sesame", &sb.vault_bytes()[..60]);
     sb.bare()
         .arg("verify")
         .arg(&truncated)
@@ -181,8 +179,7 @@ fn restore_refuses_damaged_copies_and_wrong_passphrases_and_changes_nothing() {
     let mut damaged = std::fs::read(&copy).unwrap();
     let last = damaged.len() - 1;
     damaged[last] ^= 1;
-    let bad = sb.path("bad.sesame");
-    std::fs::write(&bad, &damaged).unwrap();
+    let bad = sb.write_file("bad.sesame", &damaged);
     sb.cmd()
         .arg("restore")
         .arg(&bad)
@@ -415,9 +412,7 @@ fn importing_10000_lines_is_one_transaction() {
 fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
     let sb = Sandbox::new();
     sb.add("openai/prod", "sk-proj-abc");
-    sb.cmd()
-        .args(["add", "multi", "--raw"])
-        .write_stdin("line one\nit's \"quoted\"\n")
+    sb.with_stdin(["add", "multi", "--raw"], "line one\nit's \"quoted\"\n")
         .succeeds();
     let refs = sb.succeeds(["export", "--dotenv"]);
     let refs = stdout(&refs);
@@ -428,8 +423,7 @@ fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
     assert!(refs.contains("MULTI=sesame://multi\n"));
     assert!(!refs.contains("sk-proj-abc"));
     // The references work with run --env-file as they are.
-    let file = sb.path("refs.env");
-    std::fs::write(&file, &refs).unwrap();
+    let file = sb.write_file("refs.env", &refs);
     let a = sb
         .cmd()
         .args(["run", "--env-file"])
@@ -443,8 +437,7 @@ fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
     assert!(plain.contains("OPENAI_PROD='sk-proj-abc'\n"), "{plain}");
     // What export writes, import reads back byte for byte.
     let other = Sandbox::new();
-    let file = other.path("plain.env");
-    std::fs::write(&file, &plain).unwrap();
+    let file = other.write_file("plain.env", &plain);
     other
         .cmd()
         .args(["import", "--dotenv"])

@@ -39,9 +39,7 @@ fn a_backups_folder_that_is_a_symbolic_link_is_refused_and_nothing_is_written_or
         );
 
         let a = sb
-            .cmd()
-            .args(["add", "other"])
-            .write_stdin("value-abcdef0123456789")
+            .with_stdin(["add", "other"], "value-abcdef0123456789")
             .assert();
         fails(a, 1, "is a symbolic link");
         if linked == "backups" {
@@ -146,8 +144,7 @@ fn files_planted_as_copies_are_judged_by_their_header_and_listed_as_damaged() {
         f.set_len(256 << 20).unwrap();
     }
     // A well-formed header with a sparse tail it does not announce.
-    let padded = sb.path("padded.sesame");
-    std::fs::write(&padded, sb.vault_bytes()).unwrap();
+    let padded = sb.write_file("padded.sesame", sb.vault_bytes());
     std::fs::OpenOptions::new()
         .write(true)
         .open(&padded)

@@ -291,10 +291,11 @@ fn a_costly_slot_opens_with_accept_kdf_cost_or_its_variable() {
         "init warns: {}",
         stderr(&a)
     );
-    sb.cmd()
-        .args(["add", "api/key", "--accept-kdf-cost"])
-        .write_stdin("sk-0123456789abcdef")
-        .succeeds();
+    sb.with_stdin(
+        ["add", "api/key", "--accept-kdf-cost"],
+        "sk-0123456789abcdef",
+    )
+    .succeeds();
     sb.fails_with(["get", "api/key"], 2, "t=11");
     sb.cmd()
         .env("SESAME_ACCEPT_KDF_COST", "0")

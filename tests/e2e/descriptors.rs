@@ -185,8 +185,7 @@ fn one_descriptor_for_two_flags_gives_its_first_line_then_its_second() {
     // Broke: each read reopened /dev/fd/N, which for a file starts again at its top, so
     // `passwd --passphrase-fd 3 --new-passphrase-fd 3` set the new passphrase to the old one.
     let sb = Sandbox::new();
-    let both = sb.path("both.txt");
-    std::fs::write(&both, format!("{PASS}\n{NEW_PASS}\n")).unwrap();
+    let both = sb.write_file("both.txt", format!("{PASS}\n{NEW_PASS}\n"));
     let bin = sesame_path();
     let out = command("sh")
         .arg("-c")

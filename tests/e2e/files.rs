@@ -26,8 +26,7 @@ fn a_symlinked_log_or_lock_is_refused_not_followed() {
     // write (as root: /etc/nologin).
     let sb = Sandbox::new();
     sb.add("a", "alpha");
-    let victim = sb.path("victim");
-    std::fs::write(&victim, "untouched").unwrap();
+    let victim = sb.write_file("victim", "untouched");
     let log = sb.vault.with_file_name("vault.sesame.log");
     std::fs::remove_file(&log).unwrap();
     symlink(&victim, &log).unwrap();
@@ -39,7 +38,7 @@ fn a_symlinked_log_or_lock_is_refused_not_followed() {
     let planted = sb.path("planted");
     std::fs::remove_file(&lock).unwrap();
     symlink(&planted, &lock).unwrap();
-    let a = sb.cmd().args(["add", "b"]).write_stdin("beta").assert();
+    let a = sb.with_stdin(["add", "b"], "beta").assert();
     fails(a, 1, "symbolic link");
     assert!(!planted.exists());
     assert_eq!(sb.labels(), ["a"]);
@@ -81,9 +80,7 @@ fn a_fifo_as_vault_log_or_lock_exits_instead_of_hanging() {
     std::fs::remove_file(&lock).unwrap();
     mkfifo(&lock);
     let a = sb
-        .cmd()
-        .args(["add", "b"])
-        .write_stdin("beta")
+        .with_stdin(["add", "b"], "beta")
         .timeout(HANG_GUARD)
         .assert();
     fails(a, 1, "not a regular file");
@@ -163,8 +160,7 @@ fn stale_temp_files_from_killed_writers_are_removed_on_the_next_write() {
     let folder = sb.vault.parent().unwrap();
     let stale = folder.join(".vault.sesame.Ab3xY9.tmp");
     std::fs::write(&stale, "stale").unwrap();
-    let victim = sb.path("victim");
-    std::fs::write(&victim, "untouched").unwrap();
+    let victim = sb.write_file("victim", "untouched");
     let keep = [
         // A symlink with the temp name: never followed or removed.
         folder.join(".vault.sesame.Zz9Zz9.tmp"),

@@ -160,6 +160,24 @@ impl Sandbox {
         fails(self.cmd().args(args).assert(), code, needle)
     }
 
+    /// `sesame ARGS` with `input` on its stdin.
+    pub fn with_stdin<I, S>(&self, args: I, input: impl Into<Vec<u8>>) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.cmd();
+        cmd.args(args).write_stdin(input);
+        cmd
+    }
+
+    /// Writes `content` to the file `name` in the sandbox's folder; its path.
+    pub fn write_file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, content).expect("write a test file");
+        path
+    }
+
     /// `sesame` with `pass` as the passphrase in place of [`PASS`].
     pub fn with_pass(&self, pass: &str) -> Command {
         let mut cmd = self.cmd();

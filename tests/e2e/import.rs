@@ -28,8 +28,7 @@ fn import_skips_references_instead_of_storing_them_as_values() {
     labels.sort();
     assert_eq!(labels, ["github", "new-key", "openai/prod"]);
     // A file of references only: nothing to import, and no advice to shred a file of pointers.
-    let only = sb.path("only-refs.env");
-    std::fs::write(&only, stdout(&refs)).unwrap();
+    let only = sb.write_file("only-refs.env", stdout(&refs));
     let a = fails(
         sb.import(&only),
         2,
@@ -95,12 +94,9 @@ fn import_caps_repeated_warnings_with_a_count() {
 #[test]
 fn import_warns_when_an_env_name_is_already_taken() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "openai", "--env", "OPENAI_API_KEY"])
-        .write_stdin("sk-0001")
+    sb.with_stdin(["add", "openai", "--env", "OPENAI_API_KEY"], "sk-0001")
         .succeeds();
-    let env = sb.path(".env");
-    std::fs::write(&env, "OPENAI_API_KEY=sk-0002\n").unwrap();
+    let env = sb.write_file(".env", "OPENAI_API_KEY=sk-0002\n");
     let a = sb.import(&env).success();
     let err = stderr(&a);
     assert!(

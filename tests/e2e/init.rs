@@ -135,9 +135,7 @@ fn commands_on_a_missing_vault_exit_5_and_suggest_init() {
     ] {
         sb.cmd().args(&args).fails_with(5, "sesame init");
     }
-    sb.cmd()
-        .args(["add", "a"])
-        .write_stdin("v")
+    sb.with_stdin(["add", "a"], "v")
         .fails_with(5, "sesame init");
 }
 

@@ -122,9 +122,7 @@ fn passwd_needs_a_new_passphrase_source_and_the_current_passphrase() {
         .arg("passwd")
         .fails_with(3, "wrong passphrase");
     // The new passphrase may also come from a descriptor (here stdin) or a file.
-    sb.cmd()
-        .args(["passwd", "--new-passphrase-fd", "0"])
-        .write_stdin("from the fd echo\n")
+    sb.with_stdin(["passwd", "--new-passphrase-fd", "0"], "from the fd echo\n")
         .succeeds();
     with_pass(&sb, "from the fd echo", &["list"]).success();
     let file = sb.path("newpass");
@@ -193,10 +191,7 @@ fn rekey_changes_the_data_key_and_retires_the_old_recovery_code() {
     let (sb, old_code) = with_recovery();
     sb.add("a", "alpha");
     sb.add("b", "beta");
-    sb.cmd()
-        .args(["rotate", "b"])
-        .write_stdin("beta-2")
-        .succeeds();
+    sb.with_stdin(["rotate", "b"], "beta-2").succeeds();
     let before = parse_file(&sb.vault_bytes()).unwrap().header;
     let a = sb.succeeds(["rekey"]);
     let new_code = String::from_utf8(a.get_output().stdout.clone()).unwrap();

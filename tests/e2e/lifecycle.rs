@@ -92,13 +92,10 @@ fn history_keeps_the_last_n_and_wipes_older_versions() {
 #[test]
 fn rotate_verify_saves_only_when_the_command_succeeds() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "api", "--env", "API_TOKEN"])
-        .write_stdin("old-token")
+    sb.with_stdin(["add", "api", "--env", "API_TOKEN"], "old-token")
         .succeeds();
     let seen = sb.path("seen");
-    let expected = sb.path("expected");
-    std::fs::write(&expected, "new-token").unwrap();
+    let expected = sb.write_file("expected", "new-token");
     let script = format!(
         "printf %s \"$API_TOKEN\" > '{seen}'; tr '\\0' ' ' < /proc/$$/cmdline >> '{seen}'; \
          test \"$API_TOKEN\" = \"$(cat '{expected}')\"",
@@ -195,13 +192,9 @@ fn soon_field(sb: &Sandbox, field: &str) -> String {
 #[test]
 fn check_exits_10_once_a_rotation_period_has_passed() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "soon", "--rotate-every", "1s"])
-        .write_stdin("v")
+    sb.with_stdin(["add", "soon", "--rotate-every", "1s"], "v")
         .succeeds();
-    sb.cmd()
-        .args(["add", "later", "--rotate-every", "90d"])
-        .write_stdin("v")
+    sb.with_stdin(["add", "later", "--rotate-every", "90d"], "v")
         .succeeds();
     sb.add("never", "v");
     std::thread::sleep(std::time::Duration::from_millis(2100));

@@ -38,14 +38,10 @@ fn import_skips_variables_that_load_or_run_code() {
 #[test]
 fn add_and_edit_store_a_loader_env_name_only_with_allow_loader_env() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "preload", "--env", "LD_PRELOAD"])
-        .write_stdin("/opt/lib.so")
+    sb.with_stdin(["add", "preload", "--env", "LD_PRELOAD"], "/opt/lib.so")
         .fails_with(2, "--allow-loader-env");
     // The default env name counts too: the label `bash-env` would become BASH_ENV.
-    sb.cmd()
-        .args(["add", "bash-env"])
-        .write_stdin("x")
+    sb.with_stdin(["add", "bash-env"], "x")
         .fails_with(2, "BASH_ENV makes programs load or run code");
     assert!(sb.labels().is_empty());
     sb.add("token", "tok-0001");
@@ -71,10 +67,11 @@ fn add_and_edit_store_a_loader_env_name_only_with_allow_loader_env() {
 fn run_all_and_profile_refuse_a_stored_loader_env_name_and_name_the_label() {
     let sb = Sandbox::new();
     sb.add("api", "sk-api-0001");
-    sb.cmd()
-        .args(["add", "hook", "--env", "BASH_ENV", "--allow-loader-env"])
-        .write_stdin("/tmp/hook.sh")
-        .succeeds();
+    sb.with_stdin(
+        ["add", "hook", "--env", "BASH_ENV", "--allow-loader-env"],
+        "/tmp/hook.sh",
+    )
+    .succeeds();
     let a = sb.fails_with(
         ["run", "--all", "--", "sh", "-c", "echo ran"],
         2,

@@ -124,9 +124,7 @@ fn add_refuses_an_empty_value_before_asking_for_the_passphrase() {
     }
     // A label already taken is still refused with a piped value.
     sb.add("api", "v");
-    sb.cmd()
-        .args(["add", "api"])
-        .write_stdin("w")
+    sb.with_stdin(["add", "api"], "w")
         .fails_with(2, "already exists");
 }
 

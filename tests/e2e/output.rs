@@ -30,9 +30,7 @@ fn every_command_exits_quietly_with_its_own_code_when_stdout_is_closed() {
             &format!("value-number-{i:02}-0123456789"),
         );
     }
-    sb.cmd()
-        .args(["rotate", "svc/key-00"])
-        .write_stdin("a-new-value-0123456789")
+    sb.with_stdin(["rotate", "svc/key-00"], "a-new-value-0123456789")
         .succeeds();
     std::fs::create_dir_all(sb.path("tree")).unwrap();
     std::fs::write(sb.path("tree/a.txt"), "value-number-07-0123456789\n").unwrap();
@@ -105,8 +103,10 @@ fn import_and_export_escape_control_characters_in_file_names() {
         cmd
     };
     cmd().args(FAST_KDF).arg("--no-recovery").succeeds();
-    let env_file = sb.path("app\u{1b}]0;pwned\u{7}.env");
-    std::fs::write(&env_file, "API_KEY=value-0123456789abcdef\n").unwrap();
+    let env_file = sb.write_file(
+        "app\u{1b}]0;pwned\u{7}.env",
+        "API_KEY=value-0123456789abcdef\n",
+    );
     let a = cmd().args(["import", "--dotenv"]).arg(&env_file).succeeds();
     let err = stderr(&a);
     assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err}");

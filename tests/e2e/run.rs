@@ -130,8 +130,7 @@ fn env_files_and_inherited_references_may_not_set_variables_that_load_code() {
 #[test]
 fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
     let sb = Sandbox::with_run_secrets();
-    let real = sb.path("real.env");
-    std::fs::write(&real, "GH=sesame://gh\n").unwrap();
+    let real = sb.write_file("real.env", "GH=sesame://gh\n");
     let link = sb.path("link.env");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let a = sb
@@ -338,8 +337,7 @@ fn sigterm_to_sesame_with_mask_reaches_the_child() {
 #[test]
 fn commands_that_cannot_start_exit_127_or_126() {
     let sb = Sandbox::with_run_secrets();
-    let script = sb.path("not-executable.sh");
-    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    let script = sb.write_file("not-executable.sh", "#!/bin/sh\necho hi\n");
     for mask in [false, true] {
         let mut args = vec!["run", "--env", "K=gh"];
         if mask {
@@ -399,16 +397,15 @@ fn mask_passes_prompts_on_without_waiting_for_a_newline() {
 #[test]
 fn a_child_reads_stdin_with_and_without_mask() {
     let sb = Sandbox::with_run_secrets();
-    sb.cmd()
-        .args(["run", "--env", "K=gh", "--", "cat"])
-        .write_stdin("hello")
+    sb.with_stdin(["run", "--env", "K=gh", "--", "cat"], "hello")
         .succeeds()
         .stdout("hello");
-    sb.cmd()
-        .args(["run", "--mask", "--env", "K=gh", "--", "cat"])
-        .write_stdin("echo ghp_token_abc back")
-        .succeeds()
-        .stdout("echo <concealed by sesame> back");
+    sb.with_stdin(
+        ["run", "--mask", "--env", "K=gh", "--", "cat"],
+        "echo ghp_token_abc back",
+    )
+    .succeeds()
+    .stdout("echo <concealed by sesame> back");
 }
 
 #[test]
@@ -598,8 +595,7 @@ fn clean_env_keeps_only_the_basics_and_the_selection() {
 #[test]
 fn passphrase_variables_never_reach_the_child() {
     let sb = Sandbox::with_run_secrets();
-    let pass_file = sb.path("pass");
-    std::fs::write(&pass_file, PASS).unwrap();
+    let pass_file = sb.write_file("pass", PASS);
     for mask in [false, true] {
         let mut cmd = sb.cmd();
         cmd.env("SESAME_PASSPHRASE_FILE", &pass_file)
@@ -665,10 +661,7 @@ fn runs_are_recorded_with_labels_and_program_name_only() {
 #[test]
 fn changes_are_recorded_and_the_log_survives_rekey() {
     let sb = Sandbox::with_run_secrets();
-    sb.cmd()
-        .args(["rotate", "gh"])
-        .write_stdin("new")
-        .succeeds();
+    sb.with_stdin(["rotate", "gh"], "new").succeeds();
     sb.succeeds(["edit", "gh", "--rename", "github"]);
     sb.succeeds(["rm", "github"]);
     sb.succeeds(["rekey"]);

@@ -66,8 +66,7 @@ fn later_env_files_override_earlier_ones_and_a_duplicate_in_one_file_warns() {
 #[test]
 fn lower_and_mixed_case_env_names_are_accepted_everywhere() {
     let sb = Sandbox::with_run_secrets();
-    let file = sb.path(".env");
-    std::fs::write(&file, "https_proxy=sesame://gh\n").unwrap();
+    let file = sb.write_file(".env", "https_proxy=sesame://gh\n");
     sb.succeeds(["profile", "set", "tf", "TF_VAR_db_password=openai/prod"]);
     let a = sb
         .cmd()
@@ -189,9 +188,7 @@ fn file_path_opens_in_a_python_subprocess_that_closes_inherited_descriptors() {
 fn run_all_refuses_two_secrets_claiming_one_env_name() {
     let sb = Sandbox::with_run_secrets();
     for (label, value) in [("dup/one", "1"), ("dup/two", "2")] {
-        sb.cmd()
-            .args(["add", label, "--env", "DUPX"])
-            .write_stdin(value)
+        sb.with_stdin(["add", label, "--env", "DUPX"], value)
             .succeeds();
     }
     let a = sb.fails_with(["run", "--all", "--", "true"], 2, "DUPX");
@@ -224,10 +221,7 @@ fn a_value_too_large_for_the_environment_names_the_label_and_suggests_file() {
             .fails_with(2, "too large");
         assert_has(&stderr(&a), "--file BIG=big");
     }
-    sb.cmd()
-        .args(["add", "nul", "--raw"])
-        .write_stdin("a\0b")
-        .succeeds();
+    sb.with_stdin(["add", "nul", "--raw"], "a\0b").succeeds();
     sb.fails_with(["run", "--env", "N=nul", "--", "true"], 2, "--file N=nul");
 }
 
@@ -235,8 +229,7 @@ fn a_value_too_large_for_the_environment_names_the_label_and_suggests_file() {
 #[test]
 fn a_command_that_cannot_start_is_not_logged_as_a_use() {
     let sb = Sandbox::with_run_secrets();
-    let script = sb.path("not-executable.sh");
-    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    let script = sb.write_file("not-executable.sh", "#!/bin/sh\n");
     sb.fails_with(
         ["run", "--env", "K=gh", "--", "no-such-program-xyz"],
         127,

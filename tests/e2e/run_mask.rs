@@ -382,9 +382,7 @@ fn the_masking_process_keeps_no_key_no_passphrase_and_only_the_maskers_copies_of
 #[test]
 fn short_values_are_left_unmasked_under_all_and_warned_about_elsewhere() {
     let sb = Sandbox::with_gh_token();
-    sb.cmd()
-        .args(["add", "debug", "--env", "DEBUG"])
-        .write_stdin("true")
+    sb.with_stdin(["add", "debug", "--env", "DEBUG"], "true")
         .succeeds();
     sb.succeeds(["profile", "set", "dev", "DEBUG=debug"]);
     let line = "echo construe $GH_TOKEN";

@@ -217,9 +217,7 @@ fn scan_exits_0_when_nothing_is_found_and_11_when_a_value_is() {
 fn an_old_version_of_a_rotated_key_is_reported_as_not_current() {
     let sb = Sandbox::new();
     sb.add("svc", "old-key-0123456789abcdef");
-    sb.cmd()
-        .args(["rotate", "svc"])
-        .write_stdin("new-key-0123456789abcdef")
+    sb.with_stdin(["rotate", "svc"], "new-key-0123456789abcdef")
         .succeeds();
     write(
         &sb.path("tree/x.sh"),

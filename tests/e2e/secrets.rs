@@ -16,10 +16,7 @@ fn add_then_get_round_trips_and_strips_exactly_one_newline() {
         .args(["get", "-n", "two-newlines"])
         .assert()
         .stdout("v\n");
-    sb.cmd()
-        .args(["add", "raw", "--raw"])
-        .write_stdin("v\n")
-        .succeeds();
+    sb.with_stdin(["add", "raw", "--raw"], "v\n").succeeds();
     sb.cmd().args(["get", "-n", "raw"]).assert().stdout("v\n");
 }
 
@@ -27,9 +24,7 @@ fn add_then_get_round_trips_and_strips_exactly_one_newline() {
 fn binary_values_survive_byte_for_byte() {
     let sb = Sandbox::new();
     let value: Vec<u8> = (0..=255u8).rev().collect();
-    sb.cmd()
-        .args(["add", "bin", "--raw"])
-        .write_stdin(value.clone())
+    sb.with_stdin(["add", "bin", "--raw"], value.clone())
         .succeeds();
     sb.succeeds(["get", "-n", "bin"]).stdout(value);
 }
@@ -37,25 +32,14 @@ fn binary_values_survive_byte_for_byte() {
 #[test]
 fn value_size_limits_are_1_byte_to_1_mib() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "empty"])
-        .write_stdin("")
-        .fails_with(2, "empty");
-    sb.cmd()
-        .args(["add", "nl"])
-        .write_stdin("\n")
-        .fails_with(2, "empty");
+    sb.with_stdin(["add", "empty"], "").fails_with(2, "empty");
+    sb.with_stdin(["add", "nl"], "\n").fails_with(2, "empty");
     let mib = vec![b'x'; 1024 * 1024];
-    sb.cmd()
-        .args(["add", "max"])
-        .write_stdin(mib.clone())
-        .succeeds();
+    sb.with_stdin(["add", "max"], mib.clone()).succeeds();
     assert_eq!(sb.get("max").len(), 1024 * 1024 + 1);
     let mut too_big = mib;
     too_big.push(b'y');
-    sb.cmd()
-        .args(["add", "big"])
-        .write_stdin(too_big)
+    sb.with_stdin(["add", "big"], too_big)
         .fails_with(2, "1 MiB");
     assert_eq!(sb.labels(), ["max"]);
 }
@@ -64,9 +48,7 @@ fn value_size_limits_are_1_byte_to_1_mib() {
 fn adding_an_existing_label_exits_2_and_points_to_rotate() {
     let sb = Sandbox::new();
     sb.add("github", "one");
-    sb.cmd()
-        .args(["add", "github"])
-        .write_stdin("two")
+    sb.with_stdin(["add", "github"], "two")
         .fails_with(2, "sesame rotate github");
     assert_eq!(sb.get("github"), "one\n");
 }
@@ -84,16 +66,12 @@ fn invalid_labels_and_env_names_exit_2_naming_the_rule() {
         "a=b",
         long.as_str(),
     ] {
-        sb.cmd()
-            .args(["add", "--", label])
-            .write_stdin("v")
+        sb.with_stdin(["add", "--", label], "v")
             .fails_with(2, "starting with a letter or digit");
         sb.fails_with(["get", "--", label], 2, "invalid label");
     }
     for env in ["9lead", "9LEAD", "A-B", ""] {
-        sb.cmd()
-            .args(["add", "ok", "--env", env])
-            .write_stdin("v")
+        sb.with_stdin(["add", "ok", "--env", env], "v")
             .fails_with(2, "environment variable name");
     }
     assert!(sb.labels().is_empty());
@@ -102,9 +80,7 @@ fn invalid_labels_and_env_names_exit_2_naming_the_rule() {
 #[test]
 fn env_name_defaults_to_the_label_upper_cased() {
     let sb = Sandbox::with_secrets(&[("openai/prod", "v"), ("stripe.test-key", "v")]);
-    sb.cmd()
-        .args(["add", "gh", "--env", "GITHUB_TOKEN"])
-        .write_stdin("v")
+    sb.with_stdin(["add", "gh", "--env", "GITHUB_TOKEN"], "v")
         .succeeds();
     let list = sb.list_json();
     let env: Vec<&str> = list
@@ -128,17 +104,18 @@ fn get_of_an_unknown_label_exits_5_and_suggests_close_ones() {
 #[test]
 fn list_shows_metadata_and_never_values() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args([
+    sb.with_stdin(
+        [
             "add",
             "aws/key",
             "--note",
             "deploy bot",
             "--rotate-every",
             "90d",
-        ])
-        .write_stdin("AKIA-VERY-SECRET")
-        .succeeds();
+        ],
+        "AKIA-VERY-SECRET",
+    )
+    .succeeds();
     let table = sb.succeeds(["list"]);
     let out = String::from_utf8_lossy(&table.get_output().stdout).into_owned();
     assert!(out.starts_with("LABEL"), "{out}");

@@ -7,19 +7,13 @@ use super::harness::*;
 #[test]
 fn rotating_to_the_identical_value_is_refused_unless_same() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "api", "--rotate-every", "1s"])
-        .write_stdin("sk-unchanged-value")
+    sb.with_stdin(["add", "api", "--rotate-every", "1s"], "sk-unchanged-value")
         .succeeds();
     let before = sb.vault_bytes();
-    sb.cmd()
-        .args(["rotate", "api"])
-        .write_stdin("sk-unchanged-value\n")
+    sb.with_stdin(["rotate", "api"], "sk-unchanged-value\n")
         .fails_with(2, "--same");
     assert_eq!(sb.vault_bytes(), before);
-    sb.cmd()
-        .args(["rotate", "api", "--same"])
-        .write_stdin("sk-unchanged-value")
+    sb.with_stdin(["rotate", "api", "--same"], "sk-unchanged-value")
         .succeeds();
     let list = sb.list_json();
     assert_eq!(list[0]["version"], 2);
@@ -57,17 +51,18 @@ fn bare_sesame_prints_help_and_suggests_init_when_there_is_no_vault() {
 #[test]
 fn show_prints_one_secrets_metadata_never_its_value() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args([
+    sb.with_stdin(
+        [
             "add",
             "openai/prod",
             "--note",
             "billing account",
             "--rotate-every",
             "90d",
-        ])
-        .write_stdin("sk-proj-do-not-print")
-        .succeeds();
+        ],
+        "sk-proj-do-not-print",
+    )
+    .succeeds();
     sb.succeeds(["profile", "set", "dev", "OPENAI_API_KEY=openai/prod"]);
     sb.get("openai/prod");
     let a = sb.ok(["show", "openai/prod"]);
@@ -107,15 +102,8 @@ fn list_takes_a_substring_or_a_glob() {
 #[test]
 fn add_and_edit_warn_when_an_env_name_is_already_used() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "a", "--env", "DUPX"])
-        .write_stdin("1")
-        .succeeds();
-    let a = sb
-        .cmd()
-        .args(["add", "b", "--env", "DUPX"])
-        .write_stdin("2")
-        .succeeds();
+    sb.with_stdin(["add", "a", "--env", "DUPX"], "1").succeeds();
+    let a = sb.with_stdin(["add", "b", "--env", "DUPX"], "2").succeeds();
     assert_has(&stderr(&a), "a already uses the env name DUPX");
     sb.add("c", "3");
     let a = sb.succeeds(["edit", "c", "--env", "DUPX"]);
@@ -217,9 +205,7 @@ fn names_in_errors_are_printed_as_typed_with_only_control_characters_escaped() {
     assert_lacks(&stderr(&a), "\\u{e9}");
     let a = sb.fails_with(["add", "x\x1b[31my"], 2, "invalid label");
     assert!(!stderr(&a).contains('\x1b'), "{}", stderr(&a));
-    sb.cmd()
-        .args(["add", "ok", "--env", "ÉNV"])
-        .write_stdin("v")
+    sb.with_stdin(["add", "ok", "--env", "ÉNV"], "v")
         .fails_with(2, "invalid environment variable name \"ÉNV\"");
 }
 
@@ -278,15 +264,11 @@ fn a_failed_verify_command_says_how_it_exited() {
     let sb = Sandbox::new();
     sb.add("api", "old");
     let a = sb
-        .cmd()
-        .args(["rotate", "api", "--verify", "exit 7"])
-        .write_stdin("new")
+        .with_stdin(["rotate", "api", "--verify", "exit 7"], "new")
         .fails_with(1, "it exited with 7; nothing was changed");
     assert_lacks(&stderr(&a), "exit status");
     let a = sb
-        .cmd()
-        .args(["rotate", "api", "--verify", "kill -9 $$"])
-        .write_stdin("new")
+        .with_stdin(["rotate", "api", "--verify", "kill -9 $$"], "new")
         .fails_with(1, "was killed by signal 9 (SIGKILL)");
     assert_lacks(&stderr(&a), "exit status");
     assert_eq!(sb.get("api"), "old\n");
