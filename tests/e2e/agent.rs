@@ -1,5 +1,5 @@
-//! The agent: unlock once, then no passphrase; timeouts, lock, stale sockets, concurrency,
-//! hostile clients.
+//! The agent: unlock once, then no passphrase; timeouts (a plain `unlock` keeps the agent's own),
+//! lock, stale sockets, concurrency, hostile clients.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -587,4 +587,30 @@ fn a_socket_folder_owned_by_another_user_is_named_in_the_error() {
     let a = sb.fails_with(["unlock"], 2, "belongs to uid 65534");
     assert!(stderr(&a).contains("XDG_RUNTIME_DIR"));
     std::fs::remove_dir(&folder).unwrap();
+}
+
+/// A plain `unlock` on an agent started with `--timeout 8h` cut it to the default 15 minutes.
+#[test]
+fn a_plain_unlock_keeps_the_agents_own_timeout() {
+    let sb = Sandbox::new();
+    sb.succeeds(["unlock", "--timeout", "8h"]);
+    let left = || {
+        let a = sb
+            .cmd()
+            .env_remove("SESAME_PASSPHRASE")
+            .args(["status", "--json"])
+            .succeeds();
+        let json: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        json["seconds_left"].as_u64().expect("unlocked")
+    };
+    let a = sb
+        .cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .arg("unlock")
+        .succeeds();
+    assert_has(&stderr(&a), "8h");
+    assert!(left() > 7 * 3600, "renewed by 8h, not 15m");
+    // An explicit --timeout still sets it.
+    sb.succeeds(["unlock", "--timeout", "1h"]);
+    assert!(left() <= 3600);
 }

@@ -1,6 +1,6 @@
 //! `--passphrase-fd`, `--new-passphrase-fd`, `--recovery-code-fd`: the descriptors are read and
-//! closed, and no child sesame starts (`run`, `--mask`, `rotate --verify`, the passphrase command,
-//! the agent) can read them.
+//! closed, no child sesame starts (`run`, `--mask`, `rotate --verify`, the passphrase command,
+//! the agent) can read them, and each flag is offered only by the commands that read it.
 
 use std::process::Output;
 
@@ -216,4 +216,29 @@ fn a_descriptor_that_is_not_open_is_reported_when_read() {
     fails(a, 1, "descriptor 77");
     // A command that does not read it does not care.
     sb.succeeds(["--new-passphrase-fd", "77", "list"]);
+}
+
+/// `--new-passphrase-fd` and `--recovery-code-fd` were listed on every command; now only where
+/// they are read, and still accepted before or after the subcommand (SPEC).
+#[test]
+fn fd_flags_are_shown_only_where_used_and_accepted_before_or_after_the_subcommand() {
+    let sb = Sandbox::new();
+    let help = |args: &[&str]| stdout(&sb.bare().args(args).succeeds());
+    let get = help(&["get", "--help"]);
+    assert!(!get.contains("--new-passphrase-fd") && !get.contains("--recovery-code-fd"));
+    assert!(get.contains("Global options:") && get.contains("--passphrase-fd"));
+    assert!(help(&["passwd", "--help"]).contains("--new-passphrase-fd"));
+    let recover = help(&["recover", "--help"]);
+    assert!(recover.contains("--new-passphrase-fd") && recover.contains("--recovery-code-fd"));
+    let new = "vivid otter mango quartz";
+    sb.cmd()
+        .args(["--new-passphrase-fd", "0", "passwd"])
+        .write_stdin(format!("{new}\n"))
+        .succeeds();
+    sb.with_pass(new)
+        .args(["passwd", "--new-passphrase-fd", "0"])
+        .write_stdin(format!("{PASS}\n"))
+        .succeeds();
+    // Accepted (and ignored) where it is not read, as before.
+    sb.succeeds(["list", "--recovery-code-fd", "0"]);
 }

@@ -1,5 +1,6 @@
 //! The files sesame keeps as and beside the vault: no symlink or FIFO is followed, a symlinked
-//! vault is written through, stale temp files are cleaned, the usage log's versions.
+//! vault is written through, stale temp files are cleaned; the usage log's versions and what
+//! `sesame log` shows of it.
 
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
@@ -377,4 +378,26 @@ fn a_compacted_log_shows_its_summaries_and_keeps_the_use_counts() {
     );
     assert_eq!(json(&["log"])[0]["action"], "get");
     assert!(!sb.vault.with_file_name("vault.sesame.log.old").exists());
+}
+
+/// `log nope/x` said "No events recorded yet" (exit 0) for a label that never existed, and
+/// `log` had no way to show only recent events.
+#[test]
+fn log_of_an_unknown_label_exits_5_and_since_and_n_limit_the_events() {
+    let sb = Sandbox::new();
+    sb.add("a", "value-a");
+    sb.get("a");
+    sb.get("a");
+    sb.fails_with(["log", "nope/x"], 5, "no secret labelled");
+    let json = |args: &[&str]| -> usize {
+        let a = sb.cmd().arg("log").args(args).arg("--json").succeeds();
+        let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        v.as_array().unwrap().len()
+    };
+    assert_eq!(json(&["a"]), 3, "add and two gets");
+    assert_eq!(json(&["-n", "2"]), 2);
+    assert_eq!(json(&["--since", "1h", "a"]), 3);
+    // A label removed since still has its history in the log.
+    sb.succeeds(["rm", "a"]);
+    assert_eq!(json(&["a"]), 4);
 }

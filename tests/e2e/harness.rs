@@ -248,6 +248,17 @@ impl Sandbox {
         labelled(&self.list_json(), label)
     }
 
+    /// What the terminal showed while SCRIPT ran in `sh` on a new one ([`Sandbox::on_pty`]), with
+    /// an input that stays open and empty, `\r\n` turned into `\n`; at most 30 s.
+    pub fn shown_on_pty(&self, script: &str) -> String {
+        let mut cmd = self.on_pty(script);
+        // An input that stays open and empty: at end of input `script` types a NUL, which the
+        // terminal echoes as `^@`.
+        cmd.stdin(Stdio::piped());
+        let out = with_deadline(cmd);
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    }
+
     pub fn add(&self, label: &str, value: &str) {
         self.cmd()
             .args(["add", label])
@@ -351,6 +362,24 @@ pub fn sesame_path() -> PathBuf {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs `cmd` to its end, failing the test if it takes more than 30 s (a hang guard).
+pub fn with_deadline(mut cmd: std::process::Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let input = child.stdin.take();
+        let _ = tx.send(child.wait_with_output());
+        drop(input);
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("sesame did not finish within 30 s")
+        .unwrap()
 }
 
 /// Counts the copies of each `(name, hex)` needle in process `pid`'s memory with

@@ -1,4 +1,5 @@
-//! `sesame init`: creating a vault, refusing to overwrite, KDF parameters, file modes.
+//! `sesame init`: creating a vault, refusing to overwrite, KDF parameters and their units, file
+//! modes.
 
 use super::harness::*;
 use sesame::format::read::parse_file;
@@ -209,4 +210,25 @@ fn kdf_target_refuses_explicit_memory_or_passes_and_silly_times() {
         let a = sb.cmd().arg("init").args(args).assert().code(2);
         assert!(!sb.vault.exists(), "{args:?}: {}", stderr(&a));
     }
+}
+
+/// "Argon2 memory 5242880 KiB is outside 32..=4194304 KiB" for `--kdf-memory 5GiB`.
+#[test]
+fn kdf_memory_limits_are_said_in_the_unit_typed() {
+    let sb = Sandbox::empty();
+    sb.fails_with(
+        ["init", "--kdf-memory", "5GiB"],
+        2,
+        "--kdf-memory 5GiB is over the 4GiB limit",
+    );
+    sb.fails_with(
+        ["init", "--kdf-memory", "4MiB"],
+        2,
+        "--kdf-memory 4MiB is under the 8MiB minimum",
+    );
+    sb.fails_with(
+        ["init", "--kdf-memory", "5000000KiB"],
+        2,
+        "over the 4194304KiB limit",
+    );
 }

@@ -1,4 +1,5 @@
-//! rotate, history, rollback, check: a secret's versions and its rotation policy.
+//! rotate, history, rollback, check: a secret's versions and its rotation policy, rotating to
+//! the same value, and `rotate --verify` commands that fail.
 
 use super::harness::*;
 
@@ -235,4 +236,37 @@ fn a_period_set_by_edit_counts_from_the_current_value() {
     sb.cmd().args(["check"]).assert().code(10);
     sb.succeeds(["edit", "k", "--rotate-every", "never"]);
     sb.succeeds(["check"]);
+}
+
+/// Rotating to the value already current used to be accepted and reset the due date, which
+/// silenced `check` while the old key stayed in use.
+#[test]
+fn rotating_to_the_identical_value_is_refused_unless_same() {
+    let sb = Sandbox::new();
+    sb.with_stdin(["add", "api", "--rotate-every", "1s"], "sk-unchanged-value")
+        .succeeds();
+    let before = sb.vault_bytes();
+    sb.with_stdin(["rotate", "api"], "sk-unchanged-value\n")
+        .fails_with(2, "--same");
+    assert_eq!(sb.vault_bytes(), before);
+    sb.with_stdin(["rotate", "api", "--same"], "sk-unchanged-value")
+        .succeeds();
+    let list = sb.list_json();
+    assert_eq!(list[0]["version"], 2);
+}
+
+/// A failed `rotate --verify` said "(exit status: 7)", Rust's wording, not what happened.
+#[test]
+fn a_failed_verify_command_says_how_it_exited() {
+    let sb = Sandbox::new();
+    sb.add("api", "old");
+    let a = sb
+        .with_stdin(["rotate", "api", "--verify", "exit 7"], "new")
+        .fails_with(1, "it exited with 7; nothing was changed");
+    assert_lacks(&stderr(&a), "exit status");
+    let a = sb
+        .with_stdin(["rotate", "api", "--verify", "kill -9 $$"], "new")
+        .fails_with(1, "was killed by signal 9 (SIGKILL)");
+    assert_lacks(&stderr(&a), "exit status");
+    assert_eq!(sb.get("api"), "old\n");
 }

@@ -1,5 +1,7 @@
-//! What a new user reads when something is off: each message says what happened and what to do,
-//! in one sentence, naming the file and line it concerns, and suggests only what exists here.
+//! What a new user reads: `--help` and bare `sesame` teach the next step, and when something is
+//! off each message says what happened and what to do, in one sentence, naming the file, line,
+//! vault or profile it concerns as typed (control characters escaped), and suggests only what
+//! exists here.
 
 use super::harness::*;
 
@@ -176,6 +178,139 @@ fn examples_use_commands_a_linux_user_has() {
             for missing in ["python", "pbpaste", "pbcopy"] {
                 assert!(!words.contains(&missing), "{name}: {missing} in {line:?}");
             }
+        }
+    }
+}
+
+/// Bare `sesame` printed "error: requires a subcommand".
+#[test]
+fn bare_sesame_prints_help_and_suggests_init_when_there_is_no_vault() {
+    let sb = Sandbox::empty();
+    let a = sb.bare().succeeds();
+    let err = stderr(&a);
+    assert!(!err.contains("error:"), "{err}");
+    let all = format!("{}{err}", stdout(&a));
+    assert!(all.contains("Usage: sesame"), "{all}");
+    assert!(all.contains("sesame init"), "{all}");
+}
+
+/// Labels and names were printed with Rust escapes (`"\u{e9}"`) instead of as typed.
+#[test]
+fn names_in_errors_are_printed_as_typed_with_only_control_characters_escaped() {
+    let sb = Sandbox::new();
+    let a = sb.fails_with(["add", "café"], 2, "invalid label \"café\"");
+    assert_lacks(&stderr(&a), "\\u{e9}");
+    let a = sb.fails_with(["add", "x\x1b[31my"], 2, "invalid label");
+    assert!(!stderr(&a).contains('\x1b'), "{}", stderr(&a));
+    sb.with_stdin(["add", "ok", "--env", "ÉNV"], "v")
+        .fails_with(2, "invalid environment variable name \"ÉNV\"");
+}
+
+/// `profile set "bad name"` said "invalid label".
+#[test]
+fn a_bad_profile_name_is_called_a_profile_name() {
+    let sb = Sandbox::new();
+    sb.add("api", "v");
+    let a = sb.fails_with(
+        ["profile", "set", "bad name", "K=api"],
+        2,
+        "invalid profile name \"bad name\"",
+    );
+    assert_lacks(&stderr(&a), "invalid label");
+}
+
+/// With `--vault other.sesame`, "create one with `sesame init`" created the default vault.
+#[test]
+fn the_init_hint_names_the_vault_given_with_vault() {
+    let sb = Sandbox::empty();
+    let other = sb.path("other.sesame");
+    let a = sb
+        .bare()
+        .arg("--vault")
+        .arg(&other)
+        .arg("list")
+        .fails_with(5, "no vault at");
+    let want = format!("`sesame --vault {} init`", other.display());
+    assert_has(&stderr(&a), &want);
+}
+
+/// Every command has an example, LABEL is explained wherever it is taken, and the main help
+/// lists every SESAME_* variable and every exit code.
+#[test]
+fn help_teaches_examples_labels_variables_and_exit_codes() {
+    let sb = Sandbox::empty();
+    let main = stdout(&sb.bare().arg("--help").succeeds());
+    for var in [
+        "SESAME_VAULT",
+        "SESAME_PASSPHRASE ",
+        "SESAME_PASSPHRASE_FILE",
+        "SESAME_PASSPHRASE_COMMAND",
+        "SESAME_NEW_PASSPHRASE ",
+        "SESAME_NEW_PASSPHRASE_FILE",
+        "SESAME_RECOVERY_CODE",
+        "SESAME_LOCK_TIMEOUT",
+        "SESAME_AUTO_BACKUPS",
+        "SESAME_ACCEPT_KDF_COST",
+        "BAO_ADDR",
+    ] {
+        assert!(main.contains(var), "{var} missing from sesame --help");
+    }
+    for code in [
+        "0 ok",
+        "1 error",
+        "2 usage",
+        "3 wrong",
+        "4 damaged",
+        "5 vault",
+        "6 vault busy",
+        "10 rotation",
+        "11 a stored",
+        "126 command",
+        "127 command",
+    ] {
+        assert!(main.contains(code), "exit code {code} missing");
+    }
+    for command in [
+        "init",
+        "add",
+        "get",
+        "list",
+        "edit",
+        "rm",
+        "show",
+        "rotate",
+        "history",
+        "rollback",
+        "check",
+        "passwd",
+        "recover",
+        "rekey",
+        "run",
+        "profile",
+        "log",
+        "backup",
+        "backups",
+        "verify",
+        "restore",
+        "import",
+        "export",
+        "unlock",
+        "lock",
+        "status",
+        "slot",
+        "push",
+        "pull",
+        "completions",
+        "man",
+    ] {
+        let text = stdout(&sb.bare().args([command, "--help"]).succeeds());
+        assert!(text.contains("Examples:"), "{command} has no example");
+        if text.contains("<LABEL>") {
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("<LABEL>"))
+                .unwrap_or_default();
+            assert!(line.trim() != "<LABEL>", "{command}: LABEL not described");
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Passphrase sources: each one, their order, newline handling (one line, never cut short), and
-//! no source at all.
+//! Passphrase sources: each one, their order, newline handling (one line, never cut short), no
+//! source at all, and the sources of a new passphrase at `init`.
 
 use std::io::Write;
 use std::process::Stdio;
@@ -300,4 +300,65 @@ fn a_passphrase_file_readable_by_others_gets_a_warning() {
         );
         assert!(err.contains("chmod 600"), "{err}");
     }
+}
+
+/// `init` with no passphrase source and no terminal said "run `sesame unlock` on a terminal
+/// first": wrong advice for a vault that does not exist yet.
+#[test]
+fn init_without_a_terminal_names_the_sources_of_a_new_passphrase() {
+    let sb = Sandbox::empty();
+    let a = sb
+        .bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(["init", "--no-recovery"])
+        .fails_with(2, "no passphrase for the new vault");
+    let err = stderr(&a);
+    assert!(!err.contains("sesame unlock"), "{err}");
+    for source in [
+        "--new-passphrase-fd",
+        "SESAME_NEW_PASSPHRASE",
+        "sesame init` on a terminal",
+    ] {
+        assert!(err.contains(source), "{source} missing: {err}");
+    }
+}
+
+/// `init` ignored `--new-passphrase-fd` and `SESAME_NEW_PASSPHRASE`, the sources documented for
+/// a passphrase being set.
+#[test]
+fn init_honours_new_passphrase_fd_and_variables() {
+    let new = "vivid otter mango quartz";
+    let opens_with = |sb: &Sandbox, pass: &str| {
+        sb.bare()
+            .env("SESAME_VAULT", &sb.vault)
+            .env("SESAME_PASSPHRASE", pass)
+            .arg("list")
+            .succeeds();
+    };
+    let sb = Sandbox::empty();
+    sb.bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(FAST_KDF)
+        .args(["--no-recovery", "--new-passphrase-fd", "0"])
+        .write_stdin(format!("{new}\n"))
+        .succeeds();
+    opens_with(&sb, new);
+    let sb = Sandbox::empty();
+    // SESAME_NEW_PASSPHRASE wins over SESAME_PASSPHRASE for the passphrase init sets.
+    sb.cmd()
+        .env("SESAME_NEW_PASSPHRASE", new)
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .succeeds();
+    opens_with(&sb, new);
+    let sb = Sandbox::empty();
+    let file = sb.path("new-pass");
+    write_private(&file, format!("{new}\n"));
+    sb.bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .env("SESAME_NEW_PASSPHRASE_FILE", &file)
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .succeeds();
+    opens_with(&sb, new);
 }

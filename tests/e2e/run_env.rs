@@ -1,9 +1,11 @@
-//! Issue 15 (items 9–14) and issue 18's `run` bugs: env files teams already have, names in any
-//! case, `--file` paths that descendants can open, and runs that cannot be started or delivered.
+//! The environment `run` builds from what teams already have: env files in the dotenv dialects
+//! people write, later files overriding earlier ones, names in any case, `--file` paths a child's
+//! own children can open, two secrets claiming one name, values too large for the environment,
+//! and a command that never started (not logged as a use).
 
 use super::harness::*;
 
-/// Item 10: `LOG_LEVEL=debug` beside references made the whole run fail.
+/// `LOG_LEVEL=debug` beside references made the whole run fail.
 #[test]
 fn env_file_plain_values_pass_through_beside_references() {
     let sb = Sandbox::with_run_secrets();
@@ -22,7 +24,7 @@ fn env_file_plain_values_pass_through_beside_references() {
     assert_eq!(stdout(&a), "debug|sk-live-0123456789|hello world");
 }
 
-/// Item 11: a second --env-file naming the same variable was an error; `.env` then `.env.local`
+/// A second --env-file naming the same variable was an error; `.env` then `.env.local`
 /// must let the later file win, and a duplicate within one file keeps the last with a warning.
 #[test]
 fn later_env_files_override_earlier_ones_and_a_duplicate_in_one_file_warns() {
@@ -62,7 +64,7 @@ fn later_env_files_override_earlier_ones_and_a_duplicate_in_one_file_warns() {
     assert_eq!(stdout(&a), "sk-live-0123456789");
 }
 
-/// Item 12: lower- and mixed-case names were refused by --env, env files and profiles.
+/// Lower- and mixed-case names were refused by --env, env files and profiles.
 #[test]
 fn lower_and_mixed_case_env_names_are_accepted_everywhere() {
     let sb = Sandbox::with_run_secrets();
@@ -82,7 +84,7 @@ fn lower_and_mixed_case_env_names_are_accepted_everywhere() {
     );
 }
 
-/// Item 13: the dotenv people write (BOM, `export<TAB>`, inline comments, quoted references).
+/// The dotenv people write (BOM, `export<TAB>`, inline comments, quoted references).
 #[test]
 fn env_files_accept_bom_export_tab_inline_comments_and_quoted_references() {
     let sb = Sandbox::with_run_secrets();
@@ -105,7 +107,7 @@ fn env_files_accept_bom_export_tab_inline_comments_and_quoted_references() {
     );
 }
 
-/// Item 13: an unrelated inherited variable whose value merely starts with `sesame://` stopped
+/// An unrelated inherited variable whose value merely starts with `sesame://` stopped
 /// every run with an error that did not name it. The rule: a valid label is replaced; anything
 /// else is left as it is, with a warning naming the variable.
 #[test]
@@ -133,7 +135,7 @@ fn an_inherited_value_that_only_starts_like_a_reference_is_left_alone_with_a_war
     );
 }
 
-/// Item 14: a `sesame run` inside another without an agent said only "no passphrase source".
+/// A `sesame run` inside another without an agent said only "no passphrase source".
 #[test]
 fn a_nested_run_without_an_agent_says_the_outer_run_removed_the_passphrase() {
     let sb = Sandbox::with_run_secrets();
@@ -152,7 +154,7 @@ fn a_nested_run_without_an_agent_says_the_outer_run_removed_the_passphrase() {
     );
 }
 
-/// Item 9: `/dev/fd/K` failed for a program's own children (Python's subprocess closes inherited
+/// `/dev/fd/K` failed for a program's own children (Python's subprocess closes inherited
 /// descriptors: ENXIO). `/proc/PID/fd/K` names the descriptor in the command's process, so a
 /// grandchild opens it too; with and without --mask.
 #[cfg(target_os = "linux")]
@@ -183,7 +185,7 @@ fn file_path_opens_in_a_python_subprocess_that_closes_inherited_descriptors() {
     }
 }
 
-/// Issue 18, bug 1: `run --all` with two secrets sharing an env name silently picked one.
+/// `run --all` with two secrets sharing an env name silently picked one.
 #[test]
 fn run_all_refuses_two_secrets_claiming_one_env_name() {
     let sb = Sandbox::with_run_secrets();
@@ -203,7 +205,7 @@ fn run_all_refuses_two_secrets_claiming_one_env_name() {
     assert_eq!(stdout(&a), "2");
 }
 
-/// Issue 18, bug 3: a 1 MiB secret made `run --env` fail with "Argument list too long" and exit
+/// A 1 MiB secret made `run --env` fail with "Argument list too long" and exit
 /// 126 ("not executable"); and the NUL-byte hint printed a literal `LABEL`.
 #[test]
 fn a_value_too_large_for_the_environment_names_the_label_and_suggests_file() {
@@ -225,7 +227,7 @@ fn a_value_too_large_for_the_environment_names_the_label_and_suggests_file() {
     sb.fails_with(["run", "--env", "N=nul", "--", "true"], 2, "--file N=nul");
 }
 
-/// Issue 18, bug 4: a command that never started (127/126) was logged as a use and counted.
+/// A command that never started (127/126) was logged as a use and counted.
 #[test]
 fn a_command_that_cannot_start_is_not_logged_as_a_use() {
     let sb = Sandbox::with_run_secrets();
@@ -246,24 +248,6 @@ fn a_command_that_cannot_start_is_not_logged_as_a_use() {
     );
     let gh = sb.secret_json("gh");
     assert_eq!(gh["use_count"], 0, "{gh}");
-}
-
-/// Issue 18: masking a one- or two-character value wrecks output (`a` turns "banana" into
-/// `b<concealed by sesame>n…`) without a word; now a warning says so.
-#[test]
-fn masking_a_very_short_value_warns() {
-    let sb = Sandbox::with_run_secrets();
-    sb.add("short", "an");
-    let a = sb.succeeds(["run", "--mask", "--env", "S=short", "--", "echo", "banana"]);
-    assert_eq!(stdout(&a), "b<concealed by sesame><concealed by sesame>a\n");
-    let err = stderr(&a);
-    assert!(
-        err.contains("warning") && err.contains("S is only 2 bytes"),
-        "{err}"
-    );
-    // A value of ordinary length: no warning.
-    let a = sb.succeeds(["run", "--mask", "--env", "K=gh", "--", "true"]);
-    assert_lacks(&stderr(&a), "warning");
 }
 
 /// `--clean-env` cleared the environment after the `--file` paths were set, so the child got no

@@ -1,4 +1,5 @@
-//! add, get, list, edit, rm as a user sees them.
+//! add, get, show, list, edit, rm as a user sees them: values never echoed or listed, list
+//! filters, env names another secret already has, and the exit code of each refusal.
 
 use super::harness::*;
 
@@ -265,4 +266,83 @@ fn no_plaintext_value_is_left_anywhere_under_the_vault_folder() {
         "expected the vault, its lock file, its log and automatic generations"
     );
     assert_eq!(mode(&sb.vault), 0o600);
+}
+
+/// `sesame add label sk-...` echoed the value back in clap's error, into terminals and CI logs.
+#[test]
+fn a_value_passed_as_an_argument_is_never_echoed() {
+    let sb = Sandbox::new();
+    for args in [
+        vec!["add", "label", "sk-live-SECRET-123"],
+        vec!["rotate", "label", "sk-live-SECRET-123"],
+        vec!["get", "label", "sk-live-SECRET-123"],
+    ] {
+        let a = sb.cmd().args(&args).fails_with(2, "not shown");
+        assert_lacks(&stderr(&a), "SECRET");
+        assert!(stderr(&a).contains("stdin"));
+    }
+    // Unknown flags are still named: they are not secrets.
+    sb.fails_with(["list", "--bogus"], 2, "--bogus");
+}
+
+#[test]
+fn show_prints_one_secrets_metadata_never_its_value() {
+    let sb = Sandbox::new();
+    sb.with_stdin(
+        [
+            "add",
+            "openai/prod",
+            "--note",
+            "billing account",
+            "--rotate-every",
+            "90d",
+        ],
+        "sk-proj-do-not-print",
+    )
+    .succeeds();
+    sb.succeeds(["profile", "set", "dev", "OPENAI_API_KEY=openai/prod"]);
+    sb.get("openai/prod");
+    let a = sb.ok(["show", "openai/prod"]);
+    let out = a;
+    for want in ["OPENAI_PROD", "billing account", "90d", "dev", "(1×)"] {
+        assert!(out.contains(want), "{want} missing from: {out}");
+    }
+    assert!(!out.contains("sk-proj"));
+    let json = sb.json(["show", "openai/prod", "--json"]);
+    assert_eq!(json["note"], "billing account");
+    assert_eq!(json["profiles"][0], "dev");
+    assert_eq!(json["use_count"], 1);
+    sb.fails_with(["show", "openai/prd"], 5, "openai/prod");
+}
+
+#[test]
+fn list_takes_a_substring_or_a_glob() {
+    let sb = Sandbox::new();
+    for label in ["aws/prod", "aws/dev", "openai/prod", "github"] {
+        sb.add(label, "v");
+    }
+    let labels = |pattern: &str| -> Vec<String> {
+        let json = sb.json(["list", pattern, "--json"]);
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(labels("prod"), vec!["aws/prod", "openai/prod"]);
+    assert_eq!(labels("aws/*"), vec!["aws/dev", "aws/prod"]);
+    assert_eq!(labels("*/pro?"), vec!["aws/prod", "openai/prod"]);
+    assert!(labels("nothing").is_empty());
+}
+
+/// Two secrets could share an env name silently; `run --all` then picked one.
+#[test]
+fn add_and_edit_warn_when_an_env_name_is_already_used() {
+    let sb = Sandbox::new();
+    sb.with_stdin(["add", "a", "--env", "DUPX"], "1").succeeds();
+    let a = sb.with_stdin(["add", "b", "--env", "DUPX"], "2").succeeds();
+    assert_has(&stderr(&a), "a already uses the env name DUPX");
+    sb.add("c", "3");
+    let a = sb.succeeds(["edit", "c", "--env", "DUPX"]);
+    assert_has(&stderr(&a), "a, b already use the env name DUPX");
 }
