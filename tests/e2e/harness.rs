@@ -117,6 +117,13 @@ impl Sandbox {
         sb
     }
 
+    /// A sandbox with a new vault holding only `gh` (env `GH_TOKEN`) = `ghp_token_abc`.
+    pub fn with_gh_token() -> Sandbox {
+        let sb = Sandbox::new();
+        sb.add_with_env("gh", "GH_TOKEN", "ghp_token_abc");
+        sb
+    }
+
     /// A sandbox with a new vault holding `openai/prod` = `sk-live-0123456789` and `gh`
     /// (env `GH_TOKEN`) = `ghp_token_abc`: the two secrets most `run` tests select.
     pub fn with_run_secrets() -> Sandbox {
@@ -126,11 +133,22 @@ impl Sandbox {
         sb
     }
 
-    /// A sandbox with a new vault holding only `gh` (env `GH_TOKEN`) = `ghp_token_abc`.
-    pub fn with_gh_token() -> Sandbox {
-        let sb = Sandbox::new();
-        sb.add_with_env("gh", "GH_TOKEN", "ghp_token_abc");
-        sb
+    /// `sesame` with `pass` as the passphrase in place of [`PASS`].
+    pub fn with_pass(&self, pass: &str) -> Command {
+        let mut cmd = self.cmd();
+        cmd.env("SESAME_PASSPHRASE", pass);
+        cmd
+    }
+
+    /// `sesame ARGS` with `input` on its stdin.
+    pub fn with_stdin<I, S>(&self, args: I, input: impl Into<Vec<u8>>) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.cmd();
+        cmd.args(args).write_stdin(input);
+        cmd
     }
 
     /// `sesame ARGS`, which must succeed.
@@ -139,7 +157,7 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.cmd().args(args).assert().success()
+        self.cmd().args(args).succeeds()
     }
 
     /// `sesame ARGS`, which must succeed; its stdout.
@@ -157,32 +175,16 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        fails(self.cmd().args(args).assert(), code, needle)
+        self.cmd().args(args).fails_with(code, needle)
     }
 
-    /// `sesame ARGS` with `input` on its stdin.
-    pub fn with_stdin<I, S>(&self, args: I, input: impl Into<Vec<u8>>) -> Command
+    /// What `sesame ARGS` prints, which must succeed and be JSON (`--json` output).
+    pub fn json<I, S>(&self, args: I) -> serde_json::Value
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = self.cmd();
-        cmd.args(args).write_stdin(input);
-        cmd
-    }
-
-    /// Writes `content` to the file `name` in the sandbox's folder; its path.
-    pub fn write_file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, content).expect("write a test file");
-        path
-    }
-
-    /// `sesame` with `pass` as the passphrase in place of [`PASS`].
-    pub fn with_pass(&self, pass: &str) -> Command {
-        let mut cmd = self.cmd();
-        cmd.env("SESAME_PASSPHRASE", pass);
-        cmd
+        serde_json::from_slice(&self.succeeds(args).get_output().stdout).expect("JSON output")
     }
 
     /// `sesame run ARGS -- sh -c SCRIPT`, not yet judged.
@@ -194,13 +196,26 @@ impl Sandbox {
             .assert()
     }
 
-    /// `sesame add LABEL --env NAME` with `value` on stdin.
+    /// What the terminal showed while SCRIPT ran in `sh` on a new one ([`Sandbox::on_pty`]), with
+    /// an input that stays open and empty, `\r\n` turned into `\n`; at most 30 s.
+    pub fn shown_on_pty(&self, script: &str) -> String {
+        let mut cmd = self.on_pty(script);
+        // An input that stays open and empty: at end of input `script` types a NUL, which the
+        // terminal echoes as `^@`.
+        cmd.stdin(Stdio::piped());
+        let out = with_deadline(cmd);
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    }
+
+    /// `sesame add LABEL` with `value` on stdin, which must succeed.
+    pub fn add(&self, label: &str, value: &str) {
+        self.with_stdin(["add", label], value).succeeds();
+    }
+
+    /// `sesame add LABEL --env NAME` with `value` on stdin, which must succeed.
     pub fn add_with_env(&self, label: &str, env: &str, value: &str) {
-        self.cmd()
-            .args(["add", label, "--env", env])
-            .write_stdin(value)
-            .assert()
-            .success();
+        self.with_stdin(["add", label, "--env", env], value)
+            .succeeds();
     }
 
     /// `sesame passwd` to `new` (small KDF parameters), which must succeed.
@@ -208,17 +223,46 @@ impl Sandbox {
         self.cmd()
             .args(["passwd", "--kdf-memory", "8MiB", "--kdf-iterations", "1"])
             .env("SESAME_NEW_PASSPHRASE", new)
-            .assert()
-            .success()
+            .succeeds()
+    }
+
+    /// `sesame import --dotenv FILE`, with the environment of [`Sandbox::cmd`].
+    pub fn import(&self, file: &Path) -> Assert {
+        self.cmd().args(["import", "--dotenv"]).arg(file).assert()
+    }
+
+    pub fn get(&self, label: &str) -> String {
+        let out = self.succeeds(["get", label]);
+        String::from_utf8(out.get_output().stdout.clone()).expect("utf-8 value")
+    }
+
+    pub fn list_json(&self) -> serde_json::Value {
+        self.json(["list", "--json"])
+    }
+
+    pub fn labels(&self) -> Vec<String> {
+        labels_in(&self.list_json())
+    }
+
+    /// Labels of the vault file at `path` (a copy or generation), opened with [`PASS`].
+    pub fn labels_of(&self, path: &Path) -> Vec<String> {
+        let list = self
+            .cmd()
+            .arg("--vault")
+            .arg(path)
+            .args(["list", "--json"])
+            .succeeds();
+        labels_in(&serde_json::from_slice(&list.get_output().stdout).expect("list --json is JSON"))
+    }
+
+    /// The entry of `list --json` labelled `label`.
+    pub fn secret_json(&self, label: &str) -> serde_json::Value {
+        labelled(&self.list_json(), label)
     }
 
     /// The actions `sesame log --json` lists (newest first) with passphrase `pass`, and its stderr.
     pub fn log_actions_with(&self, pass: &str) -> (Vec<String>, String) {
-        let a = self
-            .with_pass(pass)
-            .args(["log", "--json"])
-            .assert()
-            .success();
+        let a = self.with_pass(pass).args(["log", "--json"]).succeeds();
         let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
         let actions = log
             .as_array()
@@ -234,72 +278,15 @@ impl Sandbox {
         self.log_actions_with(PASS)
     }
 
-    /// What `sesame ARGS` prints, which must succeed and be JSON (`--json` output).
-    pub fn json<I, S>(&self, args: I) -> serde_json::Value
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        serde_json::from_slice(&self.succeeds(args).get_output().stdout).expect("JSON output")
-    }
-
-    /// The entry of `list --json` labelled `label`.
-    pub fn secret_json(&self, label: &str) -> serde_json::Value {
-        labelled(&self.list_json(), label)
-    }
-
-    /// What the terminal showed while SCRIPT ran in `sh` on a new one ([`Sandbox::on_pty`]), with
-    /// an input that stays open and empty, `\r\n` turned into `\n`; at most 30 s.
-    pub fn shown_on_pty(&self, script: &str) -> String {
-        let mut cmd = self.on_pty(script);
-        // An input that stays open and empty: at end of input `script` types a NUL, which the
-        // terminal echoes as `^@`.
-        cmd.stdin(Stdio::piped());
-        let out = with_deadline(cmd);
-        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
-    }
-
-    pub fn add(&self, label: &str, value: &str) {
-        self.cmd()
-            .args(["add", label])
-            .write_stdin(value)
-            .assert()
-            .success();
-    }
-
-    /// `sesame import --dotenv FILE`, with the environment of [`Sandbox::cmd`].
-    pub fn import(&self, file: &Path) -> Assert {
-        self.cmd().args(["import", "--dotenv"]).arg(file).assert()
-    }
-
-    pub fn get(&self, label: &str) -> String {
-        let out = self.cmd().args(["get", label]).assert().success();
-        String::from_utf8(out.get_output().stdout.clone()).expect("utf-8 value")
-    }
-
-    pub fn list_json(&self) -> serde_json::Value {
-        let out = self.cmd().args(["list", "--json"]).assert().success();
-        serde_json::from_slice(&out.get_output().stdout).expect("list --json is JSON")
-    }
-
-    pub fn labels(&self) -> Vec<String> {
-        labels_in(&self.list_json())
-    }
-
-    /// Labels of the vault file at `path` (a copy or generation), opened with [`PASS`].
-    pub fn labels_of(&self, path: &Path) -> Vec<String> {
-        let out = self
-            .cmd()
-            .arg("--vault")
-            .arg(path)
-            .args(["list", "--json"])
-            .assert()
-            .success();
-        labels_in(&serde_json::from_slice(&out.get_output().stdout).expect("list --json is JSON"))
-    }
-
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Writes `content` to the file `name` in the sandbox's folder; its path.
+    pub fn write_file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, content).expect("write a test file");
+        path
     }
 
     pub fn vault_bytes(&self) -> Vec<u8> {

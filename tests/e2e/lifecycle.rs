@@ -4,8 +4,7 @@
 use super::harness::*;
 
 fn history(sb: &Sandbox, label: &str) -> serde_json::Value {
-    let out = sb.succeeds(["history", label, "--json"]);
-    serde_json::from_slice(&out.get_output().stdout).unwrap()
+    sb.json(["history", label, "--json"])
 }
 
 fn rotate(sb: &Sandbox, label: &str, value: &str, extra: &[&str]) -> assert_cmd::assert::Assert {

@@ -45,11 +45,13 @@ fn sigterm_to_sesame_with_mask_reaches_the_child() {
 #[test]
 fn mask_conceals_values_split_across_writes_and_on_stderr() {
     let sb = Sandbox::with_run_secrets();
-    let a = sb.run_sh(&["--mask", "--env", "K=openai/prod", "--env", "G=gh"],
-        "printf 'key=sk-live-01'; sleep 0.2; printf '23456789 tok='; printf %s \"$G\" >&2; echo; \
-         echo \"again $K\"",
-    )
-    .success();
+    let a = sb
+        .run_sh(
+            &["--mask", "--env", "K=openai/prod", "--env", "G=gh"],
+            "printf 'key=sk-live-01'; sleep 0.2; printf '23456789 tok='; printf %s \"$G\" >&2; \
+             echo; echo \"again $K\"",
+        )
+        .success();
     assert_eq!(
         stdout(&a),
         "key=<concealed by sesame> tok=\nagain <concealed by sesame>\n"
