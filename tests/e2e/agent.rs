@@ -1,5 +1,5 @@
-//! The agent: unlock once, then no passphrase; timeouts, lock, stale sockets, concurrency,
-//! hostile clients.
+//! The agent: unlock once, then no passphrase; timeouts (a plain `unlock` keeps the agent's own),
+//! lock, stale sockets, concurrency, hostile clients.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -11,10 +11,7 @@ use super::harness::*;
 fn unlocked(timeout: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.add("api/key", "sk-agent-0123456789");
-    sb.cmd()
-        .args(["unlock", "--timeout", timeout])
-        .assert()
-        .success();
+    sb.succeeds(["unlock", "--timeout", timeout]);
     sb
 }
 
@@ -26,7 +23,7 @@ fn no_pass(sb: &Sandbox) -> assert_cmd::Command {
 }
 
 fn status(sb: &Sandbox) -> serde_json::Value {
-    let a = no_pass(sb).args(["status", "--json"]).assert().success();
+    let a = no_pass(sb).args(["status", "--json"]).succeeds();
     serde_json::from_slice(&a.get_output().stdout).unwrap()
 }
 
@@ -59,19 +56,16 @@ fn after_unlock_commands_need_no_passphrase_and_writes_go_through_the_agent() {
     let sb = unlocked("5m");
     no_pass(&sb)
         .args(["get", "api/key"])
-        .assert()
-        .success()
+        .succeeds()
         .stdout("sk-agent-0123456789\n");
     no_pass(&sb)
         .args(["add", "second"])
         .write_stdin("two")
-        .assert()
-        .success();
+        .succeeds();
     no_pass(&sb)
         .args(["rotate", "second"])
         .write_stdin("three")
-        .assert()
-        .success();
+        .succeeds();
     no_pass(&sb)
         .args([
             "run",
@@ -82,8 +76,7 @@ fn after_unlock_commands_need_no_passphrase_and_writes_go_through_the_agent() {
             "-c",
             "printf %s \"$K\"",
         ])
-        .assert()
-        .success()
+        .succeeds()
         .stdout("three");
     // The file written through the agent opens with the passphrase as usual.
     assert_eq!(sb.get("second"), "three\n");
@@ -97,14 +90,9 @@ fn after_unlock_commands_need_no_passphrase_and_writes_go_through_the_agent() {
 #[test]
 fn a_wrong_passphrase_starts_no_agent() {
     let sb = Sandbox::new();
-    fails(
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", "wrong")
-            .args(["unlock"])
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
+    sb.with_pass("wrong")
+        .args(["unlock"])
+        .fails_with(3, "wrong passphrase");
     assert_eq!(status(&sb)["unlocked"], false);
 }
 
@@ -117,11 +105,9 @@ fn the_agent_ends_when_its_timeout_passes_and_status_does_not_extend_it() {
         std::thread::sleep(Duration::from_millis(200));
     }
     wait_until("the agent to end", || status(&sb)["unlocked"] == false);
-    fails(
-        no_pass(&sb).args(["get", "api/key"]).assert(),
-        2,
-        "no passphrase source",
-    );
+    no_pass(&sb)
+        .args(["get", "api/key"])
+        .fails_with(2, "no passphrase source");
     assert!(
         !sb.runtime_dir()
             .join("sesame")
@@ -136,45 +122,34 @@ fn the_agent_ends_when_its_timeout_passes_and_status_does_not_extend_it() {
 fn unlock_again_renews_the_timeout_without_a_passphrase() {
     let sb = unlocked("4s");
     let pid = agent_pid(&sb);
-    let a = no_pass(&sb)
-        .args(["unlock", "--timeout", "1m"])
-        .assert()
-        .success();
+    let a = no_pass(&sb).args(["unlock", "--timeout", "1m"]).succeeds();
     assert!(stderr(&a).contains("stays unlocked"));
     std::thread::sleep(Duration::from_millis(4500));
     assert_eq!(agent_pid(&sb), pid, "the same agent, still running");
-    no_pass(&sb).args(["get", "api/key"]).assert().success();
+    no_pass(&sb).args(["get", "api/key"]).succeeds();
 }
 
 #[test]
 fn lock_stops_this_vaults_agent_and_lock_all_stops_every_agent() {
     let sb = unlocked("5m");
-    sb.cmd().arg("lock").assert().success();
+    sb.succeeds(["lock"]);
     assert_eq!(status(&sb)["unlocked"], false);
-    fails(
-        no_pass(&sb).args(["get", "api/key"]).assert(),
-        2,
-        "no passphrase source",
-    );
+    no_pass(&sb)
+        .args(["get", "api/key"])
+        .fails_with(2, "no passphrase source");
 
     // Two vaults, two agents, one `lock --all`.
-    sb.cmd().arg("unlock").assert().success();
+    sb.succeeds(["unlock"]);
     let other = sb.path("other.sesame");
     sb.cmd()
         .arg("--vault")
         .arg(&other)
         .args(FAST_KDF)
         .arg("--no-recovery")
-        .assert()
-        .success();
-    sb.cmd()
-        .arg("--vault")
-        .arg(&other)
-        .arg("unlock")
-        .assert()
-        .success();
-    let a = sb.cmd().args(["lock", "--all"]).assert().success();
-    assert!(stderr(&a).contains("Locked 2 agents"), "{}", stderr(&a));
+        .succeeds();
+    sb.cmd().arg("--vault").arg(&other).arg("unlock").succeeds();
+    let a = sb.succeeds(["lock", "--all"]);
+    assert_has(&stderr(&a), "Locked 2 agents");
     assert_eq!(status(&sb)["unlocked"], false);
 }
 
@@ -188,7 +163,7 @@ fn lock_stops_an_agent_whose_socket_folder_changed_mode_and_says_what_is_wrong()
     let pid = agent_pid(&sb);
     let chmod = |mode| std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode));
     chmod(0o755).unwrap();
-    let a = sb.cmd().arg("lock").assert().success();
+    let a = sb.succeeds(["lock"]);
     let err = stderr(&a);
     assert!(err.contains("Locked "), "{err}");
     assert!(
@@ -199,10 +174,10 @@ fn lock_stops_an_agent_whose_socket_folder_changed_mode_and_says_what_is_wrong()
     wait_until("the agent to end", || !alive());
 
     chmod(0o700).unwrap();
-    sb.cmd().arg("unlock").assert().success();
+    sb.succeeds(["unlock"]);
     chmod(0o750).unwrap();
-    let a = sb.cmd().args(["lock", "--all"]).assert().success();
-    assert!(stderr(&a).contains("Locked 1 agent."), "{}", stderr(&a));
+    let a = sb.succeeds(["lock", "--all"]);
+    assert_has(&stderr(&a), "Locked 1 agent.");
     chmod(0o700).unwrap();
     assert_eq!(status(&sb)["unlocked"], false);
 }
@@ -221,15 +196,13 @@ fn a_stale_socket_of_a_killed_agent_is_detected_and_replaced() {
     });
     assert!(socket(&sb).exists(), "kill -9 leaves the socket behind");
     // Clients fall back to the passphrase sources...
-    fails(
-        no_pass(&sb).args(["get", "api/key"]).assert(),
-        2,
-        "no passphrase source",
-    );
-    sb.cmd().args(["get", "api/key"]).assert().success();
+    no_pass(&sb)
+        .args(["get", "api/key"])
+        .fails_with(2, "no passphrase source");
+    sb.succeeds(["get", "api/key"]);
     // ...and the next unlock replaces the stale socket.
-    sb.cmd().arg("unlock").assert().success();
-    no_pass(&sb).args(["get", "api/key"]).assert().success();
+    sb.succeeds(["unlock"]);
+    no_pass(&sb).args(["get", "api/key"]).succeeds();
 }
 
 #[test]
@@ -243,8 +216,7 @@ fn eight_clients_at_once() {
                     for _ in 0..5 {
                         no_pass(sb)
                             .args(["get", "api/key"])
-                            .assert()
-                            .success()
+                            .succeeds()
                             .stdout("sk-agent-0123456789\n");
                     }
                 })
@@ -277,8 +249,7 @@ fn malformed_requests_close_only_their_own_connection() {
     let _silent = UnixStream::connect(&sock).unwrap();
     no_pass(&sb)
         .args(["get", "api/key"])
-        .assert()
-        .success()
+        .succeeds()
         .stdout("sk-agent-0123456789\n");
 }
 
@@ -374,34 +345,28 @@ fn a_client_under_another_uid_is_refused() {
         std::fs::Permissions::from_mode(0o700),
     )
     .unwrap();
-    no_pass(&sb).args(["get", "api/key"]).assert().success();
+    no_pass(&sb).args(["get", "api/key"]).succeeds();
 }
 
 #[test]
 fn passphrase_fd_wins_over_the_agent() {
     let sb = unlocked("5m");
-    fails(
-        no_pass(&sb)
-            .args(["get", "api/key", "--passphrase-fd", "0"])
-            .write_stdin("wrong\n")
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
+    no_pass(&sb)
+        .args(["get", "api/key", "--passphrase-fd", "0"])
+        .write_stdin("wrong\n")
+        .fails_with(3, "wrong passphrase");
 }
 
 #[test]
 fn after_rekey_the_old_agent_is_stopped() {
     let sb = unlocked("5m");
-    let a = sb.cmd().args(["rekey", "--no-recovery"]).assert().success();
-    assert!(stderr(&a).contains("was stopped"), "{}", stderr(&a));
-    fails(
-        no_pass(&sb).args(["get", "api/key"]).assert(),
-        2,
-        "no passphrase source",
-    );
-    sb.cmd().arg("unlock").assert().success();
-    no_pass(&sb).args(["get", "api/key"]).assert().success();
+    let a = sb.succeeds(["rekey", "--no-recovery"]);
+    assert_has(&stderr(&a), "was stopped");
+    no_pass(&sb)
+        .args(["get", "api/key"])
+        .fails_with(2, "no passphrase source");
+    sb.succeeds(["unlock"]);
+    no_pass(&sb).args(["get", "api/key"]).succeeds();
 }
 
 #[test]
@@ -409,21 +374,17 @@ fn an_agent_for_an_older_key_generation_is_refused_and_clients_fall_back() {
     let sb = unlocked("5m");
     // Rekey behind the agent's back (as a restore of another copy would): swap the file.
     let before = sb.vault_bytes();
-    let copy = sb.path("copy.sesame");
-    std::fs::write(&copy, &before).unwrap();
+    let copy = sb.write_file("copy.sesame", &before);
     sb.cmd()
         .arg("--vault")
         .arg(&copy)
         .args(["rekey", "--no-recovery"])
-        .assert()
-        .success();
+        .succeeds();
     std::fs::copy(&copy, &sb.vault).unwrap();
-    fails(
-        no_pass(&sb).args(["get", "api/key"]).assert(),
-        2,
-        "no passphrase source",
-    );
-    sb.cmd().args(["get", "api/key"]).assert().success();
+    no_pass(&sb)
+        .args(["get", "api/key"])
+        .fails_with(2, "no passphrase source");
+    sb.succeeds(["get", "api/key"]);
 }
 
 #[test]
@@ -451,30 +412,25 @@ fn the_socket_folder_must_be_private() {
     std::fs::create_dir_all(&folder).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o777)).unwrap();
-    fails(sb.cmd().arg("unlock").assert(), 2, "mode 0700");
+    sb.fails_with(["unlock"], 2, "mode 0700");
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
-    sb.cmd().arg("unlock").assert().success();
+    sb.succeeds(["unlock"]);
     assert_eq!(mode(&socket(&sb)), 0o600);
 }
 
 #[test]
 fn passwd_skips_the_agent_and_needs_the_current_passphrase() {
     let sb = unlocked("5m");
-    fails(
-        no_pass(&sb)
-            .env("SESAME_NEW_PASSPHRASE", "new phrase lima")
-            .arg("passwd")
-            .assert(),
-        2,
-        "no passphrase source",
-    );
+    no_pass(&sb)
+        .env("SESAME_NEW_PASSPHRASE", "new phrase lima")
+        .arg("passwd")
+        .fails_with(2, "no passphrase source");
     sb.cmd()
         .env("SESAME_NEW_PASSPHRASE", "new phrase lima")
         .arg("passwd")
-        .assert()
-        .success();
+        .succeeds();
     // The agent's key is unchanged by passwd, so it goes on serving.
-    no_pass(&sb).args(["get", "api/key"]).assert().success();
+    no_pass(&sb).args(["get", "api/key"]).succeeds();
 }
 
 #[test]
@@ -498,7 +454,7 @@ fn the_agent_holds_its_data_key_once_in_memory() {
         "the agent's memory holds: {report}"
     );
     // Serving subkeys (HKDF of the key) leaves no copy behind either.
-    no_pass(&sb).args(["get", "api/key"]).assert().success();
+    no_pass(&sb).args(["get", "api/key"]).succeeds();
     let report = scan_memory(pid, &needles).unwrap();
     assert_eq!(
         report, "key copies=1\npassphrase copies=0\nvalue copies=0",
@@ -527,8 +483,7 @@ fn one_process_cannot_hold_every_agent_connection() {
     // Other processes are still served.
     no_pass(&sb)
         .args(["get", "api/key"])
-        .assert()
-        .success()
+        .succeeds()
         .stdout("sk-agent-0123456789\n");
     drop(held);
 }
@@ -569,7 +524,7 @@ fn a_client_refuses_an_agent_socket_of_another_user() {
     }
     let sb = unlocked("5m");
     let sock = socket(&sb);
-    no_pass(&sb).arg("lock").assert().success();
+    no_pass(&sb).arg("lock").succeeds();
     // The agent removes its socket as it ends, just after answering `lock`: wait for it (a
     // loaded machine can take a moment) rather than race it.
     wait_until("the agent to remove its socket", || !sock.exists());
@@ -605,7 +560,7 @@ fn a_client_refuses_an_agent_socket_of_another_user() {
         &mut line,
     );
     assert_eq!(line.trim(), "listening");
-    let a = no_pass(&sb).arg("lock").assert().success();
+    let a = no_pass(&sb).arg("lock").succeeds();
     let _ = fake.kill();
     let _ = fake.wait();
     assert!(
@@ -629,7 +584,33 @@ fn a_socket_folder_owned_by_another_user_is_named_in_the_error() {
     std::os::unix::fs::chown(&folder, Some(65534), Some(65534)).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let a = fails(sb.cmd().arg("unlock").assert(), 2, "belongs to uid 65534");
+    let a = sb.fails_with(["unlock"], 2, "belongs to uid 65534");
     assert!(stderr(&a).contains("XDG_RUNTIME_DIR"));
     std::fs::remove_dir(&folder).unwrap();
+}
+
+/// A plain `unlock` on an agent started with `--timeout 8h` cut it to the default 15 minutes.
+#[test]
+fn a_plain_unlock_keeps_the_agents_own_timeout() {
+    let sb = Sandbox::new();
+    sb.succeeds(["unlock", "--timeout", "8h"]);
+    let left = || {
+        let a = sb
+            .cmd()
+            .env_remove("SESAME_PASSPHRASE")
+            .args(["status", "--json"])
+            .succeeds();
+        let json: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        json["seconds_left"].as_u64().expect("unlocked")
+    };
+    let a = sb
+        .cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .arg("unlock")
+        .succeeds();
+    assert_has(&stderr(&a), "8h");
+    assert!(left() > 7 * 3600, "renewed by 8h, not 15m");
+    // An explicit --timeout still sets it.
+    sb.succeeds(["unlock", "--timeout", "1h"]);
+    assert!(left() <= 3600);
 }

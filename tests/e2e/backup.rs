@@ -25,14 +25,14 @@ fn backup_writes_a_checked_0600_copy_to_a_file_a_folder_or_the_default_place() {
     let folder = sb.path("elsewhere");
     std::fs::create_dir(&folder).unwrap();
 
-    let a = sb.cmd().arg("backup").arg(&to_file).assert().success();
+    let a = sb.cmd().arg("backup").arg(&to_file).succeeds();
     assert_eq!(stdout(&a).trim(), to_file.display().to_string());
     assert!(stderr(&a).contains("opens with the vault's current passphrase"));
-    let a = sb.cmd().arg("backup").arg(&folder).assert().success();
+    let a = sb.cmd().arg("backup").arg(&folder).succeeds();
     let in_folder = PathBuf::from(stdout(&a).trim());
     assert_eq!(in_folder.parent(), Some(folder.as_path()));
-    let a = sb.cmd().arg("backup").assert().success();
-    let default = PathBuf::from(stdout(&a).trim());
+    let a = sb.ok(["backup"]);
+    let default = PathBuf::from(a.trim());
     assert_eq!(
         default.parent(),
         Some(sb.vault.parent().unwrap().join("backups").as_path())
@@ -49,28 +49,24 @@ fn backup_writes_a_checked_0600_copy_to_a_file_a_folder_or_the_default_place() {
         assert_eq!(sb.labels_of(copy), vec!["openai/prod"]);
     }
     // An existing file is never overwritten.
-    fails(
-        sb.cmd().arg("backup").arg(&to_file).assert(),
-        2,
-        "already exists",
-    );
+    sb.cmd()
+        .arg("backup")
+        .arg(&to_file)
+        .fails_with(2, "already exists");
 }
 
 #[test]
 fn every_write_keeps_the_replaced_vault_and_rm_can_be_undone_with_restore() {
-    let sb = Sandbox::new();
-    sb.add("keep", "value-keep");
-    sb.add("precious", "value-precious");
+    let sb = Sandbox::with_secrets(&[("keep", "value-keep"), ("precious", "value-precious")]);
     let before_rm = generations(&sb).len();
-    sb.cmd().args(["rm", "precious"]).assert().success();
+    sb.succeeds(["rm", "precious"]);
     let gens = generations(&sb);
     assert_eq!(gens.len(), before_rm + 1, "rm kept one generation");
     let newest = gens.last().unwrap();
     assert_eq!(sb.labels_of(newest), vec!["keep", "precious"]);
     assert_eq!(mode(newest), 0o600);
 
-    let listed = sb.cmd().args(["backups", "--json"]).assert().success();
-    let json: serde_json::Value = serde_json::from_slice(&listed.get_output().stdout).unwrap();
+    let json = sb.json(["backups", "--json"]);
     assert_eq!(json[0]["path"], newest.display().to_string());
     assert_eq!(json[0]["kind"], "auto");
     assert_eq!(json[0]["secrets"], 2);
@@ -81,8 +77,7 @@ fn every_write_keeps_the_replaced_vault_and_rm_can_be_undone_with_restore() {
         .arg("restore")
         .arg(newest)
         .arg("--force")
-        .assert()
-        .success();
+        .succeeds();
     assert!(stderr(&a).contains("only in the copy (brought back): precious"));
     assert_eq!(sb.get("precious"), "value-precious\n");
     // The vault that restore replaced is itself kept.
@@ -98,8 +93,7 @@ fn generations_keep_the_newest_n_and_sesame_auto_backups_0_turns_them_off() {
             .env("SESAME_AUTO_BACKUPS", "3")
             .args(["add", &format!("k{i}")])
             .write_stdin("v")
-            .assert()
-            .success();
+            .succeeds();
     }
     let gens = generations(&sb);
     assert_eq!(gens.len(), 3);
@@ -111,22 +105,17 @@ fn generations_keep_the_newest_n_and_sesame_auto_backups_0_turns_them_off() {
         .env("SESAME_AUTO_BACKUPS", "0")
         .args(["add", "off"])
         .write_stdin("v")
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(
         generations(&sb),
         gens,
         "no generation with SESAME_AUTO_BACKUPS=0"
     );
-    fails(
-        sb.cmd()
-            .env("SESAME_AUTO_BACKUPS", "many")
-            .args(["add", "bad"])
-            .write_stdin("v")
-            .assert(),
-        2,
-        "SESAME_AUTO_BACKUPS",
-    );
+    sb.cmd()
+        .env("SESAME_AUTO_BACKUPS", "many")
+        .args(["add", "bad"])
+        .write_stdin("v")
+        .fails_with(2, "SESAME_AUTO_BACKUPS");
     // The default keeps ten.
     for i in 0..12 {
         sb.add(&format!("d{i}"), "v");
@@ -136,61 +125,43 @@ fn generations_keep_the_newest_n_and_sesame_auto_backups_0_turns_them_off() {
 
 #[test]
 fn verify_checks_structure_without_a_key_and_everything_with_one() {
-    let sb = Sandbox::new();
-    sb.add("a", "value-a");
-    sb.add("b", "value-b");
+    let sb = Sandbox::with_secrets(&[("a", "value-a"), ("b", "value-b")]);
     let a = sb
         .bare()
         .arg("--vault")
         .arg(&sb.vault)
         .arg("verify")
-        .assert()
-        .success();
+        .succeeds();
     assert!(stdout(&a).contains("structure  ok"));
     assert!(stdout(&a).contains("not checked (no key)"));
-    let a = sb.cmd().arg("verify").assert().success();
-    assert!(
-        stdout(&a).contains("contents   ok (authenticated; 2 secrets, 2 versions"),
-        "{}",
-        stdout(&a)
-    );
+    let a = sb.ok(["verify"]);
+    assert_has(&a, "contents   ok (authenticated; 2 secrets, 2 versions");
 
     // A flipped byte in the payload: the structure is fine, the contents are not.
     let mut damaged = sb.vault_bytes();
     let last = damaged.len() - 1;
     damaged[last] ^= 1;
-    let file = sb.path("damaged.sesame");
-    std::fs::write(&file, &damaged).unwrap();
-    sb.bare().arg("verify").arg(&file).assert().success();
-    fails(
-        sb.cmd().arg("verify").arg(&file).assert(),
-        4,
-        "failed authentication",
-    );
+    let file = sb.write_file("damaged.sesame", &damaged);
+    sb.bare().arg("verify").arg(&file).succeeds();
+    sb.cmd()
+        .arg("verify")
+        .arg(&file)
+        .fails_with(4, "failed authentication");
 
-    let truncated = sb.path("truncated.sesame");
-    std::fs::write(&truncated, &sb.vault_bytes()[..60]).unwrap();
-    fails(
-        sb.bare().arg("verify").arg(&truncated).assert(),
-        4,
-        "truncated",
-    );
-    fails(
-        sb.cmd().arg("verify").arg(&truncated).assert(),
-        4,
-        "truncated",
-    );
+    let truncated = sb.write_file("truncated.sesame", &sb.vault_bytes()[..60]);
+    sb.bare()
+        .arg("verify")
+        .arg(&truncated)
+        .fails_with(4, "truncated");
+    sb.cmd()
+        .arg("verify")
+        .arg(&truncated)
+        .fails_with(4, "truncated");
 
-    fails(
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", "wrong")
-            .arg("verify")
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
-    let json = sb.cmd().args(["verify", "--json"]).assert().success();
-    let json: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    sb.with_pass("wrong")
+        .arg("verify")
+        .fails_with(3, "wrong passphrase");
+    let json = sb.json(["verify", "--json"]);
     assert_eq!(json["authenticated"], true);
     assert_eq!(json["secrets"], 2);
 }
@@ -200,7 +171,7 @@ fn restore_refuses_damaged_copies_and_wrong_passphrases_and_changes_nothing() {
     let sb = Sandbox::new();
     sb.add("a", "value-a");
     let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).assert().success();
+    sb.cmd().arg("backup").arg(&copy).succeeds();
     sb.add("b", "value-b");
     let vault_before = sb.vault_bytes();
     let gens_before = generations(&sb);
@@ -208,30 +179,23 @@ fn restore_refuses_damaged_copies_and_wrong_passphrases_and_changes_nothing() {
     let mut damaged = std::fs::read(&copy).unwrap();
     let last = damaged.len() - 1;
     damaged[last] ^= 1;
-    let bad = sb.path("bad.sesame");
-    std::fs::write(&bad, &damaged).unwrap();
-    fails(
-        sb.cmd().arg("restore").arg(&bad).arg("--force").assert(),
-        4,
-        "failed authentication",
-    );
+    let bad = sb.write_file("bad.sesame", &damaged);
+    sb.cmd()
+        .arg("restore")
+        .arg(&bad)
+        .arg("--force")
+        .fails_with(4, "failed authentication");
     std::fs::write(&bad, b"not a vault at all").unwrap();
-    fails(
-        sb.cmd().arg("restore").arg(&bad).arg("--force").assert(),
-        4,
-        "not a sesame vault",
-    );
+    sb.cmd()
+        .arg("restore")
+        .arg(&bad)
+        .arg("--force")
+        .fails_with(4, "not a sesame vault");
     // A copy from before `passwd` and `rekey` opens only with the old passphrase.
-    sb.cmd()
-        .args(["passwd", "--kdf-memory", "8MiB", "--kdf-iterations", "1"])
-        .env("SESAME_NEW_PASSPHRASE", "a new passphrase")
-        .assert()
-        .success();
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", "a new passphrase")
+    sb.passwd("a new passphrase");
+    sb.with_pass("a new passphrase")
         .args(["rekey", "--no-recovery"])
-        .assert()
-        .success();
+        .succeeds();
     let vault_before = {
         assert_ne!(sb.vault_bytes(), vault_before);
         sb.vault_bytes()
@@ -240,28 +204,18 @@ fn restore_refuses_damaged_copies_and_wrong_passphrases_and_changes_nothing() {
         assert!(generations(&sb).len() > gens_before.len());
         generations(&sb)
     };
-    fails(
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", "a new passphrase")
-            .arg("restore")
-            .arg(&copy)
-            .arg("--force")
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
+    sb.with_pass("a new passphrase")
+        .arg("restore")
+        .arg(&copy)
+        .arg("--force")
+        .fails_with(3, "wrong passphrase");
     // Without a terminal and without --force: refused, before anything changes.
     let older = sb.path("older.sesame");
     std::fs::copy(generations(&sb).last().unwrap(), &older).unwrap();
-    fails(
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", "a new passphrase")
-            .arg("restore")
-            .arg(&older)
-            .assert(),
-        2,
-        "--force",
-    );
+    sb.with_pass("a new passphrase")
+        .arg("restore")
+        .arg(&older)
+        .fails_with(2, "--force");
     assert_eq!(sb.vault_bytes(), vault_before);
     assert_eq!(generations(&sb), gens_before);
 }
@@ -271,35 +225,25 @@ fn a_restored_copy_from_before_passwd_still_opens_with_todays_passphrase() {
     let sb = Sandbox::new();
     sb.add("a", "value-a");
     let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).assert().success();
-    sb.cmd()
-        .args(["passwd", "--kdf-memory", "8MiB", "--kdf-iterations", "1"])
-        .env("SESAME_NEW_PASSPHRASE", "a new passphrase")
-        .assert()
-        .success();
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", "a new passphrase")
+    sb.cmd().arg("backup").arg(&copy).succeeds();
+    sb.passwd("a new passphrase");
+    sb.with_pass("a new passphrase")
         .args(["rm", "a"])
-        .assert()
-        .success();
+        .succeeds();
     // The copy is of the same data key, so today's passphrase opens it; the vault keeps its keys.
     let a = sb
-        .cmd()
-        .env("SESAME_PASSPHRASE", "a new passphrase")
+        .with_pass("a new passphrase")
         .arg("restore")
         .arg(&copy)
         .arg("--force")
-        .assert()
-        .success();
+        .succeeds();
     assert!(stderr(&a).contains("passphrase and recovery code are unchanged"));
     let get = sb
-        .cmd()
-        .env("SESAME_PASSPHRASE", "a new passphrase")
+        .with_pass("a new passphrase")
         .args(["get", "a"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(stdout(&get), "value-a\n");
-    fails(sb.cmd().args(["get", "a"]).assert(), 3, "wrong passphrase");
+    sb.fails_with(["get", "a"], 3, "wrong passphrase");
 }
 
 #[test]
@@ -307,14 +251,9 @@ fn a_missing_vault_is_restored_byte_for_byte_from_a_copy() {
     let sb = Sandbox::new();
     sb.add("a", "value-a");
     let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).assert().success();
+    sb.cmd().arg("backup").arg(&copy).succeeds();
     std::fs::remove_file(&sb.vault).unwrap();
-    sb.cmd()
-        .arg("restore")
-        .arg(&copy)
-        .arg("--force")
-        .assert()
-        .success();
+    sb.cmd().arg("restore").arg(&copy).arg("--force").succeeds();
     assert_eq!(sb.vault_bytes(), std::fs::read(&copy).unwrap());
     assert_eq!(sb.get("a"), "value-a\n");
 }
@@ -323,13 +262,8 @@ fn a_missing_vault_is_restored_byte_for_byte_from_a_copy() {
 fn passwd_says_how_many_copies_still_open_with_the_old_passphrase_and_prune_removes_them() {
     let sb = Sandbox::new();
     sb.add("a", "value-a");
-    sb.cmd().arg("backup").assert().success();
-    let a = sb
-        .cmd()
-        .args(["passwd", "--kdf-memory", "8MiB", "--kdf-iterations", "1"])
-        .env("SESAME_NEW_PASSPHRASE", "a new passphrase")
-        .assert()
-        .success();
+    sb.succeeds(["backup"]);
+    let a = sb.passwd("a new passphrase");
     // The manual copy and the generations of init, add and passwd itself.
     assert!(
         stderr(&a).contains("copies of the vault in") && stderr(&a).contains("backups --prune"),
@@ -341,16 +275,13 @@ fn passwd_says_how_many_copies_still_open_with_the_old_passphrase_and_prune_remo
     };
     let mut prune = sb.cmd();
     new(&mut prune);
-    fails(prune.args(["backups", "--prune"]).assert(), 2, "--yes");
+    prune.args(["backups", "--prune"]).fails_with(2, "--yes");
     let mut prune = sb.cmd();
     new(&mut prune);
-    prune
-        .args(["backups", "--prune", "--yes"])
-        .assert()
-        .success();
+    prune.args(["backups", "--prune", "--yes"]).succeeds();
     let mut list = sb.cmd();
     new(&mut list);
-    let out = list.args(["backups", "--json"]).assert().success();
+    let out = list.args(["backups", "--json"]).succeeds();
     let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert!(
         json.as_array()
@@ -366,7 +297,7 @@ fn kill_9_during_backup_and_restore_leaves_the_vault_whole() {
     let sb = Sandbox::new();
     sb.add("a", "value-a");
     let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).assert().success();
+    sb.cmd().arg("backup").arg(&copy).succeeds();
     sb.add("b", "value-b");
     for round in 0..30u64 {
         let args: Vec<std::ffi::OsString> = if round % 2 == 0 {
@@ -409,12 +340,7 @@ fn import_reads_a_realistic_dotenv_in_one_write() {
     )
     .unwrap();
     let gens = generations(&sb).len();
-    let a = sb
-        .cmd()
-        .args(["import", "--dotenv"])
-        .arg(&env)
-        .assert()
-        .success();
+    let a = sb.cmd().args(["import", "--dotenv"]).arg(&env).succeeds();
     let err = stderr(&a);
     assert!(err.contains("4 added, 0 rotated"), "{err}");
     assert!(err.contains("EMPTY skipped"), "{err}");
@@ -432,42 +358,28 @@ fn import_reads_a_realistic_dotenv_in_one_write() {
         sb.get("private-key"),
         "-----BEGIN KEY-----\nMIIabc\n-----END KEY-----\n"
     );
-    let list = sb.list_json();
-    let tf = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["label"] == "tf-var-db-password")
-        .unwrap();
+    let tf = sb.secret_json("tf-var-db-password");
     assert_eq!(tf["env"], "TF_VAR_db_password");
 
     // --overwrite rotates, keeping the old value in history; --prefix puts labels under P/.
     sb.cmd()
         .args(["import", "--overwrite", "--dotenv"])
         .arg(&env)
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(sb.get("stripe-key"), "sk_live_new\n");
-    let history = sb
-        .cmd()
-        .args(["history", "stripe-key", "--json"])
-        .assert()
-        .success();
-    let history: serde_json::Value = serde_json::from_slice(&history.get_output().stdout).unwrap();
+    let history = sb.json(["history", "stripe-key", "--json"]);
     assert_eq!(history.as_array().unwrap().len(), 2);
     sb.cmd()
         .args(["import", "--prefix", "team", "--dotenv"])
         .arg(&env)
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(sb.get("team/openai-api-key"), "sk-proj-abc123\n");
 
     std::fs::write(&env, "A=1\nthis line is wrong\n").unwrap();
-    fails(
-        sb.cmd().args(["import", "--dotenv"]).arg(&env).assert(),
-        2,
-        ".env:2:",
-    );
+    sb.cmd()
+        .args(["import", "--dotenv"])
+        .arg(&env)
+        .fails_with(2, ".env:2:");
 }
 
 #[test]
@@ -485,28 +397,24 @@ fn importing_10000_lines_is_one_transaction() {
         .args(["import", "--dotenv"])
         .arg(&env)
         .timeout(Duration::from_secs(60))
-        .assert()
-        .success();
-    assert!(stderr(&a).contains("10000 added"), "{}", stderr(&a));
+        .succeeds();
+    assert_has(&stderr(&a), "10000 added");
     assert_eq!(generations(&sb).len(), gens + 1);
     assert_eq!(sb.list_json().as_array().unwrap().len(), 10_000);
     assert_eq!(sb.get("key-09999"), "value-number-09999-0123456789\n");
     // One log record names every label, the last one too (it used to stop at 500).
-    let log = sb.cmd().args(["log", "key-09999"]).assert().success();
-    assert!(stdout(&log).contains("import"), "{}", stdout(&log));
-    assert!(stdout(&log).contains("from big.env"), "{}", stdout(&log));
+    let log = sb.ok(["log", "key-09999"]);
+    assert_has(&log, "import");
+    assert_has(&log, "from big.env");
 }
 
 #[test]
 fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
     let sb = Sandbox::new();
     sb.add("openai/prod", "sk-proj-abc");
-    sb.cmd()
-        .args(["add", "multi", "--raw"])
-        .write_stdin("line one\nit's \"quoted\"\n")
-        .assert()
-        .success();
-    let refs = sb.cmd().args(["export", "--dotenv"]).assert().success();
+    sb.with_stdin(["add", "multi", "--raw"], "line one\nit's \"quoted\"\n")
+        .succeeds();
+    let refs = sb.succeeds(["export", "--dotenv"]);
     let refs = stdout(&refs);
     assert!(
         refs.contains("OPENAI_PROD=sesame://openai/prod\n"),
@@ -515,34 +423,26 @@ fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
     assert!(refs.contains("MULTI=sesame://multi\n"));
     assert!(!refs.contains("sk-proj-abc"));
     // The references work with run --env-file as they are.
-    let file = sb.path("refs.env");
-    std::fs::write(&file, &refs).unwrap();
+    let file = sb.write_file("refs.env", &refs);
     let a = sb
         .cmd()
         .args(["run", "--env-file"])
         .arg(&file)
         .args(["--", "sh", "-c", "printf %s \"$OPENAI_PROD\""])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(stdout(&a), "sk-proj-abc");
 
-    let plain = sb
-        .cmd()
-        .args(["export", "--dotenv", "--plaintext"])
-        .assert()
-        .success();
+    let plain = sb.succeeds(["export", "--dotenv", "--plaintext"]);
     let plain = stdout(&plain);
     assert!(plain.contains("OPENAI_PROD='sk-proj-abc'\n"), "{plain}");
     // What export writes, import reads back byte for byte.
     let other = Sandbox::new();
-    let file = other.path("plain.env");
-    std::fs::write(&file, &plain).unwrap();
+    let file = other.write_file("plain.env", &plain);
     other
         .cmd()
         .args(["import", "--dotenv"])
         .arg(&file)
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(other.get("multi"), "line one\nit's \"quoted\"\n\n");
     assert_eq!(other.get("openai-prod"), "sk-proj-abc\n");
 }
@@ -614,8 +514,7 @@ fn pruning_one_vaults_generations_keeps_those_of_a_vault_whose_name_extends_it()
             .arg(vault)
             .args(FAST_KDF)
             .arg("--no-recovery")
-            .assert()
-            .success();
+            .succeeds();
     }
     let add = |vault: &Path, label: &str| {
         sb.cmd()
@@ -624,8 +523,7 @@ fn pruning_one_vaults_generations_keeps_those_of_a_vault_whose_name_extends_it()
             .env("SESAME_AUTO_BACKUPS", "1")
             .args(["add", label])
             .write_stdin("value")
-            .assert()
-            .success();
+            .succeeds();
     };
     let auto = sb.vault.parent().unwrap().join("backups/auto");
     let of = |stem: &str| -> Vec<String> {
@@ -653,8 +551,7 @@ fn pruning_one_vaults_generations_keeps_those_of_a_vault_whose_name_extends_it()
         .arg("--vault")
         .arg(&work)
         .args(["backups"])
-        .assert()
-        .success();
+        .succeeds();
     assert!(
         !stdout(&listed).contains("work-2-"),
         "work lists work-2's copies: {}",

@@ -39,15 +39,13 @@ fn a_backups_folder_that_is_a_symbolic_link_is_refused_and_nothing_is_written_or
         );
 
         let a = sb
-            .cmd()
-            .args(["add", "other"])
-            .write_stdin("value-abcdef0123456789")
+            .with_stdin(["add", "other"], "value-abcdef0123456789")
             .assert();
         fails(a, 1, "is a symbolic link");
         if linked == "backups" {
-            fails(sb.cmd().arg("backup").assert(), 1, "is a symbolic link");
+            sb.fails_with(["backup"], 1, "is a symbolic link");
         }
-        fails(sb.cmd().arg("backups").assert(), 1, "is a symbolic link");
+        sb.fails_with(["backups"], 1, "is a symbolic link");
         let after = (
             files_in(&target),
             files_in(&target.join("auto")),
@@ -63,8 +61,7 @@ fn a_backups_folder_that_is_a_symbolic_link_is_refused_and_nothing_is_written_or
             .env("SESAME_AUTO_BACKUPS", "0")
             .args(["add", "other"])
             .write_stdin("value-abcdef0123456789")
-            .assert()
-            .success();
+            .succeeds();
         assert_eq!(files_in(&target), before.0);
     }
 }
@@ -73,9 +70,10 @@ fn a_backups_folder_that_is_a_symbolic_link_is_refused_and_nothing_is_written_or
 fn a_copy_in_a_backups_folder_opens_read_only_with_no_files_beside_it() {
     // Reading a generation as a vault created its .lock and .log in backups/auto (never
     // pruned); a write created backups/auto/backups/auto/….
-    let sb = Sandbox::new();
-    sb.add("svc", "value-0123456789abcdef");
-    sb.add("other", "value-abcdef0123456789");
+    let sb = Sandbox::with_secrets(&[
+        ("svc", "value-0123456789abcdef"),
+        ("other", "value-abcdef0123456789"),
+    ]);
     let auto = sb.vault.parent().unwrap().join("backups/auto");
     let before = files_in(&auto);
     let copy = before.last().unwrap().clone();
@@ -83,14 +81,12 @@ fn a_copy_in_a_backups_folder_opens_read_only_with_no_files_beside_it() {
         .cmd()
         .env("SESAME_VAULT", &copy)
         .args(["get", "svc"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(stdout(&a), "value-0123456789abcdef\n");
     sb.cmd()
         .env("SESAME_VAULT", &copy)
         .args(["run", "--env", "SVC=svc", "--", "true"])
-        .assert()
-        .success();
+        .succeeds();
     let a = sb
         .cmd()
         .env("SESAME_VAULT", &copy)
@@ -98,45 +94,34 @@ fn a_copy_in_a_backups_folder_opens_read_only_with_no_files_beside_it() {
         .write_stdin("value-0000000000000000")
         .assert();
     fails(a, 2, "opens read-only");
-    fails(
-        sb.cmd()
-            .env("SESAME_VAULT", &copy)
-            .args(["rm", "svc", "--yes"])
-            .assert(),
-        2,
-        "sesame restore",
-    );
-    fails(
-        sb.cmd().env("SESAME_VAULT", &copy).arg("backup").assert(),
-        2,
-        "name where the new copy goes",
-    );
+    sb.cmd()
+        .env("SESAME_VAULT", &copy)
+        .args(["rm", "svc", "--yes"])
+        .fails_with(2, "sesame restore");
+    sb.cmd()
+        .env("SESAME_VAULT", &copy)
+        .arg("backup")
+        .fails_with(2, "name where the new copy goes");
     let elsewhere = sb.path("kept.sesame");
     sb.cmd()
         .env("SESAME_VAULT", &copy)
         .arg("backup")
         .arg(&elsewhere)
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(files_in(&auto), before, "files appeared beside the copies");
     // A manual copy in backups/ too.
-    let a = sb.cmd().arg("backup").assert().success();
-    let manual = PathBuf::from(stdout(&a).trim());
+    let a = sb.ok(["backup"]);
+    let manual = PathBuf::from(a.trim());
     let manual_folder = files_in(manual.parent().unwrap());
     sb.cmd()
         .env("SESAME_VAULT", &manual)
         .args(["get", "svc"])
-        .assert()
-        .success();
-    fails(
-        sb.cmd()
-            .env("SESAME_VAULT", &manual)
-            .args(["add", "x"])
-            .write_stdin("value-0000000000000000")
-            .assert(),
-        2,
-        "opens read-only",
-    );
+        .succeeds();
+    sb.cmd()
+        .env("SESAME_VAULT", &manual)
+        .args(["add", "x"])
+        .write_stdin("value-0000000000000000")
+        .fails_with(2, "opens read-only");
     assert_eq!(files_in(manual.parent().unwrap()), manual_folder);
     // The vault itself is untouched and still writable.
     sb.add("third", "value-1111111111111111");
@@ -159,8 +144,7 @@ fn files_planted_as_copies_are_judged_by_their_header_and_listed_as_damaged() {
         f.set_len(256 << 20).unwrap();
     }
     // A well-formed header with a sparse tail it does not announce.
-    let padded = sb.path("padded.sesame");
-    std::fs::write(&padded, sb.vault_bytes()).unwrap();
+    let padded = sb.write_file("padded.sesame", sb.vault_bytes());
     std::fs::OpenOptions::new()
         .write(true)
         .open(&padded)
@@ -168,8 +152,7 @@ fn files_planted_as_copies_are_judged_by_their_header_and_listed_as_damaged() {
         .set_len(200 << 20)
         .unwrap();
 
-    let a = sb.cmd().args(["backups", "--json"]).assert().success();
-    let rows: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let rows = sb.json(["backups", "--json"]);
     let damaged = rows
         .as_array()
         .unwrap()
@@ -197,6 +180,5 @@ fn files_planted_as_copies_are_judged_by_their_header_and_listed_as_damaged() {
             "SESAME_NEW_PASSPHRASE",
             "another passphrase for the vault 42",
         )
-        .assert()
-        .success();
+        .succeeds();
 }

@@ -13,8 +13,7 @@ fn two_writers_adding_50_secrets_each_end_with_all_100() {
                     sb.cmd()
                         .args(["add", &format!("{writer}/{i:02}")])
                         .write_stdin(format!("value-{writer}-{i}"))
-                        .assert()
-                        .success();
+                        .succeeds();
                 }
             });
         }
@@ -41,8 +40,7 @@ fn concurrent_writers_and_readers_keep_every_change_log_record_and_the_newest_ge
                         .env("SESAME_AUTO_BACKUPS", "3")
                         .args(["add", &format!("w{writer}/{i}")])
                         .write_stdin(format!("value-{writer}-{i}"))
-                        .assert()
-                        .success();
+                        .succeeds();
                 }
             });
         }
@@ -55,8 +53,7 @@ fn concurrent_writers_and_readers_keep_every_change_log_record_and_the_newest_ge
     });
     assert_eq!(sb.labels().len(), 33);
     assert_eq!(sb.get("w3/7"), "value-3-7\n");
-    let a = sb.cmd().args(["log", "--json"]).assert().success();
-    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let log = sb.json(["log", "--json"]);
     let count = |action: &str| {
         log.as_array()
             .unwrap()

@@ -121,11 +121,11 @@ fn files_that_are_not_vaults_exit_4_with_a_reason() {
     ];
     for (bytes, reason) in cases {
         std::fs::write(&sb.vault, bytes).unwrap();
-        fails(sb.cmd().arg("list").assert(), 4, reason);
+        sb.fails_with(["list"], 4, reason);
     }
     std::fs::remove_file(&sb.vault).unwrap();
     std::fs::create_dir(&sb.vault).unwrap();
-    fails(sb.cmd().arg("list").assert(), 4, "folder");
+    sb.fails_with(["list"], 4, "folder");
 }
 
 #[test]
@@ -134,11 +134,7 @@ fn a_newer_format_version_is_refused_by_name() {
     let mut bytes = sb.vault_bytes();
     bytes[8] = 2;
     std::fs::write(&sb.vault, &bytes).unwrap();
-    fails(
-        sb.cmd().arg("list").assert(),
-        4,
-        "written by a newer sesame (format 2)",
-    );
+    sb.fails_with(["list"], 4, "written by a newer sesame (format 2)");
 }
 
 #[test]
@@ -171,11 +167,7 @@ fn a_vault_with_only_unknown_slots_says_so() {
         body: vec![1, 2, 3],
     }];
     std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
-    fails(
-        sb.cmd().arg("list").assert(),
-        4,
-        "no passphrase slot this build can use",
-    );
+    sb.fails_with(["list"], 4, "no passphrase slot this build can use");
 }
 
 /// FORMAT.md: a passphrase slot outside the KDF bounds is damage (exit 4), before any derivation,
@@ -190,12 +182,12 @@ fn a_kdf_parameter_outside_the_format_bounds_is_damage_in_any_slot() {
     bad.kdf.iterations = KdfParams::MAX_ITERATIONS + 1;
     unlocked.header.slots.push(bad.to_slot());
     std::fs::write(&sb.vault, unlocked.seal().unwrap()).unwrap();
-    let a = fails(
-        sb.cmd().args(["get", "api/key"]).assert(),
+    let a = sb.fails_with(
+        ["get", "api/key"],
         4,
         "Argon2 iterations 101 is outside 1..=100",
     );
-    assert!(stderr(&a).contains("passphrase slot 1"), "{}", stderr(&a));
+    assert_has(&stderr(&a), "passphrase slot 1");
 }
 
 /// The test parameters, for slots crafted here.
@@ -227,17 +219,11 @@ fn only_the_first_of_16_passphrase_slots_is_tried() {
         16
     );
 
-    fails(
-        sb.cmd().args(["get", "api/key"]).assert(),
-        3,
-        "wrong passphrase",
-    );
+    sb.fails_with(["get", "api/key"], 3, "wrong passphrase");
     // The first slot's own passphrase opens it.
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", "another passphrase")
+    sb.with_pass("another passphrase")
         .args(["get", "api/key"])
-        .assert()
-        .success()
+        .succeeds()
         .stdout("sk-0123456789abcdef\n");
 }
 
@@ -266,24 +252,21 @@ fn a_slot_at_the_kdf_caps_is_refused_before_the_prompt_without_a_terminal() {
     let guard = Duration::from_secs(30);
 
     for args in [&["get", "api/key"][..], &["list"], &["unlock"], &["status"]] {
-        let a = fails(
-            sb.cmd().args(args).timeout(guard).assert(),
-            2,
-            "--accept-kdf-cost",
-        );
+        let a = sb
+            .cmd()
+            .args(args)
+            .timeout(guard)
+            .fails_with(2, "--accept-kdf-cost");
         let err = stderr(&a);
         assert!(err.contains("m=4GiB, t=100, p=64"), "{args:?}: {err}");
         assert!(err.contains("SESAME_ACCEPT_KDF_COST=1"), "{args:?}: {err}");
     }
-    let a = fails(
-        sb.cmd()
-            .env_remove("SESAME_PASSPHRASE")
-            .arg("list")
-            .timeout(guard)
-            .assert(),
-        2,
-        "--accept-kdf-cost",
-    );
+    let a = sb
+        .cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .arg("list")
+        .timeout(guard)
+        .fails_with(2, "--accept-kdf-cost");
     assert!(!stderr(&a).contains("no passphrase source"));
     // Nothing was changed: the file is refused, not rewritten.
     assert_eq!(
@@ -302,37 +285,28 @@ fn a_costly_slot_opens_with_accept_kdf_cost_or_its_variable() {
         .cmd()
         .args(["init", "--kdf-memory", "8MiB", "--kdf-iterations", "11"])
         .args(["--kdf-parallelism", "1", "--no-recovery"])
-        .assert()
-        .success();
+        .succeeds();
     assert!(
         stderr(&a).contains("every open will ask you to confirm"),
         "init warns: {}",
         stderr(&a)
     );
+    sb.with_stdin(
+        ["add", "api/key", "--accept-kdf-cost"],
+        "sk-0123456789abcdef",
+    )
+    .succeeds();
+    sb.fails_with(["get", "api/key"], 2, "t=11");
     sb.cmd()
-        .args(["add", "api/key", "--accept-kdf-cost"])
-        .write_stdin("sk-0123456789abcdef")
-        .assert()
-        .success();
-    fails(sb.cmd().args(["get", "api/key"]).assert(), 2, "t=11");
-    fails(
-        sb.cmd()
-            .env("SESAME_ACCEPT_KDF_COST", "0")
-            .args(["get", "api/key"])
-            .assert(),
-        2,
-        "t=11",
-    );
+        .env("SESAME_ACCEPT_KDF_COST", "0")
+        .args(["get", "api/key"])
+        .fails_with(2, "t=11");
     sb.cmd()
         .env("SESAME_ACCEPT_KDF_COST", "1")
         .args(["get", "api/key"])
-        .assert()
-        .success()
+        .succeeds()
         .stdout("sk-0123456789abcdef\n");
-    sb.cmd()
-        .args(["--accept-kdf-cost", "get", "api/key"])
-        .assert()
-        .success();
+    sb.succeeds(["--accept-kdf-cost", "get", "api/key"]);
 }
 
 #[test]
@@ -342,15 +316,11 @@ fn a_writer_waits_for_the_lock_then_exits_6() {
     let lock = OpenOptions::new().write(true).open(&lock_path).unwrap();
     lock.lock().unwrap();
     let started = std::time::Instant::now();
-    fails(
-        sb.cmd()
-            .env("SESAME_LOCK_TIMEOUT", "1s")
-            .args(["add", "blocked"])
-            .write_stdin("v")
-            .assert(),
-        6,
-        "busy",
-    );
+    sb.cmd()
+        .env("SESAME_LOCK_TIMEOUT", "1s")
+        .args(["add", "blocked"])
+        .write_stdin("v")
+        .fails_with(6, "busy");
     assert!(started.elapsed() >= Duration::from_secs(1));
     // Readers do not need the lock.
     assert_eq!(sb.get("api/key"), "sk-0123456789abcdef\n");

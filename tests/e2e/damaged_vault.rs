@@ -13,7 +13,7 @@ fn restore_over_a_truncated_empty_or_garbage_vault_sets_it_aside_once() {
     let sb = Sandbox::new();
     sb.add("api", "sk-restore-0001");
     let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).assert().success();
+    sb.cmd().arg("backup").arg(&copy).succeeds();
     let auto = sb.vault.parent().unwrap().join("backups/auto");
     let damaged = sb.vault.parent().unwrap().join("backups/damaged");
     let whole = sb.vault_bytes();
@@ -27,13 +27,7 @@ fn restore_over_a_truncated_empty_or_garbage_vault_sets_it_aside_once() {
         // Three tries each: the damaged file is set aside once, never as a generation.
         for _ in 0..3 {
             std::fs::write(&sb.vault, &bytes).unwrap();
-            let a = sb
-                .cmd()
-                .arg("restore")
-                .arg(&copy)
-                .arg("--force")
-                .assert()
-                .success();
+            let a = sb.cmd().arg("restore").arg(&copy).arg("--force").succeeds();
             assert!(stderr(&a).contains("Restored"), "{what}: {}", stderr(&a));
             assert_eq!(sb.get("api"), "sk-restore-0001\n", "{what}");
         }

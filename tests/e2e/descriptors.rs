@@ -1,6 +1,6 @@
 //! `--passphrase-fd`, `--new-passphrase-fd`, `--recovery-code-fd`: the descriptors are read and
-//! closed, and no child sesame starts (`run`, `--mask`, `rotate --verify`, the passphrase command,
-//! the agent) can read them.
+//! closed, no child sesame starts (`run`, `--mask`, `rotate --verify`, the passphrase command,
+//! the agent) can read them, and each flag is offered only by the commands that read it.
 
 use std::process::Output;
 
@@ -156,8 +156,7 @@ fn the_agent_keeps_no_inherited_descriptor() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let status = sb.cmd().args(["status", "--json"]).assert().success();
-    let status: serde_json::Value = serde_json::from_slice(&status.get_output().stdout).unwrap();
+    let status = sb.json(["status", "--json"]);
     let pid = status["agent_pid"].as_u64().expect("an agent");
     let entries = match std::fs::read_dir(format!("/proc/{pid}/fd")) {
         Ok(entries) => entries,
@@ -186,8 +185,7 @@ fn one_descriptor_for_two_flags_gives_its_first_line_then_its_second() {
     // Broke: each read reopened /dev/fd/N, which for a file starts again at its top, so
     // `passwd --passphrase-fd 3 --new-passphrase-fd 3` set the new passphrase to the old one.
     let sb = Sandbox::new();
-    let both = sb.path("both.txt");
-    std::fs::write(&both, format!("{PASS}\n{NEW_PASS}\n")).unwrap();
+    let both = sb.write_file("both.txt", format!("{PASS}\n{NEW_PASS}\n"));
     let bin = sesame_path();
     let out = command("sh")
         .arg("-c")
@@ -204,11 +202,7 @@ fn one_descriptor_for_two_flags_gives_its_first_line_then_its_second() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", NEW_PASS)
-        .arg("list")
-        .assert()
-        .success();
+    sb.with_pass(NEW_PASS).arg("list").succeeds();
 }
 
 #[test]
@@ -221,8 +215,30 @@ fn a_descriptor_that_is_not_open_is_reported_when_read() {
         .assert();
     fails(a, 1, "descriptor 77");
     // A command that does not read it does not care.
+    sb.succeeds(["--new-passphrase-fd", "77", "list"]);
+}
+
+/// `--new-passphrase-fd` and `--recovery-code-fd` were listed on every command; now only where
+/// they are read, and still accepted before or after the subcommand (SPEC).
+#[test]
+fn fd_flags_are_shown_only_where_used_and_accepted_before_or_after_the_subcommand() {
+    let sb = Sandbox::new();
+    let help = |args: &[&str]| stdout(&sb.bare().args(args).succeeds());
+    let get = help(&["get", "--help"]);
+    assert!(!get.contains("--new-passphrase-fd") && !get.contains("--recovery-code-fd"));
+    assert!(get.contains("Global options:") && get.contains("--passphrase-fd"));
+    assert!(help(&["passwd", "--help"]).contains("--new-passphrase-fd"));
+    let recover = help(&["recover", "--help"]);
+    assert!(recover.contains("--new-passphrase-fd") && recover.contains("--recovery-code-fd"));
+    let new = "vivid otter mango quartz";
     sb.cmd()
-        .args(["--new-passphrase-fd", "77", "list"])
-        .assert()
-        .success();
+        .args(["--new-passphrase-fd", "0", "passwd"])
+        .write_stdin(format!("{new}\n"))
+        .succeeds();
+    sb.with_pass(new)
+        .args(["passwd", "--new-passphrase-fd", "0"])
+        .write_stdin(format!("{PASS}\n"))
+        .succeeds();
+    // Accepted (and ignored) where it is not read, as before.
+    sb.succeeds(["list", "--recovery-code-fd", "0"]);
 }

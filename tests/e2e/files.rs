@@ -1,5 +1,6 @@
 //! The files sesame keeps as and beside the vault: no symlink or FIFO is followed, a symlinked
-//! vault is written through, stale temp files are cleaned, the usage log's versions.
+//! vault is written through, stale temp files are cleaned; the usage log's versions and what
+//! `sesame log` shows of it.
 
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
@@ -26,25 +27,19 @@ fn a_symlinked_log_or_lock_is_refused_not_followed() {
     // write (as root: /etc/nologin).
     let sb = Sandbox::new();
     sb.add("a", "alpha");
-    let victim = sb.path("victim");
-    std::fs::write(&victim, "untouched").unwrap();
+    let victim = sb.write_file("victim", "untouched");
     let log = sb.vault.with_file_name("vault.sesame.log");
     std::fs::remove_file(&log).unwrap();
     symlink(&victim, &log).unwrap();
-    let a = sb
-        .cmd()
-        .args(["get", "a"])
-        .assert()
-        .success()
-        .stdout("alpha\n");
-    assert!(stderr(&a).contains("symbolic link"), "{}", stderr(&a));
+    let a = sb.succeeds(["get", "a"]).stdout("alpha\n");
+    assert_has(&stderr(&a), "symbolic link");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
     // A lock that is a symlink (here to a file that does not exist yet) is not created through.
     let lock = sb.vault.with_file_name("vault.sesame.lock");
     let planted = sb.path("planted");
     std::fs::remove_file(&lock).unwrap();
     symlink(&planted, &lock).unwrap();
-    let a = sb.cmd().args(["add", "b"]).write_stdin("beta").assert();
+    let a = sb.with_stdin(["add", "b"], "beta").assert();
     fails(a, 1, "symbolic link");
     assert!(!planted.exists());
     assert_eq!(sb.labels(), ["a"]);
@@ -58,7 +53,7 @@ fn a_vault_folder_open_to_others_gets_one_warning_with_the_fix() {
     let folder = sb.vault.parent().unwrap();
     std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o777)).unwrap();
     for args in [&["list"][..], &["add", "b"]] {
-        let a = sb.cmd().args(args).write_stdin("beta").assert().success();
+        let a = sb.cmd().args(args).write_stdin("beta").succeeds();
         let err = stderr(&a);
         assert_eq!(warnings(&err), 1, "{err}");
         assert!(
@@ -68,7 +63,7 @@ fn a_vault_folder_open_to_others_gets_one_warning_with_the_fix() {
         );
     }
     std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let a = sb.cmd().arg("list").assert().success();
+    let a = sb.succeeds(["list"]);
     assert_eq!(warnings(&stderr(&a)), 0, "{}", stderr(&a));
 }
 
@@ -80,20 +75,13 @@ fn a_fifo_as_vault_log_or_lock_exits_instead_of_hanging() {
     let log = sb.vault.with_file_name("vault.sesame.log");
     std::fs::remove_file(&log).unwrap();
     mkfifo(&log);
-    let a = sb
-        .cmd()
-        .args(["get", "a"])
-        .timeout(HANG_GUARD)
-        .assert()
-        .success();
-    assert!(stderr(&a).contains("not a regular file"), "{}", stderr(&a));
+    let a = sb.cmd().args(["get", "a"]).timeout(HANG_GUARD).succeeds();
+    assert_has(&stderr(&a), "not a regular file");
     let lock = sb.vault.with_file_name("vault.sesame.lock");
     std::fs::remove_file(&lock).unwrap();
     mkfifo(&lock);
     let a = sb
-        .cmd()
-        .args(["add", "b"])
-        .write_stdin("beta")
+        .with_stdin(["add", "b"], "beta")
         .timeout(HANG_GUARD)
         .assert();
     fails(a, 1, "not a regular file");
@@ -120,8 +108,7 @@ fn a_symlinked_vault_is_written_through_to_its_target() {
         .env("SESAME_VAULT", &synced)
         .args(FAST_KDF)
         .arg("--no-recovery")
-        .assert()
-        .success();
+        .succeeds();
     let link_folder = sb.vault.parent().unwrap();
     std::fs::create_dir(link_folder).unwrap();
     symlink(&synced, &sb.vault).unwrap();
@@ -136,8 +123,7 @@ fn a_symlinked_vault_is_written_through_to_its_target() {
         .cmd()
         .env("SESAME_VAULT", &synced)
         .args(["get", "a"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(through_target.get_output().stdout, b"alpha\n");
     // The lock, the log and the temp file are beside the target, not the link.
     assert_eq!(
@@ -162,7 +148,7 @@ fn a_symlinked_vault_is_written_through_to_its_target() {
     // A link whose target is missing is not followed: reads fail and init will not replace it.
     std::fs::remove_file(&sb.vault).unwrap();
     symlink(sb.path("nowhere"), &sb.vault).unwrap();
-    fails(sb.cmd().arg("list").assert(), 4, "symbolic link");
+    sb.fails_with(["list"], 4, "symbolic link");
     fails(sb.init(), 2, "already exists");
     assert!(!sb.path("nowhere").exists());
 }
@@ -175,8 +161,7 @@ fn stale_temp_files_from_killed_writers_are_removed_on_the_next_write() {
     let folder = sb.vault.parent().unwrap();
     let stale = folder.join(".vault.sesame.Ab3xY9.tmp");
     std::fs::write(&stale, "stale").unwrap();
-    let victim = sb.path("victim");
-    std::fs::write(&victim, "untouched").unwrap();
+    let victim = sb.write_file("victim", "untouched");
     let keep = [
         // A symlink with the temp name: never followed or removed.
         folder.join(".vault.sesame.Zz9Zz9.tmp"),
@@ -223,27 +208,6 @@ fn as_version_1(log: &[u8]) -> Vec<u8> {
     v1
 }
 
-fn log_actions(sb: &Sandbox) -> (Vec<String>, String) {
-    log_actions_with(sb, PASS)
-}
-
-fn log_actions_with(sb: &Sandbox, pass: &str) -> (Vec<String>, String) {
-    let a = sb
-        .cmd()
-        .env("SESAME_PASSPHRASE", pass)
-        .args(["log", "--json"])
-        .assert()
-        .success();
-    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-    let actions = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect();
-    (actions, stderr(&a))
-}
-
 #[test]
 fn version_1_and_2_logs_are_read_and_upgraded_to_version_3_on_the_next_append() {
     // Logs written before version 3 (one key per record; version 1 also without the key
@@ -272,7 +236,7 @@ fn version_1_and_2_logs_are_read_and_upgraded_to_version_3_on_the_next_append() 
         .unwrap();
         let log = sb.vault.with_file_name("vault.sesame.log");
         std::fs::write(&log, &old).unwrap();
-        let shown = |sb: &Sandbox| log_actions_with(sb, VECTOR_PASS);
+        let shown = |sb: &Sandbox| sb.log_actions_with(VECTOR_PASS);
         let before = vec!["run".to_string(), "get".into(), "get".into()];
         assert_eq!(
             shown(&sb),
@@ -280,19 +244,15 @@ fn version_1_and_2_logs_are_read_and_upgraded_to_version_3_on_the_next_append() 
             "version {version}"
         );
         let a = sb
-            .cmd()
-            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+            .with_pass(VECTOR_PASS)
             .args(["list", "--json"])
-            .assert()
-            .success();
+            .succeeds();
         let list: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
         assert_eq!(list[0]["label"], "github/token");
         assert_eq!(list[0]["use_count"], 2, "version {version}");
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+        sb.with_pass(VECTOR_PASS)
             .args(["get", "openai/prod"])
-            .assert()
-            .success();
+            .succeeds();
         let bytes = std::fs::read(&log).unwrap();
         assert_eq!(bytes[8..10], 3u16.to_le_bytes(), "version {version}");
         let mut after = vec!["get".to_string()];
@@ -324,12 +284,12 @@ fn a_log_of_an_unknown_version_or_damaged_length_is_reported_and_never_appended_
     .enumerate()
     {
         std::fs::write(&log, &bytes).unwrap();
-        let (actions, err) = log_actions(&sb);
+        let (actions, err) = sb.log_actions();
         assert!(actions.is_empty() && err.contains(reason), "{err}");
         sb.add(&format!("s{n}"), "value");
         assert_eq!(std::fs::read(&aside).unwrap(), bytes, "{reason}");
         std::fs::remove_file(&aside).unwrap();
-        assert_eq!(log_actions(&sb), (vec!["add".into()], String::new()));
+        assert_eq!(sb.log_actions(), (vec!["add".into()], String::new()));
     }
 }
 
@@ -354,12 +314,10 @@ fn a_compacted_log_shows_its_summaries_and_keeps_the_use_counts() {
     std::fs::write(&log, vector("v1-basic.log-v3-compacted")).unwrap();
     let json = |args: &[&str]| {
         let a = sb
-            .cmd()
-            .env("SESAME_PASSPHRASE", VECTOR_PASS)
+            .with_pass(VECTOR_PASS)
             .args(args)
             .arg("--json")
-            .assert()
-            .success();
+            .succeeds();
         assert!(stderr(&a).is_empty(), "{}", stderr(&a));
         serde_json::from_slice::<serde_json::Value>(&a.get_output().stdout).unwrap()
     };
@@ -411,15 +369,35 @@ fn a_compacted_log_shows_its_summaries_and_keeps_the_use_counts() {
     let one = json(&["log", "multi.line"]);
     assert_eq!(one.as_array().unwrap().last().unwrap()["events"], 6_166);
     // Appending to it goes on counting.
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", VECTOR_PASS)
+    sb.with_pass(VECTOR_PASS)
         .args(["get", "multi.line"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(
         counts(json(&["list"]))[1],
         ("multi.line".to_string(), 6_201)
     );
     assert_eq!(json(&["log"])[0]["action"], "get");
     assert!(!sb.vault.with_file_name("vault.sesame.log.old").exists());
+}
+
+/// `log nope/x` said "No events recorded yet" (exit 0) for a label that never existed, and
+/// `log` had no way to show only recent events.
+#[test]
+fn log_of_an_unknown_label_exits_5_and_since_and_n_limit_the_events() {
+    let sb = Sandbox::new();
+    sb.add("a", "value-a");
+    sb.get("a");
+    sb.get("a");
+    sb.fails_with(["log", "nope/x"], 5, "no secret labelled");
+    let json = |args: &[&str]| -> usize {
+        let a = sb.cmd().arg("log").args(args).arg("--json").succeeds();
+        let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        v.as_array().unwrap().len()
+    };
+    assert_eq!(json(&["a"]), 3, "add and two gets");
+    assert_eq!(json(&["-n", "2"]), 2);
+    assert_eq!(json(&["--since", "1h", "a"]), 3);
+    // A label removed since still has its history in the log.
+    sb.succeeds(["rm", "a"]);
+    assert_eq!(json(&["a"]), 4);
 }

@@ -108,12 +108,122 @@ impl Sandbox {
         cmd
     }
 
-    pub fn add(&self, label: &str, value: &str) {
+    /// A sandbox with a new vault holding `(label, value)` each, under its default env name.
+    pub fn with_secrets(secrets: &[(&str, &str)]) -> Sandbox {
+        let sb = Sandbox::new();
+        for (label, value) in secrets {
+            sb.add(label, value);
+        }
+        sb
+    }
+
+    /// A sandbox with a new vault holding only `gh` (env `GH_TOKEN`) = `ghp_token_abc`.
+    pub fn with_gh_token() -> Sandbox {
+        let sb = Sandbox::new();
+        sb.add_with_env("gh", "GH_TOKEN", "ghp_token_abc");
+        sb
+    }
+
+    /// A sandbox with a new vault holding `openai/prod` = `sk-live-0123456789` and `gh`
+    /// (env `GH_TOKEN`) = `ghp_token_abc`: the two secrets most `run` tests select.
+    pub fn with_run_secrets() -> Sandbox {
+        let sb = Sandbox::new();
+        sb.add("openai/prod", "sk-live-0123456789");
+        sb.add_with_env("gh", "GH_TOKEN", "ghp_token_abc");
+        sb
+    }
+
+    /// `sesame` with `pass` as the passphrase in place of [`PASS`].
+    pub fn with_pass(&self, pass: &str) -> Command {
+        let mut cmd = self.cmd();
+        cmd.env("SESAME_PASSPHRASE", pass);
+        cmd
+    }
+
+    /// `sesame ARGS` with `input` on its stdin.
+    pub fn with_stdin<I, S>(&self, args: I, input: impl Into<Vec<u8>>) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.cmd();
+        cmd.args(args).write_stdin(input);
+        cmd
+    }
+
+    /// `sesame ARGS`, which must succeed.
+    pub fn succeeds<I, S>(&self, args: I) -> Assert
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd().args(args).succeeds()
+    }
+
+    /// `sesame ARGS`, which must succeed; its stdout.
+    pub fn ok<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        stdout(&self.succeeds(args))
+    }
+
+    /// `sesame ARGS`, which must fail with `code` and an error containing `needle` ([`fails`]).
+    pub fn fails_with<I, S>(&self, args: I, code: i32, needle: &str) -> Assert
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd().args(args).fails_with(code, needle)
+    }
+
+    /// What `sesame ARGS` prints, which must succeed and be JSON (`--json` output).
+    pub fn json<I, S>(&self, args: I) -> serde_json::Value
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        serde_json::from_slice(&self.succeeds(args).get_output().stdout).expect("JSON output")
+    }
+
+    /// `sesame run ARGS -- sh -c SCRIPT`, not yet judged.
+    pub fn run_sh(&self, args: &[&str], script: &str) -> Assert {
         self.cmd()
-            .args(["add", label])
-            .write_stdin(value)
+            .arg("run")
+            .args(args)
+            .args(["--", "sh", "-c", script])
             .assert()
-            .success();
+    }
+
+    /// What the terminal showed while SCRIPT ran in `sh` on a new one ([`Sandbox::on_pty`]), with
+    /// an input that stays open and empty, `\r\n` turned into `\n`; at most 30 s.
+    pub fn shown_on_pty(&self, script: &str) -> String {
+        let mut cmd = self.on_pty(script);
+        // An input that stays open and empty: at end of input `script` types a NUL, which the
+        // terminal echoes as `^@`.
+        cmd.stdin(Stdio::piped());
+        let out = with_deadline(cmd);
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    }
+
+    /// `sesame add LABEL` with `value` on stdin, which must succeed.
+    pub fn add(&self, label: &str, value: &str) {
+        self.with_stdin(["add", label], value).succeeds();
+    }
+
+    /// `sesame add LABEL --env NAME` with `value` on stdin, which must succeed.
+    pub fn add_with_env(&self, label: &str, env: &str, value: &str) {
+        self.with_stdin(["add", label, "--env", env], value)
+            .succeeds();
+    }
+
+    /// `sesame passwd` to `new` (small KDF parameters), which must succeed.
+    pub fn passwd(&self, new: &str) -> Assert {
+        self.cmd()
+            .args(["passwd", "--kdf-memory", "8MiB", "--kdf-iterations", "1"])
+            .env("SESAME_NEW_PASSPHRASE", new)
+            .succeeds()
     }
 
     /// `sesame import --dotenv FILE`, with the environment of [`Sandbox::cmd`].
@@ -122,13 +232,12 @@ impl Sandbox {
     }
 
     pub fn get(&self, label: &str) -> String {
-        let out = self.cmd().args(["get", label]).assert().success();
+        let out = self.succeeds(["get", label]);
         String::from_utf8(out.get_output().stdout.clone()).expect("utf-8 value")
     }
 
     pub fn list_json(&self) -> serde_json::Value {
-        let out = self.cmd().args(["list", "--json"]).assert().success();
-        serde_json::from_slice(&out.get_output().stdout).expect("list --json is JSON")
+        self.json(["list", "--json"])
     }
 
     pub fn labels(&self) -> Vec<String> {
@@ -137,18 +246,47 @@ impl Sandbox {
 
     /// Labels of the vault file at `path` (a copy or generation), opened with [`PASS`].
     pub fn labels_of(&self, path: &Path) -> Vec<String> {
-        let out = self
+        let list = self
             .cmd()
             .arg("--vault")
             .arg(path)
             .args(["list", "--json"])
-            .assert()
-            .success();
-        labels_in(&serde_json::from_slice(&out.get_output().stdout).expect("list --json is JSON"))
+            .succeeds();
+        labels_in(&serde_json::from_slice(&list.get_output().stdout).expect("list --json is JSON"))
+    }
+
+    /// The entry of `list --json` labelled `label`.
+    pub fn secret_json(&self, label: &str) -> serde_json::Value {
+        labelled(&self.list_json(), label)
+    }
+
+    /// The actions `sesame log --json` lists (newest first) with passphrase `pass`, and its stderr.
+    pub fn log_actions_with(&self, pass: &str) -> (Vec<String>, String) {
+        let a = self.with_pass(pass).args(["log", "--json"]).succeeds();
+        let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        let actions = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
+        (actions, stderr(&a))
+    }
+
+    /// [`Sandbox::log_actions_with`] the sandbox's passphrase.
+    pub fn log_actions(&self) -> (Vec<String>, String) {
+        self.log_actions_with(PASS)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Writes `content` to the file `name` in the sandbox's folder; its path.
+    pub fn write_file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, content).expect("write a test file");
+        path
     }
 
     pub fn vault_bytes(&self) -> Vec<u8> {
@@ -213,6 +351,24 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Runs `cmd` to its end, failing the test if it takes more than 30 s (a hang guard).
+pub fn with_deadline(mut cmd: std::process::Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let input = child.stdin.take();
+        let _ = tx.send(child.wait_with_output());
+        drop(input);
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("sesame did not finish within 30 s")
+        .unwrap()
+}
+
 /// Counts the copies of each `(name, hex)` needle in process `pid`'s memory with
 /// `tools/scan_agent_memory.py` (one line `NAME copies=N` each, or `copies=N` for a lone
 /// unnamed needle). `None`, with a note, where the scan cannot run: reading the memory of
@@ -252,6 +408,16 @@ impl Drop for Sandbox {
     }
 }
 
+/// The entry labelled `label` in a JSON array of secrets (`list --json`).
+pub fn labelled(list: &serde_json::Value, label: &str) -> serde_json::Value {
+    list.as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["label"] == label)
+        .unwrap_or_else(|| panic!("no secret labelled {label:?}: {list}"))
+        .clone()
+}
+
 fn labels_in(list: &serde_json::Value) -> Vec<String> {
     list.as_array()
         .expect("array")
@@ -260,11 +426,55 @@ fn labels_in(list: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// stderr of a finished command, as text.
+/// How a finished `sesame` must have ended, said at the end of the command's builder chain.
+pub trait Ends {
+    /// Runs the command, which must succeed.
+    fn succeeds(&mut self) -> Assert;
+    /// Runs the command, which must fail with `code` and an error containing `needle` ([`fails`]).
+    fn fails_with(&mut self, code: i32, needle: &str) -> Assert;
+}
+
+impl Ends for Command {
+    fn succeeds(&mut self) -> Assert {
+        self.assert().success()
+    }
+    fn fails_with(&mut self, code: i32, needle: &str) -> Assert {
+        fails(self.assert(), code, needle)
+    }
+}
+
+impl Ends for std::process::Command {
+    fn succeeds(&mut self) -> Assert {
+        use assert_cmd::assert::OutputAssertExt;
+        self.assert().success()
+    }
+    fn fails_with(&mut self, code: i32, needle: &str) -> Assert {
+        use assert_cmd::assert::OutputAssertExt;
+        fails(self.assert(), code, needle)
+    }
+}
+
+/// Asserts that `text` contains `needle`, showing `text` when it does not.
+#[track_caller]
+pub fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "expected {needle:?} in: {text}");
+}
+
+/// Asserts that `text` does not contain `needle`, showing `text` when it does.
+#[track_caller]
+pub fn assert_lacks(text: &str, needle: &str) {
+    assert!(
+        !text.contains(needle),
+        "did not expect {needle:?} in: {text}"
+    );
+}
+
+/// stdout of a finished command, as text.
 pub fn stdout(a: &Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
 
+/// stderr of a finished command, as text.
 pub fn stderr(a: &Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }

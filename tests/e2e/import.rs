@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use super::harness::{Sandbox, fails, stderr, stdout};
+use super::harness::*;
 
 /// `export` writes `NAME=sesame://LABEL`; importing that file stored the text `sesame://LABEL` as
 /// new secrets' values (9 junk secrets for 9 lines). References are skipped and counted.
 #[test]
 fn import_skips_references_instead_of_storing_them_as_values() {
-    let sb = Sandbox::new();
-    sb.add("openai/prod", "sk-proj-0001");
-    sb.add("github", "ghp-0001");
-    let refs = sb.cmd().args(["export", "--dotenv"]).assert().success();
+    let sb = Sandbox::with_secrets(&[("openai/prod", "sk-proj-0001"), ("github", "ghp-0001")]);
+    let refs = sb.succeeds(["export", "--dotenv"]);
     let file = sb.path("refs.env");
     std::fs::write(
         &file,
@@ -30,14 +28,13 @@ fn import_skips_references_instead_of_storing_them_as_values() {
     labels.sort();
     assert_eq!(labels, ["github", "new-key", "openai/prod"]);
     // A file of references only: nothing to import, and no advice to shred a file of pointers.
-    let only = sb.path("only-refs.env");
-    std::fs::write(&only, stdout(&refs)).unwrap();
+    let only = sb.write_file("only-refs.env", stdout(&refs));
     let a = fails(
         sb.import(&only),
         2,
         "holds only references (2 NAME=sesame://LABEL or bao:// lines",
     );
-    assert!(!stderr(&a).contains("shred"), "{}", stderr(&a));
+    assert_lacks(&stderr(&a), "shred");
 }
 
 /// A FIFO (or a file swapped for one) hung `import` until it was killed: refused at once.
@@ -53,15 +50,11 @@ fn import_refuses_a_fifo_without_waiting_for_a_writer() {
         0,
     )
     .unwrap();
-    fails(
-        sb.cmd()
-            .args(["import", "--dotenv"])
-            .arg(&fifo)
-            .timeout(Duration::from_secs(20))
-            .assert(),
-        2,
-        "is not a regular file",
-    );
+    sb.cmd()
+        .args(["import", "--dotenv"])
+        .arg(&fifo)
+        .timeout(Duration::from_secs(20))
+        .fails_with(2, "is not a regular file");
 }
 
 /// Files were read up to 64 MiB; the cap is 16 MiB now, and the message says it.
@@ -101,13 +94,9 @@ fn import_caps_repeated_warnings_with_a_count() {
 #[test]
 fn import_warns_when_an_env_name_is_already_taken() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "openai", "--env", "OPENAI_API_KEY"])
-        .write_stdin("sk-0001")
-        .assert()
-        .success();
-    let env = sb.path(".env");
-    std::fs::write(&env, "OPENAI_API_KEY=sk-0002\n").unwrap();
+    sb.with_stdin(["add", "openai", "--env", "OPENAI_API_KEY"], "sk-0001")
+        .succeeds();
+    let env = sb.write_file(".env", "OPENAI_API_KEY=sk-0002\n");
     let a = sb.import(&env).success();
     let err = stderr(&a);
     assert!(
@@ -136,9 +125,8 @@ fn import_of_many_unsorted_lines_keeps_every_secret_in_order() {
         .args(["import", "--dotenv"])
         .arg(&env)
         .timeout(Duration::from_secs(120))
-        .assert()
-        .success();
-    assert!(stderr(&a).contains("50000 added"), "{}", stderr(&a));
+        .succeeds();
+    assert_has(&stderr(&a), "50000 added");
     let labels = sb.labels();
     assert_eq!(labels.len(), 50_001);
     assert!(labels.windows(2).all(|w| w[0] < w[1]), "not sorted");

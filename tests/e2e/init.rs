@@ -1,4 +1,5 @@
-//! `sesame init`: creating a vault, refusing to overwrite, KDF parameters, file modes.
+//! `sesame init`: creating a vault, refusing to overwrite, KDF parameters and their units, file
+//! modes.
 
 use super::harness::*;
 use sesame::format::read::parse_file;
@@ -41,8 +42,7 @@ fn init_refuses_an_existing_vault_without_force() {
     sb.cmd()
         .args(FAST_KDF)
         .args(["--no-recovery", "--force"])
-        .assert()
-        .success();
+        .succeeds();
     assert!(sb.labels().is_empty());
 }
 
@@ -50,8 +50,8 @@ fn init_refuses_an_existing_vault_without_force() {
 fn default_kdf_parameters_are_the_documented_ones() {
     // The one test that pays for the defaults: 64 MiB, t = 3, p = 4 (docs/FORMAT.md).
     let sb = Sandbox::empty();
-    let a = sb.cmd().args(["init", "--no-recovery"]).assert().success();
-    assert!(!stderr(&a).contains("warning: Argon2id"), "{}", stderr(&a));
+    let a = sb.succeeds(["init", "--no-recovery"]);
+    assert_lacks(&stderr(&a), "warning: Argon2id");
     assert_eq!(first_slot_kdf(&sb.vault_bytes()), (65536, 3, 4));
 }
 
@@ -88,16 +88,14 @@ fn default_vault_path_follows_xdg_data_home_then_home() {
         .env("SESAME_PASSPHRASE", PASS)
         .args(FAST_KDF)
         .arg("--no-recovery")
-        .assert()
-        .success();
+        .succeeds();
     assert!(xdg.join("sesame/vault.sesame").is_file());
 
     sb.bare()
         .env("SESAME_PASSPHRASE", PASS)
         .args(FAST_KDF)
         .arg("--no-recovery")
-        .assert()
-        .success();
+        .succeeds();
     assert!(sb.path(".local/share/sesame/vault.sesame").is_file());
     assert_eq!(mode(&sb.path(".local/share/sesame")), 0o700);
 }
@@ -111,22 +109,19 @@ fn vault_flag_wins_over_the_environment_before_or_after_the_subcommand() {
         .arg(&other)
         .args(FAST_KDF)
         .arg("--no-recovery")
-        .assert()
-        .success();
+        .succeeds();
     sb.cmd()
         .args(["add", "only/other"])
         .arg("--vault")
         .arg(&other)
         .write_stdin("x")
-        .assert()
-        .success();
+        .succeeds();
     assert!(sb.labels().is_empty());
     sb.cmd()
         .arg("--vault")
         .arg(&other)
         .args(["get", "only/other"])
-        .assert()
-        .success()
+        .succeeds()
         .stdout("x\n");
 }
 
@@ -139,31 +134,20 @@ fn commands_on_a_missing_vault_exit_5_and_suggest_init() {
         vec!["rm", "a"],
         vec!["edit", "a", "--note", "n"],
     ] {
-        fails(sb.cmd().args(&args).assert(), 5, "sesame init");
+        sb.cmd().args(&args).fails_with(5, "sesame init");
     }
-    fails(
-        sb.cmd().args(["add", "a"]).write_stdin("v").assert(),
-        5,
-        "sesame init",
-    );
+    sb.with_stdin(["add", "a"], "v")
+        .fails_with(5, "sesame init");
 }
 
 #[test]
 fn usage_errors_exit_2_with_sesame_prefix() {
     let sb = Sandbox::new();
-    fails(
-        sb.cmd().arg("frobnicate").assert(),
-        2,
-        "unrecognized subcommand",
-    );
-    fails(sb.cmd().args(["get"]).assert(), 2, "required");
-    fails(
-        sb.cmd().args(["get", "x", "--bogus"]).assert(),
-        2,
-        "--bogus",
-    );
-    sb.cmd().arg("--help").assert().success();
-    sb.cmd().arg("--version").assert().success();
+    sb.fails_with(["frobnicate"], 2, "unrecognized subcommand");
+    sb.fails_with(["get"], 2, "required");
+    sb.fails_with(["get", "x", "--bogus"], 2, "--bogus");
+    sb.succeeds(["--help"]);
+    sb.succeeds(["--version"]);
 }
 
 #[test]
@@ -182,8 +166,7 @@ fn sesame_runs_without_core_dumps() {
             format!("grep 'core file' /proc/self/limits >&2; echo '{PASS}'"),
         )
         .arg("list")
-        .assert()
-        .success();
+        .succeeds();
     let err = stderr(&a);
     let line = err
         .lines()
@@ -198,26 +181,19 @@ fn kdf_target_never_chooses_less_than_the_defaults() {
     // `--kdf-target` measures this machine; a target no machine can meet at the defaults
     // (64 MiB over 3 passes in 10 ms) must keep the defaults rather than weaken the vault.
     let sb = Sandbox::empty();
-    let a = sb
-        .cmd()
-        .args(["init", "--no-recovery", "--kdf-target", "10ms"])
-        .assert()
-        .success();
-    assert!(stderr(&a).contains("keeping them"), "{}", stderr(&a));
+    let a = sb.succeeds(["init", "--no-recovery", "--kdf-target", "10ms"]);
+    assert_has(&stderr(&a), "keeping them");
     assert_eq!(first_slot_kdf(&sb.vault_bytes()), (65536, 3, 4));
     // The lanes asked for are kept.
     let sb = Sandbox::empty();
-    sb.cmd()
-        .args([
-            "init",
-            "--no-recovery",
-            "--kdf-target",
-            "10ms",
-            "--kdf-parallelism",
-            "2",
-        ])
-        .assert()
-        .success();
+    sb.succeeds([
+        "init",
+        "--no-recovery",
+        "--kdf-target",
+        "10ms",
+        "--kdf-parallelism",
+        "2",
+    ]);
     assert_eq!(first_slot_kdf(&sb.vault_bytes()), (65536, 3, 2));
 }
 
@@ -234,4 +210,25 @@ fn kdf_target_refuses_explicit_memory_or_passes_and_silly_times() {
         let a = sb.cmd().arg("init").args(args).assert().code(2);
         assert!(!sb.vault.exists(), "{args:?}: {}", stderr(&a));
     }
+}
+
+/// "Argon2 memory 5242880 KiB is outside 32..=4194304 KiB" for `--kdf-memory 5GiB`.
+#[test]
+fn kdf_memory_limits_are_said_in_the_unit_typed() {
+    let sb = Sandbox::empty();
+    sb.fails_with(
+        ["init", "--kdf-memory", "5GiB"],
+        2,
+        "--kdf-memory 5GiB is over the 4GiB limit",
+    );
+    sb.fails_with(
+        ["init", "--kdf-memory", "4MiB"],
+        2,
+        "--kdf-memory 4MiB is under the 8MiB minimum",
+    );
+    sb.fails_with(
+        ["init", "--kdf-memory", "5000000KiB"],
+        2,
+        "over the 4194304KiB limit",
+    );
 }

@@ -8,7 +8,7 @@ use sesame::slots::passphrase::PassphraseSlot;
 /// A vault made with a recovery code; returns the sandbox and the code as printed.
 fn with_recovery() -> (Sandbox, String) {
     let sb = Sandbox::empty();
-    let a = sb.cmd().args(FAST_KDF).assert().success();
+    let a = sb.cmd().args(FAST_KDF).succeeds();
     let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
     assert_eq!(
         out.lines().count(),
@@ -39,7 +39,7 @@ fn recover(sb: &Sandbox, code: &str, new: &str) -> assert_cmd::assert::Assert {
 }
 
 fn with_pass(sb: &Sandbox, pass: &str, args: &[&str]) -> assert_cmd::assert::Assert {
-    sb.cmd().env("SESAME_PASSPHRASE", pass).args(args).assert()
+    sb.with_pass(pass).args(args).assert()
 }
 
 #[test]
@@ -72,9 +72,8 @@ fn passwd_changes_the_passphrase_and_keeps_the_data_key() {
     sb.cmd()
         .env("SESAME_NEW_PASSPHRASE", "new pass phrase tango")
         .arg("passwd")
-        .assert()
-        .success();
-    fails(sb.cmd().arg("list").assert(), 3, "wrong passphrase");
+        .succeeds();
+    sb.fails_with(["list"], 3, "wrong passphrase");
     with_pass(&sb, "new pass phrase tango", &["get", "k"])
         .success()
         .stdout("value\n");
@@ -100,8 +99,7 @@ fn passwd_can_upgrade_the_kdf_parameters() {
     sb.cmd()
         .env("SESAME_NEW_PASSPHRASE", "second passphrase delta")
         .args(["passwd", "--kdf-memory", "16MiB", "--kdf-iterations", "2"])
-        .assert()
-        .success();
+        .succeeds();
     let bytes = sb.vault_bytes();
     let slot = PassphraseSlot::parse(&parse_file(&bytes).unwrap().header.slots[0].body).unwrap();
     assert_eq!(
@@ -118,31 +116,21 @@ fn passwd_can_upgrade_the_kdf_parameters() {
 #[test]
 fn passwd_needs_a_new_passphrase_source_and_the_current_passphrase() {
     let sb = Sandbox::new();
-    fails(sb.cmd().arg("passwd").assert(), 2, "SESAME_NEW_PASSPHRASE");
-    fails(
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", "wrong")
-            .env("SESAME_NEW_PASSPHRASE", "x")
-            .arg("passwd")
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
+    sb.fails_with(["passwd"], 2, "SESAME_NEW_PASSPHRASE");
+    sb.with_pass("wrong")
+        .env("SESAME_NEW_PASSPHRASE", "x")
+        .arg("passwd")
+        .fails_with(3, "wrong passphrase");
     // The new passphrase may also come from a descriptor (here stdin) or a file.
-    sb.cmd()
-        .args(["passwd", "--new-passphrase-fd", "0"])
-        .write_stdin("from the fd echo\n")
-        .assert()
-        .success();
+    sb.with_stdin(["passwd", "--new-passphrase-fd", "0"], "from the fd echo\n")
+        .succeeds();
     with_pass(&sb, "from the fd echo", &["list"]).success();
     let file = sb.path("newpass");
     write_private(&file, "from the file foxtrot\n");
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", "from the fd echo")
+    sb.with_pass("from the fd echo")
         .env("SESAME_NEW_PASSPHRASE_FILE", &file)
         .arg("passwd")
-        .assert()
-        .success();
+        .succeeds();
     with_pass(&sb, "from the file foxtrot", &["list"]).success();
 }
 
@@ -156,7 +144,7 @@ fn recover_tells_a_typo_from_a_wrong_code() {
     let typo = String::from_utf8(typo).unwrap();
     let a = recover(&sb, &typo, "new phrase lima");
     if a.get_output().status.code() == Some(2) {
-        assert!(stderr(&a).contains("typo"), "{}", stderr(&a));
+        assert_has(&stderr(&a), "typo");
     } else {
         // 1 typo in 1024 passes the checksum; then it is simply a wrong code.
         a.code(3);
@@ -189,18 +177,13 @@ fn recover_reads_the_code_from_a_descriptor() {
         .env("SESAME_NEW_PASSPHRASE", "via the fd golf")
         .args(["recover", "--recovery-code-fd", "0"])
         .write_stdin(format!("{code}\n"))
-        .assert()
-        .success();
+        .succeeds();
     with_pass(&sb, "via the fd golf", &["list"]).success();
-    fails(
-        sb.cmd()
-            .env_remove("SESAME_PASSPHRASE")
-            .env("SESAME_NEW_PASSPHRASE", "x")
-            .arg("recover")
-            .assert(),
-        2,
-        "SESAME_RECOVERY_CODE",
-    );
+    sb.cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .env("SESAME_NEW_PASSPHRASE", "x")
+        .arg("recover")
+        .fails_with(2, "SESAME_RECOVERY_CODE");
 }
 
 #[test]
@@ -208,13 +191,9 @@ fn rekey_changes_the_data_key_and_retires_the_old_recovery_code() {
     let (sb, old_code) = with_recovery();
     sb.add("a", "alpha");
     sb.add("b", "beta");
-    sb.cmd()
-        .args(["rotate", "b"])
-        .write_stdin("beta-2")
-        .assert()
-        .success();
+    sb.with_stdin(["rotate", "b"], "beta-2").succeeds();
     let before = parse_file(&sb.vault_bytes()).unwrap().header;
-    let a = sb.cmd().arg("rekey").assert().success();
+    let a = sb.succeeds(["rekey"]);
     let new_code = String::from_utf8(a.get_output().stdout.clone()).unwrap();
     let new_code = new_code.trim_end();
     assert!(code_shape_ok(new_code), "{new_code}");
@@ -238,22 +217,9 @@ fn rekey_changes_the_data_key_and_retires_the_old_recovery_code() {
 #[test]
 fn rekey_no_recovery_leaves_no_recovery_slot() {
     let (sb, code) = with_recovery();
-    let a = sb.cmd().args(["rekey", "--no-recovery"]).assert().success();
+    let a = sb.succeeds(["rekey", "--no-recovery"]);
     assert!(a.get_output().stdout.is_empty());
     fails(recover(&sb, &code, "x"), 4, "no recovery slot");
-}
-
-/// The actions `sesame log --json` lists (newest first), and its stderr.
-fn log_actions(sb: &Sandbox) -> (Vec<String>, String) {
-    let a = sb.cmd().args(["log", "--json"]).assert().success();
-    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-    let actions = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect();
-    (actions, stderr(&a))
 }
 
 #[test]
@@ -267,16 +233,16 @@ fn a_log_left_by_an_interrupted_rekey_is_set_aside_not_appended_to() {
     let log = sb.vault.with_file_name("vault.sesame.log");
     let aside = sb.vault.with_file_name("vault.sesame.log.old");
     let old_log = std::fs::read(&log).unwrap();
-    sb.cmd().arg("rekey").assert().success();
+    sb.succeeds(["rekey"]);
     // The re-sealed log is format 3 with generation 2 in its header.
     let resealed = std::fs::read(&log).unwrap();
     assert_eq!(resealed[8..10], 3u16.to_le_bytes());
     assert_eq!(resealed[26..30], 2u32.to_le_bytes());
     // As if the crash came before the log was re-sealed.
     std::fs::write(&log, &old_log).unwrap();
-    let (_, err) = log_actions(&sb);
+    let (_, err) = sb.log_actions();
     assert!(err.contains("another key generation"), "{err}");
-    let a = sb.cmd().args(["get", "a"]).assert().success();
+    let a = sb.succeeds(["get", "a"]);
     let err = stderr(&a);
     assert!(
         err.starts_with("sesame: warning: the usage log was sealed under another key generation")
@@ -284,7 +250,7 @@ fn a_log_left_by_an_interrupted_rekey_is_set_aside_not_appended_to() {
         "{err}"
     );
     assert_eq!(std::fs::read(&aside).unwrap(), old_log);
-    let (actions, err) = log_actions(&sb);
+    let (actions, err) = sb.log_actions();
     assert_eq!(actions, ["get"]);
     assert!(err.is_empty(), "{err}");
     // A second stale log does not overwrite the first one kept aside.
@@ -295,5 +261,5 @@ fn a_log_left_by_an_interrupted_rekey_is_set_aside_not_appended_to() {
         std::fs::read(sb.vault.with_file_name("vault.sesame.log.old.2")).unwrap(),
         old_log
     );
-    assert_eq!(log_actions(&sb).0, ["get"]);
+    assert_eq!(sb.log_actions().0, ["get"]);
 }

@@ -1,14 +1,10 @@
-//! rotate, history, rollback, check: a secret's versions and its rotation policy.
+//! rotate, history, rollback, check: a secret's versions and its rotation policy, rotating to
+//! the same value, and `rotate --verify` commands that fail.
 
 use super::harness::*;
 
 fn history(sb: &Sandbox, label: &str) -> serde_json::Value {
-    let out = sb
-        .cmd()
-        .args(["history", label, "--json"])
-        .assert()
-        .success();
-    serde_json::from_slice(&out.get_output().stdout).unwrap()
+    sb.json(["history", label, "--json"])
 }
 
 fn rotate(sb: &Sandbox, label: &str, value: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
@@ -32,10 +28,7 @@ fn rotate_moves_the_old_value_to_history() {
     assert_eq!(h[1]["version"], 1);
     assert_eq!(h[1]["current"], false);
     assert!(h[1]["retired"].as_str().unwrap().ends_with('Z'));
-    sb.cmd()
-        .args(["get", "svc", "--version", "1", "-n"])
-        .assert()
-        .success()
+    sb.succeeds(["get", "svc", "--version", "1", "-n"])
         .stdout("first-value-0001");
     assert_eq!(sb.list_json()[0]["version"], 2);
 }
@@ -58,7 +51,7 @@ fn history_hints_show_only_the_last_4_characters_of_values_of_24_or_more() {
     assert_eq!(hints[2], "…c123");
     assert!(hints[3].is_null(), "a 12-character value gets no hint");
     assert_eq!(hints[4], "…a1b2");
-    let table = sb.cmd().args(["history", "k"]).assert().success();
+    let table = sb.succeeds(["history", "k"]);
     let out = String::from_utf8_lossy(&table.get_output().stdout).into_owned();
     assert!(out.contains("current") && out.contains("…a1b2"), "{out}");
     assert!(
@@ -82,11 +75,7 @@ fn history_keeps_the_last_n_and_wipes_older_versions() {
         .map(|v| v["version"].as_u64().unwrap())
         .collect();
     assert_eq!(numbers, [8, 7, 6, 5, 4, 3], "current plus the default 5");
-    fails(
-        sb.cmd().args(["get", "k", "--version", "2"]).assert(),
-        5,
-        "no version 2",
-    );
+    sb.fails_with(["get", "k", "--version", "2"], 5, "no version 2");
 
     rotate(&sb, "k", "version-9", &["--keep", "1"]).success();
     assert_eq!(history(&sb, "k").as_array().unwrap().len(), 2);
@@ -103,14 +92,10 @@ fn history_keeps_the_last_n_and_wipes_older_versions() {
 #[test]
 fn rotate_verify_saves_only_when_the_command_succeeds() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "api", "--env", "API_TOKEN"])
-        .write_stdin("old-token")
-        .assert()
-        .success();
+    sb.with_stdin(["add", "api", "--env", "API_TOKEN"], "old-token")
+        .succeeds();
     let seen = sb.path("seen");
-    let expected = sb.path("expected");
-    std::fs::write(&expected, "new-token").unwrap();
+    let expected = sb.write_file("expected", "new-token");
     let script = format!(
         "printf %s \"$API_TOKEN\" > '{seen}'; tr '\\0' ' ' < /proc/$$/cmdline >> '{seen}'; \
          test \"$API_TOKEN\" = \"$(cat '{expected}')\"",
@@ -162,15 +147,10 @@ fn rotate_errors_have_their_exit_codes() {
     fails(rotate(&sb, "nope", "v", &[]), 5, "no secret labelled");
     fails(rotate(&sb, "k", "", &[]), 2, "empty");
     fails(rotate(&sb, "k", "v2", &["--keep", "101"]), 2, "--keep");
-    fails(
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", "wrong")
-            .args(["rotate", "k"])
-            .write_stdin("v2")
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
+    sb.with_pass("wrong")
+        .args(["rotate", "k"])
+        .write_stdin("v2")
+        .fails_with(3, "wrong passphrase");
 }
 
 #[test]
@@ -179,7 +159,7 @@ fn rollback_makes_an_older_version_current_and_loses_nothing() {
     sb.add("k", "one");
     rotate(&sb, "k", "two", &[]).success();
     rotate(&sb, "k", "three", &[]).success();
-    sb.cmd().args(["rollback", "k"]).assert().success();
+    sb.succeeds(["rollback", "k"]);
     assert_eq!(sb.get("k"), "two\n");
     let numbers: Vec<u64> = history(&sb, "k")
         .as_array()
@@ -189,60 +169,36 @@ fn rollback_makes_an_older_version_current_and_loses_nothing() {
         .collect();
     assert_eq!(numbers, [2, 3, 1]);
 
-    sb.cmd()
-        .args(["rollback", "k", "--to", "1"])
-        .assert()
-        .success();
+    sb.succeeds(["rollback", "k", "--to", "1"]);
     assert_eq!(sb.get("k"), "one\n");
-    fails(
-        sb.cmd().args(["rollback", "k", "--to", "9"]).assert(),
-        5,
-        "no version 9",
-    );
-    fails(
-        sb.cmd().args(["rollback", "k", "--to", "1"]).assert(),
-        2,
-        "already the current",
-    );
+    sb.fails_with(["rollback", "k", "--to", "9"], 5, "no version 9");
+    sb.fails_with(["rollback", "k", "--to", "1"], 2, "already the current");
     // A new rotation continues the numbering.
     rotate(&sb, "k", "four", &[]).success();
     assert_eq!(history(&sb, "k")[0]["version"], 4);
 
     sb.add("fresh", "only");
-    fails(
-        sb.cmd().args(["rollback", "fresh"]).assert(),
-        2,
-        "no older version",
-    );
+    sb.fails_with(["rollback", "fresh"], 2, "no older version");
 }
 
 /// A field of the secret labelled "soon" in `list --json`, as text.
 fn soon_field(sb: &Sandbox, field: &str) -> String {
-    sb.list_json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["label"] == "soon")
-        .map(|s| s[field].as_str().unwrap_or_default().to_string())
-        .unwrap()
+    sb.secret_json("soon")[field]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
 fn check_exits_10_once_a_rotation_period_has_passed() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args(["add", "soon", "--rotate-every", "1s"])
-        .write_stdin("v")
-        .assert()
-        .success();
-    sb.cmd()
-        .args(["add", "later", "--rotate-every", "90d"])
-        .write_stdin("v")
-        .assert()
-        .success();
+    sb.with_stdin(["add", "soon", "--rotate-every", "1s"], "v")
+        .succeeds();
+    sb.with_stdin(["add", "later", "--rotate-every", "90d"], "v")
+        .succeeds();
     sb.add("never", "v");
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    let a = sb.cmd().arg("check").assert().code(10);
+    let a = sb.cmd().args(["check"]).assert().code(10);
     let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
     assert!(
         out.contains("soon") && !out.contains("later") && !out.contains("never"),
@@ -253,13 +209,7 @@ fn check_exits_10_once_a_rotation_period_has_passed() {
     assert_eq!(json.as_array().unwrap().len(), 1);
     assert_eq!(json[0]["label"], "soon");
     assert!(json[0]["overdue_seconds"].as_i64().unwrap() >= 1);
-    let list = sb.list_json();
-    let soon = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["label"] == "soon")
-        .unwrap();
+    let soon = sb.secret_json("soon");
     assert_eq!(soon["overdue"], true, "list marks it too");
 
     // Rotating restarts the clock from the new value (compared as due dates, not against the wall
@@ -270,12 +220,9 @@ fn check_exits_10_once_a_rotation_period_has_passed() {
     rotate(&sb, "soon", "v2", &[]).success();
     assert!(due(&sb) > before, "{} !> {before}", due(&sb));
     // Nothing overdue: exit 0 and an empty JSON list.
-    sb.cmd()
-        .args(["edit", "soon", "--rotate-every", "90d"])
-        .assert()
-        .success();
-    sb.cmd().arg("check").assert().success();
-    let a = sb.cmd().args(["check", "--json"]).assert().success();
+    sb.succeeds(["edit", "soon", "--rotate-every", "90d"]);
+    sb.succeeds(["check"]);
+    let a = sb.succeeds(["check", "--json"]);
     assert_eq!(a.get_output().stdout, b"[]\n");
 }
 
@@ -284,14 +231,41 @@ fn a_period_set_by_edit_counts_from_the_current_value() {
     let sb = Sandbox::new();
     sb.add("k", "v");
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    sb.cmd()
-        .args(["edit", "k", "--rotate-every", "1s"])
-        .assert()
-        .success();
-    sb.cmd().arg("check").assert().code(10);
-    sb.cmd()
-        .args(["edit", "k", "--rotate-every", "never"])
-        .assert()
-        .success();
-    sb.cmd().arg("check").assert().success();
+    sb.succeeds(["edit", "k", "--rotate-every", "1s"]);
+    sb.cmd().args(["check"]).assert().code(10);
+    sb.succeeds(["edit", "k", "--rotate-every", "never"]);
+    sb.succeeds(["check"]);
+}
+
+/// Rotating to the value already current used to be accepted and reset the due date, which
+/// silenced `check` while the old key stayed in use.
+#[test]
+fn rotating_to_the_identical_value_is_refused_unless_same() {
+    let sb = Sandbox::new();
+    sb.with_stdin(["add", "api", "--rotate-every", "1s"], "sk-unchanged-value")
+        .succeeds();
+    let before = sb.vault_bytes();
+    sb.with_stdin(["rotate", "api"], "sk-unchanged-value\n")
+        .fails_with(2, "--same");
+    assert_eq!(sb.vault_bytes(), before);
+    sb.with_stdin(["rotate", "api", "--same"], "sk-unchanged-value")
+        .succeeds();
+    let list = sb.list_json();
+    assert_eq!(list[0]["version"], 2);
+}
+
+/// A failed `rotate --verify` said "(exit status: 7)", Rust's wording, not what happened.
+#[test]
+fn a_failed_verify_command_says_how_it_exited() {
+    let sb = Sandbox::new();
+    sb.add("api", "old");
+    let a = sb
+        .with_stdin(["rotate", "api", "--verify", "exit 7"], "new")
+        .fails_with(1, "it exited with 7; nothing was changed");
+    assert_lacks(&stderr(&a), "exit status");
+    let a = sb
+        .with_stdin(["rotate", "api", "--verify", "kill -9 $$"], "new")
+        .fails_with(1, "was killed by signal 9 (SIGKILL)");
+    assert_lacks(&stderr(&a), "exit status");
+    assert_eq!(sb.get("api"), "old\n");
 }

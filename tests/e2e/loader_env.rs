@@ -2,7 +2,7 @@
 //! shared KV path never stores a secret under one, and `run --all`/`--profile` never set one,
 //! unless the user says `--allow-loader-env` on the command line.
 
-use super::harness::{Sandbox, fails, stderr, stdout};
+use super::harness::*;
 
 /// `import --dotenv` of a file someone else wrote: `BASH_ENV=…` made `run --all -- bash` run a
 /// script, `LD_AUDIT` reached ld.so. Such lines are skipped, each named with its file and line;
@@ -38,45 +38,27 @@ fn import_skips_variables_that_load_or_run_code() {
 #[test]
 fn add_and_edit_store_a_loader_env_name_only_with_allow_loader_env() {
     let sb = Sandbox::new();
-    fails(
-        sb.cmd()
-            .args(["add", "preload", "--env", "LD_PRELOAD"])
-            .write_stdin("/opt/lib.so")
-            .assert(),
-        2,
-        "--allow-loader-env",
-    );
+    sb.with_stdin(["add", "preload", "--env", "LD_PRELOAD"], "/opt/lib.so")
+        .fails_with(2, "--allow-loader-env");
     // The default env name counts too: the label `bash-env` would become BASH_ENV.
-    fails(
-        sb.cmd().args(["add", "bash-env"]).write_stdin("x").assert(),
-        2,
-        "BASH_ENV makes programs load or run code",
-    );
+    sb.with_stdin(["add", "bash-env"], "x")
+        .fails_with(2, "BASH_ENV makes programs load or run code");
     assert!(sb.labels().is_empty());
     sb.add("token", "tok-0001");
-    fails(
-        sb.cmd()
-            .args(["edit", "token", "--env", "NODE_OPTIONS"])
-            .assert(),
+    sb.fails_with(
+        ["edit", "token", "--env", "NODE_OPTIONS"],
         2,
         "--allow-loader-env",
     );
-    sb.cmd()
-        .args([
-            "edit",
-            "token",
-            "--env",
-            "NODE_OPTIONS",
-            "--allow-loader-env",
-        ])
-        .assert()
-        .success();
-    let log = sb.cmd().args(["log", "token"]).assert().success();
-    assert!(
-        stdout(&log).contains("NODE_OPTIONS allowed with --allow-loader-env"),
-        "{}",
-        stdout(&log)
-    );
+    sb.succeeds([
+        "edit",
+        "token",
+        "--env",
+        "NODE_OPTIONS",
+        "--allow-loader-env",
+    ]);
+    let log = sb.ok(["log", "token"]);
+    assert_has(&log, "NODE_OPTIONS allowed with --allow-loader-env");
 }
 
 /// A vault that already holds such a name (from an older sesame, or allowed by hand): `run --all`
@@ -85,56 +67,41 @@ fn add_and_edit_store_a_loader_env_name_only_with_allow_loader_env() {
 fn run_all_and_profile_refuse_a_stored_loader_env_name_and_name_the_label() {
     let sb = Sandbox::new();
     sb.add("api", "sk-api-0001");
-    sb.cmd()
-        .args(["add", "hook", "--env", "BASH_ENV", "--allow-loader-env"])
-        .write_stdin("/tmp/hook.sh")
-        .assert()
-        .success();
-    let a = fails(
-        sb.cmd()
-            .args(["run", "--all", "--", "sh", "-c", "echo ran"])
-            .assert(),
+    sb.with_stdin(
+        ["add", "hook", "--env", "BASH_ENV", "--allow-loader-env"],
+        "/tmp/hook.sh",
+    )
+    .succeeds();
+    let a = sb.fails_with(
+        ["run", "--all", "--", "sh", "-c", "echo ran"],
         2,
         "the secret hook has the env name BASH_ENV",
     );
     assert!(stdout(&a).is_empty(), "the command ran");
-    sb.cmd()
-        .args(["profile", "set", "dev", "BASH_ENV=hook", "API=api"])
-        .assert()
-        .success();
-    fails(
-        sb.cmd()
-            .args(["run", "--profile", "dev", "--", "true"])
-            .assert(),
+    sb.succeeds(["profile", "set", "dev", "BASH_ENV=hook", "API=api"]);
+    sb.fails_with(
+        ["run", "--profile", "dev", "--", "true"],
         2,
         "the profile dev binds BASH_ENV",
     );
     // Explicit on the command line: --env, or --allow-loader-env for --all.
-    let a = sb
-        .cmd()
-        .args([
-            "run",
-            "--all",
-            "--env",
-            "BASH_ENV=api",
-            "--",
-            "printenv",
-            "BASH_ENV",
-        ])
-        .assert()
-        .success();
-    assert_eq!(stdout(&a), "sk-api-0001\n");
-    let a = sb
-        .cmd()
-        .args([
-            "run",
-            "--all",
-            "--allow-loader-env",
-            "--",
-            "printenv",
-            "BASH_ENV",
-        ])
-        .assert()
-        .success();
-    assert_eq!(stdout(&a), "/tmp/hook.sh\n");
+    let a = sb.ok([
+        "run",
+        "--all",
+        "--env",
+        "BASH_ENV=api",
+        "--",
+        "printenv",
+        "BASH_ENV",
+    ]);
+    assert_eq!(a, "sk-api-0001\n");
+    let a = sb.ok([
+        "run",
+        "--all",
+        "--allow-loader-env",
+        "--",
+        "printenv",
+        "BASH_ENV",
+    ]);
+    assert_eq!(a, "/tmp/hook.sh\n");
 }

@@ -1,6 +1,7 @@
-//! `run --mask` in a person's terminal: job control, values split by escape sequences, and what
-//! is left after `kill -9`. Each test drives a pseudo-terminal of its own (util-linux `script`,
-//! fed through a pipe while the test reads what the terminal shows as it comes).
+//! `run --mask` in a person's terminal: the child on a pseudo-terminal of the same size that
+//! follows resizes, job control, values split by escape sequences, and what is left after
+//! `kill -9`. Each test drives a pseudo-terminal of its own (util-linux `script`, fed through a
+//! pipe while the test reads what the terminal shows as it comes).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -9,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::harness::*;
-use super::run_mask::vault;
 
 /// What `Sandbox::on_pty` runs.
 const SCRIPT: &str = "/usr/bin/script";
@@ -113,7 +113,7 @@ impl Drop for LiveTerminal {
 /// brings both back: raw mode again, the child continued and told to redraw (SIGWINCH).
 #[test]
 fn ctrl_z_stops_the_masked_child_and_sesame_and_fg_resumes_both() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     // The child: says when SIGWINCH comes (a redraw), then echoes a line typed after `fg`.
     std::fs::write(
         sb.path("child.sh"),
@@ -138,10 +138,7 @@ echo after fg: $?";
     term.type_keys(b"hello\r");
     term.wait_for("after fg: 0");
     let shown = term.finish();
-    assert!(
-        shown.contains("got hello <concealed by sesame>"),
-        "{shown:?}"
-    );
+    assert_has(&shown, "got hello <concealed by sesame>");
 }
 
 /// `kill -9` cannot be caught: sesame under --mask leaves the terminal raw and on the alternate
@@ -156,7 +153,7 @@ fn after_kill_9_the_readme_line_puts_the_terminal_back() {
         .lines()
         .find(|l| l.starts_with("stty sane"))
         .expect("the README's repair line");
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     std::fs::write(
         sb.path("alternate.sh"),
         "printf '\\033[?1049h'; echo on-the-alternate-screen; sleep 30\n",
@@ -176,10 +173,10 @@ stty -a | grep -q -- -icanon || echo cooked again"
     };
     term.wait_for("on-the-alternate-screen");
     let shown = term.finish();
-    assert!(shown.contains("left raw"), "{shown:?}");
+    assert_has(&shown, "left raw");
     let repaired = &shown[shown.find("left raw").unwrap()..];
-    assert!(repaired.contains("\x1b[?1049l"), "{repaired:?}");
-    assert!(repaired.contains("cooked again"), "{repaired:?}");
+    assert_has(repaired, "\x1b[?1049l");
+    assert_has(repaired, "cooked again");
 }
 
 /// A value split by escape sequences reached the screen whole: `grep --color` highlighting part
@@ -188,7 +185,7 @@ stty -a | grep -q -- -icanon || echo cooked again"
 /// redraw by cursor movement stays possible, as documented.
 #[test]
 fn a_value_split_by_colour_sequences_is_concealed_on_a_terminal() {
-    let sb = vault();
+    let sb = Sandbox::with_gh_token();
     std::fs::write(sb.path("notes.txt"), "the key is ghp_token_abc here\n").unwrap();
     std::fs::write(
         sb.path("show.sh"),
@@ -202,15 +199,63 @@ fn a_value_split_by_colour_sequences_is_concealed_on_a_terminal() {
         return;
     };
     let shown = term.finish();
-    assert!(
-        shown.contains("the key is <concealed by sesame>\x1b[01;31m\x1b[m here"),
-        "{shown:?}"
+    assert_has(
+        &shown,
+        "the key is <concealed by sesame>\x1b[01;31m\x1b[m here",
     );
-    assert!(
-        shown.contains("\n<concealed by sesame>\x1b[32m\x1b[0m\r\n"),
-        "{shown:?}"
-    );
+    assert_has(&shown, "\n<concealed by sesame>\x1b[32m\x1b[0m\r\n");
     // Not concealed: the pieces are apart in the output (a carriage return between them).
-    assert!(shown.contains("ghp_tok\rXXXX\x1b[7Cen_abc"), "{shown:?}");
-    assert!(!shown.contains("ghp_\x1b[01;31m"), "{shown:?}");
+    assert_has(&shown, "ghp_tok\rXXXX\x1b[7Cen_abc");
+    assert_lacks(&shown, "ghp_\x1b[01;31m");
+}
+
+/// With --mask the child got pipes, so programs lost colour, columns, paging and prompts.
+/// On a terminal it now runs on a pseudo-terminal of its own, of the same size, and ours is put
+/// back as it was, also when the child dies of a signal.
+#[test]
+fn masked_child_runs_on_a_terminal_of_the_same_size_and_ours_is_restored() {
+    let sb = Sandbox::with_gh_token();
+    let shown = sb.shown_on_pty(
+        "stty rows 40 cols 100; before=$(stty -g); \
+         \"$SESAME\" run --mask --env K=gh -- python3 -c \"import os, sys; \
+         print(sys.stdin.isatty(), sys.stdout.isatty(), sys.stderr.isatty(), \
+         os.get_terminal_size(), os.environ['K'])\"; \
+         [ \"$before\" = \"$(stty -g)\" ] && echo restored; \
+         \"$SESAME\" run --mask --env K=gh -- sh -c 'kill -TERM $$'; echo status $?; \
+         [ \"$before\" = \"$(stty -g)\" ] && echo restored after a signal",
+    );
+    assert!(
+        shown.contains(
+            "True True True os.terminal_size(columns=100, lines=40) <concealed by sesame>\n"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("restored\n"), "{shown}");
+    assert!(shown.contains("status 143\n"), "{shown}");
+    assert!(shown.contains("restored after a signal\n"), "{shown}");
+    // `ls` lays out columns only on a terminal.
+    let shown = sb.shown_on_pty(
+        "stty cols 200; mkdir d; touch d/alpha d/beta d/gamma; \
+         \"$SESAME\" run --mask --env K=gh -- ls d",
+    );
+    assert!(shown.contains("alpha  beta  gamma"), "{shown}");
+}
+
+/// A size change of sesame's terminal reaches the child (SIGWINCH, new size).
+#[test]
+fn a_resize_of_our_terminal_reaches_the_masked_child() {
+    let sb = Sandbox::with_gh_token();
+    // sesame runs in the background (stdin /dev/null, so no input to pass on); the shell
+    // resizes the terminal once the child is ready, and the child prints the size it gets.
+    let shown = sb.shown_on_pty("stty rows 24 cols 80; \
+         \"$SESAME\" run --mask --env K=gh -- python3 -c \"import os, signal, sys, time\n\
+         signal.signal(signal.SIGWINCH, lambda *a: (print('resized', os.get_terminal_size()), sys.exit(0)))\n\
+         open('ready', 'w').close()\n\
+         time.sleep(20)\" & \
+         while [ ! -e ready ]; do sleep 0.05; done; stty cols 120; wait",
+    );
+    assert!(
+        shown.contains("resized os.terminal_size(columns=120, lines=24)"),
+        "{shown}"
+    );
 }

@@ -1,5 +1,7 @@
-//! What a new user reads when something is off: each message says what happened and what to do,
-//! in one sentence, naming the file and line it concerns, and suggests only what exists here.
+//! What a new user reads: `--help` and bare `sesame` teach the next step, and when something is
+//! off each message says what happened and what to do, in one sentence, naming the file, line,
+//! vault or profile it concerns as typed (control characters escaped), and suggests only what
+//! exists here.
 
 use super::harness::*;
 
@@ -41,10 +43,8 @@ fn a_missing_label_in_an_env_file_is_named_with_its_file_and_line() {
         "# the app\nOPENAI_API_KEY=sesame://openai/prod\nGH_TOKEN=sesame://github/ci\n",
     )
     .unwrap();
-    fails(
-        sb.cmd()
-            .args(["run", "--env-file", "app.env", "--", "true"])
-            .assert(),
+    sb.fails_with(
+        ["run", "--env-file", "app.env", "--", "true"],
         5,
         "app.env:3: no secret labelled \"github/ci\"",
     );
@@ -57,8 +57,8 @@ fn no_vault_points_to_restore_when_sesame_keeps_copies() {
     let sb = Sandbox::new();
     sb.add("api", "v1");
     std::fs::remove_file(&sb.vault).unwrap();
-    let a = fails(
-        sb.cmd().arg("list").assert(),
+    let a = sb.fails_with(
+        ["list"],
         5,
         "but sesame keeps 1 copy of it; put the newest back with `sesame restore ",
     );
@@ -71,10 +71,7 @@ fn no_vault_points_to_restore_when_sesame_keeps_copies() {
         .nth(1)
         .and_then(|rest| rest.split('`').next())
         .expect("a path");
-    sb.cmd()
-        .args(["restore", copy, "--force"])
-        .assert()
-        .success();
+    sb.succeeds(["restore", copy, "--force"]);
     assert_eq!(sb.labels(), Vec::<String>::new());
     // Named with --vault: the commands name it too.
     std::fs::remove_file(&sb.vault).unwrap();
@@ -85,18 +82,13 @@ fn no_vault_points_to_restore_when_sesame_keeps_copies() {
         .arg("list")
         .assert()
         .code(5);
-    assert!(
-        stderr(&a).contains(&format!("`sesame --vault {} restore ", sb.vault.display())),
-        "{}",
-        stderr(&a)
+    assert_has(
+        &stderr(&a),
+        &format!("`sesame --vault {} restore ", sb.vault.display()),
     );
     // No copies at all: create one.
     let fresh = Sandbox::empty();
-    fails(
-        fresh.cmd().arg("list").assert(),
-        5,
-        "create one with `sesame init`",
-    );
+    fresh.fails_with(["list"], 5, "create one with `sesame init`");
 }
 
 /// The "safe to commit" header wrote the vault's absolute path (the user's home folder) into a
@@ -105,7 +97,7 @@ fn no_vault_points_to_restore_when_sesame_keeps_copies() {
 fn export_header_names_the_vault_file_not_its_path() {
     let sb = Sandbox::new();
     sb.add("api", "v");
-    let out = stdout(&sb.cmd().args(["export", "--dotenv"]).assert().success());
+    let out = stdout(&sb.succeeds(["export", "--dotenv"]));
     let header = out.lines().next().expect("header");
     assert!(header.contains("(from vault.sesame)"), "{header}");
     assert!(!out.contains(&*sb.dir.path().to_string_lossy()), "{out}");
@@ -117,15 +109,12 @@ fn export_header_names_the_vault_file_not_its_path() {
 fn add_refuses_an_empty_value_before_asking_for_the_passphrase() {
     let sb = Sandbox::new();
     // No passphrase source at all: the empty value is what is reported.
-    let a = fails(
-        sb.bare()
-            .env("SESAME_VAULT", &sb.vault)
-            .args(["add", "api"])
-            .write_stdin("")
-            .assert(),
-        2,
-        "no value: the value is empty",
-    );
+    let a = sb
+        .bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(["add", "api"])
+        .write_stdin("")
+        .fails_with(2, "no value: the value is empty");
     let err = stderr(&a);
     if cfg!(target_os = "macos") {
         assert!(err.contains("pbpaste"), "{err}");
@@ -137,11 +126,8 @@ fn add_refuses_an_empty_value_before_asking_for_the_passphrase() {
     }
     // A label already taken is still refused with a piped value.
     sb.add("api", "v");
-    fails(
-        sb.cmd().args(["add", "api"]).write_stdin("w").assert(),
-        2,
-        "already exists",
-    );
+    sb.with_stdin(["add", "api"], "w")
+        .fails_with(2, "already exists");
 }
 
 /// A mistyped profile name got no "did you mean", unlike a mistyped label.
@@ -149,26 +135,15 @@ fn add_refuses_an_empty_value_before_asking_for_the_passphrase() {
 fn a_mistyped_profile_name_gets_a_did_you_mean() {
     let sb = Sandbox::new();
     sb.add("api", "v");
-    sb.cmd()
-        .args(["profile", "set", "web", "KEY=api"])
-        .assert()
-        .success();
-    fails(
-        sb.cmd()
-            .args(["run", "--profile", "wbe", "--", "true"])
-            .assert(),
+    sb.succeeds(["profile", "set", "web", "KEY=api"]);
+    sb.fails_with(
+        ["run", "--profile", "wbe", "--", "true"],
         5,
         "no profile named \"wbe\"; did you mean \"web\"?",
     );
-    fails(
-        sb.cmd().args(["profile", "rm", "webb"]).assert(),
-        5,
-        "did you mean \"web\"?",
-    );
-    fails(
-        sb.cmd()
-            .args(["run", "--profile", "zzz", "--", "true"])
-            .assert(),
+    sb.fails_with(["profile", "rm", "webb"], 5, "did you mean \"web\"?");
+    sb.fails_with(
+        ["run", "--profile", "zzz", "--", "true"],
         5,
         "no profile named \"zzz\"; `sesame profile list` shows them",
     );
@@ -192,7 +167,7 @@ fn examples_use_commands_a_linux_user_has() {
     }
     let sb = Sandbox::empty();
     for command in ["add", "get", "rotate", "run", "import", "export"] {
-        let help = stdout(&sb.bare().args([command, "--help"]).assert().success());
+        let help = stdout(&sb.bare().args([command, "--help"]).succeeds());
         texts.push((format!("sesame {command} --help"), help));
     }
     for (name, text) in &texts {
@@ -203,6 +178,139 @@ fn examples_use_commands_a_linux_user_has() {
             for missing in ["python", "pbpaste", "pbcopy"] {
                 assert!(!words.contains(&missing), "{name}: {missing} in {line:?}");
             }
+        }
+    }
+}
+
+/// Bare `sesame` printed "error: requires a subcommand".
+#[test]
+fn bare_sesame_prints_help_and_suggests_init_when_there_is_no_vault() {
+    let sb = Sandbox::empty();
+    let a = sb.bare().succeeds();
+    let err = stderr(&a);
+    assert!(!err.contains("error:"), "{err}");
+    let all = format!("{}{err}", stdout(&a));
+    assert!(all.contains("Usage: sesame"), "{all}");
+    assert!(all.contains("sesame init"), "{all}");
+}
+
+/// Labels and names were printed with Rust escapes (`"\u{e9}"`) instead of as typed.
+#[test]
+fn names_in_errors_are_printed_as_typed_with_only_control_characters_escaped() {
+    let sb = Sandbox::new();
+    let a = sb.fails_with(["add", "café"], 2, "invalid label \"café\"");
+    assert_lacks(&stderr(&a), "\\u{e9}");
+    let a = sb.fails_with(["add", "x\x1b[31my"], 2, "invalid label");
+    assert!(!stderr(&a).contains('\x1b'), "{}", stderr(&a));
+    sb.with_stdin(["add", "ok", "--env", "ÉNV"], "v")
+        .fails_with(2, "invalid environment variable name \"ÉNV\"");
+}
+
+/// `profile set "bad name"` said "invalid label".
+#[test]
+fn a_bad_profile_name_is_called_a_profile_name() {
+    let sb = Sandbox::new();
+    sb.add("api", "v");
+    let a = sb.fails_with(
+        ["profile", "set", "bad name", "K=api"],
+        2,
+        "invalid profile name \"bad name\"",
+    );
+    assert_lacks(&stderr(&a), "invalid label");
+}
+
+/// With `--vault other.sesame`, "create one with `sesame init`" created the default vault.
+#[test]
+fn the_init_hint_names_the_vault_given_with_vault() {
+    let sb = Sandbox::empty();
+    let other = sb.path("other.sesame");
+    let a = sb
+        .bare()
+        .arg("--vault")
+        .arg(&other)
+        .arg("list")
+        .fails_with(5, "no vault at");
+    let want = format!("`sesame --vault {} init`", other.display());
+    assert_has(&stderr(&a), &want);
+}
+
+/// Every command has an example, LABEL is explained wherever it is taken, and the main help
+/// lists every SESAME_* variable and every exit code.
+#[test]
+fn help_teaches_examples_labels_variables_and_exit_codes() {
+    let sb = Sandbox::empty();
+    let main = stdout(&sb.bare().arg("--help").succeeds());
+    for var in [
+        "SESAME_VAULT",
+        "SESAME_PASSPHRASE ",
+        "SESAME_PASSPHRASE_FILE",
+        "SESAME_PASSPHRASE_COMMAND",
+        "SESAME_NEW_PASSPHRASE ",
+        "SESAME_NEW_PASSPHRASE_FILE",
+        "SESAME_RECOVERY_CODE",
+        "SESAME_LOCK_TIMEOUT",
+        "SESAME_AUTO_BACKUPS",
+        "SESAME_ACCEPT_KDF_COST",
+        "BAO_ADDR",
+    ] {
+        assert!(main.contains(var), "{var} missing from sesame --help");
+    }
+    for code in [
+        "0 ok",
+        "1 error",
+        "2 usage",
+        "3 wrong",
+        "4 damaged",
+        "5 vault",
+        "6 vault busy",
+        "10 rotation",
+        "11 a stored",
+        "126 command",
+        "127 command",
+    ] {
+        assert!(main.contains(code), "exit code {code} missing");
+    }
+    for command in [
+        "init",
+        "add",
+        "get",
+        "list",
+        "edit",
+        "rm",
+        "show",
+        "rotate",
+        "history",
+        "rollback",
+        "check",
+        "passwd",
+        "recover",
+        "rekey",
+        "run",
+        "profile",
+        "log",
+        "backup",
+        "backups",
+        "verify",
+        "restore",
+        "import",
+        "export",
+        "unlock",
+        "lock",
+        "status",
+        "slot",
+        "push",
+        "pull",
+        "completions",
+        "man",
+    ] {
+        let text = stdout(&sb.bare().args([command, "--help"]).succeeds());
+        assert!(text.contains("Examples:"), "{command} has no example");
+        if text.contains("<LABEL>") {
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("<LABEL>"))
+                .unwrap_or_default();
+            assert!(line.trim() != "<LABEL>", "{command}: LABEL not described");
         }
     }
 }

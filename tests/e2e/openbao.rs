@@ -11,7 +11,7 @@ use std::process::{Child, Output, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use super::harness::{PASS, Sandbox, command, fails, stderr};
+use super::harness::*;
 
 const ROOT: &str = "sesame-test-root-token";
 
@@ -197,9 +197,8 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
         .env("BAO_ADDR", &server.addr)
         .env("BAO_TOKEN", ROOT)
         .args(["slot", "add", "bao-transit", "--key", "sesame"])
-        .assert()
-        .success();
-    let list = sb.cmd().args(["slot", "list"]).assert().success();
+        .succeeds();
+    let list = sb.succeeds(["slot", "list"]);
     let list = String::from_utf8_lossy(&list.get_output().stdout).into_owned();
     assert!(
         list.contains("bao-transit") && list.contains("mount=transit key=sesame"),
@@ -210,8 +209,7 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     let ci = server.token(&["unwrap"]);
     let got = with_token(&sb, &server, &ci)
         .args(["get", "api/key"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(got.get_output().stdout, b"sk-transit-0001\n");
     // Nothing on stderr but the one line every plain-http command says (the dev server).
     let said = stderr(&got);
@@ -223,9 +221,8 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     let a = with_token(&sb, &server, &nobody)
         .env("SESAME_PASSPHRASE", PASS)
         .args(["get", "api/key"])
-        .assert()
-        .success();
-    assert!(stderr(&a).contains("refused the token"), "{}", stderr(&a));
+        .succeeds();
+    assert_has(&stderr(&a), "refused the token");
     assert!(!stderr(&a).contains(&nobody), "the token in a message");
     let a = with_token(&sb, &server, &nobody)
         .args(["get", "api/key"])
@@ -240,36 +237,28 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     // `unlock` through the slot: later commands need neither token nor passphrase.
     with_token(&sb, &server, &ci)
         .args(["unlock", "--timeout", "1m"])
-        .assert()
-        .success();
+        .succeeds();
     let mut plain = sb.bare();
     plain.env("SESAME_VAULT", &sb.vault);
-    plain.args(["get", "api/key"]).assert().success();
+    plain.args(["get", "api/key"]).succeeds();
     sb.bare()
         .env("SESAME_VAULT", &sb.vault)
         .arg("lock")
-        .assert()
-        .success();
+        .succeeds();
 
     // rekey without a token refuses, nothing changed; with one, the new key is re-wrapped.
     let before = sb.vault_bytes();
-    fails(
-        sb.cmd().args(["rekey", "--no-recovery"]).assert(),
-        2,
-        "--drop-unreachable",
-    );
+    sb.fails_with(["rekey", "--no-recovery"], 2, "--drop-unreachable");
     assert_eq!(sb.vault_bytes(), before);
     sb.cmd()
         .env("BAO_ADDR", &server.addr)
         .env("BAO_TOKEN", &ci)
         .args(["rekey", "--no-recovery"])
-        .assert()
-        .success();
+        .succeeds();
     assert_ne!(sb.vault_bytes(), before);
     let got = with_token(&sb, &server, &ci)
         .args(["get", "api/key"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(got.get_output().stdout, b"sk-transit-0001\n");
 
     // A revoked token falls through too.
@@ -277,13 +266,8 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     let a = with_token(&sb, &server, &ci)
         .env("SESAME_PASSPHRASE", PASS)
         .args(["get", "api/key"])
-        .assert()
-        .success();
-    assert!(
-        stderr(&a).contains("bao-transit key slot was not used"),
-        "{}",
-        stderr(&a)
-    );
+        .succeeds();
+    assert_has(&stderr(&a), "bao-transit key slot was not used");
 
     // A stopped server: the line names its address; without a passphrase, exit 2.
     let ci = server.token(&["unwrap"]);
@@ -292,45 +276,27 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     let a = with_token(&sb, &server, &ci)
         .env("SESAME_PASSPHRASE", PASS)
         .args(["get", "api/key"])
-        .assert()
-        .success();
-    assert!(
-        stderr(&a).contains(&format!("cannot reach OpenBao at {addr}")),
-        "{}",
-        stderr(&a)
-    );
+        .succeeds();
+    assert_has(&stderr(&a), &format!("cannot reach OpenBao at {addr}"));
     let a = with_token(&sb, &server, &ci)
         .args(["get", "api/key"])
         .assert()
         .code(2);
-    assert!(
-        stderr(&a).contains("no passphrase source"),
-        "{}",
-        stderr(&a)
-    );
+    assert_has(&stderr(&a), "no passphrase source");
     // With the server gone, rekey refuses unless told to drop the slot.
-    fails(
-        sb.cmd()
-            .env("BAO_ADDR", &addr)
-            .env("BAO_TOKEN", &ci)
-            .args(["rekey", "--no-recovery"])
-            .assert(),
-        1,
-        &addr,
-    );
+    sb.cmd()
+        .env("BAO_ADDR", &addr)
+        .env("BAO_TOKEN", &ci)
+        .args(["rekey", "--no-recovery"])
+        .fails_with(1, &addr);
     let a = sb
         .cmd()
         .env("BAO_ADDR", &addr)
         .env("BAO_TOKEN", &ci)
         .args(["rekey", "--no-recovery", "--drop-unreachable"])
-        .assert()
-        .success();
-    assert!(
-        stderr(&a).contains("1 bao-transit slot(s)"),
-        "{}",
-        stderr(&a)
-    );
-    let list = sb.cmd().args(["slot", "list"]).assert().success();
+        .succeeds();
+    assert_has(&stderr(&a), "1 bao-transit slot(s)");
+    let list = sb.succeeds(["slot", "list"]);
     assert!(!String::from_utf8_lossy(&list.get_output().stdout).contains("bao-transit"));
 }
 
@@ -393,7 +359,7 @@ fn bao_references_reach_the_child_and_the_token_does_not() {
         "{out}"
     );
 
-    let log = sb.cmd().arg("log").assert().success();
+    let log = sb.succeeds(["log"]);
     let log = String::from_utf8_lossy(&log.get_output().stdout).into_owned();
     assert!(log.contains("bao://secret/app#api_key"), "{log}");
 
@@ -458,8 +424,7 @@ fn push_and_pull_round_trip_through_a_kv_secret() {
         .env("BAO_ADDR", &server.addr)
         .env("BAO_TOKEN", &token)
         .args(["push", "openai", "stripe", "--to", "bao://secret/team"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(
         server.ok(&["kv", "get", "-field=keep", "secret/team"]),
         "kept-0001"
@@ -477,15 +442,10 @@ fn push_and_pull_round_trip_through_a_kv_secret() {
             .env("BAO_TOKEN", &token)
             .args(["pull", "bao://secret/team", "--prefix", "team"])
             .args(extra)
-            .assert()
-            .success()
+            .succeeds()
     };
     let a = pull(&[]);
-    assert!(
-        stderr(&a).contains("\"bad name\" skipped"),
-        "{}",
-        stderr(&a)
-    );
+    assert_has(&stderr(&a), "\"bad name\" skipped");
     assert_eq!(bob.get("team/stripe"), "sk-team-0002\n");
     assert_eq!(bob.get("team/keep"), "kept-0001\n");
     assert_eq!(
@@ -495,15 +455,11 @@ fn push_and_pull_round_trip_through_a_kv_secret() {
     );
     pull(&["--overwrite"]);
     assert_eq!(bob.get("team/openai"), "sk-team-0001\n");
-    fails(
-        bob.cmd()
-            .env("BAO_ADDR", &server.addr)
-            .env("BAO_TOKEN", &token)
-            .args(["pull", "bao://secret/absent"])
-            .assert(),
-        5,
-        "does not exist",
-    );
+    bob.cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", &token)
+        .args(["pull", "bao://secret/absent"])
+        .fails_with(5, "does not exist");
 }
 
 /// `pull` from a team KV path anyone on the team can write: a field `LD_AUDIT` reached ld.so
@@ -529,8 +485,7 @@ fn pull_skips_fields_that_load_or_run_code() {
         .env("BAO_ADDR", &server.addr)
         .env("BAO_TOKEN", &token)
         .args(["pull", "bao://secret/hostile"])
-        .assert()
-        .success();
+        .succeeds();
     let err = stderr(&a);
     for field in ["LD_AUDIT", "PATH", "bash_env"] {
         assert!(
@@ -552,25 +507,25 @@ fn slot_add_on_a_kv_mount_never_sends_the_data_key() {
     server.ok(&["secrets", "enable", "-path=kv1", "-version=1", "kv"]);
     let sb = Sandbox::new();
     sb.add("api", "sk-never-in-kv-0001");
-    let a = fails(
-        sb.cmd()
-            .env("BAO_ADDR", &server.addr)
-            .env("BAO_TOKEN", ROOT)
-            .env("SESAME_BAO_TRANSIT_MOUNTS", "transit,kv1")
-            .args([
-                "slot",
-                "add",
-                "bao-transit",
-                "--mount",
-                "kv1",
-                "--key",
-                "sesame",
-            ])
-            .assert(),
-        1,
-        "does not behave as a Transit mount, so the vault's key was not sent",
-    );
-    assert!(stderr(&a).contains("kv1/encrypt/sesame"), "{}", stderr(&a));
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", ROOT)
+        .env("SESAME_BAO_TRANSIT_MOUNTS", "transit,kv1")
+        .args([
+            "slot",
+            "add",
+            "bao-transit",
+            "--mount",
+            "kv1",
+            "--key",
+            "sesame",
+        ])
+        .fails_with(
+            1,
+            "does not behave as a Transit mount, so the vault's key was not sent",
+        );
+    assert_has(&stderr(&a), "kv1/encrypt/sesame");
     // Whatever KV now holds there is the random test value, not the data key.
     let stored = server.bao(&["read", "-field=plaintext", "kv1/encrypt/sesame"]);
     let text = String::from_utf8_lossy(&stored.stdout).trim().to_string();
@@ -580,7 +535,7 @@ fn slot_add_on_a_kv_mount_never_sends_the_data_key() {
         !super::harness::hex(&decoded).contains(&key),
         "the data key was written to KV"
     );
-    let list = sb.cmd().args(["slot", "list"]).assert().success();
+    let list = sb.succeeds(["slot", "list"]);
     assert!(!String::from_utf8_lossy(&list.get_output().stdout).contains("bao-transit"));
 }
 
@@ -609,21 +564,18 @@ fn a_transit_slot_naming_a_mount_not_allowed_is_not_tried() {
             "--key",
             "sesame",
         ])
-        .assert()
-        .success();
+        .succeeds();
     // Allowed: opens with the token alone.
     let got = with_token(&sb, &server, ROOT)
         .env("SESAME_BAO_TRANSIT_MOUNTS", "transit, team-transit")
         .args(["get", "api"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(got.get_output().stdout, b"sk-mount-0001\n");
     // Not allowed: not tried; one line, then the passphrase.
     let a = with_token(&sb, &server, ROOT)
         .env("SESAME_PASSPHRASE", PASS)
         .args(["get", "api"])
-        .assert()
-        .success();
+        .succeeds();
     let err = stderr(&a);
     assert!(
         err.contains("names the OpenBao mount \"team-transit\"")
@@ -646,8 +598,7 @@ fn a_transit_answer_of_the_wrong_length_falls_through_to_the_passphrase() {
         .env("BAO_ADDR", &server.addr)
         .env("BAO_TOKEN", ROOT)
         .args(["slot", "add", "bao-transit", "--key", "sesame"])
-        .assert()
-        .success();
+        .succeeds();
     for len in [31usize, 33, 70] {
         let plaintext = base64::engine::general_purpose::STANDARD.encode(vec![7u8; len]);
         let fake = super::openbao_client::FakeBao::start(vec![(
@@ -659,8 +610,7 @@ fn a_transit_answer_of_the_wrong_length_falls_through_to_the_passphrase() {
             .env("BAO_ADDR", &fake.addr)
             .env("BAO_TOKEN", ROOT)
             .args(["get", "api"])
-            .assert()
-            .success();
+            .succeeds();
         assert_eq!(a.get_output().stdout, b"sk-length-0001\n");
         let err = stderr(&a);
         assert!(

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use super::harness::{PASS, Sandbox, fails, stderr};
+use super::harness::*;
 
 /// A one-shot HTTP server on a free loopback port: answers each of `answers` (status, JSON body)
 /// to one request in turn, and sends the request lines and headers it received.
@@ -112,8 +112,7 @@ fn every_plain_http_request_warns_that_the_port_owner_gets_the_token() {
             "printenv",
             "K",
         ])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(a.get_output().stdout, b"kv-value-0001\n");
     let err = stderr(&a);
     assert!(
@@ -139,8 +138,7 @@ fn the_agent_and_the_passphrase_command_never_see_the_token() {
         .env("BAO_TOKEN", TOKEN)
         .env("VAULT_TOKEN", TOKEN)
         .args(["unlock", "--timeout", "1m"])
-        .assert()
-        .success();
+        .succeeds();
     let env = std::fs::read_to_string(&seen).expect("the command ran");
     assert!(env.contains("PATH="), "{env}");
     assert!(!env.contains(TOKEN), "the passphrase command saw the token");
@@ -148,8 +146,7 @@ fn the_agent_and_the_passphrase_command_never_see_the_token() {
         .bare()
         .env("SESAME_VAULT", &sb.vault)
         .args(["status", "--json"])
-        .assert()
-        .success();
+        .succeeds();
     let status: serde_json::Value =
         serde_json::from_slice(&status.get_output().stdout).expect("JSON");
     let pid = status["agent_pid"].as_u64().expect("an agent pid");
@@ -161,8 +158,7 @@ fn the_agent_and_the_passphrase_command_never_see_the_token() {
     sb.bare()
         .env("SESAME_VAULT", &sb.vault)
         .arg("lock")
-        .assert()
-        .success();
+        .succeeds();
 }
 
 /// Without a Transit slot nothing is asked of OpenBao; with `slot add` on a mount not in
@@ -171,23 +167,19 @@ fn the_agent_and_the_passphrase_command_never_see_the_token() {
 fn slot_add_on_a_mount_not_allowed_sends_nothing() {
     let sb = Sandbox::new();
     let fake = FakeBao::start(vec![(204, String::new())]);
-    fails(
-        sb.cmd()
-            .env("BAO_ADDR", &fake.addr)
-            .env("BAO_TOKEN", TOKEN)
-            .args([
-                "slot",
-                "add",
-                "bao-transit",
-                "--mount",
-                "kv1",
-                "--key",
-                "sesame",
-            ])
-            .assert(),
-        2,
-        "SESAME_BAO_TRANSIT_MOUNTS",
-    );
+    sb.cmd()
+        .env("BAO_ADDR", &fake.addr)
+        .env("BAO_TOKEN", TOKEN)
+        .args([
+            "slot",
+            "add",
+            "bao-transit",
+            "--mount",
+            "kv1",
+            "--key",
+            "sesame",
+        ])
+        .fails_with(2, "SESAME_BAO_TRANSIT_MOUNTS");
     assert!(
         fake.requests
             .recv_timeout(std::time::Duration::from_millis(300))

@@ -30,11 +30,8 @@ fn every_command_exits_quietly_with_its_own_code_when_stdout_is_closed() {
             &format!("value-number-{i:02}-0123456789"),
         );
     }
-    sb.cmd()
-        .args(["rotate", "svc/key-00"])
-        .write_stdin("a-new-value-0123456789")
-        .assert()
-        .success();
+    sb.with_stdin(["rotate", "svc/key-00"], "a-new-value-0123456789")
+        .succeeds();
     std::fs::create_dir_all(sb.path("tree")).unwrap();
     std::fs::write(sb.path("tree/a.txt"), "value-number-07-0123456789\n").unwrap();
     let cases: &[(&[&str], i32)] = &[
@@ -81,9 +78,8 @@ fn log_escapes_control_characters_in_program_names() {
     sb.cmd()
         .args(["run", "--env", "SVC=svc", "--"])
         .arg(&program)
-        .assert()
-        .success();
-    let a = sb.cmd().arg("log").assert().success();
+        .succeeds();
+    let a = sb.succeeds(["log"]);
     let out = stdout(&a);
     assert!(!out.contains('\u{1b}'), "{out}");
     assert_eq!(out.lines().count(), 4, "a header, add, run, init:\n{out}");
@@ -106,18 +102,16 @@ fn import_and_export_escape_control_characters_in_file_names() {
             .env("SESAME_PASSPHRASE", PASS);
         cmd
     };
-    cmd().args(FAST_KDF).arg("--no-recovery").assert().success();
-    let env_file = sb.path("app\u{1b}]0;pwned\u{7}.env");
-    std::fs::write(&env_file, "API_KEY=value-0123456789abcdef\n").unwrap();
-    let a = cmd()
-        .args(["import", "--dotenv"])
-        .arg(&env_file)
-        .assert()
-        .success();
+    cmd().args(FAST_KDF).arg("--no-recovery").succeeds();
+    let env_file = sb.write_file(
+        "app\u{1b}]0;pwned\u{7}.env",
+        "API_KEY=value-0123456789abcdef\n",
+    );
+    let a = cmd().args(["import", "--dotenv"]).arg(&env_file).succeeds();
     let err = stderr(&a);
     assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err}");
     assert!(err.contains("app\\x1b]0;pwned\\x07.env"), "{err}");
-    let a = cmd().args(["export", "--dotenv"]).assert().success();
+    let a = cmd().args(["export", "--dotenv"]).succeeds();
     let out = stdout(&a);
     for line in out.lines() {
         assert!(

@@ -1,5 +1,5 @@
-//! Passphrase sources: each one, their order, newline handling (one line, never cut short), and
-//! no source at all.
+//! Passphrase sources: each one, their order, newline handling (one line, never cut short), no
+//! source at all, and the sources of a new passphrase at `init`.
 
 use std::io::Write;
 use std::process::Stdio;
@@ -16,11 +16,9 @@ fn no_source(sb: &Sandbox) -> assert_cmd::Command {
 #[test]
 fn no_source_and_no_terminal_exits_2_naming_the_sources() {
     let sb = Sandbox::new();
-    let a = fails(
-        no_source(&sb).arg("list").assert(),
-        2,
-        "no passphrase source",
-    );
+    let a = no_source(&sb)
+        .arg("list")
+        .fails_with(2, "no passphrase source");
     let err = stderr(&a);
     for source in [
         "--passphrase-fd",
@@ -41,18 +39,13 @@ fn passphrase_file_may_end_in_one_newline_or_crlf() {
         no_source(&sb)
             .env("SESAME_PASSPHRASE_FILE", &file)
             .arg("list")
-            .assert()
-            .success();
+            .succeeds();
     }
     write_private(&file, "not it\n");
-    fails(
-        no_source(&sb)
-            .env("SESAME_PASSPHRASE_FILE", &file)
-            .arg("list")
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
+    no_source(&sb)
+        .env("SESAME_PASSPHRASE_FILE", &file)
+        .arg("list")
+        .fails_with(3, "wrong passphrase");
 }
 
 #[test]
@@ -64,16 +57,11 @@ fn passphrase_command_output_is_the_passphrase() {
             format!("printf '%s\\n' '{PASS}'"),
         )
         .arg("list")
-        .assert()
-        .success();
-    fails(
-        no_source(&sb)
-            .env("SESAME_PASSPHRASE_COMMAND", "exit 3")
-            .arg("list")
-            .assert(),
-        2,
-        "SESAME_PASSPHRASE_COMMAND failed",
-    );
+        .succeeds();
+    no_source(&sb)
+        .env("SESAME_PASSPHRASE_COMMAND", "exit 3")
+        .arg("list")
+        .fails_with(2, "SESAME_PASSPHRASE_COMMAND failed");
 }
 
 #[test]
@@ -83,43 +71,27 @@ fn a_second_line_in_a_passphrase_source_is_refused_not_cut_off() {
     let sb = Sandbox::new();
     let file = sb.path("pass.txt");
     write_private(&file, format!("{PASS}\nsecond line\n"));
-    fails(
-        no_source(&sb)
-            .env("SESAME_PASSPHRASE_FILE", &file)
-            .arg("list")
-            .assert(),
-        2,
-        "SESAME_PASSPHRASE_FILE holds more than one line",
-    );
-    fails(
-        no_source(&sb)
-            .env(
-                "SESAME_PASSPHRASE_COMMAND",
-                format!("printf '%s\\nmore\\n' '{PASS}'"),
-            )
-            .arg("list")
-            .assert(),
-        2,
-        "SESAME_PASSPHRASE_COMMAND holds more than one line",
-    );
-    fails(
-        no_source(&sb)
-            .env("SESAME_PASSPHRASE", format!("{PASS}\n\n"))
-            .arg("list")
-            .assert(),
-        2,
-        "SESAME_PASSPHRASE holds more than one line",
-    );
-    fails(
-        sb.cmd()
-            .env("SESAME_NEW_PASSPHRASE", "first\nsecond")
-            .arg("passwd")
-            .assert(),
-        2,
-        "SESAME_NEW_PASSPHRASE holds more than one line",
-    );
+    no_source(&sb)
+        .env("SESAME_PASSPHRASE_FILE", &file)
+        .arg("list")
+        .fails_with(2, "SESAME_PASSPHRASE_FILE holds more than one line");
+    no_source(&sb)
+        .env(
+            "SESAME_PASSPHRASE_COMMAND",
+            format!("printf '%s\\nmore\\n' '{PASS}'"),
+        )
+        .arg("list")
+        .fails_with(2, "SESAME_PASSPHRASE_COMMAND holds more than one line");
+    no_source(&sb)
+        .env("SESAME_PASSPHRASE", format!("{PASS}\n\n"))
+        .arg("list")
+        .fails_with(2, "SESAME_PASSPHRASE holds more than one line");
+    sb.cmd()
+        .env("SESAME_NEW_PASSPHRASE", "first\nsecond")
+        .arg("passwd")
+        .fails_with(2, "SESAME_NEW_PASSPHRASE holds more than one line");
     // Nothing was changed: the old passphrase still opens the vault.
-    sb.cmd().arg("list").assert().success();
+    sb.succeeds(["list"]);
 }
 
 #[test]
@@ -130,32 +102,24 @@ fn a_lone_trailing_carriage_return_is_part_of_the_passphrase() {
     sb.cmd()
         .env("SESAME_NEW_PASSPHRASE", "new pass\r")
         .arg("passwd")
-        .assert()
-        .success();
-    fails(
-        no_source(&sb)
-            .env("SESAME_PASSPHRASE", "new pass")
-            .arg("list")
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
+        .succeeds();
+    no_source(&sb)
+        .env("SESAME_PASSPHRASE", "new pass")
+        .arg("list")
+        .fails_with(3, "wrong passphrase");
     no_source(&sb)
         .env("SESAME_PASSPHRASE", "new pass\r")
         .arg("list")
-        .assert()
-        .success();
+        .succeeds();
     // The same from a descriptor: `\r` then the end of input, or `\r` then `\r\n`.
     no_source(&sb)
         .args(["--passphrase-fd", "0", "list"])
         .write_stdin("new pass\r")
-        .assert()
-        .success();
+        .succeeds();
     no_source(&sb)
         .args(["--passphrase-fd", "0", "list"])
         .write_stdin("new pass\r\r\n")
-        .assert()
-        .success();
+        .succeeds();
 }
 
 #[test]
@@ -165,23 +129,14 @@ fn passphrase_fd_reads_one_line_from_the_descriptor() {
     no_source(&sb)
         .args(["--passphrase-fd", "0", "list"])
         .write_stdin(format!("{PASS}\n"))
-        .assert()
-        .success();
-    fails(
-        no_source(&sb)
-            .args(["list", "--passphrase-fd", "0"])
-            .write_stdin("wrong\n")
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
-    fails(
-        no_source(&sb)
-            .args(["list", "--passphrase-fd", "77"])
-            .assert(),
-        1,
-        "descriptor 77",
-    );
+        .succeeds();
+    no_source(&sb)
+        .args(["list", "--passphrase-fd", "0"])
+        .write_stdin("wrong\n")
+        .fails_with(3, "wrong passphrase");
+    no_source(&sb)
+        .args(["list", "--passphrase-fd", "77"])
+        .fails_with(1, "descriptor 77");
 }
 
 #[test]
@@ -192,26 +147,20 @@ fn sources_are_tried_in_the_documented_order() {
     write_private(&good, PASS);
     write_private(&bad, "bad");
     // fd beats file, file beats command, command beats the variable.
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", "bad")
+    sb.with_pass("bad")
         .env("SESAME_PASSPHRASE_FILE", &bad)
         .args(["--passphrase-fd", "0", "list"])
         .write_stdin(PASS)
-        .assert()
-        .success();
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", "bad")
+        .succeeds();
+    sb.with_pass("bad")
         .env("SESAME_PASSPHRASE_COMMAND", "echo bad")
         .env("SESAME_PASSPHRASE_FILE", &good)
         .arg("list")
-        .assert()
-        .success();
-    sb.cmd()
-        .env("SESAME_PASSPHRASE", "bad")
+        .succeeds();
+    sb.with_pass("bad")
         .env("SESAME_PASSPHRASE_COMMAND", format!("echo '{PASS}'"))
         .arg("list")
-        .assert()
-        .success();
+        .succeeds();
 }
 
 #[test]
@@ -219,8 +168,7 @@ fn the_passphrase_never_appears_in_errors() {
     let sb = Sandbox::new();
     let secret_pass = "pa55-that-must-not-leak";
     let a = sb
-        .cmd()
-        .env("SESAME_PASSPHRASE", secret_pass)
+        .with_pass(secret_pass)
         .args(["get", "nothing"])
         .assert()
         .code(3);
@@ -269,8 +217,7 @@ fn the_passphrase_command_does_not_see_sesame_secret_variables() {
             format!("env > '{}'; echo '{PASS}'", seen.display()),
         )
         .arg("list")
-        .assert()
-        .success();
+        .succeeds();
     let env = std::fs::read_to_string(seen).unwrap();
     assert!(
         !env.contains("leak-me") && !env.contains("SESAME_PASSPHRASE_COMMAND"),
@@ -288,40 +235,30 @@ fn a_weak_passphrase_is_refused_at_init_passwd_and_recover_unless_allow_weak() {
     };
     let mut init = sb.cmd();
     weak(&mut init);
-    let a = fails(
-        init.args(["init", "--no-recovery"]).assert(),
-        2,
-        "too easy to guess",
-    );
-    assert!(stderr(&a).contains("--allow-weak"), "{}", stderr(&a));
+    let a = init
+        .args(["init", "--no-recovery"])
+        .fails_with(2, "too easy to guess");
+    assert_has(&stderr(&a), "--allow-weak");
     assert!(!stderr(&a).contains("password1"));
     assert!(!sb.vault.exists(), "nothing was created");
     let mut init = sb.cmd();
     weak(&mut init);
-    init.args(FAST_KDF)
-        .args(["--allow-weak"])
-        .assert()
-        .success();
+    init.args(FAST_KDF).args(["--allow-weak"]).succeeds();
 
     let sb = Sandbox::new();
     let before = sb.vault_bytes();
-    fails(
-        sb.cmd()
-            .env("SESAME_NEW_PASSPHRASE", "qwerty123")
-            .arg("passwd")
-            .assert(),
-        2,
-        "--allow-weak",
-    );
+    sb.cmd()
+        .env("SESAME_NEW_PASSPHRASE", "qwerty123")
+        .arg("passwd")
+        .fails_with(2, "--allow-weak");
     assert_eq!(sb.vault_bytes(), before);
     sb.cmd()
         .env("SESAME_NEW_PASSPHRASE", "qwerty123")
         .args(["passwd", "--allow-weak"])
-        .assert()
-        .success();
+        .succeeds();
 
     let sb = Sandbox::empty();
-    let a = sb.cmd().args(FAST_KDF).assert().success();
+    let a = sb.cmd().args(FAST_KDF).succeeds();
     let code = String::from_utf8_lossy(&a.get_output().stdout)
         .trim()
         .to_string();
@@ -348,16 +285,14 @@ fn a_passphrase_file_readable_by_others_gets_a_warning() {
     let a = no_source(&sb)
         .env("SESAME_PASSPHRASE_FILE", &file)
         .arg("list")
-        .assert()
-        .success();
-    assert!(!stderr(&a).contains("warning"), "{}", stderr(&a));
+        .succeeds();
+    assert_lacks(&stderr(&a), "warning");
     for (mode, who) in [(0o640, "its group"), (0o644, "every user")] {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
         let a = no_source(&sb)
             .env("SESAME_PASSPHRASE_FILE", &file)
             .arg("list")
-            .assert()
-            .success();
+            .succeeds();
         let err = stderr(&a);
         assert!(
             err.contains("sesame: warning: SESAME_PASSPHRASE_FILE") && err.contains(who),
@@ -365,4 +300,65 @@ fn a_passphrase_file_readable_by_others_gets_a_warning() {
         );
         assert!(err.contains("chmod 600"), "{err}");
     }
+}
+
+/// `init` with no passphrase source and no terminal said "run `sesame unlock` on a terminal
+/// first": wrong advice for a vault that does not exist yet.
+#[test]
+fn init_without_a_terminal_names_the_sources_of_a_new_passphrase() {
+    let sb = Sandbox::empty();
+    let a = sb
+        .bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(["init", "--no-recovery"])
+        .fails_with(2, "no passphrase for the new vault");
+    let err = stderr(&a);
+    assert!(!err.contains("sesame unlock"), "{err}");
+    for source in [
+        "--new-passphrase-fd",
+        "SESAME_NEW_PASSPHRASE",
+        "sesame init` on a terminal",
+    ] {
+        assert!(err.contains(source), "{source} missing: {err}");
+    }
+}
+
+/// `init` ignored `--new-passphrase-fd` and `SESAME_NEW_PASSPHRASE`, the sources documented for
+/// a passphrase being set.
+#[test]
+fn init_honours_new_passphrase_fd_and_variables() {
+    let new = "vivid otter mango quartz";
+    let opens_with = |sb: &Sandbox, pass: &str| {
+        sb.bare()
+            .env("SESAME_VAULT", &sb.vault)
+            .env("SESAME_PASSPHRASE", pass)
+            .arg("list")
+            .succeeds();
+    };
+    let sb = Sandbox::empty();
+    sb.bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(FAST_KDF)
+        .args(["--no-recovery", "--new-passphrase-fd", "0"])
+        .write_stdin(format!("{new}\n"))
+        .succeeds();
+    opens_with(&sb, new);
+    let sb = Sandbox::empty();
+    // SESAME_NEW_PASSPHRASE wins over SESAME_PASSPHRASE for the passphrase init sets.
+    sb.cmd()
+        .env("SESAME_NEW_PASSPHRASE", new)
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .succeeds();
+    opens_with(&sb, new);
+    let sb = Sandbox::empty();
+    let file = sb.path("new-pass");
+    write_private(&file, format!("{new}\n"));
+    sb.bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .env("SESAME_NEW_PASSPHRASE_FILE", &file)
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .succeeds();
+    opens_with(&sb, new);
 }

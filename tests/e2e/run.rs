@@ -1,68 +1,44 @@
-//! `sesame run`: which secrets a child gets, how it is started, masking, and usage records.
+//! `sesame run`: which secrets a child gets and under which names, how it is started and exits,
+//! and the usage records it leaves. Masking (`--mask`) is in `mask_output` and `mask_terminal`.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
 use super::harness::*;
 
-fn vault_with_secrets() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.add("openai/prod", "sk-live-0123456789");
-    sb.cmd()
-        .args(["add", "gh", "--env", "GH_TOKEN"])
-        .write_stdin("ghp_token_abc")
-        .assert()
-        .success();
-    sb
-}
-
-/// `sesame run ARGS -- sh -c SCRIPT`, returning the assertion.
-fn run_sh(sb: &Sandbox, args: &[&str], script: &str) -> assert_cmd::assert::Assert {
-    sb.cmd()
-        .arg("run")
-        .args(args)
-        .args(["--", "sh", "-c", script])
-        .assert()
-}
-
-/// `sesame run --mask --env K=gh -- sh -c SCRIPT`, to be spawned with pipes.
-fn masked_sh(sb: &Sandbox, script: &str) -> std::process::Command {
-    let mut cmd = sb.process();
-    cmd.args(["run", "--mask", "--env", "K=gh", "--", "sh", "-c", script]);
-    cmd
-}
-
 #[test]
 fn env_flag_puts_the_value_in_the_named_variable() {
-    let sb = vault_with_secrets();
-    let a = run_sh(&sb, &["--env", "KEY=openai/prod"], "printf %s \"$KEY\"").success();
+    let sb = Sandbox::with_run_secrets();
+    let a = sb
+        .run_sh(&["--env", "KEY=openai/prod"], "printf %s \"$KEY\"")
+        .success();
     assert_eq!(stdout(&a), "sk-live-0123456789");
     // Only what is selected: the other secret is not there.
-    let a = run_sh(
-        &sb,
-        &["--env", "KEY=openai/prod"],
-        "printf %s \"${GH_TOKEN-unset}\"",
-    )
-    .success();
+    let a = sb
+        .run_sh(
+            &["--env", "KEY=openai/prod"],
+            "printf %s \"${GH_TOKEN-unset}\"",
+        )
+        .success();
     assert_eq!(stdout(&a), "unset");
 }
 
 #[test]
 fn env_file_lines_select_secrets_and_bad_lines_name_their_number() {
-    let sb = vault_with_secrets();
+    let sb = Sandbox::with_run_secrets();
     let file = sb.path("app.env");
     std::fs::write(
         &file,
         "# committed to the repo\n\nexport API=sesame://openai/prod\nGH=\"sesame://gh\"\n",
     )
     .unwrap();
-    let a = run_sh(
-        &sb,
-        &["--env-file", file.to_str().unwrap()],
-        "printf '%s %s' \"$API\" \"$GH\"",
-    )
-    .success();
+    let a = sb
+        .run_sh(
+            &["--env-file", file.to_str().unwrap()],
+            "printf '%s %s' \"$API\" \"$GH\"",
+        )
+        .success();
     assert_eq!(stdout(&a), "sk-live-0123456789 ghp_token_abc");
 
     for (content, line, why) in [
@@ -72,17 +48,17 @@ fn env_file_lines_select_secrets_and_bad_lines_name_their_number() {
     ] {
         std::fs::write(&file, content).unwrap();
         let a = fails(
-            run_sh(&sb, &["--env-file", file.to_str().unwrap()], "true"),
+            sb.run_sh(&["--env-file", file.to_str().unwrap()], "true"),
             2,
             &format!("app.env:{line}:"),
         );
-        assert!(stderr(&a).contains(why), "{}", stderr(&a));
+        assert_has(&stderr(&a), why);
     }
 }
 
 #[test]
 fn inherited_sesame_references_are_replaced() {
-    let sb = vault_with_secrets();
+    let sb = Sandbox::with_run_secrets();
     let a = sb
         .cmd()
         .env("OPENAI_API_KEY", "sesame://openai/prod")
@@ -94,17 +70,12 @@ fn inherited_sesame_references_are_replaced() {
             "-c",
             "printf '%s|%s' \"$OPENAI_API_KEY\" \"$NOT_A_REF\"",
         ])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(stdout(&a), "sk-live-0123456789|x sesame://gh");
-    fails(
-        sb.cmd()
-            .env("X", "sesame://missing")
-            .args(["run", "--", "true"])
-            .assert(),
-        5,
-        "no secret labelled \"missing\"",
-    );
+    sb.cmd()
+        .env("X", "sesame://missing")
+        .args(["run", "--", "true"])
+        .fails_with(5, "no secret labelled \"missing\"");
 }
 
 // Audit 1: an env file (often someone else's, committed to a repository) or an inherited
@@ -112,7 +83,7 @@ fn inherited_sesame_references_are_replaced() {
 // a library path, a startup script or options. Only an explicit --env may.
 #[test]
 fn env_files_and_inherited_references_may_not_set_variables_that_load_code() {
-    let sb = vault_with_secrets();
+    let sb = Sandbox::with_run_secrets();
     let file = sb.path("app.env");
     for name in [
         "LD_PRELOAD",
@@ -129,29 +100,22 @@ fn env_files_and_inherited_references_may_not_set_variables_that_load_code() {
     ] {
         std::fs::write(&file, format!("OK=sesame://gh\n{name}=sesame://gh\n")).unwrap();
         let a = fails(
-            run_sh(&sb, &["--env-file", file.to_str().unwrap()], "true"),
+            sb.run_sh(&["--env-file", file.to_str().unwrap()], "true"),
             2,
             "app.env:2:",
         );
         assert!(stderr(&a).contains(&format!("{name} makes programs load or run code")));
     }
     for name in ["BASH_ENV", "NODE_OPTIONS", "PYTHONPATH"] {
-        fails(
-            sb.cmd()
-                .env(name, "sesame://gh")
-                .args(["run", "--", "true"])
-                .assert(),
-            2,
-            &format!("the inherited variable {name}"),
-        );
+        sb.cmd()
+            .env(name, "sesame://gh")
+            .args(["run", "--", "true"])
+            .fails_with(2, &format!("the inherited variable {name}"));
     }
     // The user's own command line may.
-    let a = run_sh(
-        &sb,
-        &["--env", "NODE_OPTIONS=gh"],
-        "printf %s \"$NODE_OPTIONS\"",
-    )
-    .success();
+    let a = sb
+        .run_sh(&["--env", "NODE_OPTIONS=gh"], "printf %s \"$NODE_OPTIONS\"")
+        .success();
     assert_eq!(stdout(&a), "ghp_token_abc");
 }
 
@@ -159,17 +123,13 @@ fn env_files_and_inherited_references_may_not_set_variables_that_load_code() {
 // FIFO would wait for a writer. Now a regular file (a symlink to one is fine) of at most 1 MiB.
 #[test]
 fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
-    let sb = vault_with_secrets();
-    let real = sb.path("real.env");
-    std::fs::write(&real, "GH=sesame://gh\n").unwrap();
+    let sb = Sandbox::with_run_secrets();
+    let real = sb.write_file("real.env", "GH=sesame://gh\n");
     let link = sb.path("link.env");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let a = run_sh(
-        &sb,
-        &["--env-file", link.to_str().unwrap()],
-        "printf %s \"$GH\"",
-    )
-    .success();
+    let a = sb
+        .run_sh(&["--env-file", link.to_str().unwrap()], "printf %s \"$GH\"")
+        .success();
     assert_eq!(stdout(&a), "ghp_token_abc");
 
     let zero = sb.path("zero.env");
@@ -177,16 +137,12 @@ fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
     let fifo = sb.path("fifo.env");
     assert!(command("mkfifo").arg(&fifo).status().unwrap().success());
     for path in [zero, fifo, sb.dir.path().to_path_buf()] {
-        fails(
-            sb.cmd()
-                .args(["run", "--env-file"])
-                .arg(&path)
-                .args(["--", "true"])
-                .timeout(Duration::from_secs(30))
-                .assert(),
-            2,
-            "is not a regular file",
-        );
+        sb.cmd()
+            .args(["run", "--env-file"])
+            .arg(&path)
+            .args(["--", "true"])
+            .timeout(Duration::from_secs(30))
+            .fails_with(2, "is not a regular file");
     }
 
     let big = sb.path("big.env");
@@ -196,7 +152,7 @@ fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
     }
     std::fs::write(&big, &text).unwrap();
     fails(
-        run_sh(&sb, &["--env-file", big.to_str().unwrap()], "true"),
+        sb.run_sh(&["--env-file", big.to_str().unwrap()], "true"),
         2,
         "larger than 1 MiB",
     );
@@ -204,69 +160,48 @@ fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
     text.truncate(1024 * 1024 - 1);
     text.push('\n');
     std::fs::write(&big, &text).unwrap();
-    run_sh(&sb, &["--env-file", big.to_str().unwrap()], "true").success();
+    sb.run_sh(&["--env-file", big.to_str().unwrap()], "true")
+        .success();
 }
 
 #[test]
 fn profiles_are_saved_in_the_vault_and_selected_by_name() {
-    let sb = vault_with_secrets();
-    sb.cmd()
-        .args(["profile", "set", "dev", "A=openai/prod", "B=gh"])
-        .assert()
-        .success();
-    let a = run_sh(&sb, &["--profile", "dev"], "printf '%s %s' \"$A\" \"$B\"").success();
-    assert_eq!(stdout(&a), "sk-live-0123456789 ghp_token_abc");
+    let sb = Sandbox::with_run_secrets();
+    sb.succeeds(["profile", "set", "dev", "A=openai/prod", "B=gh"]);
     let a = sb
-        .cmd()
-        .args(["profile", "list", "--json"])
-        .assert()
+        .run_sh(&["--profile", "dev"], "printf '%s %s' \"$A\" \"$B\"")
         .success();
+    assert_eq!(stdout(&a), "sk-live-0123456789 ghp_token_abc");
+    let a = sb.succeeds(["profile", "list", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     assert_eq!(json[0]["name"], "dev");
     assert_eq!(json[0]["bindings"]["B"], "gh");
     // The profile lives in the encrypted vault, not in a side file.
     assert!(!sb.vault_bytes().windows(3).any(|w| w == b"dev"));
 
+    sb.fails_with(["profile", "set", "x", "A=nope"], 5, "nope");
+    sb.fails_with(["profile", "set", "x", "A=gh", "A=gh"], 2, "twice");
     fails(
-        sb.cmd().args(["profile", "set", "x", "A=nope"]).assert(),
-        5,
-        "nope",
-    );
-    fails(
-        sb.cmd()
-            .args(["profile", "set", "x", "A=gh", "A=gh"])
-            .assert(),
-        2,
-        "twice",
-    );
-    fails(
-        run_sh(&sb, &["--profile", "prod"], "true"),
+        sb.run_sh(&["--profile", "prod"], "true"),
         5,
         "no profile named",
     );
-    sb.cmd().args(["profile", "rm", "dev"]).assert().success();
-    fails(
-        sb.cmd().args(["profile", "rm", "dev"]).assert(),
-        5,
-        "no profile named",
-    );
+    sb.succeeds(["profile", "rm", "dev"]);
+    sb.fails_with(["profile", "rm", "dev"], 5, "no profile named");
 }
 
 #[test]
 fn all_selects_every_secret_under_its_env_name() {
-    let sb = vault_with_secrets();
-    let a = run_sh(
-        &sb,
-        &["--all"],
-        "printf '%s %s' \"$OPENAI_PROD\" \"$GH_TOKEN\"",
-    )
-    .success();
+    let sb = Sandbox::with_run_secrets();
+    let a = sb
+        .run_sh(&["--all"], "printf '%s %s' \"$OPENAI_PROD\" \"$GH_TOKEN\"")
+        .success();
     assert_eq!(stdout(&a), "sk-live-0123456789 ghp_token_abc");
 }
 
 #[test]
 fn stronger_forms_win_when_two_name_the_same_variable() {
-    let sb = vault_with_secrets();
+    let sb = Sandbox::with_run_secrets();
     // --env beats --all and inherited references.
     let a = sb
         .cmd()
@@ -281,28 +216,23 @@ fn stronger_forms_win_when_two_name_the_same_variable() {
             "-c",
             "printf %s \"$GH_TOKEN\"",
         ])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(stdout(&a), "ghp_token_abc");
     // An inherited reference beats --all.
     let a = sb
         .cmd()
         .env("GH_TOKEN", "sesame://openai/prod")
         .args(["run", "--all", "--", "sh", "-c", "printf %s \"$GH_TOKEN\""])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(stdout(&a), "sk-live-0123456789");
     // --file beats --env.
-    let a = run_sh(
-        &sb,
-        &["--env", "V=gh", "--file", "V=openai/prod"],
-        "cat \"$V\"",
-    )
-    .success();
+    let a = sb
+        .run_sh(&["--env", "V=gh", "--file", "V=openai/prod"], "cat \"$V\"")
+        .success();
     assert_eq!(stdout(&a), "sk-live-0123456789");
     // The same variable twice in one form is ambiguous.
     fails(
-        run_sh(&sb, &["--env", "V=gh", "--env", "V=openai/prod"], "true"),
+        sb.run_sh(&["--env", "V=gh", "--env", "V=openai/prod"], "true"),
         2,
         "selected twice",
     );
@@ -313,7 +243,7 @@ fn stronger_forms_win_when_two_name_the_same_variable() {
         ["V=bao://secret/app#k", "V=gh"],
     ] {
         fails(
-            run_sh(&sb, &["--env", pair[0], "--env", pair[1]], "true"),
+            sb.run_sh(&["--env", pair[0], "--env", pair[1]], "true"),
             2,
             "selected twice",
         );
@@ -322,43 +252,39 @@ fn stronger_forms_win_when_two_name_the_same_variable() {
 
 #[test]
 fn nothing_selected_and_bad_bindings_exit_2_unknown_labels_exit_5() {
-    let sb = vault_with_secrets();
-    fails(run_sh(&sb, &[], "true"), 2, "nothing selected");
-    fails(run_sh(&sb, &["--env", "KEY"], "true"), 2, "NAME=LABEL");
+    let sb = Sandbox::with_run_secrets();
+    fails(sb.run_sh(&[], "true"), 2, "nothing selected");
+    fails(sb.run_sh(&["--env", "KEY"], "true"), 2, "NAME=LABEL");
     fails(
-        run_sh(&sb, &["--env", "1key=gh"], "true"),
+        sb.run_sh(&["--env", "1key=gh"], "true"),
         2,
         "environment variable name",
     );
     fails(
-        run_sh(&sb, &["--env", "K=openai/prd"], "true"),
+        sb.run_sh(&["--env", "K=openai/prd"], "true"),
         5,
         "did you mean",
     );
-    fails(
-        sb.cmd().args(["run", "--env", "K=gh"]).assert(),
-        2,
-        "required",
-    );
+    sb.fails_with(["run", "--env", "K=gh"], 2, "required");
 }
 
 #[test]
 fn the_exit_status_and_signals_are_the_childs() {
-    let sb = vault_with_secrets();
-    run_sh(&sb, &["--env", "K=gh"], "exit 42").code(42);
-    run_sh(&sb, &["--env", "K=gh", "--mask"], "exit 42").code(42);
+    let sb = Sandbox::with_run_secrets();
+    sb.run_sh(&["--env", "K=gh"], "exit 42").code(42);
+    sb.run_sh(&["--env", "K=gh", "--mask"], "exit 42").code(42);
     // Without --mask sesame *is* the child (exec): it dies of the same signal.
-    let out = run_sh(&sb, &["--env", "K=gh"], "kill -KILL $$");
+    let out = sb.run_sh(&["--env", "K=gh"], "kill -KILL $$");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(out.get_output().status.signal(), Some(9));
-    // With --mask too (issue 15, item 3: it exited 128+N, so a calling script went on).
-    let out = run_sh(&sb, &["--env", "K=gh", "--mask"], "kill -KILL $$");
+    // With --mask too (it exited 128+N, so a calling script went on).
+    let out = sb.run_sh(&["--env", "K=gh", "--mask"], "kill -KILL $$");
     assert_eq!(out.get_output().status.signal(), Some(9));
 }
 
 #[test]
 fn without_mask_sesame_execs_so_the_child_keeps_its_pid() {
-    let sb = vault_with_secrets();
+    let sb = Sandbox::with_run_secrets();
     let mut child = sb
         .process()
         .args(["run", "--env", "K=gh", "--", "sh", "-c", "echo $$"])
@@ -379,267 +305,51 @@ fn without_mask_sesame_execs_so_the_child_keeps_its_pid() {
 }
 
 #[test]
-fn sigterm_to_sesame_with_mask_reaches_the_child() {
-    let sb = vault_with_secrets();
-    // Short foreground sleeps: the trap runs as soon as the current one ends, and no background
-    // process is left holding the output pipes.
-    let mut child = masked_sh(
-        &sb,
-        "trap 'echo got-term $K; exit 7' TERM; echo ready; while :; do sleep 0.1; done",
-    )
-    .stdout(Stdio::piped())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
-    let pid = rustix::process::Pid::from_child(&child);
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-    assert_eq!(
-        lines.next().unwrap().unwrap(),
-        "got-term <concealed by sesame>"
-    );
-    assert_eq!(child.wait().unwrap().code(), Some(7));
-}
-
-#[test]
 fn commands_that_cannot_start_exit_127_or_126() {
-    let sb = vault_with_secrets();
-    let script = sb.path("not-executable.sh");
-    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    let sb = Sandbox::with_run_secrets();
+    let script = sb.write_file("not-executable.sh", "#!/bin/sh\necho hi\n");
     for mask in [false, true] {
         let mut args = vec!["run", "--env", "K=gh"];
         if mask {
             args.push("--mask");
         }
-        fails(
-            sb.cmd()
-                .args(&args)
-                .args(["--", "no-such-command-xyz"])
-                .assert(),
-            127,
-            "command not found",
-        );
-        fails(
-            sb.cmd().args(&args).arg("--").arg(&script).assert(),
-            126,
-            "not executable",
-        );
+        sb.cmd()
+            .args(&args)
+            .args(["--", "no-such-command-xyz"])
+            .fails_with(127, "command not found");
+        sb.cmd()
+            .args(&args)
+            .arg("--")
+            .arg(&script)
+            .fails_with(126, "not executable");
     }
-}
-
-#[test]
-fn mask_conceals_values_split_across_writes_and_on_stderr() {
-    let sb = vault_with_secrets();
-    let a = run_sh(
-        &sb,
-        &["--mask", "--env", "K=openai/prod", "--env", "G=gh"],
-        "printf 'key=sk-live-01'; sleep 0.2; printf '23456789 tok='; printf %s \"$G\" >&2; echo; \
-         echo \"again $K\"",
-    )
-    .success();
-    assert_eq!(
-        stdout(&a),
-        "key=<concealed by sesame> tok=\nagain <concealed by sesame>\n"
-    );
-    assert_eq!(stderr(&a), "<concealed by sesame>");
-}
-
-#[test]
-fn mask_passes_prompts_on_without_waiting_for_a_newline() {
-    let sb = vault_with_secrets();
-    let mut child = masked_sh(
-        &sb,
-        "printf 'Continue? '; read answer; echo \"you said $answer\"",
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut prompt = [0u8; 10];
-    stdout.read_exact(&mut prompt).unwrap();
-    assert_eq!(&prompt, b"Continue? ");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"yes\n").unwrap();
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-    assert_eq!(rest, "you said yes\n");
-    assert!(child.wait().unwrap().success());
 }
 
 #[test]
 fn a_child_reads_stdin_with_and_without_mask() {
-    let sb = vault_with_secrets();
-    sb.cmd()
-        .args(["run", "--env", "K=gh", "--", "cat"])
-        .write_stdin("hello")
-        .assert()
-        .success()
+    let sb = Sandbox::with_run_secrets();
+    sb.with_stdin(["run", "--env", "K=gh", "--", "cat"], "hello")
+        .succeeds()
         .stdout("hello");
-    sb.cmd()
-        .args(["run", "--mask", "--env", "K=gh", "--", "cat"])
-        .write_stdin("echo ghp_token_abc back")
-        .assert()
-        .success()
-        .stdout("echo <concealed by sesame> back");
-}
-
-#[test]
-fn mask_handles_a_100_mb_stream() {
-    let sb = vault_with_secrets();
-    // 100 MB of 50-byte lines, each holding the value once.
-    let lines = 2_000_000;
-    let out = sb
-        .cmd()
-        .args(["run", "--mask", "--env", "K=openai/prod", "--", "sh", "-c"])
-        .arg(format!(
-            "yes \"line --- $K --- end of the line.\" | head -n {lines}"
-        ))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let line = "line --- <concealed by sesame> --- end of the line.\n";
-    assert_eq!(out.stdout.len(), lines * line.len());
-    assert!(out.stdout.chunks(line.len()).all(|c| c == line.as_bytes()));
-}
-
-/// `sesame run --mask` with each of `values` in its own variable, running `sh -c SCRIPT`.
-fn masked_with_values(values: &[&str], script: &str) -> (Sandbox, assert_cmd::assert::Assert) {
-    let sb = Sandbox::new();
-    let mut cmd = sb.cmd();
-    cmd.args(["run", "--mask"]);
-    for (i, value) in values.iter().enumerate() {
-        sb.add(&format!("v{i}"), value);
-        cmd.args(["--env", &format!("V{i}=v{i}")]);
-    }
-    let a = cmd.args(["--", "sh", "-c", script]).assert();
-    (sb, a)
-}
-
-// Audit 1: a match running past the hold point let the next bytes out unscanned, and they could
-// hold a whole value: this printed `token=<concealed by sesame>xb done`.
-#[test]
-fn mask_conceals_a_value_that_follows_a_match_reaching_into_a_longer_values_prefix() {
-    let (_sb, a) = masked_with_values(
-        &["xb", "bxbq"],
-        "printf 'token=xbxb'; sleep .3; printf ' done\n'",
-    );
-    assert_eq!(
-        stdout(&a.success()),
-        "token=<concealed by sesame><concealed by sesame> done\n"
-    );
-}
-
-// Audit 1: the same with a value nested in the longer one's prefix: this printed
-// `<concealed by sesame>cde`.
-#[test]
-fn mask_conceals_a_value_nested_in_a_longer_values_prefix_after_a_match() {
-    let (_sb, a) = masked_with_values(&["xb", "bcdeq", "cd"], "printf 'xbcde'; sleep .3; echo");
-    assert_eq!(
-        stdout(&a.success()),
-        "<concealed by sesame><concealed by sesame>e\n"
-    );
-}
-
-/// A 200 KB value that repeats itself, and a script printing 400 KB: almost the value, a byte
-/// that breaks it, then the value. The value comes in a file (`--file V0=big`): an environment
-/// variable holds at most 128 KiB.
-fn long_value_and_output() -> (String, String) {
-    let value = "ab".repeat(100_000);
-    let script = "v=$(cat \"$V0\"); printf '%s' \"${v%ab}\"; printf c; printf '%s\\n' \"$v\"";
-    (value, script.to_string())
-}
-
-// Audit 1: with a 200 KB value, masking took minutes (the automaton's construction and the
-// hold-back check were quadratic in the value's length). A hang guard, not a timing test.
-#[cfg(target_os = "linux")]
-#[test]
-fn mask_with_a_200_kb_value_and_long_output_finishes() {
-    let (value, script) = long_value_and_output();
-    let sb = Sandbox::new();
-    sb.add("big", &value);
-    let a = sb
-        .cmd()
-        .args([
-            "run", "--mask", "--file", "V0=big", "--", "sh", "-c", &script,
-        ])
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success();
-    let expected = format!("{}c<concealed by sesame>\n", &value[..value.len() - 2]);
-    assert!(stdout(&a) == expected, "the output is not the masked text");
-}
-
-// Audit 1: sesame with --mask forwards SIGTERM to the child and then exits; while it spent
-// minutes on a 200 KB value it did not exit, and seemed to ignore the signal.
-#[cfg(target_os = "linux")]
-#[test]
-fn sigterm_ends_sesame_with_mask_and_a_200_kb_value() {
-    let (value, script) = long_value_and_output();
-    let sb = Sandbox::new();
-    sb.add("big", &value);
-    let mut child = sb
-        .process()
-        .args(["run", "--mask", "--file", "V0=big", "--", "sh", "-c"])
-        .arg(format!(
-            "trap 'exit 7' TERM; {script}; echo ready; while :; do sleep 0.1; done"
-        ))
-        .stdout(Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap_or_default();
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Duration::from_secs(60);
-    let ready = loop {
-        match rx.recv_timeout(deadline) {
-            Ok(line) if line == "ready" => break true,
-            Ok(_) => continue,
-            Err(_) => break false,
-        }
-    };
-    let pid = rustix::process::Pid::from_child(&child);
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-    assert!(ready, "no `ready` line within 60 s");
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if start.elapsed() > deadline {
-            let _ = child.kill();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(
-        status.and_then(|s| s.code()),
-        Some(7),
-        "sesame did not end on SIGTERM"
-    );
+    sb.with_stdin(
+        ["run", "--mask", "--env", "K=gh", "--", "cat"],
+        "echo ghp_token_abc back",
+    )
+    .succeeds()
+    .stdout("echo <concealed by sesame> back");
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn file_gives_the_child_an_in_memory_file() {
-    let sb = vault_with_secrets();
-    let a = run_sh(
-        &sb,
-        &["--file", "CRED=openai/prod"],
-        "echo \"$CRED\"; cat \"$CRED\"; echo; cat \"$CRED\"; echo; \
+    let sb = Sandbox::with_run_secrets();
+    let a = sb
+        .run_sh(
+            &["--file", "CRED=openai/prod"],
+            "echo \"$CRED\"; cat \"$CRED\"; echo; cat \"$CRED\"; echo; \
          readlink \"$CRED\"; printf x >> \"$CRED\" 2>/dev/null && echo writable || echo sealed",
-    )
-    .success();
+        )
+        .success();
     let out = stdout(&a);
     let lines: Vec<&str> = out.lines().collect();
     assert!(
@@ -654,14 +364,13 @@ fn file_gives_the_child_an_in_memory_file() {
 
 #[test]
 fn clean_env_keeps_only_the_basics_and_the_selection() {
-    let sb = vault_with_secrets();
+    let sb = Sandbox::with_run_secrets();
     let a = sb
         .cmd()
         .env("LANG", "C.UTF-8")
         .env("LEAKY", "should-not-pass")
         .args(["run", "--clean-env", "--env", "K=gh", "--", "env"])
-        .assert()
-        .success();
+        .succeeds();
     let mut names: Vec<String> = stdout(&a)
         .lines()
         .filter_map(|l| l.split_once('=').map(|(n, _)| n.to_string()))
@@ -674,9 +383,8 @@ fn clean_env_keeps_only_the_basics_and_the_selection() {
 
 #[test]
 fn passphrase_variables_never_reach_the_child() {
-    let sb = vault_with_secrets();
-    let pass_file = sb.path("pass");
-    std::fs::write(&pass_file, PASS).unwrap();
+    let sb = Sandbox::with_run_secrets();
+    let pass_file = sb.write_file("pass", PASS);
     for mask in [false, true] {
         let mut cmd = sb.cmd();
         cmd.env("SESAME_PASSPHRASE_FILE", &pass_file)
@@ -687,7 +395,7 @@ fn passphrase_variables_never_reach_the_child() {
         if mask {
             cmd.arg("--mask");
         }
-        let a = cmd.args(["--env", "K=gh", "--", "env"]).assert().success();
+        let a = cmd.args(["--env", "K=gh", "--", "env"]).succeeds();
         let env = stdout(&a);
         assert!(env.contains("K="), "{env}");
         for var in [
@@ -703,14 +411,14 @@ fn passphrase_variables_never_reach_the_child() {
 
 #[test]
 fn runs_are_recorded_with_labels_and_program_name_only() {
-    let sb = vault_with_secrets();
-    run_sh(&sb, &["--env", "K=gh"], "true # --token=hunter2").success();
+    let sb = Sandbox::with_run_secrets();
+    sb.run_sh(&["--env", "K=gh"], "true # --token=hunter2")
+        .success();
     sb.cmd()
         .args(["run", "--env", "K=gh", "--env", "O=openai/prod", "--"])
         .args(["/usr/bin/env", "true", "--secret-arg"])
-        .assert()
-        .success();
-    let a = sb.cmd().args(["log", "--json"]).assert().success();
+        .succeeds();
+    let a = sb.succeeds(["log", "--json"]);
     let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     let runs: Vec<&serde_json::Value> = log
         .as_array()
@@ -726,22 +434,11 @@ fn runs_are_recorded_with_labels_and_program_name_only() {
     let log_text = String::from_utf8_lossy(&a.get_output().stdout);
     assert!(!log_text.contains("--secret-arg"));
 
-    let list = sb.list_json();
-    let gh = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["label"] == "gh")
-        .unwrap();
+    let gh = sb.secret_json("gh");
     assert_eq!(gh["use_count"], 2);
     assert!(gh["last_used"].as_str().unwrap().ends_with('Z'));
     // `log LABEL` filters.
-    let a = sb
-        .cmd()
-        .args(["log", "openai/prod", "--json"])
-        .assert()
-        .success();
-    let only: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let only = sb.json(["log", "openai/prod", "--json"]);
     assert!(
         only.as_array()
             .unwrap()
@@ -752,19 +449,12 @@ fn runs_are_recorded_with_labels_and_program_name_only() {
 
 #[test]
 fn changes_are_recorded_and_the_log_survives_rekey() {
-    let sb = vault_with_secrets();
-    sb.cmd()
-        .args(["rotate", "gh"])
-        .write_stdin("new")
-        .assert()
-        .success();
-    sb.cmd()
-        .args(["edit", "gh", "--rename", "github"])
-        .assert()
-        .success();
-    sb.cmd().args(["rm", "github"]).assert().success();
-    sb.cmd().arg("rekey").assert().success();
-    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    let sb = Sandbox::with_run_secrets();
+    sb.with_stdin(["rotate", "gh"], "new").succeeds();
+    sb.succeeds(["edit", "gh", "--rename", "github"]);
+    sb.succeeds(["rm", "github"]);
+    sb.succeeds(["rekey"]);
+    let a = sb.succeeds(["log", "--json"]);
     let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     let actions: Vec<&str> = log
         .as_array()
@@ -781,69 +471,53 @@ fn changes_are_recorded_and_the_log_survives_rekey() {
 
 #[test]
 fn a_tampered_log_is_reported_and_never_blocks_commands() {
-    let sb = vault_with_secrets();
-    run_sh(&sb, &["--env", "K=gh"], "true").success();
+    let sb = Sandbox::with_run_secrets();
+    sb.run_sh(&["--env", "K=gh"], "true").success();
     let log = sb.vault.with_file_name("vault.sesame.log");
     let mut bytes = std::fs::read(&log).unwrap();
     // The last byte of the last record's tag (its trailing length follows it).
     let last = bytes.len() - 5;
     bytes[last] ^= 1;
     std::fs::write(&log, &bytes).unwrap();
-    let a = sb.cmd().arg("log").assert().success();
-    assert!(
-        stderr(&a).contains("failed authentication"),
-        "{}",
-        stderr(&a)
-    );
+    let a = sb.succeeds(["log"]);
+    assert_has(&stderr(&a), "failed authentication");
     // A log that cannot be written does not stop run.
     std::fs::remove_file(&log).unwrap();
     std::fs::create_dir(&log).unwrap();
-    let a = run_sh(&sb, &["--env", "K=gh"], "echo ran").success();
+    let a = sb.run_sh(&["--env", "K=gh"], "echo ran").success();
     assert_eq!(stdout(&a), "ran\n");
-    assert!(
-        stderr(&a).contains("usage log was not written"),
-        "{}",
-        stderr(&a)
-    );
+    assert_has(&stderr(&a), "usage log was not written");
 }
 
 #[test]
 fn a_crash_mid_append_is_repaired_on_the_next_write() {
-    let sb = vault_with_secrets();
+    let sb = Sandbox::with_run_secrets();
     let log = sb.vault.with_file_name("vault.sesame.log");
     let len = std::fs::metadata(&log).unwrap().len();
     // Half a record, as a crash during append would leave.
     let mut bytes = std::fs::read(&log).unwrap();
     bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3]);
     std::fs::write(&log, &bytes).unwrap();
-    run_sh(&sb, &["--env", "K=gh"], "true").success();
+    sb.run_sh(&["--env", "K=gh"], "true").success();
     assert!(std::fs::metadata(&log).unwrap().len() > len);
-    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    let a = sb.succeeds(["log", "--json"]);
     assert!(stderr(&a).is_empty(), "{}", stderr(&a));
     std::thread::sleep(Duration::from_millis(1));
 }
 
 #[test]
 fn profiles_follow_a_rename_and_rm_warns_about_them() {
-    let sb = vault_with_secrets();
-    sb.cmd()
-        .args(["profile", "set", "dev", "A=gh"])
-        .assert()
+    let sb = Sandbox::with_run_secrets();
+    sb.succeeds(["profile", "set", "dev", "A=gh"]);
+    sb.succeeds(["edit", "gh", "--rename", "github"]);
+    let a = sb
+        .run_sh(&["--profile", "dev"], "printf %s \"$A\"")
         .success();
-    sb.cmd()
-        .args(["edit", "gh", "--rename", "github"])
-        .assert()
-        .success();
-    let a = run_sh(&sb, &["--profile", "dev"], "printf %s \"$A\"").success();
     assert_eq!(stdout(&a), "ghp_token_abc");
-    let a = sb.cmd().args(["rm", "github"]).assert().success();
-    assert!(
-        stderr(&a).contains("profile dev still names github"),
-        "{}",
-        stderr(&a)
-    );
+    let a = sb.succeeds(["rm", "github"]);
+    assert_has(&stderr(&a), "profile dev still names github");
     fails(
-        run_sh(&sb, &["--profile", "dev"], "true"),
+        sb.run_sh(&["--profile", "dev"], "true"),
         5,
         "no secret labelled \"github\"",
     );
@@ -851,25 +525,21 @@ fn profiles_follow_a_rename_and_rm_warns_about_them() {
 
 #[test]
 fn an_inherited_reference_in_a_lower_case_variable_is_replaced_too() {
-    let sb = vault_with_secrets();
+    let sb = Sandbox::with_run_secrets();
     let a = sb
         .cmd()
         .env("my_token", "sesame://gh")
         .args(["run", "--", "sh", "-c", "printf %s \"$my_token\""])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(stdout(&a), "ghp_token_abc");
 }
 
 #[test]
 fn use_counts_follow_a_rename_and_restart_after_rm() {
-    let sb = vault_with_secrets();
-    run_sh(&sb, &["--env", "K=gh"], "true").success();
+    let sb = Sandbox::with_run_secrets();
+    sb.run_sh(&["--env", "K=gh"], "true").success();
     sb.get("gh");
-    sb.cmd()
-        .args(["edit", "gh", "--rename", "github"])
-        .assert()
-        .success();
+    sb.succeeds(["edit", "gh", "--rename", "github"]);
     let count = |sb: &Sandbox, label: &str| {
         sb.list_json()
             .as_array()
@@ -879,7 +549,7 @@ fn use_counts_follow_a_rename_and_restart_after_rm() {
             .map(|s| s["use_count"].clone())
     };
     assert_eq!(count(&sb, "github"), Some(serde_json::json!(2)));
-    sb.cmd().args(["rm", "github"]).assert().success();
+    sb.succeeds(["rm", "github"]);
     sb.add("github", "new");
     assert_eq!(count(&sb, "github"), Some(serde_json::json!(0)));
 }
@@ -894,21 +564,17 @@ fn run_all_on_thousands_of_labels_logs_one_record() {
         .map(|i| format!("SERVICE_KEY_{i:04}=value-{i:04}\n"))
         .collect();
     std::fs::write(&env, lines).unwrap();
-    sb.cmd()
-        .args(["import", "--dotenv"])
-        .arg(&env)
-        .assert()
-        .success();
-    let a = run_sh(&sb, &["--all"], "true").success();
+    sb.cmd().args(["import", "--dotenv"]).arg(&env).succeeds();
+    let a = sb.run_sh(&["--all"], "true").success();
     assert!(stderr(&a).is_empty(), "{}", stderr(&a));
-    let a = sb.cmd().args(["log", "--json"]).assert().success();
+    let a = sb.succeeds(["log", "--json"]);
     assert!(stderr(&a).is_empty(), "{}", stderr(&a));
     let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     assert_eq!(log[0]["action"], "run");
     assert_eq!(log[0]["labels"].as_array().unwrap().len(), 4000);
     // The table names the first few and counts the rest, rather than padding every row to a
     // 100,000-character column.
-    let a = sb.cmd().arg("log").assert().success();
+    let a = sb.succeeds(["log"]);
     let table = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
     let run_row = table.lines().find(|l| l.contains(" run ")).unwrap();
     assert!(

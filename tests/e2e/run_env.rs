@@ -1,96 +1,75 @@
-//! Issue 15 (items 9–14) and issue 18's `run` bugs: env files teams already have, names in any
-//! case, `--file` paths that descendants can open, and runs that cannot be started or delivered.
+//! The environment `run` builds from what teams already have: env files in the dotenv dialects
+//! people write, later files overriding earlier ones, names in any case, `--file` paths a child's
+//! own children can open, two secrets claiming one name, values too large for the environment,
+//! and a command that never started (not logged as a use).
 
 use super::harness::*;
 
-fn vault() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.add("openai/prod", "sk-live-0123456789");
-    sb.add("gh", "ghp_token_abc");
-    sb
-}
-
-fn out(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
-fn run_sh(sb: &Sandbox, args: &[&str], script: &str) -> assert_cmd::assert::Assert {
-    sb.cmd()
-        .arg("run")
-        .args(args)
-        .args(["--", "sh", "-c", script])
-        .assert()
-}
-
-/// Item 10: `LOG_LEVEL=debug` beside references made the whole run fail.
+/// `LOG_LEVEL=debug` beside references made the whole run fail.
 #[test]
 fn env_file_plain_values_pass_through_beside_references() {
-    let sb = vault();
+    let sb = Sandbox::with_run_secrets();
     let file = sb.path(".env");
     std::fs::write(
         &file,
         "LOG_LEVEL=debug\nAPI=sesame://openai/prod\nGREETING='hello world'\n",
     )
     .unwrap();
-    let a = run_sh(
-        &sb,
-        &["--env-file", file.to_str().unwrap()],
-        "printf '%s|%s|%s' \"$LOG_LEVEL\" \"$API\" \"$GREETING\"",
-    )
-    .success();
-    assert_eq!(out(&a), "debug|sk-live-0123456789|hello world");
+    let a = sb
+        .run_sh(
+            &["--env-file", file.to_str().unwrap()],
+            "printf '%s|%s|%s' \"$LOG_LEVEL\" \"$API\" \"$GREETING\"",
+        )
+        .success();
+    assert_eq!(stdout(&a), "debug|sk-live-0123456789|hello world");
 }
 
-/// Item 11: a second --env-file naming the same variable was an error; `.env` then `.env.local`
+/// A second --env-file naming the same variable was an error; `.env` then `.env.local`
 /// must let the later file win, and a duplicate within one file keeps the last with a warning.
 #[test]
 fn later_env_files_override_earlier_ones_and_a_duplicate_in_one_file_warns() {
-    let sb = vault();
+    let sb = Sandbox::with_run_secrets();
     let (base, local) = (sb.path(".env"), sb.path(".env.local"));
     std::fs::write(&base, "API=sesame://openai/prod\nMODE=base\nKEEP=1\n").unwrap();
     std::fs::write(&local, "API=sesame://gh\nMODE=local\nMODE=local2\n").unwrap();
-    let a = run_sh(
-        &sb,
-        &[
-            "--env-file",
-            base.to_str().unwrap(),
-            "--env-file",
-            local.to_str().unwrap(),
-        ],
-        "printf '%s|%s|%s' \"$API\" \"$MODE\" \"$KEEP\"",
-    )
-    .success();
-    assert_eq!(out(&a), "ghp_token_abc|local2|1");
+    let a = sb
+        .run_sh(
+            &[
+                "--env-file",
+                base.to_str().unwrap(),
+                "--env-file",
+                local.to_str().unwrap(),
+            ],
+            "printf '%s|%s|%s' \"$API\" \"$MODE\" \"$KEEP\"",
+        )
+        .success();
+    assert_eq!(stdout(&a), "ghp_token_abc|local2|1");
     let err = stderr(&a);
     assert!(
         err.contains("warning") && err.contains(".env.local") && err.contains("MODE"),
         "{err}"
     );
     // --env still beats any env file.
-    let a = run_sh(
-        &sb,
-        &[
-            "--env-file",
-            local.to_str().unwrap(),
-            "--env",
-            "API=openai/prod",
-        ],
-        "printf %s \"$API\"",
-    )
-    .success();
-    assert_eq!(out(&a), "sk-live-0123456789");
+    let a = sb
+        .run_sh(
+            &[
+                "--env-file",
+                local.to_str().unwrap(),
+                "--env",
+                "API=openai/prod",
+            ],
+            "printf %s \"$API\"",
+        )
+        .success();
+    assert_eq!(stdout(&a), "sk-live-0123456789");
 }
 
-/// Item 12: lower- and mixed-case names were refused by --env, env files and profiles.
+/// Lower- and mixed-case names were refused by --env, env files and profiles.
 #[test]
 fn lower_and_mixed_case_env_names_are_accepted_everywhere() {
-    let sb = vault();
-    let file = sb.path(".env");
-    std::fs::write(&file, "https_proxy=sesame://gh\n").unwrap();
-    sb.cmd()
-        .args(["profile", "set", "tf", "TF_VAR_db_password=openai/prod"])
-        .assert()
-        .success();
+    let sb = Sandbox::with_run_secrets();
+    let file = sb.write_file(".env", "https_proxy=sesame://gh\n");
+    sb.succeeds(["profile", "set", "tf", "TF_VAR_db_password=openai/prod"]);
     let a = sb
         .cmd()
         .env("lower_ref", "sesame://gh")
@@ -98,18 +77,17 @@ fn lower_and_mixed_case_env_names_are_accepted_everywhere() {
         .args(["--env-file", file.to_str().unwrap()])
         .args(["--", "sh", "-c"])
         .arg("printf '%s|%s|%s|%s' \"$TF_VAR_db_password\" \"$mixed_Name\" \"$https_proxy\" \"$lower_ref\"")
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(
-        out(&a),
+        stdout(&a),
         "sk-live-0123456789|ghp_token_abc|ghp_token_abc|ghp_token_abc"
     );
 }
 
-/// Item 13: the dotenv people write (BOM, `export<TAB>`, inline comments, quoted references).
+/// The dotenv people write (BOM, `export<TAB>`, inline comments, quoted references).
 #[test]
 fn env_files_accept_bom_export_tab_inline_comments_and_quoted_references() {
-    let sb = vault();
+    let sb = Sandbox::with_run_secrets();
     let file = sb.path(".env");
     std::fs::write(
         &file,
@@ -117,24 +95,24 @@ fn env_files_accept_bom_export_tab_inline_comments_and_quoted_references() {
          # a comment\nD=plain # note\n",
     )
     .unwrap();
-    let a = run_sh(
-        &sb,
-        &["--env-file", file.to_str().unwrap()],
-        "printf '%s|%s|%s|%s' \"$A\" \"$B\" \"$C\" \"$D\"",
-    )
-    .success();
+    let a = sb
+        .run_sh(
+            &["--env-file", file.to_str().unwrap()],
+            "printf '%s|%s|%s|%s' \"$A\" \"$B\" \"$C\" \"$D\"",
+        )
+        .success();
     assert_eq!(
-        out(&a),
+        stdout(&a),
         "ghp_token_abc|sk-live-0123456789|ghp_token_abc|plain"
     );
 }
 
-/// Item 13: an unrelated inherited variable whose value merely starts with `sesame://` stopped
+/// An unrelated inherited variable whose value merely starts with `sesame://` stopped
 /// every run with an error that did not name it. The rule: a valid label is replaced; anything
 /// else is left as it is, with a warning naming the variable.
 #[test]
 fn an_inherited_value_that_only_starts_like_a_reference_is_left_alone_with_a_warning() {
-    let sb = vault();
+    let sb = Sandbox::with_run_secrets();
     let a = sb
         .cmd()
         .env("DOC", "sesame://see the wiki")
@@ -147,9 +125,8 @@ fn an_inherited_value_that_only_starts_like_a_reference_is_left_alone_with_a_war
             "-c",
             "printf %s \"$DOC\"",
         ])
-        .assert()
-        .success();
-    assert_eq!(out(&a), "sesame://see the wiki");
+        .succeeds();
+    assert_eq!(stdout(&a), "sesame://see the wiki");
     let err = stderr(&a);
     assert!(err.contains("warning") && err.contains("DOC"), "{err}");
     assert!(
@@ -158,10 +135,10 @@ fn an_inherited_value_that_only_starts_like_a_reference_is_left_alone_with_a_war
     );
 }
 
-/// Item 14: a `sesame run` inside another without an agent said only "no passphrase source".
+/// A `sesame run` inside another without an agent said only "no passphrase source".
 #[test]
 fn a_nested_run_without_an_agent_says_the_outer_run_removed_the_passphrase() {
-    let sb = vault();
+    let sb = Sandbox::with_run_secrets();
     let sesame = sesame_path();
     let a = sb
         .cmd()
@@ -177,13 +154,13 @@ fn a_nested_run_without_an_agent_says_the_outer_run_removed_the_passphrase() {
     );
 }
 
-/// Item 9: `/dev/fd/K` failed for a program's own children (Python's subprocess closes inherited
+/// `/dev/fd/K` failed for a program's own children (Python's subprocess closes inherited
 /// descriptors: ENXIO). `/proc/PID/fd/K` names the descriptor in the command's process, so a
 /// grandchild opens it too; with and without --mask.
 #[cfg(target_os = "linux")]
 #[test]
 fn file_path_opens_in_a_python_subprocess_that_closes_inherited_descriptors() {
-    let sb = vault();
+    let sb = Sandbox::with_run_secrets();
     let script = "import os, subprocess\n\
                   r = subprocess.run(['sh', '-c', 'cat \"$CRED\"'], capture_output=True, text=True)\n\
                   print(r.stdout + '|' + str(r.returncode))\n\
@@ -196,9 +173,8 @@ fn file_path_opens_in_a_python_subprocess_that_closes_inherited_descriptors() {
         }
         let a = cmd
             .args(["--file", "CRED=gh", "--", "python3", "-c", script])
-            .assert()
-            .success();
-        let text = out(&a);
+            .succeeds();
+        let text = stdout(&a);
         let expected = if mask {
             "<concealed by sesame>|0"
         } else {
@@ -209,22 +185,15 @@ fn file_path_opens_in_a_python_subprocess_that_closes_inherited_descriptors() {
     }
 }
 
-/// Issue 18, bug 1: `run --all` with two secrets sharing an env name silently picked one.
+/// `run --all` with two secrets sharing an env name silently picked one.
 #[test]
 fn run_all_refuses_two_secrets_claiming_one_env_name() {
-    let sb = vault();
+    let sb = Sandbox::with_run_secrets();
     for (label, value) in [("dup/one", "1"), ("dup/two", "2")] {
-        sb.cmd()
-            .args(["add", label, "--env", "DUPX"])
-            .write_stdin(value)
-            .assert()
-            .success();
+        sb.with_stdin(["add", label, "--env", "DUPX"], value)
+            .succeeds();
     }
-    let a = fails(
-        sb.cmd().args(["run", "--all", "--", "true"]).assert(),
-        2,
-        "DUPX",
-    );
+    let a = sb.fails_with(["run", "--all", "--", "true"], 2, "DUPX");
     let err = stderr(&a);
     assert!(err.contains("dup/one") && err.contains("dup/two"), "{err}");
     // Naming the variable explicitly settles it.
@@ -232,108 +201,53 @@ fn run_all_refuses_two_secrets_claiming_one_env_name() {
         .cmd()
         .args(["run", "--all", "--env", "DUPX=dup/two", "--"])
         .args(["sh", "-c", "printf %s \"$DUPX\""])
-        .assert()
-        .success();
-    assert_eq!(out(&a), "2");
+        .succeeds();
+    assert_eq!(stdout(&a), "2");
 }
 
-/// Issue 18, bug 3: a 1 MiB secret made `run --env` fail with "Argument list too long" and exit
+/// A 1 MiB secret made `run --env` fail with "Argument list too long" and exit
 /// 126 ("not executable"); and the NUL-byte hint printed a literal `LABEL`.
 #[test]
 fn a_value_too_large_for_the_environment_names_the_label_and_suggests_file() {
-    let sb = vault();
+    let sb = Sandbox::with_run_secrets();
     sb.cmd()
         .args(["add", "big"])
         .write_stdin("x".repeat(1024 * 1024 - 1))
-        .assert()
-        .success();
+        .succeeds();
     for selection in [["--env", "BIG=big"], ["--all", "--clean-env"]] {
-        let a = fails(
-            sb.cmd()
-                .arg("run")
-                .args(selection)
-                .args(["--", "true"])
-                .assert(),
-            2,
-            "too large",
-        );
-        assert!(stderr(&a).contains("--file BIG=big"), "{}", stderr(&a));
+        let a = sb
+            .cmd()
+            .arg("run")
+            .args(selection)
+            .args(["--", "true"])
+            .fails_with(2, "too large");
+        assert_has(&stderr(&a), "--file BIG=big");
     }
-    sb.cmd()
-        .args(["add", "nul", "--raw"])
-        .write_stdin("a\0b")
-        .assert()
-        .success();
-    fails(
-        sb.cmd()
-            .args(["run", "--env", "N=nul", "--", "true"])
-            .assert(),
-        2,
-        "--file N=nul",
-    );
+    sb.with_stdin(["add", "nul", "--raw"], "a\0b").succeeds();
+    sb.fails_with(["run", "--env", "N=nul", "--", "true"], 2, "--file N=nul");
 }
 
-/// Issue 18, bug 4: a command that never started (127/126) was logged as a use and counted.
+/// A command that never started (127/126) was logged as a use and counted.
 #[test]
 fn a_command_that_cannot_start_is_not_logged_as_a_use() {
-    let sb = vault();
-    let script = sb.path("not-executable.sh");
-    std::fs::write(&script, "#!/bin/sh\n").unwrap();
-    fails(
-        sb.cmd()
-            .args(["run", "--env", "K=gh", "--", "no-such-program-xyz"])
-            .assert(),
+    let sb = Sandbox::with_run_secrets();
+    let script = sb.write_file("not-executable.sh", "#!/bin/sh\n");
+    sb.fails_with(
+        ["run", "--env", "K=gh", "--", "no-such-program-xyz"],
         127,
         "not found",
     );
-    fails(
-        sb.cmd()
-            .args(["run", "--mask", "--env", "K=gh", "--"])
-            .arg(&script)
-            .assert(),
-        126,
-        "not executable",
-    );
-    let a = sb.cmd().args(["log", "--json"]).assert().success();
-    let log: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    sb.cmd()
+        .args(["run", "--mask", "--env", "K=gh", "--"])
+        .arg(&script)
+        .fails_with(126, "not executable");
+    let log = sb.json(["log", "--json"]);
     assert!(
         !log.as_array().unwrap().iter().any(|e| e["action"] == "run"),
         "{log}"
     );
-    let gh = sb.list_json();
-    let gh = gh
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["label"] == "gh")
-        .unwrap();
+    let gh = sb.secret_json("gh");
     assert_eq!(gh["use_count"], 0, "{gh}");
-}
-
-/// Issue 18: masking a one- or two-character value wrecks output (`a` turns "banana" into
-/// `b<concealed by sesame>n…`) without a word; now a warning says so.
-#[test]
-fn masking_a_very_short_value_warns() {
-    let sb = vault();
-    sb.add("short", "an");
-    let a = sb
-        .cmd()
-        .args(["run", "--mask", "--env", "S=short", "--", "echo", "banana"])
-        .assert()
-        .success();
-    assert_eq!(out(&a), "b<concealed by sesame><concealed by sesame>a\n");
-    let err = stderr(&a);
-    assert!(
-        err.contains("warning") && err.contains("S is only 2 bytes"),
-        "{err}"
-    );
-    // A value of ordinary length: no warning.
-    let a = sb
-        .cmd()
-        .args(["run", "--mask", "--env", "K=gh", "--", "true"])
-        .assert()
-        .success();
-    assert!(!stderr(&a).contains("warning"), "{}", stderr(&a));
 }
 
 /// `--clean-env` cleared the environment after the `--file` paths were set, so the child got no
@@ -354,7 +268,6 @@ fn clean_env_keeps_the_paths_of_file_selections() {
             "--",
         ])
         .args(["sh", "-c", "cat \"$X\"; echo; printf '%s' \"$Y\""])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(stdout(&a), "sk-clean-file-0001\nsk-clean-file-0001");
 }

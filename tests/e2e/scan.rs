@@ -93,11 +93,7 @@ fn places(rows: &[serde_json::Value]) -> Vec<(String, String, String)> {
 }
 
 fn vault_with_keys() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.add("openai", OPENAI);
-    sb.add("db", DB);
-    sb.add("stripe", STRIPE);
-    sb
+    Sandbox::with_secrets(&[("openai", OPENAI), ("db", DB), ("stripe", STRIPE)])
 }
 
 #[test]
@@ -171,11 +167,7 @@ fn scan_finds_keys_in_several_file_types_and_encodings_and_skips_ignored_and_bin
     assert_eq!(app["version"], 1);
     assert_eq!(app["current"], true);
     assert_eq!(app["source"], "file");
-    assert!(
-        stderr(&a).contains("; 1 skipped as binary"),
-        "{}",
-        stderr(&a)
-    );
+    assert_has(&stderr(&a), "; 1 skipped as binary");
 
     // The text form: path:line:column, label, version; and what to do.
     let a = scan(&sb, &["tree"]).code(11);
@@ -205,11 +197,7 @@ fn scan_exits_0_when_nothing_is_found_and_11_when_a_value_is() {
     write(&sb.path("tree/a.txt"), "no keys here\n");
     let a = scan(&sb, &["tree"]).code(0);
     assert!(a.get_output().stdout.is_empty());
-    assert!(
-        stderr(&a).contains("no stored value found"),
-        "{}",
-        stderr(&a)
-    );
+    assert_has(&stderr(&a), "no stored value found");
     let a = scan(&sb, &["tree", "--json"]).code(0);
     assert!(findings(&a).is_empty());
 
@@ -220,25 +208,17 @@ fn scan_exits_0_when_nothing_is_found_and_11_when_a_value_is() {
 
     // Errors keep their codes: a missing path is 1, a wrong passphrase 3.
     fails(scan(&sb, &["no-such-folder"]), 1, "no-such-folder");
-    fails(
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", "wrong")
-            .args(["scan", "tree"])
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
+    sb.with_pass("wrong")
+        .args(["scan", "tree"])
+        .fails_with(3, "wrong passphrase");
 }
 
 #[test]
 fn an_old_version_of_a_rotated_key_is_reported_as_not_current() {
     let sb = Sandbox::new();
     sb.add("svc", "old-key-0123456789abcdef");
-    sb.cmd()
-        .args(["rotate", "svc"])
-        .write_stdin("new-key-0123456789abcdef")
-        .assert()
-        .success();
+    sb.with_stdin(["rotate", "svc"], "new-key-0123456789abcdef")
+        .succeeds();
     write(
         &sb.path("tree/x.sh"),
         "export SVC=old-key-0123456789abcdef\n",
@@ -380,17 +360,18 @@ fn shell_history_files_are_searched_with_history() {
         ]
     );
     let a = scan(&sb, &["tree", "--history"]).code(11);
-    assert!(stderr(&a).contains("shell history"), "{}", stderr(&a));
+    assert_has(&stderr(&a), "shell history");
 }
 
 #[test]
 fn values_under_16_bytes_are_searched_only_with_short_and_under_8_never() {
     // A search for a short value is an oracle: whoever wrote 2M candidate lines learnt which
     // one is a stored 12-byte value from the finding. Under 16 bytes, only `--short` searches.
-    let sb = Sandbox::new();
-    sb.add("pin", "1234567");
-    sb.add("twelve", "abcdef123456");
-    sb.add("long", "long-enough-value");
+    let sb = Sandbox::with_secrets(&[
+        ("pin", "1234567"),
+        ("twelve", "abcdef123456"),
+        ("long", "long-enough-value"),
+    ]);
     write(
         &sb.path("tree/a.txt"),
         "pin 1234567 here\ncandidate abcdef123456\n",
@@ -424,11 +405,7 @@ fn values_under_16_bytes_are_searched_only_with_short_and_under_8_never() {
     sb.add("pin", "1234567");
     write(&sb.path("tree/a.txt"), "pin 1234567 here\n");
     let a = scan(&sb, &["tree"]).code(0);
-    assert!(
-        stderr(&a).contains("nothing to search for"),
-        "{}",
-        stderr(&a)
-    );
+    assert_has(&stderr(&a), "nothing to search for");
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! add, get, list, edit, rm as a user sees them.
+//! add, get, show, list, edit, rm as a user sees them: values never echoed or listed, list
+//! filters, env names another secret already has, and the exit code of each refusal.
 
 use super::harness::*;
 
@@ -6,15 +7,8 @@ use super::harness::*;
 fn add_then_get_round_trips_and_strips_exactly_one_newline() {
     let sb = Sandbox::new();
     sb.add("openai/prod", "sk-live-123\n");
-    sb.cmd()
-        .args(["get", "openai/prod"])
-        .assert()
-        .success()
-        .stdout("sk-live-123\n");
-    sb.cmd()
-        .args(["get", "openai/prod", "-n"])
-        .assert()
-        .success()
+    sb.succeeds(["get", "openai/prod"]).stdout("sk-live-123\n");
+    sb.succeeds(["get", "openai/prod", "-n"])
         .stdout("sk-live-123");
     sb.add("crlf", "v\r\n");
     sb.cmd().args(["get", "-n", "crlf"]).assert().stdout("v");
@@ -23,11 +17,7 @@ fn add_then_get_round_trips_and_strips_exactly_one_newline() {
         .args(["get", "-n", "two-newlines"])
         .assert()
         .stdout("v\n");
-    sb.cmd()
-        .args(["add", "raw", "--raw"])
-        .write_stdin("v\n")
-        .assert()
-        .success();
+    sb.with_stdin(["add", "raw", "--raw"], "v\n").succeeds();
     sb.cmd().args(["get", "-n", "raw"]).assert().stdout("v\n");
 }
 
@@ -35,45 +25,23 @@ fn add_then_get_round_trips_and_strips_exactly_one_newline() {
 fn binary_values_survive_byte_for_byte() {
     let sb = Sandbox::new();
     let value: Vec<u8> = (0..=255u8).rev().collect();
-    sb.cmd()
-        .args(["add", "bin", "--raw"])
-        .write_stdin(value.clone())
-        .assert()
-        .success();
-    sb.cmd()
-        .args(["get", "-n", "bin"])
-        .assert()
-        .success()
-        .stdout(value);
+    sb.with_stdin(["add", "bin", "--raw"], value.clone())
+        .succeeds();
+    sb.succeeds(["get", "-n", "bin"]).stdout(value);
 }
 
 #[test]
 fn value_size_limits_are_1_byte_to_1_mib() {
     let sb = Sandbox::new();
-    fails(
-        sb.cmd().args(["add", "empty"]).write_stdin("").assert(),
-        2,
-        "empty",
-    );
-    fails(
-        sb.cmd().args(["add", "nl"]).write_stdin("\n").assert(),
-        2,
-        "empty",
-    );
+    sb.with_stdin(["add", "empty"], "").fails_with(2, "empty");
+    sb.with_stdin(["add", "nl"], "\n").fails_with(2, "empty");
     let mib = vec![b'x'; 1024 * 1024];
-    sb.cmd()
-        .args(["add", "max"])
-        .write_stdin(mib.clone())
-        .assert()
-        .success();
+    sb.with_stdin(["add", "max"], mib.clone()).succeeds();
     assert_eq!(sb.get("max").len(), 1024 * 1024 + 1);
     let mut too_big = mib;
     too_big.push(b'y');
-    fails(
-        sb.cmd().args(["add", "big"]).write_stdin(too_big).assert(),
-        2,
-        "1 MiB",
-    );
+    sb.with_stdin(["add", "big"], too_big)
+        .fails_with(2, "1 MiB");
     assert_eq!(sb.labels(), ["max"]);
 }
 
@@ -81,11 +49,8 @@ fn value_size_limits_are_1_byte_to_1_mib() {
 fn adding_an_existing_label_exits_2_and_points_to_rotate() {
     let sb = Sandbox::new();
     sb.add("github", "one");
-    fails(
-        sb.cmd().args(["add", "github"]).write_stdin("two").assert(),
-        2,
-        "sesame rotate github",
-    );
+    sb.with_stdin(["add", "github"], "two")
+        .fails_with(2, "sesame rotate github");
     assert_eq!(sb.get("github"), "one\n");
 }
 
@@ -102,43 +67,22 @@ fn invalid_labels_and_env_names_exit_2_naming_the_rule() {
         "a=b",
         long.as_str(),
     ] {
-        fails(
-            sb.cmd()
-                .args(["add", "--", label])
-                .write_stdin("v")
-                .assert(),
-            2,
-            "starting with a letter or digit",
-        );
-        fails(
-            sb.cmd().args(["get", "--", label]).assert(),
-            2,
-            "invalid label",
-        );
+        sb.with_stdin(["add", "--", label], "v")
+            .fails_with(2, "starting with a letter or digit");
+        sb.fails_with(["get", "--", label], 2, "invalid label");
     }
     for env in ["9lead", "9LEAD", "A-B", ""] {
-        fails(
-            sb.cmd()
-                .args(["add", "ok", "--env", env])
-                .write_stdin("v")
-                .assert(),
-            2,
-            "environment variable name",
-        );
+        sb.with_stdin(["add", "ok", "--env", env], "v")
+            .fails_with(2, "environment variable name");
     }
     assert!(sb.labels().is_empty());
 }
 
 #[test]
 fn env_name_defaults_to_the_label_upper_cased() {
-    let sb = Sandbox::new();
-    sb.add("openai/prod", "v");
-    sb.add("stripe.test-key", "v");
-    sb.cmd()
-        .args(["add", "gh", "--env", "GITHUB_TOKEN"])
-        .write_stdin("v")
-        .assert()
-        .success();
+    let sb = Sandbox::with_secrets(&[("openai/prod", "v"), ("stripe.test-key", "v")]);
+    sb.with_stdin(["add", "gh", "--env", "GITHUB_TOKEN"], "v")
+        .succeeds();
     let list = sb.list_json();
     let env: Vec<&str> = list
         .as_array()
@@ -151,41 +95,29 @@ fn env_name_defaults_to_the_label_upper_cased() {
 
 #[test]
 fn get_of_an_unknown_label_exits_5_and_suggests_close_ones() {
-    let sb = Sandbox::new();
-    sb.add("openai/prod", "v");
-    sb.add("openai/dev", "v");
-    let a = fails(
-        sb.cmd().args(["get", "openai/prd"]).assert(),
-        5,
-        "did you mean",
-    );
-    assert!(stderr(&a).contains("\"openai/prod\""), "{}", stderr(&a));
-    fails(sb.cmd().args(["get", "zzz"]).assert(), 5, "sesame list");
-    fails(
-        sb.cmd()
-            .args(["get", "openai/prod", "--version", "9"])
-            .assert(),
-        5,
-        "no version 9",
-    );
+    let sb = Sandbox::with_secrets(&[("openai/prod", "v"), ("openai/dev", "v")]);
+    let a = sb.fails_with(["get", "openai/prd"], 5, "did you mean");
+    assert_has(&stderr(&a), "\"openai/prod\"");
+    sb.fails_with(["get", "zzz"], 5, "sesame list");
+    sb.fails_with(["get", "openai/prod", "--version", "9"], 5, "no version 9");
 }
 
 #[test]
 fn list_shows_metadata_and_never_values() {
     let sb = Sandbox::new();
-    sb.cmd()
-        .args([
+    sb.with_stdin(
+        [
             "add",
             "aws/key",
             "--note",
             "deploy bot",
             "--rotate-every",
             "90d",
-        ])
-        .write_stdin("AKIA-VERY-SECRET")
-        .assert()
-        .success();
-    let table = sb.cmd().arg("list").assert().success();
+        ],
+        "AKIA-VERY-SECRET",
+    )
+    .succeeds();
+    let table = sb.succeeds(["list"]);
     let out = String::from_utf8_lossy(&table.get_output().stdout).into_owned();
     assert!(out.starts_with("LABEL"), "{out}");
     for column in [
@@ -215,7 +147,7 @@ fn list_shows_metadata_and_never_values() {
 #[test]
 fn list_of_an_empty_vault_says_how_to_start() {
     let sb = Sandbox::new();
-    let a = sb.cmd().arg("list").assert().success().stdout("");
+    let a = sb.succeeds(["list"]).stdout("");
     assert!(stderr(&a).contains("sesame add"));
 }
 
@@ -223,19 +155,16 @@ fn list_of_an_empty_vault_says_how_to_start() {
 fn edit_changes_metadata_only() {
     let sb = Sandbox::new();
     sb.add("svc", "value-1");
-    sb.cmd()
-        .args([
-            "edit",
-            "svc",
-            "--env",
-            "SVC_TOKEN",
-            "--note",
-            "n",
-            "--rotate-every",
-            "1h30m",
-        ])
-        .assert()
-        .success();
+    sb.succeeds([
+        "edit",
+        "svc",
+        "--env",
+        "SVC_TOKEN",
+        "--note",
+        "n",
+        "--rotate-every",
+        "1h30m",
+    ]);
     let s = &sb.list_json()[0];
     assert_eq!(
         (s["env"].as_str(), s["note"].as_str()),
@@ -244,76 +173,38 @@ fn edit_changes_metadata_only() {
     assert_eq!(s["rotate_every"], "1h30m");
     assert_eq!(s["version"], 1);
 
-    sb.cmd()
-        .args(["edit", "svc", "--rotate-every", "never", "--note", ""])
-        .assert()
-        .success();
+    sb.succeeds(["edit", "svc", "--rotate-every", "never", "--note", ""]);
     let s = &sb.list_json()[0];
     assert!(s["rotate_every"].is_null() && s["note"].is_null());
 
-    sb.cmd()
-        .args(["edit", "svc", "--rename", "svc/renamed"])
-        .assert()
-        .success();
+    sb.succeeds(["edit", "svc", "--rename", "svc/renamed"]);
     assert_eq!(sb.labels(), ["svc/renamed"]);
     assert_eq!(sb.get("svc/renamed"), "value-1\n");
 }
 
 #[test]
 fn edit_errors_have_their_exit_codes() {
-    let sb = Sandbox::new();
-    sb.add("a", "1");
-    sb.add("b", "2");
-    fails(
-        sb.cmd().args(["edit", "a"]).assert(),
-        2,
-        "nothing to change",
-    );
-    fails(
-        sb.cmd().args(["edit", "a", "--rename", "b"]).assert(),
-        2,
-        "already exists",
-    );
-    fails(
-        sb.cmd()
-            .args(["edit", "a", "--rename", "bad name"])
-            .assert(),
-        2,
-        "invalid label",
-    );
-    fails(
-        sb.cmd().args(["edit", "a", "--env", "9bad"]).assert(),
-        2,
-        "environment",
-    );
-    fails(
-        sb.cmd()
-            .args(["edit", "a", "--rotate-every", "soon"])
-            .assert(),
+    let sb = Sandbox::with_secrets(&[("a", "1"), ("b", "2")]);
+    sb.fails_with(["edit", "a"], 2, "nothing to change");
+    sb.fails_with(["edit", "a", "--rename", "b"], 2, "already exists");
+    sb.fails_with(["edit", "a", "--rename", "bad name"], 2, "invalid label");
+    sb.fails_with(["edit", "a", "--env", "9bad"], 2, "environment");
+    sb.fails_with(
+        ["edit", "a", "--rotate-every", "soon"],
         2,
         "invalid duration",
     );
-    fails(
-        sb.cmd().args(["edit", "c", "--note", "x"]).assert(),
-        5,
-        "no secret labelled \"c\"",
-    );
+    sb.fails_with(["edit", "c", "--note", "x"], 5, "no secret labelled \"c\"");
     assert_eq!(sb.labels(), ["a", "b"]);
 }
 
 #[test]
 fn rm_removes_the_secret_and_unknown_labels_exit_5() {
-    let sb = Sandbox::new();
-    sb.add("a", "1");
-    sb.add("b", "2");
-    sb.cmd().args(["rm", "a"]).assert().success();
+    let sb = Sandbox::with_secrets(&[("a", "1"), ("b", "2")]);
+    sb.succeeds(["rm", "a"]);
     assert_eq!(sb.labels(), ["b"]);
-    fails(sb.cmd().args(["rm", "a"]).assert(), 5, "no secret labelled");
-    fails(
-        sb.cmd().args(["get", "a"]).assert(),
-        5,
-        "no secret labelled",
-    );
+    sb.fails_with(["rm", "a"], 5, "no secret labelled");
+    sb.fails_with(["get", "a"], 5, "no secret labelled");
 }
 
 #[test]
@@ -322,24 +213,14 @@ fn wrong_passphrase_exits_3_and_changes_nothing() {
     sb.add("a", "1");
     let before = sb.vault_bytes();
     for args in [vec!["get", "a"], vec!["list"], vec!["rm", "a"]] {
-        fails(
-            sb.cmd()
-                .env("SESAME_PASSPHRASE", "nope")
-                .args(&args)
-                .assert(),
-            3,
-            "wrong passphrase",
-        );
+        sb.with_pass("nope")
+            .args(&args)
+            .fails_with(3, "wrong passphrase");
     }
-    fails(
-        sb.cmd()
-            .env("SESAME_PASSPHRASE", "nope")
-            .args(["add", "b"])
-            .write_stdin("2")
-            .assert(),
-        3,
-        "wrong passphrase",
-    );
+    sb.with_pass("nope")
+        .args(["add", "b"])
+        .write_stdin("2")
+        .fails_with(3, "wrong passphrase");
     assert_eq!(sb.vault_bytes(), before);
 }
 
@@ -353,12 +234,9 @@ fn no_plaintext_value_is_left_anywhere_under_the_vault_folder() {
     ];
     sb.add("one", values[0]);
     sb.add("two", values[1]);
-    sb.cmd()
-        .args(["edit", "one", "--rename", "uno", "--note", "n"])
-        .assert()
-        .success();
+    sb.succeeds(["edit", "one", "--rename", "uno", "--note", "n"]);
     sb.add("three", values[2]);
-    sb.cmd().args(["rm", "two"]).assert().success();
+    sb.succeeds(["rm", "two"]);
     let folder = sb.vault.parent().unwrap();
     let mut files = 0;
     // Every file under the folder, the automatic generations in backups/auto included.
@@ -388,4 +266,83 @@ fn no_plaintext_value_is_left_anywhere_under_the_vault_folder() {
         "expected the vault, its lock file, its log and automatic generations"
     );
     assert_eq!(mode(&sb.vault), 0o600);
+}
+
+/// `sesame add label sk-...` echoed the value back in clap's error, into terminals and CI logs.
+#[test]
+fn a_value_passed_as_an_argument_is_never_echoed() {
+    let sb = Sandbox::new();
+    for args in [
+        vec!["add", "label", "sk-live-SECRET-123"],
+        vec!["rotate", "label", "sk-live-SECRET-123"],
+        vec!["get", "label", "sk-live-SECRET-123"],
+    ] {
+        let a = sb.cmd().args(&args).fails_with(2, "not shown");
+        assert_lacks(&stderr(&a), "SECRET");
+        assert!(stderr(&a).contains("stdin"));
+    }
+    // Unknown flags are still named: they are not secrets.
+    sb.fails_with(["list", "--bogus"], 2, "--bogus");
+}
+
+#[test]
+fn show_prints_one_secrets_metadata_never_its_value() {
+    let sb = Sandbox::new();
+    sb.with_stdin(
+        [
+            "add",
+            "openai/prod",
+            "--note",
+            "billing account",
+            "--rotate-every",
+            "90d",
+        ],
+        "sk-proj-do-not-print",
+    )
+    .succeeds();
+    sb.succeeds(["profile", "set", "dev", "OPENAI_API_KEY=openai/prod"]);
+    sb.get("openai/prod");
+    let a = sb.ok(["show", "openai/prod"]);
+    let out = a;
+    for want in ["OPENAI_PROD", "billing account", "90d", "dev", "(1×)"] {
+        assert!(out.contains(want), "{want} missing from: {out}");
+    }
+    assert!(!out.contains("sk-proj"));
+    let json = sb.json(["show", "openai/prod", "--json"]);
+    assert_eq!(json["note"], "billing account");
+    assert_eq!(json["profiles"][0], "dev");
+    assert_eq!(json["use_count"], 1);
+    sb.fails_with(["show", "openai/prd"], 5, "openai/prod");
+}
+
+#[test]
+fn list_takes_a_substring_or_a_glob() {
+    let sb = Sandbox::new();
+    for label in ["aws/prod", "aws/dev", "openai/prod", "github"] {
+        sb.add(label, "v");
+    }
+    let labels = |pattern: &str| -> Vec<String> {
+        let json = sb.json(["list", pattern, "--json"]);
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(labels("prod"), vec!["aws/prod", "openai/prod"]);
+    assert_eq!(labels("aws/*"), vec!["aws/dev", "aws/prod"]);
+    assert_eq!(labels("*/pro?"), vec!["aws/prod", "openai/prod"]);
+    assert!(labels("nothing").is_empty());
+}
+
+/// Two secrets could share an env name silently; `run --all` then picked one.
+#[test]
+fn add_and_edit_warn_when_an_env_name_is_already_used() {
+    let sb = Sandbox::new();
+    sb.with_stdin(["add", "a", "--env", "DUPX"], "1").succeeds();
+    let a = sb.with_stdin(["add", "b", "--env", "DUPX"], "2").succeeds();
+    assert_has(&stderr(&a), "a already uses the env name DUPX");
+    sb.add("c", "3");
+    let a = sb.succeeds(["edit", "c", "--env", "DUPX"]);
+    assert_has(&stderr(&a), "a, b already use the env name DUPX");
 }

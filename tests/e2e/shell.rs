@@ -30,13 +30,15 @@ fn completions_generate_for_every_shell() {
         ("elvish", "edit:completion:arg-completer[sesame]"),
         ("powershell", "Register-ArgumentCompleter"),
     ] {
-        let a = sb.bare().args(["completions", shell]).assert().success();
+        let a = sb.bare().args(["completions", shell]).succeeds();
         let script = stdout(&a);
         assert!(script.contains(marker), "{shell}: {marker} missing");
         assert!(script.contains("rotate"), "{shell}: subcommands missing");
         assert!(stderr(&a).is_empty(), "{shell}: {}", stderr(&a));
     }
-    fails(sb.bare().args(["completions", "tcsh"]).assert(), 2, "tcsh");
+    sb.bare()
+        .args(["completions", "tcsh"])
+        .fails_with(2, "tcsh");
 }
 
 #[test]
@@ -109,21 +111,13 @@ fn completion_lists_labels_only_through_a_running_agent() {
         eprintln!("skipped: no bash on PATH");
         return;
     }
-    let sb = Sandbox::new();
-    sb.add("openai/prod", "v1");
-    sb.add("openai/dev", "v2");
-    sb.cmd()
-        .args(["profile", "set", "web", "KEY=openai/prod"])
-        .assert()
-        .success();
+    let sb = Sandbox::with_secrets(&[("openai/prod", "v1"), ("openai/dev", "v2")]);
+    sb.succeeds(["profile", "set", "web", "KEY=openai/prod"]);
     // Locked, with a passphrase variable set: nothing, and no prompt (stdin is not read).
     assert!(bash_offers(&sb, "sesame get ''", true).is_empty());
-    let a = sb.cmd().args(["__complete", "labels"]).assert().success();
+    let a = sb.succeeds(["__complete", "labels"]);
     assert_eq!(stdout(&a), "");
-    sb.cmd()
-        .args(["unlock", "--timeout", "1m"])
-        .assert()
-        .success();
+    sb.succeeds(["unlock", "--timeout", "1m"]);
     assert_eq!(
         bash_offers(&sb, "sesame get open", false),
         vec!["openai/dev", "openai/prod"]
@@ -145,7 +139,7 @@ fn completion_lists_labels_only_through_a_running_agent() {
 #[test]
 fn the_man_page_parses() {
     let sb = Sandbox::empty();
-    let a = sb.bare().arg("man").assert().success();
+    let a = sb.bare().arg("man").succeeds();
     let page = a.get_output().stdout.clone();
     let text = String::from_utf8_lossy(&page).into_owned();
     assert!(text.contains(".TH sesame 1"), "{text}");
@@ -193,7 +187,7 @@ fn the_man_page_parses() {
 fn completion_hides_internal_commands_and_flags() {
     let sb = Sandbox::empty();
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
-        let script = stdout(&sb.bare().args(["completions", shell]).assert().success());
+        let script = stdout(&sb.bare().args(["completions", shell]).succeeds());
         // The bash and zsh scripts' own functions call `sesame __complete`; nothing else may
         // name an internal command.
         let offered: String = script
@@ -245,9 +239,7 @@ fn completion_offers_labels_after_env_name_and_no_files_for_a_label() {
         eprintln!("skipped: no bash on PATH");
         return;
     }
-    let sb = Sandbox::new();
-    sb.add("openai/prod", "v1");
-    sb.add("github/ci", "v2");
+    let sb = Sandbox::with_secrets(&[("openai/prod", "v1"), ("github/ci", "v2")]);
     std::fs::write(sb.path("a-file-in-the-folder"), "").unwrap();
     let no_files = "compopt +o default +o bashdefault".to_string();
     // Locked: nothing at all, and bash told not to fall back to file names.
@@ -259,10 +251,7 @@ fn completion_offers_labels_after_env_name_and_no_files_for_a_label() {
         bash_completion_trace(&sb, "sesame run --env KEY ="),
         vec![no_files.clone()]
     );
-    sb.cmd()
-        .args(["unlock", "--timeout", "1m"])
-        .assert()
-        .success();
+    sb.succeeds(["unlock", "--timeout", "1m"]);
     // bash splits `KEY=op` into `KEY`, `=`, `op`: right after the `=`, and within the label.
     assert_eq!(
         bash_completion_trace(&sb, "sesame run --env KEY ="),
@@ -277,7 +266,7 @@ fn completion_offers_labels_after_env_name_and_no_files_for_a_label() {
         vec![no_files, "github/ci".into()]
     );
     for shell in ["zsh", "fish"] {
-        let script = stdout(&sb.bare().args(["completions", shell]).assert().success());
+        let script = stdout(&sb.bare().args(["completions", shell]).succeeds());
         assert!(script.contains("__complete labels"), "{shell}");
         assert!(
             script.contains("--env") || script.contains("-l env"),
@@ -291,8 +280,8 @@ fn completion_offers_labels_after_env_name_and_no_files_for_a_label() {
 #[test]
 fn the_man_page_lists_every_command_with_its_flags() {
     let sb = Sandbox::empty();
-    let page = stdout(&sb.bare().arg("man").assert().success());
-    let help = stdout(&sb.bare().arg("--help").assert().success());
+    let page = stdout(&sb.bare().arg("man").succeeds());
+    let help = stdout(&sb.bare().arg("--help").succeeds());
     assert!(page.contains(".SH \"COMMAND DETAILS\""), "{page}");
     for flag in [
         "rotate\\-every",

@@ -52,13 +52,13 @@ fn the_unlock_status_line_shows_on_a_terminal_and_is_erased() {
     let Some(shown) = on_terminal(&sb, "\"$SESAME\" get api", "", &pass) else {
         return;
     };
-    assert!(
-        shown.contains("unlocking vault.sesame (Argon2id, 8 MiB, 1 pass)\u{2026}\r\x1b[2K"),
-        "{shown:?}"
+    assert_has(
+        &shown,
+        "unlocking vault.sesame (Argon2id, 8 MiB, 1 pass)\u{2026}\r\x1b[2K",
     );
-    assert!(shown.contains("sk-status-line"), "{shown:?}");
+    assert_has(&shown, "sk-status-line");
     // Not on a pipe: no status, no control characters.
-    let a = sb.cmd().args(["get", "api"]).assert().success();
+    let a = sb.succeeds(["get", "api"]);
     assert_eq!(stderr(&a), "");
 }
 
@@ -71,7 +71,7 @@ fn tables_are_coloured_only_on_a_terminal_without_no_color() {
     let Some(shown) = on_terminal(&sb, "\"$SESAME\" list", "", &[pass]) else {
         return;
     };
-    assert!(shown.contains("\x1b[1mLABEL\x1b[0m"), "{shown:?}");
+    assert_has(&shown, "\x1b[1mLABEL\x1b[0m");
     let plain = on_terminal(
         &sb,
         "\"$SESAME\" list 2>/dev/null",
@@ -110,7 +110,7 @@ fn a_wrong_passphrase_at_the_prompt_is_asked_again_and_the_piped_value_is_kept()
         1,
         "{shown:?}"
     );
-    assert!(shown.contains("exit=0"), "{shown:?}");
+    assert_has(&shown, "exit=0");
     assert_eq!(sb.get("api"), "piped-value\n");
 }
 
@@ -130,11 +130,8 @@ fn three_wrong_passphrases_at_the_prompt_exit_3() {
         2,
         "{shown:?}"
     );
-    assert!(
-        shown.contains("sesame: error: wrong passphrase"),
-        "{shown:?}"
-    );
-    assert!(shown.contains("exit=3"), "{shown:?}");
+    assert_has(&shown, "sesame: error: wrong passphrase");
+    assert_has(&shown, "exit=3");
 }
 
 /// A passphrase from a variable or file is never asked again: the same source gives the same
@@ -150,9 +147,9 @@ fn a_wrong_passphrase_from_a_variable_is_not_asked_again() {
     ) else {
         return;
     };
-    assert!(!shown.contains("Wrong passphrase; try again."), "{shown:?}");
-    assert!(!shown.contains("Passphrase for"), "{shown:?}");
-    assert!(shown.contains("exit=3"), "{shown:?}");
+    assert_lacks(&shown, "Wrong passphrase; try again.");
+    assert_lacks(&shown, "Passphrase for");
+    assert_has(&shown, "exit=3");
 }
 
 /// A mismatched repeat at `init` ended the command; now it asks for both again.
@@ -167,12 +164,9 @@ fn a_mismatched_repeat_at_init_asks_again() {
     ) else {
         return;
     };
-    assert!(
-        shown.contains("The two passphrases differ; try again."),
-        "{shown:?}"
-    );
-    assert!(shown.contains("exit=0"), "{shown:?}");
-    sb.cmd().arg("list").assert().success();
+    assert_has(&shown, "The two passphrases differ; try again.");
+    assert_has(&shown, "exit=0");
+    sb.succeeds(["list"]);
 }
 
 /// A recovery code typed at the prompt with a typo, or the code of another vault, is asked
@@ -180,7 +174,7 @@ fn a_mismatched_repeat_at_init_asks_again() {
 #[test]
 fn a_mistyped_or_wrong_recovery_code_at_the_prompt_is_asked_again() {
     let code_of = |sb: &Sandbox| {
-        let a = sb.cmd().args(FAST_KDF).assert().success();
+        let a = sb.cmd().args(FAST_KDF).succeeds();
         String::from_utf8_lossy(&a.get_output().stdout)
             .trim()
             .to_string()
@@ -198,19 +192,11 @@ fn a_mistyped_or_wrong_recovery_code_at_the_prompt_is_asked_again() {
     ) else {
         return;
     };
-    assert!(
-        shown.contains("A recovery code has 28 characters"),
-        "{shown:?}"
-    );
-    assert!(shown.contains("Wrong recovery code for"), "{shown:?}");
+    assert_has(&shown, "A recovery code has 28 characters");
+    assert_has(&shown, "Wrong recovery code for");
     assert_eq!(shown.matches("; try again.").count(), 2, "{shown:?}");
-    assert!(shown.contains("exit=0"), "{shown:?}");
-    let a = sb
-        .cmd()
-        .env("SESAME_PASSPHRASE", new)
-        .args(["get", "api"])
-        .assert()
-        .success();
+    assert_has(&shown, "exit=0");
+    let a = sb.with_pass(new).args(["get", "api"]).succeeds();
     assert_eq!(stdout(&a), "sk-recovered\n");
 }
 
@@ -219,7 +205,7 @@ fn a_mistyped_or_wrong_recovery_code_at_the_prompt_is_asked_again() {
 fn restore_promises_to_keep_the_vault_only_when_there_is_one() {
     let sb = Sandbox::new();
     sb.add("api", "v1");
-    sb.cmd().args(["backup"]).assert().success();
+    sb.succeeds(["backup"]);
     let copy = std::fs::read_dir(sb.dir.path().join("data/backups"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -230,18 +216,15 @@ fn restore_promises_to_keep_the_vault_only_when_there_is_one() {
     let Some(shown) = on_terminal(&sb, &line, "n\n", &pass) else {
         return;
     };
-    assert!(
-        shown.contains("Replace the vault with this copy? The current one is kept. [y/N]"),
-        "{shown:?}"
+    assert_has(
+        &shown,
+        "Replace the vault with this copy? The current one is kept. [y/N]",
     );
     std::fs::remove_file(&sb.vault).unwrap();
     let shown = on_terminal(&sb, &line, "n\n", &pass).expect("script");
-    assert!(shown.contains("is missing or damaged"), "{shown:?}");
-    assert!(
-        shown.contains("Replace the vault with this copy? [y/N]"),
-        "{shown:?}"
-    );
-    assert!(!shown.contains("kept"), "{shown:?}");
+    assert_has(&shown, "is missing or damaged");
+    assert_has(&shown, "Replace the vault with this copy? [y/N]");
+    assert_lacks(&shown, "kept");
 }
 
 /// `init` asked for the passphrase twice, then refused a weak one and exited 2: now the first
@@ -255,20 +238,20 @@ fn init_judges_the_passphrase_before_asking_for_the_repeat() {
         return;
     };
     assert_eq!(shown.matches("too easy to guess").count(), 1, "{shown:?}");
-    assert!(shown.contains("Choose another passphrase."), "{shown:?}");
+    assert_has(&shown, "Choose another passphrase.");
     assert_eq!(
         shown.matches("Repeat the passphrase:").count(),
         1,
         "{shown:?}"
     );
-    assert!(shown.contains("exit=0"), "{shown:?}");
+    assert_has(&shown, "exit=0");
     assert_eq!(sb.labels(), Vec::<String>::new());
 
     // Three weak ones: exit 2, never asked to repeat one, nothing created.
     let sb = Sandbox::empty();
     let shown = on_terminal(&sb, init, "password1\nqwerty123\nsesame\n", &[]).expect("script");
     assert_eq!(shown.matches("too easy to guess").count(), 3, "{shown:?}");
-    assert!(!shown.contains("Repeat"), "{shown:?}");
-    assert!(shown.contains("exit=2"), "{shown:?}");
+    assert_lacks(&shown, "Repeat");
+    assert_has(&shown, "exit=2");
     assert!(!sb.vault.exists());
 }

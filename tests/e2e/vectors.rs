@@ -28,10 +28,6 @@ fn vector_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Follows docs/FORMAT.md step by step with nothing but the primitives, and returns the
 /// intermediate values a second implementation can check itself against.
 fn derive_by_the_document(file: &[u8], passphrase: &str, recovery: Option<&str>) -> Value {
@@ -110,12 +106,7 @@ fn sandbox_with(file: &[u8]) -> Sandbox {
 }
 
 fn stdout_of(sb: &Sandbox, pass: &str, args: &[&str]) -> Vec<u8> {
-    let out = sb
-        .cmd()
-        .env("SESAME_PASSPHRASE", pass)
-        .args(args)
-        .assert()
-        .success();
+    let out = sb.with_pass(pass).args(args).succeeds();
     out.get_output().stdout.clone()
 }
 
@@ -181,8 +172,7 @@ fn the_history_vector_recovers_with_its_code() {
         .env("SESAME_RECOVERY_CODE", code)
         .env("SESAME_NEW_PASSPHRASE", "after recovery")
         .arg("recover")
-        .assert()
-        .success();
+        .succeeds();
     stdout_of(&sb, "after recovery", &["list"]);
 }
 
