@@ -321,13 +321,6 @@ impl UnlockedVault {
         passphrase_slot(&self.header).map(|s| s.kdf)
     }
 
-    pub fn has_recovery(&self) -> bool {
-        self.header
-            .slots
-            .iter()
-            .any(|s| s.kind == slots::recovery::KIND)
-    }
-
     /// The associated data a new slot of `kind` binds its wrapped key to.
     fn aad(&self, kind: u16) -> Vec<u8> {
         slot_aad(&self.header.vault_id, self.header.key_generation, kind)

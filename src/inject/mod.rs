@@ -293,19 +293,6 @@ impl Selection {
         Ok(())
     }
 
-    /// The final choice: each variable with the label and delivery of its strongest source.
-    /// `bao://` references are left out; [`Selection::resolve_with_references`] includes them.
-    pub fn resolve(&self, vault: &Vault) -> Result<BTreeMap<EnvName, (Label, Delivery)>> {
-        self.resolve_with_references(vault)
-            .map(|(chosen, _)| chosen)
-    }
-
-    /// [`Selection::resolve`], and the variables whose strongest source is a `bao://` reference.
-    pub fn resolve_with_references(&self, vault: &Vault) -> Result<Resolved> {
-        self.resolve_everything(vault)
-            .map(|c| (c.secrets, c.references))
-    }
-
     /// Everything the child gets: secrets, `bao://` references and plain env-file values, each
     /// variable from its strongest source. Two secrets claiming one variable under `--all` (with
     /// no stronger form naming it) is ambiguous and refused.
@@ -443,12 +430,6 @@ pub struct Chosen {
     /// The secrets' variables that only `--all` chose (no other form named them).
     pub only_all: std::collections::BTreeSet<EnvName>,
 }
-
-/// The secrets chosen from the vault, and the variables whose value is a `bao://` reference.
-pub type Resolved = (
-    BTreeMap<EnvName, (Label, Delivery)>,
-    BTreeMap<EnvName, BaoRef>,
-);
 
 /// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token.
 pub fn scrub_env(command: &mut Command) {
