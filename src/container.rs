@@ -47,8 +47,10 @@ impl KeyHolder for LocalKey {
 
 /// A vault whose data key is available: its header, its key and its decoded contents.
 pub struct UnlockedVault {
+    /// The header it was read with, or will be written with.
     pub header: Header,
     key: Box<dyn KeyHolder>,
+    /// Its secrets and profiles, decrypted.
     pub vault: Vault,
     /// The file this was opened from (ciphertext only), so [`UnlockedVault::reopen`] of the same
     /// bytes skips the second decrypt; `None` once sealed or made anew.
@@ -319,13 +321,6 @@ impl UnlockedVault {
     /// Argon2 parameters of the passphrase slot (the first one).
     pub fn passphrase_kdf(&self) -> Option<KdfParams> {
         passphrase_slot(&self.header).map(|s| s.kdf)
-    }
-
-    pub fn has_recovery(&self) -> bool {
-        self.header
-            .slots
-            .iter()
-            .any(|s| s.kind == slots::recovery::KIND)
     }
 
     /// The associated data a new slot of `kind` binds its wrapped key to.
