@@ -17,7 +17,7 @@ pub const MAX_DOTENV_LEN: u64 = 16 * 1024 * 1024;
 pub struct Entry {
     /// The variable name as written (not yet checked as an [`EnvName`](crate::names::EnvName)).
     pub name: String,
-    /// The value, unquoted and unescaped.
+    /// The value with its quotes removed and its escapes (double quotes only) resolved.
     pub value: Zeroizing<String>,
     /// 1-based line where the entry starts.
     pub line: usize,

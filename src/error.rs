@@ -123,7 +123,7 @@ pub enum Error {
         path: PathBuf,
         /// The slot kind wanted, e.g. "passphrase".
         kind: &'static str,
-        /// The kinds of the slots the vault does have, comma-separated.
+        /// The kind numbers of the slots the vault does have, e.g. `1, 3`.
         kinds: String,
         /// What the user can do instead.
         hint: &'static str,
@@ -140,7 +140,7 @@ pub enum Error {
         path: PathBuf,
         /// The parameters as read, e.g. "m=4GiB, t=10, p=4".
         params: String,
-        /// How many times the default work they cost, rounded.
+        /// How many times the default work they cost, rounded up.
         times: u64,
         /// How to accept the cost if it is intended.
         how: &'static str,
@@ -273,7 +273,7 @@ pub enum Error {
         code: u8,
     },
 
-    /// The agent could not be started or reached, or refused a request; exit code 1.
+    /// The agent could not be reached, or its answer was malformed; exit code 1.
     #[error("the agent could not be used: {0}")]
     AgentUnavailable(String),
 

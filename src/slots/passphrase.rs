@@ -11,7 +11,7 @@ use crate::secret::{DataKey, KEY_LEN, Passphrase};
 
 /// The kind number of a passphrase slot.
 pub const KIND: u16 = 1;
-/// A passphrase slot's body length, in bytes: Argon2id m, t, p (u32 each), salt, nonce, wrapped key.
+/// A passphrase slot's body length in bytes: Argon2id m, t, p (u32), salt, nonce, wrapped key.
 pub(crate) const BODY_LEN: usize = 12 + SALT_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
 
 /// Kind 1 in the slot registry (`crate::slots::KINDS`).
