@@ -214,7 +214,9 @@ pub enum Kept {
     /// Generations are off (`SESAME_AUTO_BACKUPS=0`), or the damaged file was empty or already
     /// set aside.
     Nothing,
+    /// Kept as the newest automatic generation, at this path in `backups/auto`.
     Generation(PathBuf),
+    /// The file did not parse; set aside at this path in `backups/damaged`.
     Damaged(PathBuf),
 }
 
@@ -399,14 +401,19 @@ pub fn write_copy(vault: &Path, bytes: &[u8], dest: &Path) -> Result<()> {
 /// Automatic or made by `backup`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CopyKind {
+    /// A generation kept before a write, in `backups/auto`.
     Automatic,
+    /// Made by `sesame backup`, in `backups/`.
     Manual,
 }
 
 /// A copy found on disk, with what can be read without a key.
 pub struct Copy {
+    /// The copy's file.
     pub path: PathBuf,
+    /// Automatic or manual.
     pub kind: CopyKind,
+    /// Its size in bytes.
     pub size: u64,
     /// Seconds since the epoch (the file's modification time: when it was written).
     pub modified: i64,

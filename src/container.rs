@@ -47,8 +47,10 @@ impl KeyHolder for LocalKey {
 
 /// A vault whose data key is available: its header, its key and its decoded contents.
 pub struct UnlockedVault {
+    /// The header it was read with, or will be written with.
     pub header: Header,
     key: Box<dyn KeyHolder>,
+    /// Its secrets and profiles, decrypted.
     pub vault: Vault,
     /// The file this was opened from (ciphertext only), so [`UnlockedVault::reopen`] of the same
     /// bytes skips the second decrypt; `None` once sealed or made anew.

@@ -16,8 +16,11 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::error::{Error, Result};
 use crate::secret::KEY_LEN;
 
+/// Length of every salt (Argon2id and HKDF), in bytes.
 pub const SALT_LEN: usize = 32;
+/// Length of an AES-256-GCM nonce, in bytes.
 pub const NONCE_LEN: usize = 12;
+/// Length of an AES-256-GCM tag, in bytes; every ciphertext is this much longer than its plaintext.
 pub const TAG_LEN: usize = 16;
 
 /// Argon2id cost parameters of one key slot.
@@ -50,10 +53,13 @@ impl KdfParams {
     };
     /// The least `init` accepts (tests use it).
     pub const MIN_MEMORY_KIB: u32 = 8 * 1024;
+    /// The fewest passes a file may ask for.
     pub const MIN_ITERATIONS: u32 = 1;
     /// Caps a file may not exceed: checked before any memory is allocated.
     pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+    /// The most passes a file may ask for.
     pub const MAX_ITERATIONS: u32 = 100;
+    /// The most lanes a file may ask for.
     pub const MAX_PARALLELISM: u32 = 64;
 
     /// Checks the bounds of `docs/FORMAT.md` (for parameters read from a file).
@@ -136,6 +142,7 @@ impl KdfParams {
 /// What [`tune`] chose for a time target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tuned {
+    /// The parameters chosen.
     pub params: KdfParams,
     /// The measured time of one derivation with `params`.
     pub measured: Duration,
@@ -369,15 +376,16 @@ pub fn open(
 
 /// AES-256-GCM under one key, for many messages (the usage log's records): the key schedule is
 /// computed once, not once per record.
-pub struct Aead(Aes256Gcm);
+pub(crate) struct Aead(Aes256Gcm);
 
 impl Aead {
-    pub fn new(key: &[u8; KEY_LEN]) -> Aead {
+    /// The cipher under `key`, its key schedule computed once.
+    pub(crate) fn new(key: &[u8; KEY_LEN]) -> Aead {
         Aead(Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)))
     }
 
     /// Returns ciphertext ‖ tag.
-    pub fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         let mut buffer = Vec::with_capacity(plaintext.len() + TAG_LEN);
         buffer.extend_from_slice(plaintext);
         let tag = match self.0.encrypt_inout_detached(
@@ -394,7 +402,7 @@ impl Aead {
     }
 
     /// Opens ciphertext ‖ tag; `None` when authentication fails.
-    pub fn open(
+    pub(crate) fn open(
         &self,
         nonce: &[u8; NONCE_LEN],
         aad: &[u8],

@@ -15,7 +15,9 @@ pub const MAX_DOTENV_LEN: u64 = 16 * 1024 * 1024;
 
 /// One `NAME=value` line (or several, for a quoted multi-line value).
 pub struct Entry {
+    /// The variable name as written (not yet checked as an [`EnvName`](crate::names::EnvName)).
     pub name: String,
+    /// The value with its quotes removed and its escapes (double quotes only) resolved.
     pub value: Zeroizing<String>,
     /// 1-based line where the entry starts.
     pub line: usize,
@@ -23,14 +25,18 @@ pub struct Entry {
 
 /// What a file held: its entries in order, and notes worth a warning (duplicates).
 pub struct Parsed {
+    /// The entries, in file order.
     pub entries: Vec<Entry>,
+    /// Sentences for the user, e.g. a name given twice.
     pub warnings: Vec<String>,
 }
 
 /// Why a line cannot be read; the caller adds the file name.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ParseError {
+    /// The 1-based line that cannot be read.
     pub line: usize,
+    /// What is wrong with it, e.g. an unterminated quote.
     pub reason: String,
 }
 

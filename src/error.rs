@@ -10,100 +10,177 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Bad arguments or input that breaks a documented rule.
+    /// Bad arguments or input that breaks a documented rule (exit code 2).
     #[error("{0}")]
     Usage(String),
 
+    /// A secret label breaks the label rules (`docs/CLI.md`); exit code 2.
     #[error("invalid label \"{label}\": {rule}")]
-    InvalidLabel { label: String, rule: &'static str },
+    InvalidLabel {
+        /// The label as the user typed it, e.g. `openai/prod`.
+        label: String,
+        /// The rule it breaks, in words.
+        rule: &'static str,
+    },
 
+    /// An environment variable name breaks the naming rules; exit code 2.
     #[error("invalid environment variable name \"{name}\": {rule}")]
-    InvalidEnvName { name: String, rule: &'static str },
+    InvalidEnvName {
+        /// The name as given, e.g. `OPENAI_API_KEY`.
+        name: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
 
+    /// A profile name breaks the label rules; exit code 2.
     #[error("invalid profile name \"{name}\": {rule}")]
-    InvalidProfileName { name: String, rule: &'static str },
+    InvalidProfileName {
+        /// The profile name as given, e.g. `dev`.
+        name: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
 
+    /// The vault named with --vault (or `SESAME_VAULT`) does not exist; exit code 5.
     #[error("no vault at {}; create one with `sesame --vault {} init`", path.display(), path.display())]
-    VaultNotFoundAt { path: PathBuf },
+    VaultNotFoundAt {
+        /// The vault file that was looked for.
+        path: PathBuf,
+    },
 
+    /// `add` (or an import) met a label the vault already holds; exit code 2.
     #[error(
         "a secret labelled {label:?} already exists; use `sesame rotate {label}` to change its value"
     )]
-    LabelExists { label: String },
+    LabelExists {
+        /// The label already in use.
+        label: String,
+    },
 
+    /// `init` would overwrite an existing vault without --force; exit code 2.
     #[error("{} already exists; pass --force to replace it (its secrets will be lost)", path.display())]
-    VaultExists { path: PathBuf },
+    VaultExists {
+        /// The vault file that already exists.
+        path: PathBuf,
+    },
 
+    /// A passphrase is needed but there is no terminal and no passphrase source; exit code 2.
     #[error(
         "no passphrase source: run `sesame unlock` on a terminal first, or use --passphrase-fd N, \
          SESAME_PASSPHRASE_FILE, SESAME_PASSPHRASE_COMMAND or SESAME_PASSPHRASE"
     )]
     NoPassphraseSource,
 
+    /// An input the command needs (a value, a recovery code) has no source; exit code 2.
     #[error("no {what}: {hint}")]
     NoInput {
+        /// What was missing, e.g. "value".
         what: &'static str,
+        /// How to provide it, e.g. which flag or file descriptor to use.
         hint: &'static str,
     },
 
+    /// No passphrase slot of the vault opens with the passphrase given; exit code 3.
     #[error(
         "wrong passphrase for {}; try again, or set a new one with `sesame recover` and the recovery code",
         path.display()
     )]
-    WrongPassphrase { path: PathBuf },
+    WrongPassphrase {
+        /// The vault the passphrase was tried on.
+        path: PathBuf,
+    },
 
+    /// The recovery code does not open the vault's recovery slot; exit code 3.
     #[error(
         "wrong recovery code for {}; use the code printed by `sesame init` or by the last `sesame rekey`",
         path.display()
     )]
-    WrongRecoveryCode { path: PathBuf },
+    WrongRecoveryCode {
+        /// The vault the code was tried on.
+        path: PathBuf,
+    },
 
+    /// The file does not parse as a vault (bad magic, header or slot table); exit code 4.
     #[error(
         "{} is not a sesame vault: {reason}; check --vault / SESAME_VAULT, or restore it from a backup",
         path.display()
     )]
-    NotAVault { path: PathBuf, reason: String },
+    NotAVault {
+        /// The file that was read.
+        path: PathBuf,
+        /// What in the file breaks `docs/FORMAT.md`.
+        reason: String,
+    },
 
+    /// The vault has no key slot of the kind asked for that this build can open; exit code 4.
     #[error(
         "{} has no {kind} slot this build can use (slot kinds: {kinds}): it was made without one, \
          or the slot is damaged; {hint}",
         path.display()
     )]
     NoSlot {
+        /// The vault whose slots were searched.
         path: PathBuf,
+        /// The slot kind wanted, e.g. "passphrase".
         kind: &'static str,
+        /// The kind numbers of the slots the vault does have, e.g. `1, 3`.
         kinds: String,
+        /// What the user can do instead.
         hint: &'static str,
     },
 
+    /// The file's Argon2id parameters cost more than sesame will spend unasked; exit code 2.
     #[error(
         "{} asks Argon2id for {params} before its passphrase can be checked: {times} times the \
          work of the defaults (64MiB, t=3). If you chose these parameters, {how}",
         path.display()
     )]
     KdfCostNotAccepted {
+        /// The vault whose slot asks for the work.
         path: PathBuf,
+        /// The parameters as read, e.g. "m=4GiB, t=10, p=4".
         params: String,
+        /// How many times the default work they cost, rounded up.
         times: u64,
+        /// How to accept the cost if it is intended.
         how: &'static str,
     },
 
+    /// The file's format version is newer than this build reads; exit code 4.
     #[error("{} was written by a newer sesame (format {version}); upgrade sesame to open it", path.display())]
-    NewerFormat { path: PathBuf, version: u16 },
+    NewerFormat {
+        /// The vault file.
+        path: PathBuf,
+        /// The format version in its header.
+        version: u16,
+    },
 
+    /// AES-256-GCM authentication of the header or payload failed; exit code 4.
     #[error(
         "{} failed authentication: it was changed or damaged after it was written; \
          restore it from a backup",
         path.display()
     )]
-    Tampered { path: PathBuf },
+    Tampered {
+        /// The vault that failed to authenticate.
+        path: PathBuf,
+    },
 
+    /// The default vault does not exist and sesame keeps no copies of it; exit code 5.
     #[error("no vault at {}; create one with `sesame init`", path.display())]
-    VaultNotFound { path: PathBuf },
+    VaultNotFound {
+        /// Where the vault was looked for.
+        path: PathBuf,
+    },
 
     /// An error about one line of a file the user gave (`FILE:LINE`); exits as `error` does.
     #[error("{at}: {error}")]
-    At { at: String, error: Box<Error> },
+    At {
+        /// Where in the file, as `FILE:LINE`.
+        at: String,
+        /// The error found on that line.
+        error: Box<Error>,
+    },
 
     /// The vault is gone but sesame still has copies of it (`backups/auto`, `backups/`).
     #[error(
@@ -115,68 +192,113 @@ pub enum Error {
         newest.display()
     )]
     VaultMissingWithCopies {
+        /// Where the vault was looked for.
         path: PathBuf,
+        /// How many copies (automatic and manual) were found; at least 1.
         copies: usize,
+        /// The newest copy, the one `restore` would put back.
         newest: PathBuf,
         /// `sesame`, or `sesame --vault PATH` when the vault was named with --vault.
         sesame: String,
     },
 
+    /// No secret has the label asked for; exit code 5.
     #[error("no secret labelled {label:?}{}", suggestion(suggestions))]
     LabelNotFound {
+        /// The label asked for.
         label: String,
+        /// Close labels the vault does hold, for "did you mean"; may be empty.
         suggestions: Vec<String>,
     },
 
+    /// The secret exists but not at the version asked for; exit code 5.
     #[error("{label:?} has no version {version}; `sesame history {label}` lists its versions")]
-    VersionNotFound { label: String, version: u32 },
+    VersionNotFound {
+        /// The secret's label.
+        label: String,
+        /// The version number asked for (versions count from 1).
+        version: u32,
+    },
 
+    /// Another sesame held the vault's lock for longer than sesame waits; exit code 6.
     #[error(
         "vault {} is busy: another sesame has held its lock for {waited_secs} s; try again",
         path.display()
     )]
-    Busy { path: PathBuf, waited_secs: u64 },
+    Busy {
+        /// The vault whose lock was held.
+        path: PathBuf,
+        /// How long this sesame waited, in seconds.
+        waited_secs: u64,
+    },
 
+    /// The vault file changed under a read-modify-write, so nothing was written; exit code 1.
     #[error(
         "{} was replaced or rekeyed by another sesame while this one was working; run the command again",
         path.display()
     )]
-    VaultChanged { path: PathBuf },
+    VaultChanged {
+        /// The vault that changed.
+        path: PathBuf,
+    },
 
+    /// The `rotate --verify` command rejected the new value; nothing was written; exit code 1.
     #[error(
         "the verify command rejected the new value for {label:?}: it {status}; nothing was changed"
     )]
-    Verification { label: String, status: String },
+    Verification {
+        /// The secret being rotated.
+        label: String,
+        /// How the command ended, e.g. "exited with 1".
+        status: String,
+    },
 
+    /// No profile has the name asked for; exit code 5.
     #[error("no profile named {name:?}{}", profile_suggestion(suggestions))]
     ProfileNotFound {
+        /// The profile name asked for.
         name: String,
+        /// Close profile names, for "did you mean"; may be empty.
         suggestions: Vec<String>,
     },
 
+    /// `run` could not start the child command; exits with `code` (126 or 127, as shells do).
     #[error("cannot run {program:?}: {reason}")]
     CommandNotStarted {
+        /// The program as named on the command line.
         program: String,
+        /// Why it could not start, e.g. "not found".
         reason: String,
+        /// The exit code to report: 127 when not found, 126 otherwise.
         code: u8,
     },
 
+    /// The agent could not be reached, or its answer was malformed; exit code 1.
     #[error("the agent could not be used: {0}")]
     AgentUnavailable(String),
 
+    /// A feature this platform lacks (e.g. memfd outside Linux); exit code 1.
     #[error("{what} is not supported on this platform")]
-    Unsupported { what: &'static str },
+    Unsupported {
+        /// The feature and what to use instead, e.g. `--file` without memfd.
+        what: &'static str,
+    },
 
+    /// An operating-system I/O error, with what sesame was doing; exit code 1.
     #[error("{context}: {source}")]
     Io {
+        /// What sesame was doing, with the path it concerns.
         context: String,
+        /// The underlying error.
         #[source]
         source: io::Error,
     },
 
+    /// The operating system's random number generator failed; exit code 1.
     #[error("the operating system's random number generator failed")]
     Random,
 
+    /// Argon2id refused its parameters or failed; exit code 1.
     #[error("key derivation failed: {0}")]
     Kdf(String),
 
@@ -185,34 +307,61 @@ pub enum Error {
     #[error("{0}")]
     Failed(String),
 
+    /// The OpenBao server could not be reached; exit code 1.
     #[error("cannot reach OpenBao at {addr}: {reason}; check BAO_ADDR and that the server is up")]
-    BaoUnreachable { addr: String, reason: String },
+    BaoUnreachable {
+        /// The server address, e.g. `https://127.0.0.1:8200`.
+        addr: String,
+        /// The connection error.
+        reason: String,
+    },
 
+    /// OpenBao answered 403: the token is refused or lacks the policy; exit code 3.
     #[error(
         "OpenBao at {addr} refused the token for {what} ({reason}); check the token and its \
          policy (`bao token lookup`), or log in again"
     )]
     BaoRefused {
+        /// The server address.
         addr: String,
+        /// What was asked for, e.g. "Transit key transit/keys/sesame".
         what: String,
+        /// The server's reason, from its error list.
         reason: String,
     },
 
+    /// OpenBao answered 404: the KV path or Transit key does not exist; exit code 5.
     #[error("{what} does not exist on OpenBao at {addr}; check the mount, path and field")]
-    BaoNotFound { addr: String, what: String },
+    BaoNotFound {
+        /// The server address.
+        addr: String,
+        /// What was asked for, e.g. `bao://secret/app`.
+        what: String,
+    },
 
+    /// A Transit slot names a mount outside `SESAME_BAO_TRANSIT_MOUNTS`; exit code 2.
     #[error(
         "the key slot names the OpenBao mount {mount:?}, which is not one sesame may use for \
          Transit ({allowed}); a slot could otherwise make sesame send requests to any mount. If \
          {mount:?} really is a Transit mount, add it to SESAME_BAO_TRANSIT_MOUNTS (comma-separated)"
     )]
-    BaoMountNotAllowed { mount: String, allowed: String },
+    BaoMountNotAllowed {
+        /// The mount the slot names.
+        mount: String,
+        /// The mounts sesame may use, comma-separated.
+        allowed: String,
+    },
 
+    /// Any other error status from OpenBao; exit code 1.
     #[error("OpenBao at {addr} answered {status} for {what}: {reason}")]
     Bao {
+        /// The server address.
         addr: String,
+        /// What was asked for, e.g. `bao://secret/app`.
         what: String,
+        /// The HTTP status code.
         status: u16,
+        /// The server's reason, from its error list.
         reason: String,
     },
 }
@@ -293,9 +442,11 @@ impl Error {
         }
     }
 
+    /// A `Usage` error (exit code 2) with this message.
     pub fn usage(message: impl Into<String>) -> Self {
         Error::Usage(message.into())
     }
 }
 
+/// sesame's `Result`, with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

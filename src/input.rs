@@ -68,7 +68,7 @@ const FIRST_READ: usize = 4096;
 
 /// The three flags that name a descriptor to read a secret from.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum FdFlag {
+pub(crate) enum FdFlag {
     Passphrase,
     NewPassphrase,
     RecoveryCode,
@@ -93,7 +93,7 @@ impl FdFlag {
 /// in place (no reopening, so two flags naming one descriptor read its first and second lines),
 /// and closed as soon as every flag naming that number has been read. Descriptors 0–2 are
 /// sesame's standard streams: read the same way, but never closed.
-pub struct SecretFds {
+pub(crate) struct SecretFds {
     given: [Option<RawFd>; 3],
     state: Mutex<FdState>,
 }
@@ -108,7 +108,11 @@ impl SecretFds {
     /// Takes ownership of the given descriptors. Call once, when the process starts, before any
     /// file is opened (see [`crate::sys::claim_inherited_fd`]). A number that is not open is
     /// reported only when a command reads it.
-    pub fn claim(passphrase: Option<RawFd>, new: Option<RawFd>, recovery: Option<RawFd>) -> Self {
+    pub(crate) fn claim(
+        passphrase: Option<RawFd>,
+        new: Option<RawFd>,
+        recovery: Option<RawFd>,
+    ) -> Self {
         let given = [passphrase, new, recovery];
         let mut owned: Vec<(RawFd, OwnedFd)> = Vec::new();
         for fd in given.into_iter().flatten() {
@@ -128,13 +132,8 @@ impl SecretFds {
         }
     }
 
-    /// No descriptor flags (for tests and library callers).
-    pub fn none() -> Self {
-        SecretFds::claim(None, None, None)
-    }
-
     /// The number given with `flag`, if any.
-    pub fn given(&self, flag: FdFlag) -> Option<RawFd> {
+    pub(crate) fn given(&self, flag: FdFlag) -> Option<RawFd> {
         self.given[flag.index()]
     }
 

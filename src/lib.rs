@@ -9,7 +9,7 @@
 #![deny(unsafe_code)]
 // The library's surface is what the binary, the tests and the fuzz targets use; everything
 // else is crate-private, so an unused item is reported as dead code, not hidden by `pub`.
-#![warn(unreachable_pub)]
+#![warn(unreachable_pub, missing_docs)]
 
 pub mod agent;
 pub mod backup;

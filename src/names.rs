@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-pub const MAX_LABEL_LEN: usize = 128;
-pub const MAX_ENV_NAME_LEN: usize = 128;
+/// The longest label (and profile name), in bytes.
+pub(crate) const MAX_LABEL_LEN: usize = 128;
+/// The longest environment variable name, in bytes.
+pub(crate) const MAX_ENV_NAME_LEN: usize = 128;
 
 const LABEL_RULE: &str =
     "a label is 1-128 characters of A-Z a-z 0-9 . _ / -, starting with a letter or digit";
@@ -18,6 +20,7 @@ const ENV_RULE: &str = "an environment variable name is letters, digits and _, n
 pub struct Label(String);
 
 impl Label {
+    /// Checks `s` against the label rule; `InvalidLabel` names the rule broken.
     pub fn parse(s: &str) -> Result<Label> {
         check_label(s).map_err(|rule| Error::InvalidLabel {
             label: printable(s),
@@ -26,6 +29,7 @@ impl Label {
         Ok(Label(s.to_string()))
     }
 
+    /// The label as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -104,6 +108,7 @@ impl std::fmt::Display for Label {
 pub struct EnvName(String);
 
 impl EnvName {
+    /// Checks `s` against the naming rule; `InvalidEnvName` names the rule broken.
     pub fn parse(s: &str) -> Result<EnvName> {
         check_env_name(s).map_err(|rule| Error::InvalidEnvName {
             name: printable(s),
@@ -119,6 +124,7 @@ impl EnvName {
         ok.then(|| EnvName(s.to_string()))
     }
 
+    /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }

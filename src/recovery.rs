@@ -11,8 +11,10 @@ use crate::crypto;
 use crate::error::{Error, Result};
 
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-pub const DATA_SYMBOLS: usize = 26;
-pub const CHECK_SYMBOLS: usize = 2;
+/// Random symbols in a code: 26 × 5 = 130 bits.
+pub(crate) const DATA_SYMBOLS: usize = 26;
+/// Checksum symbols after them (10 bits).
+pub(crate) const CHECK_SYMBOLS: usize = 2;
 const TOTAL: usize = DATA_SYMBOLS + CHECK_SYMBOLS;
 const CHECKSUM_PREFIX: &[u8] = b"sesame recovery checksum";
 

@@ -23,10 +23,12 @@ impl Passphrase {
         Passphrase(Zeroizing::new(s.into_bytes()))
     }
 
+    /// The passphrase's bytes, for the KDF only.
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
 
+    /// Whether the passphrase is empty (a new passphrase may not be).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -36,10 +38,12 @@ impl Passphrase {
 pub struct DataKey(Zeroizing<[u8; KEY_LEN]>);
 
 impl DataKey {
+    /// Takes ownership of the key bytes (fresh random, or unwrapped from a slot).
     pub fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> Self {
         DataKey(bytes)
     }
 
+    /// The key's bytes, to derive subkeys or wrap it in a slot.
     pub fn expose(&self) -> &[u8; KEY_LEN] {
         &self.0
     }
@@ -49,18 +53,22 @@ impl DataKey {
 pub struct SecretValue(Zeroizing<Vec<u8>>);
 
 impl SecretValue {
+    /// Takes ownership of the bytes; the caller's buffer is moved, never copied.
     pub fn new(bytes: Zeroizing<Vec<u8>>) -> Self {
         SecretValue(bytes)
     }
 
+    /// The value's bytes, where they are used (injected, printed by `get`, sealed).
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
 
+    /// The value's length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether the value is empty (the vault never stores an empty value).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

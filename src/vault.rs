@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 use crate::names::{EnvName, Label};
 use crate::secret::SecretValue;
 
+/// The largest secret value, in bytes (1 MiB); values are 1 byte to this.
 pub const MAX_VALUE_LEN: usize = 1024 * 1024;
+/// The longest note on a secret, in bytes.
 pub const MAX_NOTE_LEN: usize = 1024;
 
 /// Everything the payload holds (`docs/FORMAT.md`, "Payload encoding").
@@ -23,33 +25,51 @@ pub struct Vault {
     pub profiles: Vec<Profile>,
 }
 
+/// One labelled secret: its current value, older versions and metadata.
 pub struct Secret {
+    /// The secret's label, e.g. `openai/prod`; unique in the vault.
     pub label: Label,
+    /// The environment variable `run` sets it as, e.g. `OPENAI_API_KEY`.
     pub env_name: EnvName,
+    /// A free-text note, not secret (`list` shows it); at most [`MAX_NOTE_LEN`] bytes.
     pub note: Option<String>,
     /// Rotation period in seconds.
     pub rotate_every: Option<u64>,
+    /// When the label was added, in Unix seconds.
     pub created: i64,
+    /// The last change of value or metadata, in Unix seconds.
     pub updated: i64,
+    /// The value `get` and `run` use.
     pub current: Version,
     /// Older versions, newest first.
     pub history: Vec<Version>,
 }
 
+/// One value a secret has held.
 pub struct Version {
+    /// The version number, from 1, unique within its secret.
     pub number: u32,
+    /// The value, 1 byte to [`MAX_VALUE_LEN`].
     pub value: SecretValue,
+    /// When this value was set, in Unix seconds.
     pub created: i64,
+    /// When it stopped being current, in Unix seconds; `None` for the current version.
     pub retired: Option<i64>,
 }
 
+/// A named set of bindings that `run --profile` injects, e.g. `dev`.
 pub struct Profile {
+    /// The profile's name (same rule as a label).
     pub name: Label,
+    /// Which secret goes into which variable.
     pub bindings: Vec<Binding>,
 }
 
+/// One variable of a profile: `env_name` is set to the current value of `label`.
 pub struct Binding {
+    /// The environment variable to set.
     pub env_name: EnvName,
+    /// The secret whose value it gets.
     pub label: Label,
 }
 
@@ -70,6 +90,7 @@ impl Secret {
 
 /// How many old versions `rotate` keeps unless told otherwise.
 pub const DEFAULT_KEEP: usize = 5;
+/// The most old versions `rotate --keep` may keep.
 pub const MAX_KEEP: usize = 100;
 
 impl Secret {
@@ -179,7 +200,9 @@ impl Version {
 /// What [`Vault::merge`] did with a batch of incoming values (`import`, `pull`).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Merged {
+    /// New labels added.
     pub added: usize,
+    /// Existing labels given a new current value.
     pub rotated: usize,
     /// Already held that exact value.
     pub unchanged: usize,
@@ -209,12 +232,14 @@ impl Secret {
 }
 
 impl Vault {
+    /// The secret labelled `label`, or `LabelNotFound` with close labels.
     pub fn get(&self, label: &Label) -> Result<&Secret> {
         self.position(label)
             .map(|i| &self.secrets[i])
             .map_err(|_| self.not_found(label))
     }
 
+    /// The secret labelled `label`, to change, or `LabelNotFound` with close labels.
     pub fn get_mut(&mut self, label: &Label) -> Result<&mut Secret> {
         match self.position(label) {
             Ok(i) => Ok(&mut self.secrets[i]),
@@ -288,6 +313,7 @@ impl Vault {
         }
     }
 
+    /// Takes the secret labelled `label` out of the vault, or `LabelNotFound`.
     pub fn remove(&mut self, label: &Label) -> Result<Secret> {
         match self.position(label) {
             Ok(i) => Ok(self.secrets.remove(i)),

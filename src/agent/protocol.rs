@@ -5,15 +5,22 @@ use std::io::{self, Read, Write};
 
 use crate::format::VAULT_ID_LEN;
 
+/// The largest frame body, in bytes, either way; a longer length prefix is refused unread.
 pub const MAX_FRAME: usize = 4096;
 
-pub const OP_STATUS: u8 = 1;
-pub const OP_DERIVE: u8 = 2;
-pub const OP_RENEW: u8 = 3;
-pub const OP_LOCK: u8 = 4;
+/// Request opcode: report the agent's vault, key generation and time left.
+pub(crate) const OP_STATUS: u8 = 1;
+/// Request opcode: derive a subkey for a purpose and salt.
+pub(crate) const OP_DERIVE: u8 = 2;
+/// Request opcode: renew the timeout.
+pub(crate) const OP_RENEW: u8 = 3;
+/// Request opcode: forget the key and end.
+pub(crate) const OP_LOCK: u8 = 4;
 
+/// First byte of an answer that succeeded.
 pub const OK: u8 = 0;
-pub const REFUSED: u8 = 1;
+/// First byte of a refusal, followed by its message.
+pub(crate) const REFUSED: u8 = 1;
 
 pub use crate::format::Purpose;
 
@@ -35,19 +42,29 @@ fn purpose_from_byte(b: u8) -> Option<Purpose> {
 /// A request, as the agent parses it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Request {
+    /// Which vault the agent holds and how long it has left; never extends the timeout.
     Status,
+    /// A 32-byte subkey of the data key, for one purpose and salt.
     Derive {
+        /// The vault the client read; the agent refuses if it holds another.
         vault_id: [u8; VAULT_ID_LEN],
+        /// The key generation in the client's header; refused after a `rekey`.
         key_generation: u32,
+        /// What the subkey is for (the payload or the usage log).
         purpose: Purpose,
+        /// The salt from the header the client read.
         salt: [u8; 32],
     },
+    /// Restart the timeout.
     Renew {
+        /// The new timeout, in seconds from now.
         timeout_secs: u64,
     },
+    /// Forget the data key and end the agent.
     Lock,
 }
 
+/// Writes `body` as one frame (u32 LE length, then the body); refuses an empty or oversized body.
 pub fn write_frame(out: &mut impl Write, body: &[u8]) -> io::Result<()> {
     if body.is_empty() || body.len() > MAX_FRAME {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "frame size"));
@@ -80,6 +97,7 @@ pub fn read_frame(input: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
 }
 
 impl Request {
+    /// The request's frame body: opcode, then its fields (`docs/AGENT.md`).
     pub fn encode(&self) -> Vec<u8> {
         match self {
             Request::Status => vec![OP_STATUS],
@@ -128,10 +146,15 @@ impl Request {
 /// The agent's answer to `status`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct AgentStatus {
+    /// The id of the vault whose key the agent holds.
     pub vault_id: [u8; VAULT_ID_LEN],
+    /// That vault's key generation when it was unlocked.
     pub key_generation: u32,
+    /// Seconds until the agent locks itself.
     pub seconds_left: u64,
+    /// The agent's process id.
     pub pid: u32,
+    /// The vault file the agent was started for (at most 2048 bytes on the wire).
     pub vault_path: String,
     /// The agent's own timeout (what a plain `unlock` renews it by). Appended after the path;
     /// `None` from an agent older than this field.
@@ -139,6 +162,7 @@ pub struct AgentStatus {
 }
 
 impl AgentStatus {
+    /// The OK answer to `status`, as the agent sends it.
     pub fn encode(&self) -> Vec<u8> {
         let path = self.vault_path.as_bytes();
         let path = &path[..path.len().min(2048)];
@@ -155,6 +179,7 @@ impl AgentStatus {
         b
     }
 
+    /// Reads an answer to `status`; `None` unless it is a canonical OK answer.
     pub fn decode(body: &[u8]) -> Option<AgentStatus> {
         let rest = body.strip_prefix(&[OK])?;
         if rest.len() < 34 {
@@ -181,6 +206,7 @@ impl AgentStatus {
     }
 }
 
+/// A refusal answer carrying `message`, cut to 1024 bytes.
 pub fn refused(message: &str) -> Vec<u8> {
     let m = message.as_bytes();
     let m = &m[..m.len().min(1024)];

@@ -21,7 +21,7 @@ use crate::{input, store, unlock};
 
 use super::warn;
 
-pub struct Context {
+pub(crate) struct Context {
     pub path: PathBuf,
     /// The `--*-fd` descriptors, claimed (close-on-exec) before anything else is opened.
     pub fds: SecretFds,
@@ -37,7 +37,7 @@ impl Context {
     /// `--passphrase-fd`, `--new-passphrase-fd` and `--recovery-code-fd` (see [`SecretFds`]).
     /// Then resolves the vault path (following a symlink to the vault) and warns, once per
     /// command, when the vault's folder can be written by other users.
-    pub fn new(global: &GlobalArgs) -> Result<Context> {
+    pub(crate) fn new(global: &GlobalArgs) -> Result<Context> {
         let fds = SecretFds::claim(
             global.passphrase_fd,
             global.new_passphrase_fd,
@@ -64,14 +64,14 @@ impl Context {
     /// token, ...; `crate::unlock`), then the passphrase sources and the prompt. An agent that is
     /// gone or refuses (the vault was rekeyed) is skipped; a kind whose inputs are present but
     /// fail is skipped with one line on stderr saying why.
-    pub fn unlock(&self) -> Result<UnlockedVault> {
+    pub(crate) fn unlock(&self) -> Result<UnlockedVault> {
         self.open_vault(true)
     }
 
     /// Opens the vault with its data key in this process (never through the agent, which does
     /// not hand the key out): `--passphrase-fd`, else a slot of an external kind, else the
     /// passphrase.
-    pub fn unlock_local(&self) -> Result<UnlockedVault> {
+    pub(crate) fn unlock_local(&self) -> Result<UnlockedVault> {
         self.open_vault(false)
     }
 
@@ -99,7 +99,7 @@ impl Context {
     }
 
     /// Opens `bytes` through this vault's agent; `None` when there is no usable agent.
-    pub fn unlock_with_agent(&self, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
+    pub(crate) fn unlock_with_agent(&self, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
         self.open_with_agent(bytes, &inspect(bytes, &self.path)?)
     }
 
@@ -120,7 +120,7 @@ impl Context {
 
     /// Opens the vault with the passphrase only (no agent, no other kind), also returning it:
     /// `passwd` proves the old passphrase, `rekey` re-wraps the new key under it.
-    pub fn unlock_keeping_passphrase(&self) -> Result<(UnlockedVault, Passphrase)> {
+    pub(crate) fn unlock_keeping_passphrase(&self) -> Result<(UnlockedVault, Passphrase)> {
         let bytes = store::read(&self.path)?;
         let header = inspect(&bytes, &self.path)?.header;
         self.confirm_kdf_cost(&header)?;
@@ -131,7 +131,7 @@ impl Context {
     /// any Argon2 work is spent (`docs/FORMAT.md`, "Cost of a passphrase slot"). Within the
     /// budget, or with `--accept-kdf-cost`: go on. Above it: ask on the terminal, and without
     /// one refuse (exit 2), saying how to accept.
-    pub fn confirm_kdf_cost(&self, header: &Header) -> Result<()> {
+    pub(crate) fn confirm_kdf_cost(&self, header: &Header) -> Result<()> {
         let Some(kdf) = passphrase_slot(header).map(|s| s.kdf) else {
             return Ok(()); // opening fails with "no passphrase slot", at no cost
         };
@@ -172,7 +172,7 @@ impl Context {
     /// Opens another vault file (a backup, a file to verify) with a passphrase, after the cost
     /// check: from the non-interactive sources, else — when `may_prompt` and on a terminal — a
     /// prompt. `None` when no passphrase could be had without a prompt.
-    pub fn open_file(
+    pub(crate) fn open_file(
         &self,
         bytes: &[u8],
         path: &Path,
@@ -191,7 +191,7 @@ impl Context {
     /// Applies `change` to the newest vault under the write lock and saves it
     /// ([`transaction::transact`]); `unlocked` comes from [`Context::unlock`], done before the
     /// lock so prompts and Argon2 do not hold it. Warnings from the best-effort steps are printed.
-    pub fn commit<T>(
+    pub(crate) fn commit<T>(
         &self,
         unlocked: UnlockedVault,
         event: Event,
@@ -203,7 +203,7 @@ impl Context {
     }
 
     /// Records a use (`run`, `get`) in the usage log; a failure only warns.
-    pub fn record(&self, unlocked: &UnlockedVault, event: Event) {
+    pub(crate) fn record(&self, unlocked: &UnlockedVault, event: Event) {
         match transaction::record(&self.path, unlocked, &event) {
             Ok(None) => {}
             Ok(Some(aside)) => warn(aside),

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use context::Context;
+pub(crate) use context::Context;
 pub(crate) use output::{outln, print_json, render_table, write_stdout};
 
 use crate::error::{Error, Result};
@@ -35,9 +35,12 @@ use crate::error::{Error, Result};
                   and hands them to programs without writing them to disk or to a command line.",
     after_help = FOOTER
 )]
+/// The whole command line: global options and one command.
 pub struct Cli {
+    /// Options every command takes (`--vault`, the `--*-fd` descriptors, …).
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -97,6 +100,7 @@ pub struct GlobalArgs {
     pub accept_kdf_cost: bool,
 }
 
+/// sesame's commands; each variant's doc comment is its `--help` summary.
 #[derive(Subcommand)]
 pub enum Command {
     /// Create a new vault
@@ -166,6 +170,7 @@ pub enum Command {
     Man,
     /// Find stored values hard-coded in files, git history or shell history (exit 11 if found)
     Scan(scan::ScanArgs),
+    /// The agent process that `unlock` starts (hidden; not for people)
     #[command(name = "__agent", hide = true)]
     Agent(agent::AgentArgs),
     /// For completion scripts: labels or profile names, through a running agent only

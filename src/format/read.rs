@@ -36,8 +36,11 @@ impl std::fmt::Display for FormatError {
 /// A parsed vault file: the header, the exact header bytes (the payload's AAD) and the ciphertext.
 #[derive(Clone)]
 pub struct ParsedFile<'a> {
+    /// The header, parsed and checked.
     pub header: Header,
+    /// The header exactly as in the file: the payload's associated data.
     pub header_bytes: &'a [u8],
+    /// The payload ciphertext, tag included.
     pub ciphertext: &'a [u8],
 }
 

@@ -35,6 +35,7 @@ pub struct ChildOptions {
 
 /// The child, ready to start, and what the CLI says and records about it.
 pub struct Child<'v> {
+    /// The command to spawn, its environment already set.
     pub command: Command,
     /// Each variable holding a value: its name, where the value came from (a label or a
     /// `bao://` reference) and the value; for the message when the system refuses the size.

@@ -24,6 +24,7 @@ mod env_file;
 
 pub use env_file::{EnvFileValue, MAX_ENV_FILE_LEN, format_env_file};
 
+/// How an env file or an inherited variable names a secret: `sesame://LABEL`.
 pub const REFERENCE_PREFIX: &str = "sesame://";
 /// Variables that make a program load or run code (or change which program runs): an env file or
 /// an inherited reference may not set them, since such a file is often someone else's (committed to
@@ -114,11 +115,17 @@ pub enum Delivery {
 /// the later one in this list wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
+    /// `run --all`: every secret under its own variable name.
     All,
+    /// `run --profile NAME`: the profile's bindings.
     Profile,
+    /// A variable of sesame's own environment whose value is `sesame://LABEL`.
     Inherited,
+    /// `run --env-file FILE`: its `sesame://` and `bao://` references.
     EnvFile,
+    /// `run --env NAME=LABEL`.
     EnvFlag,
+    /// `run --file NAME=LABEL`: the value in an in-memory file.
     FileFlag,
 }
 
@@ -150,6 +157,7 @@ pub fn parse_binding(text: &str, flag: &str) -> Result<(EnvName, Label)> {
 }
 
 impl Selection {
+    /// Whether nothing at all was selected (no secret, reference, plain value, `--all` or profile).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
             && self.references.is_empty()
@@ -206,11 +214,13 @@ impl Selection {
         }
     }
 
-    pub fn select_all(&mut self) {
+    /// `--all`: select every secret under its own variable name.
+    pub(crate) fn select_all(&mut self) {
         self.all = true;
     }
 
-    pub fn use_profile(&mut self, name: Label) {
+    /// `--profile NAME`: select the bindings of the profile `name`.
+    pub(crate) fn use_profile(&mut self, name: Label) {
         self.profile = Some(name);
     }
 
@@ -537,7 +547,8 @@ pub fn run_with_secret(script: &str, name: &EnvName, value: &SecretValue) -> Res
 pub struct MemFile(std::os::fd::OwnedFd);
 
 impl MemFile {
-    pub fn new(name: &EnvName, value: &SecretValue) -> Result<MemFile> {
+    /// A sealed in-memory file named after `name` holding `value`; `Unsupported` without memfd.
+    pub(crate) fn new(name: &EnvName, value: &SecretValue) -> Result<MemFile> {
         if !crate::sys::HAS_MEMFD {
             return Err(Error::Unsupported {
                 what: "--file (in-memory files need Linux memfd_create); use --env",

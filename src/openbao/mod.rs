@@ -118,7 +118,8 @@ impl Connection {
         &self.addr
     }
 
-    pub fn has_token(&self) -> bool {
+    /// Whether a token was found (`BAO_TOKEN`, `VAULT_TOKEN` or `~/.vault-token`).
+    pub(crate) fn has_token(&self) -> bool {
         self.token.is_some()
     }
 
@@ -284,7 +285,9 @@ impl Connection {
 
 /// A KV version 2 secret: its fields and the version they come from.
 pub struct KvSecret {
+    /// Each field's name and value.
     pub fields: BTreeMap<String, SecretValue>,
+    /// The KV version they were read from, from 1.
     pub version: u64,
 }
 

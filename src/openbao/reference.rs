@@ -9,19 +9,24 @@ use super::{Connection, check_path};
 use crate::error::{Error, Result};
 use crate::secret::SecretValue;
 
+/// How a value names OpenBao: `bao://MOUNT/PATH[#FIELD]`.
 pub const PREFIX: &str = "bao://";
 
 /// A KV version 2 secret's location: `bao://MOUNT/PATH`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KvPath {
+    /// The KV mount, the first segment, e.g. `secret`.
     pub mount: String,
+    /// The path under the mount, e.g. `team/app`.
     pub path: String,
 }
 
 /// One field of a KV version 2 secret: `bao://MOUNT/PATH#FIELD`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BaoRef {
+    /// The secret the field belongs to.
     pub kv: KvPath,
+    /// The field's name, e.g. `api_key`.
     pub field: String,
 }
 
@@ -31,7 +36,8 @@ pub fn is_reference(value: &str) -> bool {
 }
 
 impl KvPath {
-    pub fn parse(text: &str) -> Result<KvPath> {
+    /// Reads `bao://MOUNT/PATH`; a `Usage` error shows the form expected.
+    pub(crate) fn parse(text: &str) -> Result<KvPath> {
         let rest = text
             .strip_prefix(PREFIX)
             .ok_or_else(|| Error::usage(format!("{text:?} is not a bao://MOUNT/PATH location")))?;
@@ -50,7 +56,8 @@ impl KvPath {
 }
 
 impl BaoRef {
-    pub fn parse(text: &str) -> Result<BaoRef> {
+    /// Reads `bao://MOUNT/PATH#FIELD`; a `Usage` error shows the form expected.
+    pub(crate) fn parse(text: &str) -> Result<BaoRef> {
         let (location, field) = text.split_once('#').ok_or_else(|| {
             Error::usage(format!(
                 "{text:?} names no field: write bao://MOUNT/PATH#FIELD (e.g. \

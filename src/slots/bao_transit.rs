@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::openbao::{Connection, check_path};
 use crate::secret::{DataKey, KEY_LEN};
 
+/// The kind number of an OpenBao Transit slot.
 pub const KIND: u16 = 3;
 /// The variable naming the mounts a Transit slot may use (comma-separated).
 pub const MOUNTS_ENV: &str = "SESAME_BAO_TRANSIT_MOUNTS";
@@ -24,6 +25,7 @@ pub const MAX_NAME_LEN: usize = 512;
 /// The longest Transit ciphertext a slot holds (`vault:vN:` and base64 of 68 bytes is ~110).
 pub const MAX_CIPHERTEXT_LEN: usize = 2048;
 
+/// Kind 3 in the slot registry (`crate::slots::KINDS`).
 pub static KIND_INFO: SlotKind = SlotKind {
     kind: KIND,
     name: "bao-transit",
@@ -112,7 +114,9 @@ static EXTERNAL: External = External {
 pub struct TransitSlot {
     /// The OpenBao address the slot was made with (shown to users; requests go to `BAO_ADDR`).
     pub addr: String,
+    /// The Transit mount that holds the key, e.g. `transit`.
     pub mount: String,
+    /// The Transit key's name.
     pub key: String,
     /// When the slot was made (Unix seconds, UTC).
     pub created: i64,
@@ -140,7 +144,8 @@ fn put_text(out: &mut Vec<u8>, s: &str) {
 }
 
 impl TransitSlot {
-    pub fn parse(body: &[u8]) -> std::result::Result<Self, String> {
+    /// Reads a Transit slot body, checking every length and name; the error says what is wrong.
+    pub(crate) fn parse(body: &[u8]) -> std::result::Result<Self, String> {
         let mut r = BodyReader::new(body);
         let slot = TransitSlot {
             addr: text(&mut r, MAX_NAME_LEN, "address")?,
@@ -170,7 +175,8 @@ impl TransitSlot {
         Ok(())
     }
 
-    pub fn encode(&self) -> Vec<u8> {
+    /// The slot body, as [`TransitSlot::parse`] reads it.
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(32 + self.ciphertext.len());
         put_text(&mut out, &self.addr);
         put_text(&mut out, &self.mount);
@@ -257,7 +263,8 @@ pub struct TransitUnwrapper {
 }
 
 impl TransitUnwrapper {
-    pub fn new(conn: Connection) -> Self {
+    /// An unwrapper that asks the server behind `conn`.
+    pub(crate) fn new(conn: Connection) -> Self {
         TransitUnwrapper {
             conn,
             unreachable: RefCell::new(None),
@@ -323,8 +330,11 @@ impl Unwrapper for TransitUnwrapper {
 
 /// Wraps the data key through `MOUNT/encrypt/KEY`.
 pub struct TransitWrapper {
+    /// The server to ask, with its token.
     pub conn: Connection,
+    /// The Transit mount, e.g. `transit`.
     pub mount: String,
+    /// The Transit key's name.
     pub key: String,
     /// `rekey --drop-unreachable`: a failure drops the slot instead of failing the rekey.
     pub optional: bool,

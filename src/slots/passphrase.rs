@@ -9,9 +9,12 @@ use crate::error::{Error, Result};
 use crate::format::{Header, Slot};
 use crate::secret::{DataKey, KEY_LEN, Passphrase};
 
+/// The kind number of a passphrase slot.
 pub const KIND: u16 = 1;
-pub const BODY_LEN: usize = 12 + SALT_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
+/// A passphrase slot's body length in bytes: Argon2id m, t, p (u32), salt, nonce, wrapped key.
+pub(crate) const BODY_LEN: usize = 12 + SALT_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
 
+/// Kind 1 in the slot registry (`crate::slots::KINDS`).
 pub static KIND_INFO: SlotKind = SlotKind {
     kind: KIND,
     name: "passphrase",
@@ -30,9 +33,13 @@ pub static KIND_INFO: SlotKind = SlotKind {
 /// A passphrase slot's body. Holds no secret: the wrapped key is ciphertext.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct PassphraseSlot {
+    /// The Argon2id parameters, bounded before any derivation.
     pub kdf: KdfParams,
+    /// The Argon2id salt.
     pub salt: [u8; SALT_LEN],
+    /// The AES-GCM nonce of the wrapped key.
     pub nonce: [u8; NONCE_LEN],
+    /// The data key sealed under the passphrase's key, tag included.
     pub wrapped_key: [u8; KEY_LEN + TAG_LEN],
 }
 
@@ -58,6 +65,7 @@ impl PassphraseSlot {
         })
     }
 
+    /// The slot body, as [`PassphraseSlot::parse`] reads it.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(BODY_LEN);
         out.extend_from_slice(&self.kdf.memory_kib.to_le_bytes());
@@ -133,7 +141,9 @@ impl Unwrapper for PassphraseUnwrapper<'_> {
 
 /// Writes a passphrase slot (the Argon2 run happens in `wrap`).
 pub struct PassphraseWrapper<'a> {
+    /// The passphrase the slot will open with.
     pub passphrase: &'a Passphrase,
+    /// The Argon2id parameters to derive its key with.
     pub kdf: KdfParams,
 }
 

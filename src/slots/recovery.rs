@@ -10,9 +10,12 @@ use crate::format::RECOVERY_INFO;
 use crate::recovery::RecoveryCode;
 use crate::secret::{DataKey, KEY_LEN};
 
+/// The kind number of a recovery slot.
 pub const KIND: u16 = 2;
-pub const BODY_LEN: usize = SALT_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
+/// A recovery slot's body length, in bytes: salt, nonce, wrapped key.
+pub(crate) const BODY_LEN: usize = SALT_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
 
+/// Kind 2 in the slot registry (`crate::slots::KINDS`).
 pub static KIND_INFO: SlotKind = SlotKind {
     kind: KIND,
     name: "recovery",
@@ -25,12 +28,16 @@ pub static KIND_INFO: SlotKind = SlotKind {
 /// A recovery slot's body.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct RecoverySlot {
+    /// The HKDF salt of the key derived from the recovery code.
     pub salt: [u8; SALT_LEN],
+    /// The AES-GCM nonce of the wrapped key.
     pub nonce: [u8; NONCE_LEN],
+    /// The data key sealed under the recovery code's key, tag included.
     pub wrapped_key: [u8; KEY_LEN + TAG_LEN],
 }
 
 impl RecoverySlot {
+    /// Reads a recovery slot body; the error says what is wrong with it.
     pub fn parse(body: &[u8]) -> std::result::Result<Self, String> {
         if body.len() != BODY_LEN {
             return Err(format!("{} bytes, not {BODY_LEN}", body.len()));
@@ -43,7 +50,8 @@ impl RecoverySlot {
         })
     }
 
-    pub fn encode(&self) -> Vec<u8> {
+    /// The slot body, as [`RecoverySlot::parse`] reads it.
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(BODY_LEN);
         out.extend_from_slice(&self.salt);
         out.extend_from_slice(&self.nonce);

@@ -8,7 +8,9 @@ use super::*;
 /// A log's header, as parsed from its first bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogHeader {
+    /// The log format version, 1 to 3.
     pub version: u16,
+    /// The id of the vault the log belongs to.
     pub vault_id: [u8; VAULT_ID_LEN],
     /// Versions 2 and 3.
     pub key_generation: Option<u32>,
@@ -93,6 +95,7 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 pub struct Frame<'a> {
     /// The record's place in the log, 0 for the first after the header (in clear, and in the AAD).
     pub index: u64,
+    /// The record's AES-GCM nonce.
     pub nonce: [u8; NONCE_LEN],
     /// Ciphertext ‖ tag.
     pub sealed: &'a [u8],

@@ -23,14 +23,17 @@ use crate::error::{Error, Result};
 use crate::format::{Purpose, VAULT_ID_LEN};
 use crate::store;
 
-pub const LOG_MAGIC: [u8; 8] = [0x89, b'S', b'E', b'S', b'L', b'O', b'G', b'\n'];
+/// `\x89SESLOG\n`, the first 8 bytes of a usage log.
+pub(crate) const LOG_MAGIC: [u8; 8] = [0x89, b'S', b'E', b'S', b'L', b'O', b'G', b'\n'];
 /// Version 3: one key per log (salt in the header), records framed for reading from the end,
 /// summaries. Version 2 added the key generation to version 1's header.
 pub const LOG_VERSION: u16 = 3;
 /// magic ‖ version ‖ vault id ‖ key generation ‖ log salt ‖ length when written whole.
 pub const LOG_HEADER_LEN: usize = 8 + 2 + VAULT_ID_LEN + 4 + SALT_LEN + 8;
-pub const LOG_V2_HEADER_LEN: usize = 8 + 2 + VAULT_ID_LEN + 4;
-pub const LOG_V1_HEADER_LEN: usize = 8 + 2 + VAULT_ID_LEN;
+/// A version 2 header: magic ‖ version ‖ vault id ‖ key generation.
+pub(crate) const LOG_V2_HEADER_LEN: usize = 8 + 2 + VAULT_ID_LEN + 4;
+/// A version 1 header: magic ‖ version ‖ vault id.
+pub(crate) const LOG_V1_HEADER_LEN: usize = 8 + 2 + VAULT_ID_LEN;
 /// A record around an empty ciphertext: length ‖ index ‖ nonce ‖ tag ‖ length.
 pub const MIN_RECORD_LEN: u64 = (4 + 8 + NONCE_LEN + TAG_LEN + 4) as u64;
 /// A log larger than this is not read whole, and never appended to.
@@ -54,21 +57,27 @@ const V2_MIN_BODY_LEN: u64 = (SALT_LEN + NONCE_LEN + TAG_LEN) as u64;
 const V2_MAX_BODY_LEN: u64 = 64 * 1024;
 /// How many `<vault>.log.old[.N]` files may be kept before setting one more aside fails.
 const MAX_ASIDE: u32 = 100;
-pub const LOG_AAD_PREFIX: &[u8] = b"sesame v1 log";
+/// The start of every record's associated data, before the vault id and record place.
+pub(crate) const LOG_AAD_PREFIX: &[u8] = b"sesame v1 log";
 
 /// One event. `action` is a word (`run`, `get`, `add`, …) so later builds can add actions that
 /// older ones still display.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Event {
+    /// When it happened, in Unix seconds.
     pub time: i64,
+    /// What happened, as a word: `run`, `get`, `add`, `slot add`, …
     pub action: String,
+    /// The labels of the secrets it concerned; may be empty.
     pub labels: Vec<String>,
     /// For `run`: the program's file name only (arguments can hold secrets).
     pub program: Option<String>,
+    /// A short note on what was done, e.g. the slot kind added; never a value.
     pub detail: Option<String>,
 }
 
 impl Event {
+    /// An event of `action` on `labels`, happening now.
     pub fn new(action: &str, labels: Vec<String>) -> Event {
         Event {
             time: crate::units::now(),
@@ -79,6 +88,7 @@ impl Event {
         }
     }
 
+    /// The same event with `detail` set.
     pub fn detail(mut self, detail: impl Into<String>) -> Event {
         self.detail = Some(detail.into());
         self
@@ -99,6 +109,7 @@ pub struct Summaries {
 /// One label's line in [`Summaries`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Summary {
+    /// The secret's label at the time of the summaries.
     pub label: String,
     /// Uses (`run`, `get`) of the secret now under this label in every event before the
     /// summaries: renames followed, reset by `rm`.
@@ -112,7 +123,9 @@ pub struct Summary {
 /// A record's plaintext.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Record {
+    /// One thing that happened.
     Event(Event),
+    /// What a compaction folded away.
     Summaries(Summaries),
 }
 
@@ -252,7 +265,9 @@ fn record_aad(vault_id: &[u8; VAULT_ID_LEN], generation: u32, index: u64) -> Vec
 
 /// What reading the log found: its records, oldest first, and a warning if it stopped early.
 pub struct LogContents {
+    /// The records read, oldest first.
     pub records: Vec<Record>,
+    /// Why reading stopped before the end, if it did: a sentence for the user.
     pub problem: Option<String>,
 }
 
@@ -454,7 +469,9 @@ fn encode_bounded(vault: &UnlockedVault, records: &[Record], force: bool) -> Res
 /// A log that was set aside rather than appended to.
 #[derive(Debug)]
 pub struct SetAside {
+    /// Where the old log now is (`<vault>.log.old[.N]`).
     pub kept_as: PathBuf,
+    /// Why, in words that follow "the usage log", e.g. "is full (64 MiB)".
     pub reason: &'static str,
 }
 

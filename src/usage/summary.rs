@@ -8,7 +8,9 @@ use super::{Event, Record, Summaries, Summary};
 /// Uses (`run`, `get`) of one label: how many, and the newest (Unix seconds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Uses {
+    /// How many times the secret was used (`run`, `get`).
     pub count: u64,
+    /// The newest use, in Unix seconds; 0 when there is none.
     pub last: i64,
 }
 
