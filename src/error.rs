@@ -58,6 +58,22 @@ pub enum Error {
     )]
     WrongRecoveryCode { path: PathBuf },
 
+    /// A key the user gave (an age identity, an agent key) opens no slot of this vault.
+    #[error("{what}; {hint}")]
+    KeyRefused { what: String, hint: &'static str },
+
+    /// A slot opened, but to a key bound to another vault or key generation: it was copied in.
+    #[error(
+        "a {kind} slot of {} opens, but to a key bound to another vault or an older key \
+         generation (copied from another vault?): refused; remove it with `sesame slot rm N`",
+        path.display()
+    )]
+    SlotMoved { path: PathBuf, kind: &'static str },
+
+    /// A slot kind's own machinery failed (an age plugin, an identity file, ssh-agent).
+    #[error("{what}: {reason}")]
+    SlotFailed { what: String, reason: String },
+
     #[error(
         "{} is not a sesame vault: {reason}; check --vault / SESAME_VAULT, or restore it from a backup",
         path.display()
@@ -219,8 +235,10 @@ impl Error {
             | Error::NoInput { .. } => 2,
             Error::WrongPassphrase { .. }
             | Error::WrongRecoveryCode { .. }
-            | Error::BaoRefused { .. } => 3,
+            | Error::BaoRefused { .. }
+            | Error::KeyRefused { .. } => 3,
             Error::NotAVault { .. }
+            | Error::SlotMoved { .. }
             | Error::NoSlot { .. }
             | Error::NewerFormat { .. }
             | Error::Tampered { .. } => 4,
@@ -240,6 +258,7 @@ impl Error {
             | Error::Random
             | Error::Kdf(_)
             | Error::BaoUnreachable { .. }
+            | Error::SlotFailed { .. }
             | Error::Bao { .. } => 1,
             Error::BaoMountNotAllowed { .. } => 2,
         }

@@ -13,8 +13,22 @@ use crate::error::Result;
 use crate::format::read::ParsedFile;
 use crate::slots::{self, Inputs, SlotKind, Wrapper};
 
-/// How an external kind's attempt went, when it did not open the vault: one line for stderr.
-pub struct Note(pub String);
+/// How an external kind's attempt went, when it did not open the vault: one line for stderr,
+/// and the error itself.
+pub struct Note {
+    pub line: String,
+    pub error: crate::Error,
+}
+
+impl Note {
+    /// A key the user gave (an identity, an agent key, a token) was refused by every slot it
+    /// could open, or opened a slot bound to another vault (exit 3 or 4): when no passphrase
+    /// can be had without a prompt, this is the answer the user gets, rather than "no
+    /// passphrase source".
+    pub fn is_refusal(&self) -> bool {
+        matches!(self.error.exit_code(), 3 | 4)
+    }
+}
 
 /// Tries every registered external kind that has a slot in the file and whose inputs are at hand,
 /// in unlock order. `Ok(Some)` from the first that opens the vault; `Ok(None)` when none did,
@@ -36,25 +50,30 @@ pub fn open_external(
             Ok(Some(u)) => u,
             Ok(None) => continue,
             Err(e) => {
-                notes.push(not_used(kind, &e));
+                notes.push(not_used(kind, e));
                 continue;
             }
         };
         match UnlockedVault::unwrap_key(&parsed.header, &[unwrapper.as_ref()], path) {
-            Ok(key) => {
-                return UnlockedVault::open_with_key(bytes, parsed.clone(), key, path).map(Some);
+            Ok((key, slot)) => {
+                let mut unlocked = UnlockedVault::open_with_key(bytes, parsed.clone(), key, path)?;
+                unlocked.opened_by = Some(slot);
+                return Ok(Some(unlocked));
             }
-            Err(e) => notes.push(not_used(kind, &e)),
+            Err(e) => notes.push(not_used(kind, e)),
         }
     }
     Ok(None)
 }
 
-fn not_used(kind: &SlotKind, why: &crate::Error) -> Note {
-    Note(format!(
-        "the {} key slot was not used, trying the next source: {why}",
-        kind.name
-    ))
+fn not_used(kind: &SlotKind, why: crate::Error) -> Note {
+    Note {
+        line: format!(
+            "the {} key slot was not used, trying the next source: {why}",
+            kind.name
+        ),
+        error: why,
+    }
 }
 
 /// What `rekey` writes for the external kinds: the wrappers, and the kinds of the slots dropped.
