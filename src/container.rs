@@ -168,9 +168,10 @@ impl UnlockedVault {
         unwrappers: &[&dyn Unwrapper],
         path: &Path,
     ) -> Result<Self> {
-        let (data_key, slot) = unwrap_data_key(&parsed.header, unwrappers, path)?;
+        let mut opened_by = None;
+        let data_key = unwrap_data_key(&parsed.header, unwrappers, path, &mut opened_by)?;
         let mut unlocked = Self::open_with_key(bytes, parsed, data_key, path)?;
-        unlocked.opened_by = Some(slot);
+        unlocked.opened_by = opened_by;
         Ok(unlocked)
     }
 
@@ -186,14 +187,15 @@ impl UnlockedVault {
     }
 
     /// The data key from the first slot one of `unwrappers` opens (see
-    /// [`UnlockedVault::open_with_unwrappers`]), without opening the payload, and the number of
-    /// that slot.
+    /// [`UnlockedVault::open_with_unwrappers`]), without opening the payload; `opened_by` is set
+    /// to the number of that slot.
     pub fn unwrap_key(
         header: &Header,
         unwrappers: &[&dyn Unwrapper],
         path: &Path,
-    ) -> Result<(DataKey, usize)> {
-        unwrap_data_key(header, unwrappers, path)
+        opened_by: &mut Option<usize>,
+    ) -> Result<DataKey> {
+        unwrap_data_key(header, unwrappers, path, opened_by)
     }
 
     /// Opens a vault file with keys from `holder` (the agent).
@@ -493,11 +495,13 @@ fn replace_slots(slots: &mut Vec<Slot>, new: Slot, is_old: impl Fn(&Slot) -> boo
 }
 
 /// The data key from the header's slots, through the first of `unwrappers` that succeeds.
+/// The number of the slot that opened is set in `opened_by`.
 fn unwrap_data_key(
     header: &Header,
     unwrappers: &[&dyn Unwrapper],
     path: &Path,
-) -> Result<(DataKey, usize)> {
+    opened_by: &mut Option<usize>,
+) -> Result<DataKey> {
     let mut last = None;
     for unwrapper in unwrappers {
         let aad = slot_aad(&header.vault_id, header.key_generation, unwrapper.kind());
@@ -508,7 +512,10 @@ fn unwrap_data_key(
             .filter(|(_, s)| s.kind == unwrapper.kind());
         for (number, slot) in of_kind.take(unwrapper.max_slots()) {
             match unwrapper.unwrap(&slot.body, &aad, path) {
-                Ok(key) => return Ok((key, number)),
+                Ok(key) => {
+                    *opened_by = Some(number);
+                    return Ok(key);
+                }
                 Err(e) => last = Some(e),
             }
         }

@@ -21,12 +21,15 @@ pub struct Note {
 }
 
 impl Note {
-    /// A key the user gave (an identity, an agent key, a token) was refused by every slot it
-    /// could open, or opened a slot bound to another vault (exit 3 or 4): when no passphrase
-    /// can be had without a prompt, this is the answer the user gets, rather than "no
-    /// passphrase source".
+    /// A key the user named (an age identity, an ssh-agent key) opened no slot, or opened a
+    /// slot bound to another vault: when no passphrase can be had without a prompt, this is the
+    /// answer the user gets (exit 3 or 4), rather than "no passphrase source". A refused
+    /// OpenBao token, taken from the environment, stays a note (its slot is one way in of many).
     pub fn is_refusal(&self) -> bool {
-        matches!(self.error.exit_code(), 3 | 4)
+        matches!(
+            self.error,
+            crate::Error::KeyRefused { .. } | crate::Error::SlotMoved { .. }
+        )
     }
 }
 
@@ -54,10 +57,13 @@ pub fn open_external(
                 continue;
             }
         };
-        match UnlockedVault::unwrap_key(&parsed.header, &[unwrapper.as_ref()], path) {
-            Ok((key, slot)) => {
+        let mut opened_by = None;
+        let unwrapped =
+            UnlockedVault::unwrap_key(&parsed.header, &[unwrapper.as_ref()], path, &mut opened_by);
+        match unwrapped {
+            Ok(key) => {
                 let mut unlocked = UnlockedVault::open_with_key(bytes, parsed.clone(), key, path)?;
-                unlocked.opened_by = Some(slot);
+                unlocked.opened_by = opened_by;
                 return Ok(Some(unlocked));
             }
             Err(e) => notes.push(not_used(kind, e)),

@@ -240,8 +240,7 @@ pub(crate) fn unwrap_key(
     wrapped: &[u8],
 ) -> Option<DataKey> {
     let key = crypto::open(kek, nonce, aad, wrapped)?;
-    let bytes: [u8; KEY_LEN] = key[..].try_into().ok()?;
-    Some(DataKey::from_bytes(Zeroizing::new(bytes)))
+    DataKey::from_slice(&key)
 }
 
 /// The plaintext a kind that cannot take associated data (age, Transit) encrypts: the slot AAD,
@@ -257,6 +256,5 @@ pub(crate) fn bound_plaintext(data_key: &DataKey, aad: &[u8]) -> Zeroizing<Vec<u
 /// The data key from a [`bound_plaintext`]; `None` unless it starts with `aad` and holds
 /// exactly one key after it.
 pub(crate) fn bound_key(plaintext: &[u8], aad: &[u8]) -> Option<DataKey> {
-    let key = <[u8; KEY_LEN]>::try_from(plaintext.strip_prefix(aad)?).ok()?;
-    Some(DataKey::from_bytes(Zeroizing::new(key)))
+    DataKey::from_slice(plaintext.strip_prefix(aad)?)
 }
