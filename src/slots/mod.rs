@@ -85,7 +85,7 @@ macro_rules! kinds {
     };
 }
 
-kinds!(passphrase, recovery, bao_transit, age);
+kinds!(passphrase, recovery, bao_transit, age, ssh_agent);
 
 /// The registered kinds that open the vault from something the user carries, in unlock order.
 pub fn externals() -> Vec<(&'static SlotKind, &'static External)> {

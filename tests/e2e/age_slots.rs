@@ -8,7 +8,7 @@ use std::process::Command as Process;
 use super::harness::{Sandbox, stderr, stdout};
 
 /// Runs a key tool; panics with its output when it fails (the tools are part of the test bed).
-fn tool(program: &str, args: &[&str]) -> String {
+pub(super) fn tool(program: &str, args: &[&str]) -> String {
     let out = Process::new(program)
         .args(args)
         .output()
@@ -24,7 +24,7 @@ fn tool(program: &str, args: &[&str]) -> String {
 }
 
 /// A new age identity file from `age-keygen`, and its recipient.
-fn age_key(sb: &Sandbox, name: &str) -> (PathBuf, String) {
+pub(super) fn age_key(sb: &Sandbox, name: &str) -> (PathBuf, String) {
     let path = sb.path(name);
     tool("age-keygen", &["-o", &path.display().to_string()]);
     let recipient = tool("age-keygen", &["-y", &path.display().to_string()]);
@@ -32,7 +32,7 @@ fn age_key(sb: &Sandbox, name: &str) -> (PathBuf, String) {
 }
 
 /// A new SSH key pair from `ssh-keygen` (no passphrase unless `passphrase` is not empty).
-fn ssh_key(sb: &Sandbox, name: &str, kind: &str, passphrase: &str) -> PathBuf {
+pub(super) fn ssh_key(sb: &Sandbox, name: &str, kind: &str, passphrase: &str) -> PathBuf {
     let path = sb.path(name);
     let mut args = vec![
         "-q",
@@ -53,7 +53,7 @@ fn ssh_key(sb: &Sandbox, name: &str, kind: &str, passphrase: &str) -> PathBuf {
     path
 }
 
-fn pub_file(key: &Path) -> String {
+pub(super) fn pub_file(key: &Path) -> String {
     format!("{}.pub", key.display())
 }
 

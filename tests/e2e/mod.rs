@@ -24,6 +24,7 @@ mod run_mask;
 mod scan;
 mod secrets;
 mod shell;
+mod ssh_agent_slots;
 mod terminal;
 mod ux;
 mod vectors;
