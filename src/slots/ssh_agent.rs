@@ -482,3 +482,6 @@ impl Wrapper for AgentWrapper {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
