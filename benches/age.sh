@@ -2,7 +2,8 @@
 # Unlocking with what you carry, side by side in one run (needs farm-bench, age, age-keygen):
 # `sesame get` through an age X25519 slot against `age -d` of a small file with the same identity
 # (the yardstick: what the age format costs on its own), then `get` through an SSH ed25519 key in
-# an age slot, then `get` with the passphrase (Argon2id defaults), all on one vault of 100 secrets.
+# an age slot, through an ssh-agent slot (a private `ssh-agent`), and with the passphrase
+# (Argon2id defaults), all on one vault of 100 secrets.
 #
 # Usage: benches/age.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
 set -euo pipefail
@@ -13,12 +14,14 @@ else
     cargo build --release --locked --quiet
     bin=$PWD/target/release/sesame
 fi
-for tool in farm-bench age age-keygen ssh-keygen; do
+for tool in farm-bench age age-keygen ssh-keygen ssh-agent ssh-add; do
     command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+ssh-agent -D -a "$work/agent.sock" >/dev/null 2>&1 &
+agent_pid=$!
+trap 'kill "$agent_pid" 2>/dev/null; rm -rf "$work"' EXIT
 export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/vault.sesame
 mkdir -m 700 "$XDG_RUNTIME_DIR"
 echo "bench: correct horse battery staple" > "$work/pass"
@@ -31,6 +34,9 @@ age-keygen -o "$work/id.txt" 2>/dev/null
 ssh-keygen -q -t ed25519 -N '' -f "$work/id_ed25519"
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" slot add age -r "$(age-keygen -y "$work/id.txt")" 2>/dev/null
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" slot add age --name ssh -R "$work/id_ed25519.pub" 2>/dev/null
+while [ ! -S "$work/agent.sock" ]; do sleep 0.05; done
+SSH_AUTH_SOCK=$work/agent.sock ssh-add -q "$work/id_ed25519"
+SSH_AUTH_SOCK=$work/agent.sock SESAME_PASSPHRASE_FILE=$work/pass "$bin" slot add ssh-agent 2>/dev/null
 # The yardstick: a small file (the size of a slot's plaintext) encrypted to the same identity.
 head -c 68 /dev/urandom | age -r "$(age-keygen -y "$work/id.txt")" -o "$work/small.age"
 echo "vault: $(stat -c %s "$SESAME_VAULT") bytes, 100 secrets, Argon2id defaults (64 MiB, t=3, p=4)"
@@ -40,5 +46,7 @@ farm-bench -n 30 --warmup 3 --vs "age -d -i $work/id.txt -o /dev/null $work/smal
     -- "$bin" get bench/key050 --identity "$work/id.txt"
 echo "== get through the age slot opened by an SSH ed25519 key"
 farm-bench -n 30 --warmup 3 -- "$bin" get bench/key050 --identity "$work/id_ed25519"
+echo "== get through the ssh-agent slot"
+SSH_AUTH_SOCK=$work/agent.sock farm-bench -n 30 --warmup 3 -- "$bin" get bench/key050
 echo "== get with the passphrase (Argon2id defaults)"
 SESAME_PASSPHRASE_FILE=$work/pass farm-bench -n 5 --warmup 1 -- "$bin" get bench/key050

@@ -378,3 +378,36 @@ fn unlock_starts_the_agent_through_an_age_identity() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_plugin_recipient_whose_plugin_is_missing_is_refused_with_what_to_install() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .args(["slot", "add", "age", "-r", "age1sesametest1qpskyccvuvlr9"])
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("install age-plugin-sesametest on PATH"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_plugin_name_age_would_run_but_sesame_does_not_allow_is_refused() {
+    // `+` is allowed by the age crate in a plugin name; sesame allows only letters, digits,
+    // `-`, `_` and `.` before a name becomes the program `age-plugin-NAME`.
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .args(["slot", "add", "age", "-r", "age1x+y1qpskycc55elm4"])
+        .assert()
+        .code(2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("the age plugin name \"x+y\" is not letters, digits"),
+        "{err}"
+    );
+}
