@@ -1,5 +1,6 @@
 mod harness;
 
+mod age_plugin;
 mod age_slots;
 mod agent;
 mod backup;
