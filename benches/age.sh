@@ -21,10 +21,10 @@ done
 work=$(mktemp -d)
 ssh-agent -D -a "$work/agent.sock" >/dev/null 2>&1 &
 agent_pid=$!
-trap 'kill "$agent_pid" 2>/dev/null; rm -rf "$work"' EXIT
+trap '"$bin" lock --all >/dev/null 2>&1; kill "$agent_pid" 2>/dev/null; rm -rf "$work"' EXIT
 export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/vault.sesame
 mkdir -m 700 "$XDG_RUNTIME_DIR"
-echo "bench: correct horse battery staple" > "$work/pass"
+(umask 077; echo "bench: correct horse battery staple" > "$work/pass")
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" init --no-recovery 2>/dev/null
 for i in $(seq -w 1 100); do
     printf 'sk-bench-value-%s-0123456789abcdef' "$i" \
@@ -48,5 +48,9 @@ echo "== get through the age slot opened by an SSH ed25519 key"
 farm-bench -n 30 --warmup 3 -- "$bin" get bench/key050 --identity "$work/id_ed25519"
 echo "== get through the ssh-agent slot"
 SSH_AUTH_SOCK=$work/agent.sock farm-bench -n 30 --warmup 3 -- "$bin" get bench/key050
+echo "== get through a running sesame agent (sesame's own floor: no unwrap at all)"
+SESAME_PASSPHRASE_FILE=$work/pass "$bin" unlock --timeout 5m 2>/dev/null
+farm-bench -n 30 --warmup 3 -- "$bin" get bench/key050
+"$bin" lock >/dev/null 2>&1
 echo "== get with the passphrase (Argon2id defaults)"
 SESAME_PASSPHRASE_FILE=$work/pass farm-bench -n 5 --warmup 1 -- "$bin" get bench/key050
