@@ -35,11 +35,11 @@ pub struct SlotKind {
     pub external: Option<&'static External>,
 }
 
-/// What the command line adds to the environment for the external kinds (none yet: a kind reads
-/// its variables itself; identities given with flags will travel here).
+/// What the command line adds to the environment for the external kinds (a kind reads its own
+/// variables, such as `SSH_AUTH_SOCK` or `BAO_TOKEN`, itself).
 #[derive(Default, Clone)]
 pub struct Inputs {
-    /// Identity files named on the command line.
+    /// Age identity files: `--identity` (repeatable), else `SESAME_AGE_IDENTITY`.
     pub identities: Vec<PathBuf>,
 }
 
