@@ -3,13 +3,12 @@
 //! recipients and identities carry a mode: 0 plain, 1 asks a PIN (`1234`) through the protocol's
 //! callbacks, 2 fails on purpose.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
 
+use super::age_slots::on_pty;
 use super::harness::{Sandbox, stderr, stdout};
 
 const PLAIN: (&str, &str) = (
@@ -139,32 +138,10 @@ fn a_plugin_asking_for_a_pin_is_answered_on_the_terminal_and_refused_without_one
         stderr(&out)
     );
     // On a pseudo-terminal (util-linux `script`), the PIN typed there opens it.
-    let script = "/usr/bin/script";
-    if !Path::new(script).exists() {
-        eprintln!("skipped: {script} is not installed");
-        return;
-    }
     let line = format!("\"$SESAME\" get api/key --identity {}", identity.display());
-    let mut child = std::process::Command::new(script)
-        .args(["-qfec", &line, "/dev/null"])
-        .env_clear()
-        .env("PATH", path_with_plugin())
-        .env("HOME", sb.dir.path())
-        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .env("SESAME_VAULT", &sb.vault)
-        .env("SESAME", assert_cmd::cargo::cargo_bin("sesame"))
-        .env("TERM", "xterm")
-        .current_dir(sb.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(b"1234\n").expect("PIN");
-    drop(stdin);
-    let out = child.wait_with_output().expect("script output");
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let Some(shown) = on_pty(&sb, &line, "1234\n", &path_with_plugin()) else {
+        return;
+    };
     assert!(
         shown.contains("Test PIN for age-plugin-sesametest"),
         "{shown}"

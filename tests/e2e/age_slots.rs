@@ -2,8 +2,9 @@
 //! packages `age` and `openssh-client`, installed by `.ci/run`). A user adds the slot with the
 //! passphrase, then opens the vault with only the identity.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::process::{Command as Process, Stdio};
 
 use super::harness::{Sandbox, stderr, stdout};
 
@@ -21,6 +22,37 @@ pub(super) fn tool(program: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Runs the shell command `line` (`$SESAME` is the binary under test) on a pseudo-terminal
+/// (util-linux `script`) with `path` as PATH, types `input` there, and returns what the terminal
+/// showed. `None` without `script`.
+pub(super) fn on_pty(sb: &Sandbox, line: &str, input: &str, path: &str) -> Option<String> {
+    let script = "/usr/bin/script";
+    if !Path::new(script).exists() {
+        eprintln!("skipped: {script} is not installed");
+        return None;
+    }
+    let mut child = Process::new(script)
+        .args(["-qfec", line, "/dev/null"])
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", sb.dir.path())
+        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
+        .env("SESAME_VAULT", &sb.vault)
+        .env("SESAME", assert_cmd::cargo::cargo_bin("sesame"))
+        .env("TERM", "xterm")
+        .current_dir(sb.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("input");
+    drop(stdin);
+    let out = child.wait_with_output().expect("script output");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// A new age identity file from `age-keygen`, and its recipient.
@@ -410,4 +442,22 @@ fn a_plugin_name_age_would_run_but_sesame_does_not_allow_is_refused() {
         err.contains("the age plugin name \"x+y\" is not letters, digits"),
         "{err}"
     );
+}
+
+#[test]
+fn an_encrypted_ssh_key_asks_its_passphrase_on_the_terminal() {
+    let sb = Sandbox::new();
+    sb.add("api/key", "s3cret-value");
+    let key = ssh_key(&sb, "id_locked", "ed25519", "key passphrase");
+    sb.cmd()
+        .args(["slot", "add", "age", "-R", &pub_file(&key)])
+        .assert()
+        .success();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let line = format!("\"$SESAME\" get api/key --identity {}", key.display());
+    let Some(shown) = on_pty(&sb, &line, "key passphrase\n", &path) else {
+        return;
+    };
+    assert!(shown.contains("Passphrase for the SSH key"), "{shown}");
+    assert!(shown.contains("s3cret-value"), "{shown}");
 }
