@@ -57,6 +57,9 @@ pub struct UnlockedVault {
     opened_from: Option<Vec<u8>>,
     /// What [`UnlockedVault::prepare_seal`] drew for the next seal.
     next_seal: Option<NextSeal>,
+    /// The number of the slot that opened the vault this time (`status`, `slot list`); `None`
+    /// when it was opened through the agent or made anew.
+    pub opened_by: Option<usize>,
 }
 
 /// A payload salt and nonce drawn, and the payload key derived from them, before a seal.
@@ -124,6 +127,7 @@ impl UnlockedVault {
             vault: Vault::default(),
             opened_from: None,
             next_seal: None,
+            opened_by: None,
         };
         let code = if with_recovery {
             Some(unlocked.new_recovery_code()?)
@@ -166,8 +170,11 @@ impl UnlockedVault {
         unwrappers: &[&dyn Unwrapper],
         path: &Path,
     ) -> Result<Self> {
-        let data_key = unwrap_data_key(&parsed.header, unwrappers, path)?;
-        Self::open_with_key(bytes, parsed, data_key, path)
+        let mut opened_by = None;
+        let data_key = unwrap_data_key(&parsed.header, unwrappers, path, &mut opened_by)?;
+        let mut unlocked = Self::open_with_key(bytes, parsed, data_key, path)?;
+        unlocked.opened_by = opened_by;
+        Ok(unlocked)
     }
 
     /// Opens a parsed file's payload with a data key already unwrapped: it must authenticate
@@ -182,13 +189,15 @@ impl UnlockedVault {
     }
 
     /// The data key from the first slot one of `unwrappers` opens (see
-    /// [`UnlockedVault::open_with_unwrappers`]), without opening the payload.
+    /// [`UnlockedVault::open_with_unwrappers`]), without opening the payload; `opened_by` is set
+    /// to the number of that slot.
     pub fn unwrap_key(
         header: &Header,
         unwrappers: &[&dyn Unwrapper],
         path: &Path,
+        opened_by: &mut Option<usize>,
     ) -> Result<DataKey> {
-        unwrap_data_key(header, unwrappers, path)
+        unwrap_data_key(header, unwrappers, path, opened_by)
     }
 
     /// Opens a vault file with keys from `holder` (the agent).
@@ -231,6 +240,7 @@ impl UnlockedVault {
         // The same data key derives the payload key, so a prepared seal stays valid.
         let mut reopened = Self::open_payload(bytes, parsed, self.key, path)?;
         reopened.next_seal = self.next_seal;
+        reopened.opened_by = self.opened_by;
         Ok(reopened)
     }
 
@@ -247,6 +257,7 @@ impl UnlockedVault {
             vault,
             opened_from: Some(bytes.to_vec()),
             next_seal: None,
+            opened_by: None,
         })
     }
 
@@ -479,13 +490,27 @@ fn replace_slots(slots: &mut Vec<Slot>, new: Slot, is_old: impl Fn(&Slot) -> boo
 }
 
 /// The data key from the header's slots, through the first of `unwrappers` that succeeds.
-fn unwrap_data_key(header: &Header, unwrappers: &[&dyn Unwrapper], path: &Path) -> Result<DataKey> {
+/// The number of the slot that opened is set in `opened_by`.
+fn unwrap_data_key(
+    header: &Header,
+    unwrappers: &[&dyn Unwrapper],
+    path: &Path,
+    opened_by: &mut Option<usize>,
+) -> Result<DataKey> {
     let mut last = None;
     for unwrapper in unwrappers {
         let aad = slot_aad(&header.vault_id, header.key_generation, unwrapper.kind());
-        for body in slots::bodies(header, unwrapper.kind()).take(unwrapper.max_slots()) {
-            match unwrapper.unwrap(body, &aad, path) {
-                Ok(key) => return Ok(key),
+        let of_kind = header
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == unwrapper.kind());
+        for (number, slot) in of_kind.take(unwrapper.max_slots()) {
+            match unwrapper.unwrap(&slot.body, &aad, path) {
+                Ok(key) => {
+                    *opened_by = Some(number);
+                    return Ok(key);
+                }
                 Err(e) => last = Some(e),
             }
         }

@@ -100,6 +100,38 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A key the user gave (an age identity, an agent key) opens no slot of this vault; exit 3.
+    #[error("{what}; {hint}")]
+    KeyRefused {
+        /// What was refused, e.g. `the age identity ~/.age/key.txt opens no age slot`.
+        what: String,
+        /// What to try next.
+        hint: &'static str,
+    },
+
+    /// A slot opened, but to a key bound to another vault or key generation: it was copied in;
+    /// exit 4.
+    #[error(
+        "a {kind} slot of {} opens, but to a key bound to another vault or an older key \
+         generation (copied from another vault?): refused; remove it with `sesame slot rm N`",
+        path.display()
+    )]
+    SlotMoved {
+        /// The vault.
+        path: PathBuf,
+        /// The slot's kind name, e.g. `age`.
+        kind: &'static str,
+    },
+
+    /// A slot kind's own machinery failed (an age plugin, an identity file, ssh-agent); exit 1.
+    #[error("{what}: {reason}")]
+    SlotFailed {
+        /// What failed, e.g. `the age plugin age-plugin-yubikey`.
+        what: String,
+        /// Why, as it said.
+        reason: String,
+    },
+
     /// The file does not parse as a vault (bad magic, header or slot table); exit code 4.
     #[error(
         "{} is not a sesame vault: {reason}; check --vault / SESAME_VAULT, or restore it from a backup",
@@ -405,8 +437,10 @@ impl Error {
             | Error::NoInput { .. } => 2,
             Error::WrongPassphrase { .. }
             | Error::WrongRecoveryCode { .. }
-            | Error::BaoRefused { .. } => 3,
+            | Error::BaoRefused { .. }
+            | Error::KeyRefused { .. } => 3,
             Error::NotAVault { .. }
+            | Error::SlotMoved { .. }
             | Error::NoSlot { .. }
             | Error::NewerFormat { .. }
             | Error::Tampered { .. } => 4,
@@ -429,6 +463,7 @@ impl Error {
             | Error::Kdf(_)
             | Error::Failed(_)
             | Error::BaoUnreachable { .. }
+            | Error::SlotFailed { .. }
             | Error::Bao { .. } => 1,
             Error::BaoMountNotAllowed { .. } => 2,
         }

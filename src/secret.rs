@@ -34,13 +34,26 @@ impl Passphrase {
     }
 }
 
-/// The random 256-bit key that encrypts a vault's payload. It lives only in memory.
-pub struct DataKey(Zeroizing<[u8; KEY_LEN]>);
+/// The random 256-bit key that encrypts a vault's payload. It lives only in memory, on the heap:
+/// moving a `DataKey` moves a pointer, so the key leaves no stray copies on the stack.
+pub struct DataKey(Box<Zeroizing<[u8; KEY_LEN]>>);
 
 impl DataKey {
     /// Takes ownership of the key bytes (fresh random, or unwrapped from a slot).
     pub fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> Self {
-        DataKey(bytes)
+        let mut key = Box::new(Zeroizing::new([0u8; KEY_LEN]));
+        key.copy_from_slice(&bytes[..]);
+        DataKey(key)
+    }
+
+    /// The key from exactly [`KEY_LEN`] bytes, copied straight to the heap; `None` otherwise.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != KEY_LEN {
+            return None;
+        }
+        let mut key = Box::new(Zeroizing::new([0u8; KEY_LEN]));
+        key.copy_from_slice(bytes);
+        Some(DataKey(key))
     }
 
     /// The key's bytes, to derive subkeys or wrap it in a slot.

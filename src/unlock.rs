@@ -13,8 +13,27 @@ use crate::error::Result;
 use crate::format::read::ParsedFile;
 use crate::slots::{self, Inputs, SlotKind, Wrapper};
 
-/// How an external kind's attempt went, when it did not open the vault: one line for stderr.
-pub(crate) struct Note(pub String);
+/// How an external kind's attempt went, when it did not open the vault: one line for stderr,
+/// and the error itself.
+pub(crate) struct Note {
+    /// The line for stderr.
+    pub(crate) line: String,
+    /// Why the source did not open the vault.
+    pub(crate) error: crate::Error,
+}
+
+impl Note {
+    /// A key the user named (an age identity, an ssh-agent key) opened no slot, or opened a
+    /// slot bound to another vault: when no passphrase can be had without a prompt, this is the
+    /// answer the user gets (exit 3 or 4), rather than "no passphrase source". A refused
+    /// OpenBao token, taken from the environment, stays a note (its slot is one way in of many).
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(
+            self.error,
+            crate::Error::KeyRefused { .. } | crate::Error::SlotMoved { .. }
+        )
+    }
+}
 
 /// Tries every registered external kind that has a slot in the file and whose inputs are at hand,
 /// in unlock order. `Ok(Some)` from the first that opens the vault; `Ok(None)` when none did,
@@ -36,25 +55,33 @@ pub(crate) fn open_external(
             Ok(Some(u)) => u,
             Ok(None) => continue,
             Err(e) => {
-                notes.push(not_used(kind, &e));
+                notes.push(not_used(kind, e));
                 continue;
             }
         };
-        match UnlockedVault::unwrap_key(&parsed.header, &[unwrapper.as_ref()], path) {
+        let mut opened_by = None;
+        let unwrapped =
+            UnlockedVault::unwrap_key(&parsed.header, &[unwrapper.as_ref()], path, &mut opened_by);
+        match unwrapped {
             Ok(key) => {
-                return UnlockedVault::open_with_key(bytes, parsed.clone(), key, path).map(Some);
+                let mut unlocked = UnlockedVault::open_with_key(bytes, parsed.clone(), key, path)?;
+                unlocked.opened_by = opened_by;
+                return Ok(Some(unlocked));
             }
-            Err(e) => notes.push(not_used(kind, &e)),
+            Err(e) => notes.push(not_used(kind, e)),
         }
     }
     Ok(None)
 }
 
-fn not_used(kind: &SlotKind, why: &crate::Error) -> Note {
-    Note(format!(
-        "the {} key slot was not used, trying the next source: {why}",
-        kind.name
-    ))
+fn not_used(kind: &SlotKind, why: crate::Error) -> Note {
+    Note {
+        line: format!(
+            "the {} key slot was not used, trying the next source: {why}",
+            kind.name
+        ),
+        error: why,
+    }
 }
 
 /// What `rekey` writes for the external kinds: the wrappers, and the kinds of the slots dropped.

@@ -12,7 +12,6 @@ use super::{Context, print_json, warn};
 use crate::agent::{self, client};
 use crate::container::{UnlockedVault, inspect};
 use crate::error::{Error, Result};
-use crate::input;
 use crate::{store, units};
 
 /// How long `unlock` waits for a new agent to say it is serving.
@@ -177,19 +176,9 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
         .iter()
         .map(|s| crate::slots::kind_info(s.kind).map_or("unknown", |k| k.name))
         .collect();
-    // Counts need the key: from the agent, or a passphrase source that needs no prompt.
-    let unlocked = match ctx.unlock_with_agent(&bytes)? {
-        Some(u) => Some(u),
-        None => match input::passphrase_if_available(&ctx.fds)? {
-            Some(pass) => {
-                ctx.confirm_kdf_cost(header)?;
-                Some(super::context::open_showing_status(
-                    &bytes, &pass, &ctx.path, header,
-                )?)
-            }
-            None => None,
-        },
-    };
+    // Counts need the key: from the agent, a slot opened by what the user carries, or a
+    // passphrase source that needs no prompt.
+    let unlocked = ctx.unlock_unprompted(&bytes)?;
     let now = units::now();
     let overdue: Option<Vec<String>> = unlocked.as_ref().map(|u| {
         u.vault
@@ -200,6 +189,7 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
             .collect()
     });
     let count = unlocked.as_ref().map(|u| u.vault.secrets.len());
+    let opened_by = unlocked.as_ref().map(super::slot::opened_by);
     if args.json {
         return print_json(&json!({
             "vault": ctx.path.display().to_string(),
@@ -217,6 +207,7 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
             "agent_pid": agent.as_ref().map(|a| a.pid),
             "secrets": count,
             "overdue": overdue,
+            "opened_by": opened_by,
         }));
     }
     let mut out = String::new();
@@ -241,6 +232,9 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
             None => "locked".into(),
         },
     );
+    if let Some(by) = opened_by {
+        line("opened by", by);
+    }
     match (count, &overdue) {
         (Some(n), Some(o)) => {
             line("secrets", n.to_string());

@@ -51,7 +51,9 @@ impl Context {
             path,
             fds,
             accept_kdf_cost: global.accept_kdf_cost,
-            inputs: Inputs::default(),
+            inputs: Inputs {
+                identities: global.identity.clone(),
+            },
         })
     }
 
@@ -79,23 +81,67 @@ impl Context {
     fn open_vault(&self, with_agent: bool) -> Result<UnlockedVault> {
         let bytes = store::read(&self.path)?;
         let parsed = inspect(&bytes, &self.path)?;
+        let mut refusal = None;
         if self.fds.given(FdFlag::Passphrase).is_none() {
             if with_agent && let Some(unlocked) = self.open_with_agent(&bytes, &parsed)? {
                 return Ok(unlocked);
             }
-            let mut notes = Vec::new();
-            let opened =
-                unlock::open_external(&bytes, &parsed, &self.inputs, &self.path, &mut notes);
-            for note in notes {
-                warn(note.0);
-            }
+            let (opened, first_refusal) = self.open_external(&bytes, &parsed);
             if let Some(unlocked) = opened? {
                 return Ok(unlocked);
             }
+            refusal = first_refusal;
         }
         self.confirm_kdf_cost(&parsed.header)?;
-        open_asking_again(&self.fds, &bytes, &self.path, &parsed.header)
-            .map(|(unlocked, _)| unlocked)
+        match open_asking_again(&self.fds, &bytes, &self.path, &parsed.header) {
+            Ok((unlocked, _)) => Ok(unlocked),
+            // A key the user gave was refused and no passphrase can be had: that refusal is
+            // the answer (exit 3), not "no passphrase source".
+            Err(Error::NoPassphraseSource) if refusal.is_some() => {
+                Err(refusal.unwrap_or(Error::NoPassphraseSource))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The external kinds (`crate::unlock`), their notes printed; also the first refusal of a
+    /// key the user gave, for when no passphrase follows.
+    fn open_external(
+        &self,
+        bytes: &[u8],
+        parsed: &ParsedFile<'_>,
+    ) -> (Result<Option<UnlockedVault>>, Option<Error>) {
+        let mut notes = Vec::new();
+        let opened = unlock::open_external(bytes, parsed, &self.inputs, &self.path, &mut notes);
+        let mut refusal = None;
+        for note in notes {
+            warn(&note.line);
+            if refusal.is_none() && note.is_refusal() {
+                refusal = Some(note.error);
+            }
+        }
+        (opened, refusal)
+    }
+
+    /// Opens the vault with no prompt (`status`): the agent, the external kinds, then a
+    /// passphrase source that needs no terminal. `None` when none of them is at hand.
+    pub(crate) fn unlock_unprompted(&self, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
+        let parsed = inspect(bytes, &self.path)?;
+        if self.fds.given(FdFlag::Passphrase).is_none() {
+            if let Some(unlocked) = self.open_with_agent(bytes, &parsed)? {
+                return Ok(Some(unlocked));
+            }
+            if let Some(unlocked) = self.open_external(bytes, &parsed).0? {
+                return Ok(Some(unlocked));
+            }
+        }
+        match input::passphrase_if_available(&self.fds)? {
+            Some(pass) => {
+                self.confirm_kdf_cost(&parsed.header)?;
+                open_showing_status(bytes, &pass, &self.path, &parsed.header).map(Some)
+            }
+            None => Ok(None),
+        }
     }
 
     /// Opens `bytes` through this vault's agent; `None` when there is no usable agent.

@@ -98,6 +98,18 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub accept_kdf_cost: bool,
+    /// An age identity file or SSH private key that opens an age slot (repeatable; the
+    /// variable holds a `:`-separated list)
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "SESAME_AGE_IDENTITY",
+        value_delimiter = ':',
+        action = clap::ArgAction::Append,
+        hide_env_values = true
+    )]
+    pub identity: Vec<PathBuf>,
 }
 
 /// sesame's commands; each variant's doc comment is its `--help` summary.

@@ -5,7 +5,7 @@ use clap::{ArgMatches, FromArgMatches, Subcommand};
 use serde_json::json;
 
 use super::{Context, print_json, render_table, short_time};
-use crate::container::inspect;
+use crate::container::{UnlockedVault, inspect};
 use crate::error::{Error, Result};
 use crate::slots::{self, SlotKind, kind_name};
 use crate::store;
@@ -90,18 +90,39 @@ pub(super) fn run(ctx: &Context, command: SlotCommand) -> Result<()> {
     }
 }
 
+/// Which slot opened the vault this time, in the user's words.
+pub(super) fn opened_by(unlocked: &UnlockedVault) -> String {
+    match unlocked.opened_by {
+        Some(n) => unlocked.header.slots.get(n).map_or_else(
+            || format!("slot {n}"),
+            |s| format!("slot {n} ({})", kind_name(s.kind)),
+        ),
+        None => "the agent".into(),
+    }
+}
+
 fn list(ctx: &Context, as_json: bool) -> Result<()> {
     let bytes = store::read(&ctx.path)?;
     let header = inspect(&bytes, &ctx.path)?.header;
+    // Opened only when that costs no prompt (the agent, a key the user carries, a passphrase
+    // source), to say which slot opened it this time.
+    let opened = ctx
+        .unlock_unprompted(&bytes)
+        .ok()
+        .flatten()
+        .and_then(|u| u.opened_by);
     let rows: Vec<(usize, String, String, Option<i64>)> = header
         .slots
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let details = slots::kind_info(s.kind).map_or_else(
+            let mut details = slots::kind_info(s.kind).map_or_else(
                 || format!("{} bytes", s.body.len()),
                 |k| (k.details)(&s.body),
             );
+            if opened == Some(i) {
+                details.push_str(" (opened the vault this time)");
+            }
             let created = slots::kind_info(s.kind).and_then(|k| (k.created)(&s.body));
             (i, kind_name(s.kind), details, created)
         })
@@ -151,6 +172,19 @@ fn add(ctx: &Context, add: AddSlot) -> Result<()> {
     };
     let event = Event::new("slot add", Vec::new()).detail(add.kind.name);
     let number = ctx.commit(unlocked, event, |u| {
+        // Checked on the vault as it is under the lock.
+        let taken = u
+            .header
+            .slots
+            .iter()
+            .position(|s| s.kind == slot.kind && (external.same_slot)(&slot.body, &s.body));
+        if let Some(n) = taken {
+            return Err(Error::usage(format!(
+                "slot {n} ({}) has that name already; remove it first with `sesame slot rm \
+                 {n}`, or choose another --name",
+                add.kind.name
+            )));
+        }
         u.add_slot(slot)?;
         Ok(u.header.slots.len() - 1)
     })?;

@@ -7,12 +7,11 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use clap::{Arg, ArgMatches};
-use zeroize::Zeroizing;
 
 use super::{BodyReader, External, SlotKind, Unwrapper, Wrapper};
 use crate::error::{Error, Result};
 use crate::openbao::{Connection, check_path};
-use crate::secret::{DataKey, KEY_LEN};
+use crate::secret::DataKey;
 
 /// The kind number of an OpenBao Transit slot.
 pub const KIND: u16 = 3;
@@ -106,6 +105,7 @@ static EXTERNAL: External = External {
         };
         Ok((Box::new(wrapper) as Box<dyn Wrapper>, said))
     },
+    same_slot: |_, _| false,
     add_again_hint: "`sesame slot add bao-transit --key NAME` adds one again",
 };
 
@@ -306,21 +306,17 @@ impl Unwrapper for TransitUnwrapper {
         // that or a plaintext of the wrong length is a bad answer for this slot, not damage to
         // the file (the payload is authenticated by whatever key opens it): the next Transit
         // slot is tried, then the passphrase.
-        let key = plaintext
-            .strip_prefix(aad)
-            .and_then(|k| <[u8; KEY_LEN]>::try_from(k).ok())
-            .ok_or_else(|| Error::Bao {
-                addr: self.conn.addr().to_string(),
-                what: format!("Transit key {}/keys/{}", slot.mount, slot.key),
-                status: 200,
-                reason: format!(
-                    "the plaintext ({} bytes) is not this vault's key for this slot (32 bytes \
-                     after the slot's {}-byte binding)",
-                    plaintext.len(),
-                    aad.len()
-                ),
-            })?;
-        Ok(DataKey::from_bytes(Zeroizing::new(key)))
+        super::bound_key(&plaintext, aad).ok_or_else(|| Error::Bao {
+            addr: self.conn.addr().to_string(),
+            what: format!("Transit key {}/keys/{}", slot.mount, slot.key),
+            status: 200,
+            reason: format!(
+                "the plaintext ({} bytes) is not this vault's key for this slot (32 bytes \
+                 after the slot's {}-byte binding)",
+                plaintext.len(),
+                aad.len()
+            ),
+        })
     }
 
     fn no_slot_hint(&self) -> &'static str {
@@ -355,9 +351,7 @@ impl Wrapper for TransitWrapper {
             Err(_) if self.optional => return Ok(None),
             Err(e) => return Err(e),
         }
-        let mut plaintext = Zeroizing::new(Vec::with_capacity(aad.len() + KEY_LEN));
-        plaintext.extend_from_slice(aad);
-        plaintext.extend_from_slice(data_key.expose());
+        let plaintext = super::bound_plaintext(data_key, aad);
         let ciphertext = match self.conn.transit_encrypt(&self.mount, &self.key, &plaintext) {
             Ok(c) => c,
             Err(_) if self.optional => return Ok(None),

@@ -35,11 +35,11 @@ pub struct SlotKind {
     pub external: Option<&'static External>,
 }
 
-/// What the command line adds to the environment for the external kinds (none yet: a kind reads
-/// its variables itself; identities given with flags will travel here).
+/// What the command line adds to the environment for the external kinds (a kind reads its own
+/// variables, such as `SSH_AUTH_SOCK` or `BAO_TOKEN`, itself).
 #[derive(Default, Clone)]
 pub struct Inputs {
-    /// Identity files named on the command line.
+    /// Age identity files: `--identity` (repeatable), else `SESAME_AGE_IDENTITY`.
     pub identities: Vec<PathBuf>,
 }
 
@@ -69,6 +69,9 @@ pub struct External {
     /// `slot add KIND ARGS`: the wrapper for the parsed arguments, and one sentence saying what
     /// now opens the vault.
     pub add: AddFrom,
+    /// Whether a new slot body takes the place of an existing one (`age --name`: one slot per
+    /// name); `slot add` then refuses, naming the slot to remove first.
+    pub same_slot: fn(new: &[u8], old: &[u8]) -> bool,
     /// What to suggest when no slot of this kind can be re-made (`rekey --drop-unreachable`).
     pub add_again_hint: &'static str,
 }
@@ -82,7 +85,7 @@ macro_rules! kinds {
     };
 }
 
-kinds!(passphrase, recovery, bao_transit);
+kinds!(passphrase, recovery, bao_transit, age, ssh_agent);
 
 /// The registered kinds that open the vault from something the user carries, in unlock order.
 pub fn externals() -> Vec<(&'static SlotKind, &'static External)> {
@@ -237,6 +240,21 @@ pub(crate) fn unwrap_key(
     wrapped: &[u8],
 ) -> Option<DataKey> {
     let key = crypto::open(kek, nonce, aad, wrapped)?;
-    let bytes: [u8; KEY_LEN] = key[..].try_into().ok()?;
-    Some(DataKey::from_bytes(Zeroizing::new(bytes)))
+    DataKey::from_slice(&key)
+}
+
+/// The plaintext a kind that cannot take associated data (age, Transit) encrypts: the slot AAD,
+/// then the data key. *The binding travels inside the ciphertext, so a slot copied from another
+/// vault or key generation opens to a plaintext [`bound_key`] refuses.*
+pub(crate) fn bound_plaintext(data_key: &DataKey, aad: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(aad.len() + KEY_LEN));
+    plaintext.extend_from_slice(aad);
+    plaintext.extend_from_slice(data_key.expose());
+    plaintext
+}
+
+/// The data key from a [`bound_plaintext`]; `None` unless it starts with `aad` and holds
+/// exactly one key after it.
+pub(crate) fn bound_key(plaintext: &[u8], aad: &[u8]) -> Option<DataKey> {
+    DataKey::from_slice(plaintext.strip_prefix(aad)?)
 }

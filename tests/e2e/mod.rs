@@ -1,5 +1,7 @@
 mod harness;
 
+mod age_plugin;
+mod age_slots;
 mod agent;
 mod backup;
 mod backup_folders;
@@ -27,5 +29,6 @@ mod run_env;
 mod scan;
 mod secrets;
 mod shell;
+mod ssh_agent_slots;
 mod terminal;
 mod vectors;
