@@ -31,7 +31,7 @@ fn plugin_dir() -> &'static Path {
     DIR.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let target = root.join("target").join("plugin-build");
-        let status = std::process::Command::new(env!("CARGO"))
+        let status = super::harness::command(env!("CARGO"))
             .args([
                 "build",
                 "--locked",

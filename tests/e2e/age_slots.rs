@@ -40,7 +40,7 @@ pub(super) fn on_pty(sb: &Sandbox, line: &str, input: &str, path: &str) -> Optio
         .env("HOME", sb.dir.path())
         .env("XDG_RUNTIME_DIR", sb.runtime_dir())
         .env("SESAME_VAULT", &sb.vault)
-        .env("SESAME", assert_cmd::cargo::cargo_bin("sesame"))
+        .env("SESAME", super::harness::sesame_path())
         .env("TERM", "xterm")
         .current_dir(sb.dir.path())
         .stdin(Stdio::piped())
