@@ -384,13 +384,7 @@ mod tests {
         5957316c4948526c63335167646d566a644739794f69427562335167595342795a5746\
         73494652795957357a6158516759326c77614756796447563464413d3d";
 
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .filter_map(|i| s.get(i..i + 2))
-            .filter_map(|b| u8::from_str_radix(b, 16).ok())
-            .collect()
-    }
+    use crate::slots::unhex;
 
     #[test]
     fn the_format_test_vector_parses_and_round_trips() -> std::result::Result<(), String> {

@@ -258,3 +258,15 @@ pub(crate) fn bound_plaintext(data_key: &DataKey, aad: &[u8]) -> Zeroizing<Vec<u
 pub(crate) fn bound_key(plaintext: &[u8], aad: &[u8]) -> Option<DataKey> {
     DataKey::from_slice(plaintext.strip_prefix(aad)?)
 }
+
+/// The bytes of a hex string (the test vectors of `docs/FORMAT.md`, "Key slots"); whitespace and
+/// a malformed pair are skipped, as the vectors are written across lines.
+#[cfg(test)]
+pub(crate) fn unhex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .filter_map(|i| s.get(i..i + 2))
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect()
+}

@@ -18,13 +18,7 @@ const VECTOR: &str = "0361676500b955690000000001003e0061676531637a77683334326e61
     d0be72abc0c39b8151956106d23b7630418d8c95e8b8ba9e927019ce9567e10a3bcb3c\
     6ed6d65e97d5ebb5415b4004e7";
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .filter_map(|i| s.get(i..i + 2))
-        .filter_map(|b| u8::from_str_radix(b, 16).ok())
-        .collect()
-}
+use crate::slots::unhex;
 
 fn identity() -> Vec<Box<dyn age::Identity + Send + Sync>> {
     let file = include_bytes!("../../../tests/vectors/age-slot-identity.txt");

@@ -17,13 +17,7 @@ const SIGNATURE: &str = "0000000b7373682d6564323535313900000040e8e01f083b5f23c38
     fd1fe31835bca343281c4c5f806ecb71c0cc3c46acb9891cfd587730f26638773dc195\
     5071f68f26f0bf6f016bad2707";
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .filter_map(|i| s.get(i..i + 2))
-        .filter_map(|b| u8::from_str_radix(b, 16).ok())
-        .collect()
-}
+use crate::slots::unhex;
 
 #[test]
 fn the_format_test_vector_parses_round_trips_and_opens() -> std::result::Result<(), String> {
