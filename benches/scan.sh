@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `sesame scan` beside ripgrep (needs hyperfine and rg): a tree of about 200 MB of source files
 # (Rust, TOML and Markdown from cargo's registry copies, repeated) and a vault of 100 stored
-# values, unlocked through the agent; then `scan --git` on a repository of 10,000 commits beside
-# `git log --all -p | rg -F -f values`.
+# values, unlocked through the agent. `scan --git` on a repository of 10,000 commits is measured
+# by benches/scan_git.sh (against `git log --all -p | rg -F -f values`, and a baseline build).
 #
 # rg searches the 100 values as-is; sesame searches every form of them (as-is, JSON, URL,
 # base64 x 3 alignments x 2 alphabets; see README), so it looks for several times more strings.
@@ -54,30 +54,3 @@ hyperfine -N -i --warmup 2 --runs 10 \
     "rg -F -f $work/values tree" \
     "rg -F -j1 -f $work/values tree" \
     "$bin scan tree"
-
-# A repository of 10,000 commits over 500 files, written with git fast-import; one commit adds a
-# key and a later one removes it.
-repo=$work/repo
-git init -q -b main "$repo"
-python3 - "$work/values" <<'EOF' | git -C "$repo" fast-import --quiet
-import sys
-key = open(sys.argv[1]).read().split()[41]
-out = sys.stdout
-for n in range(1, 10001):
-    path = f"src/module{n % 500:03}.rs"
-    body = f"// revision {n}\npub fn f{n}() -> u64 {{ {n} }}\n" * 20
-    if n == 5000:
-        body += f'const KEY: &str = "{key}";\n'
-    data = body.encode()
-    out.write(f"commit refs/heads/main\ncommitter b <b@example.com> {1700000000 + n} +0000\n")
-    out.write(f"data 2\nc\n")
-    out.write(f"M 644 inline {path}\ndata {len(data)}\n")
-    out.flush()
-    sys.stdout.buffer.write(data)
-    out.write("\n")
-EOF
-git -C "$repo" gc -q
-echo "repository: $(git -C "$repo" rev-list --all | wc -l) commits, $(du -sh "$repo/.git" | cut -f1) packed"
-hyperfine -N -i --warmup 1 --runs 5 \
-    "$bin scan --git $repo" \
-    "sh -c 'git -C $repo log --all -p | rg -F -f $work/values'"
