@@ -105,13 +105,7 @@ fn an_age_keygen_identity_opens_the_vault_without_a_passphrase() {
     let sb = Sandbox::empty();
     let (identity, recipient) = age_key(&sb, "me.txt");
     let sb2 = vault_with_age_slot(&recipient);
-    let got = sb2
-        .bare()
-        .env("SESAME_VAULT", &sb2.vault)
-        .args(["get", "api/key", "--identity"])
-        .arg(&identity)
-        .assert()
-        .success();
+    let got = sb2.get_with_identity("api/key", &identity).success();
     assert_eq!(stdout(&got), "s3cret-value\n");
     // `status` and `slot list` say which slot opened it this time.
     let status = sb2
@@ -210,13 +204,7 @@ fn an_encrypted_ssh_key_without_a_terminal_is_refused_with_the_reason() {
         .args(["slot", "add", "age", "-R", &pub_file(&key)])
         .assert()
         .success();
-    let out = sb
-        .bare()
-        .env("SESAME_VAULT", &sb.vault)
-        .args(["get", "api/key", "--identity"])
-        .arg(&key)
-        .assert()
-        .code(2);
+    let out = sb.get_with_identity("api/key", &key).code(2);
     let err = stderr(&out);
     assert!(
         err.contains("is encrypted and there is no terminal to ask its passphrase"),
@@ -269,13 +257,7 @@ fn an_identity_that_opens_no_slot_exits_3() {
     let (_, recipient) = age_key(&sb, "me.txt");
     let (stranger, _) = age_key(&sb, "stranger.txt");
     let sb2 = vault_with_age_slot(&recipient);
-    let out = sb2
-        .bare()
-        .env("SESAME_VAULT", &sb2.vault)
-        .args(["get", "api/key", "--identity"])
-        .arg(&stranger)
-        .assert()
-        .code(3);
+    let out = sb2.get_with_identity("api/key", &stranger).code(3);
     let err = stderr(&out);
     assert!(
         err.contains("no identity in") && err.contains("opens the age slot"),
@@ -315,13 +297,7 @@ fn rekey_re_encrypts_age_slots_to_their_recipients_without_an_identity() {
         "{list}"
     );
     for key in [&identity, &ssh] {
-        let got = sb2
-            .bare()
-            .env("SESAME_VAULT", &sb2.vault)
-            .args(["get", "api/key", "--identity"])
-            .arg(key)
-            .assert()
-            .success();
+        let got = sb2.get_with_identity("api/key", key).success();
         assert_eq!(stdout(&got), "s3cret-value\n");
     }
 }
@@ -350,13 +326,7 @@ fn an_age_slot_copied_from_another_vault_is_refused() {
     a_bytes_moved.extend_from_slice(&a_bytes[in_a.end..]);
     let a_bytes = a_bytes_moved;
     std::fs::write(&a.vault, &a_bytes).expect("write");
-    let out = a
-        .bare()
-        .env("SESAME_VAULT", &a.vault)
-        .args(["get", "api/key", "--identity"])
-        .arg(&identity)
-        .assert()
-        .code(4);
+    let out = a.get_with_identity("api/key", &identity).code(4);
     assert!(
         stderr(&out).contains("bound to another vault"),
         "{}",

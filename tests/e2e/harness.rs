@@ -226,6 +226,16 @@ impl Sandbox {
             .succeeds()
     }
 
+    /// `sesame get LABEL --identity FILE` with the vault set and no passphrase source: the
+    /// identity (an age identity or an SSH key) must open the vault by itself.
+    pub fn get_with_identity(&self, label: &str, identity: &Path) -> Assert {
+        let mut cmd = self.bare();
+        cmd.env("SESAME_VAULT", &self.vault)
+            .args(["get", label, "--identity"])
+            .arg(identity);
+        cmd.assert()
+    }
+
     /// `sesame import --dotenv FILE`, with the environment of [`Sandbox::cmd`].
     pub fn import(&self, file: &Path) -> Assert {
         self.cmd().args(["import", "--dotenv"]).arg(file).assert()

@@ -248,13 +248,7 @@ fn rekey_keeps_every_slot_it_can_reach_and_refuses_otherwise() {
         .assert()
         .success();
     assert_eq!(stdout(&got), "s3cret-value\n");
-    let got = sb
-        .bare()
-        .env("SESAME_VAULT", &sb.vault)
-        .args(["get", "api/key", "--identity"])
-        .arg(&identity)
-        .assert()
-        .success();
+    let got = sb.get_with_identity("api/key", &identity).success();
     assert_eq!(stdout(&got), "s3cret-value\n");
     // The agent no longer holds the key: rekey refuses, or drops the slot when told to.
     agent.remove_all();
