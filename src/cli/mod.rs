@@ -349,10 +349,20 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
     let vault_flag = cli.global.vault.is_some();
     let ctx = Context::new(&cli.global)?;
-    dispatch(&ctx, cli.command).map_err(|e| match e {
+    let result = dispatch(&ctx, cli.command).map_err(|e| match e {
         Error::VaultNotFound { path } => vault_not_found(path, vault_flag),
         e => e,
-    })
+    });
+    end_openbao_login();
+    result
+}
+
+/// Revokes the OpenBao token this command logged in for (`BAO_AUTH`), if it did: it must not
+/// outlive the command (`run` calls this before its command starts).
+pub(crate) fn end_openbao_login() {
+    if let Some(warning) = crate::openbao::login::logout() {
+        warn(warning);
+    }
 }
 
 /// "No vault" says what to do next: restore a copy when sesame has one (a vault deleted by

@@ -21,6 +21,7 @@ mod mask_terminal;
 mod messages;
 mod openbao;
 mod openbao_client;
+mod openbao_login;
 mod output;
 mod passphrase;
 mod properties;

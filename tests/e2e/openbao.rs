@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use super::harness::*;
 
-const ROOT: &str = "sesame-test-root-token";
+pub(super) const ROOT: &str = "sesame-test-root-token";
 
 /// A running dev server, stopped by PID when dropped.
-struct BaoServer {
+pub(super) struct BaoServer {
     child: Child,
     bin: PathBuf,
-    addr: String,
+    pub(super) addr: String,
 }
 
 fn find_bao() -> Option<PathBuf> {
@@ -35,7 +35,17 @@ fn find_bao() -> Option<PathBuf> {
 impl BaoServer {
     /// `None` when the OpenBao tests are skipped: `bao` is missing (a failure instead under
     /// SESAME_TEST_BAO=require), or SESAME_TEST_BAO=skip.
-    fn start() -> Option<BaoServer> {
+    pub(super) fn start() -> Option<BaoServer> {
+        BaoServer::start_with(None)
+    }
+
+    /// [`BaoServer::start`], with a file audit device writing to `audit_log` with
+    /// `log_raw` (every token in clear): what a test reads to find what sesame was given.
+    pub(super) fn start_with_audit(audit_log: &std::path::Path) -> Option<BaoServer> {
+        BaoServer::start_with(Some(audit_log))
+    }
+
+    fn start_with(audit_log: Option<&std::path::Path>) -> Option<BaoServer> {
         let wanted = std::env::var("SESAME_TEST_BAO").unwrap_or_default();
         let found = find_bao();
         let bin = match (wanted.as_str(), found) {
@@ -51,13 +61,25 @@ impl BaoServer {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = command(&bin)
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-                &format!("-dev-root-token-id={ROOT}"),
-            ])
+        let mut server = command(&bin);
+        server.args([
+            "server",
+            "-dev",
+            &format!("-dev-listen-address=127.0.0.1:{port}"),
+            &format!("-dev-root-token-id={ROOT}"),
+        ]);
+        if let Some(log) = audit_log {
+            // OpenBao takes audit devices only from its configuration, not through the API.
+            let config = log.with_extension("hcl");
+            let hcl = format!(
+                "audit \"file\" \"raw\" {{\n  options {{\n    file_path = {:?}\n    \
+                 log_raw = \"true\"\n  }}\n}}\n",
+                log.display().to_string()
+            );
+            std::fs::write(&config, hcl).expect("audit configuration");
+            server.arg(format!("-config={}", config.display()));
+        }
+        let child = server
             .env("HOME", std::env::temp_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -89,7 +111,7 @@ impl BaoServer {
     }
 
     /// The `bao` CLI as root against this server.
-    fn bao(&self, args: &[&str]) -> Output {
+    pub(super) fn bao(&self, args: &[&str]) -> Output {
         command(&self.bin)
             .args(args)
             .env("BAO_ADDR", &self.addr)
@@ -99,7 +121,7 @@ impl BaoServer {
             .expect("run bao")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(super) fn ok(&self, args: &[&str]) -> String {
         let out = self.bao(args);
         assert!(
             out.status.success(),
@@ -109,7 +131,31 @@ impl BaoServer {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    fn policy(&self, name: &str, hcl: &str) {
+    /// `bao write PATH -` with `json` on stdin: for maps and lists, which `KEY=VALUE` cannot carry.
+    pub(super) fn write_json(&self, path: &str, json: &str) {
+        use std::io::Write;
+        let mut child = command(&self.bin)
+            .args(["write", path, "-"])
+            .env("BAO_ADDR", &self.addr)
+            .env("BAO_TOKEN", ROOT)
+            .env("HOME", std::env::temp_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run bao");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(json.as_bytes()).expect("write to bao");
+        }
+        let out = child.wait_with_output().expect("run bao");
+        assert!(
+            out.status.success(),
+            "bao write {path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub(super) fn policy(&self, name: &str, hcl: &str) {
         let port = self.addr.rsplit(':').next().unwrap_or("0");
         let file = std::env::temp_dir().join(format!("sesame-bao-{port}-{name}.hcl"));
         std::fs::write(&file, hcl).expect("policy file");
@@ -119,14 +165,14 @@ impl BaoServer {
 
     /// A new token with `policies` and OpenBao's default policy (which allows neither Transit
     /// nor KV); without `-policy`, a child token would inherit root's.
-    fn token(&self, policies: &[&str]) -> String {
+    pub(super) fn token(&self, policies: &[&str]) -> String {
         let mut args = vec!["token", "create", "-field=token", "-policy=default"];
         let flags: Vec<String> = policies.iter().map(|p| format!("-policy={p}")).collect();
         args.extend(flags.iter().map(String::as_str));
         self.ok(&args)
     }
 
-    fn stop(&mut self) {
+    pub(super) fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -163,8 +209,26 @@ fn with_token(sb: &Sandbox, server: &BaoServer, token: &str) -> assert_cmd::Comm
     cmd
 }
 
+/// An http address on this machine where nothing listens (a port just freed).
+pub(super) fn nowhere() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// `slot add bao-transit --key sesame` with the root token (and the passphrase).
+pub(super) fn add_transit_slot(sb: &Sandbox, server: &BaoServer) {
+    sb.cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", ROOT)
+        .args(["slot", "add", "bao-transit", "--key", "sesame"])
+        .succeeds();
+}
+
 /// Every file under the sandbox that holds `needle`.
-fn files_containing(sb: &Sandbox, needle: &str) -> Vec<PathBuf> {
+pub(super) fn files_containing(sb: &Sandbox, needle: &str) -> Vec<PathBuf> {
     fn walk(dir: &std::path::Path, needle: &[u8], out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
@@ -193,11 +257,7 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     };
     let sb = Sandbox::new();
     sb.add("api/key", "sk-transit-0001");
-    sb.cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", ROOT)
-        .args(["slot", "add", "bao-transit", "--key", "sesame"])
-        .succeeds();
+    add_transit_slot(&sb, &server);
     let list = sb.succeeds(["slot", "list"]);
     let list = String::from_utf8_lossy(&list.get_output().stdout).into_owned();
     assert!(
@@ -387,14 +447,7 @@ fn bao_references_reach_the_child_and_the_token_does_not() {
         "refused the token",
     );
     assert!(!stderr(&a).contains(&stranger));
-    let nowhere = format!(
-        "http://127.0.0.1:{}",
-        TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
+    let nowhere = nowhere();
     fails(fail("bao://secret/app#db", &token, &nowhere), 1, &nowhere);
 
     assert!(
@@ -594,11 +647,7 @@ fn a_transit_answer_of_the_wrong_length_falls_through_to_the_passphrase() {
     };
     let sb = Sandbox::new();
     sb.add("api", "sk-length-0001");
-    sb.cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", ROOT)
-        .args(["slot", "add", "bao-transit", "--key", "sesame"])
-        .succeeds();
+    add_transit_slot(&sb, &server);
     for len in [31usize, 33, 70] {
         let plaintext = base64::engine::general_purpose::STANDARD.encode(vec![7u8; len]);
         let fake = super::openbao_client::FakeBao::start(vec![(
