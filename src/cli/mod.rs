@@ -59,6 +59,7 @@ Environment:
   SESAME_ACCEPT_KDF_COST       1: open a vault whose Argon2 cost is over the budget, unasked
   NO_COLOR                     no colours in tables
   BAO_ADDR, BAO_TOKEN, BAO_CACERT, BAO_NAMESPACE (else VAULT_*): OpenBao, for team use
+  BAO_AUTH                     no token: log in as jwt, github-actions or approle (docs/TEAM.md)
 Passphrase order: --passphrase-fd, a running agent (sesame unlock), an OpenBao transit slot,
 SESAME_PASSPHRASE_FILE, SESAME_PASSPHRASE_COMMAND, SESAME_PASSPHRASE, the prompt.
 
