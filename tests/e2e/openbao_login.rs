@@ -292,6 +292,20 @@ fn a_jwt_login_serves_one_command_and_its_token_is_revoked_at_exit() {
         .args(["get", "local"])
         .succeeds();
     assert_eq!(got.get_output().stdout, b"sk-login-0002\n");
+    // The agent was started without the JWT in its environment.
+    let status = sb
+        .bare()
+        .env("SESAME_VAULT", &sb.vault)
+        .args(["status", "--json"])
+        .succeeds();
+    let status: Value = serde_json::from_slice(&status.get_output().stdout).unwrap();
+    let pid = status["agent_pid"].as_u64().expect("an agent pid");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    assert_keeps(
+        &String::from_utf8_lossy(&environ),
+        &jwt,
+        "the agent's environment",
+    );
     sb.bare()
         .env("SESAME_VAULT", &sb.vault)
         .arg("lock")
