@@ -241,12 +241,15 @@ impl Login {
                     JwtSource::GithubActions { url, audience } => github_id_token(url, audience)?,
                 };
                 // A server may echo a part of the JWT; its signature alone, with the claims
-                // anyone can see, is the JWT.
-                for part in jwt.split('.').filter(|p| p.len() >= 16) {
-                    secrets.push(Zeroizing::new(part.to_string()));
-                }
+                // anyone can see, is the JWT. The whole is cut out first, then each part.
+                let parts: Vec<Zeroizing<String>> = jwt
+                    .split('.')
+                    .filter(|p| p.len() >= 16)
+                    .map(|p| Zeroizing::new(p.to_string()))
+                    .collect();
                 let body = json_body(&[("role", role.as_str()), ("jwt", jwt.as_str())]);
                 secrets.push(jwt);
+                secrets.extend(parts);
                 body
             }
             Method::AppRole { secret_id } => {

@@ -506,6 +506,12 @@ mod tests {
         ] {
             assert!(check_address(bad).is_err(), "{bad}");
         }
+        // The ID-token endpoint's URL has a path and a query: the host ends at either.
+        let endpoint = |url| check_url(url, "ACTIONS_ID_TOKEN_REQUEST_URL", "it");
+        assert!(endpoint("http://127.0.0.1:9/idtoken?api-version=2.0").is_ok_and(|l| l));
+        assert!(endpoint("https://pipelines.actions.example/x?api-version=2.0").is_ok());
+        assert!(endpoint("http://evil.example?x=http://127.0.0.1").is_err());
+        assert!(endpoint("http://evil.example#@127.0.0.1").is_err());
     }
 
     #[test]
