@@ -381,7 +381,7 @@ pub enum Error {
         /// The server's reason, with every credential cut out.
         reason: String,
         /// What to check.
-        hint: &'static str,
+        hint: String,
     },
 
     /// OpenBao answered 404: the KV path or Transit key does not exist; exit code 5.

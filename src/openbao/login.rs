@@ -64,7 +64,7 @@ pub(super) enum LoginFailure {
         mount: String,
         role: String,
         reason: String,
-        hint: &'static str,
+        hint: String,
     },
     /// Any other answer: exit 1.
     Status {
@@ -208,27 +208,27 @@ impl Login {
         }
     }
 
-    fn hint(&self) -> &'static str {
-        match &self.method {
-            Method::Jwt {
-                jwt: JwtSource::Given(_),
-                ..
-            } => {
-                "check BAO_ROLE, and that the JWT has not expired and its claims match the role's \
-                 bound_claims and bound_audiences (`bao read auth/MOUNT/role/ROLE`)"
+    /// What to check when the login is refused, naming this mount and role.
+    fn hint(&self) -> String {
+        let Method::Jwt { role, jwt } = &self.method else {
+            return "check BAO_ROLE_ID, and that the secret id is current (a secret id expires \
+                    with secret_id_ttl and is used up after secret_id_num_uses logins)"
+                .into();
+        };
+        let what = match jwt {
+            JwtSource::Given(_) => {
+                "that the JWT has not expired and its claims match the role's bound_claims and \
+                 bound_audiences"
             }
-            Method::Jwt {
-                jwt: JwtSource::GithubActions { .. },
-                ..
-            } => {
-                "check BAO_ROLE, that the role's bound_claims match this repository and ref, and \
-                 that its bound_audiences hold the audience (BAO_JWT_AUDIENCE, else BAO_ADDR)"
+            JwtSource::GithubActions { .. } => {
+                "that the role's bound_claims match this repository and ref, and that its \
+                 bound_audiences hold the audience (BAO_JWT_AUDIENCE, else BAO_ADDR)"
             }
-            Method::AppRole { .. } => {
-                "check BAO_ROLE_ID, and that the secret id is current (a secret id expires \
-                 with secret_id_ttl and is used up after secret_id_num_uses logins)"
-            }
-        }
+        };
+        format!(
+            "check BAO_ROLE, and {what} (`bao read auth/{}/role/{role}`)",
+            self.mount
+        )
     }
 
     /// Logs in: `POST auth/MOUNT/login`, the token from the answer.

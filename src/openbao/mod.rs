@@ -198,10 +198,16 @@ impl Connection {
     ) -> std::result::Result<(u16, Zeroizing<Vec<u8>>), Failure> {
         if self.plain_http && !PLAIN_HTTP_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
             // Said by every command that sends the token in clear (once, however many requests
-            // it makes): each request hands it to whoever owns the port.
+            // it makes): each request hands it to whoever owns the port. With `BAO_AUTH` the
+            // first request is the login, which sends the JWT or secret id that gets the token.
+            let what = if token.is_some() {
+                "the OpenBao token"
+            } else {
+                "the OpenBao token and the login's JWT or secret id"
+            };
             eprintln!(
-                "sesame: warning: sending the OpenBao token over plain http to {}: any program \
-                 of any user listening on that port receives it; use https",
+                "sesame: warning: sending {what} over plain http to {}: any program of any \
+                 user listening on that port receives it; use https",
                 self.addr
             );
         }

@@ -223,6 +223,10 @@ fn a_refused_login_never_repeats_the_jwt_or_the_secret_id() {
         !err.contains(signature),
         "the JWT's signature in a message: {err}"
     );
+    assert_has(
+        &err,
+        "sending the OpenBao token and the login's JWT or secret id over plain http",
+    );
     let request = fake.requests.recv().expect("a request");
     assert!(request.starts_with("POST /v1/auth/jwt/login "), "{request}");
     assert!(request.contains(&format!(r#""jwt":"{jwt}""#)), "{request}");
