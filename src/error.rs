@@ -362,6 +362,28 @@ pub enum Error {
         reason: String,
     },
 
+    /// `BAO_AUTH` names no login sesame knows, or a variable the login needs is missing or
+    /// unreadable; exit code 2. Said even when no passphrase follows: a CI job set up wrong
+    /// learns why, not only that no passphrase was found.
+    #[error("{0}")]
+    BaoLoginSetup(String),
+
+    /// OpenBao refused a login (`BAO_AUTH`): an unknown role, claims that do not match the
+    /// role, an expired JWT or secret id; exit code 3, like a refused token.
+    #[error("OpenBao at {addr} refused the login to auth/{mount} as {role} ({reason}); {hint}")]
+    BaoLoginRefused {
+        /// The server address.
+        addr: String,
+        /// The auth method's mount, e.g. `jwt`.
+        mount: String,
+        /// Who the login was for, e.g. `role "ci"`.
+        role: String,
+        /// The server's reason, with every credential cut out.
+        reason: String,
+        /// What to check.
+        hint: String,
+    },
+
     /// OpenBao answered 404: the KV path or Transit key does not exist; exit code 5.
     #[error("{what} does not exist on OpenBao at {addr}; check the mount, path and field")]
     BaoNotFound {
@@ -438,6 +460,7 @@ impl Error {
             Error::WrongPassphrase { .. }
             | Error::WrongRecoveryCode { .. }
             | Error::BaoRefused { .. }
+            | Error::BaoLoginRefused { .. }
             | Error::KeyRefused { .. } => 3,
             Error::NotAVault { .. }
             | Error::SlotMoved { .. }
@@ -465,7 +488,7 @@ impl Error {
             | Error::BaoUnreachable { .. }
             | Error::SlotFailed { .. }
             | Error::Bao { .. } => 1,
-            Error::BaoMountNotAllowed { .. } => 2,
+            Error::BaoMountNotAllowed { .. } | Error::BaoLoginSetup(_) => 2,
         }
     }
 

@@ -59,6 +59,7 @@ Environment:
   SESAME_ACCEPT_KDF_COST       1: open a vault whose Argon2 cost is over the budget, unasked
   NO_COLOR                     no colours in tables
   BAO_ADDR, BAO_TOKEN, BAO_CACERT, BAO_NAMESPACE (else VAULT_*): OpenBao, for team use
+  BAO_AUTH                     no token: log in as jwt, github-actions or approle (docs/TEAM.md)
 Passphrase order: --passphrase-fd, a running agent (sesame unlock), an OpenBao transit slot,
 SESAME_PASSPHRASE_FILE, SESAME_PASSPHRASE_COMMAND, SESAME_PASSPHRASE, the prompt.
 
@@ -349,10 +350,20 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
     let vault_flag = cli.global.vault.is_some();
     let ctx = Context::new(&cli.global)?;
-    dispatch(&ctx, cli.command).map_err(|e| match e {
+    let result = dispatch(&ctx, cli.command).map_err(|e| match e {
         Error::VaultNotFound { path } => vault_not_found(path, vault_flag),
         e => e,
-    })
+    });
+    end_openbao_login();
+    result
+}
+
+/// Revokes the OpenBao token this command logged in for (`BAO_AUTH`), if it did: it must not
+/// outlive the command (`run` calls this before its command starts).
+pub(crate) fn end_openbao_login() {
+    if let Some(warning) = crate::openbao::login::logout() {
+        warn(warning);
+    }
 }
 
 /// "No vault" says what to do next: restore a copy when sesame has one (a vault deleted by

@@ -172,6 +172,9 @@ pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
     ctx.record(&unlocked, event);
+    // Everything was read from OpenBao: a token logged in for is revoked before the command
+    // starts, which never sees it (it is not in its environment either).
+    super::end_openbao_login();
     let Child {
         mut command,
         in_env,

@@ -441,12 +441,14 @@ pub struct Chosen {
     pub only_all: std::collections::BTreeSet<EnvName>,
 }
 
-/// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token.
+/// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token
+/// or login credential (`BAO_JWT`, `BAO_SECRET_ID`).
 pub fn scrub_env(command: &mut Command) {
-    // An OpenBao token too: a child gets one only when it is selected (set after this).
+    // An OpenBao token or login credential too: a child gets one only when it is selected (set
+    // after this).
     for var in SECRET_ENV_VARS
         .iter()
-        .chain(&crate::openbao::TOKEN_ENV_VARS)
+        .chain(&crate::openbao::CREDENTIAL_ENV_VARS)
     {
         command.env_remove(var);
     }
