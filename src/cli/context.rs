@@ -144,6 +144,17 @@ impl Context {
         }
     }
 
+    /// Opens the vault for a credential helper or anything else that runs without a person at
+    /// a terminal: [`Context::unlock_unprompted`], and never a prompt; `Error::Locked` when no
+    /// source is at hand.
+    pub(crate) fn unlock_without_asking(&self) -> Result<UnlockedVault> {
+        let bytes = store::read(&self.path)?;
+        self.unlock_unprompted(&bytes)?
+            .ok_or_else(|| Error::Locked {
+                path: self.path.clone(),
+            })
+    }
+
     /// Opens `bytes` through this vault's agent; `None` when there is no usable agent.
     pub(crate) fn unlock_with_agent(&self, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
         self.open_with_agent(bytes, &inspect(bytes, &self.path)?)

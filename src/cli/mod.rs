@@ -5,7 +5,9 @@ mod agent;
 mod backup;
 mod context;
 mod dotenv;
+mod helpers;
 mod init;
+mod inject;
 mod keys;
 mod lifecycle;
 mod output;
@@ -136,7 +138,7 @@ pub enum Command {
     History(lifecycle::HistoryArgs),
     /// Make an older version current again
     Rollback(lifecycle::RollbackArgs),
-    /// List secrets past their rotation date (exit 10 if any)
+    /// List secrets past their rotation date or refused by their server (exit 10 if any)
     Check(lifecycle::CheckArgs),
     /// Change the passphrase (the data key stays; its slot is re-wrapped)
     Passwd(keys::PasswdArgs),
@@ -176,6 +178,17 @@ pub enum Command {
     Push(team::PushArgs),
     /// Add the fields of an OpenBao KV v2 secret as secrets
     Pull(team::PullArgs),
+    /// Render a template's {{ sesame://LABEL }} references to stdout or a 0600 file
+    Inject(inject::InjectArgs),
+    /// git's credential helper: get, store, erase (git runs it; see --help)
+    #[command(name = "git-credential")]
+    GitCredential(helpers::GitCredentialArgs),
+    /// docker's credential helper: get, store, erase, list (also run as docker-credential-sesame)
+    #[command(name = "docker-credential")]
+    DockerCredential(helpers::DockerCredentialArgs),
+    /// Install the links credential helpers are found by (docker-credential-sesame)
+    #[command(subcommand)]
+    Helpers(helpers::HelpersCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff)
@@ -319,14 +332,36 @@ fn examples(command: &str) -> Option<&'static str> {
                           sesame completions zsh > ~/.zfunc/_sesame"
         }
         "man" => "  sesame man > ~/.local/share/man/man1/sesame.1",
+        "inject" => {
+            "  sesame inject -i .npmrc.tpl -o .npmrc\n  \
+                     echo 'token: {{ sesame://api/prod }}' | sesame inject"
+        }
+        "helpers" => "  sesame helpers install ~/.local/bin",
         _ => return None,
     })
 }
 
 /// Parses the process arguments with [`command`].
 pub fn parse() -> Result<Cli, clap::Error> {
+    parse_from(std::env::args_os())
+}
+
+/// Parses `args` (the program name first) with [`command`]. Run as `docker-credential-sesame`
+/// (the link `helpers install` writes), `docker-credential-sesame get` means `sesame
+/// docker-credential get`.
+pub fn parse_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
-    let matches = command().try_get_matches()?;
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let invoked = args.first().and_then(|a| {
+        std::path::Path::new(a)
+            .file_name()
+            .map(|n| n.to_os_string())
+    });
+    if invoked.as_deref() == Some(std::ffi::OsStr::new(helpers::DOCKER_HELPER_NAME)) {
+        args.insert(1, "docker-credential".into());
+        args[0] = "sesame".into();
+    }
+    let matches = command().try_get_matches_from(args)?;
     Cli::from_arg_matches(&matches)
 }
 
@@ -337,6 +372,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Completions(args) => return shell::completions(args).map(|()| 0),
         Command::Man => return shell::man().map(|()| 0),
         Command::Complete(args) => return shell::complete(cli.global.vault, args).map(|()| 0),
+        Command::Helpers(command) => return helpers::helpers(command).map(|()| 0),
         _ => {}
     }
     // A profile name is checked here, before run.rs takes it as a label, so that a bad one is
@@ -409,8 +445,13 @@ fn dispatch(ctx: &Context, command: Command) -> Result<u8> {
         Command::Push(args) => team::push(ctx, args),
         Command::Pull(args) => team::pull(ctx, args),
         Command::Scan(args) => return scan::scan(ctx, args),
+        Command::Inject(args) => inject::inject(ctx, args),
+        Command::GitCredential(args) => helpers::git_credential(ctx, args),
+        Command::DockerCredential(args) => return helpers::docker_credential(ctx, args),
         Command::Agent(args) => agent::serve(ctx, args),
-        Command::Completions(_) | Command::Man | Command::Complete(_) => Ok(()),
+        Command::Completions(_) | Command::Man | Command::Complete(_) | Command::Helpers(_) => {
+            Ok(())
+        }
     }?;
     Ok(0)
 }

@@ -9,6 +9,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus};
+use std::rc::Rc;
 
 use zeroize::Zeroizing;
 
@@ -17,6 +18,7 @@ use crate::input::SECRET_ENV_VARS;
 use crate::names::{EnvName, Label};
 use crate::openbao::reference::{self as bao, BaoRef};
 use crate::secret::SecretValue;
+use crate::template::Template;
 use crate::vault::Vault;
 
 pub mod child;
@@ -135,6 +137,8 @@ pub struct Selection {
     entries: Vec<(Source, EnvName, Label, String)>,
     /// `bao://MOUNT/PATH#FIELD` references (`crate::openbao`), resolved at run time.
     references: Vec<(Source, EnvName, BaoRef, String)>,
+    /// `run --template NAME=TEMPLATE`: rendered into an in-memory file, as strong as `--file`.
+    templates: Vec<(EnvName, Rc<Template>, String)>,
     /// Plain values from env files (`LOG_LEVEL=debug`), passed through as written.
     plain: Vec<(EnvName, Zeroizing<String>)>,
     /// Things worth a warning that did not stop the run (a duplicate in an env file, an inherited
@@ -162,6 +166,7 @@ impl Selection {
         self.entries.is_empty()
             && self.references.is_empty()
             && self.plain.is_empty()
+            && self.templates.is_empty()
             && !self.all
             && self.profile.is_none()
     }
@@ -197,6 +202,19 @@ impl Selection {
         Ok(())
     }
 
+    /// Adds one `--template NAME=TEMPLATE`: the rendered template goes into an in-memory file,
+    /// as `--file` puts a value there, and the two forms may not name one variable.
+    pub(crate) fn add_template(
+        &mut self,
+        name: EnvName,
+        template: Template,
+        origin: String,
+    ) -> Result<()> {
+        self.refuse_twice(Source::FileFlag, &name, &origin)?;
+        self.templates.push((name, Rc::new(template), origin));
+        Ok(())
+    }
+
     /// The same variable twice within one form (as a label or a `bao://` reference, in either
     /// order) is ambiguous: refused, naming both.
     fn refuse_twice(&self, source: Source, name: &EnvName, origin: &str) -> Result<()> {
@@ -205,6 +223,11 @@ impl Selection {
             .iter()
             .map(|(s, n, _, o)| (s, n, o))
             .chain(self.references.iter().map(|(s, n, _, o)| (s, n, o)))
+            .chain(
+                self.templates
+                    .iter()
+                    .map(|(n, _, o)| (&Source::FileFlag, n, o)),
+            )
             .find(|(s, n, _)| **s == source && *n == name);
         match first {
             Some((_, _, first)) => Err(Error::usage(format!(
@@ -373,6 +396,15 @@ impl Selection {
             references.remove(name);
             plain.insert(name.clone(), value.clone());
         }
+        // A template is as strong as --file: it takes its variable from every other form.
+        let mut templates = Vec::new();
+        for (name, template, _) in &self.templates {
+            chosen.remove(name);
+            references.remove(name);
+            plain.remove(name);
+            template.check_labels(vault)?;
+            templates.push((name.clone(), Rc::clone(template)));
+        }
         for (name, first, second) in collisions {
             if chosen.get(name).is_some_and(|(s, _, _)| *s == Source::All) {
                 return Err(Error::usage(format!(
@@ -425,6 +457,7 @@ impl Selection {
                 .collect(),
             references: references.into_iter().map(|(n, (_, r))| (n, r)).collect(),
             plain,
+            templates,
         })
     }
 }
@@ -439,6 +472,20 @@ pub struct Chosen {
     pub plain: BTreeMap<EnvName, Zeroizing<String>>,
     /// The secrets' variables that only `--all` chose (no other form named them).
     pub only_all: std::collections::BTreeSet<EnvName>,
+    /// `--template` variables: each template is rendered into an in-memory file.
+    pub(crate) templates: Vec<(EnvName, Rc<Template>)>,
+}
+
+impl Chosen {
+    /// Every `bao://` field the child needs, in variables and in templates: what to read from
+    /// OpenBao before the child is assembled.
+    pub fn bao_references(&self) -> Vec<&BaoRef> {
+        let mut refs: Vec<&BaoRef> = self.references.values().collect();
+        for (_, template) in &self.templates {
+            refs.extend(template.bao_references());
+        }
+        refs
+    }
 }
 
 /// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token.

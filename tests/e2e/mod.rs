@@ -30,5 +30,6 @@ mod scan;
 mod secrets;
 mod shell;
 mod ssh_agent_slots;
+mod templates;
 mod terminal;
 mod vectors;

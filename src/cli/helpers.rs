@@ -1,0 +1,320 @@
+//! `git-credential`, `docker-credential` (also run as `docker-credential-sesame`) and `helpers
+//! install`: the credential helpers of git and docker. The protocols live in `crate::helpers`;
+//! here the vault is opened without ever asking (the tools give a helper no terminal), the
+//! answer printed and every use recorded with the program that asked.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::Context;
+use crate::container::UnlockedVault;
+use crate::error::{Error, Result};
+use crate::helpers::{self, Action, docker, git, username_in_note};
+use crate::names::Label;
+use crate::secret::SecretValue;
+use crate::usage::Event;
+use crate::vault::{DEFAULT_KEEP, Secret};
+
+/// The name under which docker finds sesame: `docker-credential-` and the `credsStore` or
+/// `credHelpers` value `sesame`.
+pub(super) const DOCKER_HELPER_NAME: &str = "docker-credential-sesame";
+
+#[derive(Args)]
+#[command(
+    after_help = "Configure git with:\n  git config --global credential.helper '!sesame git-credential'\n\
+    Secrets are labelled git/HOST (git/HOST/PATH with credential.useHttpPath); a note \
+    username=NAME gives the user name."
+)]
+pub struct GitCredentialArgs {
+    /// get, store or erase (git's word; any other is ignored)
+    #[arg(value_name = "ACTION")]
+    action: String,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Configure docker (~/.docker/config.json) with {\"credsStore\": \"sesame\"} or \
+    {\"credHelpers\": {\"HOST\": \"sesame\"}}, after `sesame helpers install DIR` for a DIR on PATH. \
+    Secrets are labelled docker/HOST."
+)]
+pub struct DockerCredentialArgs {
+    /// get, store, erase or list
+    #[arg(value_name = "ACTION")]
+    action: String,
+}
+
+#[derive(Subcommand)]
+pub enum HelpersCommand {
+    /// Write the docker-credential-sesame link to this sesame into DIR (a folder on PATH)
+    Install {
+        /// The folder, e.g. ~/.local/bin
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+/// An event of a helper, with the program that asked.
+fn event(action: &str, labels: Vec<String>, detail: String) -> Event {
+    let mut event = Event::new(action, labels).detail(detail);
+    event.program = helpers::calling_program();
+    event
+}
+
+fn write_out(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("cannot write the answer to stdout", e))
+}
+
+pub(super) fn git_credential(ctx: &Context, args: GitCredentialArgs) -> Result<()> {
+    // git's rule: an operation the helper does not know is ignored (`list` is docker's).
+    let Some(action) = Action::parse(&args.action).filter(|a| *a != Action::List) else {
+        return Ok(());
+    };
+    let request = git::Request::read(&mut std::io::stdin().lock())?;
+    let unlocked = ctx.unlock_without_asking()?;
+    let host = request.host.clone().unwrap_or_default();
+    let host = crate::printable::printable(&host).into_owned();
+    match action {
+        Action::Get => {
+            let Some(secret) = request.find(&unlocked.vault) else {
+                let detail = format!("get for {host}: no secret (git asks the next helper)");
+                ctx.record(&unlocked, event("git-get", Vec::new(), detail));
+                return Ok(());
+            };
+            let username = username_in_note(secret.note.as_deref()).or(request.username.as_deref());
+            let out = git::answer(&secret.label, username, &secret.current.value)?;
+            let labels = vec![secret.label.to_string()];
+            ctx.record(
+                &unlocked,
+                event("git-get", labels, format!("get for {host}")),
+            );
+            write_out(&out)
+        }
+        Action::Store => git_store(ctx, unlocked, &request, &host),
+        Action::List => Ok(()),
+        Action::Erase => {
+            // Never deletes: the refusal is recorded, and `check` lists the secret until it gets
+            // a new value. Only when the refused password is the one sesame holds.
+            let found = request.find(&unlocked.vault).filter(|s| {
+                request
+                    .password
+                    .as_ref()
+                    .is_none_or(|p| p.expose() == s.current.value.expose())
+            });
+            let (labels, detail) = match found {
+                Some(secret) => (
+                    vec![secret.label.to_string()],
+                    format!("rejected by {host}; kept (`sesame check` lists it until rotated)"),
+                ),
+                None => (
+                    Vec::new(),
+                    format!("erase for {host}: not a password sesame holds; no secret marked"),
+                ),
+            };
+            let action = if labels.is_empty() {
+                "git-erase"
+            } else {
+                "git-reject"
+            };
+            ctx.record(&unlocked, event(action, labels, detail));
+            Ok(())
+        }
+    }
+}
+
+/// git's `store`: the server accepted this credential. A new secret, a rotation of the one that
+/// answers the request (its history kept), or, for the value it already holds, a record that
+/// the server accepted it.
+fn git_store(
+    ctx: &Context,
+    unlocked: UnlockedVault,
+    request: &git::Request,
+    host: &str,
+) -> Result<()> {
+    let Some(password) = request.password.as_ref() else {
+        return Ok(()); // nothing to save
+    };
+    if password.is_empty() {
+        return Ok(());
+    }
+    let label = match request.find(&unlocked.vault) {
+        Some(secret) => secret.label.clone(),
+        None => request.new_label()?,
+    };
+    let username = request.username.clone();
+    let new = SecretValue::new(zeroize::Zeroizing::new(password.expose().to_vec()));
+    store(
+        ctx,
+        unlocked,
+        "git-store",
+        &label,
+        new,
+        username,
+        &format!("store for {host}"),
+        git::env_name_for,
+    )
+}
+
+/// Saves `value` as `label` for a helper's `store`: a new secret (env name from `env_name`,
+/// note `username=NAME`), a rotation keeping history, or, when the value is already current,
+/// only the record. The user name is written into the note only when the note has none.
+#[allow(clippy::too_many_arguments)]
+fn store(
+    ctx: &Context,
+    unlocked: UnlockedVault,
+    action: &str,
+    label: &Label,
+    value: SecretValue,
+    username: Option<String>,
+    detail: &str,
+    env_name: fn(&Label) -> Result<crate::names::EnvName>,
+) -> Result<()> {
+    let labels = vec![label.to_string()];
+    let existing = unlocked.vault.get(label).ok();
+    if existing.is_some_and(|s| s.current.value.expose() == value.expose()) {
+        let detail = format!("{detail}: accepted, unchanged");
+        ctx.record(&unlocked, event(action, labels, detail));
+        return Ok(());
+    }
+    let now = crate::units::now();
+    let note = username
+        .filter(|u| !u.is_empty() && !u.contains('\n'))
+        .map(|u| format!("username={u}"));
+    let detail = if existing.is_some() {
+        format!("{detail}: new value (the old one kept in history)")
+    } else {
+        format!("{detail}: new secret")
+    };
+    ctx.commit(unlocked, event(action, labels, detail), |u| {
+        match u.vault.find_mut(label) {
+            Some(secret) => {
+                secret.rotate(value, now, DEFAULT_KEEP);
+                if secret.note.is_none() {
+                    secret.note = note;
+                }
+                Ok(())
+            }
+            None => {
+                let mut secret = Secret::first(label.clone(), env_name(label)?, value, now);
+                secret.note = note;
+                u.vault.insert(secret)
+            }
+        }
+    })
+}
+
+pub(super) fn docker_credential(ctx: &Context, args: DockerCredentialArgs) -> Result<u8> {
+    let action = Action::parse(&args.action).ok_or_else(|| {
+        Error::usage(format!(
+            "docker-credential takes get, store, erase or list, not {:?}",
+            crate::printable::printable(&args.action)
+        ))
+    })?;
+    let request = match action {
+        Action::List => zeroize::Zeroizing::new(Vec::new()),
+        _ => docker::read_request(&mut std::io::stdin().lock())?,
+    };
+    let unlocked = ctx.unlock_without_asking()?;
+    match action {
+        Action::Get => {
+            let server = docker::server_url(&request)?;
+            let shown = crate::printable::printable(&server).into_owned();
+            let found = docker::label_for(&server)
+                .ok()
+                .and_then(|label| unlocked.vault.get(&label).ok());
+            let Some(secret) = found else {
+                let detail = format!("get for {shown}: no secret");
+                ctx.record(&unlocked, event("docker-get", Vec::new(), detail));
+                write_out(format!("{}\n", docker::NOT_FOUND).as_bytes())?;
+                return Ok(1);
+            };
+            let user = username_in_note(secret.note.as_deref()).unwrap_or_default();
+            let out = docker::answer(&secret.label, &server, user, secret.current.value.expose())?;
+            let labels = vec![secret.label.to_string()];
+            ctx.record(
+                &unlocked,
+                event("docker-get", labels, format!("get for {shown}")),
+            );
+            write_out(&out)?;
+            Ok(0)
+        }
+        Action::Store => {
+            let credential = docker::credential(&request)?;
+            let label = docker::label_for(&credential.server_url)?;
+            let value = SecretValue::new(zeroize::Zeroizing::new(
+                credential.secret.as_bytes().to_vec(),
+            ));
+            let shown = crate::printable::printable(&credential.server_url).into_owned();
+            store(
+                ctx,
+                unlocked,
+                "docker-store",
+                &label,
+                value,
+                Some(credential.username.clone()),
+                &format!("store for {shown}"),
+                docker::env_name_for,
+            )?;
+            Ok(0)
+        }
+        Action::Erase => {
+            // `docker logout`: nothing is deleted (`sesame rm docker/HOST` does that).
+            let server = docker::server_url(&request)?;
+            let shown = crate::printable::printable(&server).into_owned();
+            let labels: Vec<String> = docker::label_for(&server)
+                .ok()
+                .filter(|l| unlocked.vault.get(l).is_ok())
+                .map(|l| vec![l.to_string()])
+                .unwrap_or_default();
+            let detail = format!("logout from {shown}; kept (`sesame rm` removes it)");
+            ctx.record(&unlocked, event("docker-erase", labels, detail));
+            Ok(0)
+        }
+        Action::List => {
+            let out = docker::list(&unlocked.vault)?;
+            ctx.record(
+                &unlocked,
+                event("docker-list", Vec::new(), "list".to_string()),
+            );
+            write_out(&out)?;
+            Ok(0)
+        }
+    }
+}
+
+pub(super) fn helpers(command: HelpersCommand) -> Result<()> {
+    let HelpersCommand::Install { dir } = command;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io("cannot find the sesame binary to link to", e))?;
+    let link = dir.join(DOCKER_HELPER_NAME);
+    let shown = link.display();
+    match std::fs::read_link(&link) {
+        Ok(target) if target == exe => {
+            eprintln!("{shown} already links to {}.", exe.display());
+            return Ok(());
+        }
+        Ok(_) => std::fs::remove_file(&link)
+            .map_err(|e| Error::io(format!("cannot replace the link {shown}"), e))?,
+        Err(_) if std::fs::symlink_metadata(&link).is_ok() => {
+            return Err(Error::usage(format!(
+                "{shown} exists and is not a link; remove it, or choose another folder"
+            )));
+        }
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(&exe, &link)
+        .map_err(|e| Error::io(format!("cannot write the link {shown}"), e))?;
+    eprintln!("Linked {shown} to {}.", exe.display());
+    if !std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|p| p == dir))
+    {
+        super::warn(format!(
+            "{} is not on PATH; docker finds {DOCKER_HELPER_NAME} only through PATH",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
