@@ -11,6 +11,7 @@ mod damage;
 mod damaged_vault;
 mod descriptors;
 mod files;
+mod git_credential;
 mod import;
 mod init;
 mod keys;
