@@ -10,6 +10,7 @@ mod corpus;
 mod damage;
 mod damaged_vault;
 mod descriptors;
+mod docker_credential;
 mod files;
 mod git_credential;
 mod import;
