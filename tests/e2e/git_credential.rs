@@ -346,3 +346,32 @@ fn real_git_clones_and_pushes_with_a_token_only_sesame_gives() {
     git_ok(&sb, &second, &["fetch", "-q"]);
     drop(server);
 }
+
+#[test]
+fn a_credential_helper_on_a_terminal_never_asks_even_the_kdf_cost_question() {
+    // git runs its helper with the user's terminal still reachable: a vault whose Argon2 cost
+    // is over the budget must be refused with the way to accept it, not asked about there
+    // (git's own prompt, or nobody, would be reading that terminal).
+    let sb = Sandbox::empty();
+    sb.cmd()
+        .args(["init", "--kdf-memory", "8MiB", "--kdf-iterations", "11"])
+        .args(["--kdf-parallelism", "1", "--no-recovery"])
+        .succeeds();
+    sb.cmd()
+        .args(["--accept-kdf-cost", "add", "git/example.com"])
+        .write_stdin("ghp_x")
+        .succeeds();
+    let shown = sb.shown_on_pty(
+        "printf 'protocol=https\\nhost=example.com\\n\\n' | \"$SESAME\" git-credential get; \
+         echo \"exit=$?\"",
+    );
+    assert_lacks(&shown, "Continue?");
+    assert_has(&shown, "--accept-kdf-cost");
+    assert_has(&shown, "exit=2");
+    // With the cost accepted, the same request is answered.
+    let shown = sb.shown_on_pty(
+        "printf 'protocol=https\\nhost=example.com\\n\\n' | SESAME_ACCEPT_KDF_COST=1 \
+         \"$SESAME\" git-credential get",
+    );
+    assert_has(&shown, "password=ghp_x");
+}
