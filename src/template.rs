@@ -11,8 +11,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::inject::REFERENCE_PREFIX;
-use crate::names::Label;
+use crate::names::{Label, REFERENCE_PREFIX};
 use crate::openbao::reference::{BaoRef, PREFIX as BAO_PREFIX};
 use crate::secret::SecretValue;
 use crate::vault::Vault;
