@@ -427,10 +427,14 @@ pub(super) fn log(ctx: &Context, args: LogArgs) -> Result<()> {
                 short_time(e.time),
                 e.action.clone(),
                 labels_cell(&e.labels),
-                e.program
-                    .clone()
-                    .or_else(|| e.detail.clone())
-                    .unwrap_or_default(),
+                match (&e.program, &e.detail) {
+                    // A helper's use: who asked, and what for (`git-remote-http: get for …`).
+                    (Some(program), Some(detail)) => format!("{program}: {detail}"),
+                    (program, detail) => program
+                        .clone()
+                        .or_else(|| detail.clone())
+                        .unwrap_or_default(),
+                },
             ]
         })
         .chain(compacted.iter().map(|(time, labels, _, detail)| {
