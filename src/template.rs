@@ -377,6 +377,39 @@ mod tests {
         assert_eq!(out.as_slice(), b"v v pw");
     }
 
+    proptest::proptest! {
+        /// Any bytes: parsing never panics, and a template it accepts renders (with every label
+        /// present) to its text with each reference replaced: text without `{{` comes back as it
+        /// was.
+        #[test]
+        fn any_bytes_parse_without_panic_and_plain_text_renders_unchanged(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            let parsed = Template::parse(Zeroizing::new(bytes.clone()), "t");
+            if !bytes.windows(2).any(|w| w == b"{{") {
+                let out = parsed.ok().unwrap().render(&Vault::default(), &BTreeMap::new()).unwrap();
+                proptest::prop_assert_eq!(out.as_slice(), bytes.as_slice());
+            }
+        }
+
+        #[test]
+        fn references_among_any_text_render_to_their_values(
+            parts in proptest::collection::vec(("[^{}]{0,12}", proptest::prelude::any::<bool>()), 0..8),
+        ) {
+            let mut text = String::new();
+            let mut want = String::new();
+            for (literal, reference) in &parts {
+                text.push_str(literal);
+                want.push_str(literal);
+                if *reference {
+                    text.push_str("{{ sesame://db }}");
+                    want.push_str("pw");
+                }
+            }
+            proptest::prop_assert_eq!(render(&text, &[("db", "pw")]).unwrap(), want);
+        }
+    }
+
     #[test]
     fn a_template_over_the_limit_is_refused() {
         let big = vec![b'a'; MAX_TEMPLATE_LEN as usize + 1];

@@ -247,6 +247,25 @@ mod tests {
         assert!(answer(&label, "h", "u", b"\xff").is_err());
     }
 
+    proptest::proptest! {
+        /// Any bytes as a store request or a server URL: parsed or refused, never a panic; any
+        /// text as a value: the answer is JSON that reads back to it.
+        #[test]
+        fn any_request_is_parsed_or_refused_and_any_value_round_trips(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+            secret in ".{0,64}",
+        ) {
+            let _ = credential(&bytes);
+            if let Ok(url) = server_url(&bytes) {
+                let _ = label_for(&url);
+            }
+            let label = Label::parse("docker/h").unwrap();
+            let out = answer(&label, "h", "u", secret.as_bytes()).unwrap();
+            let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            proptest::prop_assert_eq!(back["Secret"].as_str(), Some(secret.as_str()));
+        }
+    }
+
     #[test]
     fn a_store_request_is_strict_and_never_echoed() {
         let ok = br#"{"ServerURL":"h:5000","Username":"ann","Secret":"tok"}"#;

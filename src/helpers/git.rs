@@ -277,6 +277,20 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any bytes: a request is read or refused, never a panic, and a refusal never quotes
+        /// the input.
+        #[test]
+        fn any_request_is_read_or_refused_without_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        ) {
+            if let Err(e) = read(&bytes) {
+                let shown = e.to_string();
+                proptest::prop_assert!(shown.starts_with("git's credential request"));
+            }
+        }
+    }
+
     #[test]
     fn the_answer_is_the_noted_user_and_the_value() {
         let label = Label::parse("git/h").unwrap();
