@@ -11,11 +11,9 @@ use clap::{Args, Subcommand};
 use super::Context;
 use crate::container::UnlockedVault;
 use crate::error::{Error, Result};
-use crate::helpers::{self, Action, docker, git, username_in_note};
-use crate::names::Label;
+use crate::helpers::{self, Accepted, Action, docker, git, username_in_note};
 use crate::secret::SecretValue;
 use crate::usage::Event;
-use crate::vault::{DEFAULT_KEEP, Secret};
 
 /// The name under which docker finds sesame: `docker-credential-` and the `credsStore` or
 /// `credHelpers` value `sesame`.
@@ -126,84 +124,59 @@ pub(super) fn git_credential(ctx: &Context, args: GitCredentialArgs) -> Result<(
     }
 }
 
-/// git's `store`: the server accepted this credential. A new secret, a rotation of the one that
-/// answers the request (its history kept), or, for the value it already holds, a record that
-/// the server accepted it.
+/// git's `store`: the server accepted this credential. Saved under the secret that answers the
+/// request, else a new `git/HOST[/PATH]`.
 fn git_store(
     ctx: &Context,
     unlocked: UnlockedVault,
     request: &git::Request,
     host: &str,
 ) -> Result<()> {
-    let Some(password) = request.password.as_ref() else {
+    let Some(password) = request.password.as_ref().filter(|p| !p.is_empty()) else {
         return Ok(()); // nothing to save
     };
-    if password.is_empty() {
-        return Ok(());
-    }
     let label = match request.find(&unlocked.vault) {
         Some(secret) => secret.label.clone(),
         None => request.new_label()?,
     };
-    let username = request.username.clone();
-    let new = SecretValue::new(zeroize::Zeroizing::new(password.expose().to_vec()));
+    let accepted = Accepted {
+        env_name: git::env_name_for(&label)?,
+        label,
+        value: password.duplicate(),
+        username: request.username.clone(),
+    };
     store(
         ctx,
         unlocked,
         "git-store",
-        &label,
-        new,
-        username,
+        accepted,
         &format!("store for {host}"),
-        git::env_name_for,
     )
 }
 
-/// Saves `value` as `label` for a helper's `store`: a new secret (env name from `env_name`,
-/// note `username=NAME`), a rotation keeping history, or, when the value is already current,
-/// only the record. The user name is written into the note only when the note has none.
-#[allow(clippy::too_many_arguments)]
+/// Saves what a helper's `store` was given ([`Accepted::save`]) in one commit, or, when the value
+/// is already current, only records that the server accepted it.
 fn store(
     ctx: &Context,
     unlocked: UnlockedVault,
     action: &str,
-    label: &Label,
-    value: SecretValue,
-    username: Option<String>,
+    accepted: Accepted,
     detail: &str,
-    env_name: fn(&Label) -> Result<crate::names::EnvName>,
 ) -> Result<()> {
-    let labels = vec![label.to_string()];
-    let existing = unlocked.vault.get(label).ok();
-    if existing.is_some_and(|s| s.current.value.expose() == value.expose()) {
+    let labels = vec![accepted.label.to_string()];
+    if accepted.is_current(&unlocked.vault) {
         let detail = format!("{detail}: accepted, unchanged");
         ctx.record(&unlocked, event(action, labels, detail));
         return Ok(());
     }
-    let now = crate::units::now();
-    let note = username
-        .filter(|u| !u.is_empty() && !u.contains('\n'))
-        .map(|u| format!("username={u}"));
-    let detail = if existing.is_some() {
+    let detail = if unlocked.vault.get(&accepted.label).is_ok() {
         format!("{detail}: new value (the old one kept in history)")
     } else {
         format!("{detail}: new secret")
     };
+    let now = crate::units::now();
     ctx.commit(unlocked, event(action, labels, detail), |u| {
-        match u.vault.find_mut(label) {
-            Some(secret) => {
-                secret.rotate(value, now, DEFAULT_KEEP);
-                if secret.note.is_none() {
-                    secret.note = note;
-                }
-                Ok(())
-            }
-            None => {
-                let mut secret = Secret::first(label.clone(), env_name(label)?, value, now);
-                secret.note = note;
-                u.vault.insert(secret)
-            }
-        }
+        accepted.save(&mut u.vault, now)
     })
 }
 
@@ -245,19 +218,21 @@ pub(super) fn docker_credential(ctx: &Context, args: DockerCredentialArgs) -> Re
         Action::Store => {
             let credential = docker::credential(&request)?;
             let label = docker::label_for(&credential.server_url)?;
-            let value = SecretValue::new(zeroize::Zeroizing::new(
-                credential.secret.as_bytes().to_vec(),
-            ));
             let shown = crate::printable::printable(&credential.server_url).into_owned();
+            let accepted = Accepted {
+                env_name: docker::env_name_for(&label)?,
+                label,
+                value: SecretValue::new(zeroize::Zeroizing::new(
+                    credential.secret.as_bytes().to_vec(),
+                )),
+                username: Some(credential.username.clone()),
+            };
             store(
                 ctx,
                 unlocked,
                 "docker-store",
-                &label,
-                value,
-                Some(credential.username.clone()),
+                accepted,
                 &format!("store for {shown}"),
-                docker::env_name_for,
             )?;
             Ok(0)
         }

@@ -6,6 +6,11 @@
 pub(crate) mod docker;
 pub(crate) mod git;
 
+use crate::error::Result;
+use crate::names::{EnvName, Label};
+use crate::secret::SecretValue;
+use crate::vault::{DEFAULT_KEEP, Secret, Vault};
+
 /// What a tool asks its helper to do: the first argument, in git's and docker's words.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Action {
@@ -125,6 +130,52 @@ pub(crate) fn username_in_note(note: Option<&str>) -> Option<&str> {
         .lines()
         .find_map(|line| line.trim().strip_prefix("username="))
         .filter(|name| !name.is_empty())
+}
+
+/// What a helper's `store` saves: the value the server accepted, under `label`, with the user
+/// name git or docker sent. No `Debug`: it holds the value.
+pub(crate) struct Accepted {
+    /// The secret's label (`git/HOST`, `docker/HOST`).
+    pub(crate) label: Label,
+    /// The token or password.
+    pub(crate) value: SecretValue,
+    /// The user name, written into a new secret's note as `username=NAME`.
+    pub(crate) username: Option<String>,
+    /// The env name a new secret gets (`GIT_TOKEN_HOST`, `DOCKER_TOKEN_HOST`).
+    pub(crate) env_name: EnvName,
+}
+
+impl Accepted {
+    /// Whether `vault` already holds this value as the label's current one (nothing to save).
+    pub(crate) fn is_current(&self, vault: &Vault) -> bool {
+        vault
+            .get(&self.label)
+            .is_ok_and(|s| s.current.value.expose() == self.value.expose())
+    }
+
+    /// Saves it into `vault`: a rotation of the existing secret, keeping history (its note gets
+    /// the user name only when it has no note), or a new secret. A user name that a note line
+    /// cannot hold (a line break, over 256 bytes) is left out of the note.
+    pub(crate) fn save(self, vault: &mut Vault, now: i64) -> Result<()> {
+        let note = self
+            .username
+            .filter(|u| !u.is_empty() && u.len() <= 256 && !u.contains(['\n', '\r']))
+            .map(|u| format!("username={u}"));
+        match vault.find_mut(&self.label) {
+            Some(secret) => {
+                secret.rotate(self.value, now, DEFAULT_KEEP);
+                if secret.note.is_none() {
+                    secret.note = note;
+                }
+                Ok(())
+            }
+            None => {
+                let mut secret = Secret::first(self.label, self.env_name, self.value, now);
+                secret.note = note;
+                vault.insert(secret)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
