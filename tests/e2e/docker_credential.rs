@@ -49,8 +49,17 @@ fn docker_credential_speaks_dockers_protocol_byte_for_byte() {
     let sb = Sandbox::new();
     sb.succeeds(["unlock", "--timeout", "5m"]);
     let link = install_link(&sb);
-    // Installing again keeps the link.
+    // Installing again keeps the link; a stale link is replaced; another file is left alone.
     install_link(&sb);
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/sesame", &link).unwrap();
+    install_link(&sb);
+    assert_eq!(std::fs::read_link(&link).unwrap(), sesame_path());
+    let other = sb.path("other-bin");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("docker-credential-sesame"), "#!/bin/sh\n").unwrap();
+    let a = sb.cmd().args(["helpers", "install"]).arg(&other).assert();
+    fails(a, 2, "exists and is not a link");
     // store: the JSON docker login writes.
     let out = link_run(
         &sb,
