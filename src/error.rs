@@ -71,6 +71,18 @@ pub enum Error {
     )]
     NoPassphraseSource,
 
+    /// A credential helper (git, docker) found the vault locked and no passphrase source: it
+    /// never asks, since its tool gives it no terminal; exit code 1.
+    #[error(
+        "{} is locked and no passphrase source is set; run `sesame unlock` on a terminal, then \
+         try again (credential helpers never ask for the passphrase)",
+        path.display()
+    )]
+    Locked {
+        /// The vault.
+        path: PathBuf,
+    },
+
     /// An input the command needs (a value, a recovery code) has no source; exit code 2.
     #[error("no {what}: {hint}")]
     NoInput {
@@ -483,6 +495,7 @@ impl Error {
             | Error::Verification { .. }
             | Error::VaultChanged { .. }
             | Error::Random
+            | Error::Locked { .. }
             | Error::Kdf(_)
             | Error::Failed(_)
             | Error::BaoUnreachable { .. }

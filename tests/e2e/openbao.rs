@@ -435,3 +435,57 @@ fn base64_decode(text: &str) -> Vec<u8> {
         .decode(text)
         .unwrap_or_default()
 }
+
+/// `inject` and `run --template` read `{{ bao://MOUNT/PATH#FIELD }}` at render time, beside
+/// `{{ sesame://LABEL }}`; a field OpenBao does not have is exit 5 with nothing written.
+#[test]
+fn templates_render_bao_fields_and_a_missing_field_writes_nothing() {
+    let Some(server) = BaoServer::start() else {
+        return;
+    };
+    server.ok(&["kv", "put", "secret/app", "api_key=bao-value-0101"]);
+    let sb = Sandbox::new();
+    sb.add("local", "local-value-0102");
+    let token = server.token(&["kv"]);
+    let tpl = sb.write_file(
+        "conf.tpl",
+        "api: {{ bao://secret/app#api_key }}\nlocal: {{ sesame://local }}\n",
+    );
+    let out = sb.path("conf");
+    let inject = |template: &std::path::Path| {
+        let mut cmd = sb.cmd();
+        cmd.env("BAO_ADDR", &server.addr)
+            .env("BAO_TOKEN", &token)
+            .arg("inject")
+            .arg("-i")
+            .arg(template)
+            .arg("-o")
+            .arg(&out);
+        cmd.assert()
+    };
+    inject(&tpl).success();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "api: bao-value-0101\nlocal: local-value-0102\n"
+    );
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", &token)
+        .arg("run")
+        .arg("--template")
+        .arg(format!("CONF={}", tpl.display()))
+        .args(["--", "sh", "-c", "cat \"$CONF\""])
+        .succeeds();
+    assert_eq!(
+        String::from_utf8_lossy(&a.get_output().stdout),
+        "api: bao-value-0101\nlocal: local-value-0102\n"
+    );
+    std::fs::remove_file(&out).unwrap();
+    let bad = sb.write_file(
+        "bad.tpl",
+        "{{ sesame://local }} {{ bao://secret/app#nope }}\n",
+    );
+    fails(inject(&bad), 5, "nope");
+    assert!(!out.exists());
+}
