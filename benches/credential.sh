@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A credential helper's cost, side by side in one run (needs farm-bench, git): `git credential
+# A credential helper's cost, side by side in one run (needs hyperfine, git): `git credential
 # fill` answered by sesame through a running agent (A) against the same fill answered by git's own
 # in-memory `credential-cache` daemon (B), on a vault of 100 secrets. Both run as git runs them
 # (`credential.helper`, through `sh -c`), with no other git configuration.
@@ -13,7 +13,7 @@ else
     cargo build --release --locked --quiet
     bin=$PWD/target/release/sesame
 fi
-for tool in farm-bench git; do
+for tool in hyperfine git; do
     command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 
@@ -49,7 +49,7 @@ for side in sesame cache; do
 done
 echo "vault: $(stat -c %s "$SESAME_VAULT") bytes, 100 secrets; $(git --version)"
 echo "== git credential fill: sesame through the agent (A) vs git credential-cache (B)"
-farm-bench -n 40 --warmup 5 --vs "sh $work/via_cache.sh" -- sh "$work/via_sesame.sh"
+hyperfine -N --runs 40 --warmup 5 -n sesame "sh $work/via_sesame.sh" -n credential-cache "sh $work/via_cache.sh"
 echo "== the agent's share: sesame git-credential get alone, and sesame --version (process start)"
-farm-bench -n 40 --warmup 5 -- sh -c "exec $bin git-credential get < $work/request > /dev/null"
-farm-bench -n 40 --warmup 5 -- "$bin" --version
+hyperfine -N --runs 40 --warmup 5 -n "git-credential get" "sh -c 'exec $bin git-credential get < $work/request > /dev/null'"
+hyperfine -N --runs 40 --warmup 5 "$bin --version"
