@@ -305,6 +305,11 @@ pub enum Error {
         code: u8,
     },
 
+    /// A confirmed secret was not released: the approval console denied it, nobody answered, or
+    /// no console is attached (the message, from the agent, says which); exit code 3.
+    #[error("{0}")]
+    NotApproved(String),
+
     /// The agent could not be reached, or its answer was malformed; exit code 1.
     #[error("the agent could not be used: {0}")]
     AgentUnavailable(String),
@@ -438,7 +443,8 @@ impl Error {
             Error::WrongPassphrase { .. }
             | Error::WrongRecoveryCode { .. }
             | Error::BaoRefused { .. }
-            | Error::KeyRefused { .. } => 3,
+            | Error::KeyRefused { .. }
+            | Error::NotApproved(_) => 3,
             Error::NotAVault { .. }
             | Error::SlotMoved { .. }
             | Error::NoSlot { .. }
