@@ -69,7 +69,9 @@ pub(super) fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
         if status.vault_id == header.vault_id && status.key_generation == header.key_generation {
             if args.confirm {
                 return Err(Error::usage(format!(
-                    "the agent of {} is already running, and a console can only be joined to an                      agent as it starts (there is no way to reach one later, by design): run                      `sesame lock`, then `sesame unlock --confirm`",
+                    "the agent of {} is already running, and a console can only be joined to an \
+                     agent as it starts (there is no way to reach one later, by design): run \
+                     `sesame lock`, then `sesame unlock --confirm`",
                     crate::printable::path(&ctx.path)
                 )));
             }
