@@ -20,6 +20,8 @@ use crate::slots::passphrase::{PassphraseSlot, PassphraseUnwrapper};
 use crate::slots::recovery::{RecoveryUnwrapper, RecoveryWrapper};
 use crate::slots::{self, Unwrapper, Wrapper, slot_aad};
 
+use crate::agent::protocol::VALUE_SALT_LEN;
+use crate::approval::CONFIRMED_VALUE_INFO;
 pub use crate::slots::passphrase::first as passphrase_slot;
 use crate::vault::Vault;
 
@@ -30,6 +32,22 @@ pub trait KeyHolder: Send + Sync {
     fn subkey(&self, salt: &[u8], purpose: Purpose) -> Result<Zeroizing<[u8; KEY_LEN]>>;
     /// The data key itself, when this process holds it.
     fn data_key(&self) -> Option<&DataKey>;
+
+    /// The key of a confirmed secret's sealed value (`docs/AGENT.md`, "Approvals"). Derived
+    /// here when this process holds the data key (whoever gave the passphrase is the approval);
+    /// the agent releases it only after its console says yes.
+    fn confirmed_key(&self, salt: &[u8; VALUE_SALT_LEN]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+        let key = self.data_key().ok_or_else(|| {
+            Error::AgentUnavailable("no key to open a confirmed secret with".into())
+        })?;
+        Ok(crypto::hkdf_key(key.expose(), salt, CONFIRMED_VALUE_INFO))
+    }
+
+    /// A fresh salt and its key, to seal a new value of a confirmed secret.
+    fn new_confirmed_key(&self) -> Result<([u8; VALUE_SALT_LEN], Zeroizing<[u8; KEY_LEN]>)> {
+        let salt = crypto::random_array::<VALUE_SALT_LEN>()?;
+        Ok((salt, self.confirmed_key(&salt)?))
+    }
 }
 
 /// The data key held in this process.
@@ -305,6 +323,17 @@ impl UnlockedVault {
     pub fn prepare_seal(&mut self) -> Result<()> {
         self.next_seal = Some(self.draw_seal()?);
         Ok(())
+    }
+
+    /// The key of the confirmed value sealed with `salt` ([`KeyHolder::confirmed_key`]): through
+    /// the agent, only after its console approves.
+    pub fn confirmed_key(&self, salt: &[u8; VALUE_SALT_LEN]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+        self.key.confirmed_key(salt)
+    }
+
+    /// A fresh salt and its key, to seal a confirmed value ([`KeyHolder::new_confirmed_key`]).
+    pub fn new_confirmed_key(&self) -> Result<([u8; VALUE_SALT_LEN], Zeroizing<[u8; KEY_LEN]>)> {
+        self.key.new_confirmed_key()
     }
 
     fn draw_seal(&self) -> Result<NextSeal> {

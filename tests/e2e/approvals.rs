@@ -106,32 +106,6 @@ impl Drop for Console {
     }
 }
 
-/// `sesame get LABEL` started now with no passphrase source (only the agent can open the vault),
-/// finished on another thread: its exit code, stdout and stderr.
-fn get_later(sb: &Sandbox, label: &str) -> std::thread::JoinHandle<(i32, String, String)> {
-    let mut cmd = sb.process();
-    cmd.env_remove("SESAME_PASSPHRASE").args(["get", label]);
-    in_background(cmd)
-}
-
-fn in_background(mut cmd: std::process::Command) -> std::thread::JoinHandle<(i32, String, String)> {
-    std::thread::spawn(move || {
-        let out = with_deadline(cmd);
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    })
-}
-
-/// A command with no passphrase source: only the agent can open the vault.
-fn no_pass(sb: &Sandbox) -> assert_cmd::Command {
-    let mut cmd = sb.cmd();
-    cmd.env_remove("SESAME_PASSPHRASE");
-    cmd
-}
-
 #[test]
 fn a_second_console_cannot_attach_to_a_running_agent() {
     let sb = Sandbox::new();
