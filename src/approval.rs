@@ -5,6 +5,7 @@
 
 use crate::agent::console::Requester;
 use crate::agent::gate::Outcome;
+use crate::agent::protocol::VALUE_SALT_LEN;
 use crate::usage::Event;
 use crate::vault::Vault;
 
@@ -14,9 +15,10 @@ pub const CONFIRMED_VALUE_INFO: &[u8] = b"sesame v2 confirmed value";
 /// The action of an approval decision in the usage log.
 pub const LOG_ACTION: &str = "approval";
 
-/// The label of the secret one of whose sealed values has `salt`, in `vault`.
-pub fn label_of_sealed(vault: &Vault, salt: &[u8; 16]) -> Option<String> {
-    let _ = (vault, salt);
+/// The label of the one secret of `vault` whose sealed values have all of `salts`; `None` when
+/// a salt is no sealed value's, or the salts belong to two secrets.
+pub fn label_of_sealed(vault: &Vault, salts: &[[u8; VALUE_SALT_LEN]]) -> Option<String> {
+    let _ = (vault, salts);
     None
 }
 

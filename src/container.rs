@@ -33,20 +33,32 @@ pub trait KeyHolder: Send + Sync {
     /// The data key itself, when this process holds it.
     fn data_key(&self) -> Option<&DataKey>;
 
-    /// The key of a confirmed secret's sealed value (`docs/AGENT.md`, "Approvals"). Derived
-    /// here when this process holds the data key (whoever gave the passphrase is the approval);
-    /// the agent releases it only after its console says yes.
-    fn confirmed_key(&self, salt: &[u8; VALUE_SALT_LEN]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    /// The keys of sealed values of one confirmed secret (`docs/AGENT.md`, "Approvals"), in
+    /// the order of `salts`. Derived here when this process holds the data key (whoever gave the
+    /// passphrase is the approval); the agent releases them only after its console says yes.
+    fn confirmed_keys(
+        &self,
+        salts: &[[u8; VALUE_SALT_LEN]],
+    ) -> Result<Vec<Zeroizing<[u8; KEY_LEN]>>> {
         let key = self.data_key().ok_or_else(|| {
             Error::AgentUnavailable("no key to open a confirmed secret with".into())
         })?;
-        Ok(crypto::hkdf_key(key.expose(), salt, CONFIRMED_VALUE_INFO))
+        Ok(salts
+            .iter()
+            .map(|salt| crypto::hkdf_key(key.expose(), salt, CONFIRMED_VALUE_INFO))
+            .collect())
     }
 
     /// A fresh salt and its key, to seal a new value of a confirmed secret.
     fn new_confirmed_key(&self) -> Result<([u8; VALUE_SALT_LEN], Zeroizing<[u8; KEY_LEN]>)> {
         let salt = crypto::random_array::<VALUE_SALT_LEN>()?;
-        Ok((salt, self.confirmed_key(&salt)?))
+        let key = self.data_key().ok_or_else(|| {
+            Error::AgentUnavailable("no key to seal a confirmed secret with".into())
+        })?;
+        Ok((
+            salt,
+            crypto::hkdf_key(key.expose(), &salt, CONFIRMED_VALUE_INFO),
+        ))
     }
 }
 
@@ -325,10 +337,13 @@ impl UnlockedVault {
         Ok(())
     }
 
-    /// The key of the confirmed value sealed with `salt` ([`KeyHolder::confirmed_key`]): through
-    /// the agent, only after its console approves.
-    pub fn confirmed_key(&self, salt: &[u8; VALUE_SALT_LEN]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
-        self.key.confirmed_key(salt)
+    /// The keys of confirmed values of one secret ([`KeyHolder::confirmed_keys`]): through the
+    /// agent, only after its console approves.
+    pub fn confirmed_keys(
+        &self,
+        salts: &[[u8; VALUE_SALT_LEN]],
+    ) -> Result<Vec<Zeroizing<[u8; KEY_LEN]>>> {
+        self.key.confirmed_keys(salts)
     }
 
     /// A fresh salt and its key, to seal a confirmed value ([`KeyHolder::new_confirmed_key`]).

@@ -9,7 +9,8 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::protocol::{
-    AgentStatus, Purpose, Request, VALUE_SALT_LEN, read_frame, split_response, write_frame,
+    AgentStatus, MAX_SALTS, Purpose, Request, VALUE_SALT_LEN, read_frame, split_response,
+    write_frame,
 };
 use super::{checked_folder, peer_is_us, socket_path};
 use crate::container::KeyHolder;
@@ -159,11 +160,17 @@ impl KeyHolder for AgentKey {
     /// open-confirmed: waits for the person on the console, up to the longest wait an agent
     /// can have (`SESAME_CONFIRM_WAIT`, at most an hour) and a margin. A refusal (denied, not
     /// answered, no console) is exit 3 with the agent's words.
-    fn confirmed_key(&self, salt: &[u8; VALUE_SALT_LEN]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    fn confirmed_keys(
+        &self,
+        salts: &[[u8; VALUE_SALT_LEN]],
+    ) -> Result<Vec<Zeroizing<[u8; KEY_LEN]>>> {
+        if salts.is_empty() || salts.len() > MAX_SALTS {
+            return Err(Error::AgentUnavailable("too many values at once".into()));
+        }
         let request = Request::OpenConfirmed {
             vault_id: self.vault_id,
             key_generation: self.key_generation,
-            salt: *salt,
+            salts: salts.to_vec(),
         };
         let mut stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
         let _ = stream.set_read_timeout(Some(APPROVAL_TIMEOUT));
@@ -171,7 +178,10 @@ impl KeyHolder for AgentKey {
         let _ = stream.set_read_timeout(Some(CLIENT_TIMEOUT));
         let body = Zeroizing::new(body?);
         let rest = split_response(&body).map_err(Error::NotApproved)?;
-        key_of(rest)
+        if rest.len() != salts.len() * KEY_LEN {
+            return Err(Error::AgentUnavailable("malformed answer".into()));
+        }
+        rest.chunks_exact(KEY_LEN).map(key_of).collect()
     }
 
     fn new_confirmed_key(&self) -> Result<([u8; VALUE_SALT_LEN], Zeroizing<[u8; KEY_LEN]>)> {

@@ -23,6 +23,9 @@ pub(crate) const OP_NEW_CONFIRMED_KEY: u8 = 6;
 
 /// The length of a sealed value's salt (`docs/FORMAT.md`, the sealed value kind).
 pub const VALUE_SALT_LEN: usize = 16;
+/// The most salts one open-confirmed request may name: every version a secret can keep (the
+/// current one and up to 100 older ones), so unsealing a whole secret is one approval.
+pub const MAX_SALTS: usize = 101;
 
 /// First byte of an answer that succeeded.
 pub const OK: u8 = 0;
@@ -69,15 +72,16 @@ pub enum Request {
     },
     /// Forget the data key and end the agent.
     Lock,
-    /// The key of the sealed value with this salt, released only after the approval console
-    /// says yes (`docs/AGENT.md`, "Approvals").
+    /// The keys of sealed values of one secret, released only after the approval console says
+    /// yes (`docs/AGENT.md`, "Approvals").
     OpenConfirmed {
         /// The vault the client read.
         vault_id: [u8; VAULT_ID_LEN],
         /// The key generation in the client's header.
         key_generation: u32,
-        /// The sealed value's own salt; the agent finds its secret in the vault file itself.
-        salt: [u8; VALUE_SALT_LEN],
+        /// The sealed values' own salts (1 to [`MAX_SALTS`], all of one secret); the agent finds
+        /// their secret in the vault file itself.
+        salts: Vec<[u8; VALUE_SALT_LEN]>,
     },
     /// A salt drawn by the agent and its key, to seal a new confirmed value. Needs no approval.
     NewConfirmedKey {
@@ -147,12 +151,16 @@ impl Request {
             Request::OpenConfirmed {
                 vault_id,
                 key_generation,
-                salt,
+                salts,
             } => {
+                let salts = &salts[..salts.len().min(MAX_SALTS)];
                 let mut b = vec![OP_OPEN_CONFIRMED];
                 b.extend_from_slice(vault_id);
                 b.extend_from_slice(&key_generation.to_le_bytes());
-                b.extend_from_slice(salt);
+                b.push(salts.len() as u8);
+                for salt in salts {
+                    b.extend_from_slice(salt);
+                }
                 b
             }
             Request::NewConfirmedKey {
@@ -182,11 +190,21 @@ impl Request {
                 purpose: purpose_from_byte(rest[20])?,
                 salt: rest[21..53].try_into().ok()?,
             }),
-            (OP_OPEN_CONFIRMED, 36) => Some(Request::OpenConfirmed {
-                vault_id: rest[..16].try_into().ok()?,
-                key_generation: u32::from_le_bytes(rest[16..20].try_into().ok()?),
-                salt: rest[20..36].try_into().ok()?,
-            }),
+            (OP_OPEN_CONFIRMED, len) if len > 21 => {
+                let count = rest[20] as usize;
+                let salts = &rest[21..];
+                if count == 0 || count > MAX_SALTS || salts.len() != count * VALUE_SALT_LEN {
+                    return None;
+                }
+                Some(Request::OpenConfirmed {
+                    vault_id: rest[..16].try_into().ok()?,
+                    key_generation: u32::from_le_bytes(rest[16..20].try_into().ok()?),
+                    salts: salts
+                        .chunks_exact(VALUE_SALT_LEN)
+                        .map(|c| c.try_into().ok())
+                        .collect::<Option<Vec<_>>>()?,
+                })
+            }
             (OP_NEW_CONFIRMED_KEY, 20) => Some(Request::NewConfirmedKey {
                 vault_id: rest[..16].try_into().ok()?,
                 key_generation: u32::from_le_bytes(rest[16..20].try_into().ok()?),
@@ -307,7 +325,7 @@ mod tests {
             Request::OpenConfirmed {
                 vault_id: [4; 16],
                 key_generation: 2,
-                salt: [5; 16],
+                salts: vec![[5; 16], [6; 16]],
             },
             Request::NewConfirmedKey {
                 vault_id: [6; 16],
@@ -328,6 +346,7 @@ mod tests {
             &[OP_RENEW, 1, 2],
             &[OP_DERIVE; 55],
             &[OP_OPEN_CONFIRMED; 36],
+            &[OP_OPEN_CONFIRMED; 21],
             &[OP_NEW_CONFIRMED_KEY; 22],
         ] {
             assert_eq!(Request::decode(body), None, "{body:?}");

@@ -359,11 +359,11 @@ fn serve(mut stream: UnixStream, state: &Arc<State>) {
             Request::OpenConfirmed {
                 vault_id,
                 key_generation,
-                salt,
+                salts,
             } => {
                 let (answer, decision) = match state.check_identity(vault_id, key_generation) {
                     Err(refusal) => (Zeroizing::new(refusal), None),
-                    Ok(()) => open_confirmed(state, &salt, peer_pid(&stream)),
+                    Ok(()) => open_confirmed(state, &salts, peer_pid(&stream)),
                 };
                 let written = write_frame(&mut stream, &answer);
                 log_decision(state, decision);
@@ -416,7 +416,7 @@ impl KeyHolder for Held {
 /// is logged after the answer, so the log's lock is not in the requester's wait.
 fn open_confirmed(
     state: &Arc<State>,
-    salt: &[u8; VALUE_SALT_LEN],
+    salts: &[[u8; VALUE_SALT_LEN]],
     pid: i32,
 ) -> (Zeroizing<Vec<u8>>, Option<(UnlockedVault, Event)>) {
     let opened = crate::store::read(&state.vault).and_then(|bytes| {
@@ -431,10 +431,11 @@ fn open_confirmed(
             );
         }
     };
-    let Some(label) = approval::label_of_sealed(&unlocked.vault, salt) else {
+    let Some(label) = approval::label_of_sealed(&unlocked.vault, salts) else {
         return (
             Zeroizing::new(refused(
-                "no confirmed value of the vault has this salt; read the vault again",
+                "these salts are not those of sealed values of one secret of the vault; read the \
+                 vault again",
             )),
             None,
         );
@@ -442,7 +443,12 @@ fn open_confirmed(
     let requester = peer::requester(u32::try_from(pid).unwrap_or(0));
     let outcome = state.gate.decide(&label, &requester);
     let answer = if outcome.approved() {
-        key_answer(&[], &state.subkey(salt, approval::CONFIRMED_VALUE_INFO))
+        let mut answer = Zeroizing::new(Vec::with_capacity(1 + salts.len() * KEY_LEN));
+        answer.push(protocol::OK);
+        for salt in salts {
+            answer.extend_from_slice(&state.subkey(salt, approval::CONFIRMED_VALUE_INFO)[..]);
+        }
+        answer
     } else {
         Zeroizing::new(refused(&approval::refusal(&label, outcome)))
     };
