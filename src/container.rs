@@ -24,6 +24,7 @@ use crate::agent::protocol::VALUE_SALT_LEN;
 use crate::approval::CONFIRMED_VALUE_INFO;
 pub use crate::slots::passphrase::first as passphrase_slot;
 use crate::vault::Vault;
+use crate::vault::identity::file_hash;
 
 /// Something that can derive keys from a vault's data key: the key itself, in this process, or
 /// the agent, which derives them without ever handing the key out (`docs/AGENT.md`).
@@ -307,6 +308,13 @@ impl UnlockedVault {
     /// Seals the current contents into the bytes of a complete file, under a fresh payload salt
     /// and nonce (`docs/FORMAT.md`, "Writing").
     pub fn seal(&mut self) -> Result<Vec<u8>> {
+        // Ids for what was added since the vault was opened; the replaced file's hash as the
+        // newest ancestor; format 2 from now on (a format 1 file is upgraded by its first write).
+        self.vault.assign_ids()?;
+        if let Some(replaced) = &self.opened_from {
+            self.vault.record_ancestor(file_hash(replaced));
+        }
+        self.header.version = FORMAT_VERSION;
         let plaintext = codec::encode(&self.vault).map_err(Error::Usage)?;
         let sealed_len = plaintext.len() as u64 + crypto::TAG_LEN as u64;
         if sealed_len > MAX_FILE_LEN - MAX_HEADER_LEN {
@@ -520,7 +528,7 @@ fn decrypt_payload(parsed: &ParsedFile<'_>, holder: &dyn KeyHolder, path: &Path)
     .ok_or_else(|| Error::Tampered {
         path: path.to_path_buf(),
     })?;
-    codec::decode(&plaintext).map_err(|reason| Error::NotAVault {
+    codec::decode(&plaintext, header.version).map_err(|reason| Error::NotAVault {
         path: path.to_path_buf(),
         reason,
     })

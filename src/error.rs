@@ -178,6 +178,13 @@ pub enum Error {
         how: &'static str,
     },
 
+    /// The secret's values are sealed for approval and this path cannot open them; exit code 3.
+    #[error("{label} needs approval: run `sesame unlock --confirm`")]
+    NeedsApproval {
+        /// The secret's label.
+        label: String,
+    },
+
     /// The file's format version is newer than this build reads; exit code 4.
     #[error("{} was written by a newer sesame (format {version}); upgrade sesame to open it", path.display())]
     NewerFormat {
@@ -444,7 +451,8 @@ impl Error {
             | Error::WrongRecoveryCode { .. }
             | Error::BaoRefused { .. }
             | Error::KeyRefused { .. }
-            | Error::NotApproved(_) => 3,
+            | Error::NotApproved(_)
+            | Error::NeedsApproval { .. } => 3,
             Error::NotAVault { .. }
             | Error::SlotMoved { .. }
             | Error::NoSlot { .. }

@@ -12,8 +12,9 @@ use std::time::Duration;
 use crate::container::UnlockedVault;
 use crate::error::{Error, Result};
 use crate::store::{self, WriteLock};
+use crate::units;
 use crate::usage::{self, Event, LogContents};
-use crate::vault::Vault;
+use crate::vault::{Snapshot, Vault};
 use crate::{agent, backup};
 
 /// How long recording a use (`get`, `run`) waits for the lock: the log must never hold up the
@@ -183,7 +184,11 @@ pub(crate) fn transact<T>(
     let log_key = usage::key_ahead(path, &unlocked).map(Box::new);
     let tx = Transaction::begin(path)?;
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
+    // Whatever `change` does to a secret or profile is stamped, and what it removes leaves a
+    // tombstone: a later merge needs both, and no command has to remember them.
+    let before = Snapshot::of(&current.vault);
     let out = change(&mut current)?;
+    before.stamp_changes(&mut current.vault, units::now());
     let file = current.seal()?;
     let done = tx.commit(&file, &current, LogUpdate::Append(event, log_key), false)?;
     Ok((out, done))

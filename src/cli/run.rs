@@ -246,6 +246,7 @@ pub(super) fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
                     at,
                     Profile {
                         name: name.clone(),
+                        updated: crate::units::now(),
                         bindings: parsed,
                     },
                 );

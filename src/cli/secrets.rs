@@ -228,12 +228,13 @@ pub(super) fn get(ctx: &Context, args: GetArgs) -> Result<()> {
             version: n,
         })?,
     };
+    let value = version.plain(&label)?;
     let mut event = Event::new("get", vec![label.to_string()]);
     if let Some(n) = args.version {
         event = event.detail(format!("version {n}"));
     }
     ctx.record(&unlocked, event);
-    super::write_stdout(version.value.expose())?;
+    super::write_stdout(value.expose())?;
     if !args.no_newline {
         super::write_stdout(b"\n")?;
     }

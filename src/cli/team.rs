@@ -59,7 +59,7 @@ pub(super) fn push(ctx: &Context, args: PushArgs) -> Result<()> {
         None => 0,
     };
     for label in &labels {
-        let value = &unlocked.vault.get(label)?.current.value;
+        let value = unlocked.vault.get(label)?.current.plain(label)?;
         fields.insert(label.to_string(), value.duplicate());
     }
     let written = conn.kv_write(&target.mount, &target.path, &fields, version)?;

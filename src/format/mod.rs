@@ -14,7 +14,9 @@ use crate::crypto::{NONCE_LEN, SALT_LEN};
 /// `\x89SESAME\n`: the high byte and newline catch text-mode transfers, as PNG's magic does.
 pub const MAGIC: [u8; 8] = [0x89, b'S', b'E', b'S', b'A', b'M', b'E', b'\n'];
 /// The format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format this build reads (and upgrades on its next write).
+pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// The fixed part of the header, in bytes, before the first slot.
 pub(crate) const FIXED_HEADER_LEN: usize = 82;
 /// The largest vault file a reader accepts (256 MiB), checked before reading it whole.

@@ -70,7 +70,7 @@ pub fn assemble<'v>(
     let mut files = Vec::new();
     let mut values: Vec<(&EnvName, &'v SecretValue)> = Vec::new();
     for (name, (label, delivery)) in &chosen.secrets {
-        let value = &vault.get(label)?.current.value;
+        let value = vault.get(label)?.current.plain(label)?;
         match delivery {
             Delivery::Env => in_env.push((name.clone(), label.to_string(), value)),
             Delivery::File => files.push((name.clone(), MemFile::new(name, value)?)),
