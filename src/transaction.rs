@@ -189,6 +189,8 @@ pub(crate) fn transact<T>(
     let before = Snapshot::of(&current.vault);
     let out = change(&mut current)?;
     before.stamp_changes(&mut current.vault, units::now());
+    // A value a command gave a confirmed secret is never saved in the clear.
+    crate::approval::seal_confirmed(&mut current)?;
     let file = current.seal()?;
     let done = tx.commit(&file, &current, LogUpdate::Append(event, log_key), false)?;
     Ok((out, done))
@@ -206,7 +208,11 @@ pub(crate) fn transact_keys<T>(
     let tx = Transaction::begin(path)?;
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
     let log = usage::read(path, &current).unwrap_or_else(|e| LogContents::unreadable(&e));
+    // Confirmed values are sealed under keys of the data key: opened with the old one here,
+    // sealed again under the new one after `change`.
+    crate::approval::unseal_everything(&mut current)?;
     let out = change(&mut current)?;
+    crate::approval::seal_confirmed(&mut current)?;
     let file = current.seal()?;
     let done = tx.commit(&file, &current, LogUpdate::Reseal(log, event), true)?;
     Ok((out, done))

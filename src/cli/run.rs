@@ -148,6 +148,8 @@ pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         e => e,
     })?;
     let chosen = sel.resolve_everything(&unlocked.vault)?;
+    // Confirmed secrets: one approval each, before anything starts; a denial ends the run here.
+    let opened = crate::approval::open_current(&unlocked, chosen.secrets.values().map(|(l, _)| l))?;
     // Read at run time, one request per KV path; never stored.
     let fetched = if chosen.references.is_empty() {
         BTreeMap::new()
@@ -158,8 +160,14 @@ pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         mask: args.mask,
         clean_env: args.clean_env,
     };
-    let child =
-        inject::child::assemble(&args.command, &chosen, &unlocked.vault, &fetched, options)?;
+    let child = inject::child::assemble(
+        &args.command,
+        &chosen,
+        &unlocked.vault,
+        &opened,
+        &fetched,
+        options,
+    )?;
     for note in &child.notes {
         eprintln!("sesame: note: {note}");
     }
