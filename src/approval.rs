@@ -297,13 +297,13 @@ mod tests {
             exe: "/usr/bin/sesame".into(),
             command: "/usr/bin/sesame get api --token hunter2".into(),
             cwd: "/home/a".into(),
-            parents: vec!["python app.py --key=s3cret".into(), "/bin/bash".into()],
+            parents: vec!["python3 app.py --key=s3cret".into(), "/bin/bash".into()],
         };
         let event = decision_event("api", Outcome::ApprovedOnce, &requester);
         let detail = event.detail.unwrap_or_default();
         assert_eq!(
             detail,
-            "approved once: sesame (pid 42, /usr/bin/sesame, in /home/a), started by python ← bash"
+            "approved once: sesame (pid 42, /usr/bin/sesame, in /home/a), started by python3 ← bash"
         );
         assert!(!detail.contains("s3cret") && !detail.contains("hunter2"));
     }

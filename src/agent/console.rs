@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn console_messages_round_trip() {
-        for message in [ask("python app.py", 2), ToConsole::Expired(3)] {
+        for message in [ask("python3 app.py", 2), ToConsole::Expired(3)] {
             assert_eq!(ToConsole::decode(&message.encode()), Some(message));
         }
         for decision in [Decision::Deny, Decision::Once, Decision::Always] {

@@ -194,12 +194,12 @@ mod tests {
                 exe: "/usr/bin/sesame (as it names itself)".into(),
                 command: "sesame get api".into(),
                 cwd: "/home/a".into(),
-                parents: vec!["python app.py".into(), "bash".into(), "claude".into()],
+                parents: vec!["python3 app.py".into(), "bash".into(), "claude".into()],
             },
         };
         let shown = describe(&ask);
         assert!(shown.contains("[2] api\\x1b[2J is asked for by pid 9"));
-        assert!(shown.contains("chain    sesame get api ← python app.py ← bash ← claude"));
+        assert!(shown.contains("chain    sesame get api ← python3 app.py ← bash ← claude"));
         assert_eq!(first_word(b"  y\n"), Some(b'y'));
         assert_eq!(first_word(b"\n"), None);
     }

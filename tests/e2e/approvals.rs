@@ -224,7 +224,10 @@ fn a_denied_request_exits_3_and_is_logged() {
     );
     console.wait_for("denied");
     let log = decisions(&sb);
-    assert!(log.iter().any(|d| d.starts_with("denied: sesame (pid ")), "{log:?}");
+    assert!(
+        log.iter().any(|d| d.starts_with("denied: sesame (pid ")),
+        "{log:?}"
+    );
 }
 
 #[test]
