@@ -366,7 +366,12 @@ fn serve(mut stream: UnixStream, state: &Arc<State>) {
                     Ok(()) => open_confirmed(state, &salts, peer_pid(&stream)),
                 };
                 let written = write_frame(&mut stream, &answer);
-                log_decision(state, decision);
+                // On a thread of its own: the client may hold the write lock next while it asks
+                // this connection for its own log key, and the decision waits for that lock.
+                if decision.is_some() {
+                    let state = Arc::clone(state);
+                    thread::spawn(move || log_decision(&state, decision));
+                }
                 if written.is_err() {
                     return;
                 }
