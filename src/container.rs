@@ -20,8 +20,7 @@ use crate::slots::passphrase::{PassphraseSlot, PassphraseUnwrapper};
 use crate::slots::recovery::{RecoveryUnwrapper, RecoveryWrapper};
 use crate::slots::{self, Unwrapper, Wrapper, slot_aad};
 
-use crate::agent::protocol::VALUE_SALT_LEN;
-use crate::approval::CONFIRMED_VALUE_INFO;
+use crate::format::{CONFIRMED_VALUE_INFO, VALUE_SALT_LEN};
 pub use crate::slots::passphrase::first as passphrase_slot;
 use crate::vault::Vault;
 use crate::vault::identity::file_hash;

@@ -1,7 +1,8 @@
 //! The agent's side of approvals (`docs/AGENT.md`, "Approvals"): one thread owns the console's
 //! end of the socketpair and asks the person one request at a time; every other thread waits
 //! for its own request's outcome. Once the console is gone (or never was), every request is
-//! denied at once. Programs answered with `a` are remembered for the agent's life.
+//! denied at once. Programs answered with `a` are remembered for the agent's life. Also the
+//! agent's words for each outcome: the client's refusal and the usage log's event.
 
 use std::collections::HashSet;
 use std::os::unix::net::UnixStream;
@@ -12,6 +13,10 @@ use std::time::{Duration, Instant};
 
 use super::console::{Answer, Ask, Decision, Requester, ToConsole};
 use super::protocol::{read_frame, write_frame};
+use crate::usage::Event;
+
+/// The action of an approval decision in the usage log.
+pub const LOG_ACTION: &str = "approval";
 
 /// How long a request waits for the person by default.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
@@ -221,9 +226,68 @@ fn ask(stream: &mut UnixStream, number: u32, pending: &Pending) -> Option<Outcom
     }
 }
 
+/// What the client of a request that was not approved is told (exit 3).
+pub fn refusal(label: &str, outcome: Outcome) -> String {
+    let label = crate::printable::printable(label);
+    match outcome {
+        Outcome::Denied => format!("{label} was denied on the approval console"),
+        Outcome::NotAnswered => format!(
+            "{label} needs a person's approval and nobody answered on the approval console in time"
+        ),
+        _ => format!(
+            "{label} needs a person's approval, and no approval console is attached: run \
+             `sesame lock`, then `sesame unlock --confirm` and answer there"
+        ),
+    }
+}
+
+/// The usage-log event of a decision: the label, the outcome, and who asked — the program's
+/// name, pid, executable, working folder and the names of the parent programs. No arguments:
+/// they can hold secrets.
+pub fn decision_event(label: &str, outcome: Outcome, requester: &Requester) -> Event {
+    let parents: Vec<&str> = requester.parents.iter().map(|p| program_name(p)).collect();
+    Event::new(LOG_ACTION, vec![label.to_string()]).detail(format!(
+        "{}: {} (pid {}, {}, in {}){}",
+        outcome.word(),
+        program_name(&requester.command),
+        requester.pid,
+        requester.exe,
+        requester.cwd,
+        if parents.is_empty() {
+            String::new()
+        } else {
+            format!(", started by {}", parents.join(" ← "))
+        }
+    ))
+}
+
+/// The file name of a command line's first word: `/usr/bin/python3 app.py` → `python3`.
+fn program_name(command: &str) -> &str {
+    let first = command.split(' ').next().unwrap_or_default();
+    first.rsplit('/').next().unwrap_or(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decision_is_logged_without_the_arguments() {
+        let requester = Requester {
+            pid: 42,
+            exe: "/usr/bin/sesame".into(),
+            command: "/usr/bin/sesame get api --token hunter2".into(),
+            cwd: "/home/a".into(),
+            parents: vec!["python3 app.py --key=s3cret".into(), "/bin/bash".into()],
+        };
+        let event = decision_event("api", Outcome::ApprovedOnce, &requester);
+        let detail = event.detail.unwrap_or_default();
+        assert_eq!(
+            detail,
+            "approved once: sesame (pid 42, /usr/bin/sesame, in /home/a), started by python3 ← bash"
+        );
+        assert!(!detail.contains("s3cret") && !detail.contains("hunter2"));
+    }
 
     fn requester(command: &str) -> Requester {
         Requester {

@@ -21,8 +21,7 @@ pub(crate) const OP_OPEN_CONFIRMED: u8 = 5;
 /// Request opcode: a fresh salt and its key, to seal a new value of a confirmed secret.
 pub(crate) const OP_NEW_CONFIRMED_KEY: u8 = 6;
 
-/// The length of a sealed value's salt (`docs/FORMAT.md`, the sealed value kind).
-pub const VALUE_SALT_LEN: usize = 16;
+pub use crate::format::VALUE_SALT_LEN;
 /// The most salts one open-confirmed request may name: every version a secret can keep (the
 /// current one and up to 100 older ones), so unsealing a whole secret is one approval.
 pub const MAX_SALTS: usize = 101;

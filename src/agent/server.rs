@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::gate::Gate;
+use super::gate::{self, Gate};
 use super::peer;
 use super::protocol::{
     self, AgentStatus, Purpose, Request, VALUE_SALT_LEN, read_frame, refused, write_frame,
@@ -455,9 +455,9 @@ fn open_confirmed(
         }
         answer
     } else {
-        Zeroizing::new(refused(&approval::refusal(&label, outcome)))
+        Zeroizing::new(refused(&gate::refusal(&label, outcome)))
     };
-    let event = approval::decision_event(&label, outcome, &requester);
+    let event = gate::decision_event(&label, outcome, &requester);
     (answer, Some((unlocked, event)))
 }
 

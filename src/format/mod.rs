@@ -40,6 +40,11 @@ pub const RECOVERY_INFO: &[u8] = b"sesame v1 recovery";
 /// The HKDF info of the usage log's key (`docs/FORMAT.md`, "Usage log"): part of the key
 /// hierarchy, so it lives with the others rather than in `crate::usage`.
 pub const LOG_INFO: &[u8] = b"sesame v1 usage log";
+/// The HKDF info of a sealed value's key (`docs/FORMAT.md`, "Values"), derived from the data key
+/// and the value's own salt; the agent releases it only on approval (`docs/AGENT.md`).
+pub const CONFIRMED_VALUE_INFO: &[u8] = b"sesame v2 confirmed value";
+/// The length of a sealed value's salt.
+pub const VALUE_SALT_LEN: usize = 16;
 
 /// What a key derived from the data key is for; each purpose has its own HKDF `info`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
