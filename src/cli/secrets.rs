@@ -36,6 +36,10 @@ pub struct AddArgs {
     /// Allow an env name that makes programs load or run code (LD_*, PATH, BASH_ENV, ...)
     #[arg(long)]
     allow_loader_env: bool,
+    /// Each use needs a person's approval, as after `edit --confirm` (stored sealed from the
+    /// start)
+    #[arg(long)]
+    confirm: bool,
 }
 
 #[derive(Args)]
@@ -218,6 +222,8 @@ pub(super) fn add(ctx: &Context, args: AddArgs) -> Result<()> {
     let mut secret = Secret::first(label.clone(), env_name.clone(), value, now);
     secret.note = note;
     secret.rotate_every = rotate_every;
+    // Sealed as the change is saved (`transaction::transact`): never stored in the clear.
+    secret.confirm = args.confirm;
     let event = loader_env_allowed(Event::new("add", vec![label.to_string()]), &env_name);
     ctx.commit(unlocked, event, |u| u.vault.insert(secret))?;
     eprintln!("Added {label} (env {env_name}).");

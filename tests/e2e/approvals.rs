@@ -164,6 +164,18 @@ fn confirmed_vault() -> Sandbox {
     sb
 }
 
+#[test]
+fn a_secret_added_with_confirm_needs_approval_from_the_start() {
+    let sb = Sandbox::new();
+    sb.with_stdin(["add", "db", "--confirm"], "db-password-value")
+        .succeeds();
+    assert_eq!(sb.json(["show", "db", "--json"])["confirm"], true);
+    sb.succeeds(["unlock"]);
+    no_pass(&sb)
+        .args(["get", "db"])
+        .fails_with(3, "db needs a person's approval");
+}
+
 /// The details of the usage log's approval events (the decision words and who asked).
 fn decisions(sb: &Sandbox) -> Vec<String> {
     let log = sb.json(["log", "--json"]);
