@@ -84,6 +84,8 @@ fn program(requester: &Requester) -> Program {
 /// The agent's approvals: the console (if any), the wait, the programs remembered.
 pub struct Gate {
     queue: Mutex<Option<Sender<Pending>>>,
+    /// A second handle on the console's end, only to see whether the console has gone.
+    probe: Option<UnixStream>,
     closed: Arc<AtomicBool>,
     remembered: Mutex<HashSet<Program>>,
     wait: Duration,
@@ -93,7 +95,8 @@ impl Gate {
     /// A gate asking on `console` (the agent's end of the socketpair), or with none: then every
     /// request is denied at once.
     pub fn new(console: Option<UnixStream>, wait: Duration) -> Gate {
-        let closed = Arc::new(AtomicBool::new(console.is_none()));
+        let probe = console.as_ref().and_then(|c| c.try_clone().ok());
+        let closed = Arc::new(AtomicBool::new(console.is_none() || probe.is_none()));
         let queue = console.map(|stream| {
             let (sender, receiver) = mpsc::channel();
             let closed = Arc::clone(&closed);
@@ -102,6 +105,7 @@ impl Gate {
         });
         Gate {
             queue: Mutex::new(queue),
+            probe,
             closed,
             remembered: Mutex::new(HashSet::new()),
             wait,
@@ -124,6 +128,14 @@ impl Gate {
 
     /// Asks the console about `label` for `requester`, and waits for the outcome.
     pub fn decide(&self, label: &str, requester: &Requester) -> Outcome {
+        // A closed console ends every approval, those remembered from `a` too: looked at now,
+        // not only when the next question fails to reach it.
+        if self.probe.as_ref().is_some_and(console_gone) {
+            self.closed.store(true, Ordering::SeqCst);
+        }
+        if self.closed.load(Ordering::SeqCst) {
+            return Outcome::NoConsole;
+        }
         let key = program(requester);
         if self
             .remembered
@@ -132,9 +144,6 @@ impl Gate {
             .contains(&key)
         {
             return Outcome::Remembered;
-        }
-        if self.closed.load(Ordering::SeqCst) {
-            return Outcome::NoConsole;
         }
         let (reply, outcome) = mpsc::channel();
         let pending = Pending {
@@ -163,6 +172,28 @@ impl Gate {
         }
         outcome
     }
+}
+
+/// True when the console's end of the socketpair is closed (its process ended). A byte waiting
+/// there (a late answer to an expired request) is left for the console thread.
+fn console_gone(stream: &UnixStream) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut fds = [PollFd::new(stream, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if poll(&mut fds, Some(&now)).is_err() {
+        return false;
+    }
+    let events = fds[0].revents();
+    if events.contains(PollFlags::HUP) || events.contains(PollFlags::ERR) {
+        return true;
+    }
+    let mut byte = [0u8; 1];
+    let flags = rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT;
+    events.contains(PollFlags::IN)
+        && matches!(rustix::net::recv(stream, &mut byte[..], flags), Ok((_, 0)))
 }
 
 /// The console thread: asks each request in turn until the console ends, then marks the gate
@@ -330,25 +361,28 @@ mod tests {
     #[test]
     fn the_console_decides_and_always_is_remembered_for_the_same_program_only()
     -> std::io::Result<()> {
-        let (stream, seen) = console(vec![Decision::Once, Decision::Deny, Decision::Always])?;
+        let answers = vec![
+            Decision::Once,
+            Decision::Deny,
+            Decision::Always,
+            Decision::Deny,
+        ];
+        let (stream, seen) = console(answers)?;
         let gate = Gate::new(Some(stream), Duration::from_secs(30));
         let get = requester("sesame get api");
         assert_eq!(gate.decide("api", &get), Outcome::ApprovedOnce);
         assert_eq!(gate.decide("api", &get), Outcome::Denied);
         assert_eq!(gate.decide("api", &get), Outcome::ApprovedAlways);
         assert_eq!(gate.decide("db", &get), Outcome::Remembered);
+        // Another command line is another program: asked.
+        let other = requester("sesame get other");
+        assert_eq!(gate.decide("api", &other), Outcome::Denied);
         let shown = seen.join().unwrap_or_default();
-        assert_eq!(shown.len(), 3);
+        assert_eq!(shown.len(), 4);
         assert!(matches!(&shown[0], ToConsole::Ask(a) if a.label == "api" && a.number == 1));
-        // The console closed after its three answers: another program is denied at once.
-        assert_eq!(
-            gate.decide("api", &requester("sesame get other")),
-            Outcome::NoConsole
-        );
-        assert_eq!(
-            gate.decide("api", &requester("sesame get other")),
-            Outcome::NoConsole
-        );
+        // The console closed after its answers: denied at once, the program remembered too.
+        assert_eq!(gate.decide("api", &other), Outcome::NoConsole);
+        assert_eq!(gate.decide("api", &get), Outcome::NoConsole);
         Ok(())
     }
 

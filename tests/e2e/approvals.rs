@@ -281,9 +281,15 @@ fn always_approves_the_same_program_for_the_agents_life() {
 #[test]
 fn after_the_console_is_closed_confirmed_secrets_are_denied_at_once() {
     let sb = confirmed_vault();
-    let Some(console) = Console::start(&sb, &[]) else {
+    let Some(mut console) = Console::start(&sb, &[]) else {
         return;
     };
+    // Even a program answered `a` before.
+    let get = get_later(&sb, "api");
+    console.wait_for("allow?");
+    console.type_keys("a\n");
+    assert_eq!(get.join().unwrap().0, 0);
+    console.wait_for("approved for this program");
     let shown = console.interrupt();
     assert!(
         shown.contains("confirmed secrets are denied from now on"),
