@@ -278,6 +278,37 @@ fn always_approves_the_same_program_for_the_agents_life() {
     );
 }
 
+/// The agent wrote a decision on the connection's own thread, while the client, holding the
+/// write lock for its own `get` record, asked that connection for its log key: the agent gave up
+/// on the lock after 1 s and the decision was lost (about one request in eight).
+#[test]
+fn every_decision_is_in_the_usage_log_even_when_the_client_records_at_once() {
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let get = get_later(&sb, "api");
+    console.wait_for("allow?");
+    console.type_keys("a\n");
+    assert_eq!(get.join().unwrap().0, 0);
+    for _ in 0..20 {
+        no_pass(&sb).args(["get", "api"]).succeeds();
+    }
+    // The agent's log writes may finish after the client's: wait until they are all there.
+    let start = Instant::now();
+    while decisions(&sb).len() < 21 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = decisions(&sb);
+    assert_eq!(log.len(), 21, "{log:?}");
+    assert_eq!(
+        log.iter()
+            .filter(|d| d.starts_with("approved (remembered): "))
+            .count(),
+        20
+    );
+}
+
 #[test]
 fn after_the_console_is_closed_confirmed_secrets_are_denied_at_once() {
     let sb = confirmed_vault();
