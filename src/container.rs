@@ -20,8 +20,10 @@ use crate::slots::passphrase::{PassphraseSlot, PassphraseUnwrapper};
 use crate::slots::recovery::{RecoveryUnwrapper, RecoveryWrapper};
 use crate::slots::{self, Unwrapper, Wrapper, slot_aad};
 
+use crate::format::{CONFIRMED_VALUE_INFO, VALUE_SALT_LEN};
 pub use crate::slots::passphrase::first as passphrase_slot;
 use crate::vault::Vault;
+use crate::vault::identity::file_hash;
 
 /// Something that can derive keys from a vault's data key: the key itself, in this process, or
 /// the agent, which derives them without ever handing the key out (`docs/AGENT.md`).
@@ -30,6 +32,34 @@ pub trait KeyHolder: Send + Sync {
     fn subkey(&self, salt: &[u8], purpose: Purpose) -> Result<Zeroizing<[u8; KEY_LEN]>>;
     /// The data key itself, when this process holds it.
     fn data_key(&self) -> Option<&DataKey>;
+
+    /// The keys of sealed values of one confirmed secret (`docs/AGENT.md`, "Approvals"), in
+    /// the order of `salts`. Derived here when this process holds the data key (whoever gave the
+    /// passphrase is the approval); the agent releases them only after its console says yes.
+    fn confirmed_keys(
+        &self,
+        salts: &[[u8; VALUE_SALT_LEN]],
+    ) -> Result<Vec<Zeroizing<[u8; KEY_LEN]>>> {
+        let key = self.data_key().ok_or_else(|| {
+            Error::AgentUnavailable("no key to open a confirmed secret with".into())
+        })?;
+        Ok(salts
+            .iter()
+            .map(|salt| crypto::hkdf_key(key.expose(), salt, CONFIRMED_VALUE_INFO))
+            .collect())
+    }
+
+    /// A fresh salt and its key, to seal a new value of a confirmed secret.
+    fn new_confirmed_key(&self) -> Result<([u8; VALUE_SALT_LEN], Zeroizing<[u8; KEY_LEN]>)> {
+        let salt = crypto::random_array::<VALUE_SALT_LEN>()?;
+        let key = self.data_key().ok_or_else(|| {
+            Error::AgentUnavailable("no key to seal a confirmed secret with".into())
+        })?;
+        Ok((
+            salt,
+            crypto::hkdf_key(key.expose(), &salt, CONFIRMED_VALUE_INFO),
+        ))
+    }
 }
 
 /// The data key held in this process.
@@ -277,6 +307,13 @@ impl UnlockedVault {
     /// Seals the current contents into the bytes of a complete file, under a fresh payload salt
     /// and nonce (`docs/FORMAT.md`, "Writing").
     pub fn seal(&mut self) -> Result<Vec<u8>> {
+        // Ids for what was added since the vault was opened; the replaced file's hash as the
+        // newest ancestor; format 2 from now on (a format 1 file is upgraded by its first write).
+        self.vault.assign_ids()?;
+        if let Some(replaced) = &self.opened_from {
+            self.vault.record_ancestor(file_hash(replaced));
+        }
+        self.header.version = FORMAT_VERSION;
         let plaintext = codec::encode(&self.vault).map_err(Error::Usage)?;
         let sealed_len = plaintext.len() as u64 + crypto::TAG_LEN as u64;
         if sealed_len > MAX_FILE_LEN - MAX_HEADER_LEN {
@@ -305,6 +342,20 @@ impl UnlockedVault {
     pub fn prepare_seal(&mut self) -> Result<()> {
         self.next_seal = Some(self.draw_seal()?);
         Ok(())
+    }
+
+    /// The keys of confirmed values of one secret ([`KeyHolder::confirmed_keys`]): through the
+    /// agent, only after its console approves.
+    pub fn confirmed_keys(
+        &self,
+        salts: &[[u8; VALUE_SALT_LEN]],
+    ) -> Result<Vec<Zeroizing<[u8; KEY_LEN]>>> {
+        self.key.confirmed_keys(salts)
+    }
+
+    /// A fresh salt and its key, to seal a confirmed value ([`KeyHolder::new_confirmed_key`]).
+    pub fn new_confirmed_key(&self) -> Result<([u8; VALUE_SALT_LEN], Zeroizing<[u8; KEY_LEN]>)> {
+        self.key.new_confirmed_key()
     }
 
     fn draw_seal(&self) -> Result<NextSeal> {
@@ -476,7 +527,7 @@ fn decrypt_payload(parsed: &ParsedFile<'_>, holder: &dyn KeyHolder, path: &Path)
     .ok_or_else(|| Error::Tampered {
         path: path.to_path_buf(),
     })?;
-    codec::decode(&plaintext).map_err(|reason| Error::NotAVault {
+    codec::decode(&plaintext, header.version).map_err(|reason| Error::NotAVault {
         path: path.to_path_buf(),
         reason,
     })

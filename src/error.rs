@@ -190,6 +190,13 @@ pub enum Error {
         how: &'static str,
     },
 
+    /// The secret's values are sealed for approval and this path cannot open them; exit code 3.
+    #[error("{label} needs approval: run `sesame unlock --confirm`")]
+    NeedsApproval {
+        /// The secret's label.
+        label: String,
+    },
+
     /// The file's format version is newer than this build reads; exit code 4.
     #[error("{} was written by a newer sesame (format {version}); upgrade sesame to open it", path.display())]
     NewerFormat {
@@ -316,6 +323,11 @@ pub enum Error {
         /// The exit code to report: 127 when not found, 126 otherwise.
         code: u8,
     },
+
+    /// A confirmed secret was not released: the approval console denied it, nobody answered, or
+    /// no console is attached (the message, from the agent, says which); exit code 3.
+    #[error("{0}")]
+    NotApproved(String),
 
     /// The agent could not be reached, or its answer was malformed; exit code 1.
     #[error("the agent could not be used: {0}")]
@@ -473,7 +485,9 @@ impl Error {
             | Error::WrongRecoveryCode { .. }
             | Error::BaoRefused { .. }
             | Error::BaoLoginRefused { .. }
-            | Error::KeyRefused { .. } => 3,
+            | Error::KeyRefused { .. }
+            | Error::NotApproved(_)
+            | Error::NeedsApproval { .. } => 3,
             Error::NotAVault { .. }
             | Error::SlotMoved { .. }
             | Error::NoSlot { .. }

@@ -12,6 +12,7 @@
 #![warn(unreachable_pub, missing_docs)]
 
 pub mod agent;
+pub mod approval;
 pub mod backup;
 pub mod cli;
 pub mod container;

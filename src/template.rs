@@ -190,6 +190,15 @@ impl Template {
         })
     }
 
+    /// The `sesame://` labels, in order (a label used twice comes twice): what a caller opens
+    /// with `crate::approval::open_current` before rendering.
+    pub(crate) fn secret_labels(&self) -> impl Iterator<Item = &Label> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Reference(Reference::Secret(label), _) => Some(label),
+            _ => None,
+        })
+    }
+
     /// Checks that every `sesame://` label is in `vault`: exit 5 naming `TEMPLATE:LINE` and
     /// close labels for the first that is not.
     pub(crate) fn check_labels(&self, vault: &Vault) -> Result<()> {
@@ -210,12 +219,13 @@ impl Template {
     pub(crate) fn render(
         &self,
         vault: &Vault,
+        opened: &BTreeMap<Label, SecretValue>,
         fetched: &BTreeMap<BaoRef, SecretValue>,
     ) -> Result<Zeroizing<Vec<u8>>> {
         self.check_labels(vault)?;
         let value = |r: &Reference| -> Result<&[u8]> {
             match r {
-                Reference::Secret(label) => Ok(vault.get(label)?.current.value.expose()),
+                Reference::Secret(label) => Ok(secret_value(vault, opened, label)?.expose()),
                 Reference::Bao(b) => fetched.get(b).map(SecretValue::expose).ok_or_else(|| {
                     Error::Failed(format!("{b} was not read from OpenBao before rendering"))
                 }),
@@ -256,15 +266,29 @@ impl Template {
     pub(crate) fn values<'v>(
         &self,
         vault: &'v Vault,
+        opened: &'v BTreeMap<Label, SecretValue>,
         fetched: &'v BTreeMap<BaoRef, SecretValue>,
     ) -> Vec<&'v SecretValue> {
         self.references()
             .into_iter()
             .filter_map(|r| match r {
-                Reference::Secret(label) => vault.get(label).ok().map(|s| &s.current.value),
+                Reference::Secret(label) => secret_value(vault, opened, label).ok(),
                 Reference::Bao(b) => fetched.get(b),
             })
             .collect()
+    }
+}
+
+/// A secret's current value: a confirmed secret's from `opened` (the approval path filled it),
+/// any other's from the vault; a sealed value that was not opened is exit 3.
+fn secret_value<'v>(
+    vault: &'v Vault,
+    opened: &'v BTreeMap<Label, SecretValue>,
+    label: &Label,
+) -> Result<&'v SecretValue> {
+    match opened.get(label) {
+        Some(value) => Ok(value),
+        None => vault.get(label)?.current.plain(label),
     }
 }
 
@@ -308,7 +332,7 @@ mod tests {
     }
 
     fn render(text: &str, secrets: &[(&str, &str)]) -> Result<String> {
-        let out = template(text)?.render(&vault(secrets), &BTreeMap::new())?;
+        let out = template(text)?.render(&vault(secrets), &BTreeMap::new(), &BTreeMap::new())?;
         Ok(String::from_utf8(out.to_vec()).unwrap())
     }
 
@@ -373,7 +397,9 @@ mod tests {
         let mut fetched = BTreeMap::new();
         let r = BaoRef::parse("bao://secret/app#k").unwrap();
         fetched.insert(r, SecretValue::new(Zeroizing::new(b"v".to_vec())));
-        let out = t.render(&vault(&[("db", "pw")]), &fetched).unwrap();
+        let out = t
+            .render(&vault(&[("db", "pw")]), &BTreeMap::new(), &fetched)
+            .unwrap();
         assert_eq!(out.as_slice(), b"v v pw");
     }
 
@@ -387,7 +413,7 @@ mod tests {
         ) {
             let parsed = Template::parse(Zeroizing::new(bytes.clone()), "t");
             if !bytes.windows(2).any(|w| w == b"{{") {
-                let out = parsed.ok().unwrap().render(&Vault::default(), &BTreeMap::new()).unwrap();
+                let out = parsed.ok().unwrap().render(&Vault::default(), &BTreeMap::new(), &BTreeMap::new()).unwrap();
                 proptest::prop_assert_eq!(out.as_slice(), bytes.as_slice());
             }
         }

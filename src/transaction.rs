@@ -12,8 +12,9 @@ use std::time::Duration;
 use crate::container::UnlockedVault;
 use crate::error::{Error, Result};
 use crate::store::{self, WriteLock};
+use crate::units;
 use crate::usage::{self, Event, LogContents};
-use crate::vault::Vault;
+use crate::vault::{Snapshot, Vault};
 use crate::{agent, backup};
 
 /// How long recording a use (`get`, `run`) waits for the lock: the log must never hold up the
@@ -183,7 +184,13 @@ pub(crate) fn transact<T>(
     let log_key = usage::key_ahead(path, &unlocked).map(Box::new);
     let tx = Transaction::begin(path)?;
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
+    // Whatever `change` does to a secret or profile is stamped, and what it removes leaves a
+    // tombstone: a later merge needs both, and no command has to remember them.
+    let before = Snapshot::of(&current.vault);
     let out = change(&mut current)?;
+    before.stamp_changes(&mut current.vault, units::now());
+    // A value a command gave a confirmed secret is never saved in the clear.
+    crate::approval::seal_confirmed(&mut current)?;
     let file = current.seal()?;
     let done = tx.commit(&file, &current, LogUpdate::Append(event, log_key), false)?;
     Ok((out, done))
@@ -201,7 +208,11 @@ pub(crate) fn transact_keys<T>(
     let tx = Transaction::begin(path)?;
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
     let log = usage::read(path, &current).unwrap_or_else(|e| LogContents::unreadable(&e));
+    // Confirmed values are sealed under keys of the data key: opened with the old one here,
+    // sealed again under the new one after `change`.
+    crate::approval::unseal_everything(&mut current)?;
     let out = change(&mut current)?;
+    crate::approval::seal_confirmed(&mut current)?;
     let file = current.seal()?;
     let done = tx.commit(&file, &current, LogUpdate::Reseal(log, event), true)?;
     Ok((out, done))

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use super::protocol::{AgentStatus, Purpose, Request, read_frame, split_response, write_frame};
+use super::protocol::{
+    AgentStatus, MAX_SALTS, Purpose, Request, VALUE_SALT_LEN, read_frame, split_response,
+    write_frame,
+};
 use super::{checked_folder, peer_is_us, socket_path};
 use crate::container::KeyHolder;
 use crate::error::{Error, Result};
@@ -16,6 +19,9 @@ use crate::format::{Header, VAULT_ID_LEN};
 use crate::secret::{DataKey, KEY_LEN};
 
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an open-confirmed request may wait: the longest wait for the person an agent can
+/// have (an hour), and a margin.
+const APPROVAL_TIMEOUT: Duration = Duration::from_secs(3600 + 10);
 
 /// Connects to the agent of `vault`, if one is listening in a folder that is safely ours.
 fn connect(vault: &Path) -> Option<UnixStream> {
@@ -144,15 +150,63 @@ impl KeyHolder for AgentKey {
         let mut stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
         let body = Zeroizing::new(ask(&mut stream, &request)?);
         let rest = split_response(&body).map_err(Error::AgentUnavailable)?;
-        let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        if rest.len() != KEY_LEN {
-            return Err(Error::AgentUnavailable("malformed answer".into()));
-        }
-        key.copy_from_slice(rest);
-        Ok(key)
+        key_of(rest)
     }
 
     fn data_key(&self) -> Option<&DataKey> {
         None
     }
+
+    /// open-confirmed: waits for the person on the console, up to the longest wait an agent
+    /// can have (`SESAME_CONFIRM_WAIT`, at most an hour) and a margin. A refusal (denied, not
+    /// answered, no console) is exit 3 with the agent's words.
+    fn confirmed_keys(
+        &self,
+        salts: &[[u8; VALUE_SALT_LEN]],
+    ) -> Result<Vec<Zeroizing<[u8; KEY_LEN]>>> {
+        if salts.is_empty() || salts.len() > MAX_SALTS {
+            return Err(Error::AgentUnavailable("too many values at once".into()));
+        }
+        let request = Request::OpenConfirmed {
+            vault_id: self.vault_id,
+            key_generation: self.key_generation,
+            salts: salts.to_vec(),
+        };
+        let mut stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = stream.set_read_timeout(Some(APPROVAL_TIMEOUT));
+        let body = ask(&mut stream, &request);
+        let _ = stream.set_read_timeout(Some(CLIENT_TIMEOUT));
+        let body = Zeroizing::new(body?);
+        let rest = split_response(&body).map_err(Error::NotApproved)?;
+        if rest.len() != salts.len() * KEY_LEN {
+            return Err(Error::AgentUnavailable("malformed answer".into()));
+        }
+        rest.chunks_exact(KEY_LEN).map(key_of).collect()
+    }
+
+    fn new_confirmed_key(&self) -> Result<([u8; VALUE_SALT_LEN], Zeroizing<[u8; KEY_LEN]>)> {
+        let request = Request::NewConfirmedKey {
+            vault_id: self.vault_id,
+            key_generation: self.key_generation,
+        };
+        let mut stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let body = Zeroizing::new(ask(&mut stream, &request)?);
+        let rest = split_response(&body).map_err(Error::AgentUnavailable)?;
+        let (salt, key) = rest
+            .split_at_checked(VALUE_SALT_LEN)
+            .ok_or_else(|| Error::AgentUnavailable("malformed answer".into()))?;
+        let mut own = [0u8; VALUE_SALT_LEN];
+        own.copy_from_slice(salt);
+        Ok((own, key_of(key)?))
+    }
+}
+
+/// A 32-byte key from an answer, into a buffer wiped when dropped.
+fn key_of(bytes: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    if bytes.len() != KEY_LEN {
+        return Err(Error::AgentUnavailable("malformed answer".into()));
+    }
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    key.copy_from_slice(bytes);
+    Ok(key)
 }

@@ -1,8 +1,12 @@
 //! The agent (`docs/AGENT.md`): a background process holding one vault's data key so a day's work
 //! needs one passphrase. `protocol` is the wire format, `server` the agent itself, `client` what
-//! every other command uses to reach it.
+//! every other command uses to reach it; `console`, `gate` and `peer` are approvals (the console's
+//! channel, the agent's side of it, and who is asking).
 
 pub mod client;
+pub mod console;
+pub mod gate;
+pub mod peer;
 pub mod protocol;
 pub mod server;
 

@@ -16,6 +16,15 @@ pub(crate) const OP_DERIVE: u8 = 2;
 pub(crate) const OP_RENEW: u8 = 3;
 /// Request opcode: forget the key and end.
 pub(crate) const OP_LOCK: u8 = 4;
+/// Request opcode: the key of one confirmed secret's sealed value, after the console approves.
+pub(crate) const OP_OPEN_CONFIRMED: u8 = 5;
+/// Request opcode: a fresh salt and its key, to seal a new value of a confirmed secret.
+pub(crate) const OP_NEW_CONFIRMED_KEY: u8 = 6;
+
+pub use crate::format::VALUE_SALT_LEN;
+/// The most salts one open-confirmed request may name: every version a secret can keep (the
+/// current one and up to 100 older ones), so unsealing a whole secret is one approval.
+pub const MAX_SALTS: usize = 101;
 
 /// First byte of an answer that succeeded.
 pub const OK: u8 = 0;
@@ -62,6 +71,24 @@ pub enum Request {
     },
     /// Forget the data key and end the agent.
     Lock,
+    /// The keys of sealed values of one secret, released only after the approval console says
+    /// yes (`docs/AGENT.md`, "Approvals").
+    OpenConfirmed {
+        /// The vault the client read.
+        vault_id: [u8; VAULT_ID_LEN],
+        /// The key generation in the client's header.
+        key_generation: u32,
+        /// The sealed values' own salts (1 to [`MAX_SALTS`], all of one secret); the agent finds
+        /// their secret in the vault file itself.
+        salts: Vec<[u8; VALUE_SALT_LEN]>,
+    },
+    /// A salt drawn by the agent and its key, to seal a new confirmed value. Needs no approval.
+    NewConfirmedKey {
+        /// The vault the client read.
+        vault_id: [u8; VAULT_ID_LEN],
+        /// The key generation in the client's header.
+        key_generation: u32,
+    },
 }
 
 /// Writes `body` as one frame (u32 LE length, then the body); refuses an empty or oversized body.
@@ -120,6 +147,30 @@ impl Request {
                 b
             }
             Request::Lock => vec![OP_LOCK],
+            Request::OpenConfirmed {
+                vault_id,
+                key_generation,
+                salts,
+            } => {
+                let salts = &salts[..salts.len().min(MAX_SALTS)];
+                let mut b = vec![OP_OPEN_CONFIRMED];
+                b.extend_from_slice(vault_id);
+                b.extend_from_slice(&key_generation.to_le_bytes());
+                b.push(salts.len() as u8);
+                for salt in salts {
+                    b.extend_from_slice(salt);
+                }
+                b
+            }
+            Request::NewConfirmedKey {
+                vault_id,
+                key_generation,
+            } => {
+                let mut b = vec![OP_NEW_CONFIRMED_KEY];
+                b.extend_from_slice(vault_id);
+                b.extend_from_slice(&key_generation.to_le_bytes());
+                b
+            }
         }
     }
 
@@ -137,6 +188,25 @@ impl Request {
                 key_generation: u32::from_le_bytes(rest[16..20].try_into().ok()?),
                 purpose: purpose_from_byte(rest[20])?,
                 salt: rest[21..53].try_into().ok()?,
+            }),
+            (OP_OPEN_CONFIRMED, len) if len > 21 => {
+                let count = rest[20] as usize;
+                let salts = &rest[21..];
+                if count == 0 || count > MAX_SALTS || salts.len() != count * VALUE_SALT_LEN {
+                    return None;
+                }
+                Some(Request::OpenConfirmed {
+                    vault_id: rest[..16].try_into().ok()?,
+                    key_generation: u32::from_le_bytes(rest[16..20].try_into().ok()?),
+                    salts: salts
+                        .chunks_exact(VALUE_SALT_LEN)
+                        .map(|c| c.try_into().ok())
+                        .collect::<Option<Vec<_>>>()?,
+                })
+            }
+            (OP_NEW_CONFIRMED_KEY, 20) => Some(Request::NewConfirmedKey {
+                vault_id: rest[..16].try_into().ok()?,
+                key_generation: u32::from_le_bytes(rest[16..20].try_into().ok()?),
             }),
             _ => None,
         }
@@ -251,6 +321,15 @@ mod tests {
                 purpose: Purpose::UsageLog,
                 salt: [9; 32],
             },
+            Request::OpenConfirmed {
+                vault_id: [4; 16],
+                key_generation: 2,
+                salts: vec![[5; 16], [6; 16]],
+            },
+            Request::NewConfirmedKey {
+                vault_id: [6; 16],
+                key_generation: 1,
+            },
         ] {
             assert_eq!(Request::decode(&r.encode()), Some(r));
         }
@@ -265,6 +344,9 @@ mod tests {
             &[OP_STATUS, 1],
             &[OP_RENEW, 1, 2],
             &[OP_DERIVE; 55],
+            &[OP_OPEN_CONFIRMED; 36],
+            &[OP_OPEN_CONFIRMED; 21],
+            &[OP_NEW_CONFIRMED_KEY; 22],
         ] {
             assert_eq!(Request::decode(body), None, "{body:?}");
         }

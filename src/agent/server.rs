@@ -14,12 +14,19 @@ use std::time::{Duration, Instant};
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::protocol::{self, AgentStatus, Request, read_frame, refused, write_frame};
+use super::gate::{self, Gate};
+use super::peer;
+use super::protocol::{
+    self, AgentStatus, Purpose, Request, VALUE_SALT_LEN, read_frame, refused, write_frame,
+};
 use super::{checked_folder, peer_is_us, socket_path};
+use crate::approval;
+use crate::container::{KeyHolder, UnlockedVault};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::format::VAULT_ID_LEN;
 use crate::secret::KEY_LEN;
+use crate::usage::Event;
 
 /// What `unlock` writes on the agent's stdin.
 pub const HANDOFF_LEN: usize = VAULT_ID_LEN + 4 + KEY_LEN;
@@ -48,9 +55,32 @@ struct State {
     connections: AtomicUsize,
     /// Open connections per peer process id.
     per_process: Mutex<HashMap<i32, usize>>,
+    /// Approvals of confirmed secrets: the console, if `unlock --confirm` started the agent.
+    gate: Gate,
 }
 
 impl State {
+    /// A refusal when the client read another vault, or this one after a `rekey`.
+    fn check_identity(
+        &self,
+        vault_id: [u8; VAULT_ID_LEN],
+        key_generation: u32,
+    ) -> std::result::Result<(), Vec<u8>> {
+        if vault_id != self.vault_id {
+            Err(refused("this agent holds the key of another vault"))
+        } else if key_generation != self.key_generation {
+            Err(refused("the vault was rekeyed since it was unlocked"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// HKDF-SHA256 of the data key with `salt` and `info`.
+    fn subkey(&self, salt: &[u8], info: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
+        let key = self.key.lock().unwrap_or_else(|p| p.into_inner());
+        crypto::hkdf_key(&key, salt, info)
+    }
+
     fn seconds_left(&self) -> u64 {
         let expires = *self.expires.lock().unwrap_or_else(|p| p.into_inner());
         expires.saturating_sub(boot_clock()).as_secs()
@@ -69,8 +99,10 @@ impl State {
     }
 }
 
-/// Runs the agent for `vault`; returns only on a start-up failure.
-pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
+/// Runs the agent for `vault`; returns only on a start-up failure. With `console`, descriptor 0
+/// is one end of a socketpair whose other end is the approval console (`unlock --confirm`): the
+/// key arrives over it, then it stays the console's channel.
+pub fn run(vault: &Path, timeout_secs: u64, console: bool) -> Result<()> {
     // Nothing the shell that ran `unlock` left open (a `--passphrase-fd` file, a pipe) stays open
     // for the agent's whole life. First thing, while the agent owns no descriptor above 2.
     crate::sys::close_inherited_fds();
@@ -89,6 +121,15 @@ pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
     vault_id.copy_from_slice(&identity[..VAULT_ID_LEN]);
     let key_generation =
         u32::from_le_bytes([identity[16], identity[17], identity[18], identity[19]]);
+    // The console's channel moves off descriptor 0 (close-on-exec, like everything the agent
+    // opens) before stdin is pointed at /dev/null below.
+    let console = if console {
+        let fd = rustix::io::fcntl_dupfd_cloexec(rustix::stdio::stdin(), 3)
+            .map_err(|e| Error::io("cannot keep the console's channel", e.into()))?;
+        Some(UnixStream::from(fd))
+    } else {
+        None
+    };
 
     checked_folder(true)?;
     let socket = socket_path(vault);
@@ -116,6 +157,7 @@ pub fn run(vault: &Path, timeout_secs: u64) -> Result<()> {
         timeout_secs: Mutex::new(timeout_secs.min(MAX_TIMEOUT_SECS)),
         connections: AtomicUsize::new(0),
         per_process: Mutex::new(HashMap::new()),
+        gate: Gate::new(console, Gate::wait_from_env()),
     });
 
     // Tell `unlock` we are serving, then let go of its pipes and of any terminal.
@@ -253,7 +295,7 @@ impl Read for ReadBy<'_> {
 }
 
 /// Serves one connection until it ends, misbehaves or idles.
-fn serve(mut stream: UnixStream, state: &State) {
+fn serve(mut stream: UnixStream, state: &Arc<State>) {
     if !peer_is_us(&stream) {
         let _ = write_frame(&mut stream, &refused("this agent serves only its own user"));
         return;
@@ -293,17 +335,9 @@ fn serve(mut stream: UnixStream, state: &State) {
                 purpose,
                 salt,
             } => {
-                let answer = if vault_id != state.vault_id {
-                    Zeroizing::new(refused("this agent holds the key of another vault"))
-                } else if key_generation != state.key_generation {
-                    Zeroizing::new(refused("the vault was rekeyed since it was unlocked"))
-                } else {
-                    let key = state.key.lock().unwrap_or_else(|p| p.into_inner());
-                    let subkey = crypto::hkdf_key(&key, &salt, purpose.info());
-                    let mut answer = Zeroizing::new(Vec::with_capacity(1 + KEY_LEN));
-                    answer.push(protocol::OK);
-                    answer.extend_from_slice(&subkey[..]);
-                    answer
+                let answer = match state.check_identity(vault_id, key_generation) {
+                    Err(refusal) => Zeroizing::new(refusal),
+                    Ok(()) => key_answer(&[], &state.subkey(&salt, purpose.info())),
                 };
                 if write_frame(&mut stream, &answer).is_err() {
                     return;
@@ -322,7 +356,123 @@ fn serve(mut stream: UnixStream, state: &State) {
                 let _ = write_frame(&mut stream, &[protocol::OK]);
                 state.end();
             }
+            Request::OpenConfirmed {
+                vault_id,
+                key_generation,
+                salts,
+            } => {
+                let (answer, decision) = match state.check_identity(vault_id, key_generation) {
+                    Err(refusal) => (Zeroizing::new(refusal), None),
+                    Ok(()) => open_confirmed(state, &salts, peer_pid(&stream)),
+                };
+                let written = write_frame(&mut stream, &answer);
+                // On a thread of its own: the client may hold the write lock next while it asks
+                // this connection for its own log key, and the decision waits for that lock.
+                if decision.is_some() {
+                    let state = Arc::clone(state);
+                    thread::spawn(move || log_decision(&state, decision));
+                }
+                if written.is_err() {
+                    return;
+                }
+            }
+            Request::NewConfirmedKey {
+                vault_id,
+                key_generation,
+            } => {
+                let answer = match state.check_identity(vault_id, key_generation) {
+                    Err(refusal) => Zeroizing::new(refusal),
+                    Ok(()) => new_confirmed_key(state),
+                };
+                if write_frame(&mut stream, &answer).is_err() {
+                    return;
+                }
+            }
         }
+    }
+}
+
+/// An OK answer: `prefix` (a salt, or nothing), then `key`, in a buffer wiped when dropped.
+fn key_answer(prefix: &[u8], key: &[u8; KEY_LEN]) -> Zeroizing<Vec<u8>> {
+    let mut answer = Zeroizing::new(Vec::with_capacity(1 + prefix.len() + KEY_LEN));
+    answer.push(protocol::OK);
+    answer.extend_from_slice(prefix);
+    answer.extend_from_slice(key);
+    answer
+}
+
+/// The agent's key as a [`KeyHolder`], so it can open its own vault file (to learn which secret
+/// a sealed value belongs to, and to write decisions in the usage log) without a second copy of
+/// the key.
+struct Held(Arc<State>);
+
+impl KeyHolder for Held {
+    fn subkey(&self, salt: &[u8], purpose: Purpose) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+        Ok(self.0.subkey(salt, purpose.info()))
+    }
+
+    fn data_key(&self) -> Option<&crate::secret::DataKey> {
+        None
+    }
+}
+
+/// open-confirmed (`docs/AGENT.md`, "Approvals"): the label comes from the vault file, the
+/// requester from `/proc`, the decision from the console; the key only on a yes. The decision
+/// is logged after the answer, so the log's lock is not in the requester's wait.
+fn open_confirmed(
+    state: &Arc<State>,
+    salts: &[[u8; VALUE_SALT_LEN]],
+    pid: i32,
+) -> (Zeroizing<Vec<u8>>, Option<(UnlockedVault, Event)>) {
+    let opened = crate::store::read(&state.vault).and_then(|bytes| {
+        UnlockedVault::open_with(&bytes, Box::new(Held(Arc::clone(state))), &state.vault)
+    });
+    let unlocked = match opened {
+        Ok(unlocked) => unlocked,
+        Err(_) => {
+            return (
+                Zeroizing::new(refused("the agent cannot read its vault file")),
+                None,
+            );
+        }
+    };
+    let Some(label) = approval::label_of_sealed(&unlocked.vault, salts) else {
+        return (
+            Zeroizing::new(refused(
+                "these salts are not those of sealed values of one secret of the vault; read the \
+                 vault again",
+            )),
+            None,
+        );
+    };
+    let requester = peer::requester(u32::try_from(pid).unwrap_or(0));
+    let outcome = state.gate.decide(&label, &requester);
+    let answer = if outcome.approved() {
+        let mut answer = Zeroizing::new(Vec::with_capacity(1 + salts.len() * KEY_LEN));
+        answer.push(protocol::OK);
+        for salt in salts {
+            answer.extend_from_slice(&state.subkey(salt, approval::CONFIRMED_VALUE_INFO)[..]);
+        }
+        answer
+    } else {
+        Zeroizing::new(refused(&gate::refusal(&label, outcome)))
+    };
+    let event = gate::decision_event(&label, outcome, &requester);
+    (answer, Some((unlocked, event)))
+}
+
+/// Writes an approval decision in the usage log; best effort (the agent has nobody to warn).
+fn log_decision(state: &State, record: Option<(UnlockedVault, Event)>) {
+    if let Some((unlocked, event)) = record {
+        let _ = crate::transaction::record(&state.vault, &unlocked, &event);
+    }
+}
+
+/// new-confirmed-key: a salt the agent draws, and its key. No approval: sealing reveals nothing.
+fn new_confirmed_key(state: &State) -> Zeroizing<Vec<u8>> {
+    match crypto::random_array::<VALUE_SALT_LEN>() {
+        Ok(salt) => key_answer(&salt, &state.subkey(&salt, approval::CONFIRMED_VALUE_INFO)),
+        Err(_) => Zeroizing::new(refused("the agent could not draw a random salt")),
     }
 }
 

@@ -8,11 +8,12 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
-use super::{Context, print_json, warn};
+use super::{Context, console, print_json, warn};
 use crate::agent::{self, client};
 use crate::container::{UnlockedVault, inspect};
 use crate::error::{Error, Result};
 use crate::{store, units};
+use std::os::unix::net::UnixStream;
 
 /// How long `unlock` waits for a new agent to say it is serving.
 const READY_WAIT: Duration = Duration::from_secs(10);
@@ -23,6 +24,10 @@ pub struct UnlockArgs {
     /// own timeout]
     #[arg(long, value_name = "DURATION")]
     timeout: Option<String>,
+    /// Keep this terminal as the approval console: confirmed secrets are released only when you
+    /// answer here (Ctrl-C closes it, and they are denied from then on)
+    #[arg(long)]
+    confirm: bool,
 }
 
 #[derive(Args)]
@@ -43,6 +48,9 @@ pub struct StatusArgs {
 pub struct AgentArgs {
     #[arg(long)]
     timeout: u64,
+    /// Descriptor 0 is the approval console's socketpair (`unlock --confirm`)
+    #[arg(long)]
+    console: bool,
 }
 
 fn timeout_secs(text: &str) -> Result<u64> {
@@ -59,6 +67,14 @@ pub(super) fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
     let header = inspect(&bytes, &ctx.path)?.header;
     if let Some(status) = client::status(&ctx.path) {
         if status.vault_id == header.vault_id && status.key_generation == header.key_generation {
+            if args.confirm {
+                return Err(Error::usage(format!(
+                    "the agent of {} is already running, and a console can only be joined to an \
+                     agent as it starts (there is no way to reach one later, by design): run \
+                     `sesame lock`, then `sesame unlock --confirm`",
+                    crate::printable::path(&ctx.path)
+                )));
+            }
             // A plain `unlock` renews by the agent's own timeout: one started with
             // `--timeout 8h` is not cut to the default.
             let secs = asked
@@ -76,20 +92,35 @@ pub(super) fn unlock(ctx: &Context, args: UnlockArgs) -> Result<()> {
             client::lock(&ctx.path); // it holds a key that no longer opens this file
         }
     }
+    // The console's terminal is checked before anything is unlocked.
+    let terminal = args.confirm.then(console::open_terminal).transpose()?;
     // The passphrase sources, or a `bao-transit` slot with an OpenBao token.
     let unlocked = ctx.unlock_local()?;
     let secs = asked.unwrap_or(agent::DEFAULT_TIMEOUT_SECS);
-    start_agent(ctx, &unlocked, secs)?;
+    let channel = start_agent(ctx, &unlocked, secs, args.confirm)?;
+    // The console lives as long as the agent: it keeps no key.
+    drop(unlocked);
     eprintln!(
         "Unlocked {} for {}; `sesame lock` locks it now.",
         crate::printable::path(&ctx.path),
         units::format_duration(secs)
     );
-    Ok(())
+    match (channel, terminal) {
+        (Some(channel), Some(terminal)) => console::serve(channel, terminal),
+        _ => Ok(()),
+    }
 }
 
-/// Starts `sesame __agent` detached and hands it the data key through a pipe.
-fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()> {
+/// Starts `sesame __agent` detached and hands it the data key through a pipe, or, with
+/// `console`, through one end of a socketpair that then stays the approval console's channel
+/// (`docs/AGENT.md`, "The console"); the other end is returned. Both ends are close-on-exec: the
+/// agent gets its end as descriptor 0 only.
+fn start_agent(
+    ctx: &Context,
+    unlocked: &UnlockedVault,
+    secs: u64,
+    console: bool,
+) -> Result<Option<UnixStream>> {
     agent::checked_folder(true)?;
     let exe = std::env::current_exe().map_err(|e| Error::io("cannot find the sesame binary", e))?;
     let vault = std::fs::canonicalize(&ctx.path).map_err(|e| {
@@ -106,9 +137,19 @@ fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()>
         .arg("--timeout")
         .arg(secs.to_string())
         .current_dir("/")
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
+    let mut channel = None;
+    if console {
+        let (ours, theirs) =
+            UnixStream::pair().map_err(|e| Error::io("cannot make the console's channel", e))?;
+        command
+            .arg("--console")
+            .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
+        channel = Some(ours);
+    } else {
+        command.stdin(Stdio::piped());
+    }
     // Neither passphrase variables nor an OpenBao token stay in the agent's environment, where
     // they would sit for the agent's whole life (it never talks to OpenBao).
     crate::inject::scrub_env(&mut command);
@@ -119,16 +160,20 @@ fn start_agent(ctx: &Context, unlocked: &UnlockedVault, secs: u64) -> Result<()>
     handoff.extend_from_slice(&unlocked.header.vault_id);
     handoff.extend_from_slice(&unlocked.header.key_generation.to_le_bytes());
     handoff.extend_from_slice(unlocked.data_key()?.expose());
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(&handoff)
-            .map_err(|e| Error::io("cannot hand the key to the agent", e))?;
-    }
+    // The child's copy of the socketpair end went with `command`'s stdin: dropping the command
+    // closes ours, so only the agent holds that end.
+    drop(command);
+    let handed = match (child.stdin.take(), channel.as_mut()) {
+        (Some(mut stdin), _) => stdin.write_all(&handoff),
+        (None, Some(channel)) => channel.write_all(&handoff),
+        (None, None) => Ok(()),
+    };
+    handed.map_err(|e| Error::io("cannot hand the key to the agent", e))?;
     // Wait for "ready" at most READY_WAIT (docs/AGENT.md): an agent stuck before it serves must
     // not hang `unlock` forever. The reader thread ends when the pipe closes (the agent exits or
     // is killed below).
     match agent::wait_for_ready(child.stdout.take(), READY_WAIT) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(channel),
         Err(why) => {
             let _ = child.kill();
             let _ = child.wait();
@@ -257,7 +302,7 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
 
 /// The hidden `__agent` entry point.
 pub(super) fn serve(ctx: &Context, args: AgentArgs) -> Result<()> {
-    let result = agent::server::run(&ctx.path, args.timeout);
+    let result = agent::server::run(&ctx.path, args.timeout, args.console);
     if let Err(e) = &result {
         warn(e);
     }

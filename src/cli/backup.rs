@@ -337,7 +337,7 @@ fn open_for_verify(ctx: &Context, path: &Path, bytes: &[u8]) -> Result<Option<Va
     Ok(ctx.open_file(bytes, path, on_terminal)?.map(|u| u.vault))
 }
 
-/// Labels only in `a`, and labels in both whose current value differs.
+/// Labels only in `a`, and labels in both whose current version differs.
 fn differences(a: &Vault, b: &Vault) -> (Vec<String>, Vec<String>) {
     let in_b: BTreeMap<&str, &crate::vault::Secret> =
         b.secrets.iter().map(|s| (s.label.as_str(), s)).collect();
@@ -346,9 +346,7 @@ fn differences(a: &Vault, b: &Vault) -> (Vec<String>, Vec<String>) {
     for s in &a.secrets {
         match in_b.get(s.label.as_str()) {
             None => only_a.push(s.label.to_string()),
-            Some(other) if other.current.value.expose() != s.current.value.expose() => {
-                changed.push(s.label.to_string())
-            }
+            Some(other) if other.current.id != s.current.id => changed.push(s.label.to_string()),
             Some(_) => {}
         }
     }

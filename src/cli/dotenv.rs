@@ -336,7 +336,8 @@ pub(super) fn export(ctx: &Context, args: ExportArgs) -> Result<()> {
             seen.insert(name, label);
         }
         if args.plaintext {
-            let Ok(text) = std::str::from_utf8(secret.current.value.expose()) else {
+            let value = crate::approval::open_value(&unlocked, secret, &secret.current)?;
+            let Ok(text) = std::str::from_utf8(value.expose()) else {
                 warn(format!(
                     "{label} is not text; a dotenv file cannot hold it (skipped)"
                 ));

@@ -84,7 +84,9 @@ pub(super) fn git_credential(ctx: &Context, args: GitCredentialArgs) -> Result<(
                 return Ok(());
             };
             let username = username_in_note(secret.note.as_deref()).or(request.username.as_deref());
-            let out = git::answer(&secret.label, username, &secret.current.value)?;
+            // A confirmed secret's value needs the console's yes (or the passphrase here).
+            let value = crate::approval::open_value(&unlocked, secret, &secret.current)?;
+            let out = git::answer(&secret.label, username, &value)?;
             let labels = vec![secret.label.to_string()];
             ctx.record(
                 &unlocked,
@@ -101,7 +103,13 @@ pub(super) fn git_credential(ctx: &Context, args: GitCredentialArgs) -> Result<(
                 request
                     .password
                     .as_ref()
-                    .is_none_or(|p| p.expose() == s.current.value.expose())
+                    // A sealed (confirmed) value is not opened for this: the refusal is recorded.
+                    .is_none_or(|p| {
+                        s.current
+                            .value
+                            .plain()
+                            .is_none_or(|v| p.expose() == v.expose())
+                    })
             });
             let (labels, detail) = match found {
                 Some(secret) => (
@@ -206,7 +214,8 @@ pub(super) fn docker_credential(ctx: &Context, args: DockerCredentialArgs) -> Re
                 return Ok(1);
             };
             let user = username_in_note(secret.note.as_deref()).unwrap_or_default();
-            let out = docker::answer(&secret.label, &server, user, secret.current.value.expose())?;
+            let value = crate::approval::open_value(&unlocked, secret, &secret.current)?;
+            let out = docker::answer(&secret.label, &server, user, value.expose())?;
             let labels = vec![secret.label.to_string()];
             ctx.record(
                 &unlocked,

@@ -52,7 +52,9 @@ pub(super) fn inject(ctx: &Context, args: InjectArgs) -> Result<()> {
     } else {
         reference::resolve(&Connection::from_env()?, refs)?
     };
-    let rendered = template.render(&unlocked.vault, &fetched)?;
+    // Confirmed secrets: one approval each, before anything is written.
+    let opened = crate::approval::open_current(&unlocked, template.secret_labels())?;
+    let rendered = template.render(&unlocked.vault, &opened, &fetched)?;
     let detail = match &args.output {
         Some(path) => {
             crate::store::write_private(path, &rendered)?;

@@ -62,7 +62,16 @@ pub(super) fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
     let value = input::value(label.as_str(), args.raw)?;
     // Rotating to the same value would reset the due date and silence `check` while the key
     // that should have been replaced stays in use.
-    if !args.same && unlocked.vault.get(&label)?.current.value.expose() == value.expose() {
+    if !args.same
+        && unlocked
+            .vault
+            .get(&label)?
+            .current
+            .value
+            .plain()
+            .map(crate::secret::SecretValue::expose)
+            == Some(value.expose())
+    {
         return Err(Error::usage(format!(
             "the new value of {label} is the same as the current one; nothing was changed \
              (pass --same to record it as a rotation anyway)"

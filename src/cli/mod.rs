@@ -3,6 +3,7 @@
 
 mod agent;
 mod backup;
+mod console;
 mod context;
 mod dotenv;
 mod examples;

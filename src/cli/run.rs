@@ -167,6 +167,12 @@ pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         e => e,
     })?;
     let chosen = sel.resolve_everything(&unlocked.vault)?;
+    // Confirmed secrets: one approval each, before anything starts; a denial ends the run here.
+    let in_templates = chosen.templates.iter().flat_map(|(_, t)| t.secret_labels());
+    let opened = crate::approval::open_current(
+        &unlocked,
+        chosen.secrets.values().map(|(l, _)| l).chain(in_templates),
+    )?;
     // Read at run time, one request per KV path; never stored.
     let fetched = if chosen.bao_references().is_empty() {
         BTreeMap::new()
@@ -177,8 +183,14 @@ pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         mask: args.mask,
         clean_env: args.clean_env,
     };
-    let child =
-        inject::child::assemble(&args.command, &chosen, &unlocked.vault, &fetched, options)?;
+    let child = inject::child::assemble(
+        &args.command,
+        &chosen,
+        &unlocked.vault,
+        &opened,
+        &fetched,
+        options,
+    )?;
     for note in &child.notes {
         eprintln!("sesame: note: {note}");
     }
@@ -268,6 +280,7 @@ pub(super) fn profile(ctx: &Context, command: ProfileCommand) -> Result<()> {
                     at,
                     Profile {
                         name: name.clone(),
+                        updated: crate::units::now(),
                         bindings: parsed,
                     },
                 );

@@ -36,6 +36,10 @@ pub struct AddArgs {
     /// Allow an env name that makes programs load or run code (LD_*, PATH, BASH_ENV, ...)
     #[arg(long)]
     allow_loader_env: bool,
+    /// Each use needs a person's approval, as after `edit --confirm` (stored sealed from the
+    /// start)
+    #[arg(long)]
+    confirm: bool,
 }
 
 #[derive(Args)]
@@ -88,6 +92,13 @@ pub struct EditArgs {
     /// Allow an env name that makes programs load or run code (LD_*, PATH, BASH_ENV, ...)
     #[arg(long)]
     allow_loader_env: bool,
+    /// Each use of the secret needs a person's approval on `unlock --confirm`'s console (its
+    /// values are sealed)
+    #[arg(long, conflicts_with = "no_confirm")]
+    confirm: bool,
+    /// Remove that mark (unsealing the values needs an approval, like a `get`)
+    #[arg(long)]
+    no_confirm: bool,
 }
 
 #[derive(Args)]
@@ -211,6 +222,8 @@ pub(super) fn add(ctx: &Context, args: AddArgs) -> Result<()> {
     let mut secret = Secret::first(label.clone(), env_name.clone(), value, now);
     secret.note = note;
     secret.rotate_every = rotate_every;
+    // Sealed as the change is saved (`transaction::transact`): never stored in the clear.
+    secret.confirm = args.confirm;
     let event = loader_env_allowed(Event::new("add", vec![label.to_string()]), &env_name);
     ctx.commit(unlocked, event, |u| u.vault.insert(secret))?;
     eprintln!("Added {label} (env {env_name}).");
@@ -228,12 +241,14 @@ pub(super) fn get(ctx: &Context, args: GetArgs) -> Result<()> {
             version: n,
         })?,
     };
+    // A confirmed secret's value needs the console's yes (or the passphrase in this process).
+    let value = crate::approval::open_value(&unlocked, secret, version)?;
     let mut event = Event::new("get", vec![label.to_string()]);
     if let Some(n) = args.version {
         event = event.detail(format!("version {n}"));
     }
     ctx.record(&unlocked, event);
-    super::write_stdout(version.value.expose())?;
+    super::write_stdout(value.expose())?;
     if !args.no_newline {
         super::write_stdout(b"\n")?;
     }
@@ -293,6 +308,7 @@ pub(super) fn list(ctx: &Context, args: ListArgs) -> Result<()> {
                     "last_used": use_of(s).map(|(_, t)| format_time(t)),
                     "use_count": use_of(s).map_or(0, |(n, _)| n),
                     "history": s.history.len(),
+                    "confirm": s.confirm,
                 })
             })
             .collect();
@@ -316,7 +332,11 @@ pub(super) fn list(ctx: &Context, args: ListArgs) -> Result<()> {
                 Some(d) => short_time(d),
             };
             vec![
-                s.label.to_string(),
+                if s.confirm {
+                    format!("{} [confirm]", s.label)
+                } else {
+                    s.label.to_string()
+                },
                 s.env_name.to_string(),
                 s.current.number.to_string(),
                 short_time(s.created),
@@ -351,12 +371,32 @@ pub(super) fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
     let note = args.note.map(|n| parse_note(Some(n))).transpose()?;
     let rotate_every = args.rotate_every.as_deref().map(parse_period).transpose()?;
     let rename = args.rename.as_deref().map(Label::parse).transpose()?;
-    if env_name.is_none() && note.is_none() && rotate_every.is_none() && rename.is_none() {
+    let confirm = match (args.confirm, args.no_confirm) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    if env_name.is_none()
+        && note.is_none()
+        && rotate_every.is_none()
+        && rename.is_none()
+        && confirm.is_none()
+    {
         return Err(Error::usage(
-            "nothing to change: give --env, --note, --rotate-every or --rename",
+            "nothing to change: give --env, --note, --rotate-every, --rename, --confirm or \
+             --no-confirm",
         ));
     }
     let unlocked = ctx.unlock()?;
+    // Removing the mark puts the values back in the clear: they are opened first, before the
+    // write lock (an approval waits for a person), with one approval for all of them.
+    let unsealed = match confirm {
+        Some(false) => Some(crate::approval::open_all(
+            &unlocked,
+            unlocked.vault.get(&label)?,
+        )?),
+        _ => None,
+    };
     let final_label = rename.clone().unwrap_or_else(|| label.clone());
     if let Some(env) = &env_name {
         unlocked.vault.get(&label)?;
@@ -365,6 +405,18 @@ pub(super) fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
     let mut event = Event::new("edit", vec![label.to_string()]);
     if let Some(env) = &env_name {
         event = loader_env_allowed(event, env);
+    }
+    if let Some(confirm) = confirm {
+        let marked = if confirm {
+            "needs approval from now on"
+        } else {
+            "no longer needs approval"
+        };
+        let detail = match event.detail.take() {
+            Some(env) => format!("{env}; {marked}"),
+            None => marked.to_string(),
+        };
+        event = event.detail(detail);
     }
     if let Some(to) = &rename {
         let renamed = format!("renamed to {to}");
@@ -386,6 +438,13 @@ pub(super) fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
         }
         if let Some(period) = rotate_every {
             secret.rotate_every = period;
+        }
+        // Marked, the values are sealed as the change is saved (`transaction::transact`).
+        if let Some(confirm) = confirm {
+            secret.confirm = confirm;
+        }
+        if let Some(opened) = unsealed {
+            crate::approval::unseal(secret, opened)?;
         }
         secret.updated = units::now();
         match rename {
@@ -460,6 +519,7 @@ pub(super) fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
             "last_used": used.map(|(_, t)| format_time(t)),
             "use_count": used.map_or(0, |(n, _)| n),
             "profiles": profiles,
+            "confirm": secret.confirm,
         }));
     }
     let mut out = String::new();
@@ -468,6 +528,16 @@ pub(super) fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
     let written = line("label", secret.label.to_string())
         .and_then(|()| line("env", secret.env_name.to_string()))
         .and_then(|()| line("note", secret.note.clone().unwrap_or_else(|| "-".into())))
+        .and_then(|()| {
+            line(
+                "approval",
+                if secret.confirm {
+                    "each use needs a yes on the console (`unlock --confirm`)".into()
+                } else {
+                    "-".into()
+                },
+            )
+        })
         .and_then(|()| {
             line(
                 "version",

@@ -59,8 +59,9 @@ pub(super) fn push(ctx: &Context, args: PushArgs) -> Result<()> {
         None => 0,
     };
     for label in &labels {
-        let value = &unlocked.vault.get(label)?.current.value;
-        fields.insert(label.to_string(), value.duplicate());
+        let secret = unlocked.vault.get(label)?;
+        let value = crate::approval::open_value(&unlocked, secret, &secret.current)?;
+        fields.insert(label.to_string(), value);
     }
     let written = conn.kv_write(&target.mount, &target.path, &fields, version)?;
     let event = Event::new("push", labels.iter().map(Label::to_string).collect())

@@ -14,7 +14,9 @@ use crate::crypto::{NONCE_LEN, SALT_LEN};
 /// `\x89SESAME\n`: the high byte and newline catch text-mode transfers, as PNG's magic does.
 pub const MAGIC: [u8; 8] = [0x89, b'S', b'E', b'S', b'A', b'M', b'E', b'\n'];
 /// The format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format this build reads (and upgrades on its next write).
+pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// The fixed part of the header, in bytes, before the first slot.
 pub(crate) const FIXED_HEADER_LEN: usize = 82;
 /// The largest vault file a reader accepts (256 MiB), checked before reading it whole.
@@ -38,6 +40,11 @@ pub const RECOVERY_INFO: &[u8] = b"sesame v1 recovery";
 /// The HKDF info of the usage log's key (`docs/FORMAT.md`, "Usage log"): part of the key
 /// hierarchy, so it lives with the others rather than in `crate::usage`.
 pub const LOG_INFO: &[u8] = b"sesame v1 usage log";
+/// The HKDF info of a sealed value's key (`docs/FORMAT.md`, "Values"), derived from the data key
+/// and the value's own salt; the agent releases it only on approval (`docs/AGENT.md`).
+pub const CONFIRMED_VALUE_INFO: &[u8] = b"sesame v2 confirmed value";
+/// The length of a sealed value's salt.
+pub const VALUE_SALT_LEN: usize = 16;
 
 /// What a key derived from the data key is for; each purpose has its own HKDF `info`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

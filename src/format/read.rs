@@ -121,7 +121,7 @@ pub fn parse_head(bytes: &[u8]) -> Result<(Header, usize), FormatError> {
             "it does not start with sesame's magic bytes".into(),
         ));
     }
-    // "A version greater than 1 MUST be refused ...; version 0 MUST be refused as unsupported."
+    // "A version greater than 2 MUST be refused ...; version 0 MUST be refused as unsupported."
     let version = cur.u16("the format version")?;
     if version > FORMAT_VERSION {
         return Err(FormatError::NewerVersion(version));

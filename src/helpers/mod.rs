@@ -147,10 +147,16 @@ pub(crate) struct Accepted {
 
 impl Accepted {
     /// Whether `vault` already holds this value as the label's current one (nothing to save).
+    /// A confirmed secret counts as current: its sealed value is not opened to compare (that would
+    /// ask the console again after every use git or docker confirms), and a helper never rotates
+    /// it; `sesame rotate` does.
     pub(crate) fn is_current(&self, vault: &Vault) -> bool {
-        vault
-            .get(&self.label)
-            .is_ok_and(|s| s.current.value.expose() == self.value.expose())
+        vault.get(&self.label).is_ok_and(|s| {
+            s.current
+                .value
+                .plain()
+                .is_none_or(|v| v.expose() == self.value.expose())
+        })
     }
 
     /// Saves it into `vault`: a rotation of the existing secret, keeping history (its note gets

@@ -11,7 +11,7 @@ use std::process::Command;
 use super::{Chosen, Delivery, MemFile, check_program, clean_env, scrub_env, set_secret_env};
 use crate::error::{Error, Result};
 use crate::input::SECRET_ENV_VARS;
-use crate::names::EnvName;
+use crate::names::{EnvName, Label};
 use crate::openbao::reference::BaoRef;
 use crate::secret::SecretValue;
 use crate::vault::Vault;
@@ -53,12 +53,14 @@ pub struct Child<'v> {
 }
 
 /// Assembles the child for `argv` (program and arguments) from `chosen`, with secrets' values
-/// from `vault` and references' values from `fetched`. Fails when a value cannot be delivered
+/// from `vault` (a confirmed secret's from `opened`, which the approval path filled:
+/// `crate::approval::open_current`) and references' values from `fetched`. Fails when a value cannot be delivered
 /// (a NUL byte or too large for an environment variable) or the program cannot be started.
 pub fn assemble<'v>(
     argv: &[OsString],
     chosen: &Chosen,
     vault: &'v Vault,
+    opened: &'v BTreeMap<Label, SecretValue>,
     fetched: &'v BTreeMap<BaoRef, SecretValue>,
     options: ChildOptions,
 ) -> Result<Child<'v>> {
@@ -70,7 +72,10 @@ pub fn assemble<'v>(
     let mut files = Vec::new();
     let mut values: Vec<(&EnvName, &'v SecretValue)> = Vec::new();
     for (name, (label, delivery)) in &chosen.secrets {
-        let value = &vault.get(label)?.current.value;
+        let value = match opened.get(label) {
+            Some(value) => value,
+            None => vault.get(label)?.current.plain(label)?,
+        };
         match delivery {
             Delivery::Env => in_env.push((name.clone(), label.to_string(), value)),
             Delivery::File => files.push((name.clone(), MemFile::new(name, value)?)),
@@ -85,11 +90,11 @@ pub fn assemble<'v>(
     }
     for (name, template) in &chosen.templates {
         // The rendered text lives in the sealed memfd only; this copy is wiped when dropped.
-        let rendered = SecretValue::new(template.render(vault, fetched)?);
+        let rendered = SecretValue::new(template.render(vault, opened, fetched)?);
         files.push((name.clone(), MemFile::new(name, &rendered)?));
         values.extend(
             template
-                .values(vault, fetched)
+                .values(vault, opened, fetched)
                 .into_iter()
                 .map(|v| (name, v)),
         );
@@ -260,12 +265,21 @@ mod tests {
             .plain
             .insert(plain, Zeroizing::new("debug".to_string()));
         let fetched = BTreeMap::new();
+        let opened = BTreeMap::new();
         for clean_env in [false, true] {
             let options = ChildOptions {
                 mask: false,
                 clean_env,
             };
-            let child = assemble(&["true".into()], &chosen, &vault, &fetched, options).unwrap();
+            let child = assemble(
+                &["true".into()],
+                &chosen,
+                &vault,
+                &opened,
+                &fetched,
+                options,
+            )
+            .unwrap();
             let envs = envs(&child.command);
             assert_eq!(envs["API_KEY"].as_deref(), Some("sk-0001"));
             assert_eq!(envs["LOG_LEVEL"].as_deref(), Some("debug"));

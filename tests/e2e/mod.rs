@@ -3,6 +3,7 @@ mod harness;
 mod age_plugin;
 mod age_slots;
 mod agent;
+mod approvals;
 mod backup;
 mod backup_folders;
 mod bao_server;

@@ -12,7 +12,7 @@ use sesame::format::{FORMAT_VERSION, Header, Slot};
 use sesame::names::{EnvName, Label};
 use sesame::secret::SecretValue;
 use sesame::slots::passphrase::PassphraseSlot;
-use sesame::vault::{Binding, Profile, Secret, Vault, Version};
+use sesame::vault::{Binding, Id, Profile, Secret, Stamps, StoredValue, Vault, Version};
 
 // Proptest needs `Debug`, which the vault types deliberately lack: strategies produce plain
 // data, and `build` turns it into a `Vault`.
@@ -80,8 +80,9 @@ fn raw_vault() -> impl Strategy<Value = (Vec<RawSecret>, Vec<RawProfile>)> {
 
 fn version(raw: &RawVersion, number: u32, retired: bool) -> Version {
     Version {
+        id: Id::derived(&[&number.to_le_bytes(), &raw.0]),
         number,
-        value: SecretValue::new(Zeroizing::new(raw.0.clone())),
+        value: StoredValue::Plain(SecretValue::new(Zeroizing::new(raw.0.clone()))),
         created: raw.1,
         retired: retired.then_some(raw.2),
     }
@@ -91,6 +92,11 @@ fn build((raw_secrets, raw_profiles): &(Vec<RawSecret>, Vec<RawProfile>)) -> Vau
     let mut secrets: Vec<Secret> = raw_secrets
         .iter()
         .map(|r| Secret {
+            id: Id::derived(&[r.label.as_bytes()]),
+            confirm: r.created % 2 == 0,
+            conflict: r.updated % 3 == 0,
+            stamps: Stamps::all(r.updated),
+            forgotten: Vec::new(),
             label: Label::parse(&r.label).unwrap(),
             env_name: EnvName::parse(&r.env).unwrap(),
             note: r.note.clone(),
@@ -112,6 +118,7 @@ fn build((raw_secrets, raw_profiles): &(Vec<RawSecret>, Vec<RawProfile>)) -> Vau
         .iter()
         .map(|(name, bindings)| Profile {
             name: Label::parse(name).unwrap(),
+            updated: 0,
             bindings: bindings
                 .iter()
                 .map(|(env, label)| Binding {
@@ -123,7 +130,11 @@ fn build((raw_secrets, raw_profiles): &(Vec<RawSecret>, Vec<RawProfile>)) -> Vau
         .collect();
     profiles.sort_by(|a, b| a.name.cmp(&b.name));
     profiles.dedup_by(|a, b| a.name == b.name);
-    Vault { secrets, profiles }
+    Vault {
+        secrets,
+        profiles,
+        ..Vault::default()
+    }
 }
 
 /// A comparable rendering of a vault (the types deliberately have no Debug or PartialEq).
@@ -131,14 +142,21 @@ fn summary(v: &Vault) -> Vec<String> {
     let mut out = Vec::new();
     for s in &v.secrets {
         out.push(format!(
-            "{}|{}|{:?}|{:?}|{}|{}",
-            s.label, s.env_name, s.note, s.rotate_every, s.created, s.updated
+            "{}|{}|{:?}|{:?}|{}|{}|{}|{}",
+            s.label,
+            s.env_name,
+            s.note,
+            s.rotate_every,
+            s.created,
+            s.updated,
+            s.confirm,
+            s.conflict
         ));
         for ver in std::iter::once(&s.current).chain(&s.history) {
             out.push(format!(
                 "  {} {:?} {} {:?}",
                 ver.number,
-                ver.value.expose(),
+                ver.value.plain().map(SecretValue::expose),
                 ver.created,
                 ver.retired
             ));
@@ -158,7 +176,7 @@ proptest! {
     fn payload_encoding_round_trips(raw in raw_vault()) {
         let v = build(&raw);
         let bytes = codec::encode(&v).unwrap();
-        let back = codec::decode(&bytes).unwrap();
+        let back = codec::decode(&bytes, codec::PAYLOAD_V2).unwrap();
         prop_assert_eq!(summary(&back), summary(&v));
         // Canonical: re-encoding gives the same bytes.
         prop_assert_eq!(&codec::encode(&back).unwrap()[..], &bytes[..]);
@@ -205,6 +223,7 @@ proptest! {
         let mut with_magic = sesame::format::MAGIC.to_vec();
         with_magic.extend_from_slice(&bytes);
         let _ = parse_file(&with_magic);
-        let _ = codec::decode(&bytes);
+        let _ = codec::decode(&bytes, codec::PAYLOAD_V1);
+        let _ = codec::decode(&bytes, codec::PAYLOAD_V2);
     }
 }

@@ -131,6 +131,13 @@ fn observed_contents(sb: &Sandbox, pass: &str) -> Vec<Value> {
         for volatile in ["overdue", "rotation_due", "last_used", "use_count"] {
             row.as_object_mut().unwrap().remove(volatile);
         }
+        // Format 1 has no approval mark: every secret of these vectors reads as unmarked, and
+        // their recorded contents predate the field.
+        assert_eq!(
+            row.as_object_mut().unwrap().remove("confirm"),
+            Some(Value::Bool(false)),
+            "{label}"
+        );
         secrets.push(row);
     }
     secrets
@@ -158,6 +165,27 @@ fn the_vectors_open_with_the_binary_and_show_their_contents() {
             expected["secrets"],
             "{name}"
         );
+    }
+}
+
+/// Format 1 files open as they are and become format 2 on their first write, keeping every
+/// secret, version, value and date; the upgraded file opens again.
+#[test]
+fn every_v1_vector_opens_and_its_first_write_upgrades_it_to_format_2() {
+    for (name, passphrase, _) in VECTORS {
+        let (file, expected) = load(name);
+        assert_eq!(&file[8..10], &[1, 0], "{name} is a format 1 file");
+        let sb = sandbox_with(&file);
+        sb.with_pass(passphrase)
+            .args(["add", "upgrade/marker"])
+            .write_stdin("marker value\n")
+            .assert()
+            .success();
+        let upgraded = sb.vault_bytes();
+        assert_eq!(&upgraded[8..10], &[2, 0], "{name} was not upgraded");
+        let mut seen = observed_contents(&sb, passphrase);
+        seen.retain(|row| row["label"] != "upgrade/marker");
+        assert_eq!(Value::Array(seen), expected["secrets"], "{name}");
     }
 }
 

@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 use crate::names::{EnvName, Label};
 use crate::secret::SecretValue;
 
+pub mod identity;
+
+pub use identity::{Id, ProfileTombstone, SealedValue, Snapshot, Stamps, StoredValue, Tombstone};
+
 /// The largest secret value, in bytes (1 MiB); values are 1 byte to this.
 pub const MAX_VALUE_LEN: usize = 1024 * 1024;
 /// The longest note on a secret, in bytes.
@@ -19,14 +23,32 @@ pub const MAX_NOTE_LEN: usize = 1024;
 /// Everything the payload holds (`docs/FORMAT.md`, "Payload encoding").
 #[derive(Default)]
 pub struct Vault {
+    /// SHA-256 of the files this one replaced, newest first (at most
+    /// [`identity::MAX_ANCESTRY`]): how two copies find what they have in common.
+    pub ancestry: Vec<[u8; 32]>,
     /// Sorted by label, labels unique.
     pub secrets: Vec<Secret>,
+    /// Removed secrets, sorted by id, kept [`identity::TOMBSTONE_SECS`].
+    pub tombstones: Vec<Tombstone>,
     /// Sorted by name, names unique.
     pub profiles: Vec<Profile>,
+    /// Removed profiles, sorted by name, kept as long as tombstones.
+    pub removed_profiles: Vec<ProfileTombstone>,
 }
 
 /// One labelled secret: its current value, older versions and metadata.
 pub struct Secret {
+    /// Random, made when the secret is added; renames keep it.
+    pub id: Id,
+    /// Each use of the value needs a person's approval (`edit --confirm`).
+    pub confirm: bool,
+    /// A merge found both copies changed the current value; `resolve` clears it.
+    pub conflict: bool,
+    /// When each mergeable field last changed.
+    pub stamps: Stamps,
+    /// The ids of versions `rotate --keep` dropped, newest first (at most
+    /// [`identity::MAX_FORGOTTEN`]): a copy still current on one of them is behind.
+    pub forgotten: Vec<Id>,
     /// The secret's label, e.g. `openai/prod`; unique in the vault.
     pub label: Label,
     /// The environment variable `run` sets it as, e.g. `OPENAI_API_KEY`.
@@ -47,10 +69,12 @@ pub struct Secret {
 
 /// One value a secret has held.
 pub struct Version {
+    /// Random, made with the value; unique within its secret.
+    pub id: Id,
     /// The version number, from 1, unique within its secret.
     pub number: u32,
-    /// The value, 1 byte to [`MAX_VALUE_LEN`].
-    pub value: SecretValue,
+    /// The value, 1 byte to [`MAX_VALUE_LEN`] (sealed when the secret needs approval).
+    pub value: StoredValue,
     /// When this value was set, in Unix seconds.
     pub created: i64,
     /// When it stopped being current, in Unix seconds; `None` for the current version.
@@ -61,6 +85,8 @@ pub struct Version {
 pub struct Profile {
     /// The profile's name (same rule as a label).
     pub name: Label,
+    /// When it was last set (a merge keeps the newer of two profiles of one name).
+    pub updated: i64,
     /// Which secret goes into which variable.
     pub bindings: Vec<Binding>,
 }
@@ -102,15 +128,19 @@ impl Secret {
         let mut old = std::mem::replace(
             &mut self.current,
             Version {
+                id: Id::UNASSIGNED,
                 number,
-                value,
+                value: StoredValue::Plain(value),
                 created: now,
                 retired: None,
             },
         );
         old.retired = Some(now);
         self.history.insert(0, old);
-        self.history.truncate(keep);
+        for dropped in self.history.drain(keep.min(self.history.len())..) {
+            self.forgotten.insert(0, dropped.id);
+        }
+        self.forgotten.truncate(identity::MAX_FORGOTTEN);
         self.updated = now;
         number
     }
@@ -172,19 +202,26 @@ pub const HINT_MIN_CHARS: usize = 24;
 pub const HINT_TAIL_CHARS: usize = 4;
 
 impl Version {
+    /// The value in the clear, or "needs approval" (exit 3) when it is sealed for approval.
+    pub fn plain(&self, label: &Label) -> Result<&SecretValue> {
+        self.value.plain().ok_or_else(|| Error::NeedsApproval {
+            label: label.to_string(),
+        })
+    }
+
     /// A hint that tells versions apart without revealing them: `…` and the last 4 characters of
     /// values of 24 characters or more (`…a1b2`), nothing for shorter ones. Four characters of
     /// a 24-character value leave at least 20 unknown; a short password would give too much away
     /// (the first 3 and last 4 of 12 characters used to be shown: 7 of 12).
     pub fn hint(&self) -> Option<String> {
         // Work on the value in place; only a non-UTF-8 value needs a (zeroizing) lossy copy.
+        let value = self.value.plain()?;
         let lossy;
-        let text = match std::str::from_utf8(self.value.expose()) {
+        let text = match std::str::from_utf8(value.expose()) {
             Ok(text) => text,
             Err(_) => {
-                lossy = zeroize::Zeroizing::new(
-                    String::from_utf8_lossy(self.value.expose()).into_owned(),
-                );
+                lossy =
+                    zeroize::Zeroizing::new(String::from_utf8_lossy(value.expose()).into_owned());
                 lossy.as_str()
             }
         };
@@ -214,6 +251,11 @@ impl Secret {
     /// A new secret at version 1, created `now`.
     pub fn first(label: Label, env_name: EnvName, value: SecretValue, now: i64) -> Secret {
         Secret {
+            id: Id::UNASSIGNED,
+            confirm: false,
+            conflict: false,
+            stamps: Stamps::all(now),
+            forgotten: Vec::new(),
             label,
             env_name,
             note: None,
@@ -221,8 +263,9 @@ impl Secret {
             created: now,
             updated: now,
             current: Version {
+                id: Id::UNASSIGNED,
                 number: 1,
-                value,
+                value: StoredValue::Plain(value),
                 created: now,
                 retired: None,
             },
@@ -272,7 +315,11 @@ impl Vault {
                 continue;
             }
             match self.find_mut(&label) {
-                Some(s) if s.current.value.expose() == value.expose() => done.unchanged += 1,
+                Some(s)
+                    if s.current.value.plain().map(SecretValue::expose) == Some(value.expose()) =>
+                {
+                    done.unchanged += 1
+                }
                 Some(s) if overwrite => {
                     s.rotate(value, now, DEFAULT_KEEP);
                     done.rotated += 1;
@@ -404,10 +451,9 @@ impl Vault {
             }
             let mut numbers = Vec::with_capacity(secret.history.len() + 1);
             for version in std::iter::once(&secret.current).chain(&secret.history) {
-                let len = version.value.len();
-                if len == 0 || len > MAX_VALUE_LEN {
+                if !version.value.length_ok() {
                     return Err(format!(
-                        "a value of {label:?} is {len} bytes (1 B to 1 MiB allowed)"
+                        "a value of {label:?} has a length out of bounds (1 B to 1 MiB allowed)"
                     ));
                 }
                 if version.number == 0 {
@@ -421,6 +467,34 @@ impl Vault {
             if numbers.windows(2).any(|w| w[0] == w[1]) {
                 return Err(format!("{label:?} has two versions with the same number"));
             }
+            let mut ids: Vec<Id> = std::iter::once(&secret.current)
+                .chain(&secret.history)
+                .map(|v| v.id)
+                .collect();
+            ids.push(secret.id);
+            if ids.iter().any(Id::is_unassigned) {
+                return Err(format!("{label:?} or one of its versions has no id"));
+            }
+            ids.pop();
+            ids.sort_unstable();
+            if ids.windows(2).any(|w| w[0] == w[1]) {
+                return Err(format!("{label:?} has two versions with the same id"));
+            }
+        }
+        let mut ids: Vec<Id> = self.secrets.iter().map(|s| s.id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err("two secrets have the same id".into());
+        }
+        if self.tombstones.windows(2).any(|w| w[0].id >= w[1].id) {
+            return Err("tombstones are not sorted by id, or an id repeats".into());
+        }
+        if self
+            .removed_profiles
+            .windows(2)
+            .any(|w| w[0].name >= w[1].name)
+        {
+            return Err("removed profiles are not sorted by name, or a name repeats".into());
         }
         Ok(())
     }

@@ -1,0 +1,515 @@
+//! Approvals: confirmed secrets are released only when a person answers on the console that
+//! `unlock --confirm` keeps open. Each test drives a real console on a pseudo-terminal (util-linux
+//! `script`, fed through a pipe) and asks for secrets from other processes, as an AI coding agent
+//! or a script would; without `script` the tests say so and pass.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::harness::*;
+
+const SCRIPT: &str = "/usr/bin/script";
+
+/// An approval console on a pseudo-terminal of its own: what it shows, and a way to type.
+struct Console {
+    child: Child,
+    keys: Option<ChildStdin>,
+    shown: Arc<Mutex<String>>,
+}
+
+impl Console {
+    /// `sesame unlock --confirm` on a new terminal, with `env` added; `None` without `script`.
+    /// Returns once the console says it is serving.
+    fn start(sb: &Sandbox, env: &[(&str, &str)]) -> Option<Console> {
+        if !Path::new(SCRIPT).exists() {
+            eprintln!("skipped: {SCRIPT} is not installed");
+            return None;
+        }
+        let mut cmd = sb.on_pty("exec \"$SESAME\" unlock --confirm");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("script");
+        let keys = child.stdin.take();
+        let mut out = child.stdout.take().expect("stdout");
+        let shown = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&shown);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).replace("\r\n", "\n");
+                sink.lock().unwrap().push_str(&text);
+            }
+        });
+        let console = Console { child, keys, shown };
+        console.wait_for("Approval console");
+        Some(console)
+    }
+
+    /// Everything the terminal showed so far.
+    fn shown(&self) -> String {
+        self.shown.lock().unwrap().clone()
+    }
+
+    /// Waits (at most 30 s, a hang guard) until the terminal has shown `needle` `times` times.
+    fn wait_for_nth(&self, needle: &str, times: usize) -> String {
+        let start = Instant::now();
+        loop {
+            let shown = self.shown();
+            if shown.matches(needle).count() >= times {
+                return shown;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the console never showed {needle:?} {times} time(s); it showed:\n{shown}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        self.wait_for_nth(needle, 1)
+    }
+
+    /// Types `keys` on the console's terminal.
+    fn type_keys(&mut self, keys: &str) {
+        let input = self.keys.as_mut().expect("the console's input");
+        input.write_all(keys.as_bytes()).expect("typing");
+        input.flush().expect("typing");
+    }
+
+    /// Ctrl-C on the console; waits for it to end.
+    fn interrupt(mut self) -> String {
+        self.type_keys("\x03");
+        self.wait_for("Approval console closed");
+        drop(self.keys.take());
+        let _ = self.child.wait();
+        self.shown()
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_second_console_cannot_attach_to_a_running_agent() {
+    let sb = Sandbox::new();
+    let Some(console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    sb.fails_with(
+        ["unlock", "--confirm"],
+        2,
+        "a console can only be joined to an agent as it starts",
+    );
+    // Not on a terminal either: the same answer, before anything else.
+    let mut on_pty = sb.on_pty("\"$SESAME\" unlock --confirm; echo \"exit $?\"");
+    on_pty.stdin(Stdio::piped());
+    let out = with_deadline(on_pty);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("already running") && shown.contains("exit 2"),
+        "{shown}"
+    );
+    let shown = console.interrupt();
+    assert!(!shown.contains("is asked for"), "{shown}");
+}
+/// `sesame get LABEL` started now with no passphrase source (only the agent can open the vault),
+/// finished on another thread: its exit code, stdout and stderr.
+fn get_later(sb: &Sandbox, label: &str) -> std::thread::JoinHandle<(i32, String, String)> {
+    let mut cmd = sb.process();
+    cmd.env_remove("SESAME_PASSPHRASE").args(["get", label]);
+    in_background(cmd)
+}
+
+fn in_background(cmd: std::process::Command) -> std::thread::JoinHandle<(i32, String, String)> {
+    std::thread::spawn(move || {
+        let out = with_deadline(cmd);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+}
+
+/// A command with no passphrase source: only the agent can open the vault.
+fn no_pass(sb: &Sandbox) -> assert_cmd::Command {
+    let mut cmd = sb.cmd();
+    cmd.env_remove("SESAME_PASSPHRASE");
+    cmd
+}
+
+/// A vault with `api` (confirmed) and `plain` (not).
+fn confirmed_vault() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.add("api", "sk-confirmed-0123456789");
+    sb.add("plain", "not-confirmed-value");
+    sb.succeeds(["edit", "api", "--confirm"]);
+    sb
+}
+
+#[test]
+fn a_secret_added_with_confirm_needs_approval_from_the_start() {
+    let sb = Sandbox::new();
+    sb.with_stdin(["add", "db", "--confirm"], "db-password-value")
+        .succeeds();
+    assert_eq!(sb.json(["show", "db", "--json"])["confirm"], true);
+    sb.succeeds(["unlock"]);
+    no_pass(&sb)
+        .args(["get", "db"])
+        .fails_with(3, "db needs a person's approval");
+}
+
+/// The details of the usage log's approval events (the decision words and who asked).
+fn decisions(sb: &Sandbox) -> Vec<String> {
+    let log = sb.json(["log", "--json"]);
+    log.as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["action"] == "approval")
+        .map(|e| e["detail"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_confirmed_secret_is_released_once_when_the_console_answers_y() {
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let get = get_later(&sb, "api");
+    let shown = console.wait_for("allow?");
+    assert!(shown.contains("[1] api is asked for by pid"), "{shown}");
+    assert!(
+        shown.contains("command  ") && shown.contains(" get api"),
+        "{shown}"
+    );
+    console.type_keys("y\n");
+    let (code, out, err) = get.join().unwrap();
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "sk-confirmed-0123456789\n"),
+        "{err}"
+    );
+    console.wait_for("approved once");
+    // Once means once: the next request is asked again.
+    let again = get_later(&sb, "api");
+    console.wait_for("[2] api is asked for");
+    console.type_keys("y\n");
+    assert_eq!(again.join().unwrap().0, 0);
+    let log = decisions(&sb);
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(log[0].starts_with("approved once: sesame (pid "), "{log:?}");
+}
+
+#[test]
+fn a_denied_request_exits_3_and_is_logged() {
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let get = get_later(&sb, "api");
+    console.wait_for("allow?");
+    console.type_keys("n\n");
+    let (code, out, err) = get.join().unwrap();
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains("api was denied on the approval console"),
+        "{err}"
+    );
+    console.wait_for("denied");
+    let log = decisions(&sb);
+    assert!(
+        log.iter().any(|d| d.starts_with("denied: sesame (pid ")),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn always_approves_the_same_program_for_the_agents_life() {
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let get = get_later(&sb, "api");
+    console.wait_for("allow?");
+    console.type_keys("a\n");
+    assert_eq!(get.join().unwrap().0, 0);
+    console.wait_for("approved for this program");
+    // The same command from the same parent (this test): released without asking.
+    for _ in 0..2 {
+        let (code, out, _) = get_later(&sb, "api").join().unwrap();
+        assert_eq!((code, out.as_str()), (0, "sk-confirmed-0123456789\n"));
+    }
+    assert_eq!(console.shown().matches("is asked for").count(), 1);
+    // Another command line is another program: asked.
+    let mut history = sb.process();
+    history
+        .env_remove("SESAME_PASSPHRASE")
+        .args(["get", "api", "--version", "1"]);
+    let other = in_background(history);
+    console.wait_for("[2] api is asked for");
+    console.type_keys("n\n");
+    assert_eq!(other.join().unwrap().0, 3);
+    let log = decisions(&sb);
+    assert!(
+        log.iter()
+            .filter(|d| d.starts_with("approved (remembered): "))
+            .count()
+            == 2,
+        "{log:?}"
+    );
+}
+
+/// The agent wrote a decision on the connection's own thread, while the client, holding the
+/// write lock for its own `get` record, asked that connection for its log key: the agent gave up
+/// on the lock after 1 s and the decision was lost (about one request in eight).
+#[test]
+fn every_decision_is_in_the_usage_log_even_when_the_client_records_at_once() {
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let get = get_later(&sb, "api");
+    console.wait_for("allow?");
+    console.type_keys("a\n");
+    assert_eq!(get.join().unwrap().0, 0);
+    for _ in 0..20 {
+        no_pass(&sb).args(["get", "api"]).succeeds();
+    }
+    // The agent's log writes may finish after the client's: wait until they are all there.
+    let start = Instant::now();
+    while decisions(&sb).len() < 21 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = decisions(&sb);
+    assert_eq!(log.len(), 21, "{log:?}");
+    assert_eq!(
+        log.iter()
+            .filter(|d| d.starts_with("approved (remembered): "))
+            .count(),
+        20
+    );
+}
+
+#[test]
+fn after_the_console_is_closed_confirmed_secrets_are_denied_at_once() {
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    // Even a program answered `a` before.
+    let get = get_later(&sb, "api");
+    console.wait_for("allow?");
+    console.type_keys("a\n");
+    assert_eq!(get.join().unwrap().0, 0);
+    console.wait_for("approved for this program");
+    let shown = console.interrupt();
+    assert!(
+        shown.contains("confirmed secrets are denied from now on"),
+        "{shown}"
+    );
+    no_pass(&sb)
+        .args(["get", "api"])
+        .fails_with(3, "run `sesame lock`, then `sesame unlock --confirm`");
+    // Unconfirmed secrets work as before, through the same agent.
+    no_pass(&sb)
+        .args(["get", "plain"])
+        .succeeds()
+        .stdout("not-confirmed-value\n");
+    assert!(decisions(&sb).iter().any(|d| d.starts_with("no console: ")));
+}
+
+#[test]
+fn without_a_console_a_confirmed_secret_is_denied_and_an_unanswered_one_after_the_wait() {
+    let sb = confirmed_vault();
+    // An agent started without --confirm never has a console: denied at once.
+    sb.succeeds(["unlock"]);
+    no_pass(&sb).args(["get", "api"]).fails_with(
+        3,
+        "no approval console is attached: run `sesame lock`, then `sesame unlock --confirm`",
+    );
+    sb.succeeds(["lock"]);
+    // A console nobody answers: denied when the wait (1 s here) is over, and the console says so.
+    let Some(console) = Console::start(&sb, &[("SESAME_CONFIRM_WAIT", "1")]) else {
+        return;
+    };
+    let (code, _, err) = get_later(&sb, "api").join().unwrap();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("nobody answered on the approval console in time"),
+        "{err}"
+    );
+    console.wait_for("not answered in time: denied");
+    assert!(
+        decisions(&sb)
+            .iter()
+            .any(|d| d.starts_with("not answered: "))
+    );
+}
+
+#[test]
+fn unconfirmed_secrets_are_not_asked_for_on_the_console() {
+    let sb = confirmed_vault();
+    let Some(console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    no_pass(&sb)
+        .args(["get", "plain"])
+        .succeeds()
+        .stdout("not-confirmed-value\n");
+    no_pass(&sb)
+        .args([
+            "run",
+            "--env",
+            "P=plain",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$P\"",
+        ])
+        .succeeds()
+        .stdout("not-confirmed-value");
+    assert!(!console.shown().contains("is asked for"));
+}
+
+#[test]
+fn the_console_shows_the_parent_chain_up_to_the_program_that_started_the_request() {
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    // A stand-in for a coding agent: a program named `claude` that runs `sesame get`.
+    let claude = sb.dir.path().join("claude");
+    std::fs::write(&claude, "#!/bin/sh\n\"$SESAME\" get api\n").unwrap();
+    std::fs::set_permissions(&claude, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut cmd = command(&claude);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sb.dir.path())
+        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
+        .env("SESAME_VAULT", &sb.vault)
+        .env("SESAME", sesame_path())
+        .current_dir(sb.dir.path());
+    let run = in_background(cmd);
+    let shown = console.wait_for("allow?");
+    let chain = shown
+        .lines()
+        .find(|l| l.contains("chain "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        chain.contains(" get api ← ") && chain.contains("claude"),
+        "{shown}"
+    );
+    console.type_keys("y\n");
+    assert_eq!(run.join().unwrap().0, 0);
+    let log = decisions(&sb);
+    assert!(
+        log.iter()
+            .any(|d| d.contains("started by sh") || d.contains("started by claude")),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn run_of_a_confirmed_secret_starts_the_program_only_when_approved() {
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let mut cmd = sb.process();
+    cmd.env_remove("SESAME_PASSPHRASE").args([
+        "run",
+        "--env",
+        "K=api",
+        "--env",
+        "P=plain",
+        "--",
+        "sh",
+        "-c",
+        "printf '%s %s' \"$K\" \"$P\"",
+    ]);
+    let run = in_background(cmd);
+    console.wait_for("allow?");
+    console.type_keys("y\n");
+    let (code, out, err) = run.join().unwrap();
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "sk-confirmed-0123456789 not-confirmed-value"),
+        "{err}"
+    );
+    let mut cmd = sb.process();
+    cmd.env_remove("SESAME_PASSPHRASE")
+        .args(["run", "--all", "--", "sh", "-c", "echo started"]);
+    let run = in_background(cmd);
+    console.wait_for("[2] api is asked for");
+    console.type_keys("n\n");
+    let (code, out, _) = run.join().unwrap();
+    assert_eq!(code, 3);
+    assert!(!out.contains("started"));
+}
+
+#[test]
+fn the_confirm_mark_is_shown_and_removing_it_needs_an_approval_like_a_get() {
+    let sb = confirmed_vault();
+    assert_eq!(sb.json(["show", "api", "--json"])["confirm"], true);
+    assert_eq!(
+        labelled(&sb.json(["list", "--json"]), "plain")["confirm"],
+        false
+    );
+    assert!(sb.ok(["show", "api"]).contains("approval"));
+    // With the passphrase in this process there is no agent to ask: whoever gives it approves.
+    sb.cmd()
+        .args(["get", "api"])
+        .succeeds()
+        .stdout("sk-confirmed-0123456789\n");
+    // A rotated value of a confirmed secret is sealed too, and `rekey` (a new data key, so new
+    // keys for sealed values) keeps every version readable.
+    sb.with_stdin(["rotate", "api"], "sk-rotated-value")
+        .succeeds();
+    sb.succeeds(["rekey", "--no-recovery"]);
+    sb.cmd()
+        .args(["get", "api", "--version", "1"])
+        .succeeds()
+        .stdout("sk-confirmed-0123456789\n");
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let mut edit = sb.process();
+    edit.env_remove("SESAME_PASSPHRASE")
+        .args(["edit", "api", "--no-confirm"]);
+    let edit = in_background(edit);
+    console.wait_for("[1] api is asked for");
+    console.type_keys("y\n");
+    let (code, _, err) = edit.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    // Unsealed: every version opens with no console.
+    no_pass(&sb)
+        .args(["get", "api"])
+        .succeeds()
+        .stdout("sk-rotated-value\n");
+    no_pass(&sb)
+        .args(["get", "api", "--version", "1"])
+        .succeeds()
+        .stdout("sk-confirmed-0123456789\n");
+    assert_eq!(console.shown().matches("is asked for").count(), 1);
+    assert_eq!(sb.json(["show", "api", "--json"])["confirm"], false);
+}
