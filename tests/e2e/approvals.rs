@@ -513,3 +513,55 @@ fn the_confirm_mark_is_shown_and_removing_it_needs_an_approval_like_a_get() {
     assert_eq!(console.shown().matches("is asked for").count(), 1);
     assert_eq!(sb.json(["show", "api", "--json"])["confirm"], false);
 }
+
+#[test]
+fn inject_and_the_credential_helpers_release_a_confirmed_secret_only_with_approval() {
+    let sb = Sandbox::new();
+    sb.add("git/example.com", "ghp-confirmed-token-0123");
+    sb.add("plain", "not-confirmed-value");
+    sb.succeeds(["edit", "git/example.com", "--confirm"]);
+    let template = sb.write_file("app.tpl", "token={{ sesame://git/example.com }}\n");
+    let plain = sb.write_file("plain.tpl", "p={{ sesame://plain }}\n");
+    // No console: the confirmed secret is refused by every way out, the other one is not.
+    sb.succeeds(["unlock"]);
+    let refused = "no approval console is attached";
+    no_pass(&sb)
+        .args(["inject", "-i"])
+        .arg(&template)
+        .fails_with(3, refused);
+    no_pass(&sb)
+        .args(["git-credential", "get"])
+        .write_stdin("protocol=https\nhost=example.com\n\n")
+        .fails_with(3, refused);
+    no_pass(&sb)
+        .arg("run")
+        .arg("--template")
+        .arg(format!("CONF={}", template.display()))
+        .args(["--", "true"])
+        .fails_with(3, refused);
+    no_pass(&sb)
+        .args(["inject", "-i"])
+        .arg(&plain)
+        .succeeds()
+        .stdout("p=not-confirmed-value\n");
+    sb.succeeds(["lock"]);
+    // With a console, `y` releases it to inject.
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let mut cmd = sb.process();
+    cmd.env_remove("SESAME_PASSPHRASE")
+        .arg("inject")
+        .arg("-i")
+        .arg(&template);
+    let inject = in_background(cmd);
+    let shown = console.wait_for("allow?");
+    assert!(shown.contains("git/example.com is asked for"), "{shown}");
+    console.type_keys("y\n");
+    let (code, out, err) = inject.join().unwrap();
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "token=ghp-confirmed-token-0123\n"),
+        "{err}"
+    );
+}
