@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What an approval costs besides the person's reaction (needs farm-bench and python3): `sesame get`
+# What an approval costs besides the person's reaction (needs hyperfine and python3): `sesame get`
 # of a confirmed secret, answered `y` at once by an automatic console (benches/auto_yes.py), against
 # `get` of an unconfirmed secret of the same vault, both through the agent. Target: at most 5 ms
 # added.
@@ -13,7 +13,7 @@ else
     cargo build --release --locked --quiet
     bin=$PWD/target/release/sesame
 fi
-for tool in farm-bench python3; do
+for tool in hyperfine python3; do
     command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 
@@ -39,6 +39,6 @@ grep -q "console ready" "$work/console.log" || { echo "the console did not start
 "$bin" get bench/key050 >/dev/null # one approval end to end before measuring
 
 echo "== get of a confirmed secret, approved at once (A) vs get of an unconfirmed one (B)"
-farm-bench -n 30 --warmup 3 --vs "$bin get bench/key051" -- "$bin" get bench/key050
+hyperfine -N --runs 30 --warmup 3 -n confirmed "$bin get bench/key050" -n unconfirmed "$bin get bench/key051"
 "$bin" lock >/dev/null 2>&1
 wait
