@@ -321,3 +321,38 @@ fn a_rename_on_one_side_and_a_rotation_on_the_other_meet_in_one_secret() {
     let s = merged.get(&label("a-a1")).map(|s| text(&s.current.value));
     assert_eq!(s.ok().as_deref(), Some("b-105"));
 }
+
+/// A base adds what the copies cannot say: a removal whose tombstone has expired. Without it
+/// the secret comes back (nothing lost); with it, the copy that did not change it follows.
+#[test]
+fn a_base_decides_a_removal_older_than_its_tombstone() {
+    let base = start();
+    let mut removed_long_ago = duplicate_vault(&base);
+    apply(&mut removed_long_ago, &[Edit::Remove(0)], "a", 100);
+    removed_long_ago.tombstones.clear();
+    let untouched = duplicate_vault(&base);
+
+    let (without, _) = merge(
+        duplicate_vault(&removed_long_ago),
+        &untouched,
+        None,
+        None,
+        NOW,
+    );
+    assert!(
+        without.get(&label("a")).is_ok(),
+        "without a base it comes back"
+    );
+    let (with, report) = merge(
+        duplicate_vault(&removed_long_ago),
+        &untouched,
+        Some(&base),
+        None,
+        NOW,
+    );
+    assert!(
+        with.get(&label("a")).is_err(),
+        "with the base it stays removed"
+    );
+    assert!(report.added.is_empty());
+}

@@ -149,3 +149,17 @@ fn status_names_a_syncthing_conflict_copy_with_the_merge_command() {
     let json = sb.json(["status", "--json"]);
     assert_eq!(json["conflict_copies"][0]["tool"], "Syncthing");
 }
+
+#[test]
+fn a_command_on_a_terminal_names_a_conflict_copy_and_a_script_is_not_told() {
+    let sb = Sandbox::with_secrets(&[("a", "one")]);
+    let copy = sb
+        .vault
+        .with_file_name("vault (Ann's conflicted copy 2026-12-06).sesame");
+    std::fs::copy(&sb.vault, &copy).unwrap();
+    let shown = sb.shown_on_pty("\"$SESAME\" list");
+    assert_has(&shown, "Dropbox conflict copy of this vault");
+    assert_has(&shown, "sesame merge '");
+    let piped = sb.succeeds(["list"]);
+    assert_lacks(&stderr(&piped), "conflict copy");
+}
