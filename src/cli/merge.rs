@@ -106,11 +106,14 @@ fn find_base(vault_path: &Path, ours: &UnlockedVault, theirs: &Vault) -> Option<
 pub(super) fn merge(ctx: &Context, args: MergeArgs) -> Result<u8> {
     let unlocked = ctx.unlock()?;
     let (theirs, hash) = open_other(ctx, &unlocked, &args.other, true)?;
+    let now = units::now();
     let base = match &args.base {
         Some(path) => Some(open_other(ctx, &unlocked, path, true)?.0),
-        None => find_base(&ctx.path, &unlocked, &theirs),
+        None if merge::base_would_help(&unlocked.vault, &theirs, now) => {
+            find_base(&ctx.path, &unlocked, &theirs)
+        }
+        None => None,
     };
-    let now = units::now();
     // Merged once to see whether anything changes (and for --dry-run), then again under the
     // write lock on the file as it is then.
     let (preview, report) = merge::merge(
