@@ -85,8 +85,8 @@ def open_vault(data, passphrase=None, recovery=None):
     if r.take(8) != MAGIC:
         raise ValueError("not a sesame vault")
     version = r.u16()
-    if version != 1:
-        raise ValueError(f"unsupported format {version}")
+    if version not in (1, 2):
+        raise ValueError(f"written by a newer sesame (format {version})")
     if r.u16() != 0:
         raise ValueError("flags set")
     vault_id = r.take(16)
@@ -172,22 +172,67 @@ def open_vault(data, passphrase=None, recovery=None):
     plaintext = AESGCM(payload_key).decrypt(payload_nonce, ciphertext, header)
 
     p = Reader(plaintext)
+    v2 = version == 2
+
+    def value_():
+        # Format 2: u32 kind (0 plain, 1 sealed for approval) before the bytes.
+        kind = p.u32() if v2 else 0
+        if kind not in (0, 1):
+            raise ValueError("damaged: unknown value kind")
+        value = p.take(p.u64())
+        if kind == 1:
+            if not 45 <= len(value) <= 16 + 12 + 1024 * 1024 + 16:
+                raise ValueError("damaged: sealed value length")
+            return "(sealed for approval)", 1
+        return value.decode("utf-8", "replace"), len(value)
 
     def version_():
-        number, value = p.u32(), p.take(p.u64())
-        return {"number": number, "value": value.decode("utf-8", "replace"),
-                "length": len(value), "created": p.i64(), "retired": p.option(p.i64)}
+        vid = p.take(16).hex() if v2 else None
+        number = p.u32()
+        value, length = value_()
+        v = {"number": number, "value": value, "length": length,
+             "created": p.i64(), "retired": p.option(p.i64)}
+        if v2:
+            v["id"] = vid
+        return v
 
     def secret():
-        return {"label": p.string(), "env": p.string(), "note": p.option(p.string),
-                "rotate_every": p.option(p.u64), "created": p.i64(), "updated": p.i64(),
-                "current": version_(), "history": p.vec(version_)}
+        if v2:
+            sid, flags = p.take(16).hex(), p.u32()
+            if flags & ~3:
+                raise ValueError("damaged: reserved flag bits set")
+        s = {"label": p.string(), "env": p.string(), "note": p.option(p.string),
+             "rotate_every": p.option(p.u64), "created": p.i64(), "updated": p.i64()}
+        if v2:
+            s["stamps"] = [p.i64() for _ in range(7)]
+        s["current"], s["history"] = version_(), p.vec(version_)
+        if v2:
+            s.update(id=sid, confirm=bool(flags & 1), conflict=bool(flags & 2),
+                     forgotten=p.vec(lambda: p.take(16).hex()))
+        return s
+
+    def tombstone():
+        return {"id": p.take(16).hex(), "label": p.string(), "removed": p.i64(),
+                "versions": p.vec(lambda: p.take(16).hex()),
+                "stamps": [p.i64() for _ in range(7)]}
 
     def profile():
-        return {"name": p.string(),
-                "bindings": p.vec(lambda: {"env": p.string(), "label": p.string()})}
+        prof = {"name": p.string()}
+        if v2:
+            prof["updated"] = p.i64()
+        prof["bindings"] = p.vec(lambda: {"env": p.string(), "label": p.string()})
+        return prof
 
-    contents = {"secrets": p.vec(secret), "profiles": p.vec(profile)}
+    if v2:
+        ancestry = p.vec(lambda: p.take(32).hex())
+        secrets = p.vec(secret)
+        tombstones = p.vec(tombstone)
+        profiles = p.vec(profile)
+        removed = p.vec(lambda: {"name": p.string(), "removed": p.i64()})
+        contents = {"secrets": secrets, "profiles": profiles, "ancestry": ancestry,
+                    "tombstones": tombstones, "removed_profiles": removed}
+    else:
+        contents = {"secrets": p.vec(secret), "profiles": p.vec(profile)}
     if p.pos != len(plaintext):
         raise ValueError("trailing bytes in payload")
     check(contents)
