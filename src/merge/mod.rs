@@ -10,12 +10,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::names::Label;
-use crate::vault::{Id, Profile, ProfileTombstone, Secret, StoredValue, Tombstone, Vault, Version};
+use crate::vault::{Id, Secret, Tombstone, Vault, Version};
 
+mod copies;
+mod profiles;
 mod sync_copies;
 #[cfg(test)]
 mod tests;
 
+use copies::duplicate_version;
+pub use copies::{duplicate_secret, duplicate_vault};
+use profiles::merge_profiles;
 pub use sync_copies::{ConflictCopy, conflict_copies};
 
 /// What a merge did, by label (never a value), for the user and for `--json`.
@@ -445,11 +450,11 @@ fn unite_versions(
             *changed = true;
         }
     }
-    let mut current = match all.remove(&current_id) {
-        Some(v) => v,
-        // Unreachable: `current_id` is one side's current version, which is in `all`.
-        None => return fallback(all),
-    };
+    // `current_id` is one side's current version, so it is in `all`; theirs is the fallback
+    // should that ever not hold.
+    let mut current = all
+        .remove(&current_id)
+        .unwrap_or_else(|| duplicate_version(&theirs.current));
     current.retired = None;
     let mut history: Vec<Version> = all
         .into_values()
@@ -460,25 +465,6 @@ fn unite_versions(
         .collect();
     history.sort_by(|a, b| b.retired.cmp(&a.retired).then(b.id.cmp(&a.id)));
     (current, history)
-}
-
-/// The newest version current and the others in history: never used by a sound merge, but it
-/// keeps every version should the impossible happen.
-fn fallback(mut all: BTreeMap<Id, Version>) -> (Version, Vec<Version>) {
-    let newest = all
-        .values()
-        .max_by_key(|v| (v.created, v.id))
-        .map(|v| v.id)
-        .unwrap_or_default();
-    let mut current = all.remove(&newest).unwrap_or_else(|| Version {
-        id: Id::UNASSIGNED,
-        number: 1,
-        value: StoredValue::Sealed(crate::vault::SealedValue(Vec::new())),
-        created: 0,
-        retired: None,
-    });
-    current.retired = None;
-    (current, all.into_values().collect())
 }
 
 /// Two different secrets (ids) with one label: the one added first keeps it, each other gets
@@ -523,131 +509,6 @@ fn free_label(label: &Label, id: Id, taken: &BTreeSet<Label>) -> Option<Label> {
         }
     }
     None
-}
-
-/// Profiles by name: the newer of the two (a removal counts, by its time); a tie keeps a
-/// profile over a removal, and the greater bindings, so both orders agree.
-fn merge_profiles(
-    ours: Vec<Profile>,
-    ours_removed: Vec<ProfileTombstone>,
-    theirs: &Vault,
-    changed: &mut Vec<String>,
-) -> (Vec<Profile>, Vec<ProfileTombstone>) {
-    enum Entry {
-        Set(Profile),
-        Removed(i64),
-    }
-    fn key(e: &Entry) -> (i64, bool, Vec<(String, String)>) {
-        match e {
-            Entry::Set(p) => (p.updated, true, rendered(p)),
-            Entry::Removed(t) => (*t, false, Vec::new()),
-        }
-    }
-    let mut entries: BTreeMap<Label, Entry> = BTreeMap::new();
-    for p in ours {
-        entries.insert(p.name.clone(), Entry::Set(p));
-    }
-    for t in ours_removed {
-        entries.insert(t.name, Entry::Removed(t.removed));
-    }
-    let their_entries = theirs
-        .profiles
-        .iter()
-        .map(|p| (p.name.clone(), Entry::Set(duplicate_profile(p))))
-        .chain(
-            theirs
-                .removed_profiles
-                .iter()
-                .map(|t| (t.name.clone(), Entry::Removed(t.removed))),
-        );
-    for (name, entry) in their_entries {
-        let take = match entries.get(&name) {
-            None => true,
-            Some(have) => key(&entry) > key(have),
-        };
-        if take {
-            let was_set = matches!(entries.get(&name), Some(Entry::Set(_)));
-            let is_set = matches!(entry, Entry::Set(_));
-            if was_set || is_set {
-                changed.push(name.to_string());
-            }
-            entries.insert(name, entry);
-        }
-    }
-    let mut profiles = Vec::new();
-    let mut removed = Vec::new();
-    for (name, entry) in entries {
-        match entry {
-            Entry::Set(p) => profiles.push(p),
-            Entry::Removed(time) => removed.push(ProfileTombstone {
-                name,
-                removed: time,
-            }),
-        }
-    }
-    (profiles, removed)
-}
-
-fn rendered(p: &Profile) -> Vec<(String, String)> {
-    p.bindings
-        .iter()
-        .map(|b| (b.env_name.to_string(), b.label.to_string()))
-        .collect()
-}
-
-fn duplicate_profile(p: &Profile) -> Profile {
-    Profile {
-        name: p.name.clone(),
-        updated: p.updated,
-        bindings: p
-            .bindings
-            .iter()
-            .map(|b| crate::vault::Binding {
-                env_name: b.env_name.clone(),
-                label: b.label.clone(),
-            })
-            .collect(),
-    }
-}
-
-fn duplicate_version(v: &Version) -> Version {
-    Version {
-        id: v.id,
-        number: v.number,
-        value: v.value.duplicate(),
-        created: v.created,
-        retired: v.retired,
-    }
-}
-
-/// A copy of a secret (values in new zeroizing buffers).
-pub fn duplicate_secret(s: &Secret) -> Secret {
-    Secret {
-        id: s.id,
-        confirm: s.confirm,
-        conflict: s.conflict,
-        stamps: s.stamps,
-        forgotten: s.forgotten.clone(),
-        label: s.label.clone(),
-        env_name: s.env_name.clone(),
-        note: s.note.clone(),
-        rotate_every: s.rotate_every,
-        created: s.created,
-        updated: s.updated,
-        current: duplicate_version(&s.current),
-        history: s.history.iter().map(duplicate_version).collect(),
-    }
-}
-
-/// A copy of a whole vault (values in new zeroizing buffers): a dry run merges a copy.
-pub fn duplicate_vault(v: &Vault) -> Vault {
-    Vault {
-        ancestry: v.ancestry.clone(),
-        secrets: v.secrets.iter().map(duplicate_secret).collect(),
-        tombstones: v.tombstones.clone(),
-        profiles: v.profiles.iter().map(duplicate_profile).collect(),
-        removed_profiles: v.removed_profiles.clone(),
-    }
 }
 
 /// Makes version `keep` of the secret current (if it is not already) and clears its conflict
