@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Unlocking with what you carry, side by side in one run (needs farm-bench, age, age-keygen):
+# Unlocking with what you carry, side by side in one run (needs hyperfine, age, age-keygen):
 # `sesame get` through an age X25519 slot against `age -d` of a small file with the same identity
 # (the yardstick: what the age format costs on its own), then `get` through an SSH ed25519 key in
 # an age slot, through an ssh-agent slot (a private `ssh-agent`), and with the passphrase
@@ -14,7 +14,7 @@ else
     cargo build --release --locked --quiet
     bin=$PWD/target/release/sesame
 fi
-for tool in farm-bench age age-keygen ssh-keygen ssh-agent ssh-add; do
+for tool in hyperfine age age-keygen ssh-keygen ssh-agent ssh-add; do
     command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 
@@ -42,15 +42,15 @@ head -c 68 /dev/urandom | age -r "$(age-keygen -y "$work/id.txt")" -o "$work/sma
 echo "vault: $(stat -c %s "$SESAME_VAULT") bytes, 100 secrets, Argon2id defaults (64 MiB, t=3, p=4)"
 
 echo "== get through the age X25519 slot (A) vs age -d of a 68-byte file (B)"
-farm-bench -n 30 --warmup 3 --vs "age -d -i $work/id.txt -o /dev/null $work/small.age" \
-    -- "$bin" get bench/key050 --identity "$work/id.txt"
+hyperfine -N --runs 30 --warmup 3 -n "sesame get (age slot)" "$bin get bench/key050 --identity $work/id.txt" \
+    -n "age -d" "age -d -i $work/id.txt -o /dev/null $work/small.age"
 echo "== get through the age slot opened by an SSH ed25519 key"
-farm-bench -n 30 --warmup 3 -- "$bin" get bench/key050 --identity "$work/id_ed25519"
+hyperfine -N --runs 30 --warmup 3 "$bin get bench/key050 --identity $work/id_ed25519"
 echo "== get through the ssh-agent slot"
-SSH_AUTH_SOCK=$work/agent.sock farm-bench -n 30 --warmup 3 -- "$bin" get bench/key050
+SSH_AUTH_SOCK=$work/agent.sock hyperfine -N --runs 30 --warmup 3 "$bin get bench/key050"
 echo "== get through a running sesame agent (sesame's own floor: no unwrap at all)"
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" unlock --timeout 5m 2>/dev/null
-farm-bench -n 30 --warmup 3 -- "$bin" get bench/key050
+hyperfine -N --runs 30 --warmup 3 "$bin get bench/key050"
 "$bin" lock >/dev/null 2>&1
 echo "== get with the passphrase (Argon2id defaults)"
-SESAME_PASSPHRASE_FILE=$work/pass farm-bench -n 5 --warmup 1 -- "$bin" get bench/key050
+SESAME_PASSPHRASE_FILE=$work/pass hyperfine -N --runs 5 --warmup 1 "$bin get bench/key050"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `merge` of two 10,000-secret copies side by side with a plain `add` at that size, in one run
-# (needs farm-bench, python3): each copy changed apart (on "the laptop": 100 rotations, 100 new
+# (needs hyperfine, python3): each copy changed apart (on "the laptop": 100 rotations, 100 new
 # secrets, 50 removals; here: 100 other rotations), both opened through this vault's agent, the
 # merge written through the one transaction. Aim: merge <= 300 ms. Also `get` at 10,000 secrets
 # against 10, for the per-secret sealing question of docs/FORMAT.md.
@@ -17,7 +17,7 @@ else
     cargo build --release --locked --quiet
     bin=$PWD/target/release/sesame
 fi
-for tool in farm-bench python3; do
+for tool in hyperfine python3; do
     command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 
@@ -59,10 +59,12 @@ SESAME_VAULT=$work/few/vault.sesame "$bin" import --dotenv "$work/few.env" 2>/de
 SESAME_VAULT=$work/few/vault.sesame "$bin" unlock --timeout 30m 2>/dev/null
 
 echo "== merge of two 10,000-secret copies vs add, both through the agent"
-farm-bench -n 10 \
-    --vs "sh -c 'cp $work/desk.before $SESAME_VAULT && echo v | exec $bin add bench/new >/dev/null 2>&1'" \
-    -- sh -c "cp $work/desk.before $SESAME_VAULT && exec $bin merge $laptop >/dev/null 2>&1"
+hyperfine --runs 10 --warmup 1 \
+    -n "merge OTHER (two 10,000-secret copies)" \
+    "cp $work/desk.before $SESAME_VAULT && $bin merge $laptop >/dev/null 2>&1" \
+    -n "add at 10,000 secrets" \
+    "cp $work/desk.before $SESAME_VAULT && echo v | $bin add bench/new >/dev/null 2>&1"
 echo "== get at 10,000 secrets vs at 10, through the agent"
-farm-bench -n 20 \
-    --vs "sh -c 'SESAME_VAULT=$work/few/vault.sesame exec $bin get key-00005 >/dev/null'" \
-    -- sh -c "exec $bin get key-05000 >/dev/null"
+hyperfine -N --runs 20 --warmup 2 \
+    -n "get at 10,000 secrets" "$bin get key-05000" \
+    -n "get at 10 secrets" "env SESAME_VAULT=$work/few/vault.sesame $bin get key-00005"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `sesame scan --git` on a repository of 10,000 commits over 500 files (one commit adds a stored
-# key, a later one removes it), side by side with farm-bench: against a second sesame binary when
+# key, a later one removes it), side by side with hyperfine: against a second sesame binary when
 # one is given (e.g. a build from before git was read by git), and against the yardstick
 # `git log --all -p | rg -F -f values`.
 #
@@ -8,7 +8,6 @@
 set -euo pipefail
 baseline=${2:+$(realpath "$2")}
 source "$(dirname "$0")/common.sh"
-command -v farm-bench >/dev/null || { echo "farm-bench is needed" >&2; exit 1; }
 
 work=$(mktemp -d)
 export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/vault.sesame
@@ -53,7 +52,7 @@ git -C "$repo" gc -q
 echo "repository: $(git -C "$repo" rev-list --all | wc -l) commits, $(du -sh "$repo/.git" | cut -f1) packed; cores: $(nproc)"
 cd "$work"
 if [ -n "$baseline" ]; then
-    farm-bench -n 10 --timeout 600 --vs "$baseline scan --git $repo" -- "$bin" scan --git "$repo"
+    hyperfine -N -i --runs 10 -n new "$bin scan --git $repo" -n baseline "$baseline scan --git $repo"
 fi
-farm-bench -n 10 --timeout 600 --vs "sh -c 'git -C $repo log --all -p | rg -F -f $work/values'" \
-    -- "$bin" scan --git "$repo"
+hyperfine -i --runs 10 -n "sesame scan --git" "$bin scan --git $repo" \
+    -n "git log -p | rg" "git -C $repo log --all -p | rg -F -f $work/values"

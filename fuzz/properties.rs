@@ -18,8 +18,8 @@ use sesame::inject::{
 };
 use sesame::names::{EnvName, Label};
 use sesame::openbao::response::{
-    MAX_REASON_CHARS, Malformed, kv_secret, kv_version, server_errors, transit_ciphertext,
-    transit_plaintext,
+    MAX_REASON_CHARS, Malformed, id_token, kv_secret, kv_version, login_token, server_errors,
+    transit_ciphertext, transit_plaintext,
 };
 use sesame::recovery::RecoveryCode;
 use sesame::units::{format_duration, format_size_kib, parse_duration, parse_size_kib};
@@ -675,6 +675,27 @@ pub fn openbao_response(data: &[u8]) {
             assert_eq!(kv_version(again.as_bytes()).ok(), Some(version));
         }
         Err(m) => refused(m),
+    }
+
+    // A login's token and GitHub's ID token: exactly the string the answer held, and one a
+    // header or a JSON body carries as it is.
+    for (read, pointer) in [
+        (
+            login_token as fn(&[u8]) -> Result<_, Malformed>,
+            "/auth/client_token",
+        ),
+        (id_token, "/value"),
+    ] {
+        match read(data) {
+            Ok(text) => {
+                assert!(!text.is_empty() && text.len() <= data.len());
+                assert!(text.bytes().all(|b| b.is_ascii_graphic()));
+                if doc.is_some() {
+                    assert_eq!(at(pointer), Some(&Value::from(text.as_str())));
+                }
+            }
+            Err(m) => refused(m),
+        }
     }
 
     // A failed request's reasons: one bounded line; each word is one the server sent.

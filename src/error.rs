@@ -71,6 +71,18 @@ pub enum Error {
     )]
     NoPassphraseSource,
 
+    /// A credential helper (git, docker) found the vault locked and no passphrase source: it
+    /// never asks, since its tool gives it no terminal; exit code 1.
+    #[error(
+        "{} is locked and no passphrase source is set; run `sesame unlock` on a terminal, then \
+         try again (credential helpers never ask for the passphrase)",
+        path.display()
+    )]
+    Locked {
+        /// The vault.
+        path: PathBuf,
+    },
+
     /// An input the command needs (a value, a recovery code) has no source; exit code 2.
     #[error("no {what}: {hint}")]
     NoInput {
@@ -369,6 +381,28 @@ pub enum Error {
         reason: String,
     },
 
+    /// `BAO_AUTH` names no login sesame knows, or a variable the login needs is missing or
+    /// unreadable; exit code 2. Said even when no passphrase follows: a CI job set up wrong
+    /// learns why, not only that no passphrase was found.
+    #[error("{0}")]
+    BaoLoginSetup(String),
+
+    /// OpenBao refused a login (`BAO_AUTH`): an unknown role, claims that do not match the
+    /// role, an expired JWT or secret id; exit code 3, like a refused token.
+    #[error("OpenBao at {addr} refused the login to auth/{mount} as {role} ({reason}); {hint}")]
+    BaoLoginRefused {
+        /// The server address.
+        addr: String,
+        /// The auth method's mount, e.g. `jwt`.
+        mount: String,
+        /// Who the login was for, e.g. `role "ci"`.
+        role: String,
+        /// The server's reason, with every credential cut out.
+        reason: String,
+        /// What to check.
+        hint: String,
+    },
+
     /// OpenBao answered 404: the KV path or Transit key does not exist; exit code 5.
     #[error("{what} does not exist on OpenBao at {addr}; check the mount, path and field")]
     BaoNotFound {
@@ -445,6 +479,7 @@ impl Error {
             Error::WrongPassphrase { .. }
             | Error::WrongRecoveryCode { .. }
             | Error::BaoRefused { .. }
+            | Error::BaoLoginRefused { .. }
             | Error::KeyRefused { .. }
             | Error::NeedsApproval { .. } => 3,
             Error::NotAVault { .. }
@@ -468,12 +503,13 @@ impl Error {
             | Error::Verification { .. }
             | Error::VaultChanged { .. }
             | Error::Random
+            | Error::Locked { .. }
             | Error::Kdf(_)
             | Error::Failed(_)
             | Error::BaoUnreachable { .. }
             | Error::SlotFailed { .. }
             | Error::Bao { .. } => 1,
-            Error::BaoMountNotAllowed { .. } => 2,
+            Error::BaoMountNotAllowed { .. } | Error::BaoLoginSetup(_) => 2,
         }
     }
 

@@ -270,10 +270,10 @@ fn from_command(command: &str, var: &str) -> Result<Passphrase> {
     let mut child = Command::new("sh");
     child.arg("-c").arg(command);
     // "None of the SESAME_*PASSPHRASE* variables reaches a child process", this one included;
-    // nor an OpenBao token, which the command has no use for.
+    // nor an OpenBao token or login credential, which the command has no use for.
     for secret_var in SECRET_ENV_VARS
         .iter()
-        .chain(&crate::openbao::TOKEN_ENV_VARS)
+        .chain(&crate::openbao::CREDENTIAL_ENV_VARS)
     {
         child.env_remove(secret_var);
     }

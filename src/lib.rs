@@ -20,6 +20,7 @@ pub mod dotenv;
 mod error;
 pub mod format;
 pub mod hardening;
+mod helpers;
 pub mod inject;
 mod input;
 // Private but for fuzzing, whose targets check its test oracle (`mask::property`).
@@ -44,6 +45,7 @@ mod store;
 mod strength;
 mod supervise;
 mod sys;
+mod template;
 mod transaction;
 pub mod units;
 mod unlock;

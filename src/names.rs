@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// How an env file, an inherited variable or a template names a secret: `sesame://LABEL`.
+pub const REFERENCE_PREFIX: &str = "sesame://";
+
 /// The longest label (and profile name), in bytes.
 pub(crate) const MAX_LABEL_LEN: usize = 128;
 /// The longest environment variable name, in bytes.

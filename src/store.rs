@@ -338,6 +338,48 @@ fn remove_stale_temps(folder: &Path, prefix: &OsString) {
     }
 }
 
+/// Opens a file the user names for reading (an env file, a template), following symlinks but
+/// never blocking on a FIFO (`O_NONBLOCK`), with its metadata read from the opened file, so the
+/// caller's type check holds for what it reads.
+pub(crate) fn open_for_reading(path: &Path) -> io::Result<(File, fs::Metadata)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    let meta = file.metadata()?;
+    Ok((file, meta))
+}
+
+/// Writes `bytes` to `path` (a file the user names: `inject -o`) atomically, with mode 0600: a
+/// temp file in the same folder, written and fsynced, renamed over `path`, then the folder
+/// fsynced. The rename replaces a symlink at `path` instead of writing through it, and a folder
+/// at `path` is refused. A failure leaves `path` as it was and no temp file behind.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let shown = path.display();
+    if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::usage(format!(
+            "{shown} is a folder; name the file to write"
+        )));
+    }
+    let folder = folder_of(path);
+    let ctx = |what: &str| format!("cannot {what} for {shown} in {}", folder.display());
+    let mut prefix = OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".");
+    let mut temp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(folder)
+        .map_err(|e| Error::io(ctx("create a temporary file"), e))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| Error::io(ctx("write a temporary file"), e))?;
+    temp.persist(path)
+        .map_err(|e| Error::io(format!("cannot replace {shown}"), e.error))?;
+    sync_folder(folder)
+}
+
 /// Fsyncs a folder, so the names created or renamed in it survive a crash.
 pub(crate) fn sync_folder(folder: &Path) -> Result<()> {
     let dir = File::open(folder)

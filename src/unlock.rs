@@ -25,12 +25,15 @@ pub(crate) struct Note {
 impl Note {
     /// A key the user named (an age identity, an ssh-agent key) opened no slot, or opened a
     /// slot bound to another vault: when no passphrase can be had without a prompt, this is the
-    /// answer the user gets (exit 3 or 4), rather than "no passphrase source". A refused
-    /// OpenBao token, taken from the environment, stays a note (its slot is one way in of many).
+    /// answer the user gets (exit 3 or 4), rather than "no passphrase source"; so is an OpenBao
+    /// login set up wrong (`BAO_AUTH`, exit 2). A refused OpenBao token or login, taken from the
+    /// environment, stays a note (its slot is one way in of many).
     pub(crate) fn is_refusal(&self) -> bool {
         matches!(
             self.error,
-            crate::Error::KeyRefused { .. } | crate::Error::SlotMoved { .. }
+            crate::Error::KeyRefused { .. }
+                | crate::Error::SlotMoved { .. }
+                | crate::Error::BaoLoginSetup(_)
         )
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent reader of sesame vault files, written from docs/FORMAT.md alone.
+"""An independent reader of sesame vault files, written from docs/FORMAT.md alone (formats 1 and 2).
 
 It shares no code with sesame: Argon2id from argon2-cffi, AES-256-GCM and HKDF-SHA256 from
 cryptography. It exists to prove the format document is complete.
@@ -77,6 +77,9 @@ class Reader:
     def vec(self, read):
         return [read() for _ in range(self.u64())]
 
+    def bytes_(self):
+        return self.take(self.u64())
+
 
 def open_vault(data, passphrase=None, recovery=None):
     if len(data) > 256 * 1024 * 1024:
@@ -85,8 +88,10 @@ def open_vault(data, passphrase=None, recovery=None):
     if r.take(8) != MAGIC:
         raise ValueError("not a sesame vault")
     version = r.u16()
-    if version not in (1, 2):
+    if version > 2:
         raise ValueError(f"written by a newer sesame (format {version})")
+    if version != 1 and version != 2:
+        raise ValueError(f"unsupported format {version}")
     if r.u16() != 0:
         raise ValueError("flags set")
     vault_id = r.take(16)
@@ -172,67 +177,76 @@ def open_vault(data, passphrase=None, recovery=None):
     plaintext = AESGCM(payload_key).decrypt(payload_nonce, ciphertext, header)
 
     p = Reader(plaintext)
-    v2 = version == 2
 
-    def value_():
-        # Format 2: u32 kind (0 plain, 1 sealed for approval) before the bytes.
-        kind = p.u32() if v2 else 0
+    def open_sealed(secret_id, version_id, sealed):
+        """A Sealed value (format 2, "Values"): the data key opens it, no approval here."""
+        salt, nonce, body = sealed[:16], sealed[16:28], sealed[28:]
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
+                   info=b"sesame v2 confirmed value").derive(data_key)
+        try:
+            return AESGCM(key).decrypt(nonce, body, vault_id + secret_id + version_id)
+        except InvalidTag:
+            raise ValueError("damaged: a sealed value does not open") from None
+
+    def value_v2():
+        kind = p.u32()
         if kind not in (0, 1):
             raise ValueError("damaged: unknown value kind")
-        value = p.take(p.u64())
-        if kind == 1:
-            if not 45 <= len(value) <= 16 + 12 + 1024 * 1024 + 16:
-                raise ValueError("damaged: sealed value length")
-            return "(sealed for approval)", 1
-        return value.decode("utf-8", "replace"), len(value)
+        return kind, p.bytes_()
 
-    def version_():
-        vid = p.take(16).hex() if v2 else None
+    def version_(v2, secret_id=None):
+        version_id = p.take(16) if v2 else None
         number = p.u32()
-        value, length = value_()
-        v = {"number": number, "value": value, "length": length,
-             "created": p.i64(), "retired": p.option(p.i64)}
+        kind, value = value_v2() if v2 else (0, p.bytes_())
+        out = {"number": number, "created": None, "retired": None}
         if v2:
-            v["id"] = vid
-        return v
+            out["id"] = version_id.hex()
+            out["sealed"] = kind == 1
+        if kind == 1:
+            if not 45 <= len(value) <= 1024 * 1024 + 44:
+                raise ValueError("damaged: sealed value length")
+            value = open_sealed(secret_id, version_id, value)
+        out["value"] = value.decode("utf-8", "replace")
+        out["length"] = len(value)
+        out["created"], out["retired"] = p.i64(), p.option(p.i64)
+        return out
 
-    def secret():
-        if v2:
-            sid, flags = p.take(16).hex(), p.u32()
-            if flags & ~3:
-                raise ValueError("damaged: reserved flag bits set")
+    def secret_v1():
         s = {"label": p.string(), "env": p.string(), "note": p.option(p.string),
              "rotate_every": p.option(p.u64), "created": p.i64(), "updated": p.i64()}
-        if v2:
-            s["stamps"] = [p.i64() for _ in range(7)]
-        s["current"], s["history"] = version_(), p.vec(version_)
-        if v2:
-            s.update(id=sid, confirm=bool(flags & 1), conflict=bool(flags & 2),
-                     forgotten=p.vec(lambda: p.take(16).hex()))
+        s["current"] = version_(False)
+        s["history"] = p.vec(lambda: version_(False))
+        return s
+
+    def secret_v2():
+        secret_id = p.take(16)
+        s = {"id": secret_id.hex(), "flags": p.u32(), "label": p.string(), "env": p.string(),
+             "note": p.option(p.string), "rotate_every": p.option(p.u64), "created": p.i64(),
+             "updated": p.i64()}
+        s["stamps"] = dict(zip(STAMPS, [p.i64() for _ in STAMPS]))
+        s["current"] = version_(True, secret_id)
+        s["history"] = p.vec(lambda: version_(True, secret_id))
+        s["forgotten"] = p.vec(lambda: p.take(16).hex())
         return s
 
     def tombstone():
         return {"id": p.take(16).hex(), "label": p.string(), "removed": p.i64(),
                 "versions": p.vec(lambda: p.take(16).hex()),
-                "stamps": [p.i64() for _ in range(7)]}
+                "stamps": dict(zip(STAMPS, [p.i64() for _ in STAMPS]))}
 
-    def profile():
-        prof = {"name": p.string()}
-        if v2:
-            prof["updated"] = p.i64()
-        prof["bindings"] = p.vec(lambda: {"env": p.string(), "label": p.string()})
-        return prof
+    def bindings():
+        return p.vec(lambda: {"env": p.string(), "label": p.string()})
 
-    if v2:
-        ancestry = p.vec(lambda: p.take(32).hex())
-        secrets = p.vec(secret)
-        tombstones = p.vec(tombstone)
-        profiles = p.vec(profile)
-        removed = p.vec(lambda: {"name": p.string(), "removed": p.i64()})
-        contents = {"secrets": secrets, "profiles": profiles, "ancestry": ancestry,
-                    "tombstones": tombstones, "removed_profiles": removed}
+    if version == 1:
+        contents = {"format": 1, "secrets": p.vec(secret_v1),
+                    "profiles": p.vec(lambda: {"name": p.string(), "bindings": bindings()})}
     else:
-        contents = {"secrets": p.vec(secret), "profiles": p.vec(profile)}
+        contents = {"format": 2, "ancestry": p.vec(lambda: p.take(32).hex()),
+                    "secrets": p.vec(secret_v2), "tombstones": p.vec(tombstone),
+                    "profiles": p.vec(lambda: {"name": p.string(), "updated": p.i64(),
+                                               "bindings": bindings()}),
+                    "removed_profiles": p.vec(lambda: {"name": p.string(),
+                                                       "removed": p.i64()})}
     if p.pos != len(plaintext):
         raise ValueError("trailing bytes in payload")
     check(contents)
@@ -240,7 +254,11 @@ def open_vault(data, passphrase=None, recovery=None):
 
 
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
-ENV = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
+ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+STAMPS = ("label", "env_name", "note", "rotate_every", "confirm", "conflict", "current")
+
+
+ZERO_ID = "00" * 16
 
 
 def check(contents):
@@ -261,6 +279,18 @@ def check(contents):
                 or any(v["retired"] is None for v in s["history"])
                 or any(not 1 <= v["length"] <= 1024 * 1024 for v in versions)):
             raise ValueError(f"damaged: secret {s['label']!r} breaks a payload rule")
+    if contents["format"] == 2:
+        ids = [s["id"] for s in secrets]
+        tombs = [t["id"] for t in contents["tombstones"]]
+        if ZERO_ID in ids or len(set(ids)) != len(ids) or not ordered(tombs):
+            raise ValueError("damaged: secret ids zero or repeated, or tombstones unsorted")
+        if not ordered([r["name"] for r in contents["removed_profiles"]]) or len(
+                contents["ancestry"]) > 32:
+            raise ValueError("damaged: removed profiles unsorted or ancestry too long")
+        for s in secrets:
+            vids = [v["id"] for v in [s["current"]] + s["history"]]
+            if s["flags"] & ~3 or ZERO_ID in vids or len(set(vids)) != len(vids):
+                raise ValueError(f"damaged: secret {s['label']!r} breaks a format 2 rule")
     for p in profiles:
         if not LABEL.fullmatch(p["name"]) or any(
                 not ENV.fullmatch(b["env"]) or not LABEL.fullmatch(b["label"])

@@ -145,6 +145,12 @@ impl Context {
     /// Opens the vault with no prompt (`status`): the agent, the external kinds, then a
     /// passphrase source that needs no terminal. `None` when none of them is at hand.
     pub(crate) fn unlock_unprompted(&self, bytes: &[u8]) -> Result<Option<UnlockedVault>> {
+        self.open_unprompted(bytes, true)
+    }
+
+    /// [`Context::unlock_unprompted`]; `may_ask_cost`: whether a passphrase slot over the
+    /// Argon2 budget may be confirmed on the terminal (else it is refused, as with no terminal).
+    fn open_unprompted(&self, bytes: &[u8], may_ask_cost: bool) -> Result<Option<UnlockedVault>> {
         let parsed = inspect(bytes, &self.path)?;
         if self.fds.given(FdFlag::Passphrase).is_none() {
             if let Some(unlocked) = self.open_with_agent(bytes, &parsed)? {
@@ -156,11 +162,23 @@ impl Context {
         }
         match input::passphrase_if_available(&self.fds)? {
             Some(pass) => {
-                self.confirm_kdf_cost(&parsed.header)?;
+                self.check_kdf_cost(&parsed.header, may_ask_cost)?;
                 open_showing_status(bytes, &pass, &self.path, &parsed.header).map(Some)
             }
             None => Ok(None),
         }
+    }
+
+    /// Opens the vault for a credential helper, which its tool runs with no terminal of its own
+    /// (though git may leave the user's terminal reachable): the agent, the external kinds, a
+    /// passphrase source; never a prompt, not even the Argon2 cost question. `Error::Locked`
+    /// when no source is at hand.
+    pub(crate) fn unlock_without_asking(&self) -> Result<UnlockedVault> {
+        let bytes = store::read(&self.path)?;
+        self.open_unprompted(&bytes, false)?
+            .ok_or_else(|| Error::Locked {
+                path: self.path.clone(),
+            })
     }
 
     /// Opens `bytes` through this vault's agent; `None` when there is no usable agent.
@@ -197,6 +215,12 @@ impl Context {
     /// budget, or with `--accept-kdf-cost`: go on. Above it: ask on the terminal, and without
     /// one refuse (exit 2), saying how to accept.
     pub(crate) fn confirm_kdf_cost(&self, header: &Header) -> Result<()> {
+        self.check_kdf_cost(header, true)
+    }
+
+    /// [`Context::confirm_kdf_cost`]; without `may_ask`, a cost over the budget is refused
+    /// without looking for a terminal.
+    fn check_kdf_cost(&self, header: &Header, may_ask: bool) -> Result<()> {
         let Some(kdf) = passphrase_slot(header).map(|s| s.kdf) else {
             return Ok(()); // opening fails with "no passphrase slot", at no cost
         };
@@ -209,7 +233,16 @@ impl Context {
             times: kdf.times_default_work(),
             how,
         };
-        let Ok(mut tty) = OpenOptions::new().read(true).write(true).open("/dev/tty") else {
+        let tty = may_ask
+            .then(|| {
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open("/dev/tty")
+                    .ok()
+            })
+            .flatten();
+        let Some(mut tty) = tty else {
             return Err(refuse(
                 "pass --accept-kdf-cost or set SESAME_ACCEPT_KDF_COST=1; if not, do not open this file",
             ));

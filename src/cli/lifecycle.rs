@@ -159,49 +159,80 @@ pub(super) fn rollback(ctx: &Context, args: RollbackArgs) -> Result<()> {
     Ok(())
 }
 
-/// Exit 10 when a rotation is overdue (for cron and CI), 0 otherwise.
+/// Exit 10 when a rotation is overdue, or a server refused a secret (git's `erase`, recorded in
+/// the usage log) and it was not replaced since: for cron and CI. 0 otherwise.
 pub(super) fn check(ctx: &Context, args: CheckArgs) -> Result<u8> {
     let unlocked = ctx.unlock()?;
     let now = units::now();
-    let overdue: Vec<_> = unlocked
+    let rejected = rejected(ctx, &unlocked);
+    let due: Vec<_> = unlocked
         .vault
         .secrets
         .iter()
-        .filter(|s| s.is_overdue(now))
+        .filter(|s| s.is_overdue(now) || rejected.contains_key(s.label.as_str()))
         .collect();
+    let refused = |s: &crate::vault::Secret| rejected.get(s.label.as_str()).copied();
     if args.json {
-        let rows: Vec<_> = overdue
+        let rows: Vec<_> = due
             .iter()
             .map(|s| {
+                let overdue = s.is_overdue(now);
                 let due = s.rotation_due().unwrap_or(now);
                 json!({
                     "label": s.label.as_str(),
                     "env": s.env_name.as_str(),
                     "rotate_every": s.rotate_every.map(format_duration),
-                    "rotation_due": format_time(due),
-                    "overdue_seconds": now.saturating_sub(due),
+                    "rotation_due": overdue.then(|| format_time(due)),
+                    "overdue_seconds": overdue.then(|| now.saturating_sub(due)),
+                    "rejected_by_server": refused(s).map(format_time),
                 })
             })
             .collect();
         print_json(&rows)?;
-    } else if overdue.is_empty() {
+    } else if due.is_empty() {
         eprintln!("No rotation is overdue.");
     } else {
-        let rows: Vec<Vec<String>> = overdue
+        let rows: Vec<Vec<String>> = due
             .iter()
             .map(|s| {
                 let due = s.rotation_due().unwrap_or(now);
-                vec![
-                    s.label.to_string(),
-                    super::short_time(due),
-                    format_duration(u64::try_from(now.saturating_sub(due)).unwrap_or(0)),
-                ]
+                let (when, why) = match refused(s) {
+                    Some(time) => (time, "rejected by its server".to_string()),
+                    None => (
+                        due,
+                        format!(
+                            "overdue by {}",
+                            format_duration(u64::try_from(now.saturating_sub(due)).unwrap_or(0))
+                        ),
+                    ),
+                };
+                vec![s.label.to_string(), super::short_time(when), why]
             })
             .collect();
-        super::write_stdout(render_table(&["LABEL", "DUE", "OVERDUE BY"], &rows).as_bytes())?;
+        super::write_stdout(render_table(&["LABEL", "SINCE", "WHY"], &rows).as_bytes())?;
         eprintln!("Rotate with `sesame rotate LABEL`.");
     }
-    Ok(if overdue.is_empty() { 0 } else { 10 })
+    Ok(if due.is_empty() { 0 } else { 10 })
+}
+
+/// Labels whose server refused them since their last new value (`usage::rejected_by_label`);
+/// empty, with a warning, when the log cannot be read.
+fn rejected(
+    ctx: &Context,
+    unlocked: &crate::container::UnlockedVault,
+) -> std::collections::HashMap<String, i64> {
+    match crate::usage::read(&ctx.path, unlocked) {
+        Ok(contents) => {
+            if let Some(problem) = &contents.problem {
+                super::warn(problem);
+            }
+            crate::usage::rejected_by_label(&contents.records)
+        }
+        Err(e) => {
+            super::warn(format!("the usage log cannot be read: {e}"));
+            std::collections::HashMap::new()
+        }
+    }
 }
 
 /// What a finished command's status means, in words: "exited with 7", "was killed by signal 9

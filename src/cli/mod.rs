@@ -5,8 +5,11 @@ mod agent;
 mod backup;
 mod context;
 mod dotenv;
+mod examples;
 mod git;
+mod helpers;
 mod init;
+mod inject;
 mod keys;
 mod lifecycle;
 mod merge;
@@ -61,6 +64,7 @@ Environment:
   SESAME_ACCEPT_KDF_COST       1: open a vault whose Argon2 cost is over the budget, unasked
   NO_COLOR                     no colours in tables
   BAO_ADDR, BAO_TOKEN, BAO_CACERT, BAO_NAMESPACE (else VAULT_*): OpenBao, for team use
+  BAO_AUTH                     no token: log in as jwt, github-actions or approle (docs/TEAM.md)
 Passphrase order: --passphrase-fd, a running agent (sesame unlock), an OpenBao transit slot,
 SESAME_PASSPHRASE_FILE, SESAME_PASSPHRASE_COMMAND, SESAME_PASSPHRASE, the prompt.
 
@@ -139,7 +143,7 @@ pub enum Command {
     History(lifecycle::HistoryArgs),
     /// Make an older version current again
     Rollback(lifecycle::RollbackArgs),
-    /// List secrets past their rotation date (exit 10 if any)
+    /// List secrets past their rotation date or refused by their server (exit 10 if any)
     Check(lifecycle::CheckArgs),
     /// Change the passphrase (the data key stays; its slot is re-wrapped)
     Passwd(keys::PasswdArgs),
@@ -179,6 +183,17 @@ pub enum Command {
     Push(team::PushArgs),
     /// Add the fields of an OpenBao KV v2 secret as secrets
     Pull(team::PullArgs),
+    /// Render a template's {{ sesame://LABEL }} references to stdout or a 0600 file
+    Inject(inject::InjectArgs),
+    /// git's credential helper: get, store, erase (git runs it; see --help)
+    #[command(name = "git-credential")]
+    GitCredential(helpers::GitCredentialArgs),
+    /// docker's credential helper: get, store, erase, list (also run as docker-credential-sesame)
+    #[command(name = "docker-credential")]
+    DockerCredential(helpers::DockerCredentialArgs),
+    /// Install the links credential helpers are found by (docker-credential-sesame)
+    #[command(subcommand)]
+    Helpers(helpers::HelpersCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff)
@@ -263,7 +278,7 @@ pub fn command() -> clap::Command {
             // Appended to a command's own after-help (run's precedence rule), unless it has
             // examples of its own (list).
             let own = c.get_after_help().map(|h| h.to_string());
-            match (examples(c.get_name()), own) {
+            match (examples::examples(c.get_name()), own) {
                 (Some(_), Some(own)) if own.contains("Examples:") => c,
                 (Some(text), Some(own)) => c.after_help(format!("{own}\n\nExamples:\n{text}")),
                 (Some(text), None) => c.after_help(format!("Examples:\n{text}")),
@@ -274,74 +289,27 @@ pub fn command() -> clap::Command {
     cmd
 }
 
-/// An example for each command, shown after its help.
-fn examples(command: &str) -> Option<&'static str> {
-    Some(match command {
-        "init" => "  sesame init\n  sesame --vault ~/work.sesame init --kdf-target 1s",
-        "add" => {
-            "  sesame add openai/prod                 (type the value at the hidden prompt)\n  \
-                  echo \"$STRIPE_KEY\" | sesame add stripe/test --env STRIPE_KEY --rotate-every 90d"
-        }
-        "get" => {
-            "  sesame get openai/prod\n  sesame get openai/prod --version 2     (an older value)"
-        }
-        "edit" => {
-            "  sesame edit openai/prod --env OPENAI_API_KEY --note \"billing account\"\n  \
-                   sesame edit openai/prod --rename openai/main"
-        }
-        "rm" => "  sesame rm stripe/test\n  sesame rm stripe/test --yes             (no question)",
-        "show" => "  sesame show openai/prod\n  sesame show openai/prod --json",
-        "rotate" => {
-            "  sesame rotate openai/prod                (type the new value at the hidden prompt)\n  \
-                     sesame rotate openai/prod --verify 'curl -fsS -H \"Authorization: Bearer $OPENAI_PROD\" https://api.openai.com/v1/models'"
-        }
-        "history" => "  sesame history openai/prod",
-        "rollback" => "  sesame rollback openai/prod\n  sesame rollback openai/prod --to 2",
-        "check" => "  sesame check || echo \"rotations are due\"",
-        "passwd" => "  sesame passwd\n  sesame passwd --kdf-memory 256MiB",
-        "recover" => {
-            "  sesame recover                         (asks for the code, then a new passphrase)"
-        }
-        "rekey" => "  sesame rekey > new-recovery-code.txt",
-        "run" => {
-            "  sesame run --env OPENAI_API_KEY=openai/prod -- python3 app.py\n  \
-                  sesame run --profile web --mask -- npm start\n  \
-                  sesame run --env-file app.env -- ./deploy.sh"
-        }
-        "profile" => {
-            "  sesame profile set web OPENAI_API_KEY=openai/prod STRIPE_KEY=stripe/test\n  \
-                      sesame profile list\n  sesame profile rm web"
-        }
-        "log" => "  sesame log\n  sesame log openai/prod --json",
-        "backup" => "  sesame backup\n  sesame backup /mnt/usb/",
-        "backups" => "  sesame backups\n  sesame backups --json",
-        "verify" => "  sesame verify\n  sesame verify /mnt/usb/vault-20261125T161515Z.sesame",
-        "restore" => {
-            "  sesame restore ~/.local/share/sesame/backups/auto/vault-20261125T161515.902Z.sesame"
-        }
-        "import" => "  sesame import --dotenv .env --prefix myapp",
-        "export" => "  sesame export --dotenv > app.env        (references, safe to commit)",
-        "unlock" => "  sesame unlock\n  sesame unlock --timeout 8h",
-        "lock" => "  sesame lock\n  sesame lock --all",
-        "status" => "  sesame status\n  sesame status --json",
-        "slot" => {
-            "  sesame slot list\n  sesame slot add bao-transit --key sesame\n  sesame slot rm 3"
-        }
-        "push" => "  sesame push openai/prod stripe/test --to bao://secret/team/app",
-        "pull" => "  sesame pull bao://secret/team/app --prefix team",
-        "completions" => {
-            "  sesame completions bash > ~/.local/share/bash-completion/completions/sesame\n  \
-                          sesame completions zsh > ~/.zfunc/_sesame"
-        }
-        "man" => "  sesame man > ~/.local/share/man/man1/sesame.1",
-        _ => return None,
-    })
-}
-
 /// Parses the process arguments with [`command`].
 pub fn parse() -> Result<Cli, clap::Error> {
+    parse_from(std::env::args_os())
+}
+
+/// Parses `args` (the program name first) with [`command`]. Run as `docker-credential-sesame`
+/// (the link `helpers install` writes), `docker-credential-sesame get` means `sesame
+/// docker-credential get`.
+pub fn parse_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
-    let matches = command().try_get_matches()?;
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let invoked = args.first().and_then(|a| {
+        std::path::Path::new(a)
+            .file_name()
+            .map(|n| n.to_os_string())
+    });
+    if invoked.as_deref() == Some(std::ffi::OsStr::new(helpers::DOCKER_HELPER_NAME)) {
+        args.insert(1, "docker-credential".into());
+        args[0] = "sesame".into();
+    }
+    let matches = command().try_get_matches_from(args)?;
     Cli::from_arg_matches(&matches)
 }
 
@@ -352,6 +320,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Completions(args) => return shell::completions(args).map(|()| 0),
         Command::Man => return shell::man().map(|()| 0),
         Command::Complete(args) => return shell::complete(cli.global.vault, args).map(|()| 0),
+        Command::Helpers(command) => return helpers::helpers(command).map(|()| 0),
         _ => {}
     }
     // A profile name is checked here, before run.rs takes it as a label, so that a bad one is
@@ -364,10 +333,20 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
     let vault_flag = cli.global.vault.is_some();
     let ctx = Context::new(&cli.global)?;
-    dispatch(&ctx, cli.command).map_err(|e| match e {
+    let result = dispatch(&ctx, cli.command).map_err(|e| match e {
         Error::VaultNotFound { path } => vault_not_found(path, vault_flag),
         e => e,
-    })
+    });
+    end_openbao_login();
+    result
+}
+
+/// Revokes the OpenBao token this command logged in for (`BAO_AUTH`), if it did: it must not
+/// outlive the command (`run` calls this before its command starts).
+pub(crate) fn end_openbao_login() {
+    if let Some(warning) = crate::openbao::login::logout() {
+        warn(warning);
+    }
 }
 
 /// "No vault" says what to do next: restore a copy when sesame has one (a vault deleted by
@@ -429,8 +408,13 @@ fn dispatch(ctx: &Context, command: Command) -> Result<u8> {
         Command::Resolve(args) => merge::resolve(ctx, args),
         Command::MergeDriver(args) => return git::merge_driver(ctx, args),
         Command::Textconv(args) => git::textconv(ctx, args),
+        Command::Inject(args) => inject::inject(ctx, args),
+        Command::GitCredential(args) => helpers::git_credential(ctx, args),
+        Command::DockerCredential(args) => return helpers::docker_credential(ctx, args),
         Command::Agent(args) => agent::serve(ctx, args),
-        Command::Completions(_) | Command::Man | Command::Complete(_) => Ok(()),
+        Command::Completions(_) | Command::Man | Command::Complete(_) | Command::Helpers(_) => {
+            Ok(())
+        }
     }?;
     Ok(0)
 }

@@ -14,12 +14,13 @@ use crate::inject::{self, Selection, Source, parse_binding};
 use crate::names::{EnvName, Label};
 use crate::openbao::Connection;
 use crate::openbao::reference::{self, BaoRef, is_reference};
+use crate::template::Template;
 use crate::usage::{self, Event};
 use crate::vault::{Binding, Profile};
 
 #[derive(Args)]
 #[command(
-    after_help = "When two forms name the same variable, the stronger wins: --file, then \
+    after_help = "When two forms name the same variable, the stronger wins: --file and --template, then \
     --env, then --env-file, then inherited sesame:// variables, then --profile, then --all. \
     Naming one variable twice within one form is an error."
 )]
@@ -39,6 +40,10 @@ pub struct RunArgs {
     /// Put the value in an in-memory file and give the child NAME=/proc/PID/fd/K (Linux)
     #[arg(long, value_name = "NAME=LABEL")]
     file: Vec<String>,
+    /// Render TEMPLATE (its {{ sesame://LABEL }} and {{ bao://MOUNT/PATH#FIELD }}) into an
+    /// in-memory file and give the child NAME=/proc/PID/fd/K (Linux)
+    #[arg(long, value_name = "NAME=TEMPLATE")]
+    template: Vec<String>,
     /// Stay as the parent and replace values in the child's output with <concealed by sesame>
     #[arg(long)]
     mask: bool,
@@ -124,6 +129,19 @@ fn selection(args: &RunArgs) -> Result<Selection> {
             sel.add(source, name, label, format!("{flag} {text}"))?;
         }
     }
+    for text in &args.template {
+        let (name, path) = text.split_once('=').ok_or_else(|| {
+            Error::usage(format!(
+                "--template takes NAME=TEMPLATE (e.g. NPMRC=.npmrc.tpl), got {text:?}"
+            ))
+        })?;
+        let template = Template::read(Path::new(path))?;
+        sel.add_template(
+            EnvName::parse(name)?,
+            template,
+            format!("--template {text}"),
+        )?;
+    }
     Ok(sel)
 }
 
@@ -135,7 +153,8 @@ pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     if sel.is_empty() {
         return Err(Error::usage(
             "nothing selected: name the secrets the command gets with --env NAME=LABEL, \
-             --env-file PATH, --profile NAME, --file NAME=LABEL or --all",
+             --env-file PATH, --profile NAME, --file NAME=LABEL, --template NAME=TEMPLATE or \
+             --all",
         ));
     }
     let unlocked = ctx.unlock().map_err(|e| match e {
@@ -149,10 +168,10 @@ pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     })?;
     let chosen = sel.resolve_everything(&unlocked.vault)?;
     // Read at run time, one request per KV path; never stored.
-    let fetched = if chosen.references.is_empty() {
+    let fetched = if chosen.bao_references().is_empty() {
         BTreeMap::new()
     } else {
-        reference::resolve(&Connection::from_env()?, chosen.references.values())?
+        reference::resolve(&Connection::from_env()?, chosen.bao_references())?
     };
     let options = ChildOptions {
         mask: args.mask,
@@ -172,6 +191,9 @@ pub(super) fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
     ctx.record(&unlocked, event);
+    // Everything was read from OpenBao: a token logged in for is revoked before the command
+    // starts, which never sees it (it is not in its environment either).
+    super::end_openbao_login();
     let Child {
         mut command,
         in_env,
@@ -409,10 +431,14 @@ pub(super) fn log(ctx: &Context, args: LogArgs) -> Result<()> {
                 short_time(e.time),
                 e.action.clone(),
                 labels_cell(&e.labels),
-                e.program
-                    .clone()
-                    .or_else(|| e.detail.clone())
-                    .unwrap_or_default(),
+                match (&e.program, &e.detail) {
+                    // A helper's use: who asked, and what for (`git-remote-http: get for …`).
+                    (Some(program), Some(detail)) => format!("{program}: {detail}"),
+                    (program, detail) => program
+                        .clone()
+                        .or_else(|| detail.clone())
+                        .unwrap_or_default(),
+                },
             ]
         })
         .chain(compacted.iter().map(|(time, labels, _, detail)| {

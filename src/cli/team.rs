@@ -153,7 +153,8 @@ fn require_token(conn: &Connection) -> Result<()> {
         Ok(())
     } else {
         Err(Error::usage(
-            "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN), or log in with `bao login`",
+            "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN), log in with `bao login`, or set \
+                 BAO_AUTH for sesame to log in (docs/TEAM.md)",
         ))
     }
 }

@@ -83,6 +83,17 @@ pub fn assemble<'v>(
             values.push((name, value));
         }
     }
+    for (name, template) in &chosen.templates {
+        // The rendered text lives in the sealed memfd only; this copy is wiped when dropped.
+        let rendered = SecretValue::new(template.render(vault, fetched)?);
+        files.push((name.clone(), MemFile::new(name, &rendered)?));
+        values.extend(
+            template
+                .values(vault, fetched)
+                .into_iter()
+                .map(|v| (name, v)),
+        );
+    }
 
     let mut command = if options.mask && !files.is_empty() {
         // The child is a new process, so its PID is not known here: a shell sets the paths
@@ -164,6 +175,7 @@ pub fn assemble<'v>(
         .map(|(l, _)| l.to_string())
         .collect();
     logged.extend(chosen.references.values().map(BaoRef::to_string));
+    logged.extend(chosen.templates.iter().flat_map(|(_, t)| t.logged()));
     logged.sort();
     logged.dedup();
     Ok(Child {
@@ -237,6 +249,7 @@ mod tests {
             references: BTreeMap::new(),
             plain: BTreeMap::new(),
             only_all: Default::default(),
+            templates: Vec::new(),
         };
         chosen
             .secrets

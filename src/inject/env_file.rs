@@ -126,14 +126,8 @@ impl Selection {
 /// it is opened non-blocking, so a FIFO is refused instead of waiting for a writer.
 fn read_env_file(path: &Path) -> Result<String> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
     let cannot = |e| Error::io(format!("cannot read env file {}", path.display()), e);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .map_err(cannot)?;
-    let meta = file.metadata().map_err(cannot)?;
+    let (file, meta) = crate::store::open_for_reading(path).map_err(cannot)?;
     if !meta.is_file() {
         return Err(Error::usage(format!(
             "env file {} is not a regular file (a device, FIFO or folder); give a file of \

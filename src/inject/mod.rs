@@ -9,6 +9,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus};
+use std::rc::Rc;
 
 use zeroize::Zeroizing;
 
@@ -17,6 +18,7 @@ use crate::input::SECRET_ENV_VARS;
 use crate::names::{EnvName, Label};
 use crate::openbao::reference::{self as bao, BaoRef};
 use crate::secret::SecretValue;
+use crate::template::Template;
 use crate::vault::Vault;
 
 pub mod child;
@@ -24,81 +26,10 @@ mod env_file;
 
 pub use env_file::{EnvFileValue, MAX_ENV_FILE_LEN, format_env_file};
 
-/// How an env file or an inherited variable names a secret: `sesame://LABEL`.
-pub const REFERENCE_PREFIX: &str = "sesame://";
-/// Variables that make a program load or run code (or change which program runs): an env file or
-/// an inherited reference may not set them, since such a file is often someone else's (committed to
-/// a repository) and a secret's value in one of them becomes a library path, a command or a shell
-/// option. An explicit `--env NAME=LABEL` on the command line still may. Documented in
-/// docs/SECURITY.md; keep the two in step.
-const CODE_LOADING_PREFIXES: [&str; 4] = [
-    "LD_",        // the dynamic loader: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, ...
-    "DYLD_",      // macOS's loader
-    "BASH_FUNC_", // bash imports these as functions
-    "GIT_CONFIG", // any git setting, core.pager and core.sshCommand included
-];
-const CODE_LOADING_NAMES: [&str; 40] = [
-    "PATH",
-    "IFS",
-    "ENV",
-    "BASH_ENV",
-    "SHELLOPTS",
-    "BASHOPTS",
-    "PS4",
-    "PROMPT_COMMAND",
-    "SHELL",
-    "GCONV_PATH",
-    "NODE_OPTIONS",
-    "NODE_PATH",
-    "PYTHONSTARTUP",
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYTHONUSERBASE",
-    "PERL5OPT",
-    "PERL5LIB",
-    "PERLLIB",
-    "PERL5DB",
-    "RUBYOPT",
-    "RUBYLIB",
-    "JAVA_TOOL_OPTIONS",
-    "_JAVA_OPTIONS",
-    "JDK_JAVA_OPTIONS",
-    "CLASSPATH",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_EXTERNAL_DIFF",
-    "GIT_PAGER",
-    "GIT_EDITOR",
-    "GIT_ASKPASS",
-    "GIT_EXEC_PATH",
-    "GIT_PROXY_COMMAND",
-    "GIT_TEMPLATE_DIR",
-    "SSH_ASKPASS",
-    "EDITOR",
-    "VISUAL",
-    "PAGER",
-    "LESSOPEN",
-];
+pub use crate::names::REFERENCE_PREFIX;
+mod loader;
+pub use loader::{check_stored_env_name, loads_or_runs_code};
 
-/// True when `name` is one of the variables env files and inherited references may not set.
-pub fn loads_or_runs_code(name: &str) -> bool {
-    CODE_LOADING_NAMES.contains(&name) || CODE_LOADING_PREFIXES.iter().any(|p| name.starts_with(p))
-}
-
-/// Refuses `name` as the env name a secret is stored under when it makes programs load or run
-/// code, unless the user said `--allow-loader-env` on the command line (`add`, `edit`): `run
-/// --all` would otherwise hand the secret's value to every child under that name. `import` and
-/// `pull`, whose names come from a file or a shared KV path, skip such names instead.
-pub fn check_stored_env_name(name: &EnvName, allowed: bool) -> Result<()> {
-    if allowed || !loads_or_runs_code(name.as_str()) {
-        return Ok(());
-    }
-    Err(Error::usage(format!(
-        "{name} makes programs load or run code (like LD_PRELOAD, PATH or BASH_ENV), so a secret \
-         is not stored under it by default: `run --all` would hand its value to every command. \
-         Choose another name with --env NAME, or pass --allow-loader-env if this is really meant"
-    )))
-}
 /// What `--clean-env` keeps from sesame's own environment.
 pub const CLEAN_ENV_KEEP: [&str; 5] = ["PATH", "HOME", "USER", "LANG", "TERM"];
 
@@ -135,6 +66,8 @@ pub struct Selection {
     entries: Vec<(Source, EnvName, Label, String)>,
     /// `bao://MOUNT/PATH#FIELD` references (`crate::openbao`), resolved at run time.
     references: Vec<(Source, EnvName, BaoRef, String)>,
+    /// `run --template NAME=TEMPLATE`: rendered into an in-memory file, as strong as `--file`.
+    templates: Vec<(EnvName, Rc<Template>, String)>,
     /// Plain values from env files (`LOG_LEVEL=debug`), passed through as written.
     plain: Vec<(EnvName, Zeroizing<String>)>,
     /// Things worth a warning that did not stop the run (a duplicate in an env file, an inherited
@@ -162,6 +95,7 @@ impl Selection {
         self.entries.is_empty()
             && self.references.is_empty()
             && self.plain.is_empty()
+            && self.templates.is_empty()
             && !self.all
             && self.profile.is_none()
     }
@@ -197,6 +131,19 @@ impl Selection {
         Ok(())
     }
 
+    /// Adds one `--template NAME=TEMPLATE`: the rendered template goes into an in-memory file,
+    /// as `--file` puts a value there, and the two forms may not name one variable.
+    pub(crate) fn add_template(
+        &mut self,
+        name: EnvName,
+        template: Template,
+        origin: String,
+    ) -> Result<()> {
+        self.refuse_twice(Source::FileFlag, &name, &origin)?;
+        self.templates.push((name, Rc::new(template), origin));
+        Ok(())
+    }
+
     /// The same variable twice within one form (as a label or a `bao://` reference, in either
     /// order) is ambiguous: refused, naming both.
     fn refuse_twice(&self, source: Source, name: &EnvName, origin: &str) -> Result<()> {
@@ -205,6 +152,11 @@ impl Selection {
             .iter()
             .map(|(s, n, _, o)| (s, n, o))
             .chain(self.references.iter().map(|(s, n, _, o)| (s, n, o)))
+            .chain(
+                self.templates
+                    .iter()
+                    .map(|(n, _, o)| (&Source::FileFlag, n, o)),
+            )
             .find(|(s, n, _)| **s == source && *n == name);
         match first {
             Some((_, _, first)) => Err(Error::usage(format!(
@@ -373,6 +325,15 @@ impl Selection {
             references.remove(name);
             plain.insert(name.clone(), value.clone());
         }
+        // A template is as strong as --file: it takes its variable from every other form.
+        let mut templates = Vec::new();
+        for (name, template, _) in &self.templates {
+            chosen.remove(name);
+            references.remove(name);
+            plain.remove(name);
+            template.check_labels(vault)?;
+            templates.push((name.clone(), Rc::clone(template)));
+        }
         for (name, first, second) in collisions {
             if chosen.get(name).is_some_and(|(s, _, _)| *s == Source::All) {
                 return Err(Error::usage(format!(
@@ -425,6 +386,7 @@ impl Selection {
                 .collect(),
             references: references.into_iter().map(|(n, (_, r))| (n, r)).collect(),
             plain,
+            templates,
         })
     }
 }
@@ -439,14 +401,30 @@ pub struct Chosen {
     pub plain: BTreeMap<EnvName, Zeroizing<String>>,
     /// The secrets' variables that only `--all` chose (no other form named them).
     pub only_all: std::collections::BTreeSet<EnvName>,
+    /// `--template` variables: each template is rendered into an in-memory file.
+    pub(crate) templates: Vec<(EnvName, Rc<Template>)>,
 }
 
-/// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token.
+impl Chosen {
+    /// Every `bao://` field the child needs, in variables and in templates: what to read from
+    /// OpenBao before the child is assembled.
+    pub fn bao_references(&self) -> Vec<&BaoRef> {
+        let mut refs: Vec<&BaoRef> = self.references.values().collect();
+        for (_, template) in &self.templates {
+            refs.extend(template.bao_references());
+        }
+        refs
+    }
+}
+
+/// Removes every variable that carries a sesame passphrase or recovery code, or an OpenBao token
+/// or login credential (`BAO_JWT`, `BAO_SECRET_ID`).
 pub fn scrub_env(command: &mut Command) {
-    // An OpenBao token too: a child gets one only when it is selected (set after this).
+    // An OpenBao token or login credential too: a child gets one only when it is selected (set
+    // after this).
     for var in SECRET_ENV_VARS
         .iter()
-        .chain(&crate::openbao::TOKEN_ENV_VARS)
+        .chain(&crate::openbao::CREDENTIAL_ENV_VARS)
     {
         command.env_remove(var);
     }

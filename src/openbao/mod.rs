@@ -3,7 +3,9 @@
 //! `bao-transit` key slot, KV version 2 read/write for `bao://` references, `push` and `pull`.
 //! All network I/O of sesame is here. The token is a secret: held in a zeroizing buffer, sent
 //! only in the `X-Vault-Token` header to the configured address, never in a message or a log.
+//! Without a token, `BAO_AUTH` makes sesame log in for the command (`login`).
 
+pub mod login;
 pub mod reference;
 pub mod response;
 
@@ -18,8 +20,16 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::secret::SecretValue;
 
-/// Variables that carry an OpenBao token: removed from every child's environment unless selected.
+/// Variables that carry an OpenBao token, in the order they are read.
 pub const TOKEN_ENV_VARS: [&str; 2] = ["BAO_TOKEN", "VAULT_TOKEN"];
+/// Variables that carry an OpenBao token or a login credential (a JWT, an AppRole secret id):
+/// removed from the environment of every program sesame starts, unless selected.
+pub const CREDENTIAL_ENV_VARS: [&str; 4] = [
+    TOKEN_ENV_VARS[0],
+    TOKEN_ENV_VARS[1],
+    login::JWT_ENV,
+    login::SECRET_ID_ENV,
+];
 /// The `bao` CLI's default address.
 pub const DEFAULT_ADDR: &str = "https://127.0.0.1:8200";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -37,15 +47,27 @@ pub struct Connection {
     addr: String,
     /// Plain `http://` (to this machine): whoever listens on that port gets the token.
     plain_http: bool,
-    token: Option<Token>,
+    credential: Credential,
     namespace: Option<String>,
     agent: ureq::Agent,
 }
 
+/// What a request is made with.
+enum Credential {
+    None,
+    /// `BAO_TOKEN`, `VAULT_TOKEN` or `~/.vault-token`.
+    Token(Token),
+    /// No token, but `BAO_AUTH`: the token of this process's one login (`login`).
+    Login(login::Login),
+}
+
 /// How one request went wrong, before it is turned into an [`Error`] that names what was asked.
+#[derive(Clone)]
 enum Failure {
     Unreachable(String),
     Status(u16, String),
+    /// The login that was to give the token failed (kept, and repeated, for the whole command).
+    Login(login::LoginFailure),
 }
 
 impl Connection {
@@ -63,7 +85,14 @@ impl Connection {
         let token = read_token();
         let cacert = var("BAO_CACERT", "VAULT_CACERT");
         let namespace = var("BAO_NAMESPACE", "VAULT_NAMESPACE");
-        Connection::new(&addr, token, cacert.as_deref(), namespace)
+        let mut conn = Connection::new(&addr, token, cacert.as_deref(), namespace)?;
+        // A token wins; `BAO_AUTH` is read (and checked) only without one.
+        if !conn.has_token()
+            && let Some(login) = login::Login::from_env(&conn.addr)?
+        {
+            conn.credential = Credential::Login(login);
+        }
+        Ok(conn)
     }
 
     /// A connection to `addr`: https with verified TLS, or http to a loopback address only.
@@ -107,10 +136,22 @@ impl Connection {
         Ok(Connection {
             plain_http: addr.starts_with("http://"),
             addr,
-            token,
+            credential: token.map_or(Credential::None, Credential::Token),
             namespace,
             agent: config.build().new_agent(),
         })
+    }
+
+    /// The same server, namespace and TLS settings, with no credential: what a login keeps to
+    /// revoke its token when the command ends.
+    fn without_credential(&self) -> Connection {
+        Connection {
+            addr: self.addr.clone(),
+            plain_http: self.plain_http,
+            credential: Credential::None,
+            namespace: self.namespace.clone(),
+            agent: self.agent.clone(),
+        }
     }
 
     /// The address requests go to.
@@ -118,31 +159,55 @@ impl Connection {
         &self.addr
     }
 
-    /// Whether a token was found (`BAO_TOKEN`, `VAULT_TOKEN` or `~/.vault-token`).
+    /// Whether a token was found (`BAO_TOKEN`, `VAULT_TOKEN` or `~/.vault-token`), or `BAO_AUTH`
+    /// says how to log in for one.
     pub(crate) fn has_token(&self) -> bool {
-        self.token.is_some()
+        !matches!(self.credential, Credential::None)
     }
 
-    /// One request: `body` (JSON, in a zeroizing buffer) to `path` under `/v1/`. Returns the
-    /// status and the response body in a zeroizing buffer.
+    /// One request with the token: `body` (JSON, in a zeroizing buffer) to `path` under `/v1/`.
+    /// Returns the status and the response body in a zeroizing buffer. With `BAO_AUTH`, the
+    /// first request of the process logs in.
     fn request(
         &self,
         method: &str,
         path: &str,
         body: Option<&[u8]>,
     ) -> std::result::Result<(u16, Zeroizing<Vec<u8>>), Failure> {
-        let Some(token) = &self.token else {
-            return Err(Failure::Status(
+        match &self.credential {
+            Credential::None => Err(Failure::Status(
                 403,
-                "no token (set BAO_TOKEN or log in with `bao login`)".into(),
-            ));
-        };
+                "no token (set BAO_TOKEN, log in with `bao login`, or set BAO_AUTH)".into(),
+            )),
+            Credential::Token(token) => self.send(method, path, body, Some(token), &[]),
+            Credential::Login(login) => login::with_token(self, login, |token| {
+                self.send(method, path, body, Some(token), &[])
+            }),
+        }
+    }
+
+    /// One request to `path` under `/v1/`, with `token` when given. A server's error text has
+    /// the token and each of `secrets` (what the request carried) cut out.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        token: Option<&Token>,
+        secrets: &[&str],
+    ) -> std::result::Result<(u16, Zeroizing<Vec<u8>>), Failure> {
         if self.plain_http && !PLAIN_HTTP_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
             // Said by every command that sends the token in clear (once, however many requests
-            // it makes): each request hands it to whoever owns the port.
+            // it makes): each request hands it to whoever owns the port. With `BAO_AUTH` the
+            // first request is the login, which sends the JWT or secret id that gets the token.
+            let what = if token.is_some() {
+                "the OpenBao token"
+            } else {
+                "the OpenBao token and the login's JWT or secret id"
+            };
             eprintln!(
-                "sesame: warning: sending the OpenBao token over plain http to {}: any program \
-                 of any user listening on that port receives it; use https",
+                "sesame: warning: sending {what} over plain http to {}: any program of any \
+                 user listening on that port receives it; use https",
                 self.addr
             );
         }
@@ -152,9 +217,11 @@ impl Connection {
             _ => ureq::http::Request::get(&url),
         };
         let mut builder = builder
-            .header("X-Vault-Token", token.0.as_str())
             .header("X-Vault-Request", "true")
             .header("Content-Type", "application/json");
+        if let Some(token) = token {
+            builder = builder.header("X-Vault-Token", token.0.as_str());
+        }
         if let Some(ns) = &self.namespace {
             builder = builder.header("X-Vault-Namespace", ns.as_str());
         }
@@ -168,19 +235,15 @@ impl Connection {
                 .map_err(|e| Failure::Unreachable(e.to_string()))
                 .and_then(|r| self.agent.run(r).map_err(describe_transport)),
         }?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .with_config()
-            .limit(MAX_RESPONSE)
-            .read_to_vec()
-            .map_err(describe_transport)?;
-        let bytes = Zeroizing::new(bytes);
+        let (status, bytes) = read_answer(response, MAX_RESPONSE)?;
         if (200..300).contains(&status) {
             Ok((status, bytes))
         } else {
-            let text = Zeroizing::new(response::server_errors(&bytes));
-            Err(Failure::Status(status, redact(&text, token.0.as_str())))
+            let mut text = Zeroizing::new(response::server_errors(&bytes));
+            for secret in token.map(|t| t.0.as_str()).iter().chain(secrets) {
+                text = Zeroizing::new(redact(&text, secret));
+            }
+            Err(Failure::Status(status, text.to_string()))
         }
     }
 
@@ -207,6 +270,7 @@ impl Connection {
                 status,
                 reason,
             },
+            Failure::Login(failure) => failure.into_error(&self.addr),
         }
     }
 
@@ -314,14 +378,19 @@ fn read_token() -> Option<Token> {
 /// Checks an address: `https://HOST[:PORT]`, or `http://` to a loopback host only (the token
 /// would cross the network in clear). Returns whether the host is a loopback address.
 fn check_address(addr: &str) -> Result<bool> {
+    check_url(addr, "OpenBao address", "BAO_ADDR to https://HOST:PORT")
+}
+
+/// [`check_address`] for any URL sesame sends a credential to: `what` names it in the message,
+/// and `fix` says what to set.
+fn check_url(addr: &str, what: &str, fix: &str) -> Result<bool> {
     let bad = |why: &str| {
         Error::usage(format!(
-            "OpenBao address {addr:?} {why}; set BAO_ADDR to https://HOST:PORT (plain http only to \
-             127.0.0.1, ::1 or localhost)"
+            "{what} {addr:?} {why}; set {fix} (plain http only to 127.0.0.1, ::1 or localhost)"
         ))
     };
     let (scheme, rest) = addr.split_once("://").ok_or_else(|| bad("has no scheme"))?;
-    let authority = rest.split('/').next().unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.is_empty() || authority.contains('@') {
         return Err(bad("has no host, or has credentials in it"));
     }
@@ -390,6 +459,21 @@ fn json_body(fields: &[(&str, &str)]) -> Result<Zeroizing<Vec<u8>>> {
     Ok(body)
 }
 
+/// An answer's status, and its body (at most `limit` bytes) in a zeroizing buffer.
+fn read_answer(
+    response: ureq::http::Response<ureq::Body>,
+    limit: u64,
+) -> std::result::Result<(u16, Zeroizing<Vec<u8>>), Failure> {
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(describe_transport)?;
+    Ok((status, Zeroizing::new(bytes)))
+}
+
 fn describe_transport(e: ureq::Error) -> Failure {
     let reason = match &e {
         ureq::Error::Timeout(_) => {
@@ -428,6 +512,12 @@ mod tests {
         ] {
             assert!(check_address(bad).is_err(), "{bad}");
         }
+        // The ID-token endpoint's URL has a path and a query: the host ends at either.
+        let endpoint = |url| check_url(url, "ACTIONS_ID_TOKEN_REQUEST_URL", "it");
+        assert!(endpoint("http://127.0.0.1:9/idtoken?api-version=2.0").is_ok_and(|l| l));
+        assert!(endpoint("https://pipelines.actions.example/x?api-version=2.0").is_ok());
+        assert!(endpoint("http://evil.example?x=http://127.0.0.1").is_err());
+        assert!(endpoint("http://evil.example#@127.0.0.1").is_err());
     }
 
     #[test]

@@ -106,8 +106,8 @@ pub fn resolve<'a>(
     }
     if !by_path.is_empty() && !conn.has_token() {
         return Err(Error::usage(
-            "a bao:// reference needs an OpenBao token: set BAO_TOKEN (or VAULT_TOKEN), or log in \
-             with `bao login`",
+            "a bao:// reference needs an OpenBao token: set BAO_TOKEN (or VAULT_TOKEN), log in \
+             with `bao login`, or set BAO_AUTH for sesame to log in (docs/TEAM.md)",
         ));
     }
     let mut out = BTreeMap::new();

@@ -141,6 +141,42 @@ pub fn kv_version(body: &[u8]) -> Result<u64, Malformed> {
     json::<Reply>(body).map(|reply| reply.data.0.version)
 }
 
+/// `POST auth/MOUNT/login`: `{"auth": {"client_token": TOKEN, …}}`, the token the login gave.
+pub fn login_token(body: &[u8]) -> Result<Zeroizing<String>, Malformed> {
+    #[derive(Deserialize)]
+    struct Auth {
+        client_token: Zeroizing<String>,
+    }
+    #[derive(Deserialize)]
+    struct Reply {
+        auth: Object<Auth>,
+    }
+    let token = json::<Reply>(body)?.auth.0.client_token;
+    // It goes into a header: a token no header can carry is no token OpenBao gave.
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Malformed("the login answer holds no usable token"));
+    }
+    Ok(token)
+}
+
+/// GitHub Actions' ID-token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`): `{"value": JWT, …}`.
+pub fn id_token(body: &[u8]) -> Result<Zeroizing<String>, Malformed> {
+    #[derive(Deserialize)]
+    struct Reply {
+        value: Zeroizing<String>,
+    }
+    let jwt = json::<Reply>(body)?.value;
+    // A JWT is three base64url parts joined by dots; it goes into a JSON body as it is.
+    if jwt.is_empty()
+        || !jwt
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
+    {
+        return Err(Malformed("the ID-token answer holds no JWT"));
+    }
+    Ok(jwt)
+}
+
 /// A KV field as JSON: text (kept in a zeroizing buffer), or any other JSON value.
 #[derive(Deserialize)]
 #[serde(untagged)]

@@ -52,7 +52,7 @@ static EXTERNAL: External = External {
         if !conn.has_token() && !optional {
             return Err(Error::usage(
                 "this vault has bao-transit slots and rekey must re-wrap the new key through \
-                 OpenBao: set BAO_TOKEN (or VAULT_TOKEN), or pass --drop-unreachable to remove \
+                 OpenBao: set BAO_TOKEN (or VAULT_TOKEN) or BAO_AUTH, or pass --drop-unreachable to remove \
                  those slots; nothing was changed",
             ));
         }
@@ -89,7 +89,8 @@ static EXTERNAL: External = External {
         let conn = Connection::from_env()?;
         if !conn.has_token() {
             return Err(Error::usage(
-                "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN), or log in with `bao login`",
+                "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN), log in with `bao login`, or set \
+                 BAO_AUTH for sesame to log in (docs/TEAM.md)",
             ));
         }
         let said = format!(

@@ -421,7 +421,7 @@ fn v2_record(
 
 mod summary;
 
-pub use summary::{Uses, compact, uses_by_label};
+pub use summary::{Uses, compact, rejected_by_label, uses_by_label};
 
 // ---- writing ----
 

@@ -48,7 +48,7 @@ pub fn uses_by_label(records: &[Record]) -> HashMap<String, Uses> {
 
 fn count_use(uses: &mut HashMap<String, Uses>, event: &Event) {
     match (event.action.as_str(), &event.labels[..]) {
-        ("run" | "get", labels) => {
+        ("run" | "get" | "inject" | "git-get" | "docker-get", labels) => {
             for label in labels {
                 let entry = uses.entry(label.clone()).or_insert(Uses {
                     count: 0,
@@ -69,6 +69,39 @@ fn count_use(uses: &mut HashMap<String, Uses>, event: &Event) {
         }
         _ => {}
     }
+}
+
+/// Per label: when its server last refused it (`git-reject`, git's `erase` after a refused
+/// login), unless a later event gave it a value the server may accept or saw it accepted
+/// (`add`, `rotate`, `rollback`, `git-store`, `docker-store`); renames followed, `rm` ends it.
+/// Read from the events after the last summaries (compaction keeps each label's newest events,
+/// and a refused token is refused, and recorded, again at each use).
+pub fn rejected_by_label(records: &[Record]) -> HashMap<String, i64> {
+    let mut rejected: HashMap<String, i64> = HashMap::new();
+    for record in records {
+        let Record::Event(event) = record else {
+            continue;
+        };
+        match (event.action.as_str(), &event.labels[..]) {
+            ("git-reject", labels) => {
+                for label in labels {
+                    rejected.insert(label.clone(), event.time);
+                }
+            }
+            ("add" | "rotate" | "rollback" | "git-store" | "docker-store" | "rm", labels) => {
+                for label in labels {
+                    rejected.remove(label);
+                }
+            }
+            ("edit", [from, to]) => {
+                if let Some(time) = rejected.remove(from) {
+                    rejected.insert(to.clone(), time);
+                }
+            }
+            _ => {}
+        }
+    }
+    rejected
 }
 
 // ---- compaction ----

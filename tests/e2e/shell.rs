@@ -314,7 +314,7 @@ fn the_man_page_lists_every_command_with_its_flags() {
         if name == "help" {
             continue;
         }
-        // roff escapes a hyphen (`merge\-driver`).
+        // roff writes a hyphen as `\-` (git-credential).
         let roff = name.replace('-', "\\-");
         assert!(page.contains(&format!(".SS \"sesame {roff}\"")), "{name}");
     }
