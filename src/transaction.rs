@@ -177,19 +177,23 @@ pub(crate) fn transact<T>(
     event: Event,
     change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
 ) -> Result<(T, Committed)> {
-    transact_stamping(path, unlocked, event, true, change)
+    transact_stamping(path, unlocked, event, true, None, change)
 }
 
 /// [`transact`] for a merge, which sets every stamp and tombstone itself (taken from the copy
 /// whose change wins): stamping what it changed with the time of the merge would make those
-/// fields look newer than changes the other copies made before it.
+/// fields look newer than changes the other copies made before it. With `other_log` (the other
+/// copy's usage log, read), this vault's log is rewritten whole with the other's events it lacks
+/// added (`usage::combine`), then `event`; a log of this vault that does not read whole is only
+/// appended to.
 pub(crate) fn transact_merge<T>(
     path: &Path,
     unlocked: UnlockedVault,
     event: Event,
+    other_log: Option<LogContents>,
     change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
 ) -> Result<(T, Committed)> {
-    transact_stamping(path, unlocked, event, false, change)
+    transact_stamping(path, unlocked, event, false, other_log, change)
 }
 
 fn transact_stamping<T>(
@@ -197,6 +201,7 @@ fn transact_stamping<T>(
     unlocked: UnlockedVault,
     event: Event,
     stamp: bool,
+    other_log: Option<LogContents>,
     change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
 ) -> Result<(T, Committed)> {
     // Every key the write needs is derived before the lock (through the agent, a round trip to
@@ -214,7 +219,14 @@ fn transact_stamping<T>(
         before.stamp_changes(&mut current.vault, units::now());
     }
     let file = current.seal()?;
-    let done = tx.commit(&file, &current, LogUpdate::Append(event, log_key), false)?;
+    let log = match other_log.map(|theirs| (usage::read(path, &current), theirs)) {
+        Some((Ok(mut ours), theirs)) if ours.problem.is_none() => {
+            usage::combine(&mut ours, theirs);
+            LogUpdate::Reseal(ours, event)
+        }
+        _ => LogUpdate::Append(event, log_key),
+    };
+    let done = tx.commit(&file, &current, log, false)?;
     Ok((out, done))
 }
 

@@ -15,6 +15,7 @@ use crate::names::Label;
 use crate::transaction;
 use crate::units::{self, format_time};
 use crate::usage::Event;
+use crate::usage::LogContents;
 use crate::vault::Vault;
 use crate::vault::identity::file_hash;
 
@@ -61,7 +62,14 @@ pub(super) fn open_other(
     may_prompt: bool,
 ) -> Result<(Vault, [u8; 32])> {
     let bytes = crate::backup::read_copy(path)?;
-    let header = inspect(&bytes, path)?.header;
+    let hash = same_vault(ours, path, &bytes)?;
+    let other = open_other_with_log(ctx, ours, path, &bytes, may_prompt, false)?;
+    Ok((other.vault, hash))
+}
+
+/// Refuses a file of another vault (exit 2) before any key is used; returns the file's hash.
+fn same_vault(ours: &UnlockedVault, path: &Path, bytes: &[u8]) -> Result<[u8; 32]> {
+    let header = inspect(bytes, path)?.header;
     if header.vault_id != ours.header.vault_id {
         return Err(Error::usage(format!(
             "{} is not a copy of this vault (another vault id); sesame merges copies of one \
@@ -70,15 +78,50 @@ pub(super) fn open_other(
             crate::printable::path(path)
         )));
     }
-    let hash = file_hash(&bytes);
-    match ours.open_copy(&bytes, path) {
-        Ok(Some(vault)) => return Ok((vault, hash)),
+    Ok(file_hash(bytes))
+}
+
+/// What [`open_other_with_log`] opened: the copy's contents and, when asked for and present,
+/// its usage log (`<OTHER>.log`).
+struct OtherCopy {
+    vault: Vault,
+    log: Option<LogContents>,
+}
+
+fn open_other_with_log(
+    ctx: &Context,
+    ours: &UnlockedVault,
+    path: &Path,
+    bytes: &[u8],
+    may_prompt: bool,
+    with_log: bool,
+) -> Result<OtherCopy> {
+    // A log that is missing, or does not read whole, is left alone: the merge goes on.
+    let log_of = |key: &UnlockedVault| {
+        with_log
+            .then(|| crate::usage::read(path, key).ok())
+            .flatten()
+            .filter(|log| log.problem.is_none() && !log.records.is_empty())
+    };
+    match ours.open_copy(bytes, path) {
+        Ok(Some(vault)) => {
+            return Ok(OtherCopy {
+                vault,
+                log: log_of(ours),
+            });
+        }
         // Another key generation, or rekeyed apart: its own passphrase opens it.
         Ok(None) | Err(Error::Tampered { .. }) => {}
         Err(e) => return Err(e),
     }
-    match ctx.open_file(&bytes, path, may_prompt)? {
-        Some(other) => Ok((other.vault, hash)),
+    match ctx.open_file(bytes, path, may_prompt)? {
+        Some(other) => {
+            let log = log_of(&other);
+            Ok(OtherCopy {
+                vault: other.vault,
+                log,
+            })
+        }
         None => Err(Error::NoPassphraseSource),
     }
 }
@@ -105,7 +148,12 @@ fn find_base(vault_path: &Path, ours: &UnlockedVault, theirs: &Vault) -> Option<
 
 pub(super) fn merge(ctx: &Context, args: MergeArgs) -> Result<u8> {
     let unlocked = ctx.unlock()?;
-    let (theirs, hash) = open_other(ctx, &unlocked, &args.other, true)?;
+    let bytes = crate::backup::read_copy(&args.other)?;
+    let hash = same_vault(&unlocked, &args.other, &bytes)?;
+    let OtherCopy {
+        vault: theirs,
+        log: their_log,
+    } = open_other_with_log(ctx, &unlocked, &args.other, &bytes, true, !args.dry_run)?;
     let now = units::now();
     let base = match &args.base {
         Some(path) => Some(open_other(ctx, &unlocked, path, true)?.0),
@@ -131,7 +179,7 @@ pub(super) fn merge(ctx: &Context, args: MergeArgs) -> Result<u8> {
     let labels = changed_labels(&report);
     let event =
         Event::new("merge", labels).detail(format!("from {}", crate::printable::path(&args.other)));
-    let (report, done) = transaction::transact_merge(&ctx.path, unlocked, event, |u| {
+    let (report, done) = transaction::transact_merge(&ctx.path, unlocked, event, their_log, |u| {
         let ours = std::mem::take(&mut u.vault);
         let (merged, report) = merge::merge(ours, &theirs, base.as_ref(), Some(hash), now);
         u.vault = merged;

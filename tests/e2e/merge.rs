@@ -163,3 +163,40 @@ fn a_command_on_a_terminal_names_a_conflict_copy_and_a_script_is_not_told() {
     let piped = sb.succeeds(["list"]);
     assert_lacks(&stderr(&piped), "conflict copy");
 }
+
+/// The labels of each event of `log --json` with `action`, sorted.
+fn logged(sb: &Sandbox, action: &str) -> Vec<String> {
+    let log = sb.json(["log", "--json"]);
+    let mut found: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == action)
+        .map(|e| e["labels"].to_string())
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn merge_combines_the_usage_logs_of_both_copies_keeping_each_event_once() {
+    let (sb, other) = vault_and_copy();
+    sb.succeeds(["get", "a"]);
+    sb.cmd()
+        .arg("--vault")
+        .arg(&other)
+        .args(["get", "b"])
+        .succeeds();
+    on_copy(&sb, &other, &["add", "c"], "c-laptop");
+
+    sb.cmd().arg("merge").arg(&other).succeeds();
+    assert_eq!(logged(&sb, "get"), ["[\"a\"]", "[\"b\"]"]);
+    assert_eq!(logged(&sb, "add").len(), 3, "a and b here, c from the copy");
+
+    // Merged again after one more change there: the events already here are not added twice.
+    on_copy(&sb, &other, &["add", "d"], "d-laptop");
+    sb.cmd().arg("merge").arg(&other).succeeds();
+    assert_eq!(logged(&sb, "get"), ["[\"a\"]", "[\"b\"]"]);
+    assert_eq!(logged(&sb, "add").len(), 4);
+    assert_eq!(logged(&sb, "merge").len(), 2);
+}
