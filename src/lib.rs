@@ -34,6 +34,7 @@ mod mask;
 pub mod matcher;
 #[cfg(not(fuzzing))]
 mod matcher;
+pub mod merge;
 pub mod names;
 pub mod openbao;
 pub mod printable;

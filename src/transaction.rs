@@ -177,6 +177,33 @@ pub(crate) fn transact<T>(
     event: Event,
     change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
 ) -> Result<(T, Committed)> {
+    transact_stamping(path, unlocked, event, true, None, change)
+}
+
+/// [`transact`] for a merge, which sets every stamp and tombstone itself (taken from the copy
+/// whose change wins): stamping what it changed with the time of the merge would make those
+/// fields look newer than changes the other copies made before it. With `other_log` (the other
+/// copy's usage log, read), this vault's log is rewritten whole with the other's events it lacks
+/// added (`usage::combine`), then `event`; a log of this vault that does not read whole is only
+/// appended to.
+pub(crate) fn transact_merge<T>(
+    path: &Path,
+    unlocked: UnlockedVault,
+    event: Event,
+    other_log: Option<LogContents>,
+    change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
+) -> Result<(T, Committed)> {
+    transact_stamping(path, unlocked, event, false, other_log, change)
+}
+
+fn transact_stamping<T>(
+    path: &Path,
+    unlocked: UnlockedVault,
+    event: Event,
+    stamp: bool,
+    other_log: Option<LogContents>,
+    change: impl FnOnce(&mut UnlockedVault) -> Result<T>,
+) -> Result<(T, Committed)> {
     // Every key the write needs is derived before the lock (through the agent, a round trip to
     // a process the scheduler has to run): under the lock, other writers wait for each one.
     let mut unlocked = unlocked;
@@ -186,13 +213,22 @@ pub(crate) fn transact<T>(
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
     // Whatever `change` does to a secret or profile is stamped, and what it removes leaves a
     // tombstone: a later merge needs both, and no command has to remember them.
-    let before = Snapshot::of(&current.vault);
+    let before = stamp.then(|| Snapshot::of(&current.vault));
     let out = change(&mut current)?;
-    before.stamp_changes(&mut current.vault, units::now());
-    // A value a command gave a confirmed secret is never saved in the clear.
+    if let Some(before) = before {
+        before.stamp_changes(&mut current.vault, units::now());
+    }
+    // A value a command gave a confirmed secret (or a merge brought) is never saved in the clear.
     crate::approval::seal_confirmed(&mut current)?;
     let file = current.seal()?;
-    let done = tx.commit(&file, &current, LogUpdate::Append(event, log_key), false)?;
+    let log = match other_log.map(|theirs| (usage::read(path, &current), theirs)) {
+        Some((Ok(mut ours), theirs)) if ours.problem.is_none() => {
+            usage::combine(&mut ours, theirs);
+            LogUpdate::Reseal(ours, event)
+        }
+        _ => LogUpdate::Append(event, log_key),
+    };
+    let done = tx.commit(&file, &current, log, false)?;
     Ok((out, done))
 }
 
@@ -265,6 +301,13 @@ pub(crate) fn replace_contents(
     current.vault = contents;
     let file = current.seal()?;
     tx.commit(&file, &current, LogUpdate::Append(event, None), true)
+}
+
+/// Writes a merged copy over a file that is not a vault in use (`merge-driver`: git's temporary
+/// files of a merge): atomically (temp file, fsync, rename, fsync of the folder), with no lock,
+/// generation or usage log, which belong to the vault a user works with, not to git's copies.
+pub(crate) fn replace_copy(path: &Path, file: &[u8]) -> Result<()> {
+    store::write_atomic(path, file)
 }
 
 /// Records a use (`run`, `get`) in the usage log, waiting at most a second for the lock. An

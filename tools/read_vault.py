@@ -231,7 +231,8 @@ def open_vault(data, passphrase=None, recovery=None):
 
     def tombstone():
         return {"id": p.take(16).hex(), "label": p.string(), "removed": p.i64(),
-                "last_version": p.take(16).hex(), "last_stamp": p.i64()}
+                "versions": p.vec(lambda: p.take(16).hex()),
+                "stamps": dict(zip(STAMPS, [p.i64() for _ in STAMPS]))}
 
     def bindings():
         return p.vec(lambda: {"env": p.string(), "label": p.string()})

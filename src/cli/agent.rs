@@ -234,6 +234,15 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
             .collect()
     });
     let count = unlocked.as_ref().map(|u| u.vault.secrets.len());
+    let in_conflict: Option<Vec<String>> = unlocked.as_ref().map(|u| {
+        u.vault
+            .secrets
+            .iter()
+            .filter(|s| s.conflict)
+            .map(|s| s.label.to_string())
+            .collect()
+    });
+    let copies = crate::merge::conflict_copies(&ctx.path);
     let opened_by = unlocked.as_ref().map(super::slot::opened_by);
     if args.json {
         return print_json(&json!({
@@ -253,6 +262,11 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
             "secrets": count,
             "overdue": overdue,
             "opened_by": opened_by,
+            "conflicts": in_conflict,
+            "conflict_copies": copies.iter().map(|c| json!({
+                "path": c.path.display().to_string(),
+                "tool": c.tool,
+            })).collect::<Vec<_>>(),
         }));
     }
     let mut out = String::new();
@@ -296,6 +310,27 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
             "secrets",
             "? (unlock, or set a passphrase source, to count them)".into(),
         ),
+    }
+    if let Some(labels) = in_conflict.filter(|l| !l.is_empty()) {
+        line(
+            "conflicts",
+            format!(
+                "{} ({}); `sesame conflicts` shows them",
+                labels.len(),
+                labels.join(", ")
+            ),
+        );
+    }
+    for copy in &copies {
+        line(
+            "copy",
+            format!(
+                "{} ({} conflict copy): sesame merge {}",
+                crate::printable::path(&copy.path),
+                copy.tool,
+                super::merge::shell_word(&copy.path)
+            ),
+        );
     }
     super::write_stdout(out.as_bytes())
 }

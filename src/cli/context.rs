@@ -2,7 +2,7 @@
 //! vault — read it (`unlock`), or change it under the write lock (`commit`).
 
 use std::fs::OpenOptions;
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::GlobalArgs;
@@ -67,13 +67,32 @@ impl Context {
     /// gone or refuses (the vault was rekeyed) is skipped; a kind whose inputs are present but
     /// fail is skipped with one line on stderr saying why.
     pub(crate) fn unlock(&self) -> Result<UnlockedVault> {
+        self.name_conflict_copies();
         self.open_vault(true)
+    }
+
+    /// On a terminal, names the conflict copies a sync tool left beside the vault, with the
+    /// command that merges each (`docs/CLI.md`, "Several devices"). Scripts are not told: their
+    /// stderr is not a terminal.
+    fn name_conflict_copies(&self) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        for copy in crate::merge::conflict_copies(&self.path) {
+            warn(format!(
+                "{} is a {} conflict copy of this vault; to bring its changes in: sesame merge {}",
+                crate::printable::path(&copy.path),
+                copy.tool,
+                super::merge::shell_word(&copy.path)
+            ));
+        }
     }
 
     /// Opens the vault with its data key in this process (never through the agent, which does
     /// not hand the key out): `--passphrase-fd`, else a slot of an external kind, else the
     /// passphrase.
     pub(crate) fn unlock_local(&self) -> Result<UnlockedVault> {
+        self.name_conflict_copies();
         self.open_vault(false)
     }
 

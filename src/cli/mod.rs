@@ -7,11 +7,13 @@ mod console;
 mod context;
 mod dotenv;
 mod examples;
+mod git;
 mod helpers;
 mod init;
 mod inject;
 mod keys;
 mod lifecycle;
+mod merge;
 mod output;
 mod run;
 mod scan;
@@ -71,6 +73,7 @@ Exit codes:
   0 ok   1 error   2 usage   3 wrong passphrase or recovery code (or OpenBao refused the token)
   4 damaged, tampered or not a vault   5 vault, label, profile or reference not found
   6 vault busy   10 rotation overdue (check)   11 a stored value was found (scan)
+  12 merged, conflicts left (merge)
   126 command not executable   127 command not found (run, rotate --verify)
 
 Docs: sesame man, docs/CLI.md. First steps: sesame init, then sesame add LABEL.";
@@ -196,6 +199,18 @@ pub enum Command {
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff)
     Man,
+    /// Merge another copy of this vault (a sync conflict copy, another machine's file); exit 12
+    /// if conflicts remain
+    Merge(merge::MergeArgs),
+    /// Secrets a merge left in conflict, with their versions
+    Conflicts(merge::ConflictsArgs),
+    /// Keep one version of a secret in conflict current and clear the mark
+    Resolve(merge::ResolveArgs),
+    /// For git: merge the two sides of a vault file (writes over OURS; exit 1 if conflicts remain)
+    #[command(name = "merge-driver")]
+    MergeDriver(git::MergeDriverArgs),
+    /// For git diff: a vault as text (header, labels, dates; never values)
+    Textconv(git::TextconvArgs),
     /// Find stored values hard-coded in files, git history or shell history (exit 11 if found)
     Scan(scan::ScanArgs),
     /// The agent process that `unlock` starts (hidden; not for people)
@@ -389,6 +404,11 @@ fn dispatch(ctx: &Context, command: Command) -> Result<u8> {
         Command::Push(args) => team::push(ctx, args),
         Command::Pull(args) => team::pull(ctx, args),
         Command::Scan(args) => return scan::scan(ctx, args),
+        Command::Merge(args) => return merge::merge(ctx, args),
+        Command::Conflicts(args) => merge::conflicts(ctx, args),
+        Command::Resolve(args) => merge::resolve(ctx, args),
+        Command::MergeDriver(args) => return git::merge_driver(ctx, args),
+        Command::Textconv(args) => git::textconv(ctx, args),
         Command::Inject(args) => inject::inject(ctx, args),
         Command::GitCredential(args) => helpers::git_credential(ctx, args),
         Command::DockerCredential(args) => return helpers::docker_credential(ctx, args),

@@ -74,6 +74,10 @@ pub struct Event {
     pub program: Option<String>,
     /// A short note on what was done, e.g. the slot kind added; never a value.
     pub detail: Option<String>,
+    /// The device and sequence it was recorded with (record kind 2), so that combining two
+    /// copies' logs keeps it once; `None` for an event of kind 0.
+    #[serde(skip)]
+    pub origin: Option<Origin>,
 }
 
 impl Event {
@@ -85,6 +89,7 @@ impl Event {
             labels,
             program: None,
             detail: None,
+            origin: origin::now(),
         }
     }
 
@@ -121,12 +126,27 @@ pub struct Summary {
 }
 
 /// A record's plaintext.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
-    /// One thing that happened.
+    /// One thing that happened (kind 0, or kind 2 when it has an origin).
     Event(Event),
-    /// What a compaction folded away.
+    /// What a compaction folded away (kind 1).
     Summaries(Summaries),
+}
+
+/// A record as written: kind 0 an event without origin, 1 summaries, 2 an origin and an event.
+#[derive(Serialize)]
+enum RecordOut<'a> {
+    Event(&'a Event),
+    Summaries(&'a Summaries),
+    Traced(&'a Origin, &'a Event),
+}
+
+#[derive(Deserialize)]
+enum RecordIn {
+    Event(Event),
+    Summaries(Summaries),
+    Traced(Origin, Event),
 }
 
 fn codec() -> impl Options {
@@ -139,19 +159,37 @@ fn codec() -> impl Options {
 
 /// Decodes a record's plaintext (after it authenticated). Never panics.
 pub fn decode_record(plaintext: &[u8]) -> std::result::Result<Record, ReadProblem> {
-    codec()
+    let record: RecordIn = codec()
         .deserialize(plaintext)
-        .map_err(|_| ReadProblem::Undecodable)
+        .map_err(|_| ReadProblem::Undecodable)?;
+    Ok(match record {
+        RecordIn::Event(e) => Record::Event(e),
+        RecordIn::Summaries(s) => Record::Summaries(s),
+        RecordIn::Traced(origin, mut e) => {
+            e.origin = Some(origin);
+            Record::Event(e)
+        }
+    })
 }
 
 /// The plaintext of `record`.
 pub fn encode_record(record: &Record) -> Result<Vec<u8>> {
+    let out = match record {
+        Record::Event(e) => match &e.origin {
+            Some(origin) => RecordOut::Traced(origin, e),
+            None => RecordOut::Event(e),
+        },
+        Record::Summaries(s) => RecordOut::Summaries(s),
+    };
     codec()
-        .serialize(record)
+        .serialize(&out)
         .map_err(|e| Error::io("cannot encode a log record", std::io::Error::other(e)))
 }
 
 mod framing;
+mod origin;
+
+pub use origin::{Origin, combine};
 
 use framing::u32_at;
 pub use framing::{

@@ -56,6 +56,7 @@ fn event(action: &str, labels: &[&str], time: i64) -> Event {
         labels: labels.iter().map(|l| l.to_string()).collect(),
         program: None,
         detail: None,
+        origin: None,
     }
 }
 
@@ -448,4 +449,23 @@ fn the_v3_record_vector_in_format_md_opens() {
     let mut get = event("get", &["a"], 1);
     get.detail = Some("v".into());
     assert_eq!(key.open(&frame).ok(), Some(Record::Event(get)));
+}
+
+/// `docs/FORMAT.md`, "Record plaintext": an event with an origin is variant 2, the device id
+/// and sequence before the event; it reads back with its origin.
+#[test]
+fn an_event_with_an_origin_encodes_as_a_traced_record() -> Result<()> {
+    let mut e = event("get", &["a"], 1);
+    e.origin = Some(Origin {
+        device: [0x11; 16],
+        sequence: 2,
+    });
+    let bytes = encode_record(&Record::Event(e.clone()))?;
+    let mut expected = vec![2, 0, 0, 0];
+    expected.extend_from_slice(&[0x11; 16]);
+    expected.extend_from_slice(&2u64.to_le_bytes());
+    expected.extend_from_slice(&encode_record(&Record::Event(event("get", &["a"], 1)))?[4..]);
+    assert_eq!(bytes, expected);
+    assert_eq!(decode_record(&bytes).ok(), Some(Record::Event(e)));
+    Ok(())
 }

@@ -132,11 +132,6 @@ impl Stamps {
             current,
         }
     }
-
-    /// The newest stamp of any field.
-    pub fn newest(&self) -> i64 {
-        self.to_array().into_iter().max().unwrap_or(0)
-    }
 }
 
 /// A value as stored: in the clear inside the payload, or sealed once more for a secret that
@@ -193,10 +188,12 @@ pub struct Tombstone {
     pub label: Label,
     /// When it was removed.
     pub removed: i64,
-    /// The id of its current version when removed.
-    pub last_version: Id,
-    /// The newest of its change stamps when removed.
-    pub last_stamp: i64,
+    /// The ids of every version it held or had forgotten when removed: a copy whose current
+    /// version is among them has not set a new value since.
+    pub versions: Vec<Id>,
+    /// Its change stamps when removed: a copy with a newer stamp for any field changed that
+    /// field since.
+    pub stamps: Stamps,
 }
 
 /// A removed profile: its name and when.
@@ -218,7 +215,8 @@ struct Fields {
     conflict: bool,
     current: Id,
     current_number: u32,
-    newest: i64,
+    versions: Vec<Id>,
+    stamps: Stamps,
 }
 
 /// The vault's mergeable state before a command changes it.
@@ -243,7 +241,8 @@ impl Snapshot {
                     conflict: s.conflict,
                     current: s.current.id,
                     current_number: s.current.number,
-                    newest: s.stamps.newest(),
+                    versions: known_versions(s),
+                    stamps: s.stamps,
                 };
                 (s.id, fields)
             })
@@ -300,8 +299,8 @@ impl Snapshot {
                     id: *id,
                     label: before.label.clone(),
                     removed: now,
-                    last_version: before.current,
-                    last_stamp: before.newest,
+                    versions: before.versions.clone(),
+                    stamps: before.stamps,
                 });
             }
         }
@@ -350,14 +349,41 @@ impl Vault {
     /// Sorts the tombstones by id, one per id and none for a secret present, and drops those
     /// older than [`TOMBSTONE_SECS`] at `now`; the same for removed profiles, by name.
     pub fn tidy_tombstones(&mut self, now: i64) {
+        if self.tombstones.is_empty() && self.removed_profiles.is_empty() {
+            return; // the usual write: nothing to tidy, no set of every id to build
+        }
         let cutoff = now.saturating_sub(TOMBSTONE_SECS);
         let present: std::collections::HashSet<Id> = self.secrets.iter().map(|s| s.id).collect();
         self.tombstones
             .retain(|t| t.removed >= cutoff && !present.contains(&t.id));
         self.tombstones
             .sort_by(|a, b| a.id.cmp(&b.id).then(b.removed.cmp(&a.removed)));
-        self.tombstones
-            .dedup_by(|later, first| later.id == first.id);
+        // Two tombstones of one secret (removed on two copies) become one that knows what
+        // either knew: every version id, and each field's newest stamp. So which copy's
+        // tombstone a merge meets first does not decide what stays removed.
+        self.tombstones.dedup_by(|later, first| {
+            if later.id != first.id {
+                return false;
+            }
+            for id in later.versions.drain(..) {
+                if !first.versions.contains(&id) {
+                    first.versions.push(id);
+                }
+            }
+            first.versions.sort_unstable();
+            let newest = first
+                .stamps
+                .to_array()
+                .into_iter()
+                .zip(later.stamps.to_array())
+                .map(|(a, b)| a.max(b));
+            let mut stamps = [0; 7];
+            for (slot, value) in stamps.iter_mut().zip(newest) {
+                *slot = value;
+            }
+            first.stamps = Stamps::from_array(stamps);
+            true
+        });
         let names: std::collections::HashSet<&Label> =
             self.profiles.iter().map(|p| &p.name).collect();
         self.removed_profiles
@@ -375,6 +401,15 @@ impl Vault {
             self.ancestry.truncate(MAX_ANCESTRY);
         }
     }
+}
+
+/// The ids of every version `secret` holds or has forgotten.
+pub fn known_versions(secret: &Secret) -> Vec<Id> {
+    std::iter::once(&secret.current)
+        .chain(&secret.history)
+        .map(|v| v.id)
+        .chain(secret.forgotten.iter().copied())
+        .collect()
 }
 
 impl Secret {

@@ -123,8 +123,8 @@ fn v2_vector() -> Vault {
             id: Id([0x66; 16]),
             label: label("gone"),
             removed: 3,
-            last_version: Id([0x77; 16]),
-            last_stamp: 2,
+            versions: vec![Id([0x77; 16])],
+            stamps: Stamps::all(2),
         }],
         profiles: vec![crate::vault::Profile {
             name: label("dev"),
@@ -191,9 +191,10 @@ fn the_format_2_vector_encodes_as_docs_format_md_says() -> Result<(), String> {
         "0400000000000000",
         "676f6e65", // id, label "gone"
         "0300000000000000",
+        "0100000000000000",
         &"77".repeat(16),
-        "0200000000000000", // removed, last version, stamp
-        "0100000000000000", // profiles: 1
+        &"0200000000000000".repeat(7), // removed, versions, stamps
+        "0100000000000000",            // profiles: 1
         "0300000000000000",
         "646576",
         "0400000000000000", // "dev", updated 4

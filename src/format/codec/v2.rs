@@ -71,8 +71,8 @@ struct TombstoneWire {
     id: [u8; 16],
     label: String,
     removed: i64,
-    last_version: [u8; 16],
-    last_stamp: i64,
+    versions: Vec<[u8; 16]>,
+    stamps: [i64; 7],
 }
 
 #[derive(Serialize)]
@@ -137,8 +137,8 @@ impl<'a> From<&'a Vault> for VaultOut<'a> {
                     id: t.id.0,
                     label: t.label.to_string(),
                     removed: t.removed,
-                    last_version: t.last_version.0,
-                    last_stamp: t.last_stamp,
+                    versions: t.versions.iter().map(|id| id.0).collect(),
+                    stamps: t.stamps.to_array(),
                 })
                 .collect(),
             profiles: v
@@ -272,8 +272,8 @@ pub(super) fn decode(plaintext: &[u8]) -> Result<Vault, String> {
                 id: Id(t.id),
                 label: label(&t.label)?,
                 removed: t.removed,
-                last_version: Id(t.last_version),
-                last_stamp: t.last_stamp,
+                versions: t.versions.into_iter().map(Id).collect(),
+                stamps: Stamps::from_array(t.stamps),
             })
         })
         .collect::<Result<_, String>>()?;
