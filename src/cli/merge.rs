@@ -115,7 +115,11 @@ fn open_other_with_log(
         Err(e) => return Err(e),
     }
     match ctx.open_file(bytes, path, may_prompt)? {
-        Some(other) => {
+        Some(mut other) => {
+            // Its confirmed secrets' values are sealed under its own data key, which this vault
+            // does not have: opened here (its key is in this process), they are sealed again
+            // under this vault's key by the write.
+            crate::approval::unseal_everything(&mut other)?;
             let log = log_of(&other);
             Ok(OtherCopy {
                 vault: other.vault,

@@ -137,6 +137,28 @@ fn merge_opens_a_rekeyed_copy_with_its_own_passphrase() {
 }
 
 #[test]
+fn merge_of_a_rekeyed_copy_keeps_its_confirmed_values_readable() {
+    let (sb, other) = vault_and_copy();
+    sb.succeeds(["edit", "a", "--confirm"]);
+    std::fs::copy(&sb.vault, &other).unwrap();
+    // The copy gets a new data key, then a new value for the confirmed secret, sealed under it.
+    sb.cmd()
+        .arg("--vault")
+        .arg(&other)
+        .args(["rekey", "--no-recovery"])
+        .succeeds();
+    on_copy(&sb, &other, &["rotate", "a"], "a-from-the-laptop");
+    sb.cmd().arg("merge").arg(&other).succeeds();
+    // Both versions open with this vault's key (the passphrase is in this process).
+    assert_eq!(sb.get("a").trim_end(), "a-from-the-laptop");
+    sb.cmd()
+        .args(["get", "a", "--version", "1"])
+        .succeeds()
+        .stdout("a-first\n");
+    assert_eq!(sb.json(["show", "a", "--json"])["confirm"], true);
+}
+
+#[test]
 fn status_names_a_syncthing_conflict_copy_with_the_merge_command() {
     let sb = Sandbox::with_secrets(&[("a", "one")]);
     let copy = sb
