@@ -52,6 +52,19 @@ pub fn path(path: &Path) -> String {
     printable(&path.display().to_string()).into_owned()
 }
 
+/// `path` as one word a shell reads back unchanged (quoted when it needs to be).
+pub(crate) fn shell_word(path: &Path) -> String {
+    let text = self::path(path);
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -328,7 +328,7 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
                 "{} ({} conflict copy): sesame merge {}",
                 crate::printable::path(&copy.path),
                 copy.tool,
-                super::merge::shell_word(&copy.path)
+                crate::printable::shell_word(&copy.path)
             ),
         );
     }

@@ -83,7 +83,7 @@ impl Context {
                 "{} is a {} conflict copy of this vault; to bring its changes in: sesame merge {}",
                 crate::printable::path(&copy.path),
                 copy.tool,
-                super::merge::shell_word(&copy.path)
+                crate::printable::shell_word(&copy.path)
             ));
         }
     }

@@ -360,16 +360,3 @@ pub(super) fn resolve(ctx: &Context, args: ResolveArgs) -> Result<()> {
     eprintln!("{label}: version {kept} is current; the conflict is resolved.");
     Ok(())
 }
-
-/// `path` as one word a shell reads back unchanged (quoted when it needs to be).
-pub(crate) fn shell_word(path: &Path) -> String {
-    let text = crate::printable::path(path);
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c))
-    {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
