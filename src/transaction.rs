@@ -299,6 +299,7 @@ pub(crate) fn replace_contents(
     let tx = Transaction::begin(path)?;
     let mut current = unlocked.reopen(tx.require_current()?, path)?;
     current.vault = contents;
+    crate::approval::seal_confirmed(&mut current)?;
     let file = current.seal()?;
     tx.commit(&file, &current, LogUpdate::Append(event, None), true)
 }

@@ -399,6 +399,9 @@ pub(super) fn restore(ctx: &Context, args: RestoreArgs) -> Result<()> {
             let mut opened = ctx
                 .open_file(&bytes, file, true)?
                 .ok_or(Error::NoPassphraseSource)?;
+            // Its confirmed values are sealed under its own data key: opened here, they are
+            // sealed again under the vault's key when they replace its contents.
+            crate::approval::unseal_everything(&mut opened)?;
             (std::mem::take(&mut opened.vault), Some(opened))
         }
     };

@@ -58,6 +58,9 @@ pub(super) fn merge_driver(ctx: &Context, args: MergeDriverArgs) -> Result<u8> {
     );
     ours.vault = merged;
     let left = in_conflict(&ours.vault);
+    // As every write does: a value THEIRS brought opened (a copy rekeyed apart) or plain is
+    // sealed again before it is saved, never written in the clear.
+    crate::approval::seal_confirmed(&mut ours)?;
     let file = ours.seal()?;
     crate::transaction::replace_copy(&args.ours, &file)?;
     if !report.is_empty() {
@@ -71,7 +74,7 @@ pub(super) fn merge_driver(ctx: &Context, args: MergeDriverArgs) -> Result<u8> {
         changed.dedup();
         eprintln!(
             "sesame: merged {} ({})",
-            args.ours.display(),
+            crate::printable::path(&args.ours),
             changed.join(", ")
         );
     }

@@ -353,6 +353,14 @@ impl Vault {
             return; // the usual write: nothing to tidy, no set of every id to build
         }
         let cutoff = now.saturating_sub(TOMBSTONE_SECS);
+        // A removal dated in the future (a clock far ahead, or a crafted copy brought in by a
+        // merge) counts from now, so it too is dropped when its time is up.
+        for t in &mut self.tombstones {
+            t.removed = t.removed.min(now);
+        }
+        for t in &mut self.removed_profiles {
+            t.removed = t.removed.min(now);
+        }
         let present: std::collections::HashSet<Id> = self.secrets.iter().map(|s| s.id).collect();
         self.tombstones
             .retain(|t| t.removed >= cutoff && !present.contains(&t.id));

@@ -138,16 +138,7 @@ fn merge_opens_a_rekeyed_copy_with_its_own_passphrase() {
 
 #[test]
 fn merge_of_a_rekeyed_copy_keeps_its_confirmed_values_readable() {
-    let (sb, other) = vault_and_copy();
-    sb.succeeds(["edit", "a", "--confirm"]);
-    std::fs::copy(&sb.vault, &other).unwrap();
-    // The copy gets a new data key, then a new value for the confirmed secret, sealed under it.
-    sb.cmd()
-        .arg("--vault")
-        .arg(&other)
-        .args(["rekey", "--no-recovery"])
-        .succeeds();
-    on_copy(&sb, &other, &["rotate", "a"], "a-from-the-laptop");
+    let (sb, other) = confirmed_vault_and_rekeyed_copy();
     sb.cmd().arg("merge").arg(&other).succeeds();
     // Both versions open with this vault's key (the passphrase is in this process).
     assert_eq!(sb.get("a").trim_end(), "a-from-the-laptop");
@@ -221,4 +212,57 @@ fn merge_combines_the_usage_logs_of_both_copies_keeping_each_event_once() {
     assert_eq!(logged(&sb, "get"), ["[\"a\"]", "[\"b\"]"]);
     assert_eq!(logged(&sb, "add").len(), 4);
     assert_eq!(logged(&sb, "merge").len(), 2);
+}
+
+/// A vault whose `a` is confirmed, and a copy of it rekeyed apart (another data key) that gave
+/// `a` a new value, sealed under that key.
+fn confirmed_vault_and_rekeyed_copy() -> (Sandbox, PathBuf) {
+    let (sb, other) = vault_and_copy();
+    sb.succeeds(["edit", "a", "--confirm"]);
+    std::fs::copy(&sb.vault, &other).unwrap();
+    sb.cmd()
+        .arg("--vault")
+        .arg(&other)
+        .args(["rekey", "--no-recovery"])
+        .succeeds();
+    on_copy(&sb, &other, &["rotate", "a"], "a-from-the-laptop");
+    (sb, other)
+}
+
+#[test]
+fn merge_driver_seals_again_the_confirmed_values_a_rekeyed_copy_brings() {
+    let (sb, theirs) = confirmed_vault_and_rekeyed_copy();
+    let ours = sb.dir.path().join("ours.sesame");
+    std::fs::copy(&sb.vault, &ours).unwrap();
+    let base = sb.write_file("base.sesame", "");
+    sb.cmd()
+        .arg("merge-driver")
+        .args([&base, &ours, &theirs])
+        .succeeds();
+    std::fs::copy(&ours, &sb.vault).unwrap();
+    // Sealed: through an agent with no console it is refused; in the clear it would be given.
+    sb.succeeds(["unlock"]);
+    sb.cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .args(["get", "a"])
+        .fails_with(3, "no approval console is attached");
+    sb.succeeds(["lock"]);
+    assert_eq!(sb.get("a").trim_end(), "a-from-the-laptop");
+}
+
+#[test]
+fn restore_of_a_rekeyed_copy_keeps_its_confirmed_values_readable() {
+    let (sb, other) = confirmed_vault_and_rekeyed_copy();
+    sb.cmd()
+        .arg("restore")
+        .arg(&other)
+        .arg("--force")
+        .succeeds();
+    assert_eq!(sb.get("a").trim_end(), "a-from-the-laptop");
+    sb.succeeds(["unlock"]);
+    sb.cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .args(["get", "a"])
+        .fails_with(3, "no approval console is attached");
+    sb.succeeds(["lock"]);
 }
