@@ -6,12 +6,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use zeroize::Zeroizing;
+
 use crate::container::UnlockedVault;
 use crate::crypto::{self, NONCE_LEN};
 use crate::error::{Error, Result};
 use crate::format::{VALUE_SALT_LEN, VAULT_ID_LEN};
 use crate::names::Label;
-use crate::secret::SecretValue;
+use crate::secret::{KEY_LEN, SecretValue};
 use crate::vault::{Id, SealedValue, Secret, StoredValue, Vault, Version};
 
 /// The length of a secret or version id.
@@ -29,19 +31,42 @@ fn versions(secret: &Secret) -> impl Iterator<Item = &Version> {
     std::iter::once(&secret.current).chain(&secret.history)
 }
 
-/// The label of the one secret of `vault` whose sealed values have all of `salts`; `None` when
-/// a salt is no sealed value's, or the salts belong to two secrets.
-pub fn label_of_sealed(vault: &Vault, salts: &[[u8; VALUE_SALT_LEN]]) -> Option<String> {
+/// The secret of the vault that every one of `salts` was sealed for: each salt is a sealed value
+/// of one secret, and each of those values opens under `key_of(salt)` with that secret's and
+/// version's ids as its AAD (the opened bytes are wiped at once). A salt copied into another
+/// secret of a crafted file does not open there, so the secret found is the one the value was
+/// sealed for, whatever its label says. `None` otherwise.
+pub fn secret_of_sealed<'v>(
+    unlocked: &'v UnlockedVault,
+    salts: &[[u8; VALUE_SALT_LEN]],
+    key_of: impl Fn(&[u8; VALUE_SALT_LEN]) -> Zeroizing<[u8; KEY_LEN]>,
+) -> Option<&'v Secret> {
     let first = salts.first()?;
-    let secret = vault
+    let secret = unlocked
+        .vault
         .secrets
         .iter()
         .find(|s| sealed_salts(s).any(|x| x == *first))?;
-    let all: HashSet<[u8; VALUE_SALT_LEN]> = sealed_salts(secret).collect();
-    salts
-        .iter()
-        .all(|salt| all.contains(salt))
-        .then(|| secret.label.to_string())
+    let wanted: HashSet<[u8; VALUE_SALT_LEN]> = salts.iter().copied().collect();
+    let mut found = HashSet::new();
+    for version in versions(secret) {
+        let StoredValue::Sealed(sealed) = &version.value else {
+            continue;
+        };
+        let Some(salt) = salt_of(sealed).filter(|s| wanted.contains(s)) else {
+            continue;
+        };
+        let nonce: [u8; NONCE_LEN] = sealed
+            .0
+            .get(VALUE_SALT_LEN..VALUE_SALT_LEN + NONCE_LEN)
+            .and_then(|n| n.try_into().ok())?;
+        let body = sealed.0.get(VALUE_SALT_LEN + NONCE_LEN..)?;
+        let aad = aad(&unlocked.header.vault_id, secret.id, version.id);
+        // Opened only to prove where it belongs; dropped (and wiped) here.
+        drop(crypto::open(&key_of(&salt), &nonce, &aad, body)?);
+        found.insert(salt);
+    }
+    (found == wanted).then_some(secret)
 }
 
 fn sealed_salts(secret: &Secret) -> impl Iterator<Item = [u8; VALUE_SALT_LEN]> + '_ {
@@ -303,6 +328,56 @@ mod tests {
         let secret = owner.vault.get(&label)?;
         let opened = open_value(&owner, secret, &secret.current)?;
         assert_eq!(opened.expose(), b"sk-confirmed");
+        Ok(())
+    }
+
+    /// A crafted file that copies one secret's sealed value into another (whose label looks
+    /// harmless) must not make the agent name the harmless one: the value does not open there.
+    #[test]
+    fn a_sealed_value_copied_into_another_secret_is_not_taken_for_that_secret() -> Result<()> {
+        use crate::crypto::KdfParams;
+        use crate::secret::Passphrase;
+
+        let kdf = KdfParams {
+            memory_kib: 8 * 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let pass = Passphrase::new(Zeroizing::new(b"pass".to_vec()));
+        let (mut made, _) = UnlockedVault::create(&pass, kdf, false)?;
+        for (label, value) in [("api", "sk-prod"), ("dev", "sk-dev")] {
+            let value = SecretValue::new(Zeroizing::new(value.as_bytes().to_vec()));
+            let mut secret = Secret::first(
+                Label::parse(label)?,
+                crate::names::EnvName::parse("K")?,
+                value,
+                1,
+            );
+            secret.confirm = true;
+            made.vault.insert(secret)?;
+        }
+        seal_confirmed(&mut made)?;
+        let raw = Zeroizing::new(*made.data_key()?.expose());
+        let key_of =
+            |salt: &[u8; VALUE_SALT_LEN]| crypto::hkdf_key(&raw, salt, CONFIRMED_VALUE_INFO);
+        let api = made.vault.get(&Label::parse("api")?)?;
+        let StoredValue::Sealed(stolen) = &api.current.value else {
+            panic!("a confirmed value was stored in the clear");
+        };
+        let salt = salt_of(stolen).ok_or_else(|| Error::Failed("no salt".into()))?;
+        let found = secret_of_sealed(&made, &[salt], key_of).map(|s| s.label.to_string());
+        assert_eq!(found.as_deref(), Some("api"));
+
+        let stolen = SealedValue(stolen.0.clone());
+        let dev = made
+            .vault
+            .secrets
+            .iter_mut()
+            .find(|s| s.label.as_str() == "dev")
+            .ok_or_else(|| Error::Failed("no dev".into()))?;
+        dev.current.value = StoredValue::Sealed(stolen);
+        made.vault.secrets.retain(|s| s.label.as_str() != "api");
+        assert!(secret_of_sealed(&made, &[salt], key_of).is_none());
         Ok(())
     }
 }

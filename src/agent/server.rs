@@ -25,8 +25,10 @@ use crate::container::{KeyHolder, UnlockedVault};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::format::VAULT_ID_LEN;
+use crate::names::Label;
 use crate::secret::KEY_LEN;
 use crate::usage::Event;
+use crate::vault::Id;
 
 /// What `unlock` writes on the agent's stdin.
 pub const HANDOFF_LEN: usize = VAULT_ID_LEN + 4 + KEY_LEN;
@@ -57,6 +59,9 @@ struct State {
     per_process: Mutex<HashMap<i32, usize>>,
     /// Approvals of confirmed secrets: the console, if `unlock --confirm` started the agent.
     gate: Gate,
+    /// Each secret's label when the agent started, by id: what the console shows, because the
+    /// label in the file is any agent client's to change (`edit --rename` needs no approval).
+    labels_at_start: Mutex<HashMap<Id, String>>,
 }
 
 impl State {
@@ -158,7 +163,22 @@ pub fn run(vault: &Path, timeout_secs: u64, console: bool) -> Result<()> {
         connections: AtomicUsize::new(0),
         per_process: Mutex::new(HashMap::new()),
         gate: Gate::new(console, Gate::wait_from_env()),
+        labels_at_start: Mutex::new(HashMap::new()),
     });
+    if let Ok(unlocked) = crate::store::read(&state.vault).and_then(|bytes| {
+        UnlockedVault::open_with(&bytes, Box::new(Held(Arc::clone(&state))), &state.vault)
+    }) {
+        let labels = unlocked
+            .vault
+            .secrets
+            .iter()
+            .map(|s| (s.id, s.label.to_string()))
+            .collect();
+        *state
+            .labels_at_start
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = labels;
+    }
 
     // Tell `unlock` we are serving, then let go of its pipes and of any terminal.
     let mut stdout = std::io::stdout();
@@ -436,7 +456,8 @@ fn open_confirmed(
             );
         }
     };
-    let Some(label) = approval::label_of_sealed(&unlocked.vault, salts) else {
+    let key_of = |salt: &[u8; VALUE_SALT_LEN]| state.subkey(salt, approval::CONFIRMED_VALUE_INFO);
+    let Some(secret) = approval::secret_of_sealed(&unlocked, salts, key_of) else {
         return (
             Zeroizing::new(refused(
                 "these salts are not those of sealed values of one secret of the vault; read the \
@@ -445,6 +466,7 @@ fn open_confirmed(
             None,
         );
     };
+    let label = shown_label(state, secret.id, &secret.label);
     let requester = peer::requester(u32::try_from(pid).unwrap_or(0));
     let outcome = state.gate.decide(&label, &requester);
     let answer = if outcome.approved() {
@@ -459,6 +481,20 @@ fn open_confirmed(
     };
     let event = gate::decision_event(&label, outcome, &requester);
     (answer, Some((unlocked, event)))
+}
+
+/// The label the console shows for the secret `id`: the one it had when the agent started, with
+/// its label now when that differs (renamed since), or the file's label marked as added since.
+fn shown_label(state: &State, id: Id, now: &Label) -> String {
+    let labels = state
+        .labels_at_start
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    match labels.get(&id) {
+        Some(then) if then == now.as_str() => then.clone(),
+        Some(then) => format!("{then} (renamed {now} since unlock)"),
+        None => format!("{now} (added since unlock)"),
+    }
 }
 
 /// Writes an approval decision in the usage log; best effort (the agent has nobody to warn).

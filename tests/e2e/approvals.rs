@@ -565,3 +565,26 @@ fn inject_and_the_credential_helpers_release_a_confirmed_secret_only_with_approv
         "{err}"
     );
 }
+
+#[test]
+fn the_console_names_a_secret_by_its_label_at_unlock_so_a_rename_swap_cannot_disguise_it() {
+    let sb = confirmed_vault();
+    sb.add("harmless", "harmless-value");
+    sb.succeeds(["edit", "harmless", "--confirm"]);
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    // A client swaps two labels, which needs no approval, then asks for the "harmless" one.
+    for (from, to) in [("api", "tmp"), ("harmless", "api"), ("tmp", "harmless")] {
+        no_pass(&sb).args(["edit", from, "--rename", to]).succeeds();
+    }
+    let get = get_later(&sb, "harmless");
+    let shown = console.wait_for("allow?");
+    assert!(
+        shown.contains("api (renamed harmless since unlock) is asked for"),
+        "{shown}"
+    );
+    console.type_keys("n\n");
+    let (code, out, _) = get.join().unwrap();
+    assert_eq!((code, out.as_str()), (3, ""));
+}
