@@ -399,14 +399,20 @@ fn check_url(addr: &str, what: &str, fix: &str) -> Result<bool> {
     } else {
         authority.split(':').next().unwrap_or("")
     };
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = is_loopback_host(host);
     match scheme {
         "https" => Ok(loopback),
         "http" if loopback => Ok(true),
         "http" => Err(bad("is plain http to a host that is not this machine")),
         _ => Err(bad("is neither https nor http")),
     }
+}
+
+/// Whether `host` (a name or address, without port or brackets) is this machine: `localhost`,
+/// `127.0.0.0/8` or `::1`.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks a mount, path or key name before it goes into a URL: segments of `A-Za-z0-9._-`
