@@ -239,11 +239,13 @@ impl Connection {
         if (200..300).contains(&status) {
             Ok((status, bytes))
         } else {
+            // Credentials the server echoed are removed from the whole text before it is cut:
+            // cut first, one straddling the cut would be left in part.
             let mut text = Zeroizing::new(response::server_errors(&bytes));
             for secret in token.map(|t| t.0.as_str()).iter().chain(secrets) {
                 text = Zeroizing::new(redact(&text, secret));
             }
-            Err(Failure::Status(status, text.to_string()))
+            Err(Failure::Status(status, response::cut_reason(&text)))
         }
     }
 

@@ -253,3 +253,29 @@ fn a_refused_login_never_repeats_the_jwt_or_the_secret_id() {
     );
     assert!(!err.contains(role_id) && !err.contains(secret_id), "{err}");
 }
+
+/// A server that echoes the secret id after 150 characters of text: the reason used to be cut
+/// to 200 characters before the secret id was removed, so the part before the cut was shown.
+/// Removed from the whole text first, then cut: no part of it is shown.
+#[test]
+fn a_secret_id_the_server_echoes_across_the_cut_is_never_shown_in_part() {
+    let sb = Sandbox::new();
+    let secret_id = format!("sid-{}", "0123456789abcdef".repeat(5));
+    let padding = "x".repeat(150);
+    let fake = FakeBao::start(vec![(
+        400,
+        format!(r#"{{"errors":["{padding} invalid secret id {secret_id}"]}}"#),
+    )]);
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &fake.addr)
+        .env("BAO_AUTH", "approle")
+        .env("BAO_ROLE_ID", "role-id-1")
+        .env("BAO_SECRET_ID", &secret_id)
+        .args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
+        .assert()
+        .code(3);
+    let err = stderr(&a);
+    assert_has(&err, "invalid secret id <token>");
+    assert_lacks(&err, &secret_id[..12]);
+}
