@@ -128,6 +128,13 @@ impl Template {
                 "the template {shown} is not a regular file (a folder, device or FIFO)"
             )));
         }
+        if crate::scan::open::is_kernel_file(&file) {
+            return Err(Error::usage(format!(
+                "the template {shown} is {}: its text is the system's (`/proc/self/environ` is \
+                 sesame's own environment), not a template; give a template file",
+                crate::scan::open::KERNEL_FILE
+            )));
+        }
         let len = meta.len();
         Template::read_from(file, len, &shown)
     }

@@ -202,3 +202,35 @@ fn run_template_with_an_unknown_label_exits_5_and_starts_nothing() {
     fails(a, 5, "bad.tpl:2: no secret labelled \"missing\"");
     assert!(!marker.exists());
 }
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_template_on_proc_is_refused_and_never_hands_over_sesames_environment() {
+    // A template symlinked to /proc/self/environ rendered sesame's own environment, variables it
+    // strips from children included (BAO_SECRET_ID, tokens, SESAME_PASSPHRASE).
+    let sb = sandbox();
+    let link = sb.path("environ.tpl");
+    std::os::unix::fs::symlink("/proc/self/environ", &link).unwrap();
+    let a = sb
+        .cmd()
+        .env("BAO_SECRET_ID", "sid-leaked-0123")
+        .arg("inject")
+        .arg("-i")
+        .arg(&link)
+        .assert();
+    let a = fails(a, 2, "is on a kernel file system");
+    assert_lacks(&stdout(&a), "sid-leaked-0123");
+    let marker = sb.path("started");
+    let a = sb
+        .cmd()
+        .env("BAO_SECRET_ID", "sid-leaked-0123")
+        .arg("run")
+        .arg("--template")
+        .arg(format!("CONF={}", link.display()))
+        .args(["--", "sh", "-c", "cat \"$CONF\"; touch \"$0\""])
+        .arg(&marker)
+        .assert();
+    let a = fails(a, 2, "is on a kernel file system");
+    assert_lacks(&stdout(&a), "sid-leaked-0123");
+    assert!(!marker.exists());
+}
