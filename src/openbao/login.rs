@@ -326,9 +326,21 @@ impl Source {
             }
             Source::File(var, path) => {
                 let name = format!("{var} {}", crate::printable::path(path));
-                let mut bytes = Zeroizing::new(Vec::new());
-                std::fs::File::open(path)
-                    .and_then(|f| f.take(MAX_CREDENTIAL + 1).read_to_end(&mut bytes))
+                // Non-blocking, the type checked on the opened file: a FIFO (or device) is refused
+                // at once instead of waiting for ever for a writer.
+                let (file, meta) = crate::store::open_for_reading(path)
+                    .map_err(|e| input(format!("cannot read {name}: {e}")))?;
+                if !meta.is_file() {
+                    return Err(input(format!(
+                        "{name} is not a regular file (a FIFO, device or folder); write the \
+                         credential to a file"
+                    )));
+                }
+                let mut bytes = Zeroizing::new(Vec::with_capacity(
+                    usize::try_from(MAX_CREDENTIAL + 1).unwrap_or(usize::MAX),
+                ));
+                file.take(MAX_CREDENTIAL + 1)
+                    .read_to_end(&mut bytes)
                     .map_err(|e| input(format!("cannot read {name}: {e}")))?;
                 if bytes.len() as u64 > MAX_CREDENTIAL {
                     return Err(input(format!(

@@ -279,3 +279,40 @@ fn a_secret_id_the_server_echoes_across_the_cut_is_never_shown_in_part() {
     assert_has(&err, "invalid secret id <token>");
     assert_lacks(&err, &secret_id[..12]);
 }
+
+/// `BAO_JWT_FILE` or `BAO_SECRET_ID_FILE` naming a FIFO with no writer hung the command for
+/// ever (a plain open waits for a writer): it is opened non-blocking and refused at once.
+#[test]
+fn a_credential_file_that_is_a_fifo_is_refused_instead_of_hanging() {
+    let sb = Sandbox::new();
+    let fifo = sb.path("jwt.fifo");
+    let made = command("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for vars in [
+        [
+            ("BAO_AUTH", "jwt"),
+            ("BAO_ROLE", "ci"),
+            ("BAO_JWT_FILE", ""),
+        ],
+        [
+            ("BAO_AUTH", "approle"),
+            ("BAO_ROLE_ID", "role-1"),
+            ("BAO_SECRET_ID_FILE", ""),
+        ],
+    ] {
+        let mut cmd = sb.process();
+        cmd.env("BAO_ADDR", "http://127.0.0.1:9");
+        for (name, value) in vars {
+            if value.is_empty() {
+                cmd.env(name, &fifo);
+            } else {
+                cmd.env(name, value);
+            }
+        }
+        cmd.args(["run", "--env", "K=bao://secret/app#key", "--", "true"]);
+        let out = with_deadline(cmd);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert_has(&err, "is not a regular file (a FIFO, device or folder)");
+    }
+}
