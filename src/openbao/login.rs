@@ -24,6 +24,11 @@ pub const AUTH_ENV: &str = "BAO_AUTH";
 pub const JWT_ENV: &str = "BAO_JWT";
 /// The variable that holds an AppRole secret id (a credential: no child gets it).
 pub const SECRET_ID_ENV: &str = "BAO_SECRET_ID";
+/// The variable that holds an AppRole role id (half of the AppRole login: no child gets it).
+pub const ROLE_ID_ENV: &str = "BAO_ROLE_ID";
+/// The bearer GitHub Actions gives a job to ask for ID tokens, for any audience: worth more than
+/// one JWT, so no child gets it either.
+pub const ID_TOKEN_REQUEST_TOKEN_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 /// The largest `BAO_JWT_FILE` or `BAO_SECRET_ID_FILE` read, and the largest ID-token answer.
 const MAX_CREDENTIAL: u64 = 64 * 1024;
 
@@ -153,8 +158,7 @@ impl Login {
             "github-actions" => {
                 let (Some(url), true) = (
                     var("ACTIONS_ID_TOKEN_REQUEST_URL"),
-                    std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-                        .is_some_and(|v| !v.is_empty()),
+                    std::env::var_os(ID_TOKEN_REQUEST_TOKEN_ENV).is_some_and(|v| !v.is_empty()),
                 ) else {
                     return Err(usage(
                         "BAO_AUTH=github-actions needs ACTIONS_ID_TOKEN_REQUEST_URL and \
@@ -178,7 +182,7 @@ impl Login {
                 (mount("jwt")?, method)
             }
             "approle" => {
-                if var("BAO_ROLE_ID").is_none() {
+                if var(ROLE_ID_ENV).is_none() {
                     return Err(usage(
                         "BAO_AUTH=approle needs BAO_ROLE_ID (`bao read auth/approle/role/NAME/\
                          role-id`) and BAO_SECRET_ID or BAO_SECRET_ID_FILE"
@@ -253,7 +257,7 @@ impl Login {
                 body
             }
             Method::AppRole { secret_id } => {
-                let role_id = Source::Var("BAO_ROLE_ID").read()?;
+                let role_id = Source::Var(ROLE_ID_ENV).read()?;
                 let secret_id = secret_id.read()?;
                 let body = json_body(&[
                     ("role_id", role_id.as_str()),
@@ -365,7 +369,7 @@ impl Source {
 /// with `Authorization: bearer ACTIONS_ID_TOKEN_REQUEST_TOKEN`; the answer is `{"value": JWT}`.
 fn github_id_token(url: &str, audience: &str) -> Result<Zeroizing<String>, Failure> {
     let failed = |message: String| Failure::Login(LoginFailure::IdToken(message));
-    let request_token = Source::Var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").read()?;
+    let request_token = Source::Var(ID_TOKEN_REQUEST_TOKEN_ENV).read()?;
     let loopback = check_url(url, "ACTIONS_ID_TOKEN_REQUEST_URL", "it to an https:// URL")
         .map_err(|e| failed(e.to_string()))?;
     // Where it is, for messages: the rest of the URL names the run, and is long.

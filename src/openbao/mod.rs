@@ -22,13 +22,16 @@ use crate::secret::SecretValue;
 
 /// Variables that carry an OpenBao token, in the order they are read.
 pub const TOKEN_ENV_VARS: [&str; 2] = ["BAO_TOKEN", "VAULT_TOKEN"];
-/// Variables that carry an OpenBao token or a login credential (a JWT, an AppRole secret id):
-/// removed from the environment of every program sesame starts, unless selected.
-pub const CREDENTIAL_ENV_VARS: [&str; 4] = [
+/// Variables that carry an OpenBao token or a login credential (a JWT, an AppRole role and
+/// secret id, GitHub Actions' ID-token request bearer): removed from the environment of every
+/// program sesame starts, unless selected (`run --env NAME=…`).
+pub const CREDENTIAL_ENV_VARS: [&str; 6] = [
     TOKEN_ENV_VARS[0],
     TOKEN_ENV_VARS[1],
     login::JWT_ENV,
     login::SECRET_ID_ENV,
+    login::ROLE_ID_ENV,
+    login::ID_TOKEN_REQUEST_TOKEN_ENV,
 ];
 /// The `bao` CLI's default address.
 pub const DEFAULT_ADDR: &str = "https://127.0.0.1:8200";
