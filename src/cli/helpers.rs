@@ -75,7 +75,7 @@ pub(super) fn git_credential(ctx: &Context, args: GitCredentialArgs) -> Result<(
     let request = git::Request::read(&mut std::io::stdin().lock())?;
     let unlocked = ctx.unlock_without_asking()?;
     let host = request.host.clone().unwrap_or_default();
-    let host = crate::printable::printable(&host).into_owned();
+    let host = crate::printable::cut(&host, helpers::MAX_SHOWN_SERVER_CHARS);
     match action {
         Action::Get => {
             let Some(secret) = request.find(&unlocked.vault) else {
@@ -144,6 +144,13 @@ fn git_store(
     let Some(password) = request.password.as_ref().filter(|p| !p.is_empty()) else {
         return Ok(()); // nothing to save
     };
+    if request.expires {
+        // A short-lived token (git-credential-oauth, GCM): by the next use it has expired, and
+        // its own helper makes a new one. Recorded only: this happens on every push.
+        let detail = format!("store for {host}: not saved (a token with password_expiry_utc)");
+        ctx.record(&unlocked, event("git-store", Vec::new(), detail));
+        return Ok(());
+    }
     let protocol = match request.store_protocol() {
         Ok(protocol) => protocol,
         Err(why) => {

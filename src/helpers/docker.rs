@@ -110,7 +110,7 @@ pub(crate) fn shown(server_url: &str) -> String {
         Some(scheme) => format!("{scheme}://{rest}"),
         None => rest,
     };
-    crate::printable::printable(&url).into_owned()
+    crate::printable::cut(&url, super::MAX_SHOWN_SERVER_CHARS)
 }
 
 /// The label of a server's credential: `docker/HOST` (`docker/127.0.0.1_5000` for

@@ -36,6 +36,9 @@ pub(crate) struct Request {
     pub(crate) username: Option<String>,
     /// `password=`.
     pub(crate) password: Option<SecretValue>,
+    /// Whether git sent `password_expiry_utc=`: the password is a short-lived token (OAuth),
+    /// which `store` does not keep.
+    pub(crate) expires: bool,
 }
 
 fn bad(message: impl Into<String>) -> Error {
@@ -86,12 +89,16 @@ impl Request {
             self.password = Some(SecretValue::new(Zeroizing::new(value.to_vec())));
             return Ok(());
         }
+        if key == b"password_expiry_utc" {
+            self.expires = !value.is_empty();
+            return Ok(());
+        }
         let slot = match key {
             b"protocol" => &mut self.protocol,
             b"host" => &mut self.host,
             b"path" => &mut self.path,
             b"username" => &mut self.username,
-            // url, wwwauth[], capability[], password_expiry_utc, oauth_refresh_token, …: not
+            // url, wwwauth[], capability[], oauth_refresh_token, …: not
             // needed to find a secret; git's rule is that a helper ignores what it does not use.
             _ => return Ok(()),
         };

@@ -11,6 +11,10 @@ use crate::names::{EnvName, Label};
 use crate::secret::SecretValue;
 use crate::vault::{DEFAULT_KEEP, Secret, Vault};
 
+/// The most of a host or server URL from a request that a message or the usage log shows, in
+/// characters: the request is the tool's (or anyone's) input, and the log is kept.
+pub(crate) const MAX_SHOWN_SERVER_CHARS: usize = 200;
+
 /// What a tool asks its helper to do: the first argument, in git's and docker's words.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Action {

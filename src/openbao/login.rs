@@ -192,12 +192,13 @@ impl Login {
                 let secret_id = source(&auth, SECRET_ID_ENV, "BAO_SECRET_ID_FILE", "a secret id")?;
                 (mount("approle")?, Method::AppRole { secret_id })
             }
-            other => {
-                let shown: String = other.chars().take(40).collect();
-                return Err(usage(format!(
-                    "BAO_AUTH={shown:?} is not a login sesame knows: use jwt, github-actions or \
-                     approle (or unset BAO_AUTH and set BAO_TOKEN)"
-                )));
+            // Its value is not shown: a credential pasted into the wrong variable would be.
+            _ => {
+                return Err(usage(
+                    "BAO_AUTH is not a login sesame knows: use jwt, github-actions or approle \
+                     (or unset BAO_AUTH and set BAO_TOKEN)"
+                        .to_string(),
+                ));
             }
         };
         Ok(Some(Login { mount, method }))
@@ -365,6 +366,22 @@ impl Source {
     }
 }
 
+/// `url` with `audience=AUDIENCE` added to its query: before any `#fragment` (after it, the
+/// server would never see it), with `&` when there is a query already, else `?`.
+fn with_audience(url: &str, audience: &str) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (url, None),
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let mut full = format!("{base}{separator}audience={}", query_value(audience));
+    if let Some(fragment) = fragment {
+        full.push('#');
+        full.push_str(fragment);
+    }
+    full
+}
+
 /// The job's OIDC ID token from GitHub Actions: `GET ACTIONS_ID_TOKEN_REQUEST_URL&audience=…`
 /// with `Authorization: bearer ACTIONS_ID_TOKEN_REQUEST_TOKEN`; the answer is `{"value": JWT}`.
 fn github_id_token(url: &str, audience: &str) -> Result<Zeroizing<String>, Failure> {
@@ -376,8 +393,7 @@ fn github_id_token(url: &str, audience: &str) -> Result<Zeroizing<String>, Failu
     let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let endpoint = format!("GitHub Actions' ID-token endpoint at {scheme}://{host}");
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let full = format!("{url}{separator}audience={}", query_value(audience));
+    let full = with_audience(url, audience);
     let mut config = ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_global(Some(TOTAL_TIMEOUT))
@@ -483,6 +499,22 @@ pub fn logout() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audience_goes_into_the_query_before_any_fragment() {
+        assert_eq!(
+            with_audience("https://t.example/id?v=2#frag", "a b"),
+            "https://t.example/id?v=2&audience=a%20b#frag"
+        );
+        assert_eq!(
+            with_audience("https://t.example/id", "aud"),
+            "https://t.example/id?audience=aud"
+        );
+        assert_eq!(
+            with_audience("https://t.example/id#x?y", "aud"),
+            "https://t.example/id?audience=aud#x?y"
+        );
+    }
 
     #[test]
     fn an_audience_is_percent_encoded_in_the_query() {

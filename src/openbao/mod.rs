@@ -452,8 +452,16 @@ fn redact(text: &str, token: &str) -> String {
 }
 
 /// A JSON object of string fields, in a zeroizing buffer.
+/// Sized up front for the worst case (every byte escaped as `\u00XX`), so the buffer never grows:
+/// a growth would leave an unwiped copy of a JWT or secret id behind.
 fn json_body(fields: &[(&str, &str)]) -> Result<Zeroizing<Vec<u8>>> {
-    let mut body = Zeroizing::new(Vec::with_capacity(128));
+    let worst = |text: &str| text.len().saturating_mul(6).saturating_add(2);
+    let capacity = fields.iter().fold(2usize, |sum, (name, value)| {
+        sum.saturating_add(worst(name))
+            .saturating_add(worst(value))
+            .saturating_add(2)
+    });
+    let mut body = Zeroizing::new(Vec::with_capacity(capacity));
     body.push(b'{');
     for (i, (name, value)) in fields.iter().enumerate() {
         if i > 0 {
@@ -529,6 +537,18 @@ mod tests {
         assert!(endpoint("https://pipelines.actions.example/x?api-version=2.0").is_ok());
         assert!(endpoint("http://evil.example?x=http://127.0.0.1").is_err());
         assert!(endpoint("http://evil.example#@127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn a_request_body_never_grows_so_no_copy_of_a_credential_is_left() {
+        let jwt = "eyJ\"\\\u{1}".repeat(500);
+        let body = json_body(&[("role", "ci"), ("jwt", jwt.as_str())]);
+        let body = body.ok().unwrap_or_default();
+        // Sized for the worst case up front: a growth would have changed the capacity.
+        let worst = 2 + (4 * 6 + 2 + 2 * 6 + 2 + 2) + (3 * 6 + 2 + jwt.len() * 6 + 2 + 2);
+        assert_eq!(body.capacity(), worst);
+        let back: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(back["jwt"].as_str(), Some(jwt.as_str()));
     }
 
     #[test]

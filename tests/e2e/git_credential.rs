@@ -472,3 +472,28 @@ fn git_store_writes_only_its_own_label_and_never_rotates_another_users_secret() 
     let (actions, _) = sb.log_actions();
     assert_eq!(actions.iter().filter(|a| *a == "git-store").count(), 3);
 }
+
+#[test]
+fn git_store_of_a_token_with_an_expiry_saves_nothing_and_says_so_in_the_log() {
+    let sb = Sandbox::new();
+    helper(
+        &sb,
+        "store",
+        "protocol=https\nhost=example.com\nusername=ann\npassword=gho_short\n\
+         password_expiry_utc=1767225600\n\n",
+    )
+    .success();
+    assert!(sb.labels().is_empty());
+    let log = sb.ok(["log", "--json"]);
+    assert_has(&log, "not saved (a token with password_expiry_utc)");
+}
+
+#[test]
+fn a_host_in_the_usage_log_is_cut_to_200_characters() {
+    let sb = Sandbox::new();
+    let host = format!("{}.example.com", "a".repeat(400));
+    helper(&sb, "get", &format!("protocol=https\nhost={host}\n\n")).success();
+    let log = sb.ok(["log", "--json"]);
+    assert_has(&log, &format!("get for {}…", "a".repeat(200)));
+    assert_lacks(&log, &"a".repeat(201));
+}

@@ -316,3 +316,45 @@ fn a_credential_file_that_is_a_fifo_is_refused_instead_of_hanging() {
         assert_has(&err, "is not a regular file (a FIFO, device or folder)");
     }
 }
+
+/// An ID-token URL with a `#fragment`: the audience was appended after it, so it never reached
+/// the endpoint (which then refused the request). It goes before the fragment.
+#[test]
+fn the_id_token_audience_goes_before_a_fragment_of_the_request_url() {
+    let sb = Sandbox::new();
+    let fake = FakeBao::start(vec![(400, r#"{"errors":["role not found"]}"#.into())]);
+    let endpoint = super::oidc::IdTokenEndpoint::start("bearer-1", "sesame-ci", "x.y.z".into());
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &fake.addr)
+        .env("BAO_AUTH", "github-actions")
+        .env("BAO_ROLE", "ci")
+        .env("BAO_JWT_AUDIENCE", "sesame-ci")
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{}#fragment", endpoint.url),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer-1")
+        .args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
+        .assert();
+    let a = fails(a, 3, "role not found");
+    assert_lacks(&stderr(&a), "bearer-1");
+    let asked = endpoint.asked.recv().expect("an ID-token request");
+    assert_has(&asked, "&audience=sesame-ci ");
+    let login = fake.requests.recv().expect("a login");
+    assert!(login.starts_with("POST /v1/auth/jwt/login "), "{login}");
+}
+
+#[test]
+fn an_unknown_bao_auth_value_is_never_echoed() {
+    // A credential pasted into BAO_AUTH by mistake would have been shown.
+    let sb = Sandbox::new();
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", "http://127.0.0.1:9")
+        .env("BAO_AUTH", "hvs.pasted-token-0123")
+        .args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
+        .assert();
+    let a = fails(a, 2, "BAO_AUTH is not a login sesame knows");
+    assert_lacks(&stderr(&a), "pasted-token");
+}

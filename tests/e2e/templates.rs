@@ -234,3 +234,30 @@ fn a_template_on_proc_is_refused_and_never_hands_over_sesames_environment() {
     assert_lacks(&stdout(&a), "sid-leaked-0123");
     assert!(!marker.exists());
 }
+
+#[test]
+fn a_template_error_quotes_at_most_40_characters_of_the_reference() {
+    let sb = sandbox();
+    let pasted = format!("sesame://{}", "k".repeat(300));
+    let tpl = sb.write_file("long.tpl", format!("x={{{{ {pasted} extra\n"));
+    let a = sb.cmd().args(["inject", "-i"]).arg(&tpl).assert();
+    let a = fails(a, 2, "is not closed by }}");
+    assert_has(&stderr(&a), &format!("{}…", &pasted[..40]));
+    assert_lacks(&stderr(&a), &pasted[..41]);
+}
+
+#[test]
+fn inject_refuses_to_write_over_the_vault_itself() {
+    let sb = sandbox();
+    let before = sb.vault_bytes();
+    let tpl = sb.write_file("t.tpl", "db={{ sesame://db }}\n");
+    let a = sb
+        .cmd()
+        .args(["inject", "-i"])
+        .arg(&tpl)
+        .arg("-o")
+        .arg(&sb.vault)
+        .assert();
+    fails(a, 2, "is the vault itself");
+    assert_eq!(sb.vault_bytes(), before);
+}
