@@ -144,6 +144,20 @@ impl Request {
         }
     }
 
+    /// The protocol a credential git confirmed is saved for: `Ok(None)` for https (the
+    /// default, no note line), `Ok(Some("http"))` for plain http to this machine (a local test
+    /// server); anything else is not saved, and the error says why.
+    pub(crate) fn store_protocol(&self) -> std::result::Result<Option<String>, &'static str> {
+        match self.protocol.as_deref() {
+            Some("https") => Ok(None),
+            Some("http") if self.host.as_deref().is_some_and(is_loopback) => {
+                Ok(Some("http".to_string()))
+            }
+            Some("http") => Err("plain http to a host that is not this machine"),
+            _ => Err("a protocol other than https (or http to this machine)"),
+        }
+    }
+
     /// The secret that answers this request: the first of [`Request::labels`] in `vault` whose
     /// note names no other user than the one git sent, and whose protocol (`https` unless its
     /// note says otherwise) is the request's. A request with no protocol is answered by none.
@@ -160,22 +174,6 @@ impl Request {
                 _ => Some(secret),
             }
         })
-    }
-}
-
-impl Request {
-    /// The protocol a credential git confirmed is saved for: `Ok(None)` for https (the
-    /// default, no note line), `Ok(Some("http"))` for plain http to this machine (a local test
-    /// server); anything else is not saved, and the error says why.
-    pub(crate) fn store_protocol(&self) -> std::result::Result<Option<String>, &'static str> {
-        match self.protocol.as_deref() {
-            Some("https") => Ok(None),
-            Some("http") if self.host.as_deref().is_some_and(is_loopback) => {
-                Ok(Some("http".to_string()))
-            }
-            Some("http") => Err("plain http to a host that is not this machine"),
-            _ => Err("a protocol other than https (or http to this machine)"),
-        }
     }
 }
 

@@ -229,8 +229,10 @@ impl Connection {
             builder = builder.header("X-Vault-Namespace", ns.as_str());
         }
         let response = match body {
+            // The zeroizing body itself, borrowed: a `to_vec()` here was an unwiped copy of a JWT,
+            // secret id or Transit plaintext (the data key).
             Some(b) => builder
-                .body(b.to_vec())
+                .body(b)
                 .map_err(|e| Failure::Unreachable(e.to_string()))
                 .and_then(|r| self.agent.run(r).map_err(describe_transport)),
             None => builder
