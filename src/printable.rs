@@ -46,6 +46,18 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`printable`] `text`, cut to at most `max` characters with `…` marking the cut: for text from
+/// input quoted in a message or the usage log, which must not grow with the input.
+pub fn cut(text: &str, max: usize) -> String {
+    let shown = printable(text);
+    if shown.chars().nth(max).is_none() {
+        return shown.into_owned();
+    }
+    let mut out: String = shown.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
 /// A path as a human line shows it: [`Path::display`] (invalid UTF-8 as U+FFFD), then
 /// [`printable`].
 pub fn path(path: &Path) -> String {
@@ -68,6 +80,13 @@ pub(crate) fn shell_word(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_input_is_cut_to_its_bound() {
+        assert_eq!(cut("short", 40), "short");
+        assert_eq!(cut(&"a".repeat(41), 40), format!("{}…", "a".repeat(40)));
+        assert_eq!(cut("a\nb", 3), "a\\n…");
+    }
 
     #[test]
     fn control_characters_are_escaped_and_other_text_is_kept() {

@@ -97,7 +97,7 @@ impl Template {
                 return Err(at_line(format!(
                     "a reference opened with {{{{ is not closed by }}}} on the same line: write \
                      {{{{ {} }}}}; templates have no expressions or filters",
-                    crate::printable::printable(&String::from_utf8_lossy(token))
+                    crate::printable::cut(&String::from_utf8_lossy(token), MAX_QUOTED_CHARS)
                 )));
             }
             let reference = parse_reference(token).map_err(|e| at_line(e.to_string()))?;
@@ -126,6 +126,13 @@ impl Template {
         if !meta.is_file() {
             return Err(Error::usage(format!(
                 "the template {shown} is not a regular file (a folder, device or FIFO)"
+            )));
+        }
+        if crate::scan::open::is_kernel_file(&file) {
+            return Err(Error::usage(format!(
+                "the template {shown} is {}: its text is the system's (`/proc/self/environ` is \
+                 sesame's own environment), not a template; give a template file",
+                crate::scan::open::KERNEL_FILE
             )));
         }
         let len = meta.len();
@@ -291,6 +298,10 @@ fn secret_value<'v>(
         None => vault.get(label)?.current.plain(label),
     }
 }
+
+/// The most of a template's text a message quotes, in characters: enough to find the line, not a
+/// whole line of someone's secret pasted where a label goes.
+const MAX_QUOTED_CHARS: usize = 40;
 
 fn too_large(origin: &str) -> Error {
     Error::usage(format!(

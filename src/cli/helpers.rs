@@ -75,7 +75,7 @@ pub(super) fn git_credential(ctx: &Context, args: GitCredentialArgs) -> Result<(
     let request = git::Request::read(&mut std::io::stdin().lock())?;
     let unlocked = ctx.unlock_without_asking()?;
     let host = request.host.clone().unwrap_or_default();
-    let host = crate::printable::printable(&host).into_owned();
+    let host = crate::printable::cut(&host, helpers::MAX_SHOWN_SERVER_CHARS);
     match action {
         Action::Get => {
             let Some(secret) = request.find(&unlocked.vault) else {
@@ -132,8 +132,9 @@ pub(super) fn git_credential(ctx: &Context, args: GitCredentialArgs) -> Result<(
     }
 }
 
-/// git's `store`: the server accepted this credential. Saved under the secret that answers the
-/// request, else a new `git/HOST[/PATH]`.
+/// git's `store`: the server accepted this credential. Saved under the request's own label
+/// (`git/HOST/PATH` with a path, else `git/HOST`), never the host-wide secret that answered a
+/// request with a path; only for https, or plain http to this machine (noted `protocol=http`).
 fn git_store(
     ctx: &Context,
     unlocked: UnlockedVault,
@@ -143,15 +144,27 @@ fn git_store(
     let Some(password) = request.password.as_ref().filter(|p| !p.is_empty()) else {
         return Ok(()); // nothing to save
     };
-    let label = match request.find(&unlocked.vault) {
-        Some(secret) => secret.label.clone(),
-        None => request.new_label()?,
+    if request.expires {
+        // A short-lived token (git-credential-oauth, GCM): by the next use it has expired, and
+        // its own helper makes a new one. Recorded only: this happens on every push.
+        let detail = format!("store for {host}: not saved (a token with password_expiry_utc)");
+        ctx.record(&unlocked, event("git-store", Vec::new(), detail));
+        return Ok(());
+    }
+    let protocol = match request.store_protocol() {
+        Ok(protocol) => protocol,
+        Err(why) => {
+            let detail = format!("store for {host}: not saved ({why})");
+            return skip(ctx, &unlocked, "git-store", Vec::new(), detail);
+        }
     };
+    let label = request.new_label()?;
     let accepted = Accepted {
         env_name: git::env_name_for(&label)?,
         label,
         value: password.duplicate(),
         username: request.username.clone(),
+        protocol,
     };
     store(
         ctx,
@@ -162,8 +175,23 @@ fn git_store(
     )
 }
 
+/// A `store` sesame does not save: recorded in the usage log, and said in one line on stderr
+/// (git and docker go on either way).
+fn skip(
+    ctx: &Context,
+    unlocked: &UnlockedVault,
+    action: &str,
+    labels: Vec<String>,
+    detail: String,
+) -> Result<()> {
+    super::warn(&detail);
+    ctx.record(unlocked, event(action, labels, detail));
+    Ok(())
+}
+
 /// Saves what a helper's `store` was given ([`Accepted::save`]) in one commit, or, when the value
-/// is already current, only records that the server accepted it.
+/// is already current, only records that the server accepted it. A secret under the label that
+/// belongs to another user (or protocol) is left as it is ([`Accepted::conflict`]).
 fn store(
     ctx: &Context,
     unlocked: UnlockedVault,
@@ -172,6 +200,13 @@ fn store(
     detail: &str,
 ) -> Result<()> {
     let labels = vec![accepted.label.to_string()];
+    if let Some(why) = accepted.conflict(&unlocked.vault) {
+        let detail = format!(
+            "{detail}: {} not changed, {why} (`sesame rotate` or `sesame edit` it)",
+            accepted.label
+        );
+        return skip(ctx, &unlocked, action, labels, detail);
+    }
     if accepted.is_current(&unlocked.vault) {
         let detail = format!("{detail}: accepted, unchanged");
         ctx.record(&unlocked, event(action, labels, detail));
@@ -203,7 +238,7 @@ pub(super) fn docker_credential(ctx: &Context, args: DockerCredentialArgs) -> Re
     match action {
         Action::Get => {
             let server = docker::server_url(&request)?;
-            let shown = crate::printable::printable(&server).into_owned();
+            let shown = docker::shown(&server);
             let found = docker::label_for(&server)
                 .ok()
                 .and_then(|label| unlocked.vault.get(&label).ok());
@@ -227,7 +262,7 @@ pub(super) fn docker_credential(ctx: &Context, args: DockerCredentialArgs) -> Re
         Action::Store => {
             let credential = docker::credential(&request)?;
             let label = docker::label_for(&credential.server_url)?;
-            let shown = crate::printable::printable(&credential.server_url).into_owned();
+            let shown = docker::shown(&credential.server_url);
             let accepted = Accepted {
                 env_name: docker::env_name_for(&label)?,
                 label,
@@ -235,6 +270,7 @@ pub(super) fn docker_credential(ctx: &Context, args: DockerCredentialArgs) -> Re
                     credential.secret.as_bytes().to_vec(),
                 )),
                 username: Some(credential.username.clone()),
+                protocol: None,
             };
             store(
                 ctx,
@@ -248,7 +284,7 @@ pub(super) fn docker_credential(ctx: &Context, args: DockerCredentialArgs) -> Re
         Action::Erase => {
             // `docker logout`: nothing is deleted (`sesame rm docker/HOST` does that).
             let server = docker::server_url(&request)?;
-            let shown = crate::printable::printable(&server).into_owned();
+            let shown = docker::shown(&server);
             let labels: Vec<String> = docker::label_for(&server)
                 .ok()
                 .filter(|l| unlocked.vault.get(l).is_ok())

@@ -44,6 +44,14 @@ pub(super) fn inject(ctx: &Context, args: InjectArgs) -> Result<()> {
             Template::read_from(stdin.lock(), 0, "stdin")?
         }
     };
+    if let Some(path) = &args.output
+        && is_same_file(path, &ctx.path)
+    {
+        return Err(Error::usage(format!(
+            "{} is the vault itself; inject writes plaintext: name another file with -o",
+            path.display()
+        )));
+    }
     let unlocked = ctx.unlock()?;
     template.check_labels(&unlocked.vault)?;
     let refs: Vec<_> = template.bao_references().collect();
@@ -69,4 +77,13 @@ pub(super) fn inject(ctx: &Context, args: InjectArgs) -> Result<()> {
     event.program = crate::helpers::calling_program();
     ctx.record(&unlocked, event);
     Ok(())
+}
+
+/// Whether `a` and `b` name one existing file (the same device and inode, through any link).
+fn is_same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }

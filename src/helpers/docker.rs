@@ -93,13 +93,34 @@ fn host_of(server_url: &str) -> Option<String> {
     host_segment(authority)
 }
 
+/// A server URL as messages and the usage log show it: any `user:password@` before the host
+/// taken out (docker never sends one, but a hand-written request may), control characters
+/// escaped.
+pub(crate) fn shown(server_url: &str) -> String {
+    let (scheme, rest) = match server_url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, server_url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = match rest[..end].rfind('@') {
+        Some(at) => format!("…@{}", &rest[at + 1..]),
+        None => rest.to_string(),
+    };
+    let url = match scheme {
+        Some(scheme) => format!("{scheme}://{rest}"),
+        None => rest,
+    };
+    crate::printable::cut(&url, super::MAX_SHOWN_SERVER_CHARS)
+}
+
 /// The label of a server's credential: `docker/HOST` (`docker/127.0.0.1_5000` for
 /// `127.0.0.1:5000`). An error when the host cannot be part of a label.
 pub(crate) fn label_for(server_url: &str) -> Result<Label> {
     let host = host_of(server_url).ok_or_else(|| {
         Error::usage(format!(
-            "the server {:?} has no host a label can carry (A-Z a-z 0-9 . - and a :PORT)",
-            crate::printable::printable(server_url)
+            "the server {:?} has no host a label can carry (A-Z a-z 0-9 . - and a :PORT, \
+             no user:password@)",
+            shown(server_url)
         ))
     })?;
     Label::parse(&format!("docker/{host}"))
@@ -110,11 +131,19 @@ pub(crate) fn env_name_for(label: &Label) -> Result<EnvName> {
     super::git::token_env_name("DOCKER", label)
 }
 
-/// The server URL `list` shows for a label `docker/HOST`: the host, with `:PORT` again.
+/// Docker Hub's server URL, the key docker's client files Hub credentials under.
+const DOCKER_HUB_URL: &str = "https://index.docker.io/v1/";
+
+/// The server URL `list` shows for a label `docker/HOST`: the host, with `:PORT` again; Docker
+/// Hub's as docker names it ([`DOCKER_HUB_URL`]), since docker keys credentials by what `list`
+/// returns.
 fn server_of(label: &Label) -> Option<String> {
     let host = label.as_str().strip_prefix("docker/")?;
     if host.contains('/') {
         return None;
+    }
+    if host == "index.docker.io" {
+        return Some(DOCKER_HUB_URL.to_string());
     }
     Some(match host.rsplit_once('_') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
@@ -232,6 +261,9 @@ mod tests {
         }
         let label = Label::parse("docker/127.0.0.1_5000").unwrap();
         assert_eq!(server_of(&label).as_deref(), Some("127.0.0.1:5000"));
+        assert_eq!(shown("https://ann:pw@h:5000/v2/"), "https://…@h:5000/v2/");
+        assert_eq!(shown("ann:pw@h"), "…@h");
+        assert_eq!(shown("h/a@b"), "h/a@b");
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! `key=value` lines, ended by a blank line or the end of input, and a helper's `get` answers
 //! with lines of the same form. sesame answers from the secret labelled `git/HOST`, or
 //! `git/HOST/PATH` when git sends a path (`credential.useHttpPath`), falling back to
-//! `git/HOST`; the user name is the secret's note when it reads `username=NAME`.
+//! `git/HOST`; the user name is the secret's note when it reads `username=NAME`. A secret
+//! answers `protocol=https` only, unless its note reads `protocol=NAME` (`store` writes
+//! `protocol=http` for a server on this machine): a token never goes out in clear to whoever
+//! answers on plain http for the same host. `store` writes only the request's own label.
 //!
 //! Requests are bounded ([`MAX_REQUEST_LEN`]) and read into one zeroizing buffer; a line that is
 //! not `key=value` or holds a NUL is refused, naming its number and never its text.
@@ -11,7 +14,7 @@ use std::io::BufRead;
 
 use zeroize::Zeroizing;
 
-use super::{host_segment, username_in_note};
+use super::{host_segment, protocol_in_note, username_in_note};
 use crate::error::{Error, Result};
 use crate::names::{EnvName, Label};
 use crate::secret::SecretValue;
@@ -33,6 +36,9 @@ pub(crate) struct Request {
     pub(crate) username: Option<String>,
     /// `password=`.
     pub(crate) password: Option<SecretValue>,
+    /// Whether git sent `password_expiry_utc=`: the password is a short-lived token (OAuth),
+    /// which `store` does not keep.
+    pub(crate) expires: bool,
 }
 
 fn bad(message: impl Into<String>) -> Error {
@@ -83,12 +89,16 @@ impl Request {
             self.password = Some(SecretValue::new(Zeroizing::new(value.to_vec())));
             return Ok(());
         }
+        if key == b"password_expiry_utc" {
+            self.expires = !value.is_empty();
+            return Ok(());
+        }
         let slot = match key {
             b"protocol" => &mut self.protocol,
             b"host" => &mut self.host,
             b"path" => &mut self.path,
             b"username" => &mut self.username,
-            // url, wwwauth[], capability[], password_expiry_utc, oauth_refresh_token, …: not
+            // url, wwwauth[], capability[], oauth_refresh_token, …: not
             // needed to find a secret; git's rule is that a helper ignores what it does not use.
             _ => return Ok(()),
         };
@@ -134,11 +144,30 @@ impl Request {
         }
     }
 
+    /// The protocol a credential git confirmed is saved for: `Ok(None)` for https (the
+    /// default, no note line), `Ok(Some("http"))` for plain http to this machine (a local test
+    /// server); anything else is not saved, and the error says why.
+    pub(crate) fn store_protocol(&self) -> std::result::Result<Option<String>, &'static str> {
+        match self.protocol.as_deref() {
+            Some("https") => Ok(None),
+            Some("http") if self.host.as_deref().is_some_and(is_loopback) => {
+                Ok(Some("http".to_string()))
+            }
+            Some("http") => Err("plain http to a host that is not this machine"),
+            _ => Err("a protocol other than https (or http to this machine)"),
+        }
+    }
+
     /// The secret that answers this request: the first of [`Request::labels`] in `vault` whose
-    /// note names no other user than the one git sent.
+    /// note names no other user than the one git sent, and whose protocol (`https` unless its
+    /// note says otherwise) is the request's. A request with no protocol is answered by none.
     pub(crate) fn find<'v>(&self, vault: &'v Vault) -> Option<&'v Secret> {
+        let protocol = self.protocol.as_deref()?;
         self.labels().iter().find_map(|label| {
             let secret = vault.get(label).ok()?;
+            if protocol_in_note(secret.note.as_deref()) != protocol {
+                return None;
+            }
             let noted = username_in_note(secret.note.as_deref());
             match (self.username.as_deref(), noted) {
                 (Some(asked), Some(noted)) if asked != noted => None,
@@ -146,6 +175,12 @@ impl Request {
             }
         })
     }
+}
+
+/// Whether git's `host` (with its `:PORT`) names this machine.
+fn is_loopback(host: &str) -> bool {
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    crate::openbao::is_loopback_host(name)
 }
 
 /// The env name of a secret `store` creates: `GIT_TOKEN_` and the label's default env name

@@ -11,6 +11,10 @@ use crate::names::{EnvName, Label};
 use crate::secret::SecretValue;
 use crate::vault::{DEFAULT_KEEP, Secret, Vault};
 
+/// The most of a host or server URL from a request that a message or the usage log shows, in
+/// characters: the request is the tool's (or anyone's) input, and the log is kept.
+pub(crate) const MAX_SHOWN_SERVER_CHARS: usize = 200;
+
 /// What a tool asks its helper to do: the first argument, in git's and docker's words.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Action {
@@ -126,26 +130,78 @@ pub(crate) fn host_segment(host: &str) -> Option<String> {
 /// The user name a secret's note gives, when the note reads `username=NAME` (on a line of its
 /// own).
 pub(crate) fn username_in_note(note: Option<&str>) -> Option<&str> {
+    note_line(note, "username")
+}
+
+/// The protocol a git secret answers: its note's `protocol=NAME` line, else `https`. A store
+/// over plain http to this machine writes `protocol=http`; nothing else is answered in clear.
+pub(crate) fn protocol_in_note(note: Option<&str>) -> &str {
+    note_line(note, "protocol").unwrap_or("https")
+}
+
+/// The value of a note's `KEY=VALUE` line (the first, trimmed), when not empty.
+fn note_line<'n>(note: Option<&'n str>, key: &str) -> Option<&'n str> {
     note?
         .lines()
-        .find_map(|line| line.trim().strip_prefix("username="))
-        .filter(|name| !name.is_empty())
+        .find_map(|line| line.trim().strip_prefix(key)?.strip_prefix('='))
+        .filter(|value| !value.is_empty())
+}
+
+/// `note` with its `KEY=` line replaced by `KEY=VALUE` (added when it has none), or removed when
+/// `value` is `None`; every other line kept. `None` when nothing is left.
+fn with_note_line(note: Option<&str>, key: &str, value: Option<&str>) -> Option<String> {
+    let mut lines: Vec<String> = note
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| {
+            line.trim()
+                .strip_prefix(key)
+                .is_none_or(|rest| !rest.starts_with('='))
+        })
+        .map(str::to_string)
+        .collect();
+    if let Some(value) = value {
+        lines.push(format!("{key}={value}"));
+    }
+    let text = lines.join("\n");
+    (!text.trim().is_empty()).then_some(text)
 }
 
 /// What a helper's `store` saves: the value the server accepted, under `label`, with the user
 /// name git or docker sent. No `Debug`: it holds the value.
 pub(crate) struct Accepted {
-    /// The secret's label (`git/HOST`, `docker/HOST`).
+    /// The secret's label (`git/HOST`, `git/HOST/PATH`, `docker/HOST`): exactly the request's,
+    /// never a fallback that answers it.
     pub(crate) label: Label,
     /// The token or password.
     pub(crate) value: SecretValue,
-    /// The user name, written into a new secret's note as `username=NAME`.
+    /// The user name, written into the note as `username=NAME`.
     pub(crate) username: Option<String>,
+    /// A git secret's protocol when it is not `https` (`http` to this machine), written into the
+    /// note as `protocol=NAME`.
+    pub(crate) protocol: Option<String>,
     /// The env name a new secret gets (`GIT_TOKEN_HOST`, `DOCKER_TOKEN_HOST`).
     pub(crate) env_name: EnvName,
 }
 
 impl Accepted {
+    /// Why the secret already under the label is not this credential's, so `store` must leave it:
+    /// its note names another user (or a user when none was sent), or another protocol. `None`
+    /// when there is no secret there, or it is this user's.
+    pub(crate) fn conflict(&self, vault: &Vault) -> Option<&'static str> {
+        let secret = vault.get(&self.label).ok()?;
+        let note = secret.note.as_deref();
+        if let Some(noted) = username_in_note(note)
+            && self.username.as_deref() != Some(noted)
+        {
+            return Some("its note names another user");
+        }
+        if protocol_in_note(note) != self.protocol.as_deref().unwrap_or("https") {
+            return Some("its note names another protocol");
+        }
+        None
+    }
+
     /// Whether `vault` already holds this value as the label's current one (nothing to save).
     /// A confirmed secret counts as current: its sealed value is not opened to compare (that would
     /// ask the console again after every use git or docker confirms), and a helper never rotates
@@ -159,25 +215,29 @@ impl Accepted {
         })
     }
 
-    /// Saves it into `vault`: a rotation of the existing secret, keeping history (its note gets
-    /// the user name only when it has no note), or a new secret. A user name that a note line
-    /// cannot hold (a line break, over 256 bytes) is left out of the note.
+    /// Saves it into `vault`: a rotation of the existing secret, keeping history, or a new
+    /// secret. The note's `username=` and `protocol=` lines are set to this credential's (other
+    /// lines kept), so no stale user name stays. A user name that a note line cannot hold (a
+    /// line break, over 256 bytes) is left out of the note. The caller checks
+    /// [`Accepted::conflict`] first.
     pub(crate) fn save(self, vault: &mut Vault, now: i64) -> Result<()> {
-        let note = self
+        let username = self
             .username
-            .filter(|u| !u.is_empty() && u.len() <= 256 && !u.contains(['\n', '\r']))
-            .map(|u| format!("username={u}"));
+            .filter(|u| !u.is_empty() && u.len() <= 256 && !u.contains(['\n', '\r']));
+        let protocol = self.protocol.filter(|p| p != "https");
+        let note_for = |old: Option<&str>| {
+            let note = with_note_line(old, "username", username.as_deref());
+            with_note_line(note.as_deref(), "protocol", protocol.as_deref())
+        };
         match vault.find_mut(&self.label) {
             Some(secret) => {
                 secret.rotate(self.value, now, DEFAULT_KEEP);
-                if secret.note.is_none() {
-                    secret.note = note;
-                }
+                secret.note = note_for(secret.note.as_deref());
                 Ok(())
             }
             None => {
                 let mut secret = Secret::first(self.label, self.env_name, self.value, now);
-                secret.note = note;
+                secret.note = note_for(None);
                 vault.insert(secret)
             }
         }
@@ -216,5 +276,24 @@ mod tests {
         assert_eq!(username_in_note(Some("username=")), None);
         assert_eq!(username_in_note(Some("user ann")), None);
         assert_eq!(username_in_note(None), None);
+        assert_eq!(protocol_in_note(Some("username=ann")), "https");
+        assert_eq!(
+            protocol_in_note(Some("protocol=http\nusername=ann")),
+            "http"
+        );
+    }
+
+    #[test]
+    fn a_note_line_is_replaced_and_the_other_lines_kept() {
+        let note = Some("work account\nusername=ann\nusernames=x");
+        assert_eq!(
+            with_note_line(note, "username", Some("bob")).as_deref(),
+            Some("work account\nusernames=x\nusername=bob")
+        );
+        assert_eq!(with_note_line(Some("username=ann"), "username", None), None);
+        assert_eq!(
+            with_note_line(None, "protocol", Some("http")).as_deref(),
+            Some("protocol=http")
+        );
     }
 }

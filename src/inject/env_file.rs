@@ -135,6 +135,13 @@ fn read_env_file(path: &Path) -> Result<String> {
             path.display()
         )));
     }
+    if crate::scan::open::is_kernel_file(&file) {
+        return Err(Error::usage(format!(
+            "env file {} is {}, not a file of NAME=sesame://LABEL lines",
+            path.display(),
+            crate::scan::open::KERNEL_FILE
+        )));
+    }
     let too_big = || {
         Error::usage(format!(
             "env file {} is larger than 1 MiB, the most an env file may be; it should hold only \

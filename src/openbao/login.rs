@@ -24,6 +24,11 @@ pub const AUTH_ENV: &str = "BAO_AUTH";
 pub const JWT_ENV: &str = "BAO_JWT";
 /// The variable that holds an AppRole secret id (a credential: no child gets it).
 pub const SECRET_ID_ENV: &str = "BAO_SECRET_ID";
+/// The variable that holds an AppRole role id (half of the AppRole login: no child gets it).
+pub const ROLE_ID_ENV: &str = "BAO_ROLE_ID";
+/// The bearer GitHub Actions gives a job to ask for ID tokens, for any audience: worth more than
+/// one JWT, so no child gets it either.
+pub const ID_TOKEN_REQUEST_TOKEN_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 /// The largest `BAO_JWT_FILE` or `BAO_SECRET_ID_FILE` read, and the largest ID-token answer.
 const MAX_CREDENTIAL: u64 = 64 * 1024;
 
@@ -153,8 +158,7 @@ impl Login {
             "github-actions" => {
                 let (Some(url), true) = (
                     var("ACTIONS_ID_TOKEN_REQUEST_URL"),
-                    std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-                        .is_some_and(|v| !v.is_empty()),
+                    std::env::var_os(ID_TOKEN_REQUEST_TOKEN_ENV).is_some_and(|v| !v.is_empty()),
                 ) else {
                     return Err(usage(
                         "BAO_AUTH=github-actions needs ACTIONS_ID_TOKEN_REQUEST_URL and \
@@ -178,7 +182,7 @@ impl Login {
                 (mount("jwt")?, method)
             }
             "approle" => {
-                if var("BAO_ROLE_ID").is_none() {
+                if var(ROLE_ID_ENV).is_none() {
                     return Err(usage(
                         "BAO_AUTH=approle needs BAO_ROLE_ID (`bao read auth/approle/role/NAME/\
                          role-id`) and BAO_SECRET_ID or BAO_SECRET_ID_FILE"
@@ -188,12 +192,13 @@ impl Login {
                 let secret_id = source(&auth, SECRET_ID_ENV, "BAO_SECRET_ID_FILE", "a secret id")?;
                 (mount("approle")?, Method::AppRole { secret_id })
             }
-            other => {
-                let shown: String = other.chars().take(40).collect();
-                return Err(usage(format!(
-                    "BAO_AUTH={shown:?} is not a login sesame knows: use jwt, github-actions or \
-                     approle (or unset BAO_AUTH and set BAO_TOKEN)"
-                )));
+            // Its value is not shown: a credential pasted into the wrong variable would be.
+            _ => {
+                return Err(usage(
+                    "BAO_AUTH is not a login sesame knows: use jwt, github-actions or approle \
+                     (or unset BAO_AUTH and set BAO_TOKEN)"
+                        .to_string(),
+                ));
             }
         };
         Ok(Some(Login { mount, method }))
@@ -253,7 +258,7 @@ impl Login {
                 body
             }
             Method::AppRole { secret_id } => {
-                let role_id = Source::Var("BAO_ROLE_ID").read()?;
+                let role_id = Source::Var(ROLE_ID_ENV).read()?;
                 let secret_id = secret_id.read()?;
                 let body = json_body(&[
                     ("role_id", role_id.as_str()),
@@ -326,9 +331,21 @@ impl Source {
             }
             Source::File(var, path) => {
                 let name = format!("{var} {}", crate::printable::path(path));
-                let mut bytes = Zeroizing::new(Vec::new());
-                std::fs::File::open(path)
-                    .and_then(|f| f.take(MAX_CREDENTIAL + 1).read_to_end(&mut bytes))
+                // Non-blocking, the type checked on the opened file: a FIFO (or device) is refused
+                // at once instead of waiting for ever for a writer.
+                let (file, meta) = crate::store::open_for_reading(path)
+                    .map_err(|e| input(format!("cannot read {name}: {e}")))?;
+                if !meta.is_file() {
+                    return Err(input(format!(
+                        "{name} is not a regular file (a FIFO, device or folder); write the \
+                         credential to a file"
+                    )));
+                }
+                let mut bytes = Zeroizing::new(Vec::with_capacity(
+                    usize::try_from(MAX_CREDENTIAL + 1).unwrap_or(usize::MAX),
+                ));
+                file.take(MAX_CREDENTIAL + 1)
+                    .read_to_end(&mut bytes)
                     .map_err(|e| input(format!("cannot read {name}: {e}")))?;
                 if bytes.len() as u64 > MAX_CREDENTIAL {
                     return Err(input(format!(
@@ -349,19 +366,34 @@ impl Source {
     }
 }
 
+/// `url` with `audience=AUDIENCE` added to its query: before any `#fragment` (after it, the
+/// server would never see it), with `&` when there is a query already, else `?`.
+fn with_audience(url: &str, audience: &str) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (url, None),
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let mut full = format!("{base}{separator}audience={}", query_value(audience));
+    if let Some(fragment) = fragment {
+        full.push('#');
+        full.push_str(fragment);
+    }
+    full
+}
+
 /// The job's OIDC ID token from GitHub Actions: `GET ACTIONS_ID_TOKEN_REQUEST_URL&audience=…`
 /// with `Authorization: bearer ACTIONS_ID_TOKEN_REQUEST_TOKEN`; the answer is `{"value": JWT}`.
 fn github_id_token(url: &str, audience: &str) -> Result<Zeroizing<String>, Failure> {
     let failed = |message: String| Failure::Login(LoginFailure::IdToken(message));
-    let request_token = Source::Var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").read()?;
+    let request_token = Source::Var(ID_TOKEN_REQUEST_TOKEN_ENV).read()?;
     let loopback = check_url(url, "ACTIONS_ID_TOKEN_REQUEST_URL", "it to an https:// URL")
         .map_err(|e| failed(e.to_string()))?;
     // Where it is, for messages: the rest of the URL names the run, and is long.
     let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let endpoint = format!("GitHub Actions' ID-token endpoint at {scheme}://{host}");
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let full = format!("{url}{separator}audience={}", query_value(audience));
+    let full = with_audience(url, audience);
     let mut config = ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_global(Some(TOTAL_TIMEOUT))
@@ -467,6 +499,22 @@ pub fn logout() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audience_goes_into_the_query_before_any_fragment() {
+        assert_eq!(
+            with_audience("https://t.example/id?v=2#frag", "a b"),
+            "https://t.example/id?v=2&audience=a%20b#frag"
+        );
+        assert_eq!(
+            with_audience("https://t.example/id", "aud"),
+            "https://t.example/id?audience=aud"
+        );
+        assert_eq!(
+            with_audience("https://t.example/id#x?y", "aud"),
+            "https://t.example/id?audience=aud#x?y"
+        );
+    }
 
     #[test]
     fn an_audience_is_percent_encoded_in_the_query() {

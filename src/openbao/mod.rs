@@ -22,13 +22,16 @@ use crate::secret::SecretValue;
 
 /// Variables that carry an OpenBao token, in the order they are read.
 pub const TOKEN_ENV_VARS: [&str; 2] = ["BAO_TOKEN", "VAULT_TOKEN"];
-/// Variables that carry an OpenBao token or a login credential (a JWT, an AppRole secret id):
-/// removed from the environment of every program sesame starts, unless selected.
-pub const CREDENTIAL_ENV_VARS: [&str; 4] = [
+/// Variables that carry an OpenBao token or a login credential (a JWT, an AppRole role and
+/// secret id, GitHub Actions' ID-token request bearer): removed from the environment of every
+/// program sesame starts, unless selected (`run --env NAME=…`).
+pub const CREDENTIAL_ENV_VARS: [&str; 6] = [
     TOKEN_ENV_VARS[0],
     TOKEN_ENV_VARS[1],
     login::JWT_ENV,
     login::SECRET_ID_ENV,
+    login::ROLE_ID_ENV,
+    login::ID_TOKEN_REQUEST_TOKEN_ENV,
 ];
 /// The `bao` CLI's default address.
 pub const DEFAULT_ADDR: &str = "https://127.0.0.1:8200";
@@ -226,8 +229,10 @@ impl Connection {
             builder = builder.header("X-Vault-Namespace", ns.as_str());
         }
         let response = match body {
+            // The zeroizing body itself, borrowed: a `to_vec()` here was an unwiped copy of a JWT,
+            // secret id or Transit plaintext (the data key).
             Some(b) => builder
-                .body(b.to_vec())
+                .body(b)
                 .map_err(|e| Failure::Unreachable(e.to_string()))
                 .and_then(|r| self.agent.run(r).map_err(describe_transport)),
             None => builder
@@ -239,11 +244,13 @@ impl Connection {
         if (200..300).contains(&status) {
             Ok((status, bytes))
         } else {
+            // Credentials the server echoed are removed from the whole text before it is cut:
+            // cut first, one straddling the cut would be left in part.
             let mut text = Zeroizing::new(response::server_errors(&bytes));
             for secret in token.map(|t| t.0.as_str()).iter().chain(secrets) {
                 text = Zeroizing::new(redact(&text, secret));
             }
-            Err(Failure::Status(status, text.to_string()))
+            Err(Failure::Status(status, response::cut_reason(&text)))
         }
     }
 
@@ -399,14 +406,20 @@ fn check_url(addr: &str, what: &str, fix: &str) -> Result<bool> {
     } else {
         authority.split(':').next().unwrap_or("")
     };
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = is_loopback_host(host);
     match scheme {
         "https" => Ok(loopback),
         "http" if loopback => Ok(true),
         "http" => Err(bad("is plain http to a host that is not this machine")),
         _ => Err(bad("is neither https nor http")),
     }
+}
+
+/// Whether `host` (a name or address, without port or brackets) is this machine: `localhost`,
+/// `127.0.0.0/8` or `::1`.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks a mount, path or key name before it goes into a URL: segments of `A-Za-z0-9._-`
@@ -441,8 +454,16 @@ fn redact(text: &str, token: &str) -> String {
 }
 
 /// A JSON object of string fields, in a zeroizing buffer.
+/// Sized up front for the worst case (every byte escaped as `\u00XX`), so the buffer never grows:
+/// a growth would leave an unwiped copy of a JWT or secret id behind.
 fn json_body(fields: &[(&str, &str)]) -> Result<Zeroizing<Vec<u8>>> {
-    let mut body = Zeroizing::new(Vec::with_capacity(128));
+    let worst = |text: &str| text.len().saturating_mul(6).saturating_add(2);
+    let capacity = fields.iter().fold(2usize, |sum, (name, value)| {
+        sum.saturating_add(worst(name))
+            .saturating_add(worst(value))
+            .saturating_add(2)
+    });
+    let mut body = Zeroizing::new(Vec::with_capacity(capacity));
     body.push(b'{');
     for (i, (name, value)) in fields.iter().enumerate() {
         if i > 0 {
@@ -518,6 +539,18 @@ mod tests {
         assert!(endpoint("https://pipelines.actions.example/x?api-version=2.0").is_ok());
         assert!(endpoint("http://evil.example?x=http://127.0.0.1").is_err());
         assert!(endpoint("http://evil.example#@127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn a_request_body_never_grows_so_no_copy_of_a_credential_is_left() {
+        let jwt = "eyJ\"\\\u{1}".repeat(500);
+        let body = json_body(&[("role", "ci"), ("jwt", jwt.as_str())]);
+        let body = body.ok().unwrap_or_default();
+        // Sized for the worst case up front: a growth would have changed the capacity.
+        let worst = 2 + (4 * 6 + 2 + 2 * 6 + 2 + 2) + (3 * 6 + 2 + jwt.len() * 6 + 2 + 2);
+        assert_eq!(body.capacity(), worst);
+        let back: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(back["jwt"].as_str(), Some(jwt.as_str()));
     }
 
     #[test]

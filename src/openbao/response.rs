@@ -197,8 +197,10 @@ impl Field {
 /// The most of a server's reason a message shows, in characters.
 pub const MAX_REASON_CHARS: usize = 200;
 
-/// The `errors` OpenBao sends with a failed request, on one line of at most
-/// [`MAX_REASON_CHARS`] characters without control characters; never the request itself.
+/// The `errors` OpenBao sends with a failed request, on one line without control characters;
+/// never the request itself. Not cut: the caller removes any credential the server echoed first,
+/// then cuts it with [`cut_reason`] (cut first, a credential straddling the cut would stay in
+/// part).
 pub fn server_errors(body: &[u8]) -> String {
     #[derive(Deserialize)]
     struct Errors {
@@ -209,13 +211,13 @@ pub fn server_errors(body: &[u8]) -> String {
         .unwrap_or_default();
     // OpenBao wraps reasons as "1 error occurred:\n\t* permission denied": one line here.
     let text = text.replace(|c: char| c.is_control() || c == '*', " ");
-    let text: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(MAX_REASON_CHARS)
-        .collect();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A server's reason as a message shows it: at most [`MAX_REASON_CHARS`] characters, or "no
+/// reason given".
+pub fn cut_reason(text: &str) -> String {
+    let text: String = text.chars().take(MAX_REASON_CHARS).collect();
     if text.is_empty() {
         "no reason given".into()
     } else {
@@ -242,7 +244,7 @@ mod tests {
         let metadata_array = br#"{"data":{"data":{"k":"v"},"metadata":[3]}}"#;
         assert_eq!(kv_secret(metadata_array).err(), Some(NOT_OPENBAO));
         assert_eq!(
-            server_errors(br#"[["permission denied"]]"#),
+            cut_reason(&server_errors(br#"[["permission denied"]]"#)),
             "no reason given"
         );
         // The objects themselves still read.
@@ -262,7 +264,7 @@ mod tests {
             Some(&b"v"[..])
         );
         assert_eq!(
-            server_errors(br#"{"errors":["permission denied"]}"#),
+            cut_reason(&server_errors(br#"{"errors":["permission denied"]}"#)),
             "permission denied"
         );
     }

@@ -17,7 +17,7 @@ use crate::vault::Vault;
 mod encodings;
 mod git;
 mod history;
-mod open;
+pub(crate) mod open;
 
 use encodings::encodings;
 pub(crate) use git::{git_repository, place_name, scan_git};

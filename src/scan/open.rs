@@ -37,10 +37,18 @@ pub(crate) fn open_searchable(path: &Path) -> io::Result<Searchable> {
     if !file.metadata()?.is_file() {
         return Ok(Searchable::Not(NOT_REGULAR));
     }
-    if rustix::fs::fstatfs(&file).is_ok_and(|st| is_kernel_magic(&st)) {
+    if is_kernel_file(&file) {
         return Ok(Searchable::Not(KERNEL_FILE));
     }
     Ok(Searchable::File(file))
+}
+
+/// True when the opened `file` is on one of the kernel's pseudo file systems (`/proc`, `/sys`):
+/// checked on the file itself, so a symlink or a swapped path cannot get past it. A template or
+/// env file there is refused: `/proc/self/environ` is sesame's own environment, credentials and
+/// all.
+pub(crate) fn is_kernel_file(file: &File) -> bool {
+    rustix::fs::fstatfs(file).is_ok_and(|st| is_kernel_magic(&st))
 }
 
 /// True when `path` (a folder the walk is about to enter, a PATH given) is on one of the kernel's

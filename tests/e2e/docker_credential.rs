@@ -367,3 +367,66 @@ fn skopeo_logs_in_pushes_and_inspects_with_credentials_only_sesame_holds() {
     assert_eq!(sb.get(&label), "reg-pass-0123\n");
     drop(registry);
 }
+
+#[test]
+fn docker_store_never_rotates_another_users_secret_for_the_same_registry() {
+    let sb = Sandbox::new();
+    let store = |user: &str, secret: &str| {
+        sb.with_stdin(
+            ["docker-credential", "store"],
+            format!(r#"{{"ServerURL":"ghcr.io","Username":"{user}","Secret":"{secret}"}}"#),
+        )
+        .succeeds()
+    };
+    store("ann", "tok-ann");
+    let a = store("bob", "tok-bob");
+    assert_has(
+        &stderr(&a),
+        "docker/ghcr.io not changed, its note names another user",
+    );
+    assert_eq!(sb.get("docker/ghcr.io"), "tok-ann\n");
+    assert_eq!(sb.secret_json("docker/ghcr.io")["note"], "username=ann");
+    // The same user: rotated.
+    store("ann", "tok-ann-2");
+    assert_eq!(sb.get("docker/ghcr.io"), "tok-ann-2\n");
+}
+
+#[test]
+fn docker_list_names_docker_hub_as_docker_does() {
+    // docker keys credentials by what `list` returns: Docker Hub is `https://index.docker.io/v1/`,
+    // never the bare host.
+    let sb = Sandbox::new();
+    sb.with_stdin(
+        ["docker-credential", "store"],
+        r#"{"ServerURL":"https://index.docker.io/v1/","Username":"ann","Secret":"dckr_pat"}"#,
+    )
+    .succeeds();
+    let list: serde_json::Value =
+        serde_json::from_str(&sb.ok(["docker-credential", "list"])).unwrap();
+    assert_eq!(
+        list,
+        serde_json::json!({"https://index.docker.io/v1/": "ann"})
+    );
+}
+
+#[test]
+fn a_docker_server_url_with_a_password_in_it_is_never_echoed() {
+    let sb = Sandbox::new();
+    let url = "https://ann:hunter2@registry.example.com/v2/";
+    let a = sb
+        .with_stdin(
+            ["docker-credential", "store"],
+            format!(r#"{{"ServerURL":"{url}","Username":"ann","Secret":"tok"}}"#),
+        )
+        .assert();
+    let a = fails(a, 2, "https://…@registry.example.com/v2/");
+    assert_lacks(&stderr(&a), "hunter2");
+    for action in ["get", "erase"] {
+        let a = sb.with_stdin(["docker-credential", action], url).assert();
+        assert_lacks(&stderr(&a), "hunter2");
+        assert_lacks(&stdout(&a), "hunter2");
+    }
+    let log = sb.ok(["log", "--json"]);
+    assert_lacks(&log, "hunter2");
+    assert_has(&log, "…@registry.example.com");
+}

@@ -291,8 +291,9 @@ fn real_git_clones_and_pushes_with_a_token_only_sesame_gives() {
     );
     git_config(&sb, &[format!("store --file={}", store_file.display())]);
     git_ok(&sb, &work, &["clone", "-q", &url, "first"]);
+    // Plain http to this machine: saved, and noted as answered over http only.
     let secret = sb.secret_json(&label);
-    assert_eq!(secret["note"], "username=ann");
+    assert_eq!(secret["note"], "username=ann\nprotocol=http");
     assert_eq!(sb.get(&label), "tok-1\n");
 
     // 2. sesame alone, through the agent, no prompt possible: clone and push.
@@ -374,4 +375,125 @@ fn a_credential_helper_on_a_terminal_never_asks_even_the_kdf_cost_question() {
          \"$SESAME\" git-credential get",
     );
     assert_has(&shown, "password=ghp_x");
+}
+
+#[test]
+fn git_credential_answers_a_token_over_https_only_unless_stored_over_http_to_this_machine() {
+    // A token stored from https was answered to `protocol=http` for the same host: git would
+    // send it in clear to whoever answers 401 there.
+    let sb = Sandbox::new();
+    sb.with_stdin(
+        ["add", "git/example.com", "--note", "username=ann"],
+        "ghp_host",
+    )
+    .succeeds();
+    let get = |request: &str| stdout(&helper(&sb, "get", request).success());
+    assert_eq!(
+        get("protocol=https\nhost=example.com\n\n"),
+        "username=ann\npassword=ghp_host\n"
+    );
+    assert_eq!(get("protocol=http\nhost=example.com\n\n"), "");
+    assert_eq!(get("protocol=smtp\nhost=example.com\n\n"), "");
+    assert_eq!(get("host=example.com\n\n"), "");
+    // A store over http to this machine (a local test server) is noted and answered over http
+    // only.
+    helper(
+        &sb,
+        "store",
+        "protocol=http\nhost=127.0.0.1:8080\nusername=ann\npassword=tok-local\n\n",
+    )
+    .success();
+    assert_eq!(
+        sb.secret_json("git/127.0.0.1_8080")["note"],
+        "username=ann\nprotocol=http"
+    );
+    assert_eq!(
+        get("protocol=http\nhost=127.0.0.1:8080\n\n"),
+        "username=ann\npassword=tok-local\n"
+    );
+    assert_eq!(get("protocol=https\nhost=127.0.0.1:8080\n\n"), "");
+    // Over http to another host: not saved, said on stderr and in the usage log.
+    let a = helper(
+        &sb,
+        "store",
+        "protocol=http\nhost=example.org\nusername=ann\npassword=tok-clear\n\n",
+    )
+    .success();
+    assert_has(&stderr(&a), "not saved (plain http");
+    assert_lacks(&stderr(&a), "tok-clear");
+    assert!(!sb.labels().contains(&"git/example.org".to_string()));
+}
+
+#[test]
+fn git_store_writes_only_its_own_label_and_never_rotates_another_users_secret() {
+    let sb = Sandbox::new();
+    sb.with_stdin(
+        ["add", "git/example.com", "--note", "username=ann"],
+        "ghp_ann",
+    )
+    .succeeds();
+    // Another user for the same host: ann's token is left as it was.
+    let a = helper(
+        &sb,
+        "store",
+        "protocol=https\nhost=example.com\nusername=bob\npassword=tok-bob\n\n",
+    )
+    .success();
+    assert_has(
+        &stderr(&a),
+        "git/example.com not changed, its note names another user",
+    );
+    assert_eq!(stderr(&a).lines().count(), 1, "{}", stderr(&a));
+    assert_eq!(sb.get("git/example.com"), "ghp_ann\n");
+    assert_eq!(sb.secret_json("git/example.com")["version"], 1);
+    // With a path (credential.useHttpPath): `get` falls back to the host's token, but `store`
+    // saves the repository's own secret and leaves the host-wide one alone.
+    helper(
+        &sb,
+        "store",
+        "protocol=https\nhost=example.com\npath=org/repo.git\nusername=ann\npassword=tok-repo\n\n",
+    )
+    .success();
+    assert_eq!(sb.get("git/example.com"), "ghp_ann\n");
+    assert_eq!(sb.get("git/example.com/org/repo.git"), "tok-repo\n");
+    // A note that names no user gets the user the server accepted, its other lines kept.
+    sb.with_stdin(["add", "git/example.net", "--note", "work account"], "t1")
+        .succeeds();
+    helper(
+        &sb,
+        "store",
+        "protocol=https\nhost=example.net\nusername=carol\npassword=t2\n\n",
+    )
+    .success();
+    assert_eq!(
+        sb.secret_json("git/example.net")["note"],
+        "work account\nusername=carol"
+    );
+    let (actions, _) = sb.log_actions();
+    assert_eq!(actions.iter().filter(|a| *a == "git-store").count(), 3);
+}
+
+#[test]
+fn git_store_of_a_token_with_an_expiry_saves_nothing_and_says_so_in_the_log() {
+    let sb = Sandbox::new();
+    helper(
+        &sb,
+        "store",
+        "protocol=https\nhost=example.com\nusername=ann\npassword=gho_short\n\
+         password_expiry_utc=1767225600\n\n",
+    )
+    .success();
+    assert!(sb.labels().is_empty());
+    let log = sb.ok(["log", "--json"]);
+    assert_has(&log, "not saved (a token with password_expiry_utc)");
+}
+
+#[test]
+fn a_host_in_the_usage_log_is_cut_to_200_characters() {
+    let sb = Sandbox::new();
+    let host = format!("{}.example.com", "a".repeat(400));
+    helper(&sb, "get", &format!("protocol=https\nhost={host}\n\n")).success();
+    let log = sb.ok(["log", "--json"]);
+    assert_has(&log, &format!("get for {}…", "a".repeat(200)));
+    assert_lacks(&log, &"a".repeat(201));
 }

@@ -253,3 +253,108 @@ fn a_refused_login_never_repeats_the_jwt_or_the_secret_id() {
     );
     assert!(!err.contains(role_id) && !err.contains(secret_id), "{err}");
 }
+
+/// A server that echoes the secret id after 150 characters of text: the reason used to be cut
+/// to 200 characters before the secret id was removed, so the part before the cut was shown.
+/// Removed from the whole text first, then cut: no part of it is shown.
+#[test]
+fn a_secret_id_the_server_echoes_across_the_cut_is_never_shown_in_part() {
+    let sb = Sandbox::new();
+    let secret_id = format!("sid-{}", "0123456789abcdef".repeat(5));
+    let padding = "x".repeat(150);
+    let fake = FakeBao::start(vec![(
+        400,
+        format!(r#"{{"errors":["{padding} invalid secret id {secret_id}"]}}"#),
+    )]);
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &fake.addr)
+        .env("BAO_AUTH", "approle")
+        .env("BAO_ROLE_ID", "role-id-1")
+        .env("BAO_SECRET_ID", &secret_id)
+        .args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
+        .assert()
+        .code(3);
+    let err = stderr(&a);
+    assert_has(&err, "invalid secret id <token>");
+    assert_lacks(&err, &secret_id[..12]);
+}
+
+/// `BAO_JWT_FILE` or `BAO_SECRET_ID_FILE` naming a FIFO with no writer hung the command for
+/// ever (a plain open waits for a writer): it is opened non-blocking and refused at once.
+#[test]
+fn a_credential_file_that_is_a_fifo_is_refused_instead_of_hanging() {
+    let sb = Sandbox::new();
+    let fifo = sb.path("jwt.fifo");
+    let made = command("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for vars in [
+        [
+            ("BAO_AUTH", "jwt"),
+            ("BAO_ROLE", "ci"),
+            ("BAO_JWT_FILE", ""),
+        ],
+        [
+            ("BAO_AUTH", "approle"),
+            ("BAO_ROLE_ID", "role-1"),
+            ("BAO_SECRET_ID_FILE", ""),
+        ],
+    ] {
+        let mut cmd = sb.process();
+        cmd.env("BAO_ADDR", "http://127.0.0.1:9");
+        for (name, value) in vars {
+            if value.is_empty() {
+                cmd.env(name, &fifo);
+            } else {
+                cmd.env(name, value);
+            }
+        }
+        cmd.args(["run", "--env", "K=bao://secret/app#key", "--", "true"]);
+        let out = with_deadline(cmd);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert_has(&err, "is not a regular file (a FIFO, device or folder)");
+    }
+}
+
+/// An ID-token URL with a `#fragment`: the audience was appended after it, so it never reached
+/// the endpoint (which then refused the request). It goes before the fragment.
+#[test]
+fn the_id_token_audience_goes_before_a_fragment_of_the_request_url() {
+    let sb = Sandbox::new();
+    let fake = FakeBao::start(vec![(400, r#"{"errors":["role not found"]}"#.into())]);
+    let endpoint = super::oidc::IdTokenEndpoint::start("bearer-1", "sesame-ci", "x.y.z".into());
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", &fake.addr)
+        .env("BAO_AUTH", "github-actions")
+        .env("BAO_ROLE", "ci")
+        .env("BAO_JWT_AUDIENCE", "sesame-ci")
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{}#fragment", endpoint.url),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer-1")
+        .args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
+        .assert();
+    let a = fails(a, 3, "role not found");
+    assert_lacks(&stderr(&a), "bearer-1");
+    let asked = endpoint.asked.recv().expect("an ID-token request");
+    assert_has(&asked, "&audience=sesame-ci ");
+    let login = fake.requests.recv().expect("a login");
+    assert!(login.starts_with("POST /v1/auth/jwt/login "), "{login}");
+}
+
+#[test]
+fn an_unknown_bao_auth_value_is_never_echoed() {
+    // A credential pasted into BAO_AUTH by mistake would have been shown.
+    let sb = Sandbox::new();
+    let a = sb
+        .cmd()
+        .env("BAO_ADDR", "http://127.0.0.1:9")
+        .env("BAO_AUTH", "hvs.pasted-token-0123")
+        .args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
+        .assert();
+    let a = fails(a, 2, "BAO_AUTH is not a login sesame knows");
+    assert_lacks(&stderr(&a), "pasted-token");
+}

@@ -271,3 +271,35 @@ fn clean_env_keeps_the_paths_of_file_selections() {
         .succeeds();
     assert_eq!(stdout(&a), "sk-clean-file-0001\nsk-clean-file-0001");
 }
+
+#[test]
+fn run_strips_the_id_token_request_bearer_and_role_id_from_the_child_unless_selected() {
+    // ACTIONS_ID_TOKEN_REQUEST_TOKEN asks GitHub for an ID token for any audience (worth more
+    // than BAO_JWT, which was already stripped); BAO_ROLE_ID is half of the AppRole login.
+    let sb = Sandbox::with_secrets(&[("ci/bearer", "bearer-from-vault")]);
+    let child_env = |extra: &[&str]| {
+        let a = sb
+            .cmd()
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer-0123")
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                "https://token.example/x?v=1",
+            )
+            .env("BAO_ROLE_ID", "role-id-0123")
+            .arg("run")
+            .args(extra)
+            .args(["--", "env"])
+            .succeeds();
+        stdout(&a)
+    };
+    let out = child_env(&["--all"]);
+    assert_lacks(&out, "bearer-0123");
+    assert_lacks(&out, "role-id-0123");
+    assert_has(
+        &out,
+        "ACTIONS_ID_TOKEN_REQUEST_URL=https://token.example/x?v=1",
+    );
+    // Selected on the command line: the child gets it.
+    let out = child_env(&["--env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=ci/bearer"]);
+    assert_has(&out, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=bearer-from-vault");
+}

@@ -202,3 +202,62 @@ fn run_template_with_an_unknown_label_exits_5_and_starts_nothing() {
     fails(a, 5, "bad.tpl:2: no secret labelled \"missing\"");
     assert!(!marker.exists());
 }
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_template_on_proc_is_refused_and_never_hands_over_sesames_environment() {
+    // A template symlinked to /proc/self/environ rendered sesame's own environment, variables it
+    // strips from children included (BAO_SECRET_ID, tokens, SESAME_PASSPHRASE).
+    let sb = sandbox();
+    let link = sb.path("environ.tpl");
+    std::os::unix::fs::symlink("/proc/self/environ", &link).unwrap();
+    let a = sb
+        .cmd()
+        .env("BAO_SECRET_ID", "sid-leaked-0123")
+        .arg("inject")
+        .arg("-i")
+        .arg(&link)
+        .assert();
+    let a = fails(a, 2, "is on a kernel file system");
+    assert_lacks(&stdout(&a), "sid-leaked-0123");
+    let marker = sb.path("started");
+    let a = sb
+        .cmd()
+        .env("BAO_SECRET_ID", "sid-leaked-0123")
+        .arg("run")
+        .arg("--template")
+        .arg(format!("CONF={}", link.display()))
+        .args(["--", "sh", "-c", "cat \"$CONF\"; touch \"$0\""])
+        .arg(&marker)
+        .assert();
+    let a = fails(a, 2, "is on a kernel file system");
+    assert_lacks(&stdout(&a), "sid-leaked-0123");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn a_template_error_quotes_at_most_40_characters_of_the_reference() {
+    let sb = sandbox();
+    let pasted = format!("sesame://{}", "k".repeat(300));
+    let tpl = sb.write_file("long.tpl", format!("x={{{{ {pasted} extra\n"));
+    let a = sb.cmd().args(["inject", "-i"]).arg(&tpl).assert();
+    let a = fails(a, 2, "is not closed by }}");
+    assert_has(&stderr(&a), &format!("{}…", &pasted[..40]));
+    assert_lacks(&stderr(&a), &pasted[..41]);
+}
+
+#[test]
+fn inject_refuses_to_write_over_the_vault_itself() {
+    let sb = sandbox();
+    let before = sb.vault_bytes();
+    let tpl = sb.write_file("t.tpl", "db={{ sesame://db }}\n");
+    let a = sb
+        .cmd()
+        .args(["inject", "-i"])
+        .arg(&tpl)
+        .arg("-o")
+        .arg(&sb.vault)
+        .assert();
+    fails(a, 2, "is the vault itself");
+    assert_eq!(sb.vault_bytes(), before);
+}
