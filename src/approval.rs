@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::format::{VALUE_SALT_LEN, VAULT_ID_LEN};
 use crate::names::Label;
 use crate::secret::{KEY_LEN, SecretValue};
-use crate::vault::{Id, SealedValue, Secret, StoredValue, Vault, Version};
+use crate::vault::{Id, SealedValue, Secret, StoredValue, Version};
 
 /// The length of a secret or version id.
 const ID_LEN: usize = std::mem::size_of::<Id>();
