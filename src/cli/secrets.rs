@@ -402,6 +402,13 @@ pub(super) fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
         unlocked.vault.get(&label)?;
         warn_shared_env(&unlocked.vault, &label, env);
     }
+    // Values stored before the mark stay readable in every older copy of the file.
+    let was_plain = confirm == Some(true)
+        && unlocked.vault.get(&label).is_ok_and(|s| {
+            std::iter::once(&s.current)
+                .chain(&s.history)
+                .any(|v| v.value.plain().is_some())
+        });
     let mut event = Event::new("edit", vec![label.to_string()]);
     if let Some(env) = &env_name {
         event = loader_env_allowed(event, env);
@@ -453,6 +460,14 @@ pub(super) fn edit(ctx: &Context, args: EditArgs) -> Result<()> {
         }
     })?;
     eprintln!("Updated {final_label}.");
+    if was_plain {
+        crate::cli::warn(format!(
+            "older copies of the vault (automatic generations, backups, synced or committed \
+             copies) still hold {final_label}'s values unsealed, and anything that can use the \
+             agent can read them there; rotate it at its provider (`sesame rotate {final_label}`) \
+             so those values are useless"
+        ));
+    }
     Ok(())
 }
 

@@ -588,3 +588,24 @@ fn the_console_names_a_secret_by_its_label_at_unlock_so_a_rename_swap_cannot_dis
     let (code, out, _) = get.join().unwrap();
     assert_eq!((code, out.as_str()), (3, ""));
 }
+
+#[test]
+fn marking_a_stored_secret_warns_that_older_copies_hold_its_values_unsealed() {
+    let sb = Sandbox::new();
+    sb.add("old", "stored-before-the-mark");
+    sb.cmd()
+        .args(["edit", "old", "--confirm"])
+        .succeeds()
+        .stderr(predicates::str::contains(
+            "still hold old's values unsealed",
+        ));
+    // One added marked was never stored unsealed: nothing to warn about.
+    sb.with_stdin(["add", "new", "--confirm"], "sealed-from-the-start")
+        .succeeds();
+    sb.cmd()
+        .args(["edit", "new", "--confirm"])
+        .succeeds()
+        .stderr(predicates::prelude::PredicateBooleanExt::not(
+            predicates::str::contains("unsealed"),
+        ));
+}
