@@ -284,9 +284,10 @@ def check(contents):
         tombs = [t["id"] for t in contents["tombstones"]]
         if ZERO_ID in ids or len(set(ids)) != len(ids) or not ordered(tombs):
             raise ValueError("damaged: secret ids zero or repeated, or tombstones unsorted")
-        if not ordered([r["name"] for r in contents["removed_profiles"]]) or len(
-                contents["ancestry"]) > 32:
-            raise ValueError("damaged: removed profiles unsorted or ancestry too long")
+        removed = [r["name"] for r in contents["removed_profiles"]]
+        if not ordered(removed) or not all(LABEL.fullmatch(n) for n in removed) or not all(
+                LABEL.fullmatch(t["label"]) for t in contents["tombstones"]):
+            raise ValueError("damaged: removed profiles unsorted, or a bad removed label")
         for s in secrets:
             vids = [v["id"] for v in [s["current"]] + s["history"]]
             if s["flags"] & ~3 or ZERO_ID in vids or len(set(vids)) != len(vids):
