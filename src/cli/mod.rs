@@ -177,7 +177,7 @@ pub enum Command {
     Lock(agent::LockArgs),
     /// Vault path, format, KDF parameters, locked or unlocked, secrets and overdue rotations
     Status(agent::StatusArgs),
-    /// The vault's key slots: list, add an OpenBao Transit slot, remove
+    /// The vault's key slots: list, add (bao-transit, age, ssh-agent), remove
     #[command(subcommand)]
     Slot(slot::SlotCommand),
     /// Write the current values of secrets into one OpenBao KV v2 secret, one field per label
