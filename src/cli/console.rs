@@ -118,14 +118,12 @@ pub(super) fn serve(mut channel: UnixStream, mut tty: File) -> Result<()> {
             let Some(ask) = pending.as_ref() else {
                 continue; // nothing to answer: typed ahead, ignored
             };
-            let decision = match first_word(&line[..n]) {
-                Some(b'y' | b'Y') => Decision::Once,
-                Some(b'a' | b'A') => Decision::Always,
-                Some(b'n' | b'N') => Decision::Deny,
-                _ => {
-                    say(&mut tty, "answer y, a or n, then Enter: ");
-                    continue;
-                }
+            let Some(decision) = decision_of(&line[..n]) else {
+                say(
+                    &mut tty,
+                    "answer y, a or n (or yes, always, no), then Enter: ",
+                );
+                continue;
             };
             let answer = Answer {
                 number: ask.number,
@@ -149,8 +147,17 @@ pub(super) fn serve(mut channel: UnixStream, mut tty: File) -> Result<()> {
 }
 
 /// The first non-blank byte of a typed line.
-fn first_word(line: &[u8]) -> Option<u8> {
-    line.iter().copied().find(|b| !b.is_ascii_whitespace())
+/// The decision a typed line names: exactly `y`/`yes`, `a`/`always` or `n`/`no` (any case,
+/// spaces around). Anything else is asked again: a line like `abort` or `yolo` is not taken for
+/// its first letter.
+fn decision_of(line: &[u8]) -> Option<Decision> {
+    let word = String::from_utf8_lossy(line.trim_ascii()).to_ascii_lowercase();
+    match word.as_str() {
+        "y" | "yes" => Some(Decision::Once),
+        "a" | "always" => Some(Decision::Always),
+        "n" | "no" => Some(Decision::Deny),
+        _ => None,
+    }
 }
 
 /// A request as the console shows it; everything from outside escaped.
@@ -200,7 +207,23 @@ mod tests {
         let shown = describe(&ask);
         assert!(shown.contains("[2] api\\x1b[2J is asked for by pid 9"));
         assert!(shown.contains("chain    sesame get api ← python3 app.py ← bash ← claude"));
-        assert_eq!(first_word(b"  y\n"), Some(b'y'));
-        assert_eq!(first_word(b"\n"), None);
+    }
+
+    #[test]
+    fn only_whole_answers_decide_and_a_word_is_not_taken_for_its_first_letter() {
+        for (typed, want) in [
+            ("y\n", Some(Decision::Once)),
+            (" Yes \n", Some(Decision::Once)),
+            ("a\n", Some(Decision::Always)),
+            ("ALWAYS\n", Some(Decision::Always)),
+            ("n\n", Some(Decision::Deny)),
+            ("no\n", Some(Decision::Deny)),
+            ("abort\n", None),
+            ("yolo\n", None),
+            ("any\n", None),
+            ("\n", None),
+        ] {
+            assert_eq!(decision_of(typed.as_bytes()), want, "{typed:?}");
+        }
     }
 }
