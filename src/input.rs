@@ -310,9 +310,9 @@ fn have_terminal() -> bool {
 }
 
 fn prompt(text: &str) -> Result<Passphrase> {
-    let line = rpassword::prompt_password(text)
+    let line = crate::hidden_prompt::read_hidden(text)
         .map_err(|e| Error::io("cannot read from the terminal", e))?;
-    let pass = Passphrase::from_string(line);
+    let pass = Passphrase::new(Zeroizing::new(line.as_bytes().to_vec()));
     if pass.expose().len() > MAX_PASSPHRASE_LEN {
         return Err(too_long("the terminal"));
     }
@@ -553,9 +553,9 @@ const EMPTY_VALUE_HINT: &str = "the value is empty; pipe it on stdin (e.g. `wl-p
 pub(crate) fn value(label: &str, raw: bool) -> Result<SecretValue> {
     let stdin = std::io::stdin();
     let mut bytes = if stdin.is_terminal() {
-        let line = rpassword::prompt_password(format!("Value for {label}: "))
+        let line = crate::hidden_prompt::read_hidden(&format!("Value for {label}: "))
             .map_err(|e| Error::io("cannot read from the terminal", e))?;
-        Zeroizing::new(line.into_bytes())
+        Zeroizing::new(line.as_bytes().to_vec())
     } else {
         // Room for 1 MiB plus a trailing "\r\n".
         match read_bounded(stdin.lock(), MAX_VALUE_LEN + 2) {

@@ -22,6 +22,7 @@ mod error;
 pub mod format;
 pub mod hardening;
 mod helpers;
+mod hidden_prompt;
 pub mod inject;
 mod input;
 // Private but for fuzzing, whose targets check its test oracle (`mask::property`).

@@ -18,7 +18,7 @@ impl Passphrase {
         Passphrase(bytes)
     }
 
-    /// Moves a `String` (for example from `rpassword`) into a zeroizing buffer without reallocating.
+    /// Moves a `String` into a zeroizing buffer without reallocating.
     pub fn from_string(s: String) -> Self {
         Passphrase(Zeroizing::new(s.into_bytes()))
     }

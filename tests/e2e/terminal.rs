@@ -2,7 +2,7 @@
 //! prompts. Each test runs sesame on a pseudo-terminal through util-linux `script`, with its
 //! input fed through a pipe; without `script` the tests say so and pass.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Stdio;
 
@@ -17,6 +17,16 @@ fn on_terminal(sb: &Sandbox, line: &str, input: &str, env: &[(&str, &str)]) -> O
         eprintln!("skipped: {SCRIPT} is not installed");
         return None;
     }
+    let mut child = terminal(sb, line, env).spawn().expect("script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("input");
+    drop(stdin);
+    let out = child.wait_with_output().expect("script output");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `script` running the shell command `line` on a pseudo-terminal, its three streams piped.
+fn terminal(sb: &Sandbox, line: &str, env: &[(&str, &str)]) -> std::process::Command {
     let bin = sesame_path();
     let mut cmd = command(SCRIPT);
     cmd.args(["-qfec", line, "/dev/null"])
@@ -34,12 +44,41 @@ fn on_terminal(sb: &Sandbox, line: &str, input: &str, env: &[(&str, &str)]) -> O
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("script");
+    cmd
+}
+
+#[test]
+fn ctrl_c_at_a_passphrase_prompt_gives_the_terminal_back_with_echo_on() {
+    if !Path::new(SCRIPT).exists() {
+        eprintln!("skipped: {SCRIPT} is not installed");
+        return;
+    }
+    let sb = Sandbox::new();
+    let line = "\"$SESAME\" list; echo \"exit=$?\"; stty -a";
+    let mut child = terminal(&sb, line, &[]).spawn().expect("script");
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).expect("input");
+    let mut stdout = child.stdout.take().expect("stdout");
+    // Ctrl-C once the prompt shows (before it, the terminal itself would deliver the signal).
+    let mut shown = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&shown).contains("Passphrase for") {
+        let n = stdout.read(&mut chunk).expect("read");
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&shown));
+        shown.extend_from_slice(&chunk[..n]);
+    }
+    stdin.write_all(b"\x03").expect("Ctrl-C");
     drop(stdin);
-    let out = child.wait_with_output().expect("script output");
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    stdout.read_to_end(&mut shown).expect("read");
+    let _ = child.wait();
+    let shown = String::from_utf8_lossy(&shown).into_owned();
+    assert_has(&shown, "exit=130");
+    let modes: Vec<&str> = shown
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect();
+    assert!(
+        modes.contains(&"echo") && !modes.contains(&"-echo"),
+        "the terminal was left without echo: {shown:?}"
+    );
 }
 
 /// Argon2 takes about a second at the defaults: on a terminal, say so while it runs, then erase

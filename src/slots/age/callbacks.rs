@@ -52,8 +52,8 @@ impl age::Callbacks for TerminalCallbacks {
 
     fn request_passphrase(&self, description: &str) -> Option<SecretString> {
         tty()?;
-        let typed = rpassword::prompt_password(printable(description)).ok()?;
-        Some(SecretString::from(typed))
+        let typed = crate::hidden_prompt::read_hidden(&printable(description)).ok()?;
+        Some(SecretString::from(typed.as_str().to_owned()))
     }
 }
 
