@@ -102,6 +102,18 @@ pub(super) fn textconv(ctx: &Context, args: TextconvArgs) -> Result<()> {
         "sesame vault, format {}, key generation {}",
         header.version, header.key_generation
     );
+    // Changes with every write, locked or not, so git never shows a changed vault as unchanged;
+    // a hash of the encrypted file tells nothing of its contents.
+    let hash = crate::vault::identity::file_hash(&bytes);
+    let _ = writeln!(
+        out,
+        "file: {} bytes, SHA-256 {}…",
+        bytes.len(),
+        hash[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
     for (n, slot) in header.slots.iter().enumerate() {
         let kind = crate::slots::kind_info(slot.kind).map_or("unknown", |k| k.name);
         let _ = writeln!(out, "slot {n}: {kind}");

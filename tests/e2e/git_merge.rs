@@ -126,3 +126,23 @@ fn git_diff_through_textconv_shows_labels_and_never_a_value() {
     assert_lacks(&diff, "a-first");
     assert_lacks(&diff, "Binary files");
 }
+
+#[test]
+fn git_diff_of_a_locked_vault_still_shows_that_it_changed() {
+    let (sb, repo) = repo_with_vault();
+    sb.with_stdin(["rotate", "a"], "a-value-that-must-not-show")
+        .succeeds();
+    let out = command("git")
+        .current_dir(&repo)
+        .env("HOME", sb.dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
+        .args(["diff"])
+        .output()
+        .expect("git runs");
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert_has(&diff, "-file: ");
+    assert_has(&diff, "+file: ");
+    assert_has(&diff, "secrets not shown");
+    assert_lacks(&diff, "must-not-show");
+}
