@@ -97,11 +97,7 @@ pub fn lock_all() -> Result<usize> {
         .map_err(|e| Error::io(format!("cannot read {}", folder.display()), e))?;
     for entry in entries.flatten() {
         let path: PathBuf = entry.path();
-        let is_agent = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("agent-") && n.ends_with(".sock"));
-        if !is_agent {
+        if !is_agent_socket(&path) {
             continue;
         }
         if lock_socket(&path) {
@@ -111,6 +107,13 @@ pub fn lock_all() -> Result<usize> {
         }
     }
     Ok(count)
+}
+
+/// Whether `path` is named as an agent's socket (`agent-HEX.sock`).
+fn is_agent_socket(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("agent-") && n.ends_with(".sock"))
 }
 
 /// A folder, and not a link to one.
@@ -133,6 +136,29 @@ impl AgentKey {
             vault_id: header.vault_id,
             key_generation: header.key_generation,
         })
+    }
+
+    /// A connection to every agent of this user, to open a copy of a vault whose path is not
+    /// known (git's temporary files for `merge-driver` and `textconv`). An agent of another
+    /// vault or key generation refuses every request, so the caller tries each in turn.
+    pub fn connect_all(header: &Header) -> Vec<AgentKey> {
+        let Ok(folder) = checked_folder(false) else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| is_agent_socket(path))
+            .filter_map(|path| connect_socket(&path))
+            .map(|stream| AgentKey {
+                stream: Mutex::new(stream),
+                vault_id: header.vault_id,
+                key_generation: header.key_generation,
+            })
+            .collect()
     }
 }
 

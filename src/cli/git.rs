@@ -36,6 +36,13 @@ fn open_git_file(ctx: &Context, path: &Path, may_prompt: bool) -> Result<Option<
     if let Some(unlocked) = ctx.unlock_with_agent(&bytes).ok().flatten() {
         return Ok(Some(unlocked));
     }
+    // git names its temporary copies, not the vault: any running agent of this vault will do.
+    let header = inspect(&bytes, path)?.header;
+    for agent in crate::agent::client::AgentKey::connect_all(&header) {
+        if let Ok(unlocked) = UnlockedVault::open_with(&bytes, Box::new(agent), path) {
+            return Ok(Some(unlocked));
+        }
+    }
     ctx.open_file(&bytes, path, may_prompt)
 }
 

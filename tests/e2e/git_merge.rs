@@ -128,21 +128,31 @@ fn git_diff_through_textconv_shows_labels_and_never_a_value() {
 }
 
 #[test]
-fn git_diff_of_a_locked_vault_still_shows_that_it_changed() {
+fn git_diff_shows_a_changed_vault_locked_and_its_labels_through_any_agent_of_it() {
     let (sb, repo) = repo_with_vault();
     sb.with_stdin(["rotate", "a"], "a-value-that-must-not-show")
         .succeeds();
-    let out = command("git")
-        .current_dir(&repo)
-        .env("HOME", sb.dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .args(["diff"])
-        .output()
-        .expect("git runs");
-    let diff = String::from_utf8_lossy(&out.stdout);
+    // No passphrase source, and SESAME_VAULT names no vault: git's copies are all it has.
+    let diff_without_passphrase = || {
+        let out = command("git")
+            .current_dir(&repo)
+            .env("HOME", sb.dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("XDG_RUNTIME_DIR", sb.runtime_dir())
+            .args(["diff"])
+            .output()
+            .expect("git runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let diff = diff_without_passphrase();
     assert_has(&diff, "-file: ");
     assert_has(&diff, "+file: ");
     assert_has(&diff, "secrets not shown");
+    assert_lacks(&diff, "must-not-show");
+    // Unlocked, the repository's vault's agent opens git's copies, wherever they are.
+    sb.succeeds(["unlock"]);
+    let diff = diff_without_passphrase();
+    sb.succeeds(["lock"]);
+    assert_has(&diff, "a  env=A  versions=2");
     assert_lacks(&diff, "must-not-show");
 }
