@@ -114,8 +114,9 @@ fn open_other_with_log(
         Ok(None) | Err(Error::Tampered { .. }) => {}
         Err(e) => return Err(e),
     }
-    match ctx.open_file(bytes, path, may_prompt)? {
-        Some(mut other) => {
+    match ctx.open_file(bytes, path, may_prompt) {
+        Err(e) if !matches!(e, Error::NoPassphraseSource) => Err(e),
+        Ok(Some(mut other)) => {
             // Its confirmed secrets' values are sealed under its own data key, which this vault
             // does not have: opened here (its key is in this process), they are sealed again
             // under this vault's key by the write.
@@ -126,7 +127,12 @@ fn open_other_with_log(
                 log,
             })
         }
-        None => Err(Error::NoPassphraseSource),
+        Ok(None) | Err(_) => Err(Error::usage(format!(
+            "{} does not open with this vault's key (its passphrase was changed, or it was \
+             rekeyed apart): give its own passphrase, at the prompt on a terminal or through \
+             SESAME_PASSPHRASE_FILE or --passphrase-fd",
+            crate::printable::path(path)
+        ))),
     }
 }
 

@@ -126,6 +126,12 @@ fn merge_opens_a_rekeyed_copy_with_its_own_passphrase() {
         .write_stdin("c-laptop")
         .succeeds();
     sb.succeeds(["unlock"]);
+    // Without the copy's passphrase, the message says that is what is missing.
+    sb.cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .arg("merge")
+        .arg(&other)
+        .fails_with(2, "does not open with this vault's key");
     sb.cmd()
         .env("SESAME_PASSPHRASE", "the laptop's own passphrase")
         .arg("merge")
