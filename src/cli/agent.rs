@@ -266,6 +266,7 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
             "conflict_copies": copies.iter().map(|c| json!({
                 "path": c.path.display().to_string(),
                 "tool": c.tool,
+                "merged": unlocked.as_ref().map(|u| c.merged_into(&u.vault, &ctx.path)),
             })).collect::<Vec<_>>(),
         }));
     }
@@ -322,13 +323,20 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
         );
     }
     for copy in &copies {
+        let merged = unlocked
+            .as_ref()
+            .is_some_and(|u| copy.merged_into(&u.vault, &ctx.path));
+        let what = if merged {
+            "already merged; it can be deleted".to_string()
+        } else {
+            format!("sesame merge {}", crate::printable::shell_word(&copy.path))
+        };
         line(
             "copy",
             format!(
-                "{} ({} conflict copy): sesame merge {}",
+                "{} ({} conflict copy): {what}",
                 crate::printable::path(&copy.path),
                 copy.tool,
-                crate::printable::shell_word(&copy.path)
             ),
         );
     }

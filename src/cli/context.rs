@@ -67,24 +67,34 @@ impl Context {
     /// gone or refuses (the vault was rekeyed) is skipped; a kind whose inputs are present but
     /// fail is skipped with one line on stderr saying why.
     pub(crate) fn unlock(&self) -> Result<UnlockedVault> {
-        self.name_conflict_copies();
-        self.open_vault(true)
+        let unlocked = self.open_vault(true)?;
+        self.name_conflict_copies(&unlocked);
+        Ok(unlocked)
     }
 
     /// On a terminal, names the conflict copies a sync tool left beside the vault, with the
     /// command that merges each (`docs/CLI.md`, "Several devices"). Scripts are not told: their
     /// stderr is not a terminal.
-    fn name_conflict_copies(&self) {
+    fn name_conflict_copies(&self, unlocked: &UnlockedVault) {
         if !std::io::stderr().is_terminal() {
             return;
         }
         for copy in crate::merge::conflict_copies(&self.path) {
-            warn(format!(
-                "{} is a {} conflict copy of this vault; to bring its changes in: sesame merge {}",
-                crate::printable::path(&copy.path),
-                copy.tool,
-                crate::printable::shell_word(&copy.path)
-            ));
+            let shown = crate::printable::path(&copy.path);
+            if copy.merged_into(&unlocked.vault, &self.path) {
+                warn(format!(
+                    "{shown} is a {} conflict copy already merged into this vault; it can be \
+                     deleted",
+                    copy.tool
+                ));
+            } else {
+                warn(format!(
+                    "{shown} is a {} conflict copy of this vault; to bring its changes in: \
+                     sesame merge {}",
+                    copy.tool,
+                    crate::printable::shell_word(&copy.path)
+                ));
+            }
         }
     }
 
@@ -92,8 +102,9 @@ impl Context {
     /// not hand the key out): `--passphrase-fd`, else a slot of an external kind, else the
     /// passphrase.
     pub(crate) fn unlock_local(&self) -> Result<UnlockedVault> {
-        self.name_conflict_copies();
-        self.open_vault(false)
+        let unlocked = self.open_vault(false)?;
+        self.name_conflict_copies(&unlocked);
+        Ok(unlocked)
     }
 
     /// The unlock chain, on one read and one parse of the file.

@@ -13,6 +13,21 @@ pub struct ConflictCopy {
     pub tool: &'static str,
 }
 
+impl ConflictCopy {
+    /// Whether the vault (`vault`, read from `vault_file`) already holds everything of this
+    /// copy: the copy is the vault's file itself, or a merge (or write) recorded the copy's file
+    /// hash among its ancestors (the newest 32). Such a copy can be deleted.
+    pub fn merged_into(&self, vault: &crate::vault::Vault, vault_file: &Path) -> bool {
+        use crate::vault::identity::file_hash;
+        let Ok(bytes) = crate::backup::read_copy(&self.path) else {
+            return false;
+        };
+        let hash = file_hash(&bytes);
+        vault.ancestry.contains(&hash)
+            || crate::backup::read_copy(vault_file).is_ok_and(|ours| file_hash(&ours) == hash)
+    }
+}
+
 /// Which tool, if any, names a copy of the vault file `vault_name` as `name`:
 /// Syncthing `NAME.sync-conflict-….sesame`, Dropbox `NAME (… conflicted copy …).sesame`,
 /// Nextcloud `NAME (conflicted copy …).sesame`, git `NAME.sesame.orig`.

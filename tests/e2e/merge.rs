@@ -162,11 +162,28 @@ fn status_names_a_syncthing_conflict_copy_with_the_merge_command() {
         .vault
         .with_file_name("vault.sync-conflict-20261206-081500-ABCDEFG.sesame");
     std::fs::copy(&sb.vault, &copy).unwrap();
+    // The same bytes as the vault: nothing to bring in.
+    assert_has(
+        &stdout(&sb.succeeds(["status"])),
+        "already merged; it can be deleted",
+    );
+    // Changed on the other side: named with the command that merges it, then as done with.
+    on_copy(&sb, &copy, &["rotate", "a"], "two");
     let out = stdout(&sb.succeeds(["status"]));
     assert_has(&out, "Syncthing conflict copy");
     assert_has(&out, &format!("sesame merge {}", copy.display()));
     let json = sb.json(["status", "--json"]);
     assert_eq!(json["conflict_copies"][0]["tool"], "Syncthing");
+    assert_eq!(json["conflict_copies"][0]["merged"], false);
+    sb.cmd().arg("merge").arg(&copy).succeeds();
+    assert_has(
+        &stdout(&sb.succeeds(["status"])),
+        "already merged; it can be deleted",
+    );
+    assert_eq!(
+        sb.json(["status", "--json"])["conflict_copies"][0]["merged"],
+        true
+    );
 }
 
 #[test]
@@ -176,6 +193,7 @@ fn a_command_on_a_terminal_names_a_conflict_copy_and_a_script_is_not_told() {
         .vault
         .with_file_name("vault (Ann's conflicted copy 2026-12-06).sesame");
     std::fs::copy(&sb.vault, &copy).unwrap();
+    on_copy(&sb, &copy, &["rotate", "a"], "two");
     let shown = sb.shown_on_pty("\"$SESAME\" list");
     assert_has(&shown, "Dropbox conflict copy of this vault");
     assert_has(&shown, "sesame merge '");
