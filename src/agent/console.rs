@@ -8,6 +8,8 @@ const ASK: u8 = 1;
 const EXPIRED: u8 = 2;
 /// Console → agent: the person's decision on a request.
 const ANSWER: u8 = 3;
+/// Agent → console: the program that made a request ended before it was answered.
+const WITHDRAWN: u8 = 4;
 
 /// The longest label, executable, folder, command line and parent shown, in bytes.
 const MAX_LABEL: usize = 256;
@@ -63,6 +65,8 @@ pub enum ToConsole {
     Ask(Ask),
     /// The request with this number was not answered in time and was denied.
     Expired(u32),
+    /// The program that made the request with this number ended before it was answered.
+    Withdrawn(u32),
 }
 
 /// What the console sends the agent.
@@ -149,6 +153,11 @@ impl ToConsole {
                 b.extend_from_slice(&number.to_le_bytes());
                 b
             }
+            ToConsole::Withdrawn(number) => {
+                let mut b = vec![WITHDRAWN];
+                b.extend_from_slice(&number.to_le_bytes());
+                b
+            }
         }
     }
 
@@ -185,6 +194,7 @@ impl ToConsole {
                 })
             }
             EXPIRED => ToConsole::Expired(r.u32()?),
+            WITHDRAWN => ToConsole::Withdrawn(r.u32()?),
             _ => return None,
         };
         r.0.is_empty().then_some(message)
@@ -242,7 +252,11 @@ mod tests {
 
     #[test]
     fn console_messages_round_trip() {
-        for message in [ask("python3 app.py", 2), ToConsole::Expired(3)] {
+        for message in [
+            ask("python3 app.py", 2),
+            ToConsole::Expired(3),
+            ToConsole::Withdrawn(4),
+        ] {
             assert_eq!(ToConsole::decode(&message.encode()), Some(message));
         }
         for decision in [Decision::Deny, Decision::Once, Decision::Always] {

@@ -38,6 +38,8 @@ pub enum Outcome {
     NotAnswered,
     /// No console is attached: never was, or it was closed.
     NoConsole,
+    /// The program asking ended before the console answered; nothing was released.
+    Withdrawn,
 }
 
 impl Outcome {
@@ -58,6 +60,7 @@ impl Outcome {
             Outcome::Denied => "denied",
             Outcome::NotAnswered => "not answered",
             Outcome::NoConsole => "no console",
+            Outcome::Withdrawn => "withdrawn (the program asking ended)",
         }
     }
 }
@@ -68,6 +71,8 @@ struct Pending {
     requester: Requester,
     deadline: Instant,
     reply: Sender<Outcome>,
+    /// The requester's connection: a request whose program ended is withdrawn, not asked.
+    client: Option<UnixStream>,
 }
 
 /// What `a` remembers: the requester's executable and command line, and its parent's.
@@ -127,7 +132,12 @@ impl Gate {
     }
 
     /// Asks the console about `label` for `requester`, and waits for the outcome.
-    pub fn decide(&self, label: &str, requester: &Requester) -> Outcome {
+    pub fn decide(
+        &self,
+        label: &str,
+        requester: &Requester,
+        client: Option<UnixStream>,
+    ) -> Outcome {
         // A closed console ends every approval, those remembered from `a` too: looked at now,
         // not only when the next question fails to reach it.
         if self.probe.as_ref().is_some_and(console_gone) {
@@ -151,6 +161,7 @@ impl Gate {
             requester: requester.clone(),
             deadline: Instant::now() + self.wait,
             reply,
+            client,
         };
         let sent = self
             .queue
@@ -174,8 +185,9 @@ impl Gate {
     }
 }
 
-/// True when the console's end of the socketpair is closed (its process ended). A byte waiting
-/// there (a late answer to an expired request) is left for the console thread.
+/// True when the other end of `stream` is closed (its process ended): the console's end of the
+/// socketpair, or a requester's connection. A byte waiting there (a late answer to an expired
+/// request) is left for its reader.
 fn console_gone(stream: &UnixStream) -> bool {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     let mut fds = [PollFd::new(stream, PollFlags::IN)];
@@ -221,6 +233,10 @@ fn ask(stream: &mut UnixStream, number: u32, pending: &Pending) -> Option<Outcom
     if left.is_zero() {
         return Some(Outcome::NotAnswered); // it waited its whole time in the queue
     }
+    let withdrawn = || pending.client.as_ref().is_some_and(console_gone);
+    if withdrawn() {
+        return Some(Outcome::Withdrawn); // its program ended while it waited in the queue
+    }
     let message = ToConsole::Ask(Ask {
         number,
         seconds: u32::try_from(left.as_secs().max(1)).unwrap_or(u32::MAX),
@@ -234,7 +250,14 @@ fn ask(stream: &mut UnixStream, number: u32, pending: &Pending) -> Option<Outcom
             write_frame(stream, &ToConsole::Expired(number).encode()).ok()?;
             return Some(Outcome::NotAnswered);
         }
-        stream.set_read_timeout(Some(left)).ok()?;
+        if withdrawn() {
+            write_frame(stream, &ToConsole::Withdrawn(number).encode()).ok()?;
+            return Some(Outcome::Withdrawn);
+        }
+        // Short waits, so a request whose program ended leaves the console within a moment.
+        stream
+            .set_read_timeout(Some(left.min(std::time::Duration::from_millis(250))))
+            .ok()?;
         match read_frame(stream) {
             Ok(Some(body)) => {
                 let answer = Answer::decode(&body)?;
@@ -370,19 +393,19 @@ mod tests {
         let (stream, seen) = console(answers)?;
         let gate = Gate::new(Some(stream), Duration::from_secs(30));
         let get = requester("sesame get api");
-        assert_eq!(gate.decide("api", &get), Outcome::ApprovedOnce);
-        assert_eq!(gate.decide("api", &get), Outcome::Denied);
-        assert_eq!(gate.decide("api", &get), Outcome::ApprovedAlways);
-        assert_eq!(gate.decide("db", &get), Outcome::Remembered);
+        assert_eq!(gate.decide("api", &get, None), Outcome::ApprovedOnce);
+        assert_eq!(gate.decide("api", &get, None), Outcome::Denied);
+        assert_eq!(gate.decide("api", &get, None), Outcome::ApprovedAlways);
+        assert_eq!(gate.decide("db", &get, None), Outcome::Remembered);
         // Another command line is another program: asked.
         let other = requester("sesame get other");
-        assert_eq!(gate.decide("api", &other), Outcome::Denied);
+        assert_eq!(gate.decide("api", &other, None), Outcome::Denied);
         let shown = seen.join().unwrap_or_default();
         assert_eq!(shown.len(), 4);
         assert!(matches!(&shown[0], ToConsole::Ask(a) if a.label == "api" && a.number == 1));
         // The console closed after its answers: denied at once, the program remembered too.
-        assert_eq!(gate.decide("api", &other), Outcome::NoConsole);
-        assert_eq!(gate.decide("api", &get), Outcome::NoConsole);
+        assert_eq!(gate.decide("api", &other, None), Outcome::NoConsole);
+        assert_eq!(gate.decide("api", &get, None), Outcome::NoConsole);
         Ok(())
     }
 
@@ -390,7 +413,7 @@ mod tests {
     fn without_a_console_every_request_is_denied_at_once() {
         let gate = Gate::new(None, Duration::from_secs(30));
         assert_eq!(
-            gate.decide("api", &requester("sesame get api")),
+            gate.decide("api", &requester("sesame get api"), None),
             Outcome::NoConsole
         );
     }
@@ -401,7 +424,7 @@ mod tests {
         let (agent_end, mut console_end) = UnixStream::pair()?;
         let gate = Gate::new(Some(agent_end), Duration::from_millis(200));
         assert_eq!(
-            gate.decide("api", &requester("sesame get api")),
+            gate.decide("api", &requester("sesame get api"), None),
             Outcome::NotAnswered
         );
         let first = read_frame(&mut console_end)
@@ -414,6 +437,33 @@ mod tests {
             .unwrap_or_default();
         assert!(matches!(ToConsole::decode(&first), Some(ToConsole::Ask(_))));
         assert_eq!(ToConsole::decode(&second), Some(ToConsole::Expired(1)));
+        Ok(())
+    }
+
+    #[test]
+    fn a_request_whose_program_ended_is_withdrawn_and_the_console_told() -> std::io::Result<()> {
+        let (agent_end, mut console_end) = UnixStream::pair()?;
+        let gate = Gate::new(Some(agent_end), Duration::from_secs(30));
+        let (client, agent_side) = UnixStream::pair()?;
+        let ends = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(client); // the program asking exits before anyone answers
+        });
+        assert_eq!(
+            gate.decide("api", &requester("sesame get api"), Some(agent_side)),
+            Outcome::Withdrawn
+        );
+        let _ = ends.join();
+        let first = read_frame(&mut console_end)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let second = read_frame(&mut console_end)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(matches!(ToConsole::decode(&first), Some(ToConsole::Ask(_))));
+        assert_eq!(ToConsole::decode(&second), Some(ToConsole::Withdrawn(1)));
         Ok(())
     }
 }

@@ -383,7 +383,9 @@ fn serve(mut stream: UnixStream, state: &Arc<State>) {
             } => {
                 let (answer, decision) = match state.check_identity(vault_id, key_generation) {
                     Err(refusal) => (Zeroizing::new(refusal), None),
-                    Ok(()) => open_confirmed(state, &salts, peer_pid(&stream)),
+                    Ok(()) => {
+                        open_confirmed(state, &salts, peer_pid(&stream), stream.try_clone().ok())
+                    }
                 };
                 let written = write_frame(&mut stream, &answer);
                 // On a thread of its own: the client may hold the write lock next while it asks
@@ -443,6 +445,7 @@ fn open_confirmed(
     state: &Arc<State>,
     salts: &[[u8; VALUE_SALT_LEN]],
     pid: i32,
+    client: Option<UnixStream>,
 ) -> (Zeroizing<Vec<u8>>, Option<(UnlockedVault, Event)>) {
     let opened = crate::store::read(&state.vault).and_then(|bytes| {
         UnlockedVault::open_with(&bytes, Box::new(Held(Arc::clone(state))), &state.vault)
@@ -468,7 +471,7 @@ fn open_confirmed(
     };
     let label = shown_label(state, secret.id, &secret.label);
     let requester = peer::requester(u32::try_from(pid).unwrap_or(0));
-    let outcome = state.gate.decide(&label, &requester);
+    let outcome = state.gate.decide(&label, &requester, client);
     let answer = if outcome.approved() {
         let mut answer = Zeroizing::new(Vec::with_capacity(1 + salts.len() * KEY_LEN));
         answer.push(protocol::OK);

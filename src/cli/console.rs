@@ -97,6 +97,15 @@ pub(super) fn serve(mut channel: UnixStream, mut tty: File) -> Result<()> {
                         pending = None;
                     }
                 }
+                Some(Some(ToConsole::Withdrawn(number))) => {
+                    if pending.as_ref().is_some_and(|p| p.number == number) {
+                        say(
+                            &mut tty,
+                            "withdrawn: the program asking ended; nothing released\n",
+                        );
+                        pending = None;
+                    }
+                }
                 _ => {
                     say(
                         &mut tty,
