@@ -94,11 +94,27 @@ impl Template {
             }
             let at_line = |message: String| Error::usage(format!("{origin}:{line}: {message}"));
             if !bytes[i..].starts_with(b"}}") {
-                return Err(at_line(format!(
-                    "a reference opened with {{{{ is not closed by }}}} on the same line: write \
-                     {{{{ {} }}}}; templates have no expressions or filters",
-                    crate::printable::cut(&String::from_utf8_lossy(token), MAX_QUOTED_CHARS)
-                )));
+                let quoted =
+                    crate::printable::cut(&String::from_utf8_lossy(token), MAX_QUOTED_CHARS);
+                // Something follows the reference before `}}` on this line: a filter or an
+                // expression, which templates do not have; else the line ends unclosed.
+                let closed_later = bytes[i..]
+                    .iter()
+                    .take_while(|&&b| b != b'\n')
+                    .collect::<Vec<_>>()
+                    .windows(2)
+                    .any(|w| *w[0] == b'}' && *w[1] == b'}');
+                return Err(at_line(if closed_later {
+                    format!(
+                        "templates have no expressions or filters: only {{{{ {quoted} }}}} can \
+                         stand between the braces"
+                    )
+                } else {
+                    format!(
+                        "a reference opened with {{{{ is not closed by }}}} on the same line: \
+                         write {{{{ {quoted} }}}}"
+                    )
+                }));
             }
             let reference = parse_reference(token).map_err(|e| at_line(e.to_string()))?;
             if text_start < open {

@@ -75,7 +75,11 @@ fn a_reference_that_is_not_exactly_one_is_refused_with_its_line() {
     for (template, needle) in [
         (
             "ok\n{{ sesame://db | base64 }}\n",
-            "stdin:2: a reference opened with {{ is not closed",
+            "stdin:2: templates have no expressions or filters: only {{ sesame://db }}",
+        ),
+        (
+            "{{ sesame://db\n}}\n",
+            "stdin:1: a reference opened with {{ is not closed by }} on the same line",
         ),
         ("{{ sesame://no such }}", "stdin:1:"),
         ("{{ bao://secret/app }}", "names no field"),
