@@ -17,7 +17,10 @@ fn on_terminal(sb: &Sandbox, line: &str, input: &str, env: &[(&str, &str)]) -> O
         eprintln!("skipped: {SCRIPT} is not installed");
         return None;
     }
-    let mut child = terminal(sb, line, env).spawn().expect("script");
+    let mut child = terminal(sb, line, env)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script");
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(input.as_bytes()).expect("input");
     drop(stdin);
@@ -55,7 +58,10 @@ fn ctrl_c_at_a_passphrase_prompt_gives_the_terminal_back_with_echo_on() {
     }
     let sb = Sandbox::new();
     let line = "\"$SESAME\" list; echo \"exit=$?\"; stty -a";
-    let mut child = terminal(&sb, line, &[]).spawn().expect("script");
+    let mut child = terminal(&sb, line, &[])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script");
     let mut stdin = child.stdin.take().expect("stdin");
     let mut stdout = child.stdout.take().expect("stdout");
     // Ctrl-C once the prompt shows (before it, the terminal itself would deliver the signal).
