@@ -7,14 +7,8 @@
 #
 # Usage: benches/age.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-if [ $# -ge 1 ]; then
-    bin=$(realpath "$1")
-else
-    cargo build --release --locked --quiet
-    bin=$PWD/target/release/sesame
-fi
-for tool in hyperfine age age-keygen ssh-keygen ssh-agent ssh-add; do
+source "$(dirname "$0")/common.sh"
+for tool in age age-keygen ssh-keygen ssh-agent ssh-add; do
     command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 

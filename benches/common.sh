@@ -4,7 +4,7 @@ cd "$(dirname "$0")/.."
 if [ $# -ge 1 ]; then
     bin=$(realpath "$1")
 else
-    cargo build --release --quiet
+    cargo build --release --locked --quiet
     bin=$PWD/target/release/sesame
 fi
 command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install hyperfine" >&2; exit 1; }

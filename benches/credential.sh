@@ -6,14 +6,8 @@
 #
 # Usage: benches/credential.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-if [ $# -ge 1 ]; then
-    bin=$(realpath "$1")
-else
-    cargo build --release --locked --quiet
-    bin=$PWD/target/release/sesame
-fi
-for tool in hyperfine git; do
+source "$(dirname "$0")/common.sh"
+for tool in git; do
     command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 

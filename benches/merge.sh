@@ -10,14 +10,8 @@
 #
 # Usage: benches/merge.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-if [ $# -ge 1 ]; then
-    bin=$(realpath "$1")
-else
-    cargo build --release --locked --quiet
-    bin=$PWD/target/release/sesame
-fi
-for tool in hyperfine python3; do
+source "$(dirname "$0")/common.sh"
+for tool in python3; do
     command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 
