@@ -32,7 +32,7 @@ pub struct TextconvArgs {
 /// Opens a vault file git handed over: through this vault's agent when it holds the key, else
 /// the passphrase sources.
 fn open_git_file(ctx: &Context, path: &Path, may_prompt: bool) -> Result<Option<UnlockedVault>> {
-    let bytes = crate::backup::read_copy(path)?;
+    let bytes = super::merge::read_other(path)?;
     if let Some(unlocked) = ctx.unlock_with_agent(&bytes).ok().flatten() {
         return Ok(Some(unlocked));
     }
@@ -101,7 +101,7 @@ pub(super) fn merge_driver(ctx: &Context, args: MergeDriverArgs) -> Result<u8> {
 /// The header always; the secrets when a key is at hand without a prompt (git runs textconv
 /// for every diffed file).
 pub(super) fn textconv(ctx: &Context, args: TextconvArgs) -> Result<()> {
-    let bytes = crate::backup::read_copy(&args.file)?;
+    let bytes = super::merge::read_other(&args.file)?;
     let header = inspect(&bytes, &args.file)?.header;
     let mut out = String::new();
     let _ = writeln!(

@@ -61,10 +61,22 @@ pub(super) fn open_other(
     path: &Path,
     may_prompt: bool,
 ) -> Result<(Vault, [u8; 32])> {
-    let bytes = crate::backup::read_copy(path)?;
+    let bytes = read_other(path)?;
     let hash = same_vault(ours, path, &bytes)?;
     let other = open_other_with_log(ctx, ours, path, &bytes, may_prompt, false)?;
     Ok((other.vault, hash))
+}
+
+/// Reads another copy of the vault; a missing one is named as the copy (exit 1), not as the vault
+/// (whose advice, `sesame init`, would be wrong here).
+pub(super) fn read_other(path: &Path) -> Result<Vec<u8>> {
+    crate::backup::read_copy(path).map_err(|e| match e {
+        Error::VaultNotFound { .. } | Error::VaultNotFoundAt { .. } => Error::io(
+            format!("cannot read {}", crate::printable::path(path)),
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        ),
+        other => other,
+    })
 }
 
 /// Refuses a file of another vault (exit 2) before any key is used; returns the file's hash.
@@ -158,7 +170,7 @@ fn find_base(vault_path: &Path, ours: &UnlockedVault, theirs: &Vault) -> Option<
 
 pub(super) fn merge(ctx: &Context, args: MergeArgs) -> Result<u8> {
     let unlocked = ctx.unlock()?;
-    let bytes = crate::backup::read_copy(&args.other)?;
+    let bytes = read_other(&args.other)?;
     let hash = same_vault(&unlocked, &args.other, &bytes)?;
     let OtherCopy {
         vault: theirs,

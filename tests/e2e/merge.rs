@@ -290,3 +290,13 @@ fn restore_of_a_rekeyed_copy_keeps_its_confirmed_values_readable() {
         .fails_with(3, "no approval console is attached");
     sb.succeeds(["lock"]);
 }
+
+#[test]
+fn merge_of_a_missing_copy_names_the_copy_not_the_vault() {
+    let (sb, other) = vault_and_copy();
+    let missing = other.with_file_name("nofile.sesame");
+    let a = sb.cmd().arg("merge").arg(&missing).assert();
+    let a = a.code(1);
+    assert_has(&stderr(&a), "nofile.sesame: no such file");
+    assert_lacks(&stderr(&a), "sesame init");
+}
