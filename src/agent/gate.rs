@@ -418,6 +418,11 @@ mod tests {
         );
     }
 
+    /// The next message the console end receives, decoded.
+    fn next_message(console_end: &mut UnixStream) -> Option<ToConsole> {
+        ToConsole::decode(&read_frame(console_end).ok().flatten().unwrap_or_default())
+    }
+
     #[test]
     fn an_unanswered_request_is_denied_at_its_deadline_and_the_console_told() -> std::io::Result<()>
     {
@@ -427,16 +432,12 @@ mod tests {
             gate.decide("api", &requester("sesame get api"), None),
             Outcome::NotAnswered
         );
-        let first = read_frame(&mut console_end)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let second = read_frame(&mut console_end)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        assert!(matches!(ToConsole::decode(&first), Some(ToConsole::Ask(_))));
-        assert_eq!(ToConsole::decode(&second), Some(ToConsole::Expired(1)));
+        let (first, second) = (
+            next_message(&mut console_end),
+            next_message(&mut console_end),
+        );
+        assert!(matches!(first, Some(ToConsole::Ask(_))));
+        assert_eq!(second, Some(ToConsole::Expired(1)));
         Ok(())
     }
 
@@ -454,16 +455,12 @@ mod tests {
             Outcome::Withdrawn
         );
         let _ = ends.join();
-        let first = read_frame(&mut console_end)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let second = read_frame(&mut console_end)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        assert!(matches!(ToConsole::decode(&first), Some(ToConsole::Ask(_))));
-        assert_eq!(ToConsole::decode(&second), Some(ToConsole::Withdrawn(1)));
+        let (first, second) = (
+            next_message(&mut console_end),
+            next_message(&mut console_end),
+        );
+        assert!(matches!(first, Some(ToConsole::Ask(_))));
+        assert_eq!(second, Some(ToConsole::Withdrawn(1)));
         Ok(())
     }
 }

@@ -22,14 +22,8 @@ fn install_link(sb: &Sandbox) -> PathBuf {
 /// The link run as docker runs it: `docker-credential-sesame ACTION`, `input` on stdin.
 fn link_run(sb: &Sandbox, link: &Path, action: &str, input: &str) -> std::process::Output {
     use std::io::Write;
-    let mut cmd = command(link);
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sb.dir.path())
-        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .env("SESAME_VAULT", &sb.vault)
-        .arg(action)
-        .stdin(Stdio::piped());
+    let mut cmd = sb.helper_process(link);
+    cmd.arg(action);
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -126,14 +126,8 @@ fn credential_helpers_never_wait_for_a_passphrase_when_locked() {
         ),
         (&["docker-credential", "list"], ""),
     ] {
-        let mut cmd = sesame();
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", sb.dir.path())
-            .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-            .env("SESAME_VAULT", &sb.vault)
-            .args(args)
-            .stdin(Stdio::piped());
+        let mut cmd = sb.helper_process(sesame_path());
+        cmd.args(args);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -79,14 +79,23 @@ impl Sandbox {
     /// The same as [`Sandbox::cmd`] as a `std::process::Command`, for tests that talk to a
     /// running sesame through pipes or signals.
     pub fn process(&self) -> std::process::Command {
-        let mut cmd = sesame();
+        let mut cmd = self.helper_process(sesame_path());
+        cmd.env("SESAME_PASSPHRASE", PASS)
+            .stdin(Stdio::null())
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// `program` as git or docker runs a credential helper: only PATH, HOME, XDG_RUNTIME_DIR and
+    /// this sandbox's vault in its environment (no passphrase source), stdin a pipe.
+    pub fn helper_process(&self, program: impl AsRef<OsStr>) -> std::process::Command {
+        let mut cmd = command(program);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .env("SESAME_VAULT", &self.vault)
-            .env("SESAME_PASSPHRASE", PASS)
-            .current_dir(self.dir.path());
+            .stdin(Stdio::piped());
         cmd
     }
 
