@@ -20,9 +20,9 @@ pub(super) const FOUND: u8 = 11;
     after_help = "Searches for every version of every stored value (values of 16 bytes or more; \
                   8 or more with --short), \
                   as-is, JSON-escaped, URL-encoded and base64 (standard and URL-safe, also inside \
-                  longer base64 text). Folders are walked as ripgrep walks them: .gitignore \
-                  respected, hidden files searched, .git and symbolic links left out, binary \
-                  files skipped.\n\nExit codes: 0 nothing found, 11 a stored value was found.\n\n\
+                  longer base64 text). In a git work tree, the files git does not ignore \
+                  are searched (git lists them; tracked files always); hidden files searched, \
+                  .git and symbolic links left out, binary files skipped.\n\nExit codes: 0 nothing found, 11 a stored value was found.\n\n\
                   Examples:\n  sesame scan\n  sesame scan src config --git\n  sesame scan \
                   --history --json"
 )]
@@ -40,7 +40,7 @@ pub struct ScanArgs {
     /// Also search binary files (files with a NUL byte)
     #[arg(long)]
     binary: bool,
-    /// Also search files that .gitignore, .ignore and git's excludes leave out
+    /// Also search files that .gitignore and git's excludes leave out
     #[arg(long)]
     no_ignore: bool,
     /// Also search values of 8 to 15 bytes (a search for a short value tells whoever chose the
@@ -142,6 +142,9 @@ pub(super) fn scan(ctx: &Context, args: ScanArgs) -> Result<u8> {
         warn(format!("not searched: {error}"));
     }
     note_passed_over(&report.passed_over);
+    for note in &report.notes {
+        eprintln!("sesame: note: {}", printable::printable(note));
+    }
     if args.json {
         print_json(&json_rows(&patterns, &report))?;
     } else {

@@ -34,7 +34,7 @@ struct GitBlob {
 
 /// `git` with an environment of nothing but what it needs: no `GIT_*` variable of the user's
 /// (which could point it elsewhere), no sesame or OpenBao secret, no pager, no prompt.
-fn git(dir: &Path) -> Command {
+pub(super) fn git(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.env_clear();
     for keep in ["PATH", "HOME", "XDG_CONFIG_HOME"] {

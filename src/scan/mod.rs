@@ -18,11 +18,12 @@ mod encodings;
 mod git;
 mod history;
 pub(crate) mod open;
+mod walk;
 
 use encodings::encodings;
 pub(crate) use git::{git_repository, place_name, scan_git};
 pub(crate) use history::{history_files, scan_history};
-use open::{KERNEL_FILE, NOT_REGULAR, Searchable, is_kernel_path, open_searchable};
+use open::{Searchable, open_searchable};
 
 /// Values shorter than this many bytes are not searched unless asked (`scan --short`): a short
 /// value would match almost anywhere, and a search for it tells whoever chose the searched files
@@ -341,6 +342,8 @@ pub(crate) struct Report {
     pub git_blobs: usize,
     /// The shell history files that were searched.
     pub history_files: Vec<PathBuf>,
+    /// What the user should know about how the search went (one line each).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -353,6 +356,7 @@ impl Report {
         self.searched += other.searched;
         self.git_blobs += other.git_blobs;
         self.history_files.extend(other.history_files);
+        self.notes.extend(other.notes);
     }
 
     /// Findings in a stable order: by place, line, column, label, version.
@@ -370,134 +374,97 @@ impl Report {
 pub(crate) struct WalkOptions {
     /// Search files with NUL bytes too.
     pub binary: bool,
-    /// Search files that `.gitignore`, `.ignore` and git's excludes leave out.
+    /// Search files that `.gitignore` and git's excludes leave out.
     pub no_ignore: bool,
 }
 
-/// Searches files and folders as ripgrep walks them: `.gitignore`/`.ignore` respected, hidden
-/// files searched (keys hide in `.env` and `.npmrc`) but `.git` folders left to [`scan_git`],
-/// symbolic links never followed, binary files skipped unless asked.
+/// Searches files and folders: inside a git work tree the files git does not ignore (see
+/// [`walk`]), elsewhere every file; hidden files searched (keys hide in `.env` and `.npmrc`),
+/// `.git` folders left to [`scan_git`], symbolic links never followed, binary files skipped
+/// unless asked. The files are searched on up to 12 threads.
 pub(crate) fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOptions) -> Report {
-    // Kernel file systems are passed over whole, at the PATHs given and wherever the walk meets
-    // one (a folder's file system is checked before the walk enters it).
-    let kernel_folders = std::sync::Arc::new(Mutex::new(Vec::new()));
-    let (kernel, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        paths.iter().partition(|p| p.is_dir() && is_kernel_path(p));
-    let Some((first, rest)) = paths.split_first() else {
-        return Report {
-            passed_over: kernel
-                .iter()
-                .map(|p| (p.display().to_string(), KERNEL_FILE.to_string()))
-                .collect(),
-            ..Report::default()
-        };
-    };
-    let mut builder = ignore::WalkBuilder::new(first);
-    for path in rest {
-        builder.add(path);
-    }
-    builder
-        .hidden(false)
-        .follow_links(false)
-        .standard_filters(!options.no_ignore)
-        .hidden(false)
-        .filter_entry({
-            let kernel_folders = kernel_folders.clone();
-            move |entry| {
-                if entry.file_name() == ".git" {
-                    return false;
-                }
-                let folder = entry.file_type().is_some_and(|t| t.is_dir());
-                if folder && is_kernel_path(entry.path()) {
-                    if let Ok(mut found) = kernel_folders.lock() {
-                        found.push(entry.path().to_path_buf());
-                    }
-                    return false;
-                }
-                true
-            }
-        })
-        .threads(
-            std::thread::available_parallelism()
-                .map(usize::from)
-                .unwrap_or(1)
-                .min(12),
-        );
-    let report = Mutex::new(Report::default());
+    let walk = walk::walk(paths, options.no_ignore);
+    let report = Mutex::new(Report {
+        errors: walk.errors,
+        passed_over: walk.passed_over,
+        notes: walk.notes,
+        ..Report::default()
+    });
+    let files = walk.files;
+    let next = AtomicUsize::new(0);
     let searched = AtomicUsize::new(0);
     let binary = AtomicUsize::new(0);
-    builder.build_parallel().run(|| {
-        let report = &report;
-        let searched = &searched;
-        let binary = &binary;
+    let search_all = || {
         let mut buf = Zeroizing::new(Vec::new());
-        Box::new(move |entry| {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) => {
-                    push_error(report, e.to_string());
-                    return ignore::WalkState::Continue;
-                }
+        while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+            match search_file(patterns, path, options.binary, &mut buf, &report) {
+                Some(true) => searched.fetch_add(1, Ordering::Relaxed),
+                Some(false) => binary.fetch_add(1, Ordering::Relaxed),
+                None => 0,
             };
-            let path = entry.path();
-            match entry.file_type() {
-                Some(t) if t.is_file() => {}
-                // Folders are walked, symbolic links never followed; anything else is named.
-                Some(t) if t.is_dir() || t.is_symlink() => return ignore::WalkState::Continue,
-                None => return ignore::WalkState::Continue,
-                Some(_) => {
-                    push_passed_over(report, path, NOT_REGULAR);
-                    return ignore::WalkState::Continue;
-                }
-            }
-            let mut found = Vec::new();
-            let place = Place::File(path.to_path_buf());
-            let mut file = match open_searchable(path) {
-                Ok(Searchable::File(file)) => file,
-                Ok(Searchable::Not(why)) => {
-                    push_passed_over(report, path, why);
-                    return ignore::WalkState::Continue;
-                }
-                Err(e) => {
-                    push_error(report, format!("{}: {e}", path.display()));
-                    return ignore::WalkState::Continue;
-                }
-            };
-            let result =
-                patterns.search_reader(&mut file, &mut buf, !options.binary, &mut |l, c, p| {
-                    patterns.findings_at(&place, l, c, p, &mut found)
-                });
-            match result {
-                Ok(true) => {
-                    searched.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(false) => {
-                    binary.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => push_error(report, format!("{}: {e}", path.display())),
-            }
-            if !found.is_empty()
-                && let Ok(mut report) = report.lock()
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .clamp(1, 12)
+        .min(files.len().max(1));
+    std::thread::scope(|scope| {
+        // The calling thread searches too; a thread that cannot be started leaves its share to
+        // the others.
+        for _ in 1..threads {
+            if std::thread::Builder::new()
+                .spawn_scoped(scope, search_all)
+                .is_err()
             {
-                report.findings.extend(found);
+                break;
             }
-            ignore::WalkState::Continue
-        })
+        }
+        search_all();
     });
     let mut report = report.into_inner().unwrap_or_else(|e| e.into_inner());
-    for folder in kernel.into_iter().cloned().chain(
-        kernel_folders
-            .lock()
-            .map(|mut f| std::mem::take(&mut *f))
-            .unwrap_or_default(),
-    ) {
-        report
-            .passed_over
-            .push((folder.display().to_string(), KERNEL_FILE.to_string()));
-    }
     report.searched = searched.into_inner();
     report.binary_skipped = binary.into_inner();
     report
+}
+
+/// Searches one file: `Some(true)` searched, `Some(false)` skipped as binary, `None` passed
+/// over or not readable (noted in the report).
+fn search_file(
+    patterns: &Patterns,
+    path: &Path,
+    binary: bool,
+    buf: &mut Zeroizing<Vec<u8>>,
+    report: &Mutex<Report>,
+) -> Option<bool> {
+    let place = Place::File(path.to_path_buf());
+    let mut file = match open_searchable(path) {
+        Ok(Searchable::File(file)) => file,
+        Ok(Searchable::Not(why)) => {
+            push_passed_over(report, path, why);
+            return None;
+        }
+        Err(e) => {
+            push_error(report, format!("{}: {e}", path.display()));
+            return None;
+        }
+    };
+    let mut found = Vec::new();
+    let result = patterns.search_reader(&mut file, buf, !binary, &mut |l, c, p| {
+        patterns.findings_at(&place, l, c, p, &mut found)
+    });
+    if !found.is_empty()
+        && let Ok(mut report) = report.lock()
+    {
+        report.findings.extend(found);
+    }
+    match result {
+        Ok(searched) => Some(searched),
+        Err(e) => {
+            push_error(report, format!("{}: {e}", path.display()));
+            None
+        }
+    }
 }
 
 fn push_error(report: &Mutex<Report>, message: String) {

@@ -470,7 +470,8 @@ fn scan_passes_over_fifos_and_kernel_files_with_a_note_instead_of_hanging() {
     let a = cmd.args(&args).assert().code(11);
     let err = stderr(&a);
     assert!(
-        err.contains("not searched, a FIFO, device or socket: tree/pipe, tree/pipe."),
+        // Named once, though both the folder and the PATH hold it.
+        err.contains("not searched, a FIFO, device or socket: tree/pipe."),
         "{err}"
     );
     if Path::new("/proc/self/status").exists() {
@@ -559,5 +560,94 @@ fn scan_writes_nothing_to_the_vault() {
             .unwrap()
             .count(),
         files_before
+    );
+}
+
+#[test]
+fn scan_reads_what_git_does_not_ignore_tracked_files_and_nested_repositories_included() {
+    // git says which files it ignores: .gitignore, .git/info/exclude, and never a tracked file
+    // (a committed key is the worst place for one). A nested repository has its own rules; a
+    // .gitignore outside any repository is not applied (git would not apply it either).
+    let sb = vault_with_keys();
+    let repo = sb.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    write(&repo.join(".gitignore"), "*.log\nbuild/\n");
+    write(&repo.join(".git/info/exclude"), "local.txt\n");
+    write(&repo.join("debug.log"), format!("{OPENAI}\n"));
+    write(&repo.join("build/out.txt"), format!("{OPENAI}\n"));
+    write(&repo.join("local.txt"), format!("{OPENAI}\n"));
+    write(&repo.join("committed.log"), format!("{STRIPE}\n"));
+    git(&repo, &["add", "-f", "committed.log"]);
+    git(&repo, &["commit", "-q", "-m", "a log"]);
+    write(&repo.join("src/app.py"), format!("KEY = '{OPENAI}'\n"));
+    let nested = repo.join("vendor/lib");
+    std::fs::create_dir_all(&nested).unwrap();
+    git(&nested, &["init", "-q"]);
+    write(&nested.join(".gitignore"), "secret.txt\n");
+    write(&nested.join("secret.txt"), format!("{OPENAI}\n"));
+    write(&nested.join("config.py"), format!("DB = '{DB}'\n"));
+    let plain = sb.path("plain");
+    write(&plain.join(".gitignore"), "*.log\n");
+    write(&plain.join("x.log"), format!("{OPENAI}\n"));
+
+    let rows = findings(&scan(&sb, &["repo", "plain", "--json"]).code(11));
+    let mut paths: Vec<String> = places(&rows).into_iter().map(|p| p.0).collect();
+    paths.dedup();
+    assert_eq!(
+        paths,
+        vec![
+            "plain/x.log",
+            "repo/committed.log",
+            "repo/src/app.py",
+            "repo/vendor/lib/config.py",
+        ]
+    );
+    // --no-ignore reads everything but .git folders.
+    let rows = findings(&scan(&sb, &["repo", "--json", "--no-ignore"]).code(11));
+    let mut paths: Vec<String> = places(&rows).into_iter().map(|p| p.0).collect();
+    paths.dedup();
+    assert_eq!(paths.len(), 7, "{paths:?}");
+}
+
+#[test]
+fn scan_of_a_folder_git_ignores_says_so_instead_of_finding_nothing_silently() {
+    let sb = vault_with_keys();
+    let repo = sb.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    write(&repo.join(".gitignore"), "node_modules/\n");
+    write(
+        &repo.join("node_modules/pkg/index.js"),
+        format!("k='{OPENAI}'\n"),
+    );
+    let a = scan(&sb, &["repo/node_modules"]).code(0);
+    assert_has(
+        &stderr(&a),
+        "not searched, left out by .gitignore or git's excludes (--no-ignore searches it): \
+         repo/node_modules.",
+    );
+    scan(&sb, &["repo/node_modules", "--no-ignore"]).code(11);
+}
+
+#[test]
+fn scan_without_git_searches_every_file_and_says_gitignore_was_not_applied() {
+    let sb = vault_with_keys();
+    let repo = sb.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    write(&repo.join(".gitignore"), "*.log\n");
+    write(&repo.join("debug.log"), format!("{OPENAI}\n"));
+    let a = sb
+        .cmd()
+        .env("PATH", sb.path("no-programs-here"))
+        .args(["scan", "repo", "--json"])
+        .assert()
+        .code(11);
+    assert_eq!(findings(&a).len(), 1);
+    assert_has(
+        &stderr(&a),
+        "git could not list repo (git is not installed), so .gitignore files were not applied \
+         there: every file was searched.",
     );
 }
