@@ -7,8 +7,14 @@
 # rg searches the 100 values as-is; sesame searches every form of them (as-is, JSON, URL,
 # base64 x 3 alignments x 2 alphabets; see README), so it looks for several times more strings.
 #
-# Usage: benches/scan.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
+# With a second binary (e.g. a build from before the walk was handed to git), both are timed side
+# by side, on the tree as a plain folder and again once it is a git work tree (every file
+# committed, so git lists them all).
+#
+# Usage: benches/scan.sh [path/to/sesame] [path/to/baseline-sesame]
+#        (default: builds and uses target/release/sesame)
 set -euo pipefail
+baseline=${2:+$(realpath "$2")}
 source "$(dirname "$0")/common.sh"
 command -v rg >/dev/null || { echo "rg is needed: apt-get install ripgrep" >&2; exit 1; }
 
@@ -53,4 +59,13 @@ cd "$work"
 hyperfine -N -i --warmup 2 --runs 10 \
     "rg -F -f $work/values tree" \
     "rg -F -j1 -f $work/values tree" \
-    "$bin scan tree"
+    "$bin scan tree" \
+    ${baseline:+"$baseline scan tree"}
+
+if [ -n "$baseline" ]; then
+    echo "the same tree as a git work tree, every file committed:"
+    git init -q -b main tree
+    git -C tree add -A
+    git -C tree -c user.name=b -c user.email=b@example.com commit -q -m tree
+    hyperfine -N -i --warmup 2 --runs 10 "$bin scan tree" "$baseline scan tree"
+fi

@@ -166,17 +166,18 @@ fn git_store(
         username: request.username.clone(),
         protocol,
     };
+    // git goes on whatever a helper's store says; a declined store is said on stderr.
     store(
         ctx,
         unlocked,
         "git-store",
         accepted,
         &format!("store for {host}"),
-    )
+    )?;
+    Ok(())
 }
 
-/// A `store` sesame does not save: recorded in the usage log, and said in one line on stderr
-/// (git and docker go on either way).
+/// A `store` sesame does not save: recorded in the usage log, and said in one line on stderr.
 fn skip(
     ctx: &Context,
     unlocked: &UnlockedVault,
@@ -191,26 +192,28 @@ fn skip(
 
 /// Saves what a helper's `store` was given ([`Accepted::save`]) in one commit, or, when the value
 /// is already current, only records that the server accepted it. A secret under the label that
-/// belongs to another user (or protocol) is left as it is ([`Accepted::conflict`]).
+/// belongs to another user (or protocol) is left as it is ([`Accepted::conflict`]): then the
+/// one-line reason is returned, for a helper whose caller should hear it (docker).
 fn store(
     ctx: &Context,
     unlocked: UnlockedVault,
     action: &str,
     accepted: Accepted,
     detail: &str,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let labels = vec![accepted.label.to_string()];
     if let Some(why) = accepted.conflict(&unlocked.vault) {
         let detail = format!(
             "{detail}: {} not changed, {why} (`sesame rotate` or `sesame edit` it)",
             accepted.label
         );
-        return skip(ctx, &unlocked, action, labels, detail);
+        skip(ctx, &unlocked, action, labels, detail.clone())?;
+        return Ok(Some(detail));
     }
     if accepted.is_current(&unlocked.vault) {
         let detail = format!("{detail}: accepted, unchanged");
         ctx.record(&unlocked, event(action, labels, detail));
-        return Ok(());
+        return Ok(None);
     }
     let detail = if unlocked.vault.get(&accepted.label).is_ok() {
         format!("{detail}: new value (the old one kept in history)")
@@ -220,7 +223,8 @@ fn store(
     let now = crate::units::now();
     ctx.commit(unlocked, event(action, labels, detail), |u| {
         accepted.save(&mut u.vault, now)
-    })
+    })?;
+    Ok(None)
 }
 
 pub(super) fn docker_credential(ctx: &Context, args: DockerCredentialArgs) -> Result<u8> {
@@ -272,14 +276,22 @@ pub(super) fn docker_credential(ctx: &Context, args: DockerCredentialArgs) -> Re
                 username: Some(credential.username.clone()),
                 protocol: None,
             };
-            store(
+            let declined = store(
                 ctx,
                 unlocked,
                 "docker-store",
                 accepted,
                 &format!("store for {shown}"),
             )?;
-            Ok(0)
+            // A declined store fails, so `docker login` says the credentials were not saved
+            // (docker shows what a helper printed on stdout) instead of "Login Succeeded".
+            match declined {
+                None => Ok(0),
+                Some(why) => {
+                    write_out(format!("sesame: {why}\n").as_bytes())?;
+                    Ok(1)
+                }
+            }
         }
         Action::Erase => {
             // `docker logout`: nothing is deleted (`sesame rm docker/HOST` does that).

@@ -363,17 +363,26 @@ fn skopeo_logs_in_pushes_and_inspects_with_credentials_only_sesame_holds() {
 }
 
 #[test]
-fn docker_store_never_rotates_another_users_secret_for_the_same_registry() {
+fn docker_store_never_rotates_another_users_secret_and_fails_so_docker_login_says_so() {
     let sb = Sandbox::new();
-    let store = |user: &str, secret: &str| {
+    let request = |user: &str, secret: &str| {
         sb.with_stdin(
             ["docker-credential", "store"],
             format!(r#"{{"ServerURL":"ghcr.io","Username":"{user}","Secret":"{secret}"}}"#),
         )
-        .succeeds()
     };
+    let store = |user: &str, secret: &str| request(user, secret).succeeds();
     store("ann", "tok-ann");
-    let a = store("bob", "tok-bob");
+    // Declined: exit 1 with the reason on stdout, where docker looks for a helper's error
+    // ("Error saving credentials: ... out: `...`"); it used to exit 0 ("Login Succeeded").
+    let a = request("bob", "tok-bob").assert().code(1);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert_eq!(
+        out,
+        "sesame: store for ghcr.io: docker/ghcr.io not changed, its note names another user \
+         (`sesame rotate` or `sesame edit` it)\n"
+    );
+    assert!(!out.contains("tok-bob"));
     assert_has(
         &stderr(&a),
         "docker/ghcr.io not changed, its note names another user",
