@@ -57,7 +57,7 @@ pub(super) fn serve(mut channel: UnixStream, mut tty: File) -> Result<()> {
          a (always, for this program while the agent runs) or n (deny), then Enter. Ctrl-C \
          closes the console; confirmed secrets are then denied.\n",
     );
-    let mut pending: Option<Ask> = None;
+    let mut pending: Option<Pending> = None;
     loop {
         if stop.load(Ordering::SeqCst) {
             say(
@@ -66,6 +66,11 @@ pub(super) fn serve(mut channel: UnixStream, mut tty: File) -> Result<()> {
                  lock`, then `sesame unlock --confirm`, to approve again).\n",
             );
             return Ok(());
+        }
+        if let Some(p) = pending.as_mut()
+            && let Some(left) = p.reminder_due()
+        {
+            say(&mut tty, &reminder(p.ask.number, left));
         }
         let (channel_ready, tty_ready) = {
             let mut fds = [
@@ -89,16 +94,16 @@ pub(super) fn serve(mut channel: UnixStream, mut tty: File) -> Result<()> {
                     // What was typed before the request appeared must not answer it.
                     let _ = rustix::termios::tcflush(&tty, rustix::termios::QueueSelector::IFlush);
                     say(&mut tty, &describe(&ask));
-                    pending = Some(ask);
+                    pending = Some(Pending::new(ask));
                 }
                 Some(Some(ToConsole::Expired(number))) => {
-                    if pending.as_ref().is_some_and(|p| p.number == number) {
+                    if pending.as_ref().is_some_and(|p| p.ask.number == number) {
                         say(&mut tty, "not answered in time: denied\n");
                         pending = None;
                     }
                 }
                 Some(Some(ToConsole::Withdrawn(number))) => {
-                    if pending.as_ref().is_some_and(|p| p.number == number) {
+                    if pending.as_ref().is_some_and(|p| p.ask.number == number) {
                         say(
                             &mut tty,
                             "withdrawn: the program asking ended; nothing released\n",
@@ -124,7 +129,7 @@ pub(super) fn serve(mut channel: UnixStream, mut tty: File) -> Result<()> {
                 }
                 Ok(n) => n,
             };
-            let Some(ask) = pending.as_ref() else {
+            let Some(ask) = pending.as_ref().map(|p| &p.ask) else {
                 continue; // nothing to answer: typed ahead, ignored
             };
             let Some(decision) = decision_of(&line[..n]) else {
@@ -155,7 +160,45 @@ pub(super) fn serve(mut channel: UnixStream, mut tty: File) -> Result<()> {
     }
 }
 
-/// The first non-blank byte of a typed line.
+/// The request waiting for an answer, and whether its reminder was shown.
+struct Pending {
+    ask: Ask,
+    shown: std::time::Instant,
+    reminded: bool,
+}
+
+impl Pending {
+    fn new(ask: Ask) -> Pending {
+        Pending {
+            ask,
+            shown: std::time::Instant::now(),
+            reminded: false,
+        }
+    }
+
+    /// The whole seconds left when the one reminder is due: at 10 s left, or at a third of the
+    /// time for a wait under 30 s (none under 3 s). The prompt gives the time once and cannot
+    /// tick without redrawing what the person is typing; a reminder line can.
+    fn reminder_due(&mut self) -> Option<u64> {
+        let seconds = u64::from(self.ask.seconds);
+        let at = (seconds / 3).min(10);
+        if self.reminded || at == 0 {
+            return None;
+        }
+        let left = seconds.saturating_sub(self.shown.elapsed().as_secs());
+        if left > at {
+            return None;
+        }
+        self.reminded = true;
+        Some(left.max(1))
+    }
+}
+
+/// The reminder line, the question asked again after it.
+fn reminder(number: u32, left: u64) -> String {
+    format!("\n[{number}] {left} s left: allow? y once / a always / n deny: ")
+}
+
 /// The decision a typed line names: exactly `y`/`yes`, `a`/`always` or `n`/`no` (any case,
 /// spaces around). Anything else is asked again: a line like `abort` or `yolo` is not taken for
 /// its first letter.

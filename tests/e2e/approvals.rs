@@ -366,6 +366,21 @@ fn without_a_console_a_confirmed_secret_is_denied_and_an_unanswered_one_after_th
 }
 
 #[test]
+fn the_console_reminds_once_how_long_is_left_before_a_request_is_denied() {
+    // The prompt's "(N s)" could not tick; a reminder line comes at a third of a short wait
+    // (1 s left of about 5 here; 10 s left of the usual 60), the question asked again after it.
+    let sb = confirmed_vault();
+    let Some(console) = Console::start(&sb, &[("SESAME_CONFIRM_WAIT", "6")]) else {
+        return;
+    };
+    let asked = get_later(&sb, "api");
+    console.wait_for("1 s left: allow? y once / a always / n deny: ");
+    console.wait_for("not answered in time: denied");
+    let (code, _, err) = asked.join().unwrap();
+    assert_eq!(code, 3, "{err}");
+}
+
+#[test]
 fn unconfirmed_secrets_are_not_asked_for_on_the_console() {
     let sb = confirmed_vault();
     let Some(console) = Console::start(&sb, &[]) else {
