@@ -66,6 +66,6 @@ if [ -n "$baseline" ]; then
     echo "the same tree as a git work tree, every file committed:"
     git init -q -b main tree
     git -C tree add -A
-    git -C tree -c user.name=b -c user.email=b@example.com commit -q -m tree
+    git -C tree -c gc.auto=0 -c user.name=b -c user.email=b@example.com commit -q -m tree
     hyperfine -N -i --warmup 2 --runs 10 "$bin scan tree" "$baseline scan tree"
 fi
