@@ -383,21 +383,23 @@ pub(crate) struct WalkOptions {
 /// `.git` folders left to [`scan_git`], symbolic links never followed, binary files skipped
 /// unless asked. The files are searched on up to 12 threads.
 pub(crate) fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOptions) -> Report {
-    let walk = walk::walk(paths, options.no_ignore);
-    let report = Mutex::new(Report {
-        errors: walk.errors,
-        passed_over: walk.passed_over,
-        notes: walk.notes,
-        ..Report::default()
-    });
-    let files = walk.files;
-    let next = AtomicUsize::new(0);
+    let report = Mutex::new(Report::default());
     let searched = AtomicUsize::new(0);
     let binary = AtomicUsize::new(0);
+    // The walk hands each file over as it finds it, so searching starts with the first one.
+    let (files, found) = std::sync::mpsc::channel::<PathBuf>();
+    let found = Mutex::new(found);
     let search_all = || {
         let mut buf = Zeroizing::new(Vec::new());
-        while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-            match search_file(patterns, path, options.binary, &mut buf, &report) {
+        loop {
+            let next = match found.lock() {
+                Ok(found) => found.recv(),
+                Err(_) => return,
+            };
+            let Ok(path) = next else {
+                return; // the walk is over and every file taken
+            };
+            match search_file(patterns, &path, options.binary, &mut buf, &report) {
                 Some(true) => searched.fetch_add(1, Ordering::Relaxed),
                 Some(false) => binary.fetch_add(1, Ordering::Relaxed),
                 None => 0,
@@ -407,12 +409,11 @@ pub(crate) fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOp
     let threads = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
-        .clamp(1, 12)
-        .min(files.len().max(1));
-    std::thread::scope(|scope| {
-        // The calling thread searches too; a thread that cannot be started leaves its share to
-        // the others.
-        for _ in 1..threads {
+        .clamp(1, 12);
+    let walk = std::thread::scope(|scope| {
+        // A thread that cannot be started leaves its share to the others; the calling thread
+        // walks, then searches too, so the search ends even if none could be.
+        for _ in 0..threads {
             if std::thread::Builder::new()
                 .spawn_scoped(scope, search_all)
                 .is_err()
@@ -420,9 +421,18 @@ pub(crate) fn scan_paths(patterns: &Patterns, paths: &[PathBuf], options: WalkOp
                 break;
             }
         }
+        let walk = walk::walk(paths, options.no_ignore, |path| {
+            // Cannot fail: this thread keeps the receiver alive until it has searched too.
+            let _ = files.send(path);
+        });
+        drop(files);
         search_all();
+        walk
     });
     let mut report = report.into_inner().unwrap_or_else(|e| e.into_inner());
+    report.errors.extend(walk.errors);
+    report.passed_over.extend(walk.passed_over);
+    report.notes.extend(walk.notes);
     report.searched = searched.into_inner();
     report.binary_skipped = binary.into_inner();
     report

@@ -21,10 +21,9 @@ use super::open::{KERNEL_FILE, is_kernel_path};
 pub(crate) const IGNORED_BY_GIT: &str = "left out by .gitignore or git's excludes (--no-ignore \
                                          searches it)";
 
-/// The files to search, and what the walk passed over or could not read.
+/// What the walk passed over, could not read, or has to say.
 #[derive(Default)]
 pub(super) struct Walk {
-    pub files: Vec<PathBuf>,
     pub passed_over: Vec<(String, String)>,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
@@ -51,16 +50,25 @@ enum Listing {
     Failed(String),
 }
 
-/// Lists the files under `paths` to search. A PATH that is a file is searched whatever its name.
-pub(super) fn walk(paths: &[PathBuf], no_ignore: bool) -> Walk {
+/// Hands each file under `paths` to search to `file`, once. A PATH that is a file is searched
+/// whatever its name.
+pub(super) fn walk(paths: &[PathBuf], no_ignore: bool, file: impl FnMut(PathBuf)) -> Walk {
     let mut walk = Walk::default();
+    // Overlapping PATHs (`scan . src`) meet a file twice; it is handed over once.
+    let mut seen = HashSet::new();
+    let mut file = file;
+    let mut found = |path: PathBuf| {
+        if seen.insert(path.clone()) {
+            file(path);
+        }
+    };
     // Folders still to read, and what each is: git is asked about a PATH given and about a
     // folder holding a `.git` of its own (a nested repository or a submodule).
     let mut folders: Vec<(PathBuf, Folder)> = Vec::new();
     for path in paths {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => folders.push((path.clone(), Folder::Given)),
-            Ok(_) => walk.files.push(path.clone()),
+            Ok(_) => found(path.clone()),
             Err(e) => walk.errors.push(format!("{}: {e}", path.display())),
         }
     }
@@ -90,7 +98,7 @@ pub(super) fn walk(paths: &[PathBuf], no_ignore: bool) -> Walk {
                                 folders.push((path, Folder::Repository));
                             }
                             Ok(meta) if meta.file_type().is_symlink() => {}
-                            Ok(_) => walk.files.push(path),
+                            Ok(_) => found(path),
                             // Tracked but deleted from the work tree: nothing to read.
                             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                             Err(e) => walk.errors.push(format!("{}: {e}", path.display())),
@@ -111,16 +119,18 @@ pub(super) fn walk(paths: &[PathBuf], no_ignore: bool) -> Walk {
                 }
             }
         }
-        read_folder(&folder, &mut walk, &mut folders);
+        read_folder(&folder, &mut walk, &mut folders, &mut found);
     }
-    // Overlapping PATHs (`scan . src`) name a file twice; it is searched once.
-    let mut seen = HashSet::new();
-    walk.files.retain(|path| seen.insert(path.clone()));
     walk
 }
 
 /// Reads one folder without git: files to search, folders to read next.
-fn read_folder(folder: &Path, walk: &mut Walk, folders: &mut Vec<(PathBuf, Folder)>) {
+fn read_folder(
+    folder: &Path,
+    walk: &mut Walk,
+    folders: &mut Vec<(PathBuf, Folder)>,
+    found: &mut impl FnMut(PathBuf),
+) {
     let entries = match std::fs::read_dir(folder) {
         Ok(entries) => entries,
         Err(e) => {
@@ -145,7 +155,7 @@ fn read_folder(folder: &Path, walk: &mut Walk, folders: &mut Vec<(PathBuf, Folde
             Ok(kind) if kind.is_symlink() => {}
             // Regular files, and FIFOs, devices and sockets, which the search names and passes
             // over without opening them.
-            Ok(_) => walk.files.push(path),
+            Ok(_) => found(path),
             Err(e) => walk.errors.push(format!("{}: {e}", path.display())),
         }
     }
@@ -212,8 +222,9 @@ mod tests {
         }
         std::fs::create_dir_all(&deep)?;
         std::fs::write(deep.join("f"), "x")?;
-        let walk = walk(&[dir.path().to_path_buf()], true);
-        assert_eq!(walk.files, vec![deep.join("f")]);
+        let mut files = Vec::new();
+        let walk = walk(&[dir.path().to_path_buf()], true, |f| files.push(f));
+        assert_eq!(files, vec![deep.join("f")]);
         assert!(walk.errors.is_empty(), "{:?}", walk.errors);
         Ok(())
     }
