@@ -174,9 +174,15 @@ fn describe(ask: &Ask) -> String {
     let who = &ask.requester;
     let mut chain = vec![printable(&who.command).into_owned()];
     chain.extend(who.parents.iter().map(|p| printable(p).into_owned()));
+    // A socket handed over (a fork after connecting): the console says who opened it too.
+    let connected = match who.connected_pid {
+        Some(connected) => format!(", on a connection opened by pid {connected}"),
+        None => String::new(),
+    };
     format!(
-        "\n[{number}] {label} is asked for by pid {pid}\n    program  {exe}\n    command  {command}\n    \
-         folder   {cwd}\n    chain    {chain}\n    allow? y once / a always / n deny ({seconds} s): ",
+        "\n[{number}] {label} is asked for by pid {pid}{connected}\n    program  {exe}\n    command  \
+         {command}\n    folder   {cwd}\n    chain    {chain}\n    allow? y once / a always / n deny \
+         ({seconds} s): ",
         number = ask.number,
         label = printable(&ask.label),
         pid = who.pid,
@@ -211,6 +217,7 @@ mod tests {
                 command: "sesame get api".into(),
                 cwd: "/home/a".into(),
                 parents: vec!["python3 app.py".into(), "bash".into(), "claude".into()],
+                connected_pid: None,
             },
         };
         let shown = describe(&ask);
