@@ -167,20 +167,23 @@ pub(crate) fn read_with_sender(
     }
 }
 
-/// A running process, watched to learn when it ends: a pidfd on Linux, which names that process
-/// and no later one that is given its number.
-pub(crate) struct ProcessWatch(OwnedFd);
+/// A process, watched to learn when it ends: a pidfd on Linux, which names that process and no
+/// later one given its number. `None` inside: it had ended before the watch began.
+pub(crate) struct ProcessWatch(Option<OwnedFd>);
 
 impl ProcessWatch {
-    /// Starts watching process `pid`; `None` where the system has no pidfd or `pid` is not a
-    /// running process (then a caller knows only what it knew before).
+    /// Starts watching process `pid`; `None` where the system cannot watch it (no pidfd, or a pid
+    /// of 0: a process this one cannot see), so a caller knows only what it knew before.
     pub(crate) fn new(pid: i32) -> Option<ProcessWatch> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             let pid = rustix::process::Pid::from_raw(pid)?;
-            rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
-                .ok()
-                .map(ProcessWatch)
+            match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+                Ok(fd) => Some(ProcessWatch(Some(fd))),
+                // No such process: it has ended (and been reaped) already.
+                Err(rustix::io::Errno::SRCH) => Some(ProcessWatch(None)),
+                Err(_) => None,
+            }
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
@@ -192,7 +195,10 @@ impl ProcessWatch {
     /// True once the process has ended (a pidfd turns readable then).
     pub(crate) fn ended(&self) -> bool {
         use rustix::event::{PollFd, PollFlags, Timespec, poll};
-        let mut fds = [PollFd::new(&self.0, PollFlags::IN)];
+        let Some(fd) = &self.0 else {
+            return true;
+        };
+        let mut fds = [PollFd::new(fd, PollFlags::IN)];
         let now = Timespec {
             tv_sec: 0,
             tv_nsec: 0,

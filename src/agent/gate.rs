@@ -85,7 +85,9 @@ pub struct RequesterWatch {
 }
 
 impl RequesterWatch {
-    /// Watches `connection` and the process `pid` that sent the request on it.
+    /// Watches `connection` and the process `pid` that sent the request on it. Taken before the
+    /// process is read from /proc, so that [`Gate::decide`] can tell that what was read is that
+    /// process's (a pidfd names one process, never a later one given the same pid).
     pub(crate) fn new(connection: Option<UnixStream>, pid: i32) -> RequesterWatch {
         RequesterWatch {
             connection,
@@ -169,6 +171,11 @@ impl Gate {
         }
         if self.closed.load(Ordering::SeqCst) {
             return Outcome::NoConsole;
+        }
+        // Looked at after the caller read `requester` from /proc, on a watch taken before: a
+        // sender still running then is the process that was read, not one given its pid later.
+        if watch.as_ref().is_some_and(RequesterWatch::ended) {
+            return Outcome::Withdrawn;
         }
         let key = program(requester);
         if self
@@ -526,6 +533,27 @@ mod tests {
             told_after_the_ask(&mut console_end),
             Some(ToConsole::Withdrawn(1))
         );
+        Ok(())
+    }
+
+    /// A sender that ended before the agent read it from /proc (its pid could already be
+    /// another program's, maybe one answered `a` before) is withdrawn, never asked or matched.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_request_whose_sender_had_already_ended_is_withdrawn_not_matched_to_always()
+    -> std::io::Result<()> {
+        let (stream, seen) = console(vec![Decision::Always, Decision::Deny])?;
+        let gate = Gate::new(Some(stream), Duration::from_secs(30));
+        let get = requester("sesame get api");
+        assert_eq!(gate.decide("api", &get, None), Outcome::ApprovedAlways);
+        let (_kept_open, agent_side) = UnixStream::pair()?;
+        let mut sender = std::process::Command::new("true").spawn()?;
+        let pid = i32::try_from(sender.id()).unwrap_or(0);
+        sender.wait()?;
+        let watch = RequesterWatch::new(Some(agent_side), pid);
+        assert_eq!(gate.decide("api", &get, Some(watch)), Outcome::Withdrawn);
+        drop(gate);
+        assert_eq!(seen.join().map(|s| s.len()).unwrap_or(0), 1);
         Ok(())
     }
 }

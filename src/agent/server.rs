@@ -504,6 +504,8 @@ fn open_confirmed(
     sender: i32,
     client: &UnixStream,
 ) -> (Zeroizing<Vec<u8>>, Option<(UnlockedVault, Event)>) {
+    // First, before /proc is read: see `RequesterWatch::new`.
+    let watch = RequesterWatch::new(client.try_clone().ok(), sender);
     let opened = crate::store::read(&state.vault).and_then(|bytes| {
         UnlockedVault::open_with(&bytes, Box::new(Held(Arc::clone(state))), &state.vault)
     });
@@ -532,7 +534,6 @@ fn open_confirmed(
     if connected != sender && connected != 0 {
         requester.connected_pid = u32::try_from(connected).ok();
     }
-    let watch = RequesterWatch::new(client.try_clone().ok(), sender);
     let outcome = state.gate.decide(&label, &requester, Some(watch));
     let answer = if outcome.approved() {
         let mut answer = Zeroizing::new(Vec::with_capacity(1 + salts.len() * KEY_LEN));
