@@ -37,6 +37,16 @@ pub struct Requester {
     pub connected_pid: Option<u32>,
 }
 
+impl Requester {
+    /// ", on a connection opened by pid N" when another process opened the request's connection
+    /// (the console and the usage log say so after the requester's pid), else nothing.
+    pub fn connection_note(&self) -> String {
+        self.connected_pid
+            .map(|pid| format!(", on a connection opened by pid {pid}"))
+            .unwrap_or_default()
+    }
+}
+
 /// A request the console shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ask {

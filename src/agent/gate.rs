@@ -336,10 +336,7 @@ pub fn decision_event(label: &str, outcome: Outcome, requester: &Requester) -> E
         outcome.word(),
         program_name(&requester.command),
         requester.pid,
-        match requester.connected_pid {
-            Some(connected) => format!(", on a connection opened by pid {connected}"),
-            None => String::new(),
-        },
+        requester.connection_note(),
         requester.exe,
         requester.cwd,
         if parents.is_empty() {

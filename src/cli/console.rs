@@ -174,11 +174,6 @@ fn describe(ask: &Ask) -> String {
     let who = &ask.requester;
     let mut chain = vec![printable(&who.command).into_owned()];
     chain.extend(who.parents.iter().map(|p| printable(p).into_owned()));
-    // A socket handed over (a fork after connecting): the console says who opened it too.
-    let connected = match who.connected_pid {
-        Some(connected) => format!(", on a connection opened by pid {connected}"),
-        None => String::new(),
-    };
     format!(
         "\n[{number}] {label} is asked for by pid {pid}{connected}\n    program  {exe}\n    command  \
          {command}\n    folder   {cwd}\n    chain    {chain}\n    allow? y once / a always / n deny \
@@ -186,6 +181,7 @@ fn describe(ask: &Ask) -> String {
         number = ask.number,
         label = printable(&ask.label),
         pid = who.pid,
+        connected = who.connection_note(),
         exe = printable(&who.exe),
         command = printable(&who.command),
         cwd = printable(&who.cwd),
