@@ -1,17 +1,21 @@
 //! The platform seam and the one module allowed `unsafe`.
 //!
 //! Everything that differs between Linux and the other Unixes sesame means to run on (macOS next)
-//! is here behind a small interface — peer credentials, close-on-exec pipes, the pty master,
-//! sealed in-memory files — so a port touches this file: [`peer_uid`], [`peer_pid`],
-//! [`pipe_cloexec`], [`open_pty_master`], [`sealed_memfd`]. Where a facility is missing the
-//! function says so (`ErrorKind::Unsupported`), and the caller tells the user.
+//! is here behind a small interface — peer credentials and the credentials of each message,
+//! watching a process end, close-on-exec pipes, the pty master, sealed in-memory files — so a
+//! port touches this file: [`peer_uid`], [`peer_pid`], [`pass_credentials`],
+//! [`read_with_sender`], [`ProcessWatch`], [`pipe_cloexec`], [`open_pty_master`],
+//! [`sealed_memfd`]. Where a facility is missing the function says so
+//! (`ErrorKind::Unsupported`), and the caller tells the user.
 //!
 //! And what needs `unsafe`: taking ownership of descriptors sesame inherited by number
 //! (`--passphrase-fd N` and friends), the agent closing every descriptor it inherited, reading a
 //! signal's inherited disposition, giving a masked child a controlling terminal (with a keeper
-//! process between sesame and the program, for job control), and `getpeereid` where there is no
-//! `SO_PEERCRED`. rustix 1.x has no safe `close_range` or `sigaction`, std can only own a raw
-//! descriptor through `from_raw_fd`, and a child's session is set up in `pre_exec`.
+//! process between sesame and the program, for job control), `getpeereid` where there is no
+//! `SO_PEERCRED`, and `recvmsg` for the credentials of each message. rustix 1.x has no safe
+//! `close_range` or `sigaction`, its received credentials hold the pid as a non-zero number (the
+//! kernel writes 0 for a writer it cannot name: undefined behaviour there), std can only own a
+//! raw descriptor through `from_raw_fd`, and a child's session is set up in `pre_exec`.
 
 #![allow(unsafe_code)]
 
@@ -52,6 +56,154 @@ pub(crate) fn peer_pid(stream: &UnixStream) -> Option<i32> {
     {
         let _ = stream;
         None
+    }
+}
+
+/// Who wrote bytes read from a Unix socket, as the kernel recorded it at the write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sender {
+    /// The writer's process id as this process sees it; 0 when the writer is in a pid namespace
+    /// this process cannot see into.
+    pub pid: i32,
+    /// The writer's uid (its real one, unless it had the right to claim another).
+    pub uid: u32,
+}
+
+/// True where [`read_with_sender`] names the writer of the bytes of every read: Linux, with
+/// [`pass_credentials`] on the socket. macOS and the BSDs have no credentials on every message.
+pub(crate) const HAS_SENDER_CREDENTIALS: bool =
+    cfg!(any(target_os = "linux", target_os = "android"));
+
+/// Has the kernel attach the writer's credentials to everything written to `socket` from now on
+/// (`SO_PASSCRED`, Linux). Set on a listening socket, every connection it accepts has it from its
+/// birth: a client's first bytes, even those written before `accept`, carry them. Elsewhere
+/// `Unsupported`.
+pub(crate) fn pass_credentials(socket: &impl std::os::fd::AsFd) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        Ok(rustix::net::sockopt::set_socket_passcred(socket, true)?)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = socket;
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// Reads into `buf` like `read(2)`, and says who wrote the bytes read: on Linux, with
+/// [`pass_credentials`] on the socket, the kernel attaches each writer's credentials to what it
+/// wrote and one read never returns the bytes of two writers, so the sender is that of every byte
+/// read. `None` when nothing named the writer: always where [`HAS_SENDER_CREDENTIALS`] is false,
+/// and for an end of stream (0 bytes).
+///
+/// Descriptors a client sends along (`SCM_RIGHTS`) are never received: the room for ancillary
+/// data holds the credentials alone, which the kernel writes first, so it drops them.
+pub(crate) fn read_with_sender(
+    stream: &UnixStream,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<Sender>)> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: pure arithmetic on a constant.
+        const ROOM: usize = unsafe { libc::CMSG_SPACE(size_of::<libc::ucred>() as u32) } as usize;
+        // u64s: aligned for `cmsghdr`, as the kernel and CMSG_* require.
+        let mut control = [0u64; ROOM.div_ceil(8)];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: `msghdr` is plain data, for which all-zero bytes are a valid value.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = ROOM as _;
+        // SAFETY: the descriptor is the open socket `stream` borrows for this call; `msg` points
+        // at one iovec covering exactly `buf` and at `control`, ROOM writable bytes (its size is
+        // at least that), all alive and unaliased for the call. MSG_CMSG_CLOEXEC: nothing
+        // received could outlive an exec even if a descriptor did arrive.
+        let read = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        let Ok(read) = usize::try_from(read) else {
+            return Err(io::Error::last_os_error());
+        };
+        if read == 0 {
+            return Ok((0, None));
+        }
+        // SAFETY: `msg` is the header recvmsg just filled: its control pointer and length (set by
+        // the kernel to what it wrote, at most ROOM) describe initialised bytes of `control`.
+        let first = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        // SAFETY: `first`, when not null, points at a whole `cmsghdr` inside `control` (CMSG_FIRSTHDR
+        // checks the length), aligned (u64 buffer).
+        let Some(header) = (unsafe { first.as_ref() }) else {
+            return Ok((read, None));
+        };
+        // SAFETY: pure arithmetic on a constant.
+        let whole = unsafe { libc::CMSG_LEN(size_of::<libc::ucred>() as u32) };
+        if header.cmsg_level != libc::SOL_SOCKET
+            || header.cmsg_type != libc::SCM_CREDENTIALS
+            || header.cmsg_len < whole as _
+        {
+            return Ok((read, None));
+        }
+        // SAFETY: the message is SCM_CREDENTIALS with room for a whole `ucred` (checked above)
+        // inside `control`; `ucred` is plain integers, any bytes are a valid value, and the read
+        // needs no alignment.
+        let cred: libc::ucred =
+            unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(first).cast::<libc::ucred>()) };
+        Ok((
+            read,
+            Some(Sender {
+                pid: cred.pid,
+                uid: cred.uid,
+            }),
+        ))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        use std::io::Read;
+        let mut stream = stream;
+        Ok((stream.read(buf)?, None))
+    }
+}
+
+/// A process, watched to learn when it ends: a pidfd on Linux, which names that process and no
+/// later one given its number. `None` inside: it had ended before the watch began.
+pub(crate) struct ProcessWatch(Option<OwnedFd>);
+
+impl ProcessWatch {
+    /// Starts watching process `pid`; `None` where the system cannot watch it (no pidfd, or a pid
+    /// of 0: a process this one cannot see), so a caller knows only what it knew before.
+    pub(crate) fn new(pid: i32) -> Option<ProcessWatch> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let pid = rustix::process::Pid::from_raw(pid)?;
+            match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+                Ok(fd) => Some(ProcessWatch(Some(fd))),
+                // No such process: it has ended (and been reaped) already.
+                Err(rustix::io::Errno::SRCH) => Some(ProcessWatch(None)),
+                Err(_) => None,
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = pid;
+            None
+        }
+    }
+
+    /// True once the process has ended (a pidfd turns readable then).
+    pub(crate) fn ended(&self) -> bool {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let Some(fd) = &self.0 else {
+            return true;
+        };
+        let mut fds = [PollFd::new(fd, PollFlags::IN)];
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        poll(&mut fds, Some(&now)).is_ok_and(|_| !fds[0].revents().is_empty())
     }
 }
 
@@ -280,5 +432,102 @@ unsafe fn keep(program: libc::pid_t) -> ! {
             }
             libc::_exit(libc::WEXITSTATUS(status));
         }
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// `printf BYTES` run by `sh` with its stdout on `socket`; the child's pid, once it ended.
+    fn written_by_a_child(socket: &UnixStream, bytes: &str) -> io::Result<i32> {
+        let mut child = Command::new("sh")
+            .args(["-c", &format!("printf {bytes}")])
+            .stdout(Stdio::from(OwnedFd::from(socket.try_clone()?)))
+            .spawn()?;
+        let pid = i32::try_from(child.id()).unwrap_or(0);
+        child.wait()?;
+        Ok(pid)
+    }
+
+    fn me() -> Sender {
+        Sender {
+            pid: i32::try_from(std::process::id()).unwrap_or(0),
+            uid: rustix::process::getuid().as_raw(),
+        }
+    }
+
+    /// The agent showed the process that connected (`SO_PEERCRED`) for a request a child wrote
+    /// on a socket it inherited; the credentials of each message name the child.
+    #[test]
+    fn a_read_names_the_process_that_wrote_the_bytes_not_the_one_that_connected() -> io::Result<()>
+    {
+        let (ours, theirs) = UnixStream::pair()?;
+        pass_credentials(&ours)?;
+        let child = written_by_a_child(&theirs, "x")?;
+        assert_ne!(child, me().pid);
+        assert_eq!(peer_pid(&ours), Some(me().pid));
+        let mut buf = [0u8; 16];
+        let (read, sender) = read_with_sender(&ours, &mut buf)?;
+        assert_eq!(&buf[..read], b"x");
+        assert_eq!(
+            sender,
+            Some(Sender {
+                pid: child,
+                uid: me().uid
+            })
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn one_read_never_joins_the_bytes_of_two_writers() -> io::Result<()> {
+        let (ours, mut theirs) = UnixStream::pair()?;
+        pass_credentials(&ours)?;
+        theirs.write_all(b"ab")?;
+        let child = written_by_a_child(&theirs, "cd")?;
+        theirs.write_all(b"ef")?;
+        let mut buf = [0u8; 16];
+        for (bytes, pid) in [(&b"ab"[..], me().pid), (b"cd", child), (b"ef", me().pid)] {
+            let (read, sender) = read_with_sender(&ours, &mut buf)?;
+            assert_eq!((&buf[..read], sender.map(|s| s.pid)), (bytes, Some(pid)));
+        }
+        drop(theirs);
+        assert_eq!(read_with_sender(&ours, &mut buf)?, (0, None));
+        Ok(())
+    }
+
+    /// Descriptors sent along with a message are dropped by the kernel, not received: the room
+    /// for ancillary data holds the credentials alone.
+    #[test]
+    fn descriptors_sent_with_a_message_are_not_received() -> io::Result<()> {
+        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
+        use std::os::fd::AsFd;
+        let (ours, theirs) = UnixStream::pair()?;
+        pass_credentials(&ours)?;
+        let (read_end, write_end) = rustix::pipe::pipe()?;
+        let pipe = format!("pipe:[{}]", rustix::fs::fstat(&read_end)?.st_ino);
+        let fds = [read_end.as_fd()];
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        control.push(SendAncillaryMessage::ScmRights(&fds));
+        sendmsg(
+            &theirs,
+            &[io::IoSlice::new(b"z")],
+            &mut control,
+            SendFlags::empty(),
+        )?;
+        drop((read_end, write_end));
+        let mut buf = [0u8; 4];
+        let (read, sender) = read_with_sender(&ours, &mut buf)?;
+        assert_eq!((read, sender), (1, Some(me())));
+        // No descriptor of this process is the pipe: none was received.
+        for entry in std::fs::read_dir("/proc/self/fd")?.flatten() {
+            let target = std::fs::read_link(entry.path()).unwrap_or_default();
+            assert_ne!(target.to_string_lossy(), pipe);
+        }
+        Ok(())
     }
 }

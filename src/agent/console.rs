@@ -32,6 +32,19 @@ pub struct Requester {
     pub cwd: String,
     /// Its parents, nearest first, up to the session leader: each as a short command line.
     pub parents: Vec<String>,
+    /// The process that opened the connection the request came on, when that is another one
+    /// (the socket was handed to the requester, e.g. by a fork).
+    pub connected_pid: Option<u32>,
+}
+
+impl Requester {
+    /// ", on a connection opened by pid N" when another process opened the request's connection
+    /// (the console and the usage log say so after the requester's pid), else nothing.
+    pub fn connection_note(&self) -> String {
+        self.connected_pid
+            .map(|pid| format!(", on a connection opened by pid {pid}"))
+            .unwrap_or_default()
+    }
 }
 
 /// A request the console shows.
@@ -127,8 +140,8 @@ impl<'a> Reader<'a> {
 }
 
 impl ToConsole {
-    /// The frame body: an ask is at most 13 + 258 + 2·514 + 1026 + 1 + 8·130 = 3366 bytes, under
-    /// the frame limit.
+    /// The frame body: an ask is at most 13 + 258 + 2·514 + 1026 + 1 + 8·130 + 4 = 3370 bytes,
+    /// under the frame limit.
     pub fn encode(&self) -> Vec<u8> {
         match self {
             ToConsole::Ask(ask) => {
@@ -145,6 +158,9 @@ impl ToConsole {
                 b.push(parents.len() as u8);
                 for parent in parents {
                     put(&mut b, parent, MAX_PARENT);
+                }
+                if let Some(connected) = ask.requester.connected_pid {
+                    b.extend_from_slice(&connected.to_le_bytes());
                 }
                 b
             }
@@ -180,6 +196,7 @@ impl ToConsole {
                 let parents = (0..count)
                     .map(|_| r.text(MAX_PARENT))
                     .collect::<Option<Vec<_>>>()?;
+                let connected_pid = if r.0.is_empty() { None } else { Some(r.u32()?) };
                 ToConsole::Ask(Ask {
                     number,
                     seconds,
@@ -190,6 +207,7 @@ impl ToConsole {
                         command,
                         cwd,
                         parents,
+                        connected_pid,
                     },
                 })
             }
@@ -246,14 +264,20 @@ mod tests {
                 command: command.into(),
                 cwd: "/home/a/project".into(),
                 parents: (0..parents).map(|i| format!("parent {i}")).collect(),
+                connected_pid: None,
             },
         })
     }
 
     #[test]
     fn console_messages_round_trip() {
+        let mut handed_over = ask("python3 app.py", 1);
+        if let ToConsole::Ask(a) = &mut handed_over {
+            a.requester.connected_pid = Some(4000);
+        }
         for message in [
             ask("python3 app.py", 2),
+            handed_over,
             ToConsole::Expired(3),
             ToConsole::Withdrawn(4),
         ] {
@@ -271,7 +295,11 @@ mod tests {
     #[test]
     fn the_longest_request_fits_in_one_frame_and_is_cut_at_a_character() {
         let long = "é".repeat(4000);
-        let body = ask(&long, 20).encode();
+        let mut longest = ask(&long, 20);
+        if let ToConsole::Ask(a) = &mut longest {
+            a.requester.connected_pid = Some(u32::MAX);
+        }
+        let body = longest.encode();
         assert!(body.len() <= crate::agent::protocol::MAX_FRAME);
         let Some(ToConsole::Ask(decoded)) = ToConsole::decode(&body) else {
             panic!("the longest request did not decode");

@@ -71,8 +71,34 @@ struct Pending {
     requester: Requester,
     deadline: Instant,
     reply: Sender<Outcome>,
-    /// The requester's connection: a request whose program ended is withdrawn, not asked.
-    client: Option<UnixStream>,
+    /// The requester's connection and process: a request whose program ended is withdrawn, not
+    /// asked.
+    watch: Option<RequesterWatch>,
+}
+
+/// What shows that a request's program ended: its connection closed, or the process that sent
+/// the request ended (where the system can watch a process: a socket handed to another process
+/// outlives the one that asked).
+pub struct RequesterWatch {
+    connection: Option<UnixStream>,
+    process: Option<crate::sys::ProcessWatch>,
+}
+
+impl RequesterWatch {
+    /// Watches `connection` and the process `pid` that sent the request on it. Taken before the
+    /// process is read from /proc, so that [`Gate::decide`] can tell that what was read is that
+    /// process's (a pidfd names one process, never a later one given the same pid).
+    pub(crate) fn new(connection: Option<UnixStream>, pid: i32) -> RequesterWatch {
+        RequesterWatch {
+            connection,
+            process: crate::sys::ProcessWatch::new(pid),
+        }
+    }
+
+    fn ended(&self) -> bool {
+        self.connection.as_ref().is_some_and(console_gone)
+            || self.process.as_ref().is_some_and(|p| p.ended())
+    }
 }
 
 /// What `a` remembers: the requester's executable and command line, and its parent's.
@@ -136,7 +162,7 @@ impl Gate {
         &self,
         label: &str,
         requester: &Requester,
-        client: Option<UnixStream>,
+        watch: Option<RequesterWatch>,
     ) -> Outcome {
         // A closed console ends every approval, those remembered from `a` too: looked at now,
         // not only when the next question fails to reach it.
@@ -145,6 +171,11 @@ impl Gate {
         }
         if self.closed.load(Ordering::SeqCst) {
             return Outcome::NoConsole;
+        }
+        // Looked at after the caller read `requester` from /proc, on a watch taken before: a
+        // sender still running then is the process that was read, not one given its pid later.
+        if watch.as_ref().is_some_and(RequesterWatch::ended) {
+            return Outcome::Withdrawn;
         }
         let key = program(requester);
         if self
@@ -161,7 +192,7 @@ impl Gate {
             requester: requester.clone(),
             deadline: Instant::now() + self.wait,
             reply,
-            client,
+            watch,
         };
         let sent = self
             .queue
@@ -233,7 +264,7 @@ fn ask(stream: &mut UnixStream, number: u32, pending: &Pending) -> Option<Outcom
     if left.is_zero() {
         return Some(Outcome::NotAnswered); // it waited its whole time in the queue
     }
-    let withdrawn = || pending.client.as_ref().is_some_and(console_gone);
+    let withdrawn = || pending.watch.as_ref().is_some_and(RequesterWatch::ended);
     if withdrawn() {
         return Some(Outcome::Withdrawn); // its program ended while it waited in the queue
     }
@@ -296,15 +327,16 @@ pub fn refusal(label: &str, outcome: Outcome) -> String {
 }
 
 /// The usage-log event of a decision: the label, the outcome, and who asked — the program's
-/// name, pid, executable, working folder and the names of the parent programs. No arguments:
-/// they can hold secrets.
+/// name, pid (and the pid that opened its connection, when another), executable, working folder
+/// and the names of the parent programs. No arguments: they can hold secrets.
 pub fn decision_event(label: &str, outcome: Outcome, requester: &Requester) -> Event {
     let parents: Vec<&str> = requester.parents.iter().map(|p| program_name(p)).collect();
     Event::new(LOG_ACTION, vec![label.to_string()]).detail(format!(
-        "{}: {} (pid {}, {}, in {}){}",
+        "{}: {} (pid {}{}, {}, in {}){}",
         outcome.word(),
         program_name(&requester.command),
         requester.pid,
+        requester.connection_note(),
         requester.exe,
         requester.cwd,
         if parents.is_empty() {
@@ -333,6 +365,7 @@ mod tests {
             command: "/usr/bin/sesame get api --token hunter2".into(),
             cwd: "/home/a".into(),
             parents: vec!["python3 app.py --key=s3cret".into(), "/bin/bash".into()],
+            connected_pid: None,
         };
         let event = decision_event("api", Outcome::ApprovedOnce, &requester);
         let detail = event.detail.unwrap_or_default();
@@ -350,6 +383,7 @@ mod tests {
             command: command.into(),
             cwd: "/".into(),
             parents: vec!["claude".into()],
+            connected_pid: None,
         }
     }
 
@@ -432,12 +466,10 @@ mod tests {
             gate.decide("api", &requester("sesame get api"), None),
             Outcome::NotAnswered
         );
-        let (first, second) = (
-            next_message(&mut console_end),
-            next_message(&mut console_end),
+        assert_eq!(
+            told_after_the_ask(&mut console_end),
+            Some(ToConsole::Expired(1))
         );
-        assert!(matches!(first, Some(ToConsole::Ask(_))));
-        assert_eq!(second, Some(ToConsole::Expired(1)));
         Ok(())
     }
 
@@ -451,16 +483,74 @@ mod tests {
             drop(client); // the program asking exits before anyone answers
         });
         assert_eq!(
-            gate.decide("api", &requester("sesame get api"), Some(agent_side)),
+            gate.decide("api", &requester("sesame get api"), Some(watch(agent_side))),
             Outcome::Withdrawn
         );
         let _ = ends.join();
-        let (first, second) = (
-            next_message(&mut console_end),
-            next_message(&mut console_end),
+        assert_eq!(
+            told_after_the_ask(&mut console_end),
+            Some(ToConsole::Withdrawn(1))
         );
-        assert!(matches!(first, Some(ToConsole::Ask(_))));
-        assert_eq!(second, Some(ToConsole::Withdrawn(1)));
+        Ok(())
+    }
+
+    /// What the console was told after the request was asked (the first message must be it).
+    fn told_after_the_ask(console_end: &mut UnixStream) -> Option<ToConsole> {
+        let first = next_message(console_end);
+        assert!(matches!(first, Some(ToConsole::Ask(_))), "{first:?}");
+        next_message(console_end)
+    }
+
+    /// A watch on `connection` and on this test's own process, which does not end.
+    fn watch(connection: UnixStream) -> RequesterWatch {
+        RequesterWatch::new(
+            Some(connection),
+            i32::try_from(std::process::id()).unwrap_or(0),
+        )
+    }
+
+    /// The process that sent a request is the one watched, not only the connection: a socket
+    /// handed to a child stays open in its parent after the child that asked has ended.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_request_whose_sender_ended_is_withdrawn_though_its_connection_stays_open()
+    -> std::io::Result<()> {
+        let (agent_end, mut console_end) = UnixStream::pair()?;
+        let gate = Gate::new(Some(agent_end), Duration::from_secs(30));
+        let (_kept_open, agent_side) = UnixStream::pair()?;
+        let mut sender = std::process::Command::new("sleep").arg("0.3").spawn()?;
+        let pid = i32::try_from(sender.id()).unwrap_or(0);
+        let watch = RequesterWatch::new(Some(agent_side), pid);
+        assert_eq!(
+            gate.decide("api", &requester("sesame get api"), Some(watch)),
+            Outcome::Withdrawn
+        );
+        sender.wait()?;
+        assert_eq!(
+            told_after_the_ask(&mut console_end),
+            Some(ToConsole::Withdrawn(1))
+        );
+        Ok(())
+    }
+
+    /// A sender that ended before the agent read it from /proc (its pid could already be
+    /// another program's, maybe one answered `a` before) is withdrawn, never asked or matched.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_request_whose_sender_had_already_ended_is_withdrawn_not_matched_to_always()
+    -> std::io::Result<()> {
+        let (stream, seen) = console(vec![Decision::Always, Decision::Deny])?;
+        let gate = Gate::new(Some(stream), Duration::from_secs(30));
+        let get = requester("sesame get api");
+        assert_eq!(gate.decide("api", &get, None), Outcome::ApprovedAlways);
+        let (_kept_open, agent_side) = UnixStream::pair()?;
+        let mut sender = std::process::Command::new("true").spawn()?;
+        let pid = i32::try_from(sender.id()).unwrap_or(0);
+        sender.wait()?;
+        let watch = RequesterWatch::new(Some(agent_side), pid);
+        assert_eq!(gate.decide("api", &get, Some(watch)), Outcome::Withdrawn);
+        drop(gate);
+        assert_eq!(seen.join().map(|s| s.len()).unwrap_or(0), 1);
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! Who is asking: the agent reads a requesting process's executable, command line, working folder
-//! and parent chain from `/proc` (Linux), by the pid the kernel gave for the socket's peer
-//! (`SO_PEERCRED`), never by what the client says. What a process may hide from `/proc` (its
-//! `exe` and `cwd`, when it is not dumpable, as sesame itself is not) is said so, not guessed.
+//! and parent chain from `/proc` (Linux), by the pid the kernel attached to the request's bytes
+//! (`SCM_CREDENTIALS`: the process that wrote them, not only the one that connected), never by
+//! what the client says. What a process may hide from `/proc` (its `exe` and `cwd`, when it is
+//! not dumpable, as sesame itself is not) is said so, not guessed.
 
 use super::console::{MAX_PARENTS, Requester};
 
@@ -27,6 +28,7 @@ pub fn requester(pid: u32) -> Requester {
         command,
         cwd,
         parents: parents(pid),
+        connected_pid: None,
     }
 }
 

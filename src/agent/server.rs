@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::gate::{self, Gate};
+use super::gate::{self, Gate, RequesterWatch};
 use super::peer;
 use super::protocol::{
     self, AgentStatus, Purpose, Request, VALUE_SALT_LEN, read_frame, refused, write_frame,
@@ -148,6 +148,15 @@ pub fn run(vault: &Path, timeout_secs: u64, console: bool) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot listen on {}", socket.display()), e))?;
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io("cannot protect the agent socket", e))?;
+    // Every connection is born with it, so even a client's first bytes name their writer.
+    if crate::sys::HAS_SENDER_CREDENTIALS {
+        crate::sys::pass_credentials(&listener).map_err(|e| {
+            Error::io(
+                "cannot have the kernel name the sender of each request on the agent socket",
+                e,
+            )
+        })?;
+    }
     let meta = std::fs::symlink_metadata(&socket)
         .map_err(|e| Error::io("cannot read the agent socket", e))?;
 
@@ -198,6 +207,11 @@ pub fn run(vault: &Path, timeout_secs: u64, console: bool) -> Result<()> {
 
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
+        if crate::sys::HAS_SENDER_CREDENTIALS {
+            // Inherited from the listener already; a connection without it is refused at its
+            // first frame (its pieces name no writer).
+            let _ = crate::sys::pass_credentials(&stream);
+        }
         if state.connections.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
             continue; // dropped: the client falls back to the passphrase
         }
@@ -295,22 +309,68 @@ fn peer_pid(stream: &UnixStream) -> i32 {
     crate::sys::peer_pid(stream).unwrap_or(0)
 }
 
-/// Reads from a stream until a fixed moment: each read may wait only for the time left, so a
-/// frame sent one byte at a time cannot hold a connection past [`FRAME_DEADLINE`].
-struct ReadBy<'a> {
+/// Reads one request frame from a stream until a fixed moment, and notes who wrote it.
+///
+/// Each read may wait only for the time left, so a frame sent one byte at a time cannot hold a
+/// connection past [`FRAME_DEADLINE`]. Where the kernel names the writer of every read
+/// (`crate::sys::read_with_sender`, Linux), the frame is its writer's: a piece written under
+/// another uid than the agent's, or by another process than the frame's first piece, or naming
+/// no writer, fails the read, and the connection is closed. A process that connected and handed
+/// the socket to another (a fork) thus cannot have its own pid shown for what the other sends.
+struct FrameReader<'a> {
     stream: &'a UnixStream,
     until: Instant,
+    /// The writer of the pieces read so far.
+    sender: Option<crate::sys::Sender>,
 }
 
-impl Read for ReadBy<'_> {
+impl<'a> FrameReader<'a> {
+    fn new(stream: &'a UnixStream) -> FrameReader<'a> {
+        FrameReader {
+            stream,
+            until: Instant::now() + FRAME_DEADLINE,
+            sender: None,
+        }
+    }
+
+    /// The process that wrote the frame read, where the kernel says (Linux), else the one that
+    /// connected (`SO_PEERCRED`; 0 when unknown).
+    fn sender_pid(&self) -> i32 {
+        self.sender.map_or_else(|| peer_pid(self.stream), |s| s.pid)
+    }
+}
+
+impl Read for FrameReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::{Error as IoError, ErrorKind};
         let left = self.until.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(std::io::ErrorKind::TimedOut.into());
+            return Err(ErrorKind::TimedOut.into());
         }
         self.stream.set_read_timeout(Some(left))?;
-        let mut stream = self.stream;
-        stream.read(buf)
+        let (read, sender) = crate::sys::read_with_sender(self.stream, buf)?;
+        if read == 0 || !crate::sys::HAS_SENDER_CREDENTIALS {
+            return Ok(read);
+        }
+        let us = rustix::process::getuid().as_raw();
+        match sender {
+            Some(sender) if sender.uid != us => Err(IoError::new(
+                ErrorKind::PermissionDenied,
+                "written by another user",
+            )),
+            Some(sender) if self.sender.is_some_and(|first| first != sender) => Err(IoError::new(
+                ErrorKind::InvalidData,
+                "one frame written by two processes",
+            )),
+            Some(sender) => {
+                self.sender = Some(sender);
+                Ok(read)
+            }
+            None => Err(IoError::new(
+                ErrorKind::PermissionDenied,
+                "no credentials came with the request",
+            )),
+        }
     }
 }
 
@@ -322,14 +382,12 @@ fn serve(mut stream: UnixStream, state: &Arc<State>) {
     }
     let _ = stream.set_write_timeout(Some(FRAME_DEADLINE));
     loop {
-        let mut by = ReadBy {
-            stream: &stream,
-            until: Instant::now() + FRAME_DEADLINE,
-        };
-        let body = match read_frame(&mut by) {
+        let mut frame = FrameReader::new(&stream);
+        let body = match read_frame(&mut frame) {
             Ok(Some(body)) => body,
             _ => return,
         };
+        let sender = frame.sender_pid();
         let Some(request) = Request::decode(&body) else {
             return;
         };
@@ -383,9 +441,7 @@ fn serve(mut stream: UnixStream, state: &Arc<State>) {
             } => {
                 let (answer, decision) = match state.check_identity(vault_id, key_generation) {
                     Err(refusal) => (Zeroizing::new(refusal), None),
-                    Ok(()) => {
-                        open_confirmed(state, &salts, peer_pid(&stream), stream.try_clone().ok())
-                    }
+                    Ok(()) => open_confirmed(state, &salts, sender, &stream),
                 };
                 let written = write_frame(&mut stream, &answer);
                 // On a thread of its own: the client may hold the write lock next while it asks
@@ -439,14 +495,17 @@ impl KeyHolder for Held {
 }
 
 /// open-confirmed (`docs/AGENT.md`, "Approvals"): the label comes from the vault file, the
-/// requester from `/proc`, the decision from the console; the key only on a yes. The decision
-/// is logged after the answer, so the log's lock is not in the requester's wait.
+/// requester from `/proc` by the pid of the process that sent the request (`sender`), the
+/// decision from the console; the key only on a yes. The decision is logged after the answer,
+/// so the log's lock is not in the requester's wait.
 fn open_confirmed(
     state: &Arc<State>,
     salts: &[[u8; VALUE_SALT_LEN]],
-    pid: i32,
-    client: Option<UnixStream>,
+    sender: i32,
+    client: &UnixStream,
 ) -> (Zeroizing<Vec<u8>>, Option<(UnlockedVault, Event)>) {
+    // First, before /proc is read: see `RequesterWatch::new`.
+    let watch = RequesterWatch::new(client.try_clone().ok(), sender);
     let opened = crate::store::read(&state.vault).and_then(|bytes| {
         UnlockedVault::open_with(&bytes, Box::new(Held(Arc::clone(state))), &state.vault)
     });
@@ -470,8 +529,12 @@ fn open_confirmed(
         );
     };
     let label = shown_label(state, secret.id, &secret.label);
-    let requester = peer::requester(u32::try_from(pid).unwrap_or(0));
-    let outcome = state.gate.decide(&label, &requester, client);
+    let mut requester = peer::requester(u32::try_from(sender).unwrap_or(0));
+    let connected = peer_pid(client);
+    if connected != sender && connected != 0 {
+        requester.connected_pid = u32::try_from(connected).ok();
+    }
+    let outcome = state.gate.decide(&label, &requester, Some(watch));
     let answer = if outcome.approved() {
         let mut answer = Zeroizing::new(Vec::with_capacity(1 + salts.len() * KEY_LEN));
         answer.push(protocol::OK);

@@ -218,11 +218,13 @@ fn describe(ask: &Ask) -> String {
     let mut chain = vec![printable(&who.command).into_owned()];
     chain.extend(who.parents.iter().map(|p| printable(p).into_owned()));
     format!(
-        "\n[{number}] {label} is asked for by pid {pid}\n    program  {exe}\n    command  {command}\n    \
-         folder   {cwd}\n    chain    {chain}\n    allow? y once / a always / n deny ({seconds} s): ",
+        "\n[{number}] {label} is asked for by pid {pid}{connected}\n    program  {exe}\n    command  \
+         {command}\n    folder   {cwd}\n    chain    {chain}\n    allow? y once / a always / n deny \
+         ({seconds} s): ",
         number = ask.number,
         label = printable(&ask.label),
         pid = who.pid,
+        connected = who.connection_note(),
         exe = printable(&who.exe),
         command = printable(&who.command),
         cwd = printable(&who.cwd),
@@ -254,6 +256,7 @@ mod tests {
                 command: "sesame get api".into(),
                 cwd: "/home/a".into(),
                 parents: vec!["python3 app.py".into(), "bash".into(), "claude".into()],
+                connected_pid: None,
             },
         };
         let shown = describe(&ask);

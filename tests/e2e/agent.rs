@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::harness::*;
@@ -29,15 +28,6 @@ fn status(sb: &Sandbox) -> serde_json::Value {
 
 fn agent_pid(sb: &Sandbox) -> u32 {
     status(sb)["agent_pid"].as_u64().expect("an agent") as u32
-}
-
-fn socket(sb: &Sandbox) -> PathBuf {
-    let folder = sb.runtime_dir().join("sesame");
-    std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "sock"))
-        .expect("an agent socket")
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -194,7 +184,10 @@ fn a_stale_socket_of_a_killed_agent_is_detected_and_replaced() {
     wait_until("the agent to die", || {
         !std::path::Path::new(&format!("/proc/{pid}")).exists()
     });
-    assert!(socket(&sb).exists(), "kill -9 leaves the socket behind");
+    assert!(
+        sb.agent_socket().exists(),
+        "kill -9 leaves the socket behind"
+    );
     // Clients fall back to the passphrase sources...
     no_pass(&sb)
         .args(["get", "api/key"])
@@ -231,7 +224,7 @@ fn eight_clients_at_once() {
 #[test]
 fn malformed_requests_close_only_their_own_connection() {
     let sb = unlocked("5m");
-    let sock = socket(&sb);
+    let sock = sb.agent_socket();
     let garbage: [&[u8]; 4] = [
         &[0xFF, 0xFF, 0xFF, 0xFF], // oversized frame
         &[0, 0, 0, 0],             // empty frame
@@ -300,7 +293,7 @@ fn a_client_under_another_uid_is_refused() {
         return;
     };
     let sb = unlocked("5m");
-    let sock = socket(&sb);
+    let sock = sb.agent_socket();
     // Open the way for the other user: only the peer-credential check is left to stop it.
     use std::os::unix::fs::PermissionsExt;
     for dir in [
@@ -390,13 +383,13 @@ fn an_agent_for_an_older_key_generation_is_refused_and_clients_fall_back() {
 #[test]
 fn the_agent_ends_when_its_vault_disappears_or_on_sigterm() {
     let sb = unlocked("5m");
-    let sock = socket(&sb);
+    let sock = sb.agent_socket();
     std::fs::rename(&sb.vault, sb.path("moved.sesame")).unwrap();
     wait_until("the agent to notice", || !sock.exists());
 
     let sb = unlocked("5m");
     let pid = agent_pid(&sb);
-    let sock = socket(&sb);
+    let sock = sb.agent_socket();
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(pid as i32).unwrap(),
         rustix::process::Signal::TERM,
@@ -415,7 +408,7 @@ fn the_socket_folder_must_be_private() {
     sb.fails_with(["unlock"], 2, "mode 0700");
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
     sb.succeeds(["unlock"]);
-    assert_eq!(mode(&socket(&sb)), 0o600);
+    assert_eq!(mode(&sb.agent_socket()), 0o600);
 }
 
 #[test]
@@ -467,7 +460,7 @@ fn one_process_cannot_hold_every_agent_connection() {
     // Broke: 64 connections from one process, each kept alive by a byte every few seconds, left
     // no room for anyone else. Now one process may hold at most 8 at once.
     let sb = unlocked("5m");
-    let sock = socket(&sb);
+    let sock = sb.agent_socket();
     let held: Vec<UnixStream> = (0..8)
         .map(|_| UnixStream::connect(&sock).unwrap())
         .collect();
@@ -488,12 +481,52 @@ fn one_process_cannot_hold_every_agent_connection() {
     drop(held);
 }
 
+/// The agent read a frame as one stream of bytes, whoever wrote them: a process could write a
+/// frame's start and have another process holding the same socket write the rest. Now each piece
+/// carries its writer's credentials (Linux) and a frame two processes wrote closes the connection.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_request_frame_written_by_two_processes_is_refused() {
+    let sb = unlocked("5m");
+    let status = |body_by_a_child: bool| {
+        let mut s = UnixStream::connect(sb.agent_socket()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(&[1, 0, 0, 0]).unwrap(); // a 1-byte frame: status
+        std::thread::sleep(Duration::from_millis(100)); // the agent reads the length alone
+        if body_by_a_child {
+            let mut child = command("sh")
+                .args(["-c", "printf '\\001'"])
+                .stdout(std::os::fd::OwnedFd::from(s.try_clone().unwrap()))
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            child.wait().unwrap();
+        } else {
+            s.write_all(&[1]).unwrap();
+        }
+        let mut answer = Vec::new();
+        let mut head = [0u8; 4];
+        if s.read_exact(&mut head).is_ok() {
+            answer.extend_from_slice(&head);
+        }
+        answer
+    };
+    // Written in two pieces by one process: answered.
+    assert_eq!(status(false).len(), 4);
+    // The same two pieces, the second by a child on the inherited socket: hung up on, unanswered.
+    assert!(status(true).is_empty(), "a frame of two writers was served");
+    no_pass(&sb)
+        .args(["get", "api/key"])
+        .succeeds()
+        .stdout("sk-agent-0123456789\n");
+}
+
 #[test]
 fn a_request_trickled_one_byte_at_a_time_is_cut_off() {
     // Broke: the 10 s limit applied to each read, so a client sending one byte every few seconds
     // held its connection forever. Now a whole frame must arrive within 10 s.
     let sb = unlocked("5m");
-    let mut s = UnixStream::connect(socket(&sb)).unwrap();
+    let mut s = UnixStream::connect(sb.agent_socket()).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     // A 4096-byte frame at 2 bytes a second would take over half an hour.
@@ -523,7 +556,7 @@ fn a_client_refuses_an_agent_socket_of_another_user() {
         return;
     }
     let sb = unlocked("5m");
-    let sock = socket(&sb);
+    let sock = sb.agent_socket();
     no_pass(&sb).arg("lock").succeeds();
     // The agent removes its socket as it ends, just after answering `lock`: wait for it (a
     // loaded machine can take a moment) rather than race it.

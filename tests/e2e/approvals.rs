@@ -624,3 +624,113 @@ fn marking_a_stored_secret_warns_that_older_copies_hold_its_values_unsealed() {
             predicates::str::contains("unsealed"),
         ));
 }
+
+/// The body of an open-confirmed request for the current value of `label`, as a client builds
+/// it, read from the vault through the library (the test knows the passphrase).
+fn open_confirmed_request(sb: &Sandbox, label: &str) -> Vec<u8> {
+    use sesame::agent::protocol::{Request, VALUE_SALT_LEN};
+    use sesame::vault::StoredValue;
+    let pass = sesame::secret::Passphrase::from_string(PASS.to_string());
+    let opened =
+        sesame::container::UnlockedVault::open(&sb.vault_bytes(), &pass, &sb.vault).unwrap();
+    let secret = opened
+        .vault
+        .secrets
+        .iter()
+        .find(|s| s.label.as_str() == label)
+        .expect("the secret");
+    let StoredValue::Sealed(sealed) = &secret.current.value else {
+        panic!("{label} is not sealed");
+    };
+    Request::OpenConfirmed {
+        vault_id: opened.header.vault_id,
+        key_generation: opened.header.key_generation,
+        salts: vec![sealed.0[..VALUE_SALT_LEN].try_into().unwrap()],
+    }
+    .encode()
+}
+
+/// Connects to the agent (argv 1), hands the socket to a child and becomes `sleep 30`; the child
+/// waits until its parent shows as `sleep`, sends the request (argv 2, hex) and prints its pid,
+/// then the answer's first byte (0 released, 1 refused), and ends the `sleep`.
+const HANDED_OVER: &str = r#"
+import os, socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+body = bytes.fromhex(sys.argv[2])
+if os.fork():
+    os.execvp("sleep", ["sleep", "30"])
+parent = os.getppid()
+for _ in range(1000):
+    with open(f"/proc/{parent}/cmdline", "rb") as f:
+        if f.read().startswith(b"sleep"):
+            break
+    time.sleep(0.01)
+print(os.getpid(), parent, flush=True)
+s.sendall(struct.pack("<I", len(body)) + body)
+s.settimeout(30)
+head = s.recv(4)
+answer = s.recv(struct.unpack("<I", head)[0]) if len(head) == 4 else b"?"
+print(answer[:1].hex(), flush=True)
+os.kill(parent, 9)
+"#;
+
+/// The console showed the process that *connected* (`SO_PEERCRED`, recorded at connect time): a
+/// program could connect, hand the socket to a child and replace itself with a harmless-looking
+/// one (`exec`); the console then showed that one, and an `a` given to it matched, while the
+/// child asked. The request is now the child's, by the credentials the kernel attaches to the
+/// bytes it wrote.
+#[test]
+fn the_console_names_the_process_that_sent_the_request_not_the_one_that_connected() {
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let script = sb.write_file("handed_over.py", HANDED_OVER);
+    let mut cmd = command("python3");
+    cmd.arg(&script)
+        .arg(sb.agent_socket())
+        .arg(hex(&open_confirmed_request(&sb, "api")))
+        .stdin(Stdio::null())
+        .current_dir(sb.dir.path());
+    let attack = in_background(cmd);
+    let shown = console.wait_for("allow?");
+    let request = &shown[shown.find("[1] api").expect("the request")..];
+    let line = |name: &str| {
+        request
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("command").contains("handed_over.py"), "{request}");
+    assert!(line("program").contains("python"), "{request}");
+    assert!(!line("command").contains("sleep"), "{request}");
+    assert!(
+        request.contains(", on a connection opened by pid "),
+        "{request}"
+    );
+    console.type_keys("n\n");
+    // The script's exit code is that of the `sleep` its child kills.
+    let (_, out, err) = attack.join().unwrap();
+    let mut printed = out.lines();
+    let pids: Vec<&str> = printed.next().unwrap_or_default().split(' ').collect();
+    assert_eq!(printed.next(), Some("01"), "not refused: {out}{err}");
+    // The sender's pid is the one asked for; the one that connected is named as such.
+    assert!(
+        request.contains(&format!(
+            "is asked for by pid {}, on a connection opened by pid {}",
+            pids[0], pids[1]
+        )),
+        "{request}\n{out}"
+    );
+    let log = decisions(&sb);
+    assert!(
+        log.iter().any(|d| d.starts_with("denied: python")
+            && d.contains(&format!(
+                "(pid {}, on a connection opened by pid {}",
+                pids[0], pids[1]
+            ))),
+        "{log:?}"
+    );
+}

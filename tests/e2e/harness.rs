@@ -46,6 +46,16 @@ impl Sandbox {
         self.dir.path().join("run")
     }
 
+    /// The socket of this sandbox's running agent.
+    pub fn agent_socket(&self) -> PathBuf {
+        let folder = self.runtime_dir().join("sesame");
+        std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "sock"))
+            .expect("an agent socket")
+    }
+
     /// A sandbox with a new vault (passphrase [`PASS`], no recovery code).
     pub fn new() -> Sandbox {
         let sb = Sandbox::empty();
