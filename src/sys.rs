@@ -28,9 +28,7 @@ use std::os::unix::net::UnixStream;
 pub(crate) fn peer_uid(stream: &UnixStream) -> Option<u32> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        rustix::net::sockopt::socket_peercred(stream)
-            .ok()
-            .map(|cred| cred.uid.as_raw())
+        peer_credentials(stream).map(|cred| cred.uid)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -44,19 +42,46 @@ pub(crate) fn peer_uid(stream: &UnixStream) -> Option<u32> {
 }
 
 /// The pid of the process at the other end of a Unix socket, where the kernel says (Linux);
-/// `None` elsewhere.
+/// `None` elsewhere, and when the peer is in a pid namespace this process cannot see (the
+/// kernel says 0 then).
 pub(crate) fn peer_pid(stream: &UnixStream) -> Option<i32> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        rustix::net::sockopt::socket_peercred(stream)
-            .ok()
-            .map(|cred| cred.pid.as_raw_nonzero().get())
+        peer_credentials(stream)
+            .map(|cred| cred.pid)
+            .filter(|&pid| pid != 0)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         let _ = stream;
         None
     }
+}
+
+/// `SO_PEERCRED`, read into libc's `ucred` rather than through rustix, whose `UCred` holds the
+/// pid as a non-zero number: the kernel gives 0 for a peer in a pid namespace this process
+/// cannot see, which such a type cannot hold.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_credentials(stream: &UnixStream) -> Option<libc::ucred> {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: the descriptor is the open socket `stream` borrows for this call; `cred` is a
+    // valid, writable `ucred` and `len` its size, which the kernel does not write past.
+    let r = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut cred).cast(),
+            &mut len,
+        )
+    };
+    (r == 0 && len as usize == size_of::<libc::ucred>()).then_some(cred)
 }
 
 /// Who wrote bytes read from a Unix socket, as the kernel recorded it at the write.
@@ -457,6 +482,16 @@ mod tests {
             pid: i32::try_from(std::process::id()).unwrap_or(0),
             uid: rustix::process::getuid().as_raw(),
         }
+    }
+
+    /// `SO_PEERCRED` read without a type that cannot hold the pid 0 the kernel gives for a peer
+    /// in another pid namespace: here, the peer is this process.
+    #[test]
+    fn the_peer_of_a_socket_is_read_into_a_type_that_can_hold_any_pid() -> io::Result<()> {
+        let (ours, _theirs) = UnixStream::pair()?;
+        assert_eq!(peer_pid(&ours), Some(me().pid));
+        assert_eq!(peer_uid(&ours), Some(me().uid));
+        Ok(())
     }
 
     /// The agent showed the process that connected (`SO_PEERCRED`) for a request a child wrote
