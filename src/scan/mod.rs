@@ -454,6 +454,14 @@ fn search_file(
             push_passed_over(report, path, why);
             return None;
         }
+        // Gone since it was listed (a tracked file deleted from the work tree), or a symbolic
+        // link (git lists untracked ones as files): nothing to read, nothing to say.
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound
+                || rustix::io::Errno::from_io_error(&e) == Some(rustix::io::Errno::LOOP) =>
+        {
+            return None;
+        }
         Err(e) => {
             push_error(report, format!("{}: {e}", path.display()));
             return None;

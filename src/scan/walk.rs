@@ -10,9 +10,10 @@
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
 
 use super::git::git;
 use super::open::{KERNEL_FILE, is_kernel_path};
@@ -40,10 +41,19 @@ enum Folder {
     Plain,
 }
 
+/// A path git listed, relative to the folder it was asked about.
+enum Listed {
+    /// A file (or, from the untracked ones, possibly a symbolic link, which the search does not
+    /// open).
+    File(PathBuf),
+    /// A submodule or a nested repository: asked about in turn.
+    Repository(PathBuf),
+}
+
 /// What git said of a folder.
 enum Listing {
-    /// The files (and nested repositories) git does not ignore, relative to the folder.
-    Files(Vec<PathBuf>),
+    /// How many paths git listed (each handed over as it came).
+    Listed(usize),
     /// Not inside a git work tree: every file is read.
     NotARepository,
     /// git could not be asked (not installed, or it refused the folder): why.
@@ -68,6 +78,11 @@ pub(super) fn walk(paths: &[PathBuf], no_ignore: bool, file: impl FnMut(PathBuf)
     for path in paths {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => folders.push((path.clone(), Folder::Given)),
+            // A file named by a symbolic link is searched where the link points: it was named.
+            Ok(_) if path.is_symlink() => match std::fs::canonicalize(path) {
+                Ok(target) => found(target),
+                Err(e) => walk.errors.push(format!("{}: {e}", path.display())),
+            },
             Ok(_) => found(path.clone()),
             Err(e) => walk.errors.push(format!("{}: {e}", path.display())),
         }
@@ -85,24 +100,17 @@ pub(super) fn walk(paths: &[PathBuf], no_ignore: bool, file: impl FnMut(PathBuf)
             Folder::Plain => folder.join(".git").symlink_metadata().is_ok(),
         };
         if !no_ignore && ask_git {
-            match list_with_git(&folder) {
-                Listing::Files(listed) => {
-                    if listed.is_empty() && kind == Folder::Given && holds_anything(&folder) {
+            let listing = list_with_git(&folder, &mut |listed| match listed {
+                Listed::File(relative) => found(folder.join(relative)),
+                Listed::Repository(relative) => {
+                    folders.push((folder.join(relative), Folder::Repository));
+                }
+            });
+            match listing {
+                Listing::Listed(count) => {
+                    if count == 0 && kind == Folder::Given && holds_anything(&folder) {
                         walk.passed_over
                             .push((folder.display().to_string(), IGNORED_BY_GIT.to_string()));
-                    }
-                    for relative in listed {
-                        let path = folder.join(relative);
-                        match std::fs::symlink_metadata(&path) {
-                            Ok(meta) if meta.is_dir() => {
-                                folders.push((path, Folder::Repository));
-                            }
-                            Ok(meta) if meta.file_type().is_symlink() => {}
-                            Ok(_) => found(path),
-                            // Tracked but deleted from the work tree: nothing to read.
-                            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                            Err(e) => walk.errors.push(format!("{}: {e}", path.display())),
-                        }
                     }
                     continue;
                 }
@@ -167,46 +175,118 @@ fn holds_anything(folder: &Path) -> bool {
         .is_ok_and(|mut entries| entries.any(|e| e.is_ok_and(|e| e.file_name() != ".git")))
 }
 
-/// Asks git which files under `folder` it does not ignore. `core.fsmonitor` is switched off: a
-/// repository's own configuration must not start a program of its choosing.
-fn list_with_git(folder: &Path) -> Listing {
-    let output = git(folder)
-        .args([
-            "-c",
-            "core.fsmonitor=false",
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .output();
-    let output = match output {
-        Ok(output) => output,
+/// Asks git which files under `folder` it does not ignore, handing each to `listed` as it
+/// comes: the tracked ones (`ls-files --cached`, quick: the index) while a second git lists the
+/// untracked ones (`--others --exclude-standard`, which reads every folder), so the search
+/// starts at once. Paths are not checked here: the search opens each without following links
+/// and passes over what is gone. `core.fsmonitor` is switched off: a repository's own
+/// configuration must not start a program of its choosing.
+fn list_with_git(folder: &Path, listed: &mut dyn FnMut(Listed)) -> Listing {
+    let ls_files = |args: &[&str]| {
+        let mut cmd = git(folder);
+        cmd.args(["-c", "core.fsmonitor=false", "ls-files", "-z"])
+            .args(args)
+            .stdout(Stdio::piped());
+        cmd
+    };
+    let untracked = match ls_files(&["--others", "--exclude-standard"]).spawn() {
+        Ok(child) => child,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Listing::Failed("git is not installed".to_string());
         }
         Err(e) => return Listing::Failed(format!("cannot run git: {e}")),
     };
-    if !output.status.success() {
-        let said = String::from_utf8_lossy(&output.stderr);
-        if said.contains("not a git repository") || said.contains("must be run in a work tree") {
-            return Listing::NotARepository;
-        }
-        let first = said.lines().next().unwrap_or("git failed").trim();
-        return Listing::Failed(crate::printable::printable(first).into_owned());
+    // Killed and reaped on every early return.
+    let mut untracked = Reaped(untracked);
+    let tracked = match ls_files(&["--cached", "--stage"]).output() {
+        Ok(output) => output,
+        Err(e) => return Listing::Failed(format!("cannot run git: {e}")),
+    };
+    if let Some(failed) = failure(&tracked) {
+        return failed;
     }
-    let mut files: Vec<PathBuf> = output
-        .stdout
-        .split(|&b| b == 0)
-        .filter(|name| !name.is_empty())
-        // A nested repository is listed as `name/`; joining keeps it a folder.
-        .map(|name| PathBuf::from(OsStr::from_bytes(name)))
-        .collect();
-    // A path in conflict is listed once per stage.
-    files.sort_unstable();
-    files.dedup();
-    Listing::Files(files)
+    let mut count = 0;
+    for entry in tracked.stdout.split(|&b| b == 0).filter(|e| !e.is_empty()) {
+        // `MODE OBJECT STAGE<TAB>PATH`; a path in conflict comes once per stage, and the walk
+        // hands each path over once.
+        let Some(tab) = entry.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        let path = PathBuf::from(OsStr::from_bytes(&entry[tab + 1..]));
+        count += 1;
+        match entry.get(..6) {
+            Some(b"120000") => {} // a symbolic link: never followed
+            Some(b"160000") => listed(Listed::Repository(path)),
+            _ => listed(Listed::File(path)),
+        }
+    }
+    let Some(mut out) = untracked.0.stdout.take() else {
+        return Listing::Failed("git gave no output".to_string());
+    };
+    let mut names = Vec::new();
+    let read = out.read_to_end(&mut names);
+    let untracked = match (read, untracked.wait_with_stderr()) {
+        (Ok(_), Ok(output)) => output,
+        (Err(e), _) | (_, Err(e)) => return Listing::Failed(format!("cannot read git: {e}")),
+    };
+    if let Some(failed) = failure(&untracked) {
+        return failed;
+    }
+    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        count += 1;
+        let path = PathBuf::from(OsStr::from_bytes(name));
+        // A nested repository is listed as `name/`.
+        if name.ends_with(b"/") {
+            listed(Listed::Repository(path));
+        } else {
+            listed(Listed::File(path));
+        }
+    }
+    Listing::Listed(count)
+}
+
+/// What a failed `git ls-files` means: not a work tree (every file is read), or a failure to
+/// name.
+fn failure(output: &Output) -> Option<Listing> {
+    if output.status.success() {
+        return None;
+    }
+    let said = String::from_utf8_lossy(&output.stderr);
+    if said.contains("not a git repository") || said.contains("must be run in a work tree") {
+        return Some(Listing::NotARepository);
+    }
+    let first = said.lines().next().unwrap_or("git failed").trim();
+    Some(Listing::Failed(
+        crate::printable::printable(first).into_owned(),
+    ))
+}
+
+/// A child killed and reaped if it is dropped before it was waited for.
+struct Reaped(Child);
+
+impl Reaped {
+    /// Waits for the child (its stdout already read) and collects its stderr.
+    fn wait_with_stderr(&mut self) -> io::Result<Output> {
+        let mut stderr = Vec::new();
+        if let Some(mut err) = self.0.stderr.take() {
+            err.read_to_end(&mut stderr)?;
+        }
+        let status = self.0.wait()?;
+        Ok(Output {
+            status,
+            stdout: Vec::new(),
+            stderr,
+        })
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 #[cfg(test)]

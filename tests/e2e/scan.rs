@@ -590,8 +590,40 @@ fn scan_reads_what_git_does_not_ignore_tracked_files_and_nested_repositories_inc
     let plain = sb.path("plain");
     write(&plain.join(".gitignore"), "*.log\n");
     write(&plain.join("x.log"), format!("{OPENAI}\n"));
+    // Links, tracked or not, are never followed; a tracked file deleted from the work tree is
+    // nothing to read (no error).
+    write(&sb.path("outside/keys.txt"), format!("{OPENAI}\n"));
+    std::os::unix::fs::symlink(sb.path("outside/keys.txt"), repo.join("tracked-link")).unwrap();
+    std::os::unix::fs::symlink(sb.path("outside/keys.txt"), repo.join("untracked-link")).unwrap();
+    write(&repo.join("gone.txt"), "x\n");
+    git(&repo, &["add", "tracked-link", "gone.txt"]);
+    git(&repo, &["commit", "-q", "-m", "a link"]);
+    std::fs::remove_file(repo.join("gone.txt")).unwrap();
+    // A submodule follows its own rules, as a nested repository does.
+    let sub = sb.path("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    git(&sub, &["init", "-q"]);
+    write(&sub.join(".gitignore"), "*.key\n");
+    write(&sub.join("tracked.cfg"), format!("S = '{STRIPE}'\n"));
+    git(&sub, &["add", ".gitignore", "tracked.cfg"]);
+    git(&sub, &["commit", "-q", "-m", "sub"]);
+    git(
+        &repo,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            "../sub",
+            "modules/sub",
+        ],
+    );
+    write(&repo.join("modules/sub/local.key"), format!("{OPENAI}\n"));
 
-    let rows = findings(&scan(&sb, &["repo", "plain", "--json"]).code(11));
+    let a = scan(&sb, &["repo", "plain", "--json"]).code(11);
+    assert!(!stderr(&a).contains("not searched"), "{}", stderr(&a));
+    let rows = findings(&a);
     let mut paths: Vec<String> = places(&rows).into_iter().map(|p| p.0).collect();
     paths.dedup();
     assert_eq!(
@@ -599,15 +631,19 @@ fn scan_reads_what_git_does_not_ignore_tracked_files_and_nested_repositories_inc
         vec![
             "plain/x.log",
             "repo/committed.log",
+            "repo/modules/sub/tracked.cfg",
             "repo/src/app.py",
             "repo/vendor/lib/config.py",
         ]
     );
-    // --no-ignore reads everything but .git folders.
+    // --no-ignore reads everything but .git folders (and links).
     let rows = findings(&scan(&sb, &["repo", "--json", "--no-ignore"]).code(11));
     let mut paths: Vec<String> = places(&rows).into_iter().map(|p| p.0).collect();
     paths.dedup();
-    assert_eq!(paths.len(), 7, "{paths:?}");
+    assert_eq!(paths.len(), 9, "{paths:?}");
+    // A file named by a link on the command line is searched: it was asked for.
+    let rows = findings(&scan(&sb, &["repo/untracked-link", "--json"]).code(11));
+    assert_eq!(rows.len(), 1);
 }
 
 #[test]
