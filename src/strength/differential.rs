@@ -2,7 +2,8 @@
 //! Dropbox's estimator, a dev-dependency only) on a fixed corpus of several thousand strings —
 //! listed words at many ranks and with mutations, multi-word passphrases, dates, keyboard
 //! walks, sequences, repeats, random ASCII, non-ASCII text and over-long inputs — each with the
-//! context words `init` passes. The score must be equal and log10 of the guesses within 0.01.
+//! context words `init` passes. The score, the warning and the suggestions must be equal and
+//! log10 of the guesses within 0.01.
 #![allow(clippy::unwrap_used)]
 
 use super::words::{Graph, Layout, WordLists};
@@ -293,6 +294,15 @@ fn long_and_context(dice: &mut Dice, corpus: &mut Vec<String>) {
     }
 }
 
+/// The crate's warning and suggestions, as the sentences the refusal message quotes.
+fn feedback_of(theirs: &zxcvbn::Entropy) -> Option<Vec<String>> {
+    theirs.feedback().map(|f| {
+        let warning = f.warning().map(|w| w.to_string());
+        let suggestions = f.suggestions().iter().map(|s| s.to_string());
+        warning.into_iter().chain(suggestions).collect()
+    })
+}
+
 fn corpus(lists: &WordLists) -> Vec<String> {
     let mut dice = Dice(0x5E5A_3E00_2026);
     let mut corpus = vec![String::new()];
@@ -323,10 +333,15 @@ fn the_estimate_agrees_with_the_zxcvbn_crate() {
         let context = ["sesame", "vault", stems[index % stems.len()]];
         let ours = estimators[index % stems.len()].estimate(text);
         let our_log = (ours.guesses as f64).log10();
+        let our_feedback = ours.feedback.as_ref().map(|f| {
+            let sentences = f.warning.iter().chain(&f.suggestions);
+            sentences.map(|s| s.to_string()).collect::<Vec<_>>()
+        });
         let agrees = |theirs: &zxcvbn::Entropy| {
             u8::from(theirs.score()) == ours.score
                 && ((our_log - theirs.guesses_log10()).abs() <= 0.01
                     || (ours.guesses == 0 && theirs.guesses() == 0))
+                && feedback_of(theirs) == our_feedback
         };
         let theirs = zxcvbn::zxcvbn(text, &context);
         if agrees(&theirs) {
@@ -353,19 +368,19 @@ fn the_estimate_agrees_with_the_zxcvbn_crate() {
         let listed = DEVIATIONS.contains(&text.as_str());
         let their_score = u8::from(cheapest.score());
         if !listed || ours.score > their_score || ours.guesses > cheapest.guesses() {
+            let their_sequence: Vec<_> = cheapest
+                .sequence()
+                .iter()
+                .map(|m| (m.i, m.j, format!("{:?}", m.pattern)))
+                .collect();
             mismatches.push(format!(
-                "{text:?} ({context:?}): ours score {} guesses {} ({:?}), zxcvbn score {} \
-                 guesses {} ({:?})",
+                "{text:?} ({context:?}): ours score {} guesses {} {our_feedback:?} {:?}, zxcvbn \
+                 score {their_score} guesses {} {:?} {their_sequence:?}",
                 ours.score,
                 ours.guesses,
                 ours.sequence,
-                their_score,
                 cheapest.guesses(),
-                cheapest
-                    .sequence()
-                    .iter()
-                    .map(|m| (m.i, m.j, format!("{:?}", m.pattern)))
-                    .collect::<Vec<_>>()
+                feedback_of(&cheapest),
             ));
         }
     }
