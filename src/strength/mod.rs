@@ -10,8 +10,10 @@
 //!
 //! The passphrase is read into wiped buffers (its characters, and the lowercased, reversed and
 //! substituted copies the matchers make); matches hold positions, not text. Not wiped: what
-//! the hasher and comparisons leave on the stack, the years and counts derived from it, and the
-//! lists, which are not secret. The lists are inflated only here, when a passphrase is being set.
+//! hashing and comparison leave on the stack, the old buffer `str::to_lowercase` drops when
+//! lowercasing lengthens non-ASCII text, the substitution characters (`4`, `$`) a l33t word
+//! used, the years and counts derived from the passphrase, and the lists, which are not
+//! secret. The lists are inflated only here, when a passphrase is being set.
 
 mod dates;
 mod feedback;
