@@ -159,7 +159,8 @@ pub struct InitArgs {
     /// Replace an existing vault (its secrets are lost)
     #[arg(long)]
     force: bool,
-    /// Accept a passphrase that zxcvbn rates easy to guess (below 3 of 4)
+    /// Accept a passphrase that sesame's estimate (zxcvbn's model) rates easy to guess (below 3
+    /// of 4)
     #[arg(long)]
     allow_weak: bool,
 }

@@ -19,14 +19,16 @@ pub struct PasswdArgs {
     /// New Argon2id parameters for the passphrase slot (default: keep the current ones)
     #[command(flatten)]
     kdf: KdfArgs,
-    /// Accept a new passphrase that zxcvbn rates easy to guess (below 3 of 4)
+    /// Accept a new passphrase that sesame's estimate (zxcvbn's model) rates easy to guess
+    /// (below 3 of 4)
     #[arg(long)]
     allow_weak: bool,
 }
 
 #[derive(Args)]
 pub struct RecoverArgs {
-    /// Accept a new passphrase that zxcvbn rates easy to guess (below 3 of 4)
+    /// Accept a new passphrase that sesame's estimate (zxcvbn's model) rates easy to guess
+    /// (below 3 of 4)
     #[arg(long)]
     allow_weak: bool,
 }

@@ -275,6 +275,44 @@ fn a_weak_passphrase_is_refused_at_init_passwd_and_recover_unless_allow_weak() {
     recover(&["--allow-weak"]).success();
 }
 
+/// The estimate counts the vault's file name among the words an attacker tries first: a
+/// passphrase that only spells it is refused, though it passes for a vault named otherwise.
+#[test]
+fn a_passphrase_spelling_the_vault_file_name_is_refused() {
+    let pass = "Zorbulent-Quaxit";
+    let mut sb = Sandbox::empty();
+    sb.vault = sb.dir.path().join("data").join("zorbulent-quaxit.sesame");
+    let a = sb
+        .with_pass(pass)
+        .args(["init", "--no-recovery"])
+        .fails_with(2, "too easy to guess");
+    assert_lacks(&stderr(&a), pass);
+    assert!(!sb.vault.exists(), "nothing was created");
+    let other = Sandbox::empty();
+    other
+        .with_pass(pass)
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .succeeds();
+}
+
+/// Like zxcvbn, the estimate reads only a passphrase's first 100 characters, which bounds its
+/// work: 100 repeated letters are refused whatever follows them, and the same letters after a
+/// strong start do not weaken it.
+#[test]
+fn only_the_first_100_characters_of_a_passphrase_are_rated() {
+    let padding = "a".repeat(100);
+    let sb = Sandbox::empty();
+    sb.with_pass(&format!("{padding}{PASS}"))
+        .args(["init", "--no-recovery"])
+        .fails_with(2, "Repeats like \"aaa\" are easy to guess.");
+    let sb = Sandbox::empty();
+    sb.with_pass(&format!("{PASS}{padding}"))
+        .args(FAST_KDF)
+        .arg("--no-recovery")
+        .succeeds();
+}
+
 /// A passphrase file others can read is a passphrase others can read: warn (it still works).
 #[test]
 fn a_passphrase_file_readable_by_others_gets_a_warning() {
