@@ -164,4 +164,29 @@ mod tests {
     fn the_current_year_is_read_from_the_clock() {
         assert!((2026..3000).contains(&current_year()));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(150))]
+        /// Any text (any script, control characters, digits and separators mixed, longer than
+        /// what is evaluated) gets a score, never a panic; the score only counts what is read.
+        #[test]
+        fn any_passphrase_gets_a_score_and_never_a_panic(
+            text in "(\\PC|[0-9/._ -]|[a-z]{1,8}|\\p{Cc}){0,130}"
+        ) {
+            static LISTS: std::sync::OnceLock<Option<WordLists>> = std::sync::OnceLock::new();
+            static ESTIMATOR: std::sync::OnceLock<Option<Estimator<'static>>> =
+                std::sync::OnceLock::new();
+            let estimator = ESTIMATOR.get_or_init(|| {
+                let lists = LISTS.get_or_init(|| WordLists::load().ok()).as_ref()?;
+                Some(Estimator::new(lists, &["vault", "sesame"], 2026))
+            });
+            let estimator = estimator.as_ref().ok_or_else(|| {
+                proptest::test_runner::TestCaseError::fail("the word lists do not load")
+            })?;
+            let estimate = estimator.estimate(&text);
+            proptest::prop_assert!(estimate.score <= 4);
+            let read: String = text.chars().take(MAX_EVALUATED).collect();
+            proptest::prop_assert_eq!(estimator.estimate(&read).guesses, estimate.guesses);
+        }
+    }
 }
