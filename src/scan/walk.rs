@@ -13,7 +13,9 @@ use std::ffi::OsStr;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use super::git::git;
 use super::open::{KERNEL_FILE, is_kernel_path};
@@ -52,8 +54,8 @@ enum Listed {
 
 /// What git said of a folder.
 enum Listing {
-    /// How many paths git listed (each handed over as it came).
-    Listed(usize),
+    /// How many paths git listed (each handed over as it came), and the warnings it gave.
+    Listed { count: usize, said: Vec<String> },
     /// Not inside a git work tree: every file is read.
     NotARepository,
     /// git could not be asked (not installed, or it refused the folder): why.
@@ -89,6 +91,7 @@ pub(super) fn walk(paths: &[PathBuf], no_ignore: bool, file: impl FnMut(PathBuf)
     }
     // An explicit stack, not recursion: a tree nested 100,000 deep must not overflow it.
     let mut git_failed = false;
+    let mut real_folders = RealFolders::default();
     while let Some((folder, kind)) = folders.pop() {
         if is_kernel_path(&folder) {
             walk.passed_over
@@ -101,13 +104,30 @@ pub(super) fn walk(paths: &[PathBuf], no_ignore: bool, file: impl FnMut(PathBuf)
         };
         if !no_ignore && ask_git {
             let listing = list_with_git(&folder, &mut |listed| match listed {
-                Listed::File(relative) => found(folder.join(relative)),
+                // git names paths from its index, which may cross a folder since replaced by a
+                // link: only paths whose every folder below `folder` is a real one are read.
+                Listed::File(relative) => {
+                    if real_folders.holds(&folder, &relative) {
+                        found(folder.join(relative));
+                    }
+                }
                 Listed::Repository(relative) => {
-                    folders.push((folder.join(relative), Folder::Repository));
+                    let path = folder.join(&relative);
+                    if real_folders.holds(&folder, &relative)
+                        && std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+                    {
+                        folders.push((path, Folder::Repository));
+                    }
                 }
             });
             match listing {
-                Listing::Listed(count) => {
+                Listing::Listed { count, said } => {
+                    for line in said {
+                        walk.notes.push(format!(
+                            "git, listing {}: {line}; what it could not read was not searched.",
+                            folder.display()
+                        ));
+                    }
                     if count == 0 && kind == Folder::Given && holds_anything(&folder) {
                         walk.passed_over
                             .push((folder.display().to_string(), IGNORED_BY_GIT.to_string()));
@@ -130,6 +150,35 @@ pub(super) fn walk(paths: &[PathBuf], no_ignore: bool, file: impl FnMut(PathBuf)
         read_folder(&folder, &mut walk, &mut folders, &mut found);
     }
     walk
+}
+
+/// Folders below a listed folder checked to be folders, not links (each checked once).
+#[derive(Default)]
+struct RealFolders {
+    checked: HashSet<PathBuf>,
+}
+
+impl RealFolders {
+    /// Whether every folder between `base` and the file `relative` names is a real folder (a
+    /// link to one is not followed). The last part, the file itself, is the search's to open
+    /// without following.
+    fn holds(&mut self, base: &Path, relative: &Path) -> bool {
+        let mut at = base.to_path_buf();
+        let Some(parent) = relative.parent() else {
+            return true;
+        };
+        for part in parent.components() {
+            at.push(part);
+            if self.checked.contains(&at) {
+                continue;
+            }
+            if !std::fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir()) {
+                return false;
+            }
+            self.checked.insert(at.clone());
+        }
+        true
+    }
 }
 
 /// Reads one folder without git: files to search, folders to read next.
@@ -175,36 +224,41 @@ fn holds_anything(folder: &Path) -> bool {
         .is_ok_and(|mut entries| entries.any(|e| e.is_ok_and(|e| e.file_name() != ".git")))
 }
 
+/// How long each git child may take (`SESAME_GIT_WAIT`, seconds, for the test suite): a
+/// repository can make git wait forever (a FIFO as its `.gitignore`, its index or its excludes
+/// file); then the folder is read without git, and a note says why.
+fn git_wait() -> Duration {
+    let secs = std::env::var("SESAME_GIT_WAIT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&s| (1..=3600).contains(&s))
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
 /// Asks git which files under `folder` it does not ignore, handing each to `listed` as it
 /// comes: the tracked ones (`ls-files --cached`, quick: the index) while a second git lists the
 /// untracked ones (`--others --exclude-standard`, which reads every folder), so the search
-/// starts at once. Paths are not checked here: the search opens each without following links
-/// and passes over what is gone. `core.fsmonitor` is switched off: a repository's own
-/// configuration must not start a program of its choosing.
+/// starts at once. `core.fsmonitor` is switched off: a repository's own configuration must not
+/// start a program of its choosing.
 fn list_with_git(folder: &Path, listed: &mut dyn FnMut(Listed)) -> Listing {
     let ls_files = |args: &[&str]| {
         let mut cmd = git(folder);
         cmd.args(["-c", "core.fsmonitor=false", "ls-files", "-z"])
-            .args(args)
-            .stdout(Stdio::piped());
+            .args(args);
         cmd
     };
-    let untracked = match ls_files(&["--others", "--exclude-standard"]).spawn() {
-        Ok(child) => child,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Listing::Failed("git is not installed".to_string());
-        }
-        Err(e) => return Listing::Failed(format!("cannot run git: {e}")),
-    };
-    // Killed and reaped on every early return.
-    let mut untracked = Reaped(untracked);
-    let tracked = match ls_files(&["--cached", "--stage"]).output() {
+    let wait = git_wait();
+    let untracked = ls_files(&["--others", "--exclude-standard"]);
+    let untracked = std::thread::spawn(move || run_with_deadline(untracked, wait));
+    let tracked = match run_with_deadline(ls_files(&["--cached", "--stage"]), wait) {
         Ok(output) => output,
-        Err(e) => return Listing::Failed(format!("cannot run git: {e}")),
+        Err(why) => return Listing::Failed(why),
     };
     if let Some(failed) = failure(&tracked) {
         return failed;
     }
+    let mut said = warnings(&tracked);
     let mut count = 0;
     for entry in tracked.stdout.split(|&b| b == 0).filter(|e| !e.is_empty()) {
         // `MODE OBJECT STAGE<TAB>PATH`; a path in conflict comes once per stage, and the walk
@@ -220,19 +274,20 @@ fn list_with_git(folder: &Path, listed: &mut dyn FnMut(Listed)) -> Listing {
             _ => listed(Listed::File(path)),
         }
     }
-    let Some(mut out) = untracked.0.stdout.take() else {
-        return Listing::Failed("git gave no output".to_string());
-    };
-    let mut names = Vec::new();
-    let read = out.read_to_end(&mut names);
-    let untracked = match (read, untracked.wait_with_stderr()) {
-        (Ok(_), Ok(output)) => output,
-        (Err(e), _) | (_, Err(e)) => return Listing::Failed(format!("cannot read git: {e}")),
+    let untracked = match untracked.join() {
+        Ok(Ok(output)) => output,
+        Ok(Err(why)) => return Listing::Failed(why),
+        Err(_) => return Listing::Failed("git's listing failed".to_string()),
     };
     if let Some(failed) = failure(&untracked) {
         return failed;
     }
-    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+    said.extend(warnings(&untracked));
+    for name in untracked
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty())
+    {
         count += 1;
         let path = PathBuf::from(OsStr::from_bytes(name));
         // A nested repository is listed as `name/`.
@@ -242,7 +297,80 @@ fn list_with_git(folder: &Path, listed: &mut dyn FnMut(Listed)) -> Listing {
             listed(Listed::File(path));
         }
     }
-    Listing::Listed(count)
+    Listing::Listed { count, said }
+}
+
+/// Runs a git child to its end, reading its output and its errors at once (a child that fills
+/// one pipe while the other is read would wait forever), killed at `wait`.
+fn run_with_deadline(mut cmd: Command, wait: Duration) -> std::result::Result<Output, String> {
+    let mut child = match cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
+        Ok(child) => child,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err("git is not installed".to_string());
+        }
+        Err(e) => return Err(format!("cannot run git: {e}")),
+    };
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let (done, finished) = mpsc::channel();
+    let stdout = child.stdout.take();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = stdout {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        let _ = done.send(bytes);
+    });
+    let stdout = match finished.recv_timeout(wait) {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("git did not answer within {} s", wait.as_secs()));
+        }
+    };
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for git: {e}"))?;
+    let stderr = stderr.join().unwrap_or_default();
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// What a successful git said on stderr (a folder it could not open, a `.gitignore` it could
+/// not read): its first line and how many more, for a note.
+fn warnings(output: &Output) -> Vec<String> {
+    let text = String::from_utf8_lossy(&output.stderr);
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let Some(first) = lines.next() else {
+        return Vec::new();
+    };
+    let more = lines.count();
+    let first = crate::printable::printable(first)
+        .chars()
+        .take(200)
+        .collect::<String>();
+    vec![if more == 0 {
+        first
+    } else {
+        format!("{first} (and {more} more lines)")
+    }]
 }
 
 /// What a failed `git ls-files` means: not a work tree (every file is read), or a failure to
@@ -259,34 +387,6 @@ fn failure(output: &Output) -> Option<Listing> {
     Some(Listing::Failed(
         crate::printable::printable(first).into_owned(),
     ))
-}
-
-/// A child killed and reaped if it is dropped before it was waited for.
-struct Reaped(Child);
-
-impl Reaped {
-    /// Waits for the child (its stdout already read) and collects its stderr.
-    fn wait_with_stderr(&mut self) -> io::Result<Output> {
-        let mut stderr = Vec::new();
-        if let Some(mut err) = self.0.stderr.take() {
-            err.read_to_end(&mut stderr)?;
-        }
-        let status = self.0.wait()?;
-        Ok(Output {
-            status,
-            stdout: Vec::new(),
-            stderr,
-        })
-    }
-}
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 #[cfg(test)]

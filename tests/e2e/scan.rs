@@ -687,3 +687,82 @@ fn scan_without_git_searches_every_file_and_says_gitignore_was_not_applied() {
          there: every file was searched.",
     );
 }
+
+#[test]
+fn scan_never_reads_through_a_folder_git_lists_that_is_now_a_link() {
+    // git names paths from its index: a tracked folder replaced by a link to elsewhere, or a
+    // submodule path that is a link, must not lead the search out of the tree.
+    let sb = vault_with_keys();
+    write(&sb.path("outside/f"), format!("{OPENAI}\n"));
+    let repo = sb.path("repo");
+    write(&repo.join("d/f"), "nothing\n");
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "d/f"]);
+    git(&repo, &["commit", "-q", "-m", "d"]);
+    std::fs::remove_dir_all(repo.join("d")).unwrap();
+    std::os::unix::fs::symlink(sb.path("outside"), repo.join("d")).unwrap();
+    let head = String::from_utf8(
+        command("git")
+            .args(["-C", repo.to_str().unwrap(), "rev-parse", "HEAD"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    git(
+        &repo,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{},sub", head.trim()),
+        ],
+    );
+    std::os::unix::fs::symlink(sb.path("outside"), repo.join("sub")).unwrap();
+    scan(&sb, &["repo"]).code(0);
+}
+
+#[test]
+fn scan_of_a_repository_that_makes_git_hang_or_flood_ends_with_a_note() {
+    let sb = vault_with_keys();
+    // A FIFO as .gitignore: git waits for a writer forever; it is stopped after
+    // SESAME_GIT_WAIT (60 s unless set) and the folder is read without it.
+    let repo = sb.path("fifo");
+    write(&repo.join("a.txt"), format!("{OPENAI}\n"));
+    git(&repo, &["init", "-q"]);
+    assert!(
+        command("mkfifo")
+            .arg(repo.join(".gitignore"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let a = sb
+        .cmd()
+        .env("SESAME_GIT_WAIT", "2")
+        .args(["scan", "fifo", "--json"])
+        .assert()
+        .code(11);
+    assert_eq!(findings(&a).len(), 1);
+    assert_has(&stderr(&a), "(git did not answer within 2 s)");
+    // Over 64 KiB of warnings on git's stderr while its output is read: no deadlock, and the
+    // warnings become one note.
+    let repo = sb.path("flood");
+    git(&sb.path("."), &["init", "-q", "flood"]);
+    for i in 0..1500 {
+        let dir = repo.join(format!("d{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", dir.join(".gitignore")).unwrap();
+    }
+    write(&repo.join("k.txt"), format!("{OPENAI}\n"));
+    let a = sb
+        .cmd()
+        .args(["scan", "flood"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(11);
+    assert_has(
+        &stderr(&a),
+        "more lines); what it could not read was not searched.",
+    );
+}
