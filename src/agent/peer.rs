@@ -9,6 +9,23 @@ use super::console::{MAX_PARENTS, Requester};
 /// The longest command line kept for a parent, in characters.
 const PARENT_CHARS: usize = 100;
 
+/// Whether `pid` lives in the agent's own pid and user namespaces, where the kernel's word on
+/// who sent a request can be trusted: a process with its own user namespace (`unshare -Ur`, any
+/// user where those are allowed) may name another process of its pid namespace as the sender of
+/// what it writes. The pid 0 (a sender the agent cannot see) and an unreadable `/proc` count as
+/// not the same. Where there is no `/proc` (macOS), the answer is yes: the peer is who connected.
+pub fn in_our_namespaces(pid: u32) -> bool {
+    if !std::path::Path::new("/proc/self/ns").exists() {
+        return true;
+    }
+    pid != 0
+        && ["pid", "user"].iter().all(|ns| {
+            let ours = std::fs::read_link(format!("/proc/self/ns/{ns}"));
+            let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{ns}"));
+            matches!((ours, theirs), (Ok(a), Ok(b)) if a == b)
+        })
+}
+
 /// What `/proc` says about `pid`; fields the kernel hides are left as the module header says.
 pub fn requester(pid: u32) -> Requester {
     let command = command_line(pid).unwrap_or_default();

@@ -529,6 +529,17 @@ fn open_confirmed(
         );
     };
     let label = shown_label(state, secret.id, &secret.label);
+    // After the watch pinned the sender (a pid reused since would show as ended).
+    if !peer::in_our_namespaces(u32::try_from(sender).unwrap_or(0)) {
+        return (
+            Zeroizing::new(refused(&format!(
+                "{label} is confirmed, and the process asking for it runs in another pid or user \
+                 namespace (a container, or `unshare`), where the agent cannot tell which program \
+                 it is; ask from a process of this system's own namespaces"
+            ))),
+            None,
+        );
+    }
     let mut requester = peer::requester(u32::try_from(sender).unwrap_or(0));
     let connected = peer_pid(client);
     if connected != sender && connected != 0 {

@@ -381,6 +381,43 @@ fn the_console_reminds_once_how_long_is_left_before_a_request_is_denied() {
 }
 
 #[test]
+fn a_confirmed_secret_is_refused_to_a_process_in_another_pid_or_user_namespace() {
+    // Inside its own user namespace a process may name another process of its pid namespace as
+    // the sender of what it writes (SCM_CREDENTIALS): the console would show that one. Such a
+    // requester is refused before the console is asked.
+    if !command("unshare")
+        .args(["-Urpf", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("skipped: unshare cannot make user and pid namespaces here");
+        return;
+    }
+    let sb = confirmed_vault();
+    let Some(mut console) = Console::start(&sb, &[]) else {
+        return;
+    };
+    let mut cmd = sb.helper_process("unshare");
+    cmd.stdin(std::process::Stdio::null())
+        .args(["-Urpf", "--"])
+        .arg(sesame_path())
+        .args(["get", "api"]);
+    let (code, out, err) = in_background(cmd).join().unwrap();
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains("runs in another pid or user namespace"),
+        "{err}"
+    );
+    assert!(!console.shown().contains("is asked for by pid"));
+    // The same request from this namespace reaches the console.
+    let asked = get_later(&sb, "api");
+    console.wait_for("api is asked for by pid");
+    console.type_keys("n\n");
+    assert_eq!(asked.join().unwrap().0, 3);
+}
+
+#[test]
 fn unconfirmed_secrets_are_not_asked_for_on_the_console() {
     let sb = confirmed_vault();
     let Some(console) = Console::start(&sb, &[]) else {
