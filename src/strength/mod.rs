@@ -40,10 +40,21 @@ pub(crate) const MIN_SCORE: u8 = 3;
 /// Characters past this many are not evaluated (as in zxcvbn): the work is quadratic in length.
 const MAX_EVALUATED: usize = 100;
 
+/// The passphrase as the text to rate. Bytes that are not UTF-8 are read one character each
+/// (as Latin-1): replacing them all with U+FFFD made random bytes look like "aaaa" and be refused.
+fn as_text(bytes: &[u8]) -> Zeroizing<String> {
+    let mut text = Zeroizing::new(String::with_capacity(bytes.len() * 2));
+    match std::str::from_utf8(bytes) {
+        Ok(valid) => text.push_str(valid),
+        Err(_) => text.extend(bytes.iter().map(|&b| char::from(b))),
+    }
+    text
+}
+
 /// Refuses a passphrase whose estimate scores below [`MIN_SCORE`], with its reason and a
 /// suggestion; `context` are words an attacker would try first (the vault's file name, "sesame").
 pub(crate) fn check(passphrase: &Passphrase, context: &[&str], what: &str) -> Result<()> {
-    let text = Zeroizing::new(String::from_utf8_lossy(passphrase.expose()).into_owned());
+    let text = as_text(passphrase.expose());
     let lists = WordLists::load()?;
     let estimate = Estimator::new(&lists, context, current_year()).estimate(&text);
     if estimate.score >= MIN_SCORE {
@@ -158,6 +169,16 @@ mod tests {
                 "{strong}"
             );
         }
+    }
+
+    #[test]
+    fn random_bytes_that_are_not_utf8_are_rated_as_what_they_are_not_as_repeats() {
+        let random = [
+            0xf3, 0x91, 0x07, 0xc8, 0xaa, 0x3e, 0xff, 0x80, 0x15, 0xd2, 0x9c, 0x6b, 0xe4,
+        ];
+        let passphrase = Passphrase::new(Zeroizing::new(random.to_vec()));
+        assert!(check(&passphrase, &["sesame"], "passphrase").is_ok());
+        assert_eq!(as_text(b"plain").as_str(), "plain");
     }
 
     #[test]
