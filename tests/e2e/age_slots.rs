@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 
-use super::harness::{Sandbox, stderr, stdout};
+use super::harness::{Sandbox, assert_has, assert_lacks, stderr, stdout};
 
 /// Runs a key tool; panics with its output when it fails (the tools are part of the test bed).
 pub(super) fn tool(program: &str, args: &[&str]) -> String {
@@ -115,11 +115,7 @@ fn an_age_keygen_identity_opens_the_vault_without_a_passphrase() {
         .arg("status")
         .assert()
         .success();
-    assert!(
-        stdout(&status).contains("opened by  slot 1 (age)"),
-        "{}",
-        stdout(&status)
-    );
+    assert_has(&stdout(&status), "opened by  slot 1 (age)");
     let list = sb2
         .bare()
         .env("SESAME_VAULT", &sb2.vault)
@@ -163,7 +159,7 @@ fn ssh_ed25519_and_rsa_keys_from_ssh_keygen_open_an_age_slot() {
         list.contains(&format!("ssh-ed25519 {sha}")),
         "{list}\n{fingerprint}"
     );
-    assert!(list.contains("ssh-rsa SHA256:"), "{list}");
+    assert_has(&list, "ssh-rsa SHA256:");
     for key in [&ed, &rsa] {
         let got = sb
             .bare()
@@ -206,9 +202,9 @@ fn an_encrypted_ssh_key_without_a_terminal_is_refused_with_the_reason() {
         .success();
     let out = sb.get_with_identity("api/key", &key).code(2);
     let err = stderr(&out);
-    assert!(
-        err.contains("is encrypted and there is no terminal to ask its passphrase"),
-        "{err}"
+    assert_has(
+        &err,
+        "is encrypted and there is no terminal to ask its passphrase",
     );
     assert!(
         !err.contains("key passphrase") && !err.contains("panicked"),
@@ -225,10 +221,9 @@ fn ecdsa_keys_are_refused_as_recipients_and_as_identities() {
         .args(["slot", "add", "age", "-R", &pub_file(&key)])
         .assert()
         .code(2);
-    assert!(
-        stderr(&out).contains("ecdsa-sha2-nistp256 keys cannot be age recipients"),
-        "{}",
-        stderr(&out)
+    assert_has(
+        &stderr(&out),
+        "ecdsa-sha2-nistp256 keys cannot be age recipients",
     );
     let (_, recipient) = age_key(&sb, "me.txt");
     sb.cmd()
@@ -327,11 +322,7 @@ fn an_age_slot_copied_from_another_vault_is_refused() {
     let a_bytes = a_bytes_moved;
     std::fs::write(&a.vault, &a_bytes).expect("write");
     let out = a.get_with_identity("api/key", &identity).code(4);
-    assert!(
-        stderr(&out).contains("bound to another vault"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "bound to another vault");
 }
 
 #[test]
@@ -345,11 +336,7 @@ fn slot_add_age_refuses_a_second_slot_with_the_same_name() {
         .args(["slot", "add", "age", "-r", &second])
         .assert()
         .code(2);
-    assert!(
-        stderr(&out).contains("slot 1 (age) has that name already"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "slot 1 (age) has that name already");
     sb2.cmd()
         .args(["slot", "add", "age", "--name", "second", "-r", &second])
         .assert()
@@ -390,11 +377,8 @@ fn a_plugin_recipient_whose_plugin_is_missing_is_refused_with_what_to_install() 
         .assert()
         .code(1);
     let err = stderr(&out);
-    assert!(
-        err.contains("install age-plugin-sesametest on PATH"),
-        "{err}"
-    );
-    assert!(!err.contains("panicked"), "{err}");
+    assert_has(&err, "install age-plugin-sesametest on PATH");
+    assert_lacks(&err, "panicked");
 }
 
 #[test]
@@ -408,10 +392,7 @@ fn a_plugin_name_age_would_run_but_sesame_does_not_allow_is_refused() {
         .assert()
         .code(2);
     let err = stderr(&out);
-    assert!(
-        err.contains("the age plugin name \"x+y\" is not letters, digits"),
-        "{err}"
-    );
+    assert_has(&err, "the age plugin name \"x+y\" is not letters, digits");
 }
 
 #[test]
@@ -428,6 +409,6 @@ fn an_encrypted_ssh_key_asks_its_passphrase_on_the_terminal() {
     let Some(shown) = on_pty(&sb, &line, "key passphrase\n", &path) else {
         return;
     };
-    assert!(shown.contains("Passphrase for the SSH key"), "{shown}");
-    assert!(shown.contains("s3cret-value"), "{shown}");
+    assert_has(&shown, "Passphrase for the SSH key");
+    assert_has(&shown, "s3cret-value");
 }

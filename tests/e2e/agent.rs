@@ -155,7 +155,7 @@ fn lock_stops_an_agent_whose_socket_folder_changed_mode_and_says_what_is_wrong()
     chmod(0o755).unwrap();
     let a = sb.succeeds(["lock"]);
     let err = stderr(&a);
-    assert!(err.contains("Locked "), "{err}");
+    assert_has(&err, "Locked ");
     assert!(
         err.contains("the agents' folder cannot be used") && err.contains("mode 0700"),
         "{err}"

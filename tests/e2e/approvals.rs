@@ -127,7 +127,7 @@ fn a_second_console_cannot_attach_to_a_running_agent() {
         "{shown}"
     );
     let shown = console.interrupt();
-    assert!(!shown.contains("is asked for"), "{shown}");
+    assert_lacks(&shown, "is asked for");
 }
 /// `sesame get LABEL` started now with no passphrase source (only the agent can open the vault),
 /// finished on another thread: its exit code, stdout and stderr.
@@ -195,7 +195,7 @@ fn a_confirmed_secret_is_released_once_when_the_console_answers_y() {
     };
     let get = get_later(&sb, "api");
     let shown = console.wait_for("allow?");
-    assert!(shown.contains("[1] api is asked for by pid"), "{shown}");
+    assert_has(&shown, "[1] api is asked for by pid");
     assert!(
         shown.contains("command  ") && shown.contains(" get api"),
         "{shown}"
@@ -230,10 +230,7 @@ fn a_denied_request_exits_3_and_is_logged() {
     let (code, out, err) = get.join().unwrap();
     assert_eq!(code, 3, "{err}");
     assert!(out.is_empty());
-    assert!(
-        err.contains("api was denied on the approval console"),
-        "{err}"
-    );
+    assert_has(&err, "api was denied on the approval console");
     console.wait_for("denied");
     let log = decisions(&sb);
     assert!(
@@ -322,10 +319,7 @@ fn after_the_console_is_closed_confirmed_secrets_are_denied_at_once() {
     assert_eq!(get.join().unwrap().0, 0);
     console.wait_for("approved for this program");
     let shown = console.interrupt();
-    assert!(
-        shown.contains("confirmed secrets are denied from now on"),
-        "{shown}"
-    );
+    assert_has(&shown, "confirmed secrets are denied from now on");
     no_pass(&sb)
         .args(["get", "api"])
         .fails_with(3, "run `sesame lock`, then `sesame unlock --confirm`");
@@ -353,10 +347,7 @@ fn without_a_console_a_confirmed_secret_is_denied_and_an_unanswered_one_after_th
     };
     let (code, _, err) = get_later(&sb, "api").join().unwrap();
     assert_eq!(code, 3, "{err}");
-    assert!(
-        err.contains("nobody answered on the approval console in time"),
-        "{err}"
-    );
+    assert_has(&err, "nobody answered on the approval console in time");
     console.wait_for("not answered in time: denied");
     assert!(
         decisions(&sb)
@@ -571,7 +562,7 @@ fn inject_and_the_credential_helpers_release_a_confirmed_secret_only_with_approv
         .arg(&template);
     let inject = in_background(cmd);
     let shown = console.wait_for("allow?");
-    assert!(shown.contains("git/example.com is asked for"), "{shown}");
+    assert_has(&shown, "git/example.com is asked for");
     console.type_keys("y\n");
     let (code, out, err) = inject.join().unwrap();
     assert_eq!(
@@ -595,10 +586,7 @@ fn the_console_names_a_secret_by_its_label_at_unlock_so_a_rename_swap_cannot_dis
     }
     let get = get_later(&sb, "harmless");
     let shown = console.wait_for("allow?");
-    assert!(
-        shown.contains("api (renamed harmless since unlock) is asked for"),
-        "{shown}"
-    );
+    assert_has(&shown, "api (renamed harmless since unlock) is asked for");
     console.type_keys("n\n");
     let (code, out, _) = get.join().unwrap();
     assert_eq!((code, out.as_str()), (3, ""));
@@ -706,10 +694,7 @@ fn the_console_names_the_process_that_sent_the_request_not_the_one_that_connecte
     assert!(line("command").contains("handed_over.py"), "{request}");
     assert!(line("program").contains("python"), "{request}");
     assert!(!line("command").contains("sleep"), "{request}");
-    assert!(
-        request.contains(", on a connection opened by pid "),
-        "{request}"
-    );
+    assert_has(request, ", on a connection opened by pid ");
     console.type_keys("n\n");
     // The script's exit code is that of the `sleep` its child kills.
     let (_, out, err) = attack.join().unwrap();

@@ -342,13 +342,10 @@ fn import_reads_a_realistic_dotenv_in_one_write() {
     let gens = generations(&sb).len();
     let a = sb.cmd().args(["import", "--dotenv"]).arg(&env).succeeds();
     let err = stderr(&a);
-    assert!(err.contains("4 added, 0 rotated"), "{err}");
-    assert!(err.contains("EMPTY skipped"), "{err}");
-    assert!(
-        err.contains("Skipped 1 existing label (stripe-key)"),
-        "{err}"
-    );
-    assert!(err.contains("delete the plaintext file"), "{err}");
+    assert_has(&err, "4 added, 0 rotated");
+    assert_has(&err, "EMPTY skipped");
+    assert_has(&err, "Skipped 1 existing label (stripe-key)");
+    assert_has(&err, "delete the plaintext file");
     assert!(!err.contains("sk-proj-abc123") && !err.contains("ghp_"));
     assert_eq!(generations(&sb).len(), gens + 1, "one transaction");
     assert_eq!(sb.get("openai-api-key"), "sk-proj-abc123\n");
@@ -416,10 +413,7 @@ fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
         .succeeds();
     let refs = sb.succeeds(["export", "--dotenv"]);
     let refs = stdout(&refs);
-    assert!(
-        refs.contains("OPENAI_PROD=sesame://openai/prod\n"),
-        "{refs}"
-    );
+    assert_has(&refs, "OPENAI_PROD=sesame://openai/prod\n");
     assert!(refs.contains("MULTI=sesame://multi\n"));
     assert!(!refs.contains("sk-proj-abc"));
     // The references work with run --env-file as they are.
@@ -434,7 +428,7 @@ fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
 
     let plain = sb.succeeds(["export", "--dotenv", "--plaintext"]);
     let plain = stdout(&plain);
-    assert!(plain.contains("OPENAI_PROD='sk-proj-abc'\n"), "{plain}");
+    assert_has(&plain, "OPENAI_PROD='sk-proj-abc'\n");
     // What export writes, import reads back byte for byte.
     let other = Sandbox::new();
     let file = other.write_file("plain.env", &plain);

@@ -30,7 +30,7 @@ fn import_skips_variables_that_load_or_run_code() {
             "{name}: {err}"
         );
     }
-    assert!(err.contains("1 added"), "{err}");
+    assert_has(&err, "1 added");
     assert_eq!(sb.labels(), ["api-key"]);
 }
 

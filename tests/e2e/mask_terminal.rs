@@ -230,15 +230,15 @@ fn masked_child_runs_on_a_terminal_of_the_same_size_and_ours_is_restored() {
         ),
         "{shown}"
     );
-    assert!(shown.contains("restored\n"), "{shown}");
-    assert!(shown.contains("status 143\n"), "{shown}");
-    assert!(shown.contains("restored after a signal\n"), "{shown}");
+    assert_has(&shown, "restored\n");
+    assert_has(&shown, "status 143\n");
+    assert_has(&shown, "restored after a signal\n");
     // `ls` lays out columns only on a terminal.
     let shown = sb.shown_on_pty(
         "stty cols 200; mkdir d; touch d/alpha d/beta d/gamma; \
          \"$SESAME\" run --mask --env K=gh -- ls d",
     );
-    assert!(shown.contains("alpha  beta  gamma"), "{shown}");
+    assert_has(&shown, "alpha  beta  gamma");
 }
 
 /// A size change of sesame's terminal reaches the child (SIGWINCH, new size).
@@ -254,8 +254,5 @@ fn a_resize_of_our_terminal_reaches_the_masked_child() {
          time.sleep(20)\" & \
          while [ ! -e ready ]; do sleep 0.05; done; stty cols 120; wait",
     );
-    assert!(
-        shown.contains("resized os.terminal_size(columns=120, lines=24)"),
-        "{shown}"
-    );
+    assert_has(&shown, "resized os.terminal_size(columns=120, lines=24)");
 }

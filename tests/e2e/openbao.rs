@@ -32,7 +32,7 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     // Nothing on stderr but the one line every plain-http command says (the dev server).
     let said = stderr(&got);
     assert_eq!(said.lines().count(), 1, "{said}");
-    assert!(said.contains("over plain http"), "{said}");
+    assert_has(&said, "over plain http");
 
     // A token without the decrypt policy: refused, so the passphrase opens it, said on stderr.
     let nobody = server.token(&[]);
@@ -179,7 +179,7 @@ fn bao_references_reach_the_child_and_the_token_does_not() {
 
     let log = sb.succeeds(["log"]);
     let log = String::from_utf8_lossy(&log.get_output().stdout).into_owned();
-    assert!(log.contains("bao://secret/app#api_key"), "{log}");
+    assert_has(&log, "bao://secret/app#api_key");
 
     let fail = |reference: &str, token: &str, addr: &str| {
         sb.cmd()

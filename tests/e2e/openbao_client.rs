@@ -80,14 +80,11 @@ fn server_error_text_never_repeats_the_token() {
             .assert()
             .code(if status == 403 { 3 } else { 1 });
         let err = stderr(&a);
-        assert!(err.contains("permission denied for token <token>"), "{err}");
+        assert_has(&err, "permission denied for token <token>");
         assert!(!err.contains(TOKEN), "the token in a message: {err}");
         // The token did go to the server, in the header and nowhere else.
         let request = fake.requests.recv().expect("a request");
-        assert!(
-            request.contains(&format!("x-vault-token: {TOKEN}")),
-            "{request}"
-        );
+        assert_has(&request, &format!("x-vault-token: {TOKEN}"));
     }
 }
 
@@ -140,7 +137,7 @@ fn the_agent_and_the_passphrase_command_never_see_the_token() {
         .args(["unlock", "--timeout", "1m"])
         .succeeds();
     let env = std::fs::read_to_string(&seen).expect("the command ran");
-    assert!(env.contains("PATH="), "{env}");
+    assert_has(&env, "PATH=");
     assert!(!env.contains(TOKEN), "the passphrase command saw the token");
     let status = sb
         .bare()
@@ -229,7 +226,7 @@ fn a_refused_login_never_repeats_the_jwt_or_the_secret_id() {
     );
     let request = fake.requests.recv().expect("a request");
     assert!(request.starts_with("POST /v1/auth/jwt/login "), "{request}");
-    assert!(request.contains(&format!(r#""jwt":"{jwt}""#)), "{request}");
+    assert_has(&request, &format!(r#""jwt":"{jwt}""#));
     assert!(
         !request.to_ascii_lowercase().contains("x-vault-token"),
         "{request}"

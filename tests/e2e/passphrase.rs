@@ -336,7 +336,7 @@ fn a_passphrase_file_readable_by_others_gets_a_warning() {
             err.contains("sesame: warning: SESAME_PASSPHRASE_FILE") && err.contains(who),
             "{err}"
         );
-        assert!(err.contains("chmod 600"), "{err}");
+        assert_has(&err, "chmod 600");
     }
 }
 
@@ -351,7 +351,7 @@ fn init_without_a_terminal_names_the_sources_of_a_new_passphrase() {
         .args(["init", "--no-recovery"])
         .fails_with(2, "no passphrase for the new vault");
     let err = stderr(&a);
-    assert!(!err.contains("sesame unlock"), "{err}");
+    assert_lacks(&err, "sesame unlock");
     for source in [
         "--new-passphrase-fd",
         "SESAME_NEW_PASSPHRASE",

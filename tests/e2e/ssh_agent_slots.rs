@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 
 use super::age_slots::{age_key, pub_file, ssh_key, tool};
-use super::harness::{Sandbox, stderr, stdout};
+use super::harness::{Sandbox, assert_has, stderr, stdout};
 
 /// A running `ssh-agent -D` on a socket of the sandbox; stopped on drop.
 struct SshAgent {
@@ -112,11 +112,7 @@ fn ed25519_and_rsa_keys_in_ssh_agent_open_the_vault_without_a_passphrase() {
         .success();
     assert_eq!(stdout(&got), "s3cret-value\n");
     let status = agent.sesame(&sb).arg("status").assert().success();
-    assert!(
-        stdout(&status).contains("opened by  slot 1 (ssh-agent)"),
-        "{}",
-        stdout(&status)
-    );
+    assert_has(&stdout(&status), "opened by  slot 1 (ssh-agent)");
     let list = agent.sesame(&sb).args(["slot", "list"]).assert().success();
     let list = stdout(&list);
     assert!(
@@ -153,11 +149,7 @@ fn ecdsa_keys_cannot_make_an_ssh_agent_slot() {
         .args(["slot", "add", "ssh-agent", "--key", &pub_file(&ec)])
         .assert()
         .code(2);
-    assert!(
-        stderr(&out).contains("ECDSA signatures are randomized"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "ECDSA signatures are randomized");
 }
 
 #[test]
@@ -174,7 +166,7 @@ fn the_default_key_must_be_the_agents_only_ed25519_key() {
         .assert()
         .code(2);
     let err = stderr(&out);
-    assert!(err.contains("choose the agent's key with --key"), "{err}");
+    assert_has(&err, "choose the agent's key with --key");
     assert!(
         err.contains(&fingerprint(&one)) && err.contains(&fingerprint(&two)),
         "{err}"
@@ -205,18 +197,10 @@ fn an_agent_without_the_key_falls_through_to_the_next_source() {
         .assert()
         .success();
     assert_eq!(stdout(&got), "s3cret-value\n");
-    assert!(
-        stderr(&got).contains("it does not hold the slot's key"),
-        "{}",
-        stderr(&got)
-    );
+    assert_has(&stderr(&got), "it does not hold the slot's key");
     // No passphrase either: the note, then "no passphrase source".
     let out = agent.sesame(&sb).args(["get", "api/key"]).assert().code(2);
-    assert!(
-        stderr(&out).contains("trying the next source"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "trying the next source");
 }
 
 #[test]
@@ -257,11 +241,7 @@ fn rekey_keeps_every_slot_it_can_reach_and_refuses_otherwise() {
         .args(["rekey", "--no-recovery"])
         .assert()
         .code(2);
-    assert!(
-        stderr(&out).contains("--drop-unreachable"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "--drop-unreachable");
     agent
         .sesame_with_passphrase(&sb)
         .args(["rekey", "--no-recovery", "--drop-unreachable"])
@@ -304,9 +284,5 @@ fn an_ssh_agent_slot_copied_from_another_vault_is_refused() {
     moved[in_a].copy_from_slice(&b_bytes[in_b]);
     std::fs::write(&a.vault, &moved).expect("write");
     let out = agent.sesame(&a).args(["get", "api/key"]).assert().code(3);
-    assert!(
-        stderr(&out).contains("does not open its ssh-agent slot"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "does not open its ssh-agent slot");
 }
