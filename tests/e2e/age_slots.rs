@@ -2,11 +2,12 @@
 //! packages `age` and `openssh-client`, installed by `.ci/run`). A user adds the slot with the
 //! passphrase, then opens the vault with only the identity.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, Stdio};
+use std::process::Command as Process;
 
-use super::harness::{Sandbox, assert_has, assert_lacks, stderr, stdout};
+use super::harness::{
+    Sandbox, assert_has, assert_lacks, script_missing, stderr, stdout, typed_into,
+};
 
 /// Runs a key tool; panics with its output when it fails (the tools are part of the test bed).
 pub(super) fn tool(program: &str, args: &[&str]) -> String {
@@ -28,31 +29,12 @@ pub(super) fn tool(program: &str, args: &[&str]) -> String {
 /// (util-linux `script`) with `path` as PATH, types `input` there, and returns what the terminal
 /// showed. `None` without `script`.
 pub(super) fn on_pty(sb: &Sandbox, line: &str, input: &str, path: &str) -> Option<String> {
-    let script = "/usr/bin/script";
-    if !Path::new(script).exists() {
-        eprintln!("skipped: {script} is not installed");
+    if script_missing() {
         return None;
     }
-    let mut child = Process::new(script)
-        .args(["-qfec", line, "/dev/null"])
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", sb.dir.path())
-        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .env("SESAME_VAULT", &sb.vault)
-        .env("SESAME", super::harness::sesame_path())
-        .env("TERM", "xterm")
-        .current_dir(sb.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).expect("input");
-    drop(stdin);
-    let out = child.wait_with_output().expect("script output");
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    let mut cmd = sb.on_pty_asking(line);
+    cmd.env("PATH", path);
+    Some(typed_into(cmd, input))
 }
 
 /// A new age identity file from `age-keygen`, and its recipient.

@@ -21,21 +21,9 @@ fn install_link(sb: &Sandbox) -> PathBuf {
 
 /// The link run as docker runs it: `docker-credential-sesame ACTION`, `input` on stdin.
 fn link_run(sb: &Sandbox, link: &Path, action: &str, input: &str) -> std::process::Output {
-    use std::io::Write;
     let mut cmd = sb.helper_process(link);
     cmd.arg(action);
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    fed(cmd, input)
 }
 
 #[test]

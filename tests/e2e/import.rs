@@ -11,15 +11,13 @@ use super::harness::*;
 fn import_skips_references_instead_of_storing_them_as_values() {
     let sb = Sandbox::with_secrets(&[("openai/prod", "sk-proj-0001"), ("github", "ghp-0001")]);
     let refs = sb.succeeds(["export", "--dotenv"]);
-    let file = sb.path("refs.env");
-    std::fs::write(
-        &file,
+    let file = sb.write_file(
+        "refs.env",
         format!(
             "{}TEAM=bao://secret/app#token\nNEW_KEY=sk-new-0001\n",
             stdout(&refs)
         ),
-    )
-    .unwrap();
+    );
     let a = sb.import(&file).success();
     let err = stderr(&a);
     assert_has(&err, "Skipped 3 references");

@@ -73,9 +73,7 @@ fn server_error_text_never_repeats_the_token() {
             format!(r#"{{"errors":["permission denied for token {TOKEN} on secret/data/app"]}}"#),
         )]);
         let a = sb
-            .cmd()
-            .env("BAO_ADDR", &fake.addr)
-            .env("BAO_TOKEN", TOKEN)
+            .with_bao(&fake.addr, TOKEN)
             .args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
             .assert()
             .code(if status == 403 { 3 } else { 1 });
@@ -98,9 +96,7 @@ fn every_plain_http_request_warns_that_the_port_owner_gets_the_token() {
         r#"{"data":{"data":{"key":"kv-value-0001"},"metadata":{"version":1}}}"#.to_string(),
     )]);
     let a = sb
-        .cmd()
-        .env("BAO_ADDR", &fake.addr)
-        .env("BAO_TOKEN", TOKEN)
+        .with_bao(&fake.addr, TOKEN)
         .args([
             "run",
             "--env",
@@ -164,18 +160,8 @@ fn the_agent_and_the_passphrase_command_never_see_the_token() {
 fn slot_add_on_a_mount_not_allowed_sends_nothing() {
     let sb = Sandbox::new();
     let fake = FakeBao::start(vec![(204, String::new())]);
-    sb.cmd()
-        .env("BAO_ADDR", &fake.addr)
-        .env("BAO_TOKEN", TOKEN)
-        .args([
-            "slot",
-            "add",
-            "bao-transit",
-            "--mount",
-            "kv1",
-            "--key",
-            "sesame",
-        ])
+    sb.with_bao(&fake.addr, TOKEN)
+        .args(transit_slot_add("kv1"))
         .fails_with(2, "SESAME_BAO_TRANSIT_MOUNTS");
     assert!(
         fake.requests

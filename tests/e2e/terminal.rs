@@ -3,47 +3,22 @@
 //! input fed through a pipe; without `script` the tests say so and pass.
 
 use std::io::{Read, Write};
-use std::path::Path;
 use std::process::Stdio;
 
 use super::harness::*;
 
-const SCRIPT: &str = "/usr/bin/script";
-
 /// Runs the shell command `line` (`$SESAME` is the binary under test) on a pseudo-terminal,
 /// writes `input` to it, and returns everything the terminal showed. `None` without `script`.
 fn on_terminal(sb: &Sandbox, line: &str, input: &str, env: &[(&str, &str)]) -> Option<String> {
-    if !Path::new(SCRIPT).exists() {
-        eprintln!("skipped: {SCRIPT} is not installed");
+    if script_missing() {
         return None;
     }
-    let mut child = terminal(sb, line, env)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).expect("input");
-    drop(stdin);
-    let out = child.wait_with_output().expect("script output");
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    Some(typed_into(terminal(sb, line, env), input))
 }
 
 /// `script` running the shell command `line` on a pseudo-terminal, its three streams piped.
 fn terminal(sb: &Sandbox, line: &str, env: &[(&str, &str)]) -> std::process::Command {
-    let bin = sesame_path();
-    let mut cmd = command(SCRIPT);
-    cmd.args(["-qfec", line, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sb.dir.path())
-        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .env("SESAME_VAULT", &sb.vault)
-        .env("SESAME", &bin)
-        .env("TERM", "xterm")
-        .current_dir(sb.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = sb.on_pty_asking(line);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -52,8 +27,7 @@ fn terminal(sb: &Sandbox, line: &str, env: &[(&str, &str)]) -> std::process::Com
 
 #[test]
 fn ctrl_c_at_a_passphrase_prompt_gives_the_terminal_back_with_echo_on() {
-    if !Path::new(SCRIPT).exists() {
-        eprintln!("skipped: {SCRIPT} is not installed");
+    if script_missing() {
         return;
     }
     let sb = Sandbox::new();
