@@ -75,10 +75,7 @@ pub(super) fn pub_file(key: &Path) -> String {
 fn vault_with_age_slot(recipient: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.add("api/key", "s3cret-value");
-    sb.cmd()
-        .args(["slot", "add", "age", "--recipient", recipient])
-        .assert()
-        .success();
+    sb.succeeds(["slot", "add", "age", "--recipient", recipient]);
     sb
 }
 
@@ -133,7 +130,7 @@ fn ssh_ed25519_and_rsa_keys_from_ssh_keygen_open_an_age_slot() {
         .args(["--recipients-file", &pub_file(&rsa)])
         .assert()
         .success();
-    let list = sb.cmd().args(["slot", "list"]).assert().success();
+    let list = sb.succeeds(["slot", "list"]);
     let list = stdout(&list);
     let fingerprint = tool("ssh-keygen", &["-l", "-f", &pub_file(&ed)]);
     let sha = fingerprint.split(' ').nth(1).unwrap_or_default();
@@ -178,10 +175,7 @@ fn an_encrypted_ssh_key_without_a_terminal_is_refused_with_the_reason() {
     let sb = Sandbox::new();
     sb.add("api/key", "s3cret-value");
     let key = ssh_key(&sb, "id_locked", "ed25519", "key passphrase");
-    sb.cmd()
-        .args(["slot", "add", "age", "-R", &pub_file(&key)])
-        .assert()
-        .success();
+    sb.succeeds(["slot", "add", "age", "-R", &pub_file(&key)]);
     let out = sb.get_with_identity("api/key", &key).code(2);
     let err = stderr(&out);
     assert_has(
@@ -208,10 +202,7 @@ fn ecdsa_keys_are_refused_as_recipients_and_as_identities() {
         "ecdsa-sha2-nistp256 keys cannot be age recipients",
     );
     let (_, recipient) = age_key(&sb, "me.txt");
-    sb.cmd()
-        .args(["slot", "add", "age", "-r", &recipient])
-        .assert()
-        .success();
+    sb.succeeds(["slot", "add", "age", "-r", &recipient]);
     let out = sb
         .bare()
         .env("SESAME_VAULT", &sb.vault)
@@ -257,17 +248,11 @@ fn rekey_re_encrypts_age_slots_to_their_recipients_without_an_identity() {
     let (identity, recipient) = age_key(&sb, "me.txt");
     let sb2 = vault_with_age_slot(&recipient);
     let ssh = ssh_key(&sb2, "id_ed25519", "ed25519", "");
-    sb2.cmd()
-        .args(["slot", "add", "age", "--name", "ssh", "-R", &pub_file(&ssh)])
-        .assert()
-        .success();
+    sb2.succeeds(["slot", "add", "age", "--name", "ssh", "-R", &pub_file(&ssh)]);
     let before = sb2.data_key_hex();
-    sb2.cmd()
-        .args(["rekey", "--no-recovery"])
-        .assert()
-        .success();
+    sb2.succeeds(["rekey", "--no-recovery"]);
     assert_ne!(before, sb2.data_key_hex());
-    let list = sb2.cmd().args(["slot", "list"]).assert().success();
+    let list = sb2.succeeds(["slot", "list"]);
     let list = stdout(&list);
     assert!(
         list.contains("name=age") && list.contains("name=ssh"),
@@ -319,10 +304,7 @@ fn slot_add_age_refuses_a_second_slot_with_the_same_name() {
         .assert()
         .code(2);
     assert_has(&stderr(&out), "slot 1 (age) has that name already");
-    sb2.cmd()
-        .args(["slot", "add", "age", "--name", "second", "-r", &second])
-        .assert()
-        .success();
+    sb2.succeeds(["slot", "add", "age", "--name", "second", "-r", &second]);
 }
 
 #[test]
@@ -382,10 +364,7 @@ fn an_encrypted_ssh_key_asks_its_passphrase_on_the_terminal() {
     let sb = Sandbox::new();
     sb.add("api/key", "s3cret-value");
     let key = ssh_key(&sb, "id_locked", "ed25519", "key passphrase");
-    sb.cmd()
-        .args(["slot", "add", "age", "-R", &pub_file(&key)])
-        .assert()
-        .success();
+    sb.succeeds(["slot", "add", "age", "-R", &pub_file(&key)]);
     let path = std::env::var("PATH").unwrap_or_default();
     let line = format!("\"$SESAME\" get api/key --identity {}", key.display());
     let Some(shown) = on_pty(&sb, &line, "key passphrase\n", &path) else {

@@ -4,7 +4,7 @@
 //! or a script would; without `script` the tests say so and pass.
 
 use std::io::Write;
-use std::process::{Child, ChildStdin, Stdio};
+use std::process::{ChildStdin, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use super::harness::*;
 
 /// An approval console on a pseudo-terminal of its own: what it shows, and a way to type.
 struct Console {
-    child: Child,
+    child: KilledOnDrop,
     keys: Option<ChildStdin>,
     shown: Arc<Mutex<Vec<u8>>>,
 }
@@ -69,13 +69,6 @@ impl Console {
         drop(self.keys.take());
         let _ = self.child.wait();
         self.shown()
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -447,18 +440,14 @@ fn the_confirm_mark_is_shown_and_removing_it_needs_an_approval_like_a_get() {
     );
     assert!(sb.ok(["show", "api"]).contains("approval"));
     // With the passphrase in this process there is no agent to ask: whoever gives it approves.
-    sb.cmd()
-        .args(["get", "api"])
-        .succeeds()
+    sb.succeeds(["get", "api"])
         .stdout("sk-confirmed-0123456789\n");
     // A rotated value of a confirmed secret is sealed too, and `rekey` (a new data key, so new
     // keys for sealed values) keeps every version readable.
     sb.with_stdin(["rotate", "api"], "sk-rotated-value")
         .succeeds();
     sb.succeeds(["rekey", "--no-recovery"]);
-    sb.cmd()
-        .args(["get", "api", "--version", "1"])
-        .succeeds()
+    sb.succeeds(["get", "api", "--version", "1"])
         .stdout("sk-confirmed-0123456789\n");
     let Some(mut console) = Console::start(&sb, &[]) else {
         return;
@@ -552,21 +541,16 @@ fn the_console_names_a_secret_by_its_label_at_unlock_so_a_rename_swap_cannot_dis
 fn marking_a_stored_secret_warns_that_older_copies_hold_its_values_unsealed() {
     let sb = Sandbox::new();
     sb.add("old", "stored-before-the-mark");
-    sb.cmd()
-        .args(["edit", "old", "--confirm"])
-        .succeeds()
+    sb.succeeds(["edit", "old", "--confirm"])
         .stderr(predicates::str::contains(
             "still hold old's values unsealed",
         ));
     // One added marked was never stored unsealed: nothing to warn about.
     sb.with_stdin(["add", "new", "--confirm"], "sealed-from-the-start")
         .succeeds();
-    sb.cmd()
-        .args(["edit", "new", "--confirm"])
-        .succeeds()
-        .stderr(predicates::prelude::PredicateBooleanExt::not(
-            predicates::str::contains("unsealed"),
-        ));
+    sb.succeeds(["edit", "new", "--confirm"]).stderr(
+        predicates::prelude::PredicateBooleanExt::not(predicates::str::contains("unsealed")),
+    );
 }
 
 /// The body of an open-confirmed request for the current value of `label`, as a client builds

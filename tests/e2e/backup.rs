@@ -534,12 +534,7 @@ fn pruning_one_vaults_generations_keeps_those_of_a_vault_whose_name_extends_it()
         kept,
         "work's pruning deleted work-2's generation"
     );
-    let listed = sb
-        .cmd()
-        .arg("--vault")
-        .arg(&work)
-        .args(["backups"])
-        .succeeds();
+    let listed = sb.succeeds_on(&work, ["backups"]);
     assert!(
         !stdout(&listed).contains("work-2-"),
         "work lists work-2's copies: {}",

@@ -198,6 +198,16 @@ impl Sandbox {
         self.cmd().args(args).succeeds()
     }
 
+    /// `sesame --vault VAULT ARGS` (another vault file, this sandbox's passphrase), which must
+    /// succeed.
+    pub fn succeeds_on<I, S>(&self, vault: &Path, args: I) -> Assert
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd().arg("--vault").arg(vault).args(args).succeeds()
+    }
+
     /// `sesame ARGS`, which must succeed; its stdout.
     pub fn ok<I, S>(&self, args: I) -> String
     where
@@ -583,7 +593,7 @@ pub fn typed_into(cmd: std::process::Command, input: &str) -> String {
 pub fn spawn_watched(
     mut cmd: std::process::Command,
 ) -> (
-    std::process::Child,
+    KilledOnDrop,
     Option<std::process::ChildStdin>,
     Arc<Mutex<Vec<u8>>>,
 ) {
@@ -602,7 +612,31 @@ pub fn spawn_watched(
             sink.lock().unwrap().extend_from_slice(&buf[..n]);
         }
     });
-    (child, keys, shown)
+    (KilledOnDrop(child), keys, shown)
+}
+
+/// A process the test started (a server, an agent, a terminal), killed and waited for when the
+/// test lets go of it, also when the test fails.
+pub struct KilledOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KilledOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KilledOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Waits (at most `seconds`, a hang guard) until `shown()`, what a terminal has shown so far,
@@ -632,6 +666,12 @@ pub fn wait_until_shown(
 #[track_caller]
 pub fn assert_has(text: &str, needle: &str) {
     assert!(text.contains(needle), "expected {needle:?} in: {text}");
+}
+
+/// Asserts that `text` contains `needle` exactly `times` times, showing `text` when not.
+#[track_caller]
+pub fn assert_count(text: &str, needle: &str, times: usize) {
+    assert_eq!(text.matches(needle).count(), times, "{text:?}");
 }
 
 /// Asserts that `text` does not contain `needle`, showing `text` when it does.

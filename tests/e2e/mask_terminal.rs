@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStdin};
+use std::process::ChildStdin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use super::harness::*;
 /// A shell script running on a pseudo-terminal, with `$SESAME` the binary under test and the
 /// sandbox's vault and passphrase in its environment.
 struct LiveTerminal {
-    child: Child,
+    child: KilledOnDrop,
     input: Option<ChildStdin>,
     shown: Arc<Mutex<Vec<u8>>>,
 }
@@ -67,13 +67,6 @@ impl LiveTerminal {
         drop(self.input.take());
         std::thread::sleep(Duration::from_millis(100));
         self.shown()
-    }
-}
-
-impl Drop for LiveTerminal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

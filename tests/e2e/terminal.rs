@@ -16,6 +16,11 @@ fn on_terminal(sb: &Sandbox, line: &str, input: &str, env: &[(&str, &str)]) -> O
     Some(typed_into(terminal(sb, line, env), input))
 }
 
+/// [`on_terminal`] for `line` followed by `echo "exit=$?"`, which shows its exit code.
+fn exit_on_terminal(sb: &Sandbox, line: &str, input: &str) -> Option<String> {
+    on_terminal(sb, &format!("{line}; echo \"exit=$?\""), input, &[])
+}
+
 /// `script` running the shell command `line` on a pseudo-terminal, its three streams piped.
 fn terminal(sb: &Sandbox, line: &str, env: &[(&str, &str)]) -> std::process::Command {
     let mut cmd = sb.on_pty_asking(line);
@@ -116,19 +121,14 @@ fn tables_are_coloured_only_on_a_terminal_without_no_color() {
 #[test]
 fn a_wrong_passphrase_at_the_prompt_is_asked_again_and_the_piped_value_is_kept() {
     let sb = Sandbox::new();
-    let Some(shown) = on_terminal(
+    let Some(shown) = exit_on_terminal(
         &sb,
-        "echo piped-value | \"$SESAME\" add api; echo \"exit=$?\"",
+        "echo piped-value | \"$SESAME\" add api",
         &format!("wrong guess\n{PASS}\n"),
-        &[],
     ) else {
         return;
     };
-    assert_eq!(
-        shown.matches("Wrong passphrase; try again.").count(),
-        1,
-        "{shown:?}"
-    );
+    assert_count(&shown, "Wrong passphrase; try again.", 1);
     assert_has(&shown, "exit=0");
     assert_eq!(sb.get("api"), "piped-value\n");
 }
@@ -136,19 +136,10 @@ fn a_wrong_passphrase_at_the_prompt_is_asked_again_and_the_piped_value_is_kept()
 #[test]
 fn three_wrong_passphrases_at_the_prompt_exit_3() {
     let sb = Sandbox::new();
-    let Some(shown) = on_terminal(
-        &sb,
-        "\"$SESAME\" list; echo \"exit=$?\"",
-        "one\ntwo\nthree\n",
-        &[],
-    ) else {
+    let Some(shown) = exit_on_terminal(&sb, "\"$SESAME\" list", "one\ntwo\nthree\n") else {
         return;
     };
-    assert_eq!(
-        shown.matches("Wrong passphrase; try again.").count(),
-        2,
-        "{shown:?}"
-    );
+    assert_count(&shown, "Wrong passphrase; try again.", 2);
     assert_has(&shown, "sesame: error: wrong passphrase");
     assert_has(&shown, "exit=3");
 }
@@ -175,11 +166,10 @@ fn a_wrong_passphrase_from_a_variable_is_not_asked_again() {
 #[test]
 fn a_mismatched_repeat_at_init_asks_again() {
     let sb = Sandbox::empty();
-    let Some(shown) = on_terminal(
+    let Some(shown) = exit_on_terminal(
         &sb,
-        "\"$SESAME\" init --kdf-memory 8MiB --kdf-iterations 1 --no-recovery; echo \"exit=$?\"",
+        "\"$SESAME\" init --kdf-memory 8MiB --kdf-iterations 1 --no-recovery",
         &format!("{PASS}\n{PASS} typo\n{PASS}\n{PASS}\n"),
-        &[],
     ) else {
         return;
     };
@@ -203,17 +193,16 @@ fn a_mistyped_or_wrong_recovery_code_at_the_prompt_is_asked_again() {
     let other = code_of(&Sandbox::empty());
     sb.add("api", "sk-recovered");
     let new = "a brand new passphrase for the recovered vault";
-    let Some(shown) = on_terminal(
+    let Some(shown) = exit_on_terminal(
         &sb,
-        "\"$SESAME\" recover; echo \"exit=$?\"",
+        "\"$SESAME\" recover",
         &format!("ABCD-EFGH\n{other}\n{code}\n{new}\n{new}\n"),
-        &[],
     ) else {
         return;
     };
     assert_has(&shown, "A recovery code has 28 characters");
     assert_has(&shown, "Wrong recovery code for");
-    assert_eq!(shown.matches("; try again.").count(), 2, "{shown:?}");
+    assert_count(&shown, "; try again.", 2);
     assert_has(&shown, "exit=0");
     let a = sb.with_pass(new).args(["get", "api"]).succeeds();
     assert_eq!(stdout(&a), "sk-recovered\n");
@@ -256,20 +245,16 @@ fn init_judges_the_passphrase_before_asking_for_the_repeat() {
     let Some(shown) = on_terminal(&sb, init, &format!("password1\n{PASS}\n{PASS}\n"), &[]) else {
         return;
     };
-    assert_eq!(shown.matches("too easy to guess").count(), 1, "{shown:?}");
+    assert_count(&shown, "too easy to guess", 1);
     assert_has(&shown, "Choose another passphrase.");
-    assert_eq!(
-        shown.matches("Repeat the passphrase:").count(),
-        1,
-        "{shown:?}"
-    );
+    assert_count(&shown, "Repeat the passphrase:", 1);
     assert_has(&shown, "exit=0");
     assert_eq!(sb.labels(), Vec::<String>::new());
 
     // Three weak ones: exit 2, never asked to repeat one, nothing created.
     let sb = Sandbox::empty();
     let shown = on_terminal(&sb, init, "password1\nqwerty123\nsesame\n", &[]).expect("script");
-    assert_eq!(shown.matches("too easy to guess").count(), 3, "{shown:?}");
+    assert_count(&shown, "too easy to guess", 3);
     assert_lacks(&shown, "Repeat");
     assert_has(&shown, "exit=2");
     assert!(!sb.vault.exists());
