@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use assert_cmd::Command;
 
 use super::age_slots::on_pty;
-use super::harness::{Sandbox, stderr, stdout};
+use super::harness::{Sandbox, assert_has, stderr, stdout};
 
 const PLAIN: (&str, &str) = (
     "age1sesametest1qpcxcctfdckkketea7z9nk",
@@ -99,11 +99,7 @@ fn an_age_plugin_identity_opens_the_vault_through_the_plugin_protocol() {
     assert_eq!(stdout(&got), "s3cret-value\n");
     // Without the plugin on PATH, rekey refuses and changes nothing.
     let out = sb.cmd().args(["rekey", "--no-recovery"]).assert().code(1);
-    assert!(
-        stderr(&out).contains("install age-plugin-sesametest on PATH"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "install age-plugin-sesametest on PATH");
 }
 
 #[test]
@@ -132,21 +128,14 @@ fn a_plugin_asking_for_a_pin_is_answered_on_the_terminal_and_refused_without_one
         .arg(&identity)
         .assert()
         .code(2);
-    assert!(
-        stderr(&out).contains("no PIN was given"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "no PIN was given");
     // On a pseudo-terminal (util-linux `script`), the PIN typed there opens it.
     let line = format!("\"$SESAME\" get api/key --identity {}", identity.display());
     let Some(shown) = on_pty(&sb, &line, "1234\n", &path_with_plugin()) else {
         return;
     };
-    assert!(
-        shown.contains("Test PIN for age-plugin-sesametest"),
-        "{shown}"
-    );
-    assert!(shown.contains("s3cret-value"), "{shown}");
+    assert_has(&shown, "Test PIN for age-plugin-sesametest");
+    assert_has(&shown, "s3cret-value");
     // Typed ahead, the PIN is echoed before the prompt turns echo off; never after it.
     let after_prompt = shown.split("Test PIN").nth(1).unwrap_or_default();
     assert!(

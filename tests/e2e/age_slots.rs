@@ -2,11 +2,12 @@
 //! packages `age` and `openssh-client`, installed by `.ci/run`). A user adds the slot with the
 //! passphrase, then opens the vault with only the identity.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, Stdio};
+use std::process::Command as Process;
 
-use super::harness::{Sandbox, stderr, stdout};
+use super::harness::{
+    Sandbox, assert_has, assert_lacks, script_missing, stderr, stdout, typed_into,
+};
 
 /// Runs a key tool; panics with its output when it fails (the tools are part of the test bed).
 pub(super) fn tool(program: &str, args: &[&str]) -> String {
@@ -28,31 +29,12 @@ pub(super) fn tool(program: &str, args: &[&str]) -> String {
 /// (util-linux `script`) with `path` as PATH, types `input` there, and returns what the terminal
 /// showed. `None` without `script`.
 pub(super) fn on_pty(sb: &Sandbox, line: &str, input: &str, path: &str) -> Option<String> {
-    let script = "/usr/bin/script";
-    if !Path::new(script).exists() {
-        eprintln!("skipped: {script} is not installed");
+    if script_missing() {
         return None;
     }
-    let mut child = Process::new(script)
-        .args(["-qfec", line, "/dev/null"])
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", sb.dir.path())
-        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .env("SESAME_VAULT", &sb.vault)
-        .env("SESAME", super::harness::sesame_path())
-        .env("TERM", "xterm")
-        .current_dir(sb.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).expect("input");
-    drop(stdin);
-    let out = child.wait_with_output().expect("script output");
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    let mut cmd = sb.on_pty_asking(line);
+    cmd.env("PATH", path);
+    Some(typed_into(cmd, input))
 }
 
 /// A new age identity file from `age-keygen`, and its recipient.
@@ -93,10 +75,7 @@ pub(super) fn pub_file(key: &Path) -> String {
 fn vault_with_age_slot(recipient: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.add("api/key", "s3cret-value");
-    sb.cmd()
-        .args(["slot", "add", "age", "--recipient", recipient])
-        .assert()
-        .success();
+    sb.succeeds(["slot", "add", "age", "--recipient", recipient]);
     sb
 }
 
@@ -115,11 +94,7 @@ fn an_age_keygen_identity_opens_the_vault_without_a_passphrase() {
         .arg("status")
         .assert()
         .success();
-    assert!(
-        stdout(&status).contains("opened by  slot 1 (age)"),
-        "{}",
-        stdout(&status)
-    );
+    assert_has(&stdout(&status), "opened by  slot 1 (age)");
     let list = sb2
         .bare()
         .env("SESAME_VAULT", &sb2.vault)
@@ -155,7 +130,7 @@ fn ssh_ed25519_and_rsa_keys_from_ssh_keygen_open_an_age_slot() {
         .args(["--recipients-file", &pub_file(&rsa)])
         .assert()
         .success();
-    let list = sb.cmd().args(["slot", "list"]).assert().success();
+    let list = sb.succeeds(["slot", "list"]);
     let list = stdout(&list);
     let fingerprint = tool("ssh-keygen", &["-l", "-f", &pub_file(&ed)]);
     let sha = fingerprint.split(' ').nth(1).unwrap_or_default();
@@ -163,7 +138,7 @@ fn ssh_ed25519_and_rsa_keys_from_ssh_keygen_open_an_age_slot() {
         list.contains(&format!("ssh-ed25519 {sha}")),
         "{list}\n{fingerprint}"
     );
-    assert!(list.contains("ssh-rsa SHA256:"), "{list}");
+    assert_has(&list, "ssh-rsa SHA256:");
     for key in [&ed, &rsa] {
         let got = sb
             .bare()
@@ -200,15 +175,12 @@ fn an_encrypted_ssh_key_without_a_terminal_is_refused_with_the_reason() {
     let sb = Sandbox::new();
     sb.add("api/key", "s3cret-value");
     let key = ssh_key(&sb, "id_locked", "ed25519", "key passphrase");
-    sb.cmd()
-        .args(["slot", "add", "age", "-R", &pub_file(&key)])
-        .assert()
-        .success();
+    sb.succeeds(["slot", "add", "age", "-R", &pub_file(&key)]);
     let out = sb.get_with_identity("api/key", &key).code(2);
     let err = stderr(&out);
-    assert!(
-        err.contains("is encrypted and there is no terminal to ask its passphrase"),
-        "{err}"
+    assert_has(
+        &err,
+        "is encrypted and there is no terminal to ask its passphrase",
     );
     assert!(
         !err.contains("key passphrase") && !err.contains("panicked"),
@@ -225,16 +197,12 @@ fn ecdsa_keys_are_refused_as_recipients_and_as_identities() {
         .args(["slot", "add", "age", "-R", &pub_file(&key)])
         .assert()
         .code(2);
-    assert!(
-        stderr(&out).contains("ecdsa-sha2-nistp256 keys cannot be age recipients"),
-        "{}",
-        stderr(&out)
+    assert_has(
+        &stderr(&out),
+        "ecdsa-sha2-nistp256 keys cannot be age recipients",
     );
     let (_, recipient) = age_key(&sb, "me.txt");
-    sb.cmd()
-        .args(["slot", "add", "age", "-r", &recipient])
-        .assert()
-        .success();
+    sb.succeeds(["slot", "add", "age", "-r", &recipient]);
     let out = sb
         .bare()
         .env("SESAME_VAULT", &sb.vault)
@@ -280,17 +248,11 @@ fn rekey_re_encrypts_age_slots_to_their_recipients_without_an_identity() {
     let (identity, recipient) = age_key(&sb, "me.txt");
     let sb2 = vault_with_age_slot(&recipient);
     let ssh = ssh_key(&sb2, "id_ed25519", "ed25519", "");
-    sb2.cmd()
-        .args(["slot", "add", "age", "--name", "ssh", "-R", &pub_file(&ssh)])
-        .assert()
-        .success();
+    sb2.succeeds(["slot", "add", "age", "--name", "ssh", "-R", &pub_file(&ssh)]);
     let before = sb2.data_key_hex();
-    sb2.cmd()
-        .args(["rekey", "--no-recovery"])
-        .assert()
-        .success();
+    sb2.succeeds(["rekey", "--no-recovery"]);
     assert_ne!(before, sb2.data_key_hex());
-    let list = sb2.cmd().args(["slot", "list"]).assert().success();
+    let list = sb2.succeeds(["slot", "list"]);
     let list = stdout(&list);
     assert!(
         list.contains("name=age") && list.contains("name=ssh"),
@@ -327,11 +289,7 @@ fn an_age_slot_copied_from_another_vault_is_refused() {
     let a_bytes = a_bytes_moved;
     std::fs::write(&a.vault, &a_bytes).expect("write");
     let out = a.get_with_identity("api/key", &identity).code(4);
-    assert!(
-        stderr(&out).contains("bound to another vault"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "bound to another vault");
 }
 
 #[test]
@@ -345,15 +303,8 @@ fn slot_add_age_refuses_a_second_slot_with_the_same_name() {
         .args(["slot", "add", "age", "-r", &second])
         .assert()
         .code(2);
-    assert!(
-        stderr(&out).contains("slot 1 (age) has that name already"),
-        "{}",
-        stderr(&out)
-    );
-    sb2.cmd()
-        .args(["slot", "add", "age", "--name", "second", "-r", &second])
-        .assert()
-        .success();
+    assert_has(&stderr(&out), "slot 1 (age) has that name already");
+    sb2.succeeds(["slot", "add", "age", "--name", "second", "-r", &second]);
 }
 
 #[test]
@@ -390,11 +341,8 @@ fn a_plugin_recipient_whose_plugin_is_missing_is_refused_with_what_to_install() 
         .assert()
         .code(1);
     let err = stderr(&out);
-    assert!(
-        err.contains("install age-plugin-sesametest on PATH"),
-        "{err}"
-    );
-    assert!(!err.contains("panicked"), "{err}");
+    assert_has(&err, "install age-plugin-sesametest on PATH");
+    assert_lacks(&err, "panicked");
 }
 
 #[test]
@@ -408,10 +356,7 @@ fn a_plugin_name_age_would_run_but_sesame_does_not_allow_is_refused() {
         .assert()
         .code(2);
     let err = stderr(&out);
-    assert!(
-        err.contains("the age plugin name \"x+y\" is not letters, digits"),
-        "{err}"
-    );
+    assert_has(&err, "the age plugin name \"x+y\" is not letters, digits");
 }
 
 #[test]
@@ -419,15 +364,12 @@ fn an_encrypted_ssh_key_asks_its_passphrase_on_the_terminal() {
     let sb = Sandbox::new();
     sb.add("api/key", "s3cret-value");
     let key = ssh_key(&sb, "id_locked", "ed25519", "key passphrase");
-    sb.cmd()
-        .args(["slot", "add", "age", "-R", &pub_file(&key)])
-        .assert()
-        .success();
+    sb.succeeds(["slot", "add", "age", "-R", &pub_file(&key)]);
     let path = std::env::var("PATH").unwrap_or_default();
     let line = format!("\"$SESAME\" get api/key --identity {}", key.display());
     let Some(shown) = on_pty(&sb, &line, "key passphrase\n", &path) else {
         return;
     };
-    assert!(shown.contains("Passphrase for the SSH key"), "{shown}");
-    assert!(shown.contains("s3cret-value"), "{shown}");
+    assert_has(&shown, "Passphrase for the SSH key");
+    assert_has(&shown, "s3cret-value");
 }

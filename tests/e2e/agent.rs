@@ -155,7 +155,7 @@ fn lock_stops_an_agent_whose_socket_folder_changed_mode_and_says_what_is_wrong()
     chmod(0o755).unwrap();
     let a = sb.succeeds(["lock"]);
     let err = stderr(&a);
-    assert!(err.contains("Locked "), "{err}");
+    assert_has(&err, "Locked ");
     assert!(
         err.contains("the agents' folder cannot be used") && err.contains("mode 0700"),
         "{err}"
@@ -368,11 +368,7 @@ fn an_agent_for_an_older_key_generation_is_refused_and_clients_fall_back() {
     // Rekey behind the agent's back (as a restore of another copy would): swap the file.
     let before = sb.vault_bytes();
     let copy = sb.write_file("copy.sesame", &before);
-    sb.cmd()
-        .arg("--vault")
-        .arg(&copy)
-        .args(["rekey", "--no-recovery"])
-        .succeeds();
+    sb.succeeds_on(&copy, ["rekey", "--no-recovery"]);
     std::fs::copy(&copy, &sb.vault).unwrap();
     no_pass(&sb)
         .args(["get", "api/key"])

@@ -3,55 +3,32 @@
 //! `script`, fed through a pipe) and asks for secrets from other processes, as an AI coding agent
 //! or a script would; without `script` the tests say so and pass.
 
-use std::io::{Read, Write};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Stdio};
+use std::io::Write;
+use std::process::{ChildStdin, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::harness::*;
 
-const SCRIPT: &str = "/usr/bin/script";
-
 /// An approval console on a pseudo-terminal of its own: what it shows, and a way to type.
 struct Console {
-    child: Child,
+    child: KilledOnDrop,
     keys: Option<ChildStdin>,
-    shown: Arc<Mutex<String>>,
+    shown: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Console {
     /// `sesame unlock --confirm` on a new terminal, with `env` added; `None` without `script`.
     /// Returns once the console says it is serving.
     fn start(sb: &Sandbox, env: &[(&str, &str)]) -> Option<Console> {
-        if !Path::new(SCRIPT).exists() {
-            eprintln!("skipped: {SCRIPT} is not installed");
+        if script_missing() {
             return None;
         }
         let mut cmd = sb.on_pty("exec \"$SESAME\" unlock --confirm");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("script");
-        let keys = child.stdin.take();
-        let mut out = child.stdout.take().expect("stdout");
-        let shown = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&shown);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = out.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&buf[..n]).replace("\r\n", "\n");
-                sink.lock().unwrap().push_str(&text);
-            }
-        });
+        let (child, keys, shown) = spawn_watched(cmd);
         let console = Console { child, keys, shown };
         console.wait_for("Approval console");
         Some(console)
@@ -59,23 +36,12 @@ impl Console {
 
     /// Everything the terminal showed so far.
     fn shown(&self) -> String {
-        self.shown.lock().unwrap().clone()
+        String::from_utf8_lossy(&self.shown.lock().unwrap()).replace("\r\n", "\n")
     }
 
     /// Waits (at most 30 s, a hang guard) until the terminal has shown `needle` `times` times.
     fn wait_for_nth(&self, needle: &str, times: usize) -> String {
-        let start = Instant::now();
-        loop {
-            let shown = self.shown();
-            if shown.matches(needle).count() >= times {
-                return shown;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the console never showed {needle:?} {times} time(s); it showed:\n{shown}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_shown(|| self.shown(), needle, times, 30)
     }
 
     fn wait_for(&self, needle: &str) -> String {
@@ -89,6 +55,13 @@ impl Console {
         input.flush().expect("typing");
     }
 
+    /// Waits until the console shows `asked`, types `keys` and waits for `request` to end.
+    fn answer(&mut self, asked: &str, keys: &str, request: Request) -> (i32, String, String) {
+        self.wait_for(asked);
+        self.type_keys(keys);
+        request.join().unwrap()
+    }
+
     /// Ctrl-C on the console; waits for it to end.
     fn interrupt(mut self) -> String {
         self.type_keys("\x03");
@@ -96,13 +69,6 @@ impl Console {
         drop(self.keys.take());
         let _ = self.child.wait();
         self.shown()
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -127,17 +93,32 @@ fn a_second_console_cannot_attach_to_a_running_agent() {
         "{shown}"
     );
     let shown = console.interrupt();
-    assert!(!shown.contains("is asked for"), "{shown}");
+    assert_lacks(&shown, "is asked for");
 }
 /// `sesame get LABEL` started now with no passphrase source (only the agent can open the vault),
 /// finished on another thread: its exit code, stdout and stderr.
-fn get_later(sb: &Sandbox, label: &str) -> std::thread::JoinHandle<(i32, String, String)> {
+fn get_later(sb: &Sandbox, label: &str) -> Request {
+    later(sb, &["get", label])
+}
+
+/// A client's request in flight: its exit code, stdout and stderr once it ends.
+type Request = std::thread::JoinHandle<(i32, String, String)>;
+
+/// `sesame ARGS` started now with no passphrase source, finished on another thread.
+fn later(sb: &Sandbox, args: &[&str]) -> Request {
     let mut cmd = sb.process();
-    cmd.env_remove("SESAME_PASSPHRASE").args(["get", label]);
+    cmd.env_remove("SESAME_PASSPHRASE").args(args);
     in_background(cmd)
 }
 
-fn in_background(cmd: std::process::Command) -> std::thread::JoinHandle<(i32, String, String)> {
+/// Asserts that a request ended with exit code 0 and `value` on stdout (showing its stderr if
+/// not).
+#[track_caller]
+fn assert_released((code, out, err): (i32, String, String), value: &str) {
+    assert_eq!((code, out.as_str()), (0, value), "{err}");
+}
+
+fn in_background(cmd: std::process::Command) -> Request {
     std::thread::spawn(move || {
         let out = with_deadline(cmd);
         (
@@ -162,6 +143,22 @@ fn confirmed_vault() -> Sandbox {
     sb.add("plain", "not-confirmed-value");
     sb.succeeds(["edit", "api", "--confirm"]);
     sb
+}
+
+/// [`confirmed_vault`] with a console on it; `None` without `script`.
+fn confirmed_vault_with_console() -> Option<(Sandbox, Console)> {
+    let sb = confirmed_vault();
+    let console = Console::start(&sb, &[])?;
+    Some((sb, console))
+}
+
+/// A console on `sb` that answered `a` (always) to a `get api` from this test, which then
+/// succeeded; `None` without `script`.
+fn console_that_approved_always(sb: &Sandbox) -> Option<Console> {
+    let mut console = Console::start(sb, &[])?;
+    let get = get_later(sb, "api");
+    assert_eq!(console.answer("allow?", "a\n", get).0, 0);
+    Some(console)
 }
 
 #[test]
@@ -189,30 +186,22 @@ fn decisions(sb: &Sandbox) -> Vec<String> {
 
 #[test]
 fn a_confirmed_secret_is_released_once_when_the_console_answers_y() {
-    let sb = confirmed_vault();
-    let Some(mut console) = Console::start(&sb, &[]) else {
+    let Some((sb, mut console)) = confirmed_vault_with_console() else {
         return;
     };
     let get = get_later(&sb, "api");
     let shown = console.wait_for("allow?");
-    assert!(shown.contains("[1] api is asked for by pid"), "{shown}");
+    assert_has(&shown, "[1] api is asked for by pid");
     assert!(
         shown.contains("command  ") && shown.contains(" get api"),
         "{shown}"
     );
     console.type_keys("y\n");
-    let (code, out, err) = get.join().unwrap();
-    assert_eq!(
-        (code, out.as_str()),
-        (0, "sk-confirmed-0123456789\n"),
-        "{err}"
-    );
+    assert_released(get.join().unwrap(), "sk-confirmed-0123456789\n");
     console.wait_for("approved once");
     // Once means once: the next request is asked again.
     let again = get_later(&sb, "api");
-    console.wait_for("[2] api is asked for");
-    console.type_keys("y\n");
-    assert_eq!(again.join().unwrap().0, 0);
+    assert_eq!(console.answer("[2] api is asked for", "y\n", again).0, 0);
     let log = decisions(&sb);
     assert_eq!(log.len(), 2, "{log:?}");
     assert!(log[0].starts_with("approved once: sesame (pid "), "{log:?}");
@@ -220,20 +209,14 @@ fn a_confirmed_secret_is_released_once_when_the_console_answers_y() {
 
 #[test]
 fn a_denied_request_exits_3_and_is_logged() {
-    let sb = confirmed_vault();
-    let Some(mut console) = Console::start(&sb, &[]) else {
+    let Some((sb, mut console)) = confirmed_vault_with_console() else {
         return;
     };
     let get = get_later(&sb, "api");
-    console.wait_for("allow?");
-    console.type_keys("n\n");
-    let (code, out, err) = get.join().unwrap();
+    let (code, out, err) = console.answer("allow?", "n\n", get);
     assert_eq!(code, 3, "{err}");
     assert!(out.is_empty());
-    assert!(
-        err.contains("api was denied on the approval console"),
-        "{err}"
-    );
+    assert_has(&err, "api was denied on the approval console");
     console.wait_for("denied");
     let log = decisions(&sb);
     assert!(
@@ -245,13 +228,9 @@ fn a_denied_request_exits_3_and_is_logged() {
 #[test]
 fn always_approves_the_same_program_for_the_agents_life() {
     let sb = confirmed_vault();
-    let Some(mut console) = Console::start(&sb, &[]) else {
+    let Some(mut console) = console_that_approved_always(&sb) else {
         return;
     };
-    let get = get_later(&sb, "api");
-    console.wait_for("allow?");
-    console.type_keys("a\n");
-    assert_eq!(get.join().unwrap().0, 0);
     console.wait_for("approved for this program");
     // The same command from the same parent (this test): released without asking.
     for _ in 0..2 {
@@ -260,14 +239,8 @@ fn always_approves_the_same_program_for_the_agents_life() {
     }
     assert_eq!(console.shown().matches("is asked for").count(), 1);
     // Another command line is another program: asked.
-    let mut history = sb.process();
-    history
-        .env_remove("SESAME_PASSPHRASE")
-        .args(["get", "api", "--version", "1"]);
-    let other = in_background(history);
-    console.wait_for("[2] api is asked for");
-    console.type_keys("n\n");
-    assert_eq!(other.join().unwrap().0, 3);
+    let other = later(&sb, &["get", "api", "--version", "1"]);
+    assert_eq!(console.answer("[2] api is asked for", "n\n", other).0, 3);
     let log = decisions(&sb);
     assert!(
         log.iter()
@@ -284,13 +257,9 @@ fn always_approves_the_same_program_for_the_agents_life() {
 #[test]
 fn every_decision_is_in_the_usage_log_even_when_the_client_records_at_once() {
     let sb = confirmed_vault();
-    let Some(mut console) = Console::start(&sb, &[]) else {
+    let Some(_console) = console_that_approved_always(&sb) else {
         return;
     };
-    let get = get_later(&sb, "api");
-    console.wait_for("allow?");
-    console.type_keys("a\n");
-    assert_eq!(get.join().unwrap().0, 0);
     for _ in 0..20 {
         no_pass(&sb).args(["get", "api"]).succeeds();
     }
@@ -312,20 +281,13 @@ fn every_decision_is_in_the_usage_log_even_when_the_client_records_at_once() {
 #[test]
 fn after_the_console_is_closed_confirmed_secrets_are_denied_at_once() {
     let sb = confirmed_vault();
-    let Some(mut console) = Console::start(&sb, &[]) else {
+    // Even a program answered `a` before.
+    let Some(console) = console_that_approved_always(&sb) else {
         return;
     };
-    // Even a program answered `a` before.
-    let get = get_later(&sb, "api");
-    console.wait_for("allow?");
-    console.type_keys("a\n");
-    assert_eq!(get.join().unwrap().0, 0);
     console.wait_for("approved for this program");
     let shown = console.interrupt();
-    assert!(
-        shown.contains("confirmed secrets are denied from now on"),
-        "{shown}"
-    );
+    assert_has(&shown, "confirmed secrets are denied from now on");
     no_pass(&sb)
         .args(["get", "api"])
         .fails_with(3, "run `sesame lock`, then `sesame unlock --confirm`");
@@ -353,10 +315,7 @@ fn without_a_console_a_confirmed_secret_is_denied_and_an_unanswered_one_after_th
     };
     let (code, _, err) = get_later(&sb, "api").join().unwrap();
     assert_eq!(code, 3, "{err}");
-    assert!(
-        err.contains("nobody answered on the approval console in time"),
-        "{err}"
-    );
+    assert_has(&err, "nobody answered on the approval console in time");
     console.wait_for("not answered in time: denied");
     assert!(
         decisions(&sb)
@@ -419,8 +378,7 @@ fn a_confirmed_secret_is_refused_to_a_process_in_another_pid_or_user_namespace()
 
 #[test]
 fn unconfirmed_secrets_are_not_asked_for_on_the_console() {
-    let sb = confirmed_vault();
-    let Some(console) = Console::start(&sb, &[]) else {
+    let Some((sb, console)) = confirmed_vault_with_console() else {
         return;
     };
     no_pass(&sb)
@@ -444,8 +402,7 @@ fn unconfirmed_secrets_are_not_asked_for_on_the_console() {
 
 #[test]
 fn the_console_shows_the_parent_chain_up_to_the_program_that_started_the_request() {
-    let sb = confirmed_vault();
-    let Some(mut console) = Console::start(&sb, &[]) else {
+    let Some((sb, mut console)) = confirmed_vault_with_console() else {
         return;
     };
     // A stand-in for a coding agent: a program named `claude` that runs `sesame get`.
@@ -483,38 +440,29 @@ fn the_console_shows_the_parent_chain_up_to_the_program_that_started_the_request
 
 #[test]
 fn run_of_a_confirmed_secret_starts_the_program_only_when_approved() {
-    let sb = confirmed_vault();
-    let Some(mut console) = Console::start(&sb, &[]) else {
+    let Some((sb, mut console)) = confirmed_vault_with_console() else {
         return;
     };
-    let mut cmd = sb.process();
-    cmd.env_remove("SESAME_PASSPHRASE").args([
-        "run",
-        "--env",
-        "K=api",
-        "--env",
-        "P=plain",
-        "--",
-        "sh",
-        "-c",
-        "printf '%s %s' \"$K\" \"$P\"",
-    ]);
-    let run = in_background(cmd);
-    console.wait_for("allow?");
-    console.type_keys("y\n");
-    let (code, out, err) = run.join().unwrap();
-    assert_eq!(
-        (code, out.as_str()),
-        (0, "sk-confirmed-0123456789 not-confirmed-value"),
-        "{err}"
+    let run = later(
+        &sb,
+        &[
+            "run",
+            "--env",
+            "K=api",
+            "--env",
+            "P=plain",
+            "--",
+            "sh",
+            "-c",
+            "printf '%s %s' \"$K\" \"$P\"",
+        ],
     );
-    let mut cmd = sb.process();
-    cmd.env_remove("SESAME_PASSPHRASE")
-        .args(["run", "--all", "--", "sh", "-c", "echo started"]);
-    let run = in_background(cmd);
-    console.wait_for("[2] api is asked for");
-    console.type_keys("n\n");
-    let (code, out, _) = run.join().unwrap();
+    assert_released(
+        console.answer("allow?", "y\n", run),
+        "sk-confirmed-0123456789 not-confirmed-value",
+    );
+    let run = later(&sb, &["run", "--all", "--", "sh", "-c", "echo started"]);
+    let (code, out, _) = console.answer("[2] api is asked for", "n\n", run);
     assert_eq!(code, 3);
     assert!(!out.contains("started"));
 }
@@ -529,26 +477,19 @@ fn the_confirm_mark_is_shown_and_removing_it_needs_an_approval_like_a_get() {
     );
     assert!(sb.ok(["show", "api"]).contains("approval"));
     // With the passphrase in this process there is no agent to ask: whoever gives it approves.
-    sb.cmd()
-        .args(["get", "api"])
-        .succeeds()
+    sb.succeeds(["get", "api"])
         .stdout("sk-confirmed-0123456789\n");
     // A rotated value of a confirmed secret is sealed too, and `rekey` (a new data key, so new
     // keys for sealed values) keeps every version readable.
     sb.with_stdin(["rotate", "api"], "sk-rotated-value")
         .succeeds();
     sb.succeeds(["rekey", "--no-recovery"]);
-    sb.cmd()
-        .args(["get", "api", "--version", "1"])
-        .succeeds()
+    sb.succeeds(["get", "api", "--version", "1"])
         .stdout("sk-confirmed-0123456789\n");
     let Some(mut console) = Console::start(&sb, &[]) else {
         return;
     };
-    let mut edit = sb.process();
-    edit.env_remove("SESAME_PASSPHRASE")
-        .args(["edit", "api", "--no-confirm"]);
-    let edit = in_background(edit);
+    let edit = later(&sb, &["edit", "api", "--no-confirm"]);
     console.wait_for("[1] api is asked for");
     console.type_keys("y\n");
     let (code, _, err) = edit.join().unwrap();
@@ -608,14 +549,9 @@ fn inject_and_the_credential_helpers_release_a_confirmed_secret_only_with_approv
         .arg(&template);
     let inject = in_background(cmd);
     let shown = console.wait_for("allow?");
-    assert!(shown.contains("git/example.com is asked for"), "{shown}");
+    assert_has(&shown, "git/example.com is asked for");
     console.type_keys("y\n");
-    let (code, out, err) = inject.join().unwrap();
-    assert_eq!(
-        (code, out.as_str()),
-        (0, "token=ghp-confirmed-token-0123\n"),
-        "{err}"
-    );
+    assert_released(inject.join().unwrap(), "token=ghp-confirmed-token-0123\n");
 }
 
 #[test]
@@ -632,10 +568,7 @@ fn the_console_names_a_secret_by_its_label_at_unlock_so_a_rename_swap_cannot_dis
     }
     let get = get_later(&sb, "harmless");
     let shown = console.wait_for("allow?");
-    assert!(
-        shown.contains("api (renamed harmless since unlock) is asked for"),
-        "{shown}"
-    );
+    assert_has(&shown, "api (renamed harmless since unlock) is asked for");
     console.type_keys("n\n");
     let (code, out, _) = get.join().unwrap();
     assert_eq!((code, out.as_str()), (3, ""));
@@ -645,21 +578,16 @@ fn the_console_names_a_secret_by_its_label_at_unlock_so_a_rename_swap_cannot_dis
 fn marking_a_stored_secret_warns_that_older_copies_hold_its_values_unsealed() {
     let sb = Sandbox::new();
     sb.add("old", "stored-before-the-mark");
-    sb.cmd()
-        .args(["edit", "old", "--confirm"])
-        .succeeds()
+    sb.succeeds(["edit", "old", "--confirm"])
         .stderr(predicates::str::contains(
             "still hold old's values unsealed",
         ));
     // One added marked was never stored unsealed: nothing to warn about.
     sb.with_stdin(["add", "new", "--confirm"], "sealed-from-the-start")
         .succeeds();
-    sb.cmd()
-        .args(["edit", "new", "--confirm"])
-        .succeeds()
-        .stderr(predicates::prelude::PredicateBooleanExt::not(
-            predicates::str::contains("unsealed"),
-        ));
+    sb.succeeds(["edit", "new", "--confirm"]).stderr(
+        predicates::prelude::PredicateBooleanExt::not(predicates::str::contains("unsealed")),
+    );
 }
 
 /// The body of an open-confirmed request for the current value of `label`, as a client builds
@@ -719,8 +647,7 @@ os.kill(parent, 9)
 /// bytes it wrote.
 #[test]
 fn the_console_names_the_process_that_sent_the_request_not_the_one_that_connected() {
-    let sb = confirmed_vault();
-    let Some(mut console) = Console::start(&sb, &[]) else {
+    let Some((sb, mut console)) = confirmed_vault_with_console() else {
         return;
     };
     let script = sb.write_file("handed_over.py", HANDED_OVER);
@@ -743,10 +670,7 @@ fn the_console_names_the_process_that_sent_the_request_not_the_one_that_connecte
     assert!(line("command").contains("handed_over.py"), "{request}");
     assert!(line("program").contains("python"), "{request}");
     assert!(!line("command").contains("sleep"), "{request}");
-    assert!(
-        request.contains(", on a connection opened by pid "),
-        "{request}"
-    );
+    assert_has(request, ", on a connection opened by pid ");
     console.type_keys("n\n");
     // The script's exit code is that of the `sleep` its child kills.
     let (_, out, err) = attack.join().unwrap();

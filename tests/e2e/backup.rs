@@ -8,7 +8,7 @@ use super::harness::*;
 
 /// The vault's automatic generations, oldest first.
 fn generations(sb: &Sandbox) -> Vec<PathBuf> {
-    let folder = sb.vault.parent().unwrap().join("backups/auto");
+    let folder = sb.backups("auto");
     let mut all: Vec<PathBuf> = match std::fs::read_dir(&folder) {
         Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
         Err(_) => Vec::new(),
@@ -170,8 +170,7 @@ fn verify_checks_structure_without_a_key_and_everything_with_one() {
 fn restore_refuses_damaged_copies_and_wrong_passphrases_and_changes_nothing() {
     let sb = Sandbox::new();
     sb.add("a", "value-a");
-    let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).succeeds();
+    let copy = sb.backup_to("copy.sesame");
     sb.add("b", "value-b");
     let vault_before = sb.vault_bytes();
     let gens_before = generations(&sb);
@@ -224,8 +223,7 @@ fn restore_refuses_damaged_copies_and_wrong_passphrases_and_changes_nothing() {
 fn a_restored_copy_from_before_passwd_still_opens_with_todays_passphrase() {
     let sb = Sandbox::new();
     sb.add("a", "value-a");
-    let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).succeeds();
+    let copy = sb.backup_to("copy.sesame");
     sb.passwd("a new passphrase");
     sb.with_pass("a new passphrase")
         .args(["rm", "a"])
@@ -250,8 +248,7 @@ fn a_restored_copy_from_before_passwd_still_opens_with_todays_passphrase() {
 fn a_missing_vault_is_restored_byte_for_byte_from_a_copy() {
     let sb = Sandbox::new();
     sb.add("a", "value-a");
-    let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).succeeds();
+    let copy = sb.backup_to("copy.sesame");
     std::fs::remove_file(&sb.vault).unwrap();
     sb.cmd().arg("restore").arg(&copy).arg("--force").succeeds();
     assert_eq!(sb.vault_bytes(), std::fs::read(&copy).unwrap());
@@ -296,8 +293,7 @@ fn passwd_says_how_many_copies_still_open_with_the_old_passphrase_and_prune_remo
 fn kill_9_during_backup_and_restore_leaves_the_vault_whole() {
     let sb = Sandbox::new();
     sb.add("a", "value-a");
-    let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).succeeds();
+    let copy = sb.backup_to("copy.sesame");
     sb.add("b", "value-b");
     for round in 0..30u64 {
         let args: Vec<std::ffi::OsString> = if round % 2 == 0 {
@@ -327,9 +323,8 @@ fn kill_9_during_backup_and_restore_leaves_the_vault_whole() {
 fn import_reads_a_realistic_dotenv_in_one_write() {
     let sb = Sandbox::new();
     sb.add("stripe-key", "sk_live_old");
-    let env = sb.path(".env");
-    std::fs::write(
-        &env,
+    let env = sb.write_file(
+        ".env",
         "\u{feff}# Production settings\r\n\
          OPENAI_API_KEY=sk-proj-abc123 # rotated monthly\r\n\
          export GITHUB_TOKEN=\"ghp_0123456789\"\r\n\
@@ -337,18 +332,14 @@ fn import_reads_a_realistic_dotenv_in_one_write() {
          STRIPE_KEY=sk_live_new\r\n\
          EMPTY=\r\n\
          PRIVATE_KEY=\"-----BEGIN KEY-----\nMIIabc\n-----END KEY-----\"\r\n",
-    )
-    .unwrap();
+    );
     let gens = generations(&sb).len();
     let a = sb.cmd().args(["import", "--dotenv"]).arg(&env).succeeds();
     let err = stderr(&a);
-    assert!(err.contains("4 added, 0 rotated"), "{err}");
-    assert!(err.contains("EMPTY skipped"), "{err}");
-    assert!(
-        err.contains("Skipped 1 existing label (stripe-key)"),
-        "{err}"
-    );
-    assert!(err.contains("delete the plaintext file"), "{err}");
+    assert_has(&err, "4 added, 0 rotated");
+    assert_has(&err, "EMPTY skipped");
+    assert_has(&err, "Skipped 1 existing label (stripe-key)");
+    assert_has(&err, "delete the plaintext file");
     assert!(!err.contains("sk-proj-abc123") && !err.contains("ghp_"));
     assert_eq!(generations(&sb).len(), gens + 1, "one transaction");
     assert_eq!(sb.get("openai-api-key"), "sk-proj-abc123\n");
@@ -416,10 +407,7 @@ fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
         .succeeds();
     let refs = sb.succeeds(["export", "--dotenv"]);
     let refs = stdout(&refs);
-    assert!(
-        refs.contains("OPENAI_PROD=sesame://openai/prod\n"),
-        "{refs}"
-    );
+    assert_has(&refs, "OPENAI_PROD=sesame://openai/prod\n");
     assert!(refs.contains("MULTI=sesame://multi\n"));
     assert!(!refs.contains("sk-proj-abc"));
     // The references work with run --env-file as they are.
@@ -434,7 +422,7 @@ fn export_prints_references_or_with_plaintext_values_that_import_reads_back() {
 
     let plain = sb.succeeds(["export", "--dotenv", "--plaintext"]);
     let plain = stdout(&plain);
-    assert!(plain.contains("OPENAI_PROD='sk-proj-abc'\n"), "{plain}");
+    assert_has(&plain, "OPENAI_PROD='sk-proj-abc'\n");
     // What export writes, import reads back byte for byte.
     let other = Sandbox::new();
     let file = other.write_file("plain.env", &plain);
@@ -525,7 +513,7 @@ fn pruning_one_vaults_generations_keeps_those_of_a_vault_whose_name_extends_it()
             .write_stdin("value")
             .succeeds();
     };
-    let auto = sb.vault.parent().unwrap().join("backups/auto");
+    let auto = sb.backups("auto");
     let of = |stem: &str| -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&auto)
             .unwrap()
@@ -546,12 +534,7 @@ fn pruning_one_vaults_generations_keeps_those_of_a_vault_whose_name_extends_it()
         kept,
         "work's pruning deleted work-2's generation"
     );
-    let listed = sb
-        .cmd()
-        .arg("--vault")
-        .arg(&work)
-        .args(["backups"])
-        .succeeds();
+    let listed = sb.succeeds_on(&work, ["backups"]);
     assert!(
         !stdout(&listed).contains("work-2-"),
         "work lists work-2's copies: {}",

@@ -74,7 +74,7 @@ fn a_copy_in_a_backups_folder_opens_read_only_with_no_files_beside_it() {
         ("svc", "value-0123456789abcdef"),
         ("other", "value-abcdef0123456789"),
     ]);
-    let auto = sb.vault.parent().unwrap().join("backups/auto");
+    let auto = sb.backups("auto");
     let before = files_in(&auto);
     let copy = before.last().unwrap().clone();
     let a = sb
@@ -133,7 +133,7 @@ fn files_planted_as_copies_are_judged_by_their_header_and_listed_as_damaged() {
     // (4.4 s), and `verify`/`restore` read a whole 256 MiB file before checking its magic.
     let sb = Sandbox::new();
     sb.add("svc", "value-0123456789abcdef");
-    let auto = sb.vault.parent().unwrap().join("backups/auto");
+    let auto = sb.backups("auto");
     for i in 0..20 {
         let f = std::fs::File::create(auto.join(format!(
             "vault-2020010{}T0000{:02}Z.sesame",

@@ -220,9 +220,7 @@ pub(super) fn nowhere() -> String {
 
 /// `slot add bao-transit --key sesame` with the root token (and the passphrase).
 pub(super) fn add_transit_slot(sb: &Sandbox, server: &BaoServer) {
-    sb.cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", ROOT)
+    sb.with_bao(&server.addr, ROOT)
         .args(["slot", "add", "bao-transit", "--key", "sesame"])
         .succeeds();
 }

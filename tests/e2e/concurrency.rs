@@ -63,7 +63,7 @@ fn concurrent_writers_and_readers_keep_every_change_log_record_and_the_newest_ge
     };
     assert_eq!((count("add"), count("get")), (33, 9), "{log}");
     // The three newest generations: the vault before each of the last three writes.
-    let auto = sb.vault.parent().unwrap().join("backups/auto");
+    let auto = sb.backups("auto");
     let mut gens: Vec<_> = std::fs::read_dir(&auto)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -12,10 +12,9 @@ use super::harness::*;
 fn restore_over_a_truncated_empty_or_garbage_vault_sets_it_aside_once() {
     let sb = Sandbox::new();
     sb.add("api", "sk-restore-0001");
-    let copy = sb.path("copy.sesame");
-    sb.cmd().arg("backup").arg(&copy).succeeds();
-    let auto = sb.vault.parent().unwrap().join("backups/auto");
-    let damaged = sb.vault.parent().unwrap().join("backups/damaged");
+    let copy = sb.backup_to("copy.sesame");
+    let auto = sb.backups("auto");
+    let damaged = sb.backups("damaged");
     let whole = sb.vault_bytes();
     let garbage = vec![0x5a; 200];
     for (what, bytes) in [
@@ -61,7 +60,7 @@ fn restore_over_a_truncated_empty_or_garbage_vault_sets_it_aside_once() {
 fn pruning_keeps_ten_sound_generations_whatever_damaged_files_sit_beside_them() {
     let sb = Sandbox::new();
     sb.add("first", "v");
-    let auto = sb.vault.parent().unwrap().join("backups/auto");
+    let auto = sb.backups("auto");
     // Nine damaged "generations", newer than any sound one (a 2099 stamp sorts them first).
     for i in 0..9 {
         let name = format!("vault-20991231T00000{i}.000Z.sesame");

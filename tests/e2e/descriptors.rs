@@ -13,7 +13,6 @@ const CODE: &str = "recovery-code-never-shared";
 /// new passphrase and a recovery code, as a script would (`sesame ... 3<pass.txt`), and 6 on a file
 /// no flag names; `stdin` is written to sesame's stdin. No passphrase variable is set.
 fn with_fds(sb: &Sandbox, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    use std::io::Write;
     std::fs::write(sb.path("pass.txt"), format!("{PASS}\n")).unwrap();
     std::fs::write(sb.path("new.txt"), format!("{NEW_PASS}\n")).unwrap();
     std::fs::write(sb.path("code.txt"), format!("{CODE}\n")).unwrap();
@@ -29,18 +28,11 @@ fn with_fds(sb: &Sandbox, args: &[&str], env: &[(&str, &str)], stdin: &str) -> O
         .env("HOME", sb.dir.path())
         .env("XDG_RUNTIME_DIR", sb.runtime_dir())
         .env("SESAME_VAULT", &sb.vault)
-        .current_dir(sb.dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+        .current_dir(sb.dir.path());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
+    fed(cmd, stdin)
 }
 
 const FD_FLAGS: [&str; 6] = [

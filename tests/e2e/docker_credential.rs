@@ -3,7 +3,7 @@
 //! `docker-registry` with htpasswd) using sesame through `credHelpers`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::harness::*;
@@ -21,21 +21,9 @@ fn install_link(sb: &Sandbox) -> PathBuf {
 
 /// The link run as docker runs it: `docker-credential-sesame ACTION`, `input` on stdin.
 fn link_run(sb: &Sandbox, link: &Path, action: &str, input: &str) -> std::process::Output {
-    use std::io::Write;
     let mut cmd = sb.helper_process(link);
     cmd.arg(action);
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    fed(cmd, input)
 }
 
 #[test]
@@ -132,7 +120,8 @@ fn docker_credential_speaks_dockers_protocol_byte_for_byte() {
 /// A `docker-registry` on 127.0.0.1 with htpasswd auth (user ann, password `password`), killed
 /// when dropped.
 struct Registry {
-    child: Child,
+    /// Held for its drop, which stops the process.
+    _process: KilledOnDrop,
     port: u16,
 }
 
@@ -167,7 +156,10 @@ impl Registry {
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
-        let registry = Registry { child, port };
+        let registry = Registry {
+            _process: KilledOnDrop(child),
+            port,
+        };
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if start.elapsed() > Duration::from_secs(15) {
@@ -176,13 +168,6 @@ impl Registry {
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(registry)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
 use super::harness::*;
 
@@ -158,7 +158,8 @@ fn credential_helpers_never_wait_for_a_passphrase_when_locked() {
 
 /// A git server on 127.0.0.1 (`tools/git_http_server.py`), killed when dropped.
 struct GitServer {
-    child: Child,
+    /// Held for its drop, which stops the process.
+    _process: KilledOnDrop,
     port: u16,
 }
 
@@ -179,14 +180,10 @@ impl GitServer {
             .read_line(&mut line)
             .unwrap();
         let port = line.trim().parse().expect("the server prints its port");
-        GitServer { child, port }
-    }
-}
-
-impl Drop for GitServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        GitServer {
+            _process: KilledOnDrop(child),
+            port,
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
 use assert_cmd::Command;
 use assert_cmd::assert::Assert;
@@ -127,6 +128,17 @@ impl Sandbox {
         cmd
     }
 
+    /// [`Sandbox::on_pty`] with no passphrase source, so that sesame asks on the terminal, and
+    /// the three streams piped.
+    pub fn on_pty_asking(&self, line: &str) -> std::process::Command {
+        let mut cmd = self.on_pty(line);
+        cmd.env_remove("SESAME_PASSPHRASE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
     /// A sandbox with a new vault holding `(label, value)` each, under its default env name.
     pub fn with_secrets(secrets: &[(&str, &str)]) -> Sandbox {
         let sb = Sandbox::new();
@@ -159,6 +171,13 @@ impl Sandbox {
         cmd
     }
 
+    /// [`Sandbox::cmd`] pointed at the OpenBao server at `addr` with `token`.
+    pub fn with_bao(&self, addr: impl AsRef<OsStr>, token: impl AsRef<OsStr>) -> Command {
+        let mut cmd = self.cmd();
+        cmd.env("BAO_ADDR", addr).env("BAO_TOKEN", token);
+        cmd
+    }
+
     /// `sesame ARGS` with `input` on its stdin.
     pub fn with_stdin<I, S>(&self, args: I, input: impl Into<Vec<u8>>) -> Command
     where
@@ -177,6 +196,16 @@ impl Sandbox {
         S: AsRef<OsStr>,
     {
         self.cmd().args(args).succeeds()
+    }
+
+    /// `sesame --vault VAULT ARGS` (another vault file, this sandbox's passphrase), which must
+    /// succeed.
+    pub fn succeeds_on<I, S>(&self, vault: &Path, args: I) -> Assert
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd().arg("--vault").arg(vault).args(args).succeeds()
     }
 
     /// `sesame ARGS`, which must succeed; its stdout.
@@ -211,6 +240,15 @@ impl Sandbox {
         self.cmd()
             .arg("run")
             .args(args)
+            .args(["--", "sh", "-c", script])
+            .assert()
+    }
+
+    /// `sesame run --env-file FILE -- sh -c SCRIPT`, not yet judged.
+    pub fn run_env_file_sh(&self, file: &Path, script: &str) -> Assert {
+        self.cmd()
+            .args(["run", "--env-file"])
+            .arg(file)
             .args(["--", "sh", "-c", script])
             .assert()
     }
@@ -311,6 +349,23 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
+    /// `sesame backup` to the file `name` in the sandbox's folder, which must succeed; its path.
+    pub fn backup_to(&self, name: &str) -> PathBuf {
+        let copy = self.path(name);
+        self.cmd().arg("backup").arg(&copy).succeeds();
+        copy
+    }
+
+    /// The folder `backups/KIND` beside the vault (`auto`: its generations; `damaged`: what
+    /// was set aside).
+    pub fn backups(&self, kind: &str) -> PathBuf {
+        self.vault
+            .parent()
+            .expect("the vault is in a folder")
+            .join("backups")
+            .join(kind)
+    }
+
     /// Writes `content` to the file `name` in the sandbox's folder; its path.
     pub fn write_file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
         let path = self.path(name);
@@ -330,6 +385,19 @@ impl Sandbox {
         let unlocked = UnlockedVault::open(&self.vault_bytes(), &pass, &self.vault).unwrap();
         hex(unlocked.data_key().unwrap().expose())
     }
+}
+
+/// The arguments of `slot add bao-transit --mount MOUNT --key sesame`.
+pub fn transit_slot_add(mount: &str) -> [&str; 7] {
+    [
+        "slot",
+        "add",
+        "bao-transit",
+        "--mount",
+        mount,
+        "--key",
+        "sesame",
+    ]
 }
 
 /// The variables of the developer's environment no test process may inherit: they would point
@@ -483,10 +551,127 @@ impl Ends for std::process::Command {
     }
 }
 
+/// util-linux `script`, which gives a test a terminal of its own.
+pub const SCRIPT: &str = "/usr/bin/script";
+
+/// Whether [`SCRIPT`] is missing, saying so: a test that needs a terminal then passes, skipped.
+pub fn script_missing() -> bool {
+    let missing = !Path::new(SCRIPT).exists();
+    if missing {
+        eprintln!("skipped: {SCRIPT} is not installed");
+    }
+    missing
+}
+
+/// Starts `cmd` with its three streams piped, writes `input` to its stdin and closes it; how it
+/// ended.
+pub fn fed(mut cmd: std::process::Command, input: impl AsRef<[u8]>) -> std::process::Output {
+    use std::io::Write;
+    let mut child = start_piped(cmd.stderr(Stdio::piped()));
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_ref()).expect("input");
+    drop(stdin);
+    child.wait_with_output().expect("its output")
+}
+
+/// `cmd` started with its stdin and stdout piped (stderr as the caller set it).
+fn start_piped(cmd: &mut std::process::Command) -> std::process::Child {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the program under test")
+}
+
+/// [`fed`] for a terminal (`script`): what it showed, as text.
+pub fn typed_into(cmd: std::process::Command, input: &str) -> String {
+    String::from_utf8_lossy(&fed(cmd, input).stdout).into_owned()
+}
+
+/// Starts `cmd` (a [`Sandbox::on_pty`] command) with its stdin piped, its stdout read on a
+/// thread of its own into the buffer returned, and its stderr discarded: a terminal a test
+/// types on while it watches what it shows.
+pub fn spawn_watched(
+    mut cmd: std::process::Command,
+) -> (
+    KilledOnDrop,
+    Option<std::process::ChildStdin>,
+    Arc<Mutex<Vec<u8>>>,
+) {
+    use std::io::Read;
+    let mut child = start_piped(cmd.stderr(Stdio::null()));
+    let keys = child.stdin.take();
+    let mut out = child.stdout.take().expect("stdout");
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&shown);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    (KilledOnDrop(child), keys, shown)
+}
+
+/// A process the test started (a server, an agent, a terminal), killed and waited for when the
+/// test lets go of it, also when the test fails.
+pub struct KilledOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KilledOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KilledOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits (at most `seconds`, a hang guard) until `shown()`, what a terminal has shown so far,
+/// holds `needle` `times` times; what it showed then.
+#[track_caller]
+pub fn wait_until_shown(
+    shown: impl Fn() -> String,
+    needle: &str,
+    times: usize,
+    seconds: u64,
+) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let text = shown();
+        if text.matches(needle).count() >= times {
+            return text;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(seconds),
+            "the terminal never showed {needle:?} {times} time(s) in {seconds} s; it showed:\n{text:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Asserts that `text` contains `needle`, showing `text` when it does not.
 #[track_caller]
 pub fn assert_has(text: &str, needle: &str) {
     assert!(text.contains(needle), "expected {needle:?} in: {text}");
+}
+
+/// Asserts that `text` contains `needle` exactly `times` times, showing `text` when not.
+#[track_caller]
+pub fn assert_count(text: &str, needle: &str, times: usize) {
+    assert_eq!(text.matches(needle).count(), times, "{text:?}");
 }
 
 /// Asserts that `text` does not contain `needle`, showing `text` when it does.

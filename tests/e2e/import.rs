@@ -11,19 +11,17 @@ use super::harness::*;
 fn import_skips_references_instead_of_storing_them_as_values() {
     let sb = Sandbox::with_secrets(&[("openai/prod", "sk-proj-0001"), ("github", "ghp-0001")]);
     let refs = sb.succeeds(["export", "--dotenv"]);
-    let file = sb.path("refs.env");
-    std::fs::write(
-        &file,
+    let file = sb.write_file(
+        "refs.env",
         format!(
             "{}TEAM=bao://secret/app#token\nNEW_KEY=sk-new-0001\n",
             stdout(&refs)
         ),
-    )
-    .unwrap();
+    );
     let a = sb.import(&file).success();
     let err = stderr(&a);
-    assert!(err.contains("Skipped 3 references"), "{err}");
-    assert!(err.contains("1 added"), "{err}");
+    assert_has(&err, "Skipped 3 references");
+    assert_has(&err, "1 added");
     let mut labels = sb.labels();
     labels.sort();
     assert_eq!(labels, ["github", "new-key", "openai/prod"]);
@@ -85,7 +83,7 @@ fn import_caps_repeated_warnings_with_a_count() {
     let err = stderr(&a);
     let warnings = err.matches("sesame: warning:").count();
     assert_eq!(warnings, 11, "{err}");
-    assert!(err.contains("4989 more warnings not shown"), "{err}");
+    assert_has(&err, "4989 more warnings not shown");
     assert_eq!(sb.get("same"), "value-4999\n");
 }
 
@@ -99,10 +97,7 @@ fn import_warns_when_an_env_name_is_already_taken() {
     let env = sb.write_file(".env", "OPENAI_API_KEY=sk-0002\n");
     let a = sb.import(&env).success();
     let err = stderr(&a);
-    assert!(
-        err.contains("openai already uses the env name OPENAI_API_KEY"),
-        "{err}"
-    );
+    assert_has(&err, "openai already uses the env name OPENAI_API_KEY");
 }
 
 /// The insert into a sorted list made import quadratic (160,000 lines: 61 s). 50,000 lines in

@@ -117,12 +117,7 @@ fn vault_flag_wins_over_the_environment_before_or_after_the_subcommand() {
         .write_stdin("x")
         .succeeds();
     assert!(sb.labels().is_empty());
-    sb.cmd()
-        .arg("--vault")
-        .arg(&other)
-        .args(["get", "only/other"])
-        .succeeds()
-        .stdout("x\n");
+    sb.succeeds_on(&other, ["get", "only/other"]).stdout("x\n");
 }
 
 #[test]

@@ -241,7 +241,7 @@ fn a_log_left_by_an_interrupted_rekey_is_set_aside_not_appended_to() {
     // As if the crash came before the log was re-sealed.
     std::fs::write(&log, &old_log).unwrap();
     let (_, err) = sb.log_actions();
-    assert!(err.contains("another key generation"), "{err}");
+    assert_has(&err, "another key generation");
     let a = sb.succeeds(["get", "a"]);
     let err = stderr(&a);
     assert!(

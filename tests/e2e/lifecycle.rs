@@ -138,9 +138,9 @@ fn the_verify_command_does_not_get_sesame_passphrase_variables() {
     )
     .success();
     let env = std::fs::read_to_string(out).unwrap();
-    assert!(env.contains("K=v2"), "{env}");
-    assert!(!env.contains("SESAME_PASSPHRASE"), "{env}");
-    assert!(!env.contains(PASS), "{env}");
+    assert_has(&env, "K=v2");
+    assert_lacks(&env, "SESAME_PASSPHRASE");
+    assert_lacks(&env, PASS);
 }
 
 #[test]

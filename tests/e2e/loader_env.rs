@@ -10,13 +10,11 @@ use super::harness::*;
 #[test]
 fn import_skips_variables_that_load_or_run_code() {
     let sb = Sandbox::new();
-    let env = sb.path("team.env");
-    std::fs::write(
-        &env,
+    let env = sb.write_file(
+        "team.env",
         "API_KEY=sk-ordinary-value-0001\nBASH_ENV=/tmp/evil.sh\nLD_AUDIT=/tmp/evil.so\n\
          PATH=/tmp/evil:/usr/bin\nGIT_SSH_COMMAND=touch /tmp/owned\n",
-    )
-    .unwrap();
+    );
     let a = sb.import(&env).success();
     let err = stderr(&a);
     for (line, name) in [
@@ -30,7 +28,7 @@ fn import_skips_variables_that_load_or_run_code() {
             "{name}: {err}"
         );
     }
-    assert!(err.contains("1 added"), "{err}");
+    assert_has(&err, "1 added");
     assert_eq!(sb.labels(), ["api-key"]);
 }
 

@@ -3,21 +3,19 @@
 //! `kill -9`. Each test drives a pseudo-terminal of its own (util-linux `script`, fed through a
 //! pipe while the test reads what the terminal shows as it comes).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Stdio};
+use std::process::ChildStdin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::harness::*;
 
 /// What `Sandbox::on_pty` runs.
-const SCRIPT: &str = "/usr/bin/script";
-
 /// A shell script running on a pseudo-terminal, with `$SESAME` the binary under test and the
 /// sandbox's vault and passphrase in its environment.
 struct LiveTerminal {
-    child: Child,
+    child: KilledOnDrop,
     input: Option<ChildStdin>,
     shown: Arc<Mutex<Vec<u8>>>,
 }
@@ -25,30 +23,10 @@ struct LiveTerminal {
 impl LiveTerminal {
     /// `None` (the test then passes, saying why) without `script`.
     fn start(sb: &Sandbox, script: &str) -> Option<LiveTerminal> {
-        if !Path::new(SCRIPT).exists() {
-            eprintln!("skipped: {SCRIPT} is not installed");
+        if script_missing() {
             return None;
         }
-        let mut child = sb
-            .on_pty(&format!("sh -c '{script}'"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("script");
-        let input = child.stdin.take();
-        let mut output = child.stdout.take().expect("stdout");
-        let shown = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&shown);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = output.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
+        let (child, input, shown) = spawn_watched(sb.on_pty(&format!("sh -c '{script}'")));
         Some(LiveTerminal {
             child,
             input,
@@ -63,15 +41,7 @@ impl LiveTerminal {
 
     /// Waits (up to 20 s) until the terminal has shown `text`.
     fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.shown().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "waited 20 s for {text:?}; the terminal showed {:?}",
-                self.shown()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_shown(|| self.shown(), text, 1, 20);
     }
 
     /// Types `keys`.
@@ -97,13 +67,6 @@ impl LiveTerminal {
         drop(self.input.take());
         std::thread::sleep(Duration::from_millis(100));
         self.shown()
-    }
-}
-
-impl Drop for LiveTerminal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -230,15 +193,15 @@ fn masked_child_runs_on_a_terminal_of_the_same_size_and_ours_is_restored() {
         ),
         "{shown}"
     );
-    assert!(shown.contains("restored\n"), "{shown}");
-    assert!(shown.contains("status 143\n"), "{shown}");
-    assert!(shown.contains("restored after a signal\n"), "{shown}");
+    assert_has(&shown, "restored\n");
+    assert_has(&shown, "status 143\n");
+    assert_has(&shown, "restored after a signal\n");
     // `ls` lays out columns only on a terminal.
     let shown = sb.shown_on_pty(
         "stty cols 200; mkdir d; touch d/alpha d/beta d/gamma; \
          \"$SESAME\" run --mask --env K=gh -- ls d",
     );
-    assert!(shown.contains("alpha  beta  gamma"), "{shown}");
+    assert_has(&shown, "alpha  beta  gamma");
 }
 
 /// A size change of sesame's terminal reaches the child (SIGWINCH, new size).
@@ -254,8 +217,5 @@ fn a_resize_of_our_terminal_reaches_the_masked_child() {
          time.sleep(20)\" & \
          while [ ! -e ready ]; do sleep 0.05; done; stty cols 120; wait",
     );
-    assert!(
-        shown.contains("resized os.terminal_size(columns=120, lines=24)"),
-        "{shown}"
-    );
+    assert_has(&shown, "resized os.terminal_size(columns=120, lines=24)");
 }

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use assert_cmd::assert::Assert;
+
 use super::harness::*;
 
 /// A vault holding `a` and `b`, and a copy of it in another folder (another machine's file).
@@ -68,7 +70,7 @@ fn merge_brings_in_a_copy_s_changes_and_keeps_both_values_set_apart_in_conflict(
     sb.succeeds(["conflicts"]);
 
     // Merging the same copy again changes nothing.
-    let again = sb.cmd().arg("merge").arg(&other).succeeds();
+    let again = merge(&sb, &other);
     assert_has(&stderr(&again), "Nothing to merge");
 }
 
@@ -87,7 +89,7 @@ fn merge_follows_a_removal_and_a_rename_made_on_the_copy() {
     let (sb, other) = vault_and_copy();
     on_copy(&sb, &other, &["rm", "b", "--yes"], "");
     on_copy(&sb, &other, &["edit", "a", "--rename", "a2"], "");
-    sb.cmd().arg("merge").arg(&other).succeeds();
+    merge(&sb, &other);
     assert_eq!(sb.labels(), ["a2"]);
     assert_eq!(sb.get("a2").trim_end(), "a-first");
 }
@@ -145,23 +147,31 @@ fn merge_opens_a_rekeyed_copy_with_its_own_passphrase() {
 #[test]
 fn merge_of_a_rekeyed_copy_keeps_its_confirmed_values_readable() {
     let (sb, other) = confirmed_vault_and_rekeyed_copy();
-    sb.cmd().arg("merge").arg(&other).succeeds();
+    merge(&sb, &other);
     // Both versions open with this vault's key (the passphrase is in this process).
     assert_eq!(sb.get("a").trim_end(), "a-from-the-laptop");
-    sb.cmd()
-        .args(["get", "a", "--version", "1"])
-        .succeeds()
+    sb.succeeds(["get", "a", "--version", "1"])
         .stdout("a-first\n");
     assert_eq!(sb.json(["show", "a", "--json"])["confirm"], true);
 }
 
+/// `sesame merge COPY`, which must succeed.
+fn merge(sb: &Sandbox, copy: &Path) -> Assert {
+    sb.cmd().arg("merge").arg(copy).succeeds()
+}
+
+/// A vault holding `a` = `one`, and a byte-for-byte copy of it beside it named `name`, as a
+/// sync tool leaves one.
+fn vault_and_conflict_copy(name: &str) -> (Sandbox, PathBuf) {
+    let sb = Sandbox::with_secrets(&[("a", "one")]);
+    let copy = sb.vault.with_file_name(name);
+    std::fs::copy(&sb.vault, &copy).expect("copy the vault");
+    (sb, copy)
+}
+
 #[test]
 fn status_names_a_syncthing_conflict_copy_with_the_merge_command() {
-    let sb = Sandbox::with_secrets(&[("a", "one")]);
-    let copy = sb
-        .vault
-        .with_file_name("vault.sync-conflict-20261206-081500-ABCDEFG.sesame");
-    std::fs::copy(&sb.vault, &copy).unwrap();
+    let (sb, copy) = vault_and_conflict_copy("vault.sync-conflict-20261206-081500-ABCDEFG.sesame");
     // The same bytes as the vault: nothing to bring in.
     assert_has(
         &stdout(&sb.succeeds(["status"])),
@@ -175,7 +185,7 @@ fn status_names_a_syncthing_conflict_copy_with_the_merge_command() {
     let json = sb.json(["status", "--json"]);
     assert_eq!(json["conflict_copies"][0]["tool"], "Syncthing");
     assert_eq!(json["conflict_copies"][0]["merged"], false);
-    sb.cmd().arg("merge").arg(&copy).succeeds();
+    merge(&sb, &copy);
     assert_has(
         &stdout(&sb.succeeds(["status"])),
         "already merged; it can be deleted",
@@ -188,11 +198,7 @@ fn status_names_a_syncthing_conflict_copy_with_the_merge_command() {
 
 #[test]
 fn a_command_on_a_terminal_names_a_conflict_copy_and_a_script_is_not_told() {
-    let sb = Sandbox::with_secrets(&[("a", "one")]);
-    let copy = sb
-        .vault
-        .with_file_name("vault (Ann's conflicted copy 2026-12-06).sesame");
-    std::fs::copy(&sb.vault, &copy).unwrap();
+    let (sb, copy) = vault_and_conflict_copy("vault (Ann's conflicted copy 2026-12-06).sesame");
     on_copy(&sb, &copy, &["rotate", "a"], "two");
     let shown = sb.shown_on_pty("\"$SESAME\" list");
     assert_has(&shown, "Dropbox conflict copy of this vault");
@@ -219,20 +225,16 @@ fn logged(sb: &Sandbox, action: &str) -> Vec<String> {
 fn merge_combines_the_usage_logs_of_both_copies_keeping_each_event_once() {
     let (sb, other) = vault_and_copy();
     sb.succeeds(["get", "a"]);
-    sb.cmd()
-        .arg("--vault")
-        .arg(&other)
-        .args(["get", "b"])
-        .succeeds();
+    sb.succeeds_on(&other, ["get", "b"]);
     on_copy(&sb, &other, &["add", "c"], "c-laptop");
 
-    sb.cmd().arg("merge").arg(&other).succeeds();
+    merge(&sb, &other);
     assert_eq!(logged(&sb, "get"), ["[\"a\"]", "[\"b\"]"]);
     assert_eq!(logged(&sb, "add").len(), 3, "a and b here, c from the copy");
 
     // Merged again after one more change there: the events already here are not added twice.
     on_copy(&sb, &other, &["add", "d"], "d-laptop");
-    sb.cmd().arg("merge").arg(&other).succeeds();
+    merge(&sb, &other);
     assert_eq!(logged(&sb, "get"), ["[\"a\"]", "[\"b\"]"]);
     assert_eq!(logged(&sb, "add").len(), 4);
     assert_eq!(logged(&sb, "merge").len(), 2);
@@ -244,13 +246,20 @@ fn confirmed_vault_and_rekeyed_copy() -> (Sandbox, PathBuf) {
     let (sb, other) = vault_and_copy();
     sb.succeeds(["edit", "a", "--confirm"]);
     std::fs::copy(&sb.vault, &other).unwrap();
-    sb.cmd()
-        .arg("--vault")
-        .arg(&other)
-        .args(["rekey", "--no-recovery"])
-        .succeeds();
+    sb.succeeds_on(&other, ["rekey", "--no-recovery"]);
     on_copy(&sb, &other, &["rotate", "a"], "a-from-the-laptop");
     (sb, other)
+}
+
+/// Asserts that `a` is sealed: an agent started for the vault, with no approval console,
+/// refuses it (exit 3), where a value in the clear would be given.
+fn assert_a_is_sealed(sb: &Sandbox) {
+    sb.succeeds(["unlock"]);
+    sb.cmd()
+        .env_remove("SESAME_PASSPHRASE")
+        .args(["get", "a"])
+        .fails_with(3, "no approval console is attached");
+    sb.succeeds(["lock"]);
 }
 
 #[test]
@@ -264,13 +273,7 @@ fn merge_driver_seals_again_the_confirmed_values_a_rekeyed_copy_brings() {
         .args([&base, &ours, &theirs])
         .succeeds();
     std::fs::copy(&ours, &sb.vault).unwrap();
-    // Sealed: through an agent with no console it is refused; in the clear it would be given.
-    sb.succeeds(["unlock"]);
-    sb.cmd()
-        .env_remove("SESAME_PASSPHRASE")
-        .args(["get", "a"])
-        .fails_with(3, "no approval console is attached");
-    sb.succeeds(["lock"]);
+    assert_a_is_sealed(&sb);
     assert_eq!(sb.get("a").trim_end(), "a-from-the-laptop");
 }
 
@@ -283,12 +286,7 @@ fn restore_of_a_rekeyed_copy_keeps_its_confirmed_values_readable() {
         .arg("--force")
         .succeeds();
     assert_eq!(sb.get("a").trim_end(), "a-from-the-laptop");
-    sb.succeeds(["unlock"]);
-    sb.cmd()
-        .env_remove("SESAME_PASSPHRASE")
-        .args(["get", "a"])
-        .fails_with(3, "no approval console is attached");
-    sb.succeeds(["lock"]);
+    assert_a_is_sealed(&sb);
 }
 
 #[test]

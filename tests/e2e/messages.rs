@@ -63,8 +63,8 @@ fn no_vault_points_to_restore_when_sesame_keeps_copies() {
         "but sesame keeps 1 copy of it; put the newest back with `sesame restore ",
     );
     let err = stderr(&a);
-    assert!(err.contains("backups/auto/vault-"), "{err}");
-    assert!(err.contains("`sesame init`"), "{err}");
+    assert_has(&err, "backups/auto/vault-");
+    assert_has(&err, "`sesame init`");
     // The copy named restores the vault.
     let copy = err
         .split("`sesame restore ")
@@ -99,7 +99,7 @@ fn export_header_names_the_vault_file_not_its_path() {
     sb.add("api", "v");
     let out = stdout(&sb.succeeds(["export", "--dotenv"]));
     let header = out.lines().next().expect("header");
-    assert!(header.contains("(from vault.sesame)"), "{header}");
+    assert_has(header, "(from vault.sesame)");
     assert!(!out.contains(&*sb.dir.path().to_string_lossy()), "{out}");
 }
 
@@ -117,7 +117,7 @@ fn add_refuses_an_empty_value_before_asking_for_the_passphrase() {
         .fails_with(2, "no value: the value is empty");
     let err = stderr(&a);
     if cfg!(target_os = "macos") {
-        assert!(err.contains("pbpaste"), "{err}");
+        assert_has(&err, "pbpaste");
     } else {
         assert!(
             !err.contains("pbpaste") && err.contains("wl-paste"),
@@ -188,10 +188,10 @@ fn bare_sesame_prints_help_and_suggests_init_when_there_is_no_vault() {
     let sb = Sandbox::empty();
     let a = sb.bare().succeeds();
     let err = stderr(&a);
-    assert!(!err.contains("error:"), "{err}");
+    assert_lacks(&err, "error:");
     let all = format!("{}{err}", stdout(&a));
-    assert!(all.contains("Usage: sesame"), "{all}");
-    assert!(all.contains("sesame init"), "{all}");
+    assert_has(&all, "Usage: sesame");
+    assert_has(&all, "sesame init");
 }
 
 /// Labels and names were printed with Rust escapes (`"\u{e9}"`) instead of as typed.
@@ -201,7 +201,7 @@ fn names_in_errors_are_printed_as_typed_with_only_control_characters_escaped() {
     let a = sb.fails_with(["add", "café"], 2, "invalid label \"café\"");
     assert_lacks(&stderr(&a), "\\u{e9}");
     let a = sb.fails_with(["add", "x\x1b[31my"], 2, "invalid label");
-    assert!(!stderr(&a).contains('\x1b'), "{}", stderr(&a));
+    assert_lacks(&stderr(&a), "\x1b");
     sb.with_stdin(["add", "ok", "--env", "ÉNV"], "v")
         .fails_with(2, "invalid environment variable name \"ÉNV\"");
 }

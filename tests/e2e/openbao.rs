@@ -32,7 +32,7 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     // Nothing on stderr but the one line every plain-http command says (the dev server).
     let said = stderr(&got);
     assert_eq!(said.lines().count(), 1, "{said}");
-    assert!(said.contains("over plain http"), "{said}");
+    assert_has(&said, "over plain http");
 
     // A token without the decrypt policy: refused, so the passphrase opens it, said on stderr.
     let nobody = server.token(&[]);
@@ -68,9 +68,7 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
     let before = sb.vault_bytes();
     sb.fails_with(["rekey", "--no-recovery"], 2, "--drop-unreachable");
     assert_eq!(sb.vault_bytes(), before);
-    sb.cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", &ci)
+    sb.with_bao(&server.addr, &ci)
         .args(["rekey", "--no-recovery"])
         .succeeds();
     assert_ne!(sb.vault_bytes(), before);
@@ -102,15 +100,11 @@ fn a_transit_slot_opens_with_a_decrypt_token_and_falls_through_to_the_passphrase
         .code(2);
     assert_has(&stderr(&a), "no passphrase source");
     // With the server gone, rekey refuses unless told to drop the slot.
-    sb.cmd()
-        .env("BAO_ADDR", &addr)
-        .env("BAO_TOKEN", &ci)
+    sb.with_bao(&addr, &ci)
         .args(["rekey", "--no-recovery"])
         .fails_with(1, &addr);
     let a = sb
-        .cmd()
-        .env("BAO_ADDR", &addr)
-        .env("BAO_TOKEN", &ci)
+        .with_bao(&addr, &ci)
         .args(["rekey", "--no-recovery", "--drop-unreachable"])
         .succeeds();
     assert_has(&stderr(&a), "1 bao-transit slot(s)");
@@ -179,12 +173,10 @@ fn bao_references_reach_the_child_and_the_token_does_not() {
 
     let log = sb.succeeds(["log"]);
     let log = String::from_utf8_lossy(&log.get_output().stdout).into_owned();
-    assert!(log.contains("bao://secret/app#api_key"), "{log}");
+    assert_has(&log, "bao://secret/app#api_key");
 
     let fail = |reference: &str, token: &str, addr: &str| {
-        sb.cmd()
-            .env("BAO_ADDR", addr)
-            .env("BAO_TOKEN", token)
+        sb.with_bao(addr, token)
             .args(["run", "--env", &format!("X={reference}"), "--", "true"])
             .assert()
     };
@@ -231,9 +223,7 @@ fn push_and_pull_round_trip_through_a_kv_secret() {
     alice.add("openai", "sk-team-0001");
     alice.add("stripe", "sk-team-0002");
     alice
-        .cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", &token)
+        .with_bao(&server.addr, &token)
         .args(["push", "openai", "stripe", "--to", "bao://secret/team"])
         .succeeds();
     assert_eq!(
@@ -248,9 +238,7 @@ fn push_and_pull_round_trip_through_a_kv_secret() {
     let bob = Sandbox::new();
     bob.add("team/openai", "old-value");
     let pull = |extra: &[&str]| {
-        bob.cmd()
-            .env("BAO_ADDR", &server.addr)
-            .env("BAO_TOKEN", &token)
+        bob.with_bao(&server.addr, &token)
             .args(["pull", "bao://secret/team", "--prefix", "team"])
             .args(extra)
             .succeeds()
@@ -266,9 +254,7 @@ fn push_and_pull_round_trip_through_a_kv_secret() {
     );
     pull(&["--overwrite"]);
     assert_eq!(bob.get("team/openai"), "sk-team-0001\n");
-    bob.cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", &token)
+    bob.with_bao(&server.addr, &token)
         .args(["pull", "bao://secret/absent"])
         .fails_with(5, "does not exist");
 }
@@ -292,9 +278,7 @@ fn pull_skips_fields_that_load_or_run_code() {
     let token = server.token(&["kv"]);
     let sb = Sandbox::new();
     let a = sb
-        .cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", &token)
+        .with_bao(&server.addr, &token)
         .args(["pull", "bao://secret/hostile"])
         .succeeds();
     let err = stderr(&a);
@@ -319,19 +303,9 @@ fn slot_add_on_a_kv_mount_never_sends_the_data_key() {
     let sb = Sandbox::new();
     sb.add("api", "sk-never-in-kv-0001");
     let a = sb
-        .cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", ROOT)
+        .with_bao(&server.addr, ROOT)
         .env("SESAME_BAO_TRANSIT_MOUNTS", "transit,kv1")
-        .args([
-            "slot",
-            "add",
-            "bao-transit",
-            "--mount",
-            "kv1",
-            "--key",
-            "sesame",
-        ])
+        .args(transit_slot_add("kv1"))
         .fails_with(
             1,
             "does not behave as a Transit mount, so the vault's key was not sent",
@@ -362,19 +336,9 @@ fn a_transit_slot_naming_a_mount_not_allowed_is_not_tried() {
     server.ok(&["write", "-f", "team-transit/keys/sesame"]);
     let sb = Sandbox::new();
     sb.add("api", "sk-mount-0001");
-    sb.cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", ROOT)
+    sb.with_bao(&server.addr, ROOT)
         .env("SESAME_BAO_TRANSIT_MOUNTS", "team-transit")
-        .args([
-            "slot",
-            "add",
-            "bao-transit",
-            "--mount",
-            "team-transit",
-            "--key",
-            "sesame",
-        ])
+        .args(transit_slot_add("team-transit"))
         .succeeds();
     // Allowed: opens with the token alone.
     let got = with_token(&sb, &server, ROOT)
@@ -413,9 +377,7 @@ fn a_transit_answer_of_the_wrong_length_falls_through_to_the_passphrase() {
             format!(r#"{{"data":{{"plaintext":"{plaintext}"}}}}"#),
         )]);
         let a = sb
-            .cmd()
-            .env("BAO_ADDR", &fake.addr)
-            .env("BAO_TOKEN", ROOT)
+            .with_bao(&fake.addr, ROOT)
             .args(["get", "api"])
             .succeeds();
         assert_eq!(a.get_output().stdout, b"sk-length-0001\n");
@@ -469,9 +431,7 @@ fn templates_render_bao_fields_and_a_missing_field_writes_nothing() {
         "api: bao-value-0101\nlocal: local-value-0102\n"
     );
     let a = sb
-        .cmd()
-        .env("BAO_ADDR", &server.addr)
-        .env("BAO_TOKEN", &token)
+        .with_bao(&server.addr, &token)
         .arg("run")
         .arg("--template")
         .arg(format!("CONF={}", tpl.display()))

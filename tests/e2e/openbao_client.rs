@@ -73,21 +73,16 @@ fn server_error_text_never_repeats_the_token() {
             format!(r#"{{"errors":["permission denied for token {TOKEN} on secret/data/app"]}}"#),
         )]);
         let a = sb
-            .cmd()
-            .env("BAO_ADDR", &fake.addr)
-            .env("BAO_TOKEN", TOKEN)
+            .with_bao(&fake.addr, TOKEN)
             .args(["run", "--env", "K=bao://secret/app#key", "--", "true"])
             .assert()
             .code(if status == 403 { 3 } else { 1 });
         let err = stderr(&a);
-        assert!(err.contains("permission denied for token <token>"), "{err}");
+        assert_has(&err, "permission denied for token <token>");
         assert!(!err.contains(TOKEN), "the token in a message: {err}");
         // The token did go to the server, in the header and nowhere else.
         let request = fake.requests.recv().expect("a request");
-        assert!(
-            request.contains(&format!("x-vault-token: {TOKEN}")),
-            "{request}"
-        );
+        assert_has(&request, &format!("x-vault-token: {TOKEN}"));
     }
 }
 
@@ -101,9 +96,7 @@ fn every_plain_http_request_warns_that_the_port_owner_gets_the_token() {
         r#"{"data":{"data":{"key":"kv-value-0001"},"metadata":{"version":1}}}"#.to_string(),
     )]);
     let a = sb
-        .cmd()
-        .env("BAO_ADDR", &fake.addr)
-        .env("BAO_TOKEN", TOKEN)
+        .with_bao(&fake.addr, TOKEN)
         .args([
             "run",
             "--env",
@@ -140,7 +133,7 @@ fn the_agent_and_the_passphrase_command_never_see_the_token() {
         .args(["unlock", "--timeout", "1m"])
         .succeeds();
     let env = std::fs::read_to_string(&seen).expect("the command ran");
-    assert!(env.contains("PATH="), "{env}");
+    assert_has(&env, "PATH=");
     assert!(!env.contains(TOKEN), "the passphrase command saw the token");
     let status = sb
         .bare()
@@ -167,18 +160,8 @@ fn the_agent_and_the_passphrase_command_never_see_the_token() {
 fn slot_add_on_a_mount_not_allowed_sends_nothing() {
     let sb = Sandbox::new();
     let fake = FakeBao::start(vec![(204, String::new())]);
-    sb.cmd()
-        .env("BAO_ADDR", &fake.addr)
-        .env("BAO_TOKEN", TOKEN)
-        .args([
-            "slot",
-            "add",
-            "bao-transit",
-            "--mount",
-            "kv1",
-            "--key",
-            "sesame",
-        ])
+    sb.with_bao(&fake.addr, TOKEN)
+        .args(transit_slot_add("kv1"))
         .fails_with(2, "SESAME_BAO_TRANSIT_MOUNTS");
     assert!(
         fake.requests
@@ -229,7 +212,7 @@ fn a_refused_login_never_repeats_the_jwt_or_the_secret_id() {
     );
     let request = fake.requests.recv().expect("a request");
     assert!(request.starts_with("POST /v1/auth/jwt/login "), "{request}");
-    assert!(request.contains(&format!(r#""jwt":"{jwt}""#)), "{request}");
+    assert_has(&request, &format!(r#""jwt":"{jwt}""#));
     assert!(
         !request.to_ascii_lowercase().contains("x-vault-token"),
         "{request}"

@@ -81,12 +81,9 @@ fn log_escapes_control_characters_in_program_names() {
         .succeeds();
     let a = sb.succeeds(["log"]);
     let out = stdout(&a);
-    assert!(!out.contains('\u{1b}'), "{out}");
+    assert_lacks(&out, "\u{1b}");
     assert_eq!(out.lines().count(), 4, "a header, add, run, init:\n{out}");
-    assert!(
-        out.contains("tru\\x1b[2Je\\n2026-01-01 00:00  get  svc  forged"),
-        "{out}"
-    );
+    assert_has(&out, "tru\\x1b[2Je\\n2026-01-01 00:00  get  svc  forged");
 }
 
 #[test]
@@ -110,7 +107,7 @@ fn import_and_export_escape_control_characters_in_file_names() {
     let a = cmd().args(["import", "--dotenv"]).arg(&env_file).succeeds();
     let err = stderr(&a);
     assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err}");
-    assert!(err.contains("app\\x1b]0;pwned\\x07.env"), "{err}");
+    assert_has(&err, "app\\x1b]0;pwned\\x07.env");
     let a = cmd().args(["export", "--dotenv"]).succeeds();
     let out = stdout(&a);
     for line in out.lines() {
@@ -120,6 +117,6 @@ fn import_and_export_escape_control_characters_in_file_names() {
         );
     }
     // The header names the vault's file, not its folder (nor the forged text in it).
-    assert!(out.contains("(from vault.sesame)"), "{out}");
-    assert!(!out.contains("LD_PRELOAD"), "{out}");
+    assert_has(&out, "(from vault.sesame)");
+    assert_lacks(&out, "LD_PRELOAD");
 }

@@ -1,9 +1,6 @@
 //! Passphrase sources: each one, their order, newline handling (one line, never cut short), no
 //! source at all, and the sources of a new passphrase at `init`.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use super::harness::*;
 
 /// A sandbox whose command has no passphrase source in its environment.
@@ -180,27 +177,16 @@ fn a_passphrase_from_a_pipe_descriptor_works_like_ssh_askpass() {
     // Run through a shell so descriptor 3 is a real pipe, as a script would use it.
     let sb = Sandbox::new();
     let bin = sesame_path();
-    let mut child = command("sh")
-        .arg("-c")
+    let mut cmd = command("sh");
+    cmd.arg("-c")
         .arg(format!(
             "exec 3<&0; exec '{}' --passphrase-fd 3 list --json </dev/null",
             bin.display()
         ))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("SESAME_VAULT", &sb.vault)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASS}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .env("SESAME_VAULT", &sb.vault);
+    let out = fed(cmd, format!("{PASS}\n"));
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
 }
@@ -336,7 +322,7 @@ fn a_passphrase_file_readable_by_others_gets_a_warning() {
             err.contains("sesame: warning: SESAME_PASSPHRASE_FILE") && err.contains(who),
             "{err}"
         );
-        assert!(err.contains("chmod 600"), "{err}");
+        assert_has(&err, "chmod 600");
     }
 }
 
@@ -351,7 +337,7 @@ fn init_without_a_terminal_names_the_sources_of_a_new_passphrase() {
         .args(["init", "--no-recovery"])
         .fails_with(2, "no passphrase for the new vault");
     let err = stderr(&a);
-    assert!(!err.contains("sesame unlock"), "{err}");
+    assert_lacks(&err, "sesame unlock");
     for source in [
         "--new-passphrase-fd",
         "SESAME_NEW_PASSPHRASE",

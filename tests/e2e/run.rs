@@ -27,17 +27,12 @@ fn env_flag_puts_the_value_in_the_named_variable() {
 #[test]
 fn env_file_lines_select_secrets_and_bad_lines_name_their_number() {
     let sb = Sandbox::with_run_secrets();
-    let file = sb.path("app.env");
-    std::fs::write(
-        &file,
+    let file = sb.write_file(
+        "app.env",
         "# committed to the repo\n\nexport API=sesame://openai/prod\nGH=\"sesame://gh\"\n",
-    )
-    .unwrap();
+    );
     let a = sb
-        .run_sh(
-            &["--env-file", file.to_str().unwrap()],
-            "printf '%s %s' \"$API\" \"$GH\"",
-        )
+        .run_env_file_sh(&file, "printf '%s %s' \"$API\" \"$GH\"")
         .success();
     assert_eq!(stdout(&a), "sk-live-0123456789 ghp_token_abc");
 
@@ -48,7 +43,7 @@ fn env_file_lines_select_secrets_and_bad_lines_name_their_number() {
     ] {
         std::fs::write(&file, content).unwrap();
         let a = fails(
-            sb.run_sh(&["--env-file", file.to_str().unwrap()], "true"),
+            sb.run_env_file_sh(&file, "true"),
             2,
             &format!("app.env:{line}:"),
         );
@@ -99,11 +94,7 @@ fn env_files_and_inherited_references_may_not_set_variables_that_load_code() {
         "GIT_CONFIG_VALUE_0",
     ] {
         std::fs::write(&file, format!("OK=sesame://gh\n{name}=sesame://gh\n")).unwrap();
-        let a = fails(
-            sb.run_sh(&["--env-file", file.to_str().unwrap()], "true"),
-            2,
-            "app.env:2:",
-        );
+        let a = fails(sb.run_env_file_sh(&file, "true"), 2, "app.env:2:");
         assert!(stderr(&a).contains(&format!("{name} makes programs load or run code")));
     }
     for name in ["BASH_ENV", "NODE_OPTIONS", "PYTHONPATH"] {
@@ -127,9 +118,7 @@ fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
     let real = sb.write_file("real.env", "GH=sesame://gh\n");
     let link = sb.path("link.env");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let a = sb
-        .run_sh(&["--env-file", link.to_str().unwrap()], "printf %s \"$GH\"")
-        .success();
+    let a = sb.run_env_file_sh(&link, "printf %s \"$GH\"").success();
     assert_eq!(stdout(&a), "ghp_token_abc");
 
     let zero = sb.path("zero.env");
@@ -151,17 +140,12 @@ fn env_file_must_be_a_regular_file_of_at_most_1_mib() {
         text.push_str("# a comment line to make the file larger than the limit\n");
     }
     std::fs::write(&big, &text).unwrap();
-    fails(
-        sb.run_sh(&["--env-file", big.to_str().unwrap()], "true"),
-        2,
-        "larger than 1 MiB",
-    );
+    fails(sb.run_env_file_sh(&big, "true"), 2, "larger than 1 MiB");
     // Exactly 1 MiB is still fine.
     text.truncate(1024 * 1024 - 1);
     text.push('\n');
     std::fs::write(&big, &text).unwrap();
-    sb.run_sh(&["--env-file", big.to_str().unwrap()], "true")
-        .success();
+    sb.run_env_file_sh(&big, "true").success();
 }
 
 #[test]
@@ -397,7 +381,7 @@ fn passphrase_variables_never_reach_the_child() {
         }
         let a = cmd.args(["--env", "K=gh", "--", "env"]).succeeds();
         let env = stdout(&a);
-        assert!(env.contains("K="), "{env}");
+        assert_has(&env, "K=");
         for var in [
             "SESAME_PASSPHRASE",
             "SESAME_NEW_PASSPHRASE",
@@ -577,10 +561,7 @@ fn run_all_on_thousands_of_labels_logs_one_record() {
     let a = sb.succeeds(["log"]);
     let table = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
     let run_row = table.lines().find(|l| l.contains(" run ")).unwrap();
-    assert!(
-        run_row.contains("service-key-0000,service-key-0001,… 3998 more"),
-        "{run_row}"
-    );
+    assert_has(run_row, "service-key-0000,service-key-0001,… 3998 more");
     assert!(table.lines().all(|l| l.chars().count() < 200), "{table}");
     let listed = sb.list_json();
     assert!(

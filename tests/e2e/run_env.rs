@@ -9,15 +9,13 @@ use super::harness::*;
 #[test]
 fn env_file_plain_values_pass_through_beside_references() {
     let sb = Sandbox::with_run_secrets();
-    let file = sb.path(".env");
-    std::fs::write(
-        &file,
+    let file = sb.write_file(
+        ".env",
         "LOG_LEVEL=debug\nAPI=sesame://openai/prod\nGREETING='hello world'\n",
-    )
-    .unwrap();
+    );
     let a = sb
-        .run_sh(
-            &["--env-file", file.to_str().unwrap()],
+        .run_env_file_sh(
+            &file,
             "printf '%s|%s|%s' \"$LOG_LEVEL\" \"$API\" \"$GREETING\"",
         )
         .success();
@@ -88,18 +86,13 @@ fn lower_and_mixed_case_env_names_are_accepted_everywhere() {
 #[test]
 fn env_files_accept_bom_export_tab_inline_comments_and_quoted_references() {
     let sb = Sandbox::with_run_secrets();
-    let file = sb.path(".env");
-    std::fs::write(
-        &file,
+    let file = sb.write_file(
+        ".env",
         "\u{feff}export\tA=sesame://gh # prod\r\nB=\"sesame://openai/prod\"\r\nC='sesame://gh'\n\
          # a comment\nD=plain # note\n",
-    )
-    .unwrap();
+    );
     let a = sb
-        .run_sh(
-            &["--env-file", file.to_str().unwrap()],
-            "printf '%s|%s|%s|%s' \"$A\" \"$B\" \"$C\" \"$D\"",
-        )
+        .run_env_file_sh(&file, "printf '%s|%s|%s|%s' \"$A\" \"$B\" \"$C\" \"$D\"")
         .success();
     assert_eq!(
         stdout(&a),

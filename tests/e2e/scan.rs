@@ -73,7 +73,7 @@ fn assert_no_value(a: &Assert, values: &[&str]) {
             );
         }
     }
-    assert!(!err.contains("panicked"), "{err}");
+    assert_lacks(&err, "panicked");
 }
 
 fn places(rows: &[serde_json::Value]) -> Vec<(String, String, String)> {
@@ -173,9 +173,9 @@ fn scan_finds_keys_in_several_file_types_and_encodings_and_skips_ignored_and_bin
     let a = scan(&sb, &["tree"]).code(11);
     assert_no_value(&a, &[OPENAI, DB, STRIPE]);
     let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
-    assert!(
-        out.contains("tree/src/app.py:3:26: openai version 1 (current), as-is"),
-        "{out}"
+    assert_has(
+        &out,
+        "tree/src/app.py:3:26: openai version 1 (current), as-is",
     );
     let err = stderr(&a);
     assert!(
@@ -236,7 +236,7 @@ fn an_old_version_of_a_rotated_key_is_reported_as_not_current() {
     assert_eq!(rows[0]["column"], 12);
     let a = scan(&sb, &["tree"]).code(11);
     let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
-    assert!(out.contains("svc version 1 (old)"), "{out}");
+    assert_has(&out, "svc version 1 (old)");
     assert!(stderr(&a).contains("old versions were found (svc version 1)"));
 }
 
@@ -287,7 +287,7 @@ fn a_key_committed_and_later_removed_is_found_with_git_only() {
     assert_eq!(rows[0]["column"], 8);
     let a = scan(&sb, &["repo", "--git"]).code(11);
     let err = stderr(&a);
-    assert!(err.contains("git filter-repo"), "{err}");
+    assert_has(&err, "git filter-repo");
     let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
     assert!(
         out.contains(&format!(
@@ -443,10 +443,7 @@ fn scan_escapes_control_characters_in_file_and_git_paths() {
     let a = scan(&sb, &["missing\nsesame: found nothing\x1b[2J"]);
     let err = stderr(&fails(a, 1, "cannot search"));
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("missing\\nsesame: found nothing\\x1b[2J"),
-        "{err}"
-    );
+    assert_has(&err, "missing\\nsesame: found nothing\\x1b[2J");
 }
 
 #[test]
@@ -622,7 +619,7 @@ fn scan_reads_what_git_does_not_ignore_tracked_files_and_nested_repositories_inc
     write(&repo.join("modules/sub/local.key"), format!("{OPENAI}\n"));
 
     let a = scan(&sb, &["repo", "plain", "--json"]).code(11);
-    assert!(!stderr(&a).contains("not searched"), "{}", stderr(&a));
+    assert_lacks(&stderr(&a), "not searched");
     let rows = findings(&a);
     let mut paths: Vec<String> = places(&rows).into_iter().map(|p| p.0).collect();
     paths.dedup();

@@ -63,7 +63,7 @@ fn the_bash_completion_script_loads_in_bash() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("_sesame_dynamic"), "{text}");
+    assert_has(&text, "_sesame_dynamic");
     assert!(
         out.stderr.is_empty(),
         "{}",
@@ -142,7 +142,7 @@ fn the_man_page_parses() {
     let a = sb.bare().arg("man").succeeds();
     let page = a.get_output().stdout.clone();
     let text = String::from_utf8_lossy(&page).into_owned();
-    assert!(text.contains(".TH sesame 1"), "{text}");
+    assert_has(&text, ".TH sesame 1");
     assert!(text.contains(".SH NAME"));
     assert!(text.contains(".SH SYNOPSIS"));
     assert!(text.contains("completions"));
@@ -285,7 +285,7 @@ fn the_man_page_lists_every_command_with_its_flags() {
     let sb = Sandbox::empty();
     let page = stdout(&sb.bare().arg("man").succeeds());
     let help = stdout(&sb.bare().arg("--help").succeeds());
-    assert!(page.contains(".SH \"COMMAND DETAILS\""), "{page}");
+    assert_has(&page, ".SH \"COMMAND DETAILS\"");
     for flag in [
         "rotate\\-every",
         "kdf\\-target",

@@ -2,17 +2,19 @@
 //! per test, on a socket in the sandbox.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use assert_cmd::assert::Assert;
 
 use super::age_slots::{age_key, pub_file, ssh_key, tool};
-use super::harness::{Sandbox, stderr, stdout};
+use super::harness::{KilledOnDrop, Sandbox, assert_has, stderr, stdout};
 
 /// A running `ssh-agent -D` on a socket of the sandbox; stopped on drop.
 struct SshAgent {
-    child: Child,
+    /// Held for its drop, which stops the process.
+    _process: KilledOnDrop,
     socket: PathBuf,
 }
 
@@ -31,7 +33,10 @@ impl SshAgent {
         while !socket.exists() && started.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(20));
         }
-        SshAgent { child, socket }
+        SshAgent {
+            _process: KilledOnDrop(child),
+            socket,
+        }
     }
 
     fn add(&self, key: &Path) {
@@ -65,18 +70,24 @@ impl SshAgent {
         cmd
     }
 
+    /// `sesame ARGS` with the vault, the passphrase and this agent, which must succeed.
+    fn succeeds(&self, sb: &Sandbox, args: &[&str]) -> Assert {
+        self.sesame_with_passphrase(sb)
+            .args(args)
+            .assert()
+            .success()
+    }
+
+    /// `sesame get LABEL` with only this agent to open the vault, which must succeed.
+    fn get(&self, sb: &Sandbox, label: &str) -> Assert {
+        self.sesame(sb).args(["get", label]).assert().success()
+    }
+
     /// `sesame` with the vault, the passphrase and this agent.
     fn sesame_with_passphrase(&self, sb: &Sandbox) -> Command {
         let mut cmd = sb.cmd();
         cmd.env("SSH_AUTH_SOCK", &self.socket);
         cmd
-    }
-}
-
-impl Drop for SshAgent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -95,28 +106,15 @@ fn ed25519_and_rsa_keys_in_ssh_agent_open_the_vault_without_a_passphrase() {
     agent.add(&ed);
     agent.add(&rsa);
     // The default key: the agent's only ed25519 key.
-    agent
-        .sesame_with_passphrase(&sb)
-        .args(["slot", "add", "ssh-agent"])
-        .assert()
-        .success();
-    agent
-        .sesame_with_passphrase(&sb)
-        .args(["slot", "add", "ssh-agent", "--key", &fingerprint(&rsa)])
-        .assert()
-        .success();
-    let got = agent
-        .sesame(&sb)
-        .args(["get", "api/key"])
-        .assert()
-        .success();
+    agent.succeeds(&sb, &["slot", "add", "ssh-agent"]);
+    agent.succeeds(
+        &sb,
+        &["slot", "add", "ssh-agent", "--key", &fingerprint(&rsa)],
+    );
+    let got = agent.get(&sb, "api/key");
     assert_eq!(stdout(&got), "s3cret-value\n");
     let status = agent.sesame(&sb).arg("status").assert().success();
-    assert!(
-        stdout(&status).contains("opened by  slot 1 (ssh-agent)"),
-        "{}",
-        stdout(&status)
-    );
+    assert_has(&stdout(&status), "opened by  slot 1 (ssh-agent)");
     let list = agent.sesame(&sb).args(["slot", "list"]).assert().success();
     let list = stdout(&list);
     assert!(
@@ -134,12 +132,18 @@ fn ed25519_and_rsa_keys_in_ssh_agent_open_the_vault_without_a_passphrase() {
         .env("SSH_AUTH_SOCK", &agent.socket)
         .output()
         .expect("ssh-add -d");
-    let got = agent
-        .sesame(&sb)
-        .args(["get", "api/key"])
-        .assert()
-        .success();
+    let got = agent.get(&sb, "api/key");
     assert_eq!(stdout(&got), "s3cret-value\n");
+}
+
+/// A vault holding `api/key` and an agent holding the ed25519 key `id_ed25519` (no passphrase).
+fn vault_and_agent_with_ed25519() -> (Sandbox, SshAgent) {
+    let sb = Sandbox::new();
+    sb.add("api/key", "s3cret-value");
+    let agent = SshAgent::start(&sb);
+    let ed = ssh_key(&sb, "id_ed25519", "ed25519", "");
+    agent.add(&ed);
+    (sb, agent)
 }
 
 #[test]
@@ -153,11 +157,7 @@ fn ecdsa_keys_cannot_make_an_ssh_agent_slot() {
         .args(["slot", "add", "ssh-agent", "--key", &pub_file(&ec)])
         .assert()
         .code(2);
-    assert!(
-        stderr(&out).contains("ECDSA signatures are randomized"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "ECDSA signatures are randomized");
 }
 
 #[test]
@@ -174,79 +174,35 @@ fn the_default_key_must_be_the_agents_only_ed25519_key() {
         .assert()
         .code(2);
     let err = stderr(&out);
-    assert!(err.contains("choose the agent's key with --key"), "{err}");
+    assert_has(&err, "choose the agent's key with --key");
     assert!(
         err.contains(&fingerprint(&one)) && err.contains(&fingerprint(&two)),
         "{err}"
     );
-    agent
-        .sesame_with_passphrase(&sb)
-        .args(["slot", "add", "ssh-agent", "--key", &pub_file(&two)])
-        .assert()
-        .success();
+    agent.succeeds(&sb, &["slot", "add", "ssh-agent", "--key", &pub_file(&two)]);
 }
 
 #[test]
 fn an_agent_without_the_key_falls_through_to_the_next_source() {
-    let sb = Sandbox::new();
-    sb.add("api/key", "s3cret-value");
-    let agent = SshAgent::start(&sb);
-    let ed = ssh_key(&sb, "id_ed25519", "ed25519", "");
-    agent.add(&ed);
-    agent
-        .sesame_with_passphrase(&sb)
-        .args(["slot", "add", "ssh-agent"])
-        .assert()
-        .success();
+    let (sb, agent) = vault_and_agent_with_ed25519();
+    agent.succeeds(&sb, &["slot", "add", "ssh-agent"]);
     agent.remove_all();
-    let got = agent
-        .sesame_with_passphrase(&sb)
-        .args(["get", "api/key"])
-        .assert()
-        .success();
+    let got = agent.succeeds(&sb, &["get", "api/key"]);
     assert_eq!(stdout(&got), "s3cret-value\n");
-    assert!(
-        stderr(&got).contains("it does not hold the slot's key"),
-        "{}",
-        stderr(&got)
-    );
+    assert_has(&stderr(&got), "it does not hold the slot's key");
     // No passphrase either: the note, then "no passphrase source".
     let out = agent.sesame(&sb).args(["get", "api/key"]).assert().code(2);
-    assert!(
-        stderr(&out).contains("trying the next source"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "trying the next source");
 }
 
 #[test]
 fn rekey_keeps_every_slot_it_can_reach_and_refuses_otherwise() {
-    let sb = Sandbox::new();
-    sb.add("api/key", "s3cret-value");
-    let agent = SshAgent::start(&sb);
-    let ed = ssh_key(&sb, "id_ed25519", "ed25519", "");
-    agent.add(&ed);
+    let (sb, agent) = vault_and_agent_with_ed25519();
     let (identity, recipient) = age_key(&sb, "me.txt");
-    agent
-        .sesame_with_passphrase(&sb)
-        .args(["slot", "add", "ssh-agent"])
-        .assert()
-        .success();
-    agent
-        .sesame_with_passphrase(&sb)
-        .args(["slot", "add", "age", "-r", &recipient])
-        .assert()
-        .success();
-    agent
-        .sesame_with_passphrase(&sb)
-        .args(["rekey", "--no-recovery"])
-        .assert()
-        .success();
-    let got = agent
-        .sesame(&sb)
-        .args(["get", "api/key"])
-        .assert()
-        .success();
+    agent.succeeds(&sb, &["slot", "add", "ssh-agent"]);
+    agent.succeeds(&sb, &["slot", "add", "age", "-r", &recipient]);
+    agent.succeeds(&sb, &["rekey", "--no-recovery"]);
+    let got = agent.get(&sb, "api/key");
     assert_eq!(stdout(&got), "s3cret-value\n");
     let got = sb.get_with_identity("api/key", &identity).success();
     assert_eq!(stdout(&got), "s3cret-value\n");
@@ -257,17 +213,9 @@ fn rekey_keeps_every_slot_it_can_reach_and_refuses_otherwise() {
         .args(["rekey", "--no-recovery"])
         .assert()
         .code(2);
-    assert!(
-        stderr(&out).contains("--drop-unreachable"),
-        "{}",
-        stderr(&out)
-    );
-    agent
-        .sesame_with_passphrase(&sb)
-        .args(["rekey", "--no-recovery", "--drop-unreachable"])
-        .assert()
-        .success();
-    let list = sb.cmd().args(["slot", "list"]).assert().success();
+    assert_has(&stderr(&out), "--drop-unreachable");
+    agent.succeeds(&sb, &["rekey", "--no-recovery", "--drop-unreachable"]);
+    let list = sb.succeeds(["slot", "list"]);
     let list = stdout(&list);
     assert!(
         !list.contains("ssh-agent") && list.contains("name=age"),
@@ -284,11 +232,7 @@ fn an_ssh_agent_slot_copied_from_another_vault_is_refused() {
     let ed = ssh_key(&a, "id_ed25519", "ed25519", "");
     agent.add(&ed);
     for sb in [&a, &b] {
-        agent
-            .sesame_with_passphrase(sb)
-            .args(["slot", "add", "ssh-agent"])
-            .assert()
-            .success();
+        agent.succeeds(sb, &["slot", "add", "ssh-agent"]);
     }
     // The two slot records have the same length (same key): put B's in place of A's.
     let record = |bytes: &[u8]| {
@@ -304,9 +248,5 @@ fn an_ssh_agent_slot_copied_from_another_vault_is_refused() {
     moved[in_a].copy_from_slice(&b_bytes[in_b]);
     std::fs::write(&a.vault, &moved).expect("write");
     let out = agent.sesame(&a).args(["get", "api/key"]).assert().code(3);
-    assert!(
-        stderr(&out).contains("does not open its ssh-agent slot"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "does not open its ssh-agent slot");
 }

@@ -3,47 +3,27 @@
 //! input fed through a pipe; without `script` the tests say so and pass.
 
 use std::io::{Read, Write};
-use std::path::Path;
 use std::process::Stdio;
 
 use super::harness::*;
 
-const SCRIPT: &str = "/usr/bin/script";
-
 /// Runs the shell command `line` (`$SESAME` is the binary under test) on a pseudo-terminal,
 /// writes `input` to it, and returns everything the terminal showed. `None` without `script`.
 fn on_terminal(sb: &Sandbox, line: &str, input: &str, env: &[(&str, &str)]) -> Option<String> {
-    if !Path::new(SCRIPT).exists() {
-        eprintln!("skipped: {SCRIPT} is not installed");
+    if script_missing() {
         return None;
     }
-    let mut child = terminal(sb, line, env)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).expect("input");
-    drop(stdin);
-    let out = child.wait_with_output().expect("script output");
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    Some(typed_into(terminal(sb, line, env), input))
+}
+
+/// [`on_terminal`] for `line` followed by `echo "exit=$?"`, which shows its exit code.
+fn exit_on_terminal(sb: &Sandbox, line: &str, input: &str) -> Option<String> {
+    on_terminal(sb, &format!("{line}; echo \"exit=$?\""), input, &[])
 }
 
 /// `script` running the shell command `line` on a pseudo-terminal, its three streams piped.
 fn terminal(sb: &Sandbox, line: &str, env: &[(&str, &str)]) -> std::process::Command {
-    let bin = sesame_path();
-    let mut cmd = command(SCRIPT);
-    cmd.args(["-qfec", line, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sb.dir.path())
-        .env("XDG_RUNTIME_DIR", sb.runtime_dir())
-        .env("SESAME_VAULT", &sb.vault)
-        .env("SESAME", &bin)
-        .env("TERM", "xterm")
-        .current_dir(sb.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = sb.on_pty_asking(line);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -52,8 +32,7 @@ fn terminal(sb: &Sandbox, line: &str, env: &[(&str, &str)]) -> std::process::Com
 
 #[test]
 fn ctrl_c_at_a_passphrase_prompt_gives_the_terminal_back_with_echo_on() {
-    if !Path::new(SCRIPT).exists() {
-        eprintln!("skipped: {SCRIPT} is not installed");
+    if script_missing() {
         return;
     }
     let sb = Sandbox::new();
@@ -142,19 +121,14 @@ fn tables_are_coloured_only_on_a_terminal_without_no_color() {
 #[test]
 fn a_wrong_passphrase_at_the_prompt_is_asked_again_and_the_piped_value_is_kept() {
     let sb = Sandbox::new();
-    let Some(shown) = on_terminal(
+    let Some(shown) = exit_on_terminal(
         &sb,
-        "echo piped-value | \"$SESAME\" add api; echo \"exit=$?\"",
+        "echo piped-value | \"$SESAME\" add api",
         &format!("wrong guess\n{PASS}\n"),
-        &[],
     ) else {
         return;
     };
-    assert_eq!(
-        shown.matches("Wrong passphrase; try again.").count(),
-        1,
-        "{shown:?}"
-    );
+    assert_count(&shown, "Wrong passphrase; try again.", 1);
     assert_has(&shown, "exit=0");
     assert_eq!(sb.get("api"), "piped-value\n");
 }
@@ -162,19 +136,10 @@ fn a_wrong_passphrase_at_the_prompt_is_asked_again_and_the_piped_value_is_kept()
 #[test]
 fn three_wrong_passphrases_at_the_prompt_exit_3() {
     let sb = Sandbox::new();
-    let Some(shown) = on_terminal(
-        &sb,
-        "\"$SESAME\" list; echo \"exit=$?\"",
-        "one\ntwo\nthree\n",
-        &[],
-    ) else {
+    let Some(shown) = exit_on_terminal(&sb, "\"$SESAME\" list", "one\ntwo\nthree\n") else {
         return;
     };
-    assert_eq!(
-        shown.matches("Wrong passphrase; try again.").count(),
-        2,
-        "{shown:?}"
-    );
+    assert_count(&shown, "Wrong passphrase; try again.", 2);
     assert_has(&shown, "sesame: error: wrong passphrase");
     assert_has(&shown, "exit=3");
 }
@@ -201,11 +166,10 @@ fn a_wrong_passphrase_from_a_variable_is_not_asked_again() {
 #[test]
 fn a_mismatched_repeat_at_init_asks_again() {
     let sb = Sandbox::empty();
-    let Some(shown) = on_terminal(
+    let Some(shown) = exit_on_terminal(
         &sb,
-        "\"$SESAME\" init --kdf-memory 8MiB --kdf-iterations 1 --no-recovery; echo \"exit=$?\"",
+        "\"$SESAME\" init --kdf-memory 8MiB --kdf-iterations 1 --no-recovery",
         &format!("{PASS}\n{PASS} typo\n{PASS}\n{PASS}\n"),
-        &[],
     ) else {
         return;
     };
@@ -229,17 +193,16 @@ fn a_mistyped_or_wrong_recovery_code_at_the_prompt_is_asked_again() {
     let other = code_of(&Sandbox::empty());
     sb.add("api", "sk-recovered");
     let new = "a brand new passphrase for the recovered vault";
-    let Some(shown) = on_terminal(
+    let Some(shown) = exit_on_terminal(
         &sb,
-        "\"$SESAME\" recover; echo \"exit=$?\"",
+        "\"$SESAME\" recover",
         &format!("ABCD-EFGH\n{other}\n{code}\n{new}\n{new}\n"),
-        &[],
     ) else {
         return;
     };
     assert_has(&shown, "A recovery code has 28 characters");
     assert_has(&shown, "Wrong recovery code for");
-    assert_eq!(shown.matches("; try again.").count(), 2, "{shown:?}");
+    assert_count(&shown, "; try again.", 2);
     assert_has(&shown, "exit=0");
     let a = sb.with_pass(new).args(["get", "api"]).succeeds();
     assert_eq!(stdout(&a), "sk-recovered\n");
@@ -282,20 +245,16 @@ fn init_judges_the_passphrase_before_asking_for_the_repeat() {
     let Some(shown) = on_terminal(&sb, init, &format!("password1\n{PASS}\n{PASS}\n"), &[]) else {
         return;
     };
-    assert_eq!(shown.matches("too easy to guess").count(), 1, "{shown:?}");
+    assert_count(&shown, "too easy to guess", 1);
     assert_has(&shown, "Choose another passphrase.");
-    assert_eq!(
-        shown.matches("Repeat the passphrase:").count(),
-        1,
-        "{shown:?}"
-    );
+    assert_count(&shown, "Repeat the passphrase:", 1);
     assert_has(&shown, "exit=0");
     assert_eq!(sb.labels(), Vec::<String>::new());
 
     // Three weak ones: exit 2, never asked to repeat one, nothing created.
     let sb = Sandbox::empty();
     let shown = on_terminal(&sb, init, "password1\nqwerty123\nsesame\n", &[]).expect("script");
-    assert_eq!(shown.matches("too easy to guess").count(), 3, "{shown:?}");
+    assert_count(&shown, "too easy to guess", 3);
     assert_lacks(&shown, "Repeat");
     assert_has(&shown, "exit=2");
     assert!(!sb.vault.exists());
