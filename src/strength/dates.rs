@@ -1,7 +1,7 @@
 //! Years (1900-2099) and dates (1191, 11/11/91, 1991-11-11, 31.12.2024): a day, a month and a
 //! two- or four-digit year, with no separator or the same one twice.
 
-use super::matching::{Match, Pattern};
+use super::parts::{Match, Pattern};
 
 /// Adds every four-digit run 19xx or 20xx, left to right without overlap.
 pub(super) fn years(text: &[char], reference_year: i32, found: &mut Vec<Match>) {

@@ -1,7 +1,7 @@
 //! What to tell the user about a weak passphrase: a warning about its longest guessable part
 //! and suggestions, in zxcvbn's words (the refusal message quotes them).
 
-use super::matching::{Match, Pattern};
+use super::parts::{Match, Pattern};
 use super::words::List;
 
 /// A warning (at most one) and suggestions, each a sentence.

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::matching::{Match, Pattern};
+use super::parts::{Match, Pattern};
 use super::words::Layout;
 
 /// Guesses per character of a part no pattern explains.
@@ -282,7 +282,7 @@ pub(super) fn uppercase_variations(token: &[char]) -> u64 {
 /// was substituted (or none), else the ways to pick up to the smaller count of the two.
 pub(super) fn l33t_variations(typed: &[char], used: &[(char, char)]) -> u64 {
     let lower: zeroize::Zeroizing<Vec<char>> =
-        zeroize::Zeroizing::new(super::matching::lowercase(typed).chars().collect());
+        zeroize::Zeroizing::new(super::parts::lowercase(typed).chars().collect());
     used.iter().fold(1, |all, &(l33t, letter)| {
         let subbed = lower.iter().filter(|&&c| c == l33t).count();
         let unsubbed = lower.iter().filter(|&&c| c == letter).count();

@@ -1,7 +1,7 @@
 //! Keyboard walks (qwerty, 1qaz2wsx, 7896321): runs of three or more keys, each next to the one
 //! before on one of the four layouts, counted with their turns and shifted keys.
 
-use super::matching::{Match, Pattern};
+use super::parts::{Match, Pattern};
 use super::words::Graph;
 
 /// Characters typed with shift on the two keyboards, as zxcvbn's Rust port lists them (its

@@ -7,49 +7,9 @@
 use zeroize::Zeroizing;
 
 use super::guesses;
-use super::words::{Dictionary, Graph, Layout, List};
+use super::parts::{Match, Pattern, lowercase};
+use super::words::{Dictionary, Graph, List};
 use super::{dates, keyboard, sequences};
-
-/// A guessable part of the passphrase: characters `i..=j` (indices of chars, not bytes).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) struct Match {
-    pub(super) i: usize,
-    pub(super) j: usize,
-    pub(super) pattern: Pattern,
-}
-
-/// What the part is, with what its guess estimate needs.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum Pattern {
-    /// A listed word; `l33t_variations` is 1 unless it was found through substitutions.
-    Word {
-        list: List,
-        rank: usize,
-        reversed: bool,
-        l33t: bool,
-        l33t_variations: u64,
-    },
-    /// A walk on a keyboard: `turns` changes of direction, `shifted` keys typed with shift.
-    Walk {
-        layout: Layout,
-        turns: usize,
-        shifted: usize,
-    },
-    /// A base of `base_len` characters typed `count` times; `base_guesses` is the base's estimate.
-    Repeat {
-        base_len: usize,
-        base_guesses: u64,
-        count: usize,
-    },
-    /// Characters whose code points step by the same small amount (abc, 9753, zyx).
-    Sequence { ascending: bool },
-    /// Four digits from 1900 to 2099, `years_away` from the reference year.
-    Year { years_away: u32 },
-    /// A day, month and year (`years_away` from the reference year), with or without separators.
-    Date { years_away: u32, separated: bool },
-    /// Anything else: every character guessed on its own.
-    BruteForce,
-}
 
 /// What the matchers look things up in, loaded once per check.
 pub(super) struct Matcher<'d> {
@@ -70,7 +30,9 @@ impl Matcher<'_> {
         for graph in self.graphs {
             keyboard::walks(text, graph, &mut found);
         }
-        sequences::repeats(self, text, &mut found);
+        sequences::repeats(text, &mut found, &mut |base| {
+            guesses::most_guessable(base, &self.all(base)).0
+        });
         sequences::sequences(text, &mut found);
         dates::years(text, self.reference_year, &mut found);
         dates::dates(text, self.reference_year, &mut found);
@@ -167,13 +129,6 @@ fn word(list: List, rank: usize, reversed: bool) -> Pattern {
     }
 }
 
-/// `chars` as a lowercase string, in wiped buffers (sized up front, so growth leaves no copy).
-pub(super) fn lowercase(chars: &[char]) -> Zeroizing<String> {
-    let mut typed = Zeroizing::new(String::with_capacity(4 * chars.len()));
-    typed.extend(chars);
-    Zeroizing::new(typed.to_lowercase())
-}
-
 /// The substitutions zxcvbn knows: a letter and the characters typed for it.
 const L33T_TABLE: [(char, &[char]); 12] = [
     ('a', &['4', '@']),
@@ -246,7 +201,7 @@ fn l33t_readings(text: &[char]) -> Vec<Reading> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::strength::words::WordLists;
+    use crate::strength::words::{Layout, WordLists};
 
     fn chars(s: &str) -> Vec<char> {
         s.chars().collect()

@@ -20,6 +20,7 @@ mod feedback;
 mod guesses;
 mod keyboard;
 mod matching;
+mod parts;
 mod sequences;
 mod words;
 
@@ -30,7 +31,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::secret::Passphrase;
-use matching::{Match, Matcher};
+use matching::Matcher;
+use parts::Match;
 use words::{Dictionary, Graph, Layout, WordLists};
 
 /// zxcvbn's score 3: "safely unguessable: moderate protection from offline slow-hash scenario"

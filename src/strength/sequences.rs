@@ -1,18 +1,21 @@
 //! Repeats (aaaa, abcabcabc) and sequences (abcd, 9753, zyx): found by comparing characters,
 //! without a regular-expression engine.
 
-use super::guesses;
-use super::matching::{Match, Matcher, Pattern};
+use super::parts::{Match, Pattern};
 
 /// Adds the repeats of `text`, left to right without overlap. Each is scored through its base:
-/// "abcabc" costs what "abc" costs, times two.
-pub(super) fn repeats(matcher: &Matcher, text: &[char], found: &mut Vec<Match>) {
+/// "abcabc" costs what "abc" costs, times two; `base_guesses` estimates a base (the whole
+/// estimate run on it, which the caller owns).
+pub(super) fn repeats(
+    text: &[char],
+    found: &mut Vec<Match>,
+    base_guesses: &mut dyn FnMut(&[char]) -> u64,
+) {
     let mut from = 0;
     while let Some(repeat) = first_repeat(&text[from..]) {
         let start = from + repeat.start;
         let base = &text[start..start + repeat.base_len];
-        let base_matches = matcher.all(base);
-        let (base_guesses, _) = guesses::most_guessable(base, &base_matches);
+        let base_guesses = base_guesses(base);
         found.push(Match {
             i: start,
             j: start + repeat.len - 1,
