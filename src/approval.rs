@@ -273,9 +273,8 @@ mod tests {
     #[test]
     fn the_payload_key_alone_does_not_open_a_confirmed_value() -> Result<()> {
         use crate::container::{KeyHolder, LocalKey};
-        use crate::crypto::KdfParams;
         use crate::format::Purpose;
-        use crate::secret::{DataKey, KEY_LEN, Passphrase};
+        use crate::secret::{DataKey, KEY_LEN};
         use zeroize::Zeroizing;
 
         /// Serves payload subkeys, as the agent does, and nothing else.
@@ -290,13 +289,7 @@ mod tests {
         }
 
         let path = std::path::Path::new("vault.sesame");
-        let kdf = KdfParams {
-            memory_kib: 8 * 1024,
-            iterations: 1,
-            parallelism: 1,
-        };
-        let pass = Passphrase::new(Zeroizing::new(b"pass".to_vec()));
-        let (mut made, _) = UnlockedVault::create(&pass, kdf, false)?;
+        let mut made = crate::container::test_vault()?;
         let label = Label::parse("api")?;
         let value = SecretValue::new(Zeroizing::new(b"sk-confirmed".to_vec()));
         let mut secret = Secret::first(
@@ -335,16 +328,7 @@ mod tests {
     /// harmless) must not make the agent name the harmless one: the value does not open there.
     #[test]
     fn a_sealed_value_copied_into_another_secret_is_not_taken_for_that_secret() -> Result<()> {
-        use crate::crypto::KdfParams;
-        use crate::secret::Passphrase;
-
-        let kdf = KdfParams {
-            memory_kib: 8 * 1024,
-            iterations: 1,
-            parallelism: 1,
-        };
-        let pass = Passphrase::new(Zeroizing::new(b"pass".to_vec()));
-        let (mut made, _) = UnlockedVault::create(&pass, kdf, false)?;
+        let mut made = crate::container::test_vault()?;
         for (label, value) in [("api", "sk-prod"), ("dev", "sk-dev")] {
             let value = SecretValue::new(Zeroizing::new(value.as_bytes().to_vec()));
             let mut secret = Secret::first(

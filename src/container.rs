@@ -579,15 +579,18 @@ fn unwrap_data_key(
     }))
 }
 
+/// A new vault with the passphrase `pass` and the tests' small Argon2 cost, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_vault() -> Result<UnlockedVault> {
+    let pass = Passphrase::new(zeroize::Zeroizing::new(b"pass".to_vec()));
+    Ok(UnlockedVault::create(&pass, crate::crypto::TEST_KDF, false)?.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FAST: KdfParams = KdfParams {
-        memory_kib: 8 * 1024,
-        iterations: 1,
-        parallelism: 1,
-    };
+    const FAST: KdfParams = crate::crypto::TEST_KDF;
 
     fn pass(s: &str) -> Passphrase {
         Passphrase::from_string(s.to_string())

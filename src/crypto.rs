@@ -23,6 +23,14 @@ pub const NONCE_LEN: usize = 12;
 /// Length of an AES-256-GCM tag, in bytes; every ciphertext is this much longer than its plaintext.
 pub const TAG_LEN: usize = 16;
 
+/// The small Argon2id cost the unit tests use (8 MiB, one pass), as the end-to-end tests do.
+#[cfg(test)]
+pub(crate) const TEST_KDF: KdfParams = KdfParams {
+    memory_kib: 8 * 1024,
+    iterations: 1,
+    parallelism: 1,
+};
+
 /// Argon2id cost parameters of one key slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KdfParams {

@@ -335,10 +335,9 @@ mod tests {
     use zeroize::Zeroizing;
 
     use crate::container::{KeyHolder, LocalKey, UnlockedVault, inspect};
-    use crate::crypto::KdfParams;
     use crate::error::Result;
     use crate::format::Purpose;
-    use crate::secret::{DataKey, KEY_LEN, Passphrase};
+    use crate::secret::{DataKey, KEY_LEN};
 
     /// The data key, counting how often the payload key is derived (once per decrypt or seal).
     struct Counting(LocalKey, Arc<AtomicUsize>);
@@ -360,13 +359,7 @@ mod tests {
         // Every write used to decrypt and decode the whole vault twice: once to open it, and
         // again under the lock (`reopen`) even when the file had not changed.
         let path = std::path::Path::new("vault.sesame");
-        let kdf = KdfParams {
-            memory_kib: 8 * 1024,
-            iterations: 1,
-            parallelism: 1,
-        };
-        let pass = Passphrase::new(Zeroizing::new(b"pass".to_vec()));
-        let (mut made, _) = UnlockedVault::create(&pass, kdf, false)?;
+        let mut made = crate::container::test_vault()?;
         let first = made.seal()?;
         let raw = Zeroizing::new(*made.data_key()?.expose());
         let key = || -> Result<LocalKey> { Ok(LocalKey(DataKey::from_bytes(raw.clone()))) };

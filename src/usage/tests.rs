@@ -11,8 +11,7 @@ use zeroize::Zeroizing;
 
 use super::*;
 use crate::container::{KeyHolder, LocalKey};
-use crate::crypto::KdfParams;
-use crate::secret::{DataKey, KEY_LEN, Passphrase};
+use crate::secret::{DataKey, KEY_LEN};
 
 /// The data key, counting the usage-log keys derived from it (each one an agent request
 /// when the agent holds the key).
@@ -32,13 +31,7 @@ impl KeyHolder for Counting {
 
 /// A vault (small Argon2) whose log-key derivations are counted, and a folder for its files.
 fn vault() -> (UnlockedVault, Arc<AtomicUsize>, tempfile::TempDir, PathBuf) {
-    let kdf = KdfParams {
-        memory_kib: 8 * 1024,
-        iterations: 1,
-        parallelism: 1,
-    };
-    let pass = Passphrase::new(Zeroizing::new(b"pass".to_vec()));
-    let (mut made, _) = UnlockedVault::create(&pass, kdf, false).unwrap();
+    let mut made = crate::container::test_vault().unwrap();
     let file = made.seal().unwrap();
     let raw = Zeroizing::new(*made.data_key().unwrap().expose());
     let derived = Arc::new(AtomicUsize::new(0));
