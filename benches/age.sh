@@ -8,17 +8,12 @@
 # Usage: benches/age.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-for tool in age age-keygen ssh-keygen ssh-agent ssh-add; do
-    command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+needs age age-keygen ssh-keygen ssh-agent ssh-add
 
-work=$(mktemp -d)
+bench_sandbox
 ssh-agent -D -a "$work/agent.sock" >/dev/null 2>&1 &
 agent_pid=$!
 trap '"$bin" lock --all >/dev/null 2>&1; kill "$agent_pid" 2>/dev/null; rm -rf "$work"' EXIT
-export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/vault.sesame
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-(umask 077; echo "bench: correct horse battery staple" > "$work/pass")
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" init --no-recovery 2>/dev/null
 for i in $(seq -w 1 100); do
     printf 'sk-bench-value-%s-0123456789abcdef' "$i" \

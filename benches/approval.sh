@@ -7,15 +7,10 @@
 # Usage: benches/approval.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-for tool in python3; do
-    command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+needs python3
 
-work=$(mktemp -d)
-export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/vault.sesame
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+bench_sandbox
 trap '"$bin" lock --all >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-echo "bench: correct horse battery staple" > "$work/pass"
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" init --no-recovery 2>/dev/null
 for i in $(seq -w 1 100); do
     printf 'sk-bench-value-%s-0123456789abcdef' "$i" |

@@ -7,17 +7,12 @@
 # Usage: benches/credential.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-for tool in git; do
-    command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+needs git
 
-work=$(mktemp -d)
-export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/vault.sesame
+bench_sandbox
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0
 cache="cache --socket=$work/cache.sock --timeout=3600"
 trap '"$bin" lock --all >/dev/null 2>&1; git credential-cache --socket="$work/cache.sock" exit 2>/dev/null; rm -rf "$work"' EXIT
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-(umask 077; echo "bench: correct horse battery staple" > "$work/pass")
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" init --no-recovery 2>/dev/null
 for i in $(seq -w 1 99); do
     printf 'sk-bench-value-%s-0123456789abcdef' "$i" \

@@ -11,15 +11,10 @@
 # Usage: benches/merge.sh [path/to/sesame]   (default: builds and uses target/release/sesame)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-for tool in python3; do
-    command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+needs python3
 
-work=$(mktemp -d)
+bench_sandbox "$work/desk/vault.sesame"
 trap '"$bin" lock --all >/dev/null 2>&1; rm -rf "$work"' EXIT
-export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/desk/vault.sesame
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-(umask 077; echo "bench: correct horse battery staple" > "$work/pass")
 export SESAME_PASSPHRASE_FILE=$work/pass
 python3 - "$work" <<'PY'
 import secrets, sys

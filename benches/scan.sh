@@ -18,11 +18,8 @@ baseline=${2:+$(realpath "$2")}
 source "$(dirname "$0")/common.sh"
 command -v rg >/dev/null || { echo "rg is needed: apt-get install ripgrep" >&2; exit 1; }
 
-work=$(mktemp -d)
-export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/vault.sesame
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+bench_sandbox
 trap '"$bin" lock --all >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-echo "bench: correct horse battery staple" > "$work/pass"
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" init --no-recovery 2>/dev/null
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" unlock --timeout 30m 2>/dev/null
 

@@ -9,11 +9,8 @@ set -euo pipefail
 baseline=${2:+$(realpath "$2")}
 source "$(dirname "$0")/common.sh"
 
-work=$(mktemp -d)
-export XDG_RUNTIME_DIR=$work/run SESAME_VAULT=$work/vault.sesame
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+bench_sandbox
 trap '"$bin" lock --all >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-echo "bench: correct horse battery staple" > "$work/pass"
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" init --no-recovery --kdf-memory 8MiB --kdf-iterations 1 2>/dev/null
 SESAME_PASSPHRASE_FILE=$work/pass "$bin" unlock --timeout 30m 2>/dev/null
 python3 - "$work/values" <<'PY'
